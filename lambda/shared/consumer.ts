@@ -1,0 +1,195 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageCommand,
+  type MessageAttributeValue,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSRecord } from 'aws-lambda';
+import { buildArchiveRecord, queueNameFromArn, type ArchiveWriter, type FailureKind } from './archive';
+import { backoffSeconds, type BackoffSettings } from './backoff';
+import { parseEnvelope } from './envelope';
+import { DeadlineExceededError, isPermanent, PipelineError, RetryableError } from './errors';
+import type { JobRegistry } from './jobs/registry';
+
+/** Settings of a consumer, read from its environment by the handler module. */
+export interface ConsumerSettings {
+  /** URL of the source queue (for visibility changes). */
+  readonly queueUrl: string;
+  /** URL of the source queue's DLQ, where permanent failures are sent. */
+  readonly dlqUrl: string;
+  readonly fifo: boolean;
+  /** The source queue's redrive `maxReceiveCount`: the attempt with this count is the last. */
+  readonly maxReceiveCount: number;
+  readonly backoff: BackoffSettings;
+}
+
+/** Everything a consumer's record handler depends on; injectable for tests and reused by local mode. */
+export interface ConsumerDeps {
+  readonly registry: JobRegistry;
+  readonly sqs: SQSClient;
+  readonly archive: ArchiveWriter;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly settings: ConsumerSettings;
+  readonly random?: () => number;
+  readonly now?: () => Date;
+}
+
+/** Attribute names the consumer adds to a message it moves to the DLQ itself. */
+export const DLQ_ATTR = {
+  failureKind: 'failure-kind',
+  errorName: 'failure-error',
+  originalMessageId: 'original-message-id',
+  sourceQueue: 'source-queue',
+} as const;
+
+/**
+ * Time kept back from each record's deadline for the bookkeeping after it (visibility change,
+ * archive write, DLQ send) and for the response: 10% of the time left, between 250 ms and 5 s.
+ */
+export function deadlineMarginMs(remainingMs: number): number {
+  return Math.min(5000, Math.max(250, Math.floor(remainingMs * 0.1)));
+}
+
+/** Runs `work` with an abort signal that fires after `ms`; rejects with {@link DeadlineExceededError} then. */
+export async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  if (ms <= 0) throw new DeadlineExceededError(0);
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new DeadlineExceededError(ms));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work(controller.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Converts Lambda's lower-camel message attributes to the SDK's form. */
+export function toSdkAttributes(attrs: SQSRecord['messageAttributes']): Record<string, MessageAttributeValue> {
+  const out: Record<string, MessageAttributeValue> = {};
+  for (const [name, a] of Object.entries(attrs ?? {})) {
+    if (a.stringValue !== undefined && a.stringValue !== null) out[name] = { DataType: a.dataType, StringValue: a.stringValue };
+    else if (a.binaryValue !== undefined && a.binaryValue !== null)
+      out[name] = { DataType: a.dataType, BinaryValue: Buffer.from(a.binaryValue, 'base64') };
+  }
+  return out;
+}
+
+const str = (v: string): MessageAttributeValue => ({ DataType: 'String', StringValue: v });
+
+/**
+ * Builds the per-record handler shared by the standard and FIFO consumers.
+ *
+ * - success: resolves (the event source mapping deletes the record);
+ * - permanent failure: archive, then send to the DLQ, then resolve, so the source deletes it. If
+ *   either step fails the record is reported as failed and retried, never deleted unarchived;
+ * - retryable failure: on the last attempt archive (`exhausted`) and let the redrive policy move
+ *   it; otherwise delay the next attempt with a backoff visibility change. Then reject, so the
+ *   record is reported in `batchItemFailures`.
+ */
+export function createRecordHandler(deps: ConsumerDeps) {
+  const { registry, sqs, archive, settings } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  async function giveUp(record: SQSRecord, kind: FailureKind, error: unknown, log: Logger): Promise<void> {
+    const queue = { name: queueNameFromArn(record.eventSourceARN), arn: record.eventSourceARN };
+    const archived = await archive.write(buildArchiveRecord(record, queue, { kind, error }, now()));
+    log.info('failure archived', { failureKind: kind, archive: archived });
+    count('archived', record, 1);
+  }
+
+  async function deadLetter(record: SQSRecord, error: PipelineError): Promise<void> {
+    const attrs = {
+      ...toSdkAttributes(record.messageAttributes),
+      [DLQ_ATTR.failureKind]: str('permanent'),
+      [DLQ_ATTR.errorName]: str(error.name),
+      [DLQ_ATTR.originalMessageId]: str(record.messageId),
+      [DLQ_ATTR.sourceQueue]: str(queueNameFromArn(record.eventSourceARN)),
+    };
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: settings.dlqUrl,
+        MessageBody: record.body,
+        MessageAttributes: attrs,
+        ...(settings.fifo
+          ? { MessageGroupId: record.attributes.MessageGroupId ?? 'default', MessageDeduplicationId: record.messageId }
+          : {}),
+      }),
+    );
+  }
+
+  function count(name: 'processed' | 'failed' | 'archived' | 'deadLettered', record: SQSRecord, value: number) {
+    if (!deps.metrics) return;
+    const m = deps.metrics.singleMetric();
+    m.addDimension('type', record.messageAttributes?.type?.stringValue ?? 'unknown');
+    m.addMetric(name, MetricUnit.Count, value);
+  }
+
+  return async function handleRecord(record: SQSRecord, context?: Context): Promise<void> {
+    const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+    const log = deps.logger.createChild({
+      persistentKeys: {
+        messageId: record.messageId,
+        receiveCount,
+        messageGroupId: record.attributes.MessageGroupId,
+      },
+    });
+    const remaining = context ? context.getRemainingTimeInMillis() : 60_000;
+    const budget = remaining - deadlineMarginMs(remaining);
+    try {
+      const envelope = parseEnvelope(record.body);
+      log.appendKeys({ type: envelope.type, correlationId: envelope.correlationId });
+      const job = registry.get(envelope.type);
+      const payload = registry.parsePayload(envelope.type, envelope.payload);
+      await withDeadline(budget, (signal) =>
+        job.handle(payload, { messageId: record.messageId, receiveCount, correlationId: envelope.correlationId, logger: log, signal }),
+      );
+      count('processed', record, 1);
+      log.debug('record processed');
+    } catch (error) {
+      count('failed', record, 1);
+      if (isPermanent(error)) {
+        log.warn('permanent failure: archiving and dead-lettering', { error });
+        // Throws (record retried) if archive or DLQ send fails: never deleted unarchived.
+        await giveUp(record, 'permanent', error, log);
+        await deadLetter(record, error);
+        count('deadLettered', record, 1);
+        return;
+      }
+      const retryable = error instanceof RetryableError ? error : new RetryableError(String((error as Error)?.message ?? error), { cause: error });
+      if (receiveCount >= settings.maxReceiveCount) {
+        log.warn('retries exhausted: archiving before the redrive policy moves it', { error });
+        await giveUp(record, 'exhausted', error, log);
+        await changeVisibility(record, 0, log);
+      } else {
+        const delay = backoffSeconds(receiveCount, settings.backoff, deps.random);
+        log.info('retryable failure: backing off', { error, backoffSeconds: delay });
+        await changeVisibility(record, delay, log);
+      }
+      throw retryable;
+    }
+  };
+
+  async function changeVisibility(record: SQSRecord, seconds: number, log: Logger): Promise<void> {
+    try {
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: settings.queueUrl,
+          ReceiptHandle: record.receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+    } catch (error) {
+      // The record still retries after the queue's visibility timeout; nothing is lost.
+      log.warn('could not change visibility; the queue default applies', { error });
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * One error hierarchy for the pipeline. Whether a failure is retried is decided by the
+ * error's class, never by matching its message.
+ */
+
+/** Base class of every error the pipeline raises on purpose. */
+export class PipelineError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A failure that may succeed on a later attempt (throttling, a downstream outage, a timeout). */
+export class RetryableError extends PipelineError {}
+
+/** A failure that will never succeed: retrying only delays the DLQ. */
+export class PermanentError extends PipelineError {}
+
+/** The message body is not a valid envelope, or its payload fails the type's schema. */
+export class InvalidMessageError extends PermanentError {
+  constructor(
+    message: string,
+    readonly issues: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** The envelope names a type the registry does not know. */
+export class UnknownJobTypeError extends PermanentError {
+  constructor(readonly jobType: string) {
+    super(`Unknown job type "${jobType}"`);
+  }
+}
+
+/** A record did not finish before its share of the invocation's remaining time ran out. */
+export class DeadlineExceededError extends RetryableError {
+  constructor(readonly deadlineMs: number) {
+    super(`Record did not finish within its ${deadlineMs} ms deadline`);
+  }
+}
+
+/** Writing the failure archive record failed; the message must stay where it is. */
+export class ArchiveWriteError extends RetryableError {}
+
+/** True for errors that must not be retried. Anything not known to be permanent is retried. */
+export function isPermanent(error: unknown): error is PermanentError {
+  return error instanceof PermanentError;
+}

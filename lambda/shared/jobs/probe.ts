@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { PermanentError, RetryableError } from '../errors';
+import { defineJob } from './types';
+
+/** Behaviours of the synthetic `probe` job (DESIGN section 4). */
+export const PROBE_MODES = ['succeed', 'sleep', 'fail-permanent', 'fail-always', 'timeout', 'crash'] as const;
+/** One of {@link PROBE_MODES}. */
+export type ProbeMode = (typeof PROBE_MODES)[number];
+
+/** Payload contract of `probe`. */
+export const ProbePayload = z
+  .object({
+    mode: z.enum(PROBE_MODES),
+    failTimes: z.number().int().min(0).max(1000).default(0),
+    sleepMs: z.number().int().min(0).max(900_000).default(0),
+    tag: z.string().max(256).optional(),
+  })
+  .strict();
+
+/** Raised by `probe` in `succeed` mode while `receiveCount <= failTimes`. */
+export class ProbeTransientError extends RetryableError {}
+/** Raised by `probe` in `fail-always` mode. */
+export class ProbeAlwaysFailsError extends RetryableError {}
+/** Raised by `probe` in `fail-permanent` mode. */
+export class ProbePermanentError extends PermanentError {}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Longer than any Lambda timeout (15 min). */
+const OUTLIVE_MS = 16 * 60 * 1000;
+
+/** The synthetic canary used by smoke tests, fault runs and operators. */
+export const probeJob = defineJob({
+  type: 'probe',
+  description: 'Synthetic canary that succeeds, sleeps, fails or crashes on request',
+  schema: ProbePayload,
+  ordered: false,
+  async handle(p, ctx) {
+    switch (p.mode) {
+      case 'succeed':
+        if (ctx.receiveCount <= p.failTimes) {
+          throw new ProbeTransientError(`probe failing attempt ${ctx.receiveCount} of ${p.failTimes}`);
+        }
+        return;
+      case 'sleep':
+        await sleep(p.sleepMs, ctx.signal);
+        if (ctx.signal.aborted) throw new RetryableError('probe sleep interrupted by its deadline');
+        return;
+      case 'fail-permanent':
+        throw new ProbePermanentError('probe asked to fail permanently');
+      case 'fail-always':
+        throw new ProbeAlwaysFailsError(`probe failing attempt ${ctx.receiveCount} (always)`);
+      case 'timeout':
+        // Deliberately ignores the abort signal: only the deadline or the function timeout ends it.
+        await new Promise<void>((resolve) => setTimeout(resolve, OUTLIVE_MS).unref());
+        return;
+      case 'crash':
+        ctx.logger.warn('probe crashing the runtime on request');
+        process.exit(137);
+    }
+  },
+});

@@ -1,0 +1,61 @@
+import type { ProbeMode } from '../../lambda/shared/jobs/probe';
+
+/** Names of the stages this app knows. */
+export const STAGE_NAMES = ['dev', 'staging', 'prod', 'local'] as const;
+/** One of {@link STAGE_NAMES}. */
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** Settings of one Lambda SQS consumer and its event source mapping. */
+export interface ConsumerSettings {
+  /** Records per invocation (standard: 1–10000, FIFO: 1–10). */
+  readonly batchSize: number;
+  /** `MaximumBatchingWindowInSeconds` (0–300; FIFO queues accept 0 only in CDK). */
+  readonly maxBatchingWindowSeconds: number;
+  /** `ScalingConfig.MaximumConcurrency` (2–1000). */
+  readonly maxConcurrency: number;
+  /** Function timeout in seconds. */
+  readonly timeoutSeconds: number;
+  /** Function memory in MB. */
+  readonly memoryMb: number;
+}
+
+/** A fully resolved stage configuration. Every construct receives pieces of this as typed props. */
+export interface StageConfig {
+  readonly stage: StageName;
+  /** Account and region; `undefined` means "from the CLI environment". */
+  readonly env: { readonly account?: string; readonly region?: string };
+  /** Keep the failure archive (and its records) when the stack is deleted. */
+  readonly retainArchive: boolean;
+  /** Days after which archive records expire (`undefined` = never). */
+  readonly archiveExpirationDays?: number;
+  /** Days after which noncurrent archive versions expire. */
+  readonly archiveNoncurrentVersionDays: number;
+  /** CloudWatch Logs retention for functions and API access logs, in days. */
+  readonly logRetentionDays: number;
+  /** Source queue message retention, in days (DLQs keep messages for 14 days, always longer). */
+  readonly queueRetentionDays: number;
+  /** Receives before SQS moves a message to its DLQ. */
+  readonly maxReceiveCount: number;
+  /** Retry backoff: first delay, cap, both in seconds. */
+  readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };
+  readonly consumer: ConsumerSettings;
+  readonly fifoConsumer: ConsumerSettings;
+  /** FIFO high-throughput mode (per-message-group dedup scope and throughput limit). */
+  readonly fifoHighThroughput: boolean;
+  /** Usage plan throttle and quota for API clients. */
+  readonly api: {
+    readonly rateLimit: number;
+    readonly burstLimit: number;
+    readonly quotaPerDay: number;
+    /** Largest accepted request body, in bytes. */
+    readonly maxBodyBytes: number;
+  };
+  /** Address that receives alarm notifications (`undefined`: topic without subscription). */
+  readonly alarmEmail?: string;
+  /** Probe modes the API accepts on this stage. */
+  readonly allowedProbeModes: readonly ProbeMode[];
+  /** How often the DLQ sweeper runs, in minutes. */
+  readonly sweepEveryMinutes: number;
+  /** Seconds a queue's oldest message may wait before the age alarm fires. */
+  readonly maxMessageAgeSeconds: number;
+}
