@@ -2,10 +2,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { S3ArchiveWriter } from '../shared/archive';
-import { createLogger, requireEnv } from '../shared/runtime';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createLogger, createMetrics, requireEnv } from '../shared/runtime';
 import { sweep, type SweepResult, type SweptQueue } from '../shared/sweeper';
 
 const logger = createLogger('dlq-sweeper');
+const metrics = createMetrics('dlq-sweeper');
 const sqs = new SQSClient({});
 const archive = new S3ArchiveWriter(new S3Client({}), requireEnv('ARCHIVE_BUCKET'), { checkFirst: true });
 const queues = JSON.parse(requireEnv('SWEPT_QUEUES')) as SweptQueue[];
@@ -15,5 +17,8 @@ export const handler = async (_event: unknown, context: Context): Promise<SweepR
   logger.addContext(context);
   const result = await sweep(queues, { sqs, archive, logger, deadline: () => context.getRemainingTimeInMillis() });
   logger.info('sweep finished', { ...result });
+  metrics.addMetric('archived', MetricUnit.Count, result.archived);
+  metrics.addMetric('archiveFailed', MetricUnit.Count, result.failed);
+  metrics.publishStoredMetrics();
   return result;
 };

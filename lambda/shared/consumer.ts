@@ -101,7 +101,15 @@ export function createRecordHandler(deps: ConsumerDeps) {
 
   async function giveUp(record: SQSRecord, kind: FailureKind, error: unknown, log: Logger): Promise<void> {
     const queue = { name: queueNameFromArn(record.eventSourceARN), arn: record.eventSourceARN };
-    const archived = await archive.write(buildArchiveRecord(record, queue, { kind, error }, now()));
+    let archived;
+    try {
+      archived = await archive.write(buildArchiveRecord(record, queue, { kind, error }, now()));
+    } catch (archiveError) {
+      deps.metrics?.addMetric('archiveFailed', MetricUnit.Count, 1);
+      deps.metrics?.publishStoredMetrics();
+      log.error('archive write failed: the record is reported as failed and stays on its queue', { error: archiveError });
+      throw archiveError;
+    }
     log.info('failure archived', { failureKind: kind, archive: archived });
     count('archived', record, 1);
   }

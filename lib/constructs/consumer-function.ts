@@ -1,0 +1,66 @@
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Construct } from 'constructs';
+import type { ConsumerSettings } from '../config/types';
+import type { FailureArchive } from './failure-archive';
+import { PipelineFunction } from './pipeline-function';
+import type { QueueWithDlq } from './queue-with-dlq';
+
+/** Props of {@link ConsumerFunction}. */
+export interface ConsumerFunctionProps {
+  /** The queue (and DLQ) this function consumes. */
+  readonly source: QueueWithDlq;
+  readonly archive: FailureArchive;
+  readonly settings: ConsumerSettings;
+  readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };
+  readonly logRetentionDays: number;
+}
+
+/**
+ * A consumer Lambda wired to its queue by an event source mapping that reports partial batch
+ * failures. It may change visibility (backoff) on its queue, send to its DLQ (permanent failures)
+ * and write archive records; nothing else.
+ */
+export class ConsumerFunction extends Construct {
+  public readonly fn: lambda.IFunction;
+  public readonly function: PipelineFunction;
+  public readonly eventSource: SqsEventSource;
+
+  constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
+    super(scope, id);
+    const { source, settings } = props;
+    const timeout = Duration.seconds(settings.timeoutSeconds);
+    const window = Duration.seconds(settings.maxBatchingWindowSeconds);
+    source.assertConsumerFits(timeout, window);
+
+    this.function = new PipelineFunction(this, 'Handler', {
+      handlerDir: source.fifo ? 'fifo-consumer' : 'consumer',
+      serviceName: source.fifo ? 'fifo-consumer' : 'consumer',
+      description: `Processes the ${source.fifo ? 'FIFO' : 'standard'} queue with partial batch failures`,
+      timeout,
+      memoryMb: settings.memoryMb,
+      logRetentionDays: props.logRetentionDays,
+      environment: {
+        QUEUE_URL: source.queue.queueUrl,
+        DLQ_URL: source.deadLetterQueue.queueUrl,
+        QUEUE_KIND: source.fifo ? 'fifo' : 'standard',
+        MAX_RECEIVE_COUNT: String(source.maxReceiveCount),
+        BACKOFF_BASE_SECONDS: String(props.backoff.baseSeconds),
+        BACKOFF_CAP_SECONDS: String(props.backoff.capSeconds),
+        ARCHIVE_BUCKET: props.archive.bucket.bucketName,
+      },
+    });
+    this.fn = this.function.fn;
+
+    this.eventSource = new SqsEventSource(source.queue, {
+      batchSize: settings.batchSize,
+      maxBatchingWindow: source.fifo || settings.maxBatchingWindowSeconds === 0 ? undefined : window,
+      reportBatchItemFailures: true,
+      maxConcurrency: settings.maxConcurrency,
+    });
+    this.fn.addEventSource(this.eventSource);
+    source.deadLetterQueue.grant(this.fn, 'sqs:SendMessage');
+    props.archive.grantWriteRecords(this.fn);
+  }
+}

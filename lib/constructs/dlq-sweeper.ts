@@ -1,0 +1,55 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { Construct } from 'constructs';
+import type { SweptQueue } from '../../lambda/shared/sweeper';
+import type { FailureArchive } from './failure-archive';
+import { PipelineFunction } from './pipeline-function';
+import type { QueueWithDlq } from './queue-with-dlq';
+
+/** Props of {@link DlqSweeper}. */
+export interface DlqSweeperProps {
+  readonly queues: readonly QueueWithDlq[];
+  readonly archive: FailureArchive;
+  readonly every: Duration;
+  readonly logRetentionDays: number;
+}
+
+/**
+ * A scheduled function that archives DLQ messages that arrived without an archive record
+ * (crashes, timeouts, failed archive writes). It reads and releases; it never deletes.
+ */
+export class DlqSweeper extends Construct {
+  public readonly function: PipelineFunction;
+  public readonly rule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: DlqSweeperProps) {
+    super(scope, id);
+    const swept: SweptQueue[] = props.queues.map((q) => ({
+      dlqUrl: q.deadLetterQueue.queueUrl,
+      sourceQueueName: q.queue.queueName,
+      sourceQueueArn: q.queue.queueArn,
+    }));
+    this.function = new PipelineFunction(this, 'Handler', {
+      handlerDir: 'dlq-sweeper',
+      serviceName: 'dlq-sweeper',
+      description: 'Archives DLQ messages that have no failure archive record yet',
+      timeout: Duration.minutes(2),
+      logRetentionDays: props.logRetentionDays,
+      environment: {
+        ARCHIVE_BUCKET: props.archive.bucket.bucketName,
+        SWEPT_QUEUES: Stack.of(this).toJsonString(swept),
+      },
+    });
+    for (const q of props.queues) {
+      q.deadLetterQueue.grant(this.function.fn, 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility');
+    }
+    props.archive.grantWriteRecords(this.function.fn);
+    props.archive.grantCheckRecords(this.function.fn);
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: 'Runs the DLQ sweeper',
+      schedule: events.Schedule.rate(props.every),
+      targets: [new targets.LambdaFunction(this.function.fn, { retryAttempts: 2 })],
+    });
+  }
+}

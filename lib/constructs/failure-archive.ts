@@ -1,0 +1,104 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** Key prefix of every archive record. */
+export const ARCHIVE_PREFIX = 'failed/';
+
+/** Pinned logical id of the archive bucket (the stack pins it; nag findings name it). */
+export const ARCHIVE_BUCKET_LOGICAL_ID = 'FailureArchiveBucket';
+
+/** Props of {@link FailureArchive}. */
+export interface FailureArchiveProps {
+  /** Keep the bucket and its records when the stack is deleted. @default false */
+  readonly retain?: boolean;
+  /** Expire records after this many days. @default never */
+  readonly expirationDays?: number;
+  /** Expire noncurrent versions after this many days. @default 30 */
+  readonly noncurrentVersionDays?: number;
+}
+
+/**
+ * The S3 failure archive: versioned, S3-managed encryption, TLS-only, public access blocked,
+ * lifecycle per stage. It owns the grants its writers need.
+ */
+export class FailureArchive extends Construct {
+  public readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: FailureArchiveProps = {}) {
+    super(scope, id);
+    const retain = props.retain ?? false;
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      autoDeleteObjects: !retain,
+      lifecycleRules: [
+        {
+          id: 'expire-failure-records',
+          prefix: ARCHIVE_PREFIX,
+          expiration: props.expirationDays ? Duration.days(props.expirationDays) : undefined,
+          noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 30),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+    Validations.of(this.bucket).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-S1',
+      reason:
+        'Only the pipeline\'s own functions write here (role-scoped PutObject on failed/*); object-level access is ' +
+        'audited through CloudTrail data events, and a second logging bucket would itself need access logs.',
+    });
+  }
+
+  private acknowledgePrefixWildcard(grantee: iam.IGrantable): void {
+    const scope = (grantee.grantPrincipal as iam.Role).node ? (grantee.grantPrincipal as iam.Role) : undefined;
+    if (!scope) return;
+    Validations.of(scope).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${ARCHIVE_BUCKET_LOGICAL_ID}.Arn>/${ARCHIVE_PREFIX}*]`,
+      reason:
+        'Archive records are keyed failed/<queue>/<yyyy>/<mm>/<dd>/<messageId>.json, unknown until a message fails: ' +
+        'access is limited to the failed/ prefix of this one bucket.',
+    });
+  }
+
+  /**
+   * Lets `grantee` write records (`s3:PutObject` on `failed/*` only). Hand-written instead of
+   * `bucket.grantPut`, which would add legal-hold, retention, tagging and abort actions the
+   * writers never call.
+   */
+  grantWriteRecords(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:PutObject'],
+      resourceArns: [this.bucket.arnForObjects(`${ARCHIVE_PREFIX}*`)],
+    });
+    this.acknowledgePrefixWildcard(grantee);
+    return grant;
+  }
+
+  /**
+   * Lets `grantee` check whether a record exists (`HeadObject` = `s3:GetObject`, plus
+   * `s3:ListBucket` limited to the prefix so a missing record answers 404, not 403).
+   */
+  grantCheckRecords(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(`${ARCHIVE_PREFIX}*`)],
+    });
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}*`] } },
+      }),
+    );
+    this.acknowledgePrefixWildcard(grantee);
+  }
+}

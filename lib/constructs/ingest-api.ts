@@ -1,0 +1,141 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { ProbeMode } from '../../lambda/shared/jobs/probe';
+import { PipelineFunction, retentionDays } from './pipeline-function';
+
+/** Props of {@link IngestApi}. */
+export interface IngestApiProps {
+  /** API Gateway stage name (the first path segment of the URL). */
+  readonly stageName: string;
+  readonly standardQueue: sqs.IQueue;
+  readonly fifoQueue: sqs.IQueue;
+  readonly maxBodyBytes: number;
+  readonly allowedProbeModes: readonly ProbeMode[];
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly quotaPerDay: number;
+  readonly logRetentionDays: number;
+}
+
+/** The JSON error body API Gateway itself answers with, in the API's error shape. */
+function gatewayError(code: string, message: string): Record<string, string> {
+  return {
+    'application/json': `{"error":{"code":"${code}","message":"${message}","requestId":"$context.requestId"}}`,
+  };
+}
+
+/**
+ * The REST API in front of the producer: `POST /v1/messages` and `POST /v1/messages/batch`, API
+ * key + usage plan (throttle and quota), access and execution logs, and gateway responses that
+ * keep the API's JSON error shape.
+ */
+export class IngestApi extends Construct {
+  public readonly api: apigw.RestApi;
+  public readonly producer: PipelineFunction;
+  public readonly apiKey: apigw.IApiKey;
+  public readonly usagePlan: apigw.UsagePlan;
+  public readonly accessLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: IngestApiProps) {
+    super(scope, id);
+    this.producer = new PipelineFunction(this, 'Producer', {
+      handlerDir: 'producer',
+      serviceName: 'producer',
+      description: 'Validates API requests and enqueues them',
+      timeout: Duration.seconds(10),
+      logRetentionDays: props.logRetentionDays,
+      environment: {
+        STANDARD_QUEUE_URL: props.standardQueue.queueUrl,
+        FIFO_QUEUE_URL: props.fifoQueue.queueUrl,
+        MAX_BODY_BYTES: String(props.maxBodyBytes),
+        ALLOWED_PROBE_MODES: props.allowedProbeModes.join(','),
+      },
+    });
+    // SendMessage only: the producer never reads queue attributes or URLs.
+    props.standardQueue.grant(this.producer.fn, 'sqs:SendMessage');
+    props.fifoQueue.grant(this.producer.fn, 'sqs:SendMessage');
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: retentionDays(props.logRetentionDays) });
+    this.api = new apigw.RestApi(this, 'Api', {
+      description: 'Event pipeline ingest API (v1)',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      apiKeySourceType: apigw.ApiKeySourceType.HEADER,
+      deployOptions: {
+        stageName: props.stageName,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        throttlingRateLimit: props.throttle.rateLimit,
+        throttlingBurstLimit: props.throttle.burstLimit,
+      },
+      defaultMethodOptions: { apiKeyRequired: true },
+    });
+
+    const validator = this.api.addRequestValidator('Validator', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const integration = new apigw.LambdaIntegration(this.producer.fn, { proxy: true });
+    const messages = this.api.root.addResource('v1').addResource('messages');
+    const batch = messages.addResource('batch');
+    // ANY (not POST) so other methods reach the producer and get its JSON 405 with an Allow header.
+    for (const resource of [messages, batch]) {
+      const method = resource.addMethod('ANY', integration, { apiKeyRequired: true, requestValidator: validator });
+      for (const id of ['AwsSolutions::AwsSolutions-APIG4', 'AwsSolutions::AwsSolutions-COG4']) {
+        Validations.of(method).acknowledge({
+          id,
+          reason:
+            'Callers are services, not end users: every method requires an API key bound to a usage plan (throttle + ' +
+            'quota per client); there is no user identity for a Cognito or IAM authorizer to check.',
+        });
+      }
+    }
+
+    const responses: [apigw.ResponseType, number, string, string][] = [
+      [apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 404, 'NotFound', 'No such route'],
+      [apigw.ResponseType.INVALID_API_KEY, 403, 'Forbidden', 'Missing or invalid API key (header x-api-key)'],
+      [apigw.ResponseType.ACCESS_DENIED, 403, 'Forbidden', 'Access denied'],
+      [apigw.ResponseType.THROTTLED, 429, 'TooManyRequests', 'Rate limit of this API key exceeded; retry later'],
+      [apigw.ResponseType.QUOTA_EXCEEDED, 429, 'QuotaExceeded', 'Daily quota of this API key exceeded'],
+      [apigw.ResponseType.REQUEST_TOO_LARGE, 413, 'PayloadTooLarge', 'Request body too large'],
+      [apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, 415, 'UnsupportedMediaType', 'content-type must be application/json'],
+      [apigw.ResponseType.DEFAULT_4XX, 400, '$context.error.responseType', '$context.error.messageString'],
+      [apigw.ResponseType.DEFAULT_5XX, 503, 'QueueUnavailable', 'Not accepted; safe to retry with the same Idempotency-Key'],
+    ];
+    for (const [type, status, code, message] of responses) {
+      this.api.addGatewayResponse(`Gw${type.responseType}`, {
+        type,
+        statusCode: type === apigw.ResponseType.DEFAULT_4XX ? undefined : String(status),
+        templates: gatewayError(code, message),
+        responseHeaders: type === apigw.ResponseType.DEFAULT_5XX ? { 'Retry-After': "'1'" } : undefined,
+      });
+    }
+
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason:
+        'The account-level API Gateway logging role must use this AWS-managed policy (logs actions only); it is what ' +
+        'lets the stage write execution logs.',
+    });
+    Validations.of(this.api.deploymentStage).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-APIG3',
+      reason:
+        'Abuse is bounded by API keys, per-key usage-plan throttling and quotas, and stage throttling; attach a WAFv2 ' +
+        'web ACL per organisation policy (it is account-specific, not part of this stack).',
+    });
+
+    this.apiKey = this.api.addApiKey('ApiKey', { description: 'Default client key (generated value)' });
+    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
+      description: 'Throttle and daily quota per API key',
+      throttle: props.throttle,
+      quota: { limit: props.quotaPerDay, period: apigw.Period.DAY },
+    });
+    this.usagePlan.addApiKey(this.apiKey);
+    this.usagePlan.addApiStage({ stage: this.api.deploymentStage });
+  }
+}

@@ -1,0 +1,97 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The runtime of every function (set explicitly: NodejsFunction's own default is old). */
+export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Repository root, from which `lambda/<name>/index.ts` entries are resolved. */
+const ROOT = path.join(__dirname, '..', '..');
+
+/** Props of {@link PipelineFunction}. */
+export interface PipelineFunctionProps {
+  /** Folder under `lambda/` holding the handler's `index.ts`. */
+  readonly handlerDir: string;
+  /** Short description shown in the console. */
+  readonly description: string;
+  readonly timeout: Duration;
+  /** @default 256 */
+  readonly memoryMb?: number;
+  readonly logRetentionDays: number;
+  readonly environment?: Record<string, string>;
+  /** Powertools service name (log `service` key and metric dimension). */
+  readonly serviceName: string;
+}
+
+const RETENTION: Record<number, logs.RetentionDays> = {
+  1: logs.RetentionDays.ONE_DAY,
+  3: logs.RetentionDays.THREE_DAYS,
+  5: logs.RetentionDays.FIVE_DAYS,
+  7: logs.RetentionDays.ONE_WEEK,
+  14: logs.RetentionDays.TWO_WEEKS,
+  30: logs.RetentionDays.ONE_MONTH,
+  60: logs.RetentionDays.TWO_MONTHS,
+  90: logs.RetentionDays.THREE_MONTHS,
+  180: logs.RetentionDays.SIX_MONTHS,
+  365: logs.RetentionDays.ONE_YEAR,
+};
+
+/** CloudWatch Logs retention for a number of days (must be one CloudWatch offers). */
+export function retentionDays(days: number): logs.RetentionDays {
+  const r = RETENTION[days];
+  if (r === undefined) throw new Error(`Log retention of ${days} days is not offered; use one of ${Object.keys(RETENTION).join(', ')}`);
+  return r;
+}
+
+/**
+ * A NodejsFunction with the project's defaults: explicit Node.js runtime, arm64, ESM bundle
+ * (minified, with source maps), JSON logs into a log group with a set retention, Powertools
+ * environment.
+ */
+export class PipelineFunction extends Construct {
+  public readonly fn: nodejs.NodejsFunction;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: retentionDays(props.logRetentionDays),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.fn = new nodejs.NodejsFunction(this, 'Function', {
+      entry: path.join(ROOT, 'lambda', props.handlerDir, 'index.ts'),
+      handler: 'handler',
+      description: props.description,
+      runtime: FUNCTION_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: props.timeout,
+      memorySize: props.memoryMb ?? 256,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: 'EventPipeline',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        // Some CommonJS dependencies call require(); ESM bundles need it defined.
+        banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+      },
+    });
+    Validations.of(this.fn).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason:
+        'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup/CreateLogStream/PutLogEvents, which every function ' +
+        'needs to write its own log group; it carries no data-plane access.',
+    });
+  }
+}
