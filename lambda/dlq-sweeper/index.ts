@@ -15,7 +15,12 @@ const queues = JSON.parse(requireEnv('SWEPT_QUEUES')) as SweptQueue[];
 /** Scheduled: archives DLQ messages that have no archive record yet. */
 export const handler = async (_event: unknown, context: Context): Promise<SweepResult> => {
   logger.addContext(context);
-  const result = await sweep(queues, { sqs, archive, logger, deadline: () => context.getRemainingTimeInMillis() });
+  const result = await sweep(queues, {
+    sqs,
+    archive,
+    logger,
+    deadline: () => context.getRemainingTimeInMillis(),
+  });
   logger.info('sweep finished', { ...result });
   metrics.addMetric('archived', MetricUnit.Count, result.archived);
   metrics.addMetric('archiveFailed', MetricUnit.Count, result.failed);

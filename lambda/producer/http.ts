@@ -37,12 +37,22 @@ export class ApiError extends Error {
   }
 
   toBody() {
-    return { error: { code: this.code, message: this.message, ...(this.details.length ? { details: this.details } : {}) } };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details.length ? { details: this.details } : {}),
+      },
+    };
   }
 }
 
 /** A JSON response with the API's standard headers. */
-export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
   return {
     statusCode,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
@@ -56,7 +66,10 @@ export function errorResponse(e: ApiError, extraHeaders: Record<string, string> 
 }
 
 /** Case-insensitive header lookup (API Gateway passes headers as the client sent them). */
-export function header(headers: Record<string, string | undefined> | null | undefined, name: string): string | undefined {
+export function header(
+  headers: Record<string, string | undefined> | null | undefined,
+  name: string,
+): string | undefined {
   if (!headers) return undefined;
   const lower = name.toLowerCase();
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lower) return v;

@@ -22,7 +22,10 @@ const api = createApi({
 });
 
 /** API Gateway REST proxy handler for `/v1/messages` and `/v1/messages/batch`. */
-export const handler = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+export const handler = async (
+  event: APIGatewayProxyEvent,
+  context: Context,
+): Promise<APIGatewayProxyResult> => {
   logger.addContext(context);
   logger.appendKeys({ requestId: event.requestContext?.requestId });
   try {

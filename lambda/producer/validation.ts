@@ -9,22 +9,25 @@ import { ApiError, type ErrorDetail } from './http';
 export const MAX_BATCH_ENTRIES = 100;
 
 /** Idempotency keys double as FIFO deduplication ids: 1–128 printable ASCII characters. */
-const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,128}$/, '1–128 printable ASCII characters, no spaces');
+const IdempotencyKey = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,128}$/, '1–128 printable ASCII characters, no spaces');
+
+/** Ordering keys become FIFO message group ids, which SQS limits to the same character set. */
+const OrderingKey = z.string().regex(/^[\x21-\x7e]{1,128}$/, '1–128 printable ASCII characters, no spaces');
 
 const Entry = z
   .object({
     type: z.string().regex(JOB_TYPE_PATTERN, 'a job type: 1–128 of A-Z a-z 0-9 . _ : -'),
     payload: z.record(z.string(), z.unknown(), 'a JSON object'),
-    orderingKey: z.string().min(1).max(128).optional(),
+    orderingKey: OrderingKey.optional(),
     delaySeconds: z.number().int().min(0).max(900).optional(),
   })
   .strict();
 
 const BatchEntry = Entry.extend({ idempotencyKey: IdempotencyKey.optional() }).strict();
 
-const BatchRequest = z
-  .object({ messages: z.array(z.unknown()).min(1).max(MAX_BATCH_ENTRIES) })
-  .strict();
+const BatchRequest = z.object({ messages: z.array(z.unknown()).min(1).max(MAX_BATCH_ENTRIES) }).strict();
 
 /** A validated request entry, ready to enqueue. */
 export interface ValidEntry {
@@ -97,13 +100,23 @@ export function validateEntry(
     throw new ApiError('ValidationError', summary(details), details);
   }
   if (e.orderingKey !== undefined && e.delaySeconds !== undefined && e.delaySeconds > 0) {
-    const details = [{ field: field('delaySeconds'), message: 'not supported with orderingKey (FIFO queues have no per-message delay)' }];
+    const details = [
+      {
+        field: field('delaySeconds'),
+        message: 'not supported with orderingKey (FIFO queues have no per-message delay)',
+      },
+    ];
     throw new ApiError('ValidationError', summary(details), details);
   }
   if (e.type === 'probe') {
     const mode = (payload as { mode: ProbeMode }).mode;
     if (!ctx.allowedProbeModes.includes(mode)) {
-      const details = [{ field: field('payload.mode'), message: `probe mode "${mode}" is not allowed on this stage (allowed: ${ctx.allowedProbeModes.join(', ')})` }];
+      const details = [
+        {
+          field: field('payload.mode'),
+          message: `probe mode "${mode}" is not allowed on this stage (allowed: ${ctx.allowedProbeModes.join(', ')})`,
+        },
+      ];
       throw new ApiError('ValidationError', summary(details), details);
     }
   }

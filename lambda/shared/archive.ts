@@ -64,7 +64,9 @@ export function archiveDay(body: string, sentAt: string | null, now: Date): Date
 }
 
 /** `failed/<queue-name>/<yyyy>/<mm>/<dd>/<messageId>.json` */
-export function archiveKey(record: Pick<ArchiveRecord, 'queue' | 'messageId' | 'body' | 'sentAt' | 'archivedAt'>): string {
+export function archiveKey(
+  record: Pick<ArchiveRecord, 'queue' | 'messageId' | 'body' | 'sentAt' | 'archivedAt'>,
+): string {
   const d = archiveDay(record.body, record.sentAt, new Date(record.archivedAt));
   const yyyy = String(d.getUTCFullYear()).padStart(4, '0');
   const mm = String(d.getUTCMonth() + 1).padStart(2, '0');
@@ -83,7 +85,9 @@ export function buildArchiveRecord(
   const errorName = err instanceof Error ? err.name : 'Error';
   const errorMessage = err instanceof Error ? err.message : String(err);
   const attributes = Object.fromEntries(
-    Object.entries(message.attributes as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    Object.entries(message.attributes as Record<string, unknown>).filter(
+      (e): e is [string, string] => typeof e[1] === 'string',
+    ),
   );
   return {
     v: 1,
@@ -128,7 +132,9 @@ export class S3ArchiveWriter implements ArchiveWriter {
       return 'written';
     } catch (error) {
       if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412) return 'exists';
-      throw new ArchiveWriteError(`Could not write archive record s3://${this.bucket}/${key}`, { cause: error });
+      throw new ArchiveWriteError(`Could not write archive record s3://${this.bucket}/${key}`, {
+        cause: error,
+      });
     }
   }
 
@@ -137,7 +143,8 @@ export class S3ArchiveWriter implements ArchiveWriter {
       await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return true;
     } catch (error) {
-      if (error instanceof NotFound || (error as S3ServiceException).$metadata?.httpStatusCode === 404) return false;
+      if (error instanceof NotFound || (error as S3ServiceException).$metadata?.httpStatusCode === 404)
+        return false;
       throw error;
     }
   }

@@ -12,7 +12,10 @@ export function consumerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): C
     dlqUrl: requireEnv('DLQ_URL', env),
     fifo: requireEnv('QUEUE_KIND', env) === 'fifo',
     maxReceiveCount: requireIntEnv('MAX_RECEIVE_COUNT', env),
-    backoff: { baseSeconds: requireIntEnv('BACKOFF_BASE_SECONDS', env), capSeconds: requireIntEnv('BACKOFF_CAP_SECONDS', env) },
+    backoff: {
+      baseSeconds: requireIntEnv('BACKOFF_BASE_SECONDS', env),
+      capSeconds: requireIntEnv('BACKOFF_CAP_SECONDS', env),
+    },
   };
 }
 

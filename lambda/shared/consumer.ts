@@ -73,10 +73,13 @@ export async function withDeadline<T>(ms: number, work: (signal: AbortSignal) =>
 }
 
 /** Converts Lambda's lower-camel message attributes to the SDK's form. */
-export function toSdkAttributes(attrs: SQSRecord['messageAttributes']): Record<string, MessageAttributeValue> {
+export function toSdkAttributes(
+  attrs: SQSRecord['messageAttributes'],
+): Record<string, MessageAttributeValue> {
   const out: Record<string, MessageAttributeValue> = {};
   for (const [name, a] of Object.entries(attrs ?? {})) {
-    if (a.stringValue !== undefined && a.stringValue !== null) out[name] = { DataType: a.dataType, StringValue: a.stringValue };
+    if (a.stringValue !== undefined && a.stringValue !== null)
+      out[name] = { DataType: a.dataType, StringValue: a.stringValue };
     else if (a.binaryValue !== undefined && a.binaryValue !== null)
       out[name] = { DataType: a.dataType, BinaryValue: Buffer.from(a.binaryValue, 'base64') };
   }
@@ -107,7 +110,9 @@ export function createRecordHandler(deps: ConsumerDeps) {
     } catch (archiveError) {
       deps.metrics?.addMetric('archiveFailed', MetricUnit.Count, 1);
       deps.metrics?.publishStoredMetrics();
-      log.error('archive write failed: the record is reported as failed and stays on its queue', { error: archiveError });
+      log.error('archive write failed: the record is reported as failed and stays on its queue', {
+        error: archiveError,
+      });
       throw archiveError;
     }
     log.info('failure archived', { failureKind: kind, archive: archived });
@@ -128,13 +133,20 @@ export function createRecordHandler(deps: ConsumerDeps) {
         MessageBody: record.body,
         MessageAttributes: attrs,
         ...(settings.fifo
-          ? { MessageGroupId: record.attributes.MessageGroupId ?? 'default', MessageDeduplicationId: record.messageId }
+          ? {
+              MessageGroupId: record.attributes.MessageGroupId ?? 'default',
+              MessageDeduplicationId: record.messageId,
+            }
           : {}),
       }),
     );
   }
 
-  function count(name: 'processed' | 'failed' | 'archived' | 'deadLettered', record: SQSRecord, value: number) {
+  function count(
+    name: 'processed' | 'failed' | 'archived' | 'deadLettered',
+    record: SQSRecord,
+    value: number,
+  ) {
     if (!deps.metrics) return;
     const m = deps.metrics.singleMetric();
     m.addDimension('type', record.messageAttributes?.type?.stringValue ?? 'unknown');
@@ -158,7 +170,13 @@ export function createRecordHandler(deps: ConsumerDeps) {
       const job = registry.get(envelope.type);
       const payload = registry.parsePayload(envelope.type, envelope.payload);
       await withDeadline(budget, (signal) =>
-        job.handle(payload, { messageId: record.messageId, receiveCount, correlationId: envelope.correlationId, logger: log, signal }),
+        job.handle(payload, {
+          messageId: record.messageId,
+          receiveCount,
+          correlationId: envelope.correlationId,
+          logger: log,
+          signal,
+        }),
       );
       count('processed', record, 1);
       log.debug('record processed');
@@ -172,7 +190,10 @@ export function createRecordHandler(deps: ConsumerDeps) {
         count('deadLettered', record, 1);
         return;
       }
-      const retryable = error instanceof RetryableError ? error : new RetryableError(String((error as Error)?.message ?? error), { cause: error });
+      const retryable =
+        error instanceof RetryableError
+          ? error
+          : new RetryableError(String((error as Error)?.message ?? error), { cause: error });
       if (receiveCount >= settings.maxReceiveCount) {
         log.warn('retries exhausted: archiving before the redrive policy moves it', { error });
         await giveUp(record, 'exhausted', error, log);

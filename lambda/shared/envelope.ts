@@ -40,7 +40,14 @@ export function createEnvelope(
   now: Date = new Date(),
   id: string = randomUUID(),
 ): Envelope {
-  return { v: 1, id, type: input.type, payload: input.payload, createdAt: now.toISOString(), correlationId: input.correlationId };
+  return {
+    v: 1,
+    id,
+    type: input.type,
+    payload: input.payload,
+    createdAt: now.toISOString(),
+    correlationId: input.correlationId,
+  };
 }
 
 /** Parses a message body into an envelope or throws {@link InvalidMessageError} (permanent). */

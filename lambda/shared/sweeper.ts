@@ -28,7 +28,10 @@ export const SWEEP_VISIBILITY_SECONDS = 120;
 
 function attributeMap(m: Message): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, { stringValue: v.StringValue, dataType: v.DataType }]),
+    Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
+      k,
+      { stringValue: v.StringValue, dataType: v.DataType },
+    ]),
   );
 }
 
@@ -66,13 +69,24 @@ export async function sweep(
           result.seen++;
           const attrs = m.MessageAttributes ?? {};
           const originalId = attrs[DLQ_ATTR.originalMessageId]?.StringValue ?? m.MessageId!;
-          const kind: FailureKind = attrs[DLQ_ATTR.failureKind]?.StringValue === 'permanent' ? 'permanent' : 'unknown';
-          const error = Object.assign(new Error('Message reached its DLQ without an archive record (crash, timeout or failed archive write)'), {
-            name: attrs[DLQ_ATTR.errorName]?.StringValue ?? 'UnknownFailure',
-          });
+          const kind: FailureKind =
+            attrs[DLQ_ATTR.failureKind]?.StringValue === 'permanent' ? 'permanent' : 'unknown';
+          const error = Object.assign(
+            new Error(
+              'Message reached its DLQ without an archive record (crash, timeout or failed archive write)',
+            ),
+            {
+              name: attrs[DLQ_ATTR.errorName]?.StringValue ?? 'UnknownFailure',
+            },
+          );
           try {
             const record = buildArchiveRecord(
-              { messageId: originalId, body: m.Body ?? '', attributes: m.Attributes ?? {}, messageAttributes: attributeMap(m) },
+              {
+                messageId: originalId,
+                body: m.Body ?? '',
+                attributes: m.Attributes ?? {},
+                messageAttributes: attributeMap(m),
+              },
               { name: attrs[DLQ_ATTR.sourceQueue]?.StringValue ?? q.sourceQueueName, arn: q.sourceQueueArn },
               { kind, error },
               deps.now?.(),
@@ -84,15 +98,27 @@ export async function sweep(
             } else result.alreadyArchived++;
           } catch (error) {
             result.failed++;
-            deps.logger.error('sweep archive write failed; will retry next run', { messageId: originalId, error });
+            deps.logger.error('sweep archive write failed; will retry next run', {
+              messageId: originalId,
+              error,
+            });
           }
         }
       }
     } finally {
       for (let i = 0; i < held.length; i += 10) {
         await deps.sqs
-          .send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: q.dlqUrl, Entries: held.slice(i, i + 10).map((h, j) => ({ ...h, Id: String(j), VisibilityTimeout: 0 })) }))
-          .catch((error) => deps.logger.warn('could not release swept messages; they reappear after the sweep visibility', { error }));
+          .send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: q.dlqUrl,
+              Entries: held.slice(i, i + 10).map((h, j) => ({ ...h, Id: String(j), VisibilityTimeout: 0 })),
+            }),
+          )
+          .catch((error) =>
+            deps.logger.warn('could not release swept messages; they reappear after the sweep visibility', {
+              error,
+            }),
+          );
       }
     }
   }

@@ -14,8 +14,20 @@ export const DEFAULTS: Omit<StageConfig, 'stage'> = {
   queueRetentionDays: 4,
   maxReceiveCount: 5,
   backoff: { baseSeconds: 10, capSeconds: 600 },
-  consumer: { batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 10, timeoutSeconds: 30, memoryMb: 512 },
-  fifoConsumer: { batchSize: 10, maxBatchingWindowSeconds: 0, maxConcurrency: 5, timeoutSeconds: 30, memoryMb: 512 },
+  consumer: {
+    batchSize: 10,
+    maxBatchingWindowSeconds: 1,
+    maxConcurrency: 10,
+    timeoutSeconds: 30,
+    memoryMb: 512,
+  },
+  fifoConsumer: {
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    maxConcurrency: 5,
+    timeoutSeconds: 30,
+    memoryMb: 512,
+  },
   fifoHighThroughput: false,
   api: { rateLimit: 50, burstLimit: 100, quotaPerDay: 500_000, maxBodyBytes: 256 * 1024 },
   allowedProbeModes: PROBE_MODES,
@@ -50,8 +62,20 @@ const STAGES: Record<StageName, Overrides> = {
     queueRetentionDays: 1,
     maxReceiveCount: 3,
     backoff: { baseSeconds: 1, capSeconds: 4 },
-    consumer: { batchSize: 10, maxBatchingWindowSeconds: 0, maxConcurrency: 4, timeoutSeconds: 3, memoryMb: 256 },
-    fifoConsumer: { batchSize: 10, maxBatchingWindowSeconds: 0, maxConcurrency: 4, timeoutSeconds: 3, memoryMb: 256 },
+    consumer: {
+      batchSize: 10,
+      maxBatchingWindowSeconds: 0,
+      maxConcurrency: 4,
+      timeoutSeconds: 3,
+      memoryMb: 256,
+    },
+    fifoConsumer: {
+      batchSize: 10,
+      maxBatchingWindowSeconds: 0,
+      maxConcurrency: 4,
+      timeoutSeconds: 3,
+      memoryMb: 256,
+    },
     sweepEveryMinutes: 1,
     maxMessageAgeSeconds: 120,
   },
@@ -99,7 +123,11 @@ export function validateStageConfig(c: StageConfig): void {
   };
   if (!Number.isInteger(c.maxReceiveCount) || c.maxReceiveCount < 1 || c.maxReceiveCount > 1000)
     fail(`maxReceiveCount must be an integer 1–1000, got ${c.maxReceiveCount}`);
-  if (c.backoff.baseSeconds < 0 || c.backoff.capSeconds < c.backoff.baseSeconds || c.backoff.capSeconds > 43200)
+  if (
+    c.backoff.baseSeconds < 0 ||
+    c.backoff.capSeconds < c.backoff.baseSeconds ||
+    c.backoff.capSeconds > 43200
+  )
     fail('backoff needs 0 <= baseSeconds <= capSeconds <= 43200');
   if (c.fifoConsumer.batchSize > 10) fail(`fifoConsumer.batchSize must be <= 10 for FIFO queues`);
   for (const [label, s] of [

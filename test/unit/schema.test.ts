@@ -10,7 +10,10 @@ describe('published JSON Schemas', () => {
   });
 
   it('requires every envelope field and forbids others', () => {
-    const envelope = schemaFiles()['envelope.v1.schema.json'] as { required: string[]; additionalProperties: boolean };
+    const envelope = schemaFiles()['envelope.v1.schema.json'] as {
+      required: string[];
+      additionalProperties: boolean;
+    };
     expect(envelope.required.sort()).toEqual(['correlationId', 'createdAt', 'id', 'payload', 'type', 'v']);
     expect(envelope.additionalProperties).toBe(false);
   });

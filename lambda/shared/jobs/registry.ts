@@ -38,7 +38,9 @@ export class JobRegistry {
   parsePayload(type: string, payload: unknown): unknown {
     const result = (this.get(type).schema as z.ZodType).safeParse(payload);
     if (!result.success) {
-      const issues = result.error.issues.map((i) => `payload.${i.path.join('.')}: ${i.message}`.replace(/\.:/, ':'));
+      const issues = result.error.issues.map((i) =>
+        `payload.${i.path.join('.')}: ${i.message}`.replace(/\.:/, ':'),
+      );
       throw new InvalidMessageError(`Payload of "${type}" is invalid: ${issues.join('; ')}`, issues);
     }
     return result.data;

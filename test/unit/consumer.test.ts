@@ -1,0 +1,590 @@
+import { z } from 'zod';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
+import type { ArchiveRecord } from '../../lambda/shared/archive';
+import { backoffSeconds } from '../../lambda/shared/backoff';
+import { deadlineMarginMs, DLQ_ATTR, toSdkAttributes, withDeadline } from '../../lambda/shared/consumer';
+import { DeadlineExceededError } from '../../lambda/shared/errors';
+import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
+import { FakeAws, s3Error, sqsError } from '../helpers/aws-fakes';
+import { ARCHIVE_BUCKET, consumer, failedIds, STANDARD_SETTINGS } from '../helpers/consumer';
+import { recordingRegistry } from '../helpers/jobs';
+import {
+  fakeContext,
+  FIFO_DLQ,
+  FIFO_QUEUE,
+  jobRecord,
+  probeRecord,
+  sqsEvent,
+  sqsRecord,
+  STANDARD_DLQ,
+  STANDARD_QUEUE,
+  T0,
+} from '../helpers/sqs-events';
+
+const aws = new FakeAws();
+beforeEach(() => aws.reset());
+
+/** Powertools reports standard-queue failures in completion order; compare them as sets. */
+const sorted = (ids: readonly string[]) => [...ids].sort();
+const sortedFailedIds = (res: SQSBatchResponse) => sorted(failedIds(res));
+
+const ok = () => probeRecord({ mode: 'succeed' });
+const archiveKeyOf = (queueName: string, messageId: string) =>
+  `failed/${queueName}/2026/11/22/${messageId}.json`;
+
+describe('standard consumer', () => {
+  it('acknowledges a batch of successful records without calling SQS or S3', async () => {
+    // Prepare
+    const records = [
+      ok(),
+      jobRecord({ type: 'email.send', payload: { to: 'a@example.com', subject: 's', body: 'b' } }),
+      ok(),
+    ];
+
+    // Act
+    const res = await consumer().run(records);
+
+    // Assess
+    expect(res).toEqual({ batchItemFailures: [] });
+    expect(aws.log).toEqual([]);
+  });
+
+  it('reports only the failing records, leaving their batch-mates to be deleted', async () => {
+    // Prepare
+    const failing = [probeRecord({ mode: 'fail-always' }), probeRecord({ mode: 'succeed', failTimes: 1 })];
+    const records = [ok(), failing[0]!, ok(), failing[1]!, ok()];
+
+    // Act
+    const res = await consumer().run(records);
+
+    // Assess
+    expect(sortedFailedIds(res)).toEqual(sorted(failing.map((r) => r.messageId)));
+    expect(
+      aws
+        .visibilityChanges()
+        .map((c) => c.ReceiptHandle)
+        .sort(),
+    ).toEqual(failing.map((r) => r.receiptHandle).sort());
+  });
+
+  it('reports every record instead of throwing when the whole batch fails', async () => {
+    const records = [probeRecord({ mode: 'fail-always' }), probeRecord({ mode: 'fail-always' })];
+
+    const res = await consumer().run(records);
+
+    expect(sortedFailedIds(res)).toEqual(sorted(records.map((r) => r.messageId)));
+  });
+
+  it('delays a retryable failure with a visibility change inside the backoff bounds', async () => {
+    // Prepare: third attempt, base 10 s → nominal 40 s, so 20–40 s.
+    const record = probeRecord({ mode: 'fail-always' }, { receiveCount: 3 });
+
+    // Act
+    await consumer().run([record]);
+
+    // Assess
+    const [change] = aws.visibilityChanges();
+    expect(aws.visibilityChanges()).toHaveLength(1);
+    expect(change!.QueueUrl).toBe(STANDARD_QUEUE.url);
+    expect(change!.ReceiptHandle).toBe(record.receiptHandle);
+    expect(change!.VisibilityTimeout).toBeGreaterThanOrEqual(20);
+    expect(change!.VisibilityTimeout).toBeLessThanOrEqual(40);
+    expect(aws.puts()).toHaveLength(0);
+    expect(aws.sends()).toHaveLength(0);
+  });
+
+  it.each([
+    [0, 1, 5],
+    [0.999999, 1, 10],
+    [0, 4, 40],
+    [0.999999, 4, 80],
+    [0.999999, 9, 600],
+  ])('uses the injected jitter (random %d) for attempt %d: %d s', async (random, receiveCount, expected) => {
+    const record = probeRecord({ mode: 'fail-always' }, { receiveCount });
+
+    await consumer({ random: () => random, settings: { ...STANDARD_SETTINGS, maxReceiveCount: 20 } }).run([
+      record,
+    ]);
+
+    expect(aws.visibilityChanges()[0]!.VisibilityTimeout).toBe(expected);
+    expect(expected).toBe(backoffSeconds(receiveCount, STANDARD_SETTINGS.backoff, () => random));
+  });
+
+  it('retries a probe that fails its first attempts, then succeeds', async () => {
+    const c = consumer();
+    const first = probeRecord({ mode: 'succeed', failTimes: 2 }, { receiveCount: 2 });
+    const third = { ...first, attributes: { ...first.attributes, ApproximateReceiveCount: '3' } };
+
+    const a = await c.run([first]);
+    const b = await c.run([third]);
+
+    expect(failedIds(a)).toEqual([first.messageId]);
+    expect(failedIds(b)).toEqual([]);
+  });
+
+  it('still reports a retryable failure when the visibility change itself fails', async () => {
+    aws.failVisibility = () => sqsError('ReceiptHandleIsInvalid', 400);
+    const record = probeRecord({ mode: 'fail-always' });
+
+    const res = await consumer().run([record, ok()]);
+
+    expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
+  });
+
+  it('treats an error outside the pipeline hierarchy as retryable', async () => {
+    // Prepare: a job with a bug.
+    const buggy = defineJob({
+      type: 'test.buggy',
+      description: 'throws a TypeError',
+      schema: z.object({}),
+      ordered: false,
+      async handle() {
+        throw new TypeError("Cannot read properties of undefined (reading 'id')");
+      },
+    }) as unknown as JobDefinition;
+    const { registry } = recordingRegistry([buggy]);
+    const record = jobRecord({ type: 'test.buggy', payload: {} });
+
+    // Act
+    const res = await consumer({ registry }).run([record]);
+
+    // Assess
+    expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
+    expect(aws.visibilityChanges()).toHaveLength(1);
+    expect(aws.puts()).toHaveLength(0);
+  });
+
+  describe('last attempt', () => {
+    it('archives the record as exhausted, makes it visible again and reports it failed', async () => {
+      // Prepare
+      const record = probeRecord({ mode: 'fail-always', tag: 'last' }, { receiveCount: 5 });
+
+      // Act
+      const res = await consumer().run([record]);
+
+      // Assess
+      expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
+      expect(aws.puts().map((p) => p.Key)).toEqual([archiveKeyOf(STANDARD_QUEUE.name, record.messageId)]);
+      const [archived] = aws.archived();
+      expect(archived!.failure).toEqual({
+        kind: 'exhausted',
+        errorName: 'ProbeAlwaysFailsError',
+        errorMessage: 'probe failing attempt 5 (always)',
+      });
+      expect(archived!.receiveCount).toBe(5);
+      expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([0]);
+      expect(aws.sends()).toHaveLength(0);
+      const put = aws.indexOf((c) => c.op === 'PutObject');
+      const release = aws.indexOf((c) => c.op === 'ChangeMessageVisibility');
+      expect(put).toBeLessThan(release);
+    });
+
+    it('archives a record that outlived its deadline on the last attempt as exhausted', async () => {
+      const record = probeRecord({ mode: 'timeout' }, { receiveCount: 7 });
+
+      const res = await consumer().run([record], fakeContext({ remainingMs: 300, frozen: true }));
+
+      expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
+      expect(aws.archived()[0]!.failure).toMatchObject({
+        kind: 'exhausted',
+        errorName: 'DeadlineExceededError',
+      });
+    });
+
+    it('reports the record failed and leaves its visibility alone when the archive write fails', async () => {
+      aws.failPut = () => s3Error(500);
+      const record = probeRecord({ mode: 'fail-always' }, { receiveCount: 5 });
+
+      const res = await consumer().run([record, ok()]);
+
+      expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
+      expect(aws.visibilityChanges()).toHaveLength(0);
+    });
+  });
+
+  describe('permanent failures', () => {
+    it('archives the record, then sends it to the DLQ with failure attributes, then acknowledges it', async () => {
+      // Prepare
+      const record = probeRecord({ mode: 'fail-permanent' }, { correlationId: 'req-777', receiveCount: 1 });
+
+      // Act
+      const res = await consumer().run([record, ok()]);
+
+      // Assess: acknowledged
+      expect(res.batchItemFailures).toEqual([]);
+      // archive record
+      const [put] = aws.puts();
+      expect(put).toMatchObject({
+        Bucket: ARCHIVE_BUCKET,
+        Key: archiveKeyOf(STANDARD_QUEUE.name, record.messageId),
+        IfNoneMatch: '*',
+        ContentType: 'application/json',
+      });
+      expect(JSON.parse(String(put!.Body))).toEqual({
+        v: 1,
+        messageId: record.messageId,
+        queue: { name: STANDARD_QUEUE.name, arn: STANDARD_QUEUE.arn },
+        body: record.body,
+        attributes: { ...record.attributes } as Record<string, string>,
+        messageAttributes: record.messageAttributes,
+        receiveCount: 1,
+        sentAt: T0.toISOString(),
+        firstReceivedAt: new Date(T0.getTime() + 1000).toISOString(),
+        archivedAt: new Date(T0.getTime() + 60_000).toISOString(),
+        failure: {
+          kind: 'permanent',
+          errorName: 'ProbePermanentError',
+          errorMessage: 'probe asked to fail permanently',
+        },
+      } satisfies ArchiveRecord);
+      // DLQ message
+      const [sent] = aws.sends();
+      expect(aws.sends()).toHaveLength(1);
+      expect(sent!.QueueUrl).toBe(STANDARD_DLQ.url);
+      expect(sent!.MessageBody).toBe(record.body);
+      expect(sent!.MessageGroupId).toBeUndefined();
+      expect(sent!.MessageAttributes).toEqual({
+        type: { DataType: 'String', StringValue: 'probe' },
+        'correlation-id': { DataType: 'String', StringValue: 'req-777' },
+        [DLQ_ATTR.failureKind]: { DataType: 'String', StringValue: 'permanent' },
+        [DLQ_ATTR.errorName]: { DataType: 'String', StringValue: 'ProbePermanentError' },
+        [DLQ_ATTR.originalMessageId]: { DataType: 'String', StringValue: record.messageId },
+        [DLQ_ATTR.sourceQueue]: { DataType: 'String', StringValue: STANDARD_QUEUE.name },
+      });
+      // order
+      expect(aws.log.map((c) => c.op)).toEqual(['PutObject', 'SendMessage']);
+    });
+
+    it('reports the record failed and never sends it to the DLQ when the archive write fails', async () => {
+      aws.failPut = () => s3Error(503, 'SlowDown');
+      const record = probeRecord({ mode: 'fail-permanent' });
+
+      const res = await consumer().run([record, ok()]);
+
+      expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
+      expect(aws.sends()).toHaveLength(0);
+    });
+
+    it('reports the record failed when the DLQ send fails, after archiving it', async () => {
+      aws.failSend = () => sqsError('KmsThrottled', 400);
+      const record = probeRecord({ mode: 'fail-permanent' });
+
+      const res = await consumer().run([record, ok()]);
+
+      expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
+      expect(aws.log.map((c) => c.op)).toEqual(['PutObject', 'SendMessage']);
+      expect(aws.archived()).toHaveLength(1);
+    });
+
+    it('dead-letters a record whose archive record already exists (a retry after a failed DLQ send)', async () => {
+      // Prepare: the first attempt archived it but could not reach the DLQ.
+      const c = consumer();
+      const record = probeRecord({ mode: 'fail-permanent' });
+      aws.failSend = () => sqsError();
+      await c.run([record]);
+      aws.failSend = () => undefined;
+
+      // Act
+      const res = await c.run([
+        { ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } },
+      ]);
+
+      // Assess
+      expect(res.batchItemFailures).toEqual([]);
+      expect(aws.puts()).toHaveLength(2);
+      expect(aws.archived()).toHaveLength(1);
+      expect(aws.archived()[0]!.receiveCount).toBe(1);
+      expect(aws.sends()).toHaveLength(2);
+    });
+
+    it.each([
+      ['a body that is not JSON', () => sqsRecord({ body: 'hello, world' }), 'InvalidMessageError'],
+      [
+        'an envelope of another version',
+        () => sqsRecord({ body: JSON.stringify({ v: 2, id: 'x', type: 'probe', payload: {} }) }),
+        'InvalidMessageError',
+      ],
+      [
+        'an unregistered type',
+        () => jobRecord({ type: 'invoice.pay', payload: { amount: 1 } }),
+        'UnknownJobTypeError',
+      ],
+      [
+        'a payload that fails its schema',
+        () => jobRecord({ type: 'email.send', payload: { to: 'nobody', subject: '', body: '' } }),
+        'InvalidMessageError',
+      ],
+      [
+        'a handler that throws a PermanentError',
+        () => jobRecord({ type: 'email.send', payload: { to: 'a@mail.invalid', subject: 's', body: 'b' } }),
+        'PermanentError',
+      ],
+    ])('treats %s as permanent', async (_case, make, errorName) => {
+      // Prepare
+      const record = make();
+
+      // Act
+      const res = await consumer().run([record]);
+
+      // Assess
+      expect(res.batchItemFailures).toEqual([]);
+      expect(aws.archived()).toHaveLength(1);
+      expect(aws.archived()[0]!.failure).toMatchObject({ kind: 'permanent', errorName });
+      expect(aws.sends()[0]!.MessageAttributes?.[DLQ_ATTR.errorName]?.StringValue).toBe(errorName);
+      expect(aws.visibilityChanges()).toHaveLength(0);
+    });
+
+    it('files a non-envelope body under the day it was sent', async () => {
+      const sentAt = new Date('2025-02-03T23:59:59.000Z');
+      const record = sqsRecord({ body: '<xml/>', sentAt });
+
+      await consumer().run([record]);
+
+      expect(aws.puts()[0]!.Key).toBe(`failed/${STANDARD_QUEUE.name}/2025/02/03/${record.messageId}.json`);
+    });
+  });
+
+  describe('per-record deadline', () => {
+    it('fails a record that outlives its deadline while its batch-mates succeed', async () => {
+      // Prepare: 300 ms left → 50 ms per record after the 250 ms bookkeeping margin.
+      const slow = [probeRecord({ mode: 'timeout' }), probeRecord({ mode: 'sleep', sleepMs: 60_000 })];
+      const fast = [ok(), probeRecord({ mode: 'sleep', sleepMs: 1 }), ok()];
+
+      // Act
+      const res = await consumer().run(
+        [fast[0]!, slow[0]!, fast[1]!, slow[1]!, fast[2]!],
+        fakeContext({ remainingMs: 300 }),
+      );
+
+      // Assess
+      expect(sortedFailedIds(res)).toEqual(sorted(slow.map((r) => r.messageId)));
+      expect(
+        aws
+          .visibilityChanges()
+          .map((c) => c.ReceiptHandle)
+          .sort(),
+      ).toEqual(slow.map((r) => r.receiptHandle).sort());
+      for (const c of aws.visibilityChanges()) expect(c.VisibilityTimeout).toBeGreaterThanOrEqual(5);
+    });
+
+    it('lets a record use the time left minus the bookkeeping margin', async () => {
+      const record = probeRecord({ mode: 'sleep', sleepMs: 50 });
+
+      const res = await consumer().run([record], fakeContext({ remainingMs: 2_000 }));
+
+      expect(res.batchItemFailures).toEqual([]);
+    });
+
+    it('does not start a record when less than the bookkeeping margin is left', async () => {
+      const record = ok();
+
+      const res = await consumer().run([record], fakeContext({ remainingMs: 200 }));
+
+      expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
+      expect(aws.visibilityChanges()).toHaveLength(1);
+    });
+
+    it('keeps 10% of the time left for bookkeeping, between 250 ms and 5 s', () => {
+      expect(deadlineMarginMs(0)).toBe(250);
+      expect(deadlineMarginMs(2_000)).toBe(250);
+      expect(deadlineMarginMs(10_000)).toBe(1_000);
+      expect(deadlineMarginMs(900_000)).toBe(5_000);
+    });
+
+    it('withDeadline rejects with DeadlineExceededError and aborts the work', async () => {
+      let aborted = false;
+      const work = (signal: AbortSignal) =>
+        new Promise<string>((resolve) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+          });
+          setTimeout(() => resolve('late'), 1_000).unref();
+        });
+
+      await expect(withDeadline(20, work)).rejects.toBeInstanceOf(DeadlineExceededError);
+      expect(aborted).toBe(true);
+      await expect(withDeadline(0, async () => 'never')).rejects.toBeInstanceOf(DeadlineExceededError);
+      await expect(withDeadline(1_000, async () => 'in time')).resolves.toBe('in time');
+    });
+  });
+
+  it('converts Lambda message attributes to the SDK form, binary included', () => {
+    const attrs = toSdkAttributes({
+      type: { dataType: 'String', stringValue: 'probe' },
+      n: { dataType: 'Number', stringValue: '42' },
+      blob: { dataType: 'Binary', binaryValue: Buffer.from('hi').toString('base64') },
+    });
+
+    expect(attrs).toEqual({
+      type: { DataType: 'String', StringValue: 'probe' },
+      n: { DataType: 'Number', StringValue: '42' },
+      blob: { DataType: 'Binary', BinaryValue: Buffer.from('hi') },
+    });
+  });
+});
+
+describe('FIFO consumer', () => {
+  it('holds back later records of a failing group only', async () => {
+    // Prepare
+    const { registry, runs } = recordingRegistry();
+    const g1 = [
+      probeRecord({ mode: 'succeed' }, { messageGroupId: 'g1' }),
+      probeRecord({ mode: 'fail-always' }, { messageGroupId: 'g1' }),
+      probeRecord({ mode: 'succeed' }, { messageGroupId: 'g1' }),
+    ];
+    const g2 = [
+      probeRecord({ mode: 'succeed' }, { messageGroupId: 'g2' }),
+      probeRecord({ mode: 'succeed' }, { messageGroupId: 'g2' }),
+    ];
+    const g1Late = probeRecord({ mode: 'succeed' }, { messageGroupId: 'g1' });
+    const records = [g1[0]!, g1[1]!, g2[0]!, g1[2]!, g2[1]!, g1Late];
+
+    // Act
+    const res = await consumer({ fifo: true, registry }).run(records);
+
+    // Assess
+    expect(failedIds(res)).toEqual([g1[1]!.messageId, g1[2]!.messageId, g1Late.messageId]);
+    expect(runs).toEqual([g1[0]!.messageId, g1[1]!.messageId, g2[0]!.messageId, g2[1]!.messageId]);
+    expect(aws.visibilityChanges().map((c) => [c.QueueUrl, c.ReceiptHandle])).toEqual([
+      [FIFO_QUEUE.url, g1[1]!.receiptHandle],
+    ]);
+  });
+
+  it('keeps a group flowing past a permanent failure, which goes to the FIFO DLQ with its group id', async () => {
+    // Prepare
+    const { registry, runs } = recordingRegistry();
+    const records = [
+      probeRecord({ mode: 'succeed' }, { messageGroupId: 'user-1' }),
+      probeRecord({ mode: 'fail-permanent' }, { messageGroupId: 'user-1' }),
+      probeRecord({ mode: 'succeed' }, { messageGroupId: 'user-1' }),
+    ];
+
+    // Act
+    const res = await consumer({ fifo: true, registry }).run(records);
+
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    expect(runs).toEqual(records.map((r) => r.messageId));
+    const [sent] = aws.sends();
+    expect(sent).toMatchObject({
+      QueueUrl: FIFO_DLQ.url,
+      MessageBody: records[1]!.body,
+      MessageGroupId: 'user-1',
+      MessageDeduplicationId: records[1]!.messageId,
+    });
+    expect(aws.puts()[0]!.Key).toBe(archiveKeyOf(FIFO_QUEUE.name, records[1]!.messageId));
+    expect(aws.log.map((c) => c.op)).toEqual(['PutObject', 'SendMessage']);
+  });
+
+  it('holds back the group when a permanent failure cannot be archived', async () => {
+    const { registry, runs } = recordingRegistry();
+    aws.failPut = () => s3Error(500);
+    const records = [
+      probeRecord({ mode: 'fail-permanent' }, { messageGroupId: 'a' }),
+      probeRecord({ mode: 'succeed' }, { messageGroupId: 'a' }),
+      probeRecord({ mode: 'succeed' }, { messageGroupId: 'b' }),
+    ];
+
+    const res = await consumer({ fifo: true, registry }).run(records);
+
+    expect(failedIds(res)).toEqual([records[0]!.messageId, records[1]!.messageId]);
+    expect(runs).toEqual([records[0]!.messageId, records[2]!.messageId]);
+    expect(aws.sends()).toHaveLength(0);
+  });
+
+  it('reports every record instead of throwing when every group fails', async () => {
+    const records = ['a', 'b', 'a'].map((g) => probeRecord({ mode: 'fail-always' }, { messageGroupId: g }));
+
+    const res = await consumer({ fifo: true }).run(records);
+
+    expect(failedIds(res)).toEqual(records.map((r) => r.messageId));
+  });
+});
+
+describe('consumer Lambda entry points', () => {
+  const env = {
+    QUEUE_URL: STANDARD_QUEUE.url,
+    DLQ_URL: STANDARD_DLQ.url,
+    QUEUE_KIND: 'standard',
+    MAX_RECEIVE_COUNT: '5',
+    BACKOFF_BASE_SECONDS: '10',
+    BACKOFF_CAP_SECONDS: '600',
+    ARCHIVE_BUCKET,
+    AWS_REGION: 'eu-west-1',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_METRICS_NAMESPACE: 'EventPipelineTest',
+  };
+  type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+  async function load(
+    path: '../../lambda/consumer/index.js' | '../../lambda/fifo-consumer/index.js',
+    overrides = {},
+  ) {
+    for (const [k, v] of Object.entries({ ...env, ...overrides })) vi.stubEnv(k, v);
+    vi.resetModules();
+    return ((await import(path)) as { handler: Handler }).handler;
+  }
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('the standard handler reports only failing records and dead-letters permanent ones', async () => {
+    // Prepare
+    const handler = await load('../../lambda/consumer/index.js');
+    const retry = probeRecord({ mode: 'fail-always' });
+    const permanent = probeRecord({ mode: 'fail-permanent' });
+
+    // Act
+    const res = await handler(sqsEvent([ok(), retry, permanent, ok()]), fakeContext());
+
+    // Assess
+    expect(sortedFailedIds(res)).toEqual([retry.messageId]);
+    expect(aws.puts()[0]).toMatchObject({
+      Bucket: ARCHIVE_BUCKET,
+      Key: archiveKeyOf(STANDARD_QUEUE.name, permanent.messageId),
+    });
+    expect(aws.sends()[0]!.QueueUrl).toBe(STANDARD_DLQ.url);
+    expect(aws.visibilityChanges()[0]!.QueueUrl).toBe(STANDARD_QUEUE.url);
+  });
+
+  it('the standard handler answers with item failures, not an error, when every record fails', async () => {
+    const handler = await load('../../lambda/consumer/index.js');
+    const records = [probeRecord({ mode: 'fail-always' }), sqsRecord({ body: '{' })];
+    aws.failPut = () => s3Error(500);
+
+    const res = await handler(sqsEvent(records), fakeContext());
+
+    expect(sortedFailedIds(res)).toEqual(sorted(records.map((r) => r.messageId)));
+  });
+
+  it('the FIFO handler holds back only the failing group', async () => {
+    // Prepare
+    const handler = await load('../../lambda/fifo-consumer/index.js', {
+      QUEUE_URL: FIFO_QUEUE.url,
+      DLQ_URL: FIFO_DLQ.url,
+      QUEUE_KIND: 'fifo',
+    });
+    const bad = probeRecord({ mode: 'fail-always' }, { messageGroupId: 'a' });
+    const heldBack = probeRecord({ mode: 'succeed' }, { messageGroupId: 'a' });
+    const other = probeRecord({ mode: 'fail-permanent' }, { messageGroupId: 'b' });
+
+    // Act
+    const res = await handler(
+      sqsEvent([bad, other, heldBack]),
+      fakeContext({ functionName: 'fifo-consumer' }),
+    );
+
+    // Assess
+    expect(failedIds(res)).toEqual([bad.messageId, heldBack.messageId]);
+    expect(aws.sends()[0]).toMatchObject({ QueueUrl: FIFO_DLQ.url, MessageGroupId: 'b' });
+  });
+
+  it('fails its cold start with a clear message when configuration is missing', async () => {
+    await expect(load('../../lambda/consumer/index.js', { ARCHIVE_BUCKET: '' })).rejects.toThrow(
+      'Environment variable ARCHIVE_BUCKET is required but not set',
+    );
+  });
+});

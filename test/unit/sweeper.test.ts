@@ -1,0 +1,323 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { archiveKey, S3ArchiveWriter } from '../../lambda/shared/archive';
+import { DLQ_ATTR } from '../../lambda/shared/consumer';
+import { sweep, SWEEP_VISIBILITY_SECONDS, type SweptQueue } from '../../lambda/shared/sweeper';
+import { FakeAws, s3Error, silentLogger, sqsError } from '../helpers/aws-fakes';
+import { ARCHIVE_BUCKET, consumer } from '../helpers/consumer';
+import {
+  dlqMessage,
+  envelopeBody,
+  fakeContext,
+  FIFO_DLQ,
+  FIFO_QUEUE,
+  probeRecord,
+  STANDARD_DLQ,
+  STANDARD_QUEUE,
+  T0,
+} from '../helpers/sqs-events';
+
+const aws = new FakeAws();
+beforeEach(() => aws.reset());
+
+const NOW = new Date('2026-11-23T03:00:00.000Z');
+const standard: SweptQueue = {
+  dlqUrl: STANDARD_DLQ.url,
+  sourceQueueName: STANDARD_QUEUE.name,
+  sourceQueueArn: STANDARD_QUEUE.arn,
+};
+const fifo: SweptQueue = {
+  dlqUrl: FIFO_DLQ.url,
+  sourceQueueName: FIFO_QUEUE.name,
+  sourceQueueArn: FIFO_QUEUE.arn,
+};
+
+function deps(remainingMs = 60_000) {
+  return {
+    sqs: new SQSClient({ region: 'eu-west-1' }),
+    archive: new S3ArchiveWriter(new S3Client({ region: 'eu-west-1' }), ARCHIVE_BUCKET, { checkFirst: true }),
+    logger: silentLogger(),
+    deadline: () => remainingMs,
+    now: () => NOW,
+  };
+}
+const probeBody = () => envelopeBody({ type: 'probe', payload: { mode: 'crash' } });
+const releases = () =>
+  aws.sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).map((c) => c.args[0].input);
+const noDeletes = () => {
+  expect(aws.sqsMock.commandCalls(DeleteMessageCommand)).toHaveLength(0);
+  expect(aws.sqsMock.commandCalls(DeleteMessageBatchCommand)).toHaveLength(0);
+};
+
+describe('DLQ sweeper', () => {
+  it("archives DLQ messages that have no archive record with failure kind 'unknown'", async () => {
+    // Prepare: two messages moved by the redrive policy after a crash / timeout.
+    const messages = [
+      dlqMessage({ body: probeBody(), receiveCount: 1 }),
+      dlqMessage({ body: 'not an envelope' }),
+    ];
+    aws.receivePages = [messages];
+
+    // Act
+    const result = await sweep([standard], deps());
+
+    // Assess
+    expect(result).toEqual({ seen: 2, archived: 2, alreadyArchived: 0, failed: 0 });
+    const records = aws.archived();
+    expect(records.map((r) => r.messageId)).toEqual(messages.map((m) => m.MessageId));
+    expect(records[0]).toMatchObject({
+      v: 1,
+      queue: { name: STANDARD_QUEUE.name, arn: STANDARD_QUEUE.arn },
+      body: messages[0]!.Body,
+      attributes: messages[0]!.Attributes,
+      receiveCount: 1,
+      sentAt: T0.toISOString(),
+      archivedAt: NOW.toISOString(),
+      failure: { kind: 'unknown', errorName: 'UnknownFailure' },
+    });
+    expect(aws.puts().map((p) => p.Key)).toEqual([
+      `failed/${STANDARD_QUEUE.name}/2026/11/22/${messages[0]!.MessageId}.json`,
+      `failed/${STANDARD_QUEUE.name}/2026/11/22/${messages[1]!.MessageId}.json`,
+    ]);
+    noDeletes();
+  });
+
+  it('receives with every attribute, a sweep-long visibility and no long polling', async () => {
+    aws.receivePages = [[dlqMessage({ body: probeBody() })]];
+
+    await sweep([standard], deps());
+
+    const [first] = aws.sqsMock.commandCalls(ReceiveMessageCommand).map((c) => c.args[0].input);
+    expect(first).toEqual({
+      QueueUrl: STANDARD_DLQ.url,
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: SWEEP_VISIBILITY_SECONDS,
+      WaitTimeSeconds: 0,
+      MessageSystemAttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
+    });
+  });
+
+  it('uses the original-message-id and source-queue attributes the consumer set when dead-lettering', async () => {
+    // Prepare
+    const message = dlqMessage({
+      messageId: 'dlq-side-id',
+      body: probeBody(),
+      messageAttributes: {
+        type: 'probe',
+        [DLQ_ATTR.failureKind]: 'permanent',
+        [DLQ_ATTR.errorName]: 'ProbePermanentError',
+        [DLQ_ATTR.originalMessageId]: 'source-side-id',
+        [DLQ_ATTR.sourceQueue]: 'renamed-source-queue',
+      },
+    });
+    aws.receivePages = [[message]];
+
+    // Act
+    const result = await sweep([standard], deps());
+
+    // Assess
+    expect(result.archived).toBe(1);
+    const [record] = aws.archived();
+    expect(record!.messageId).toBe('source-side-id');
+    expect(record!.queue.name).toBe('renamed-source-queue');
+    expect(record!.failure).toMatchObject({ kind: 'permanent', errorName: 'ProbePermanentError' });
+    expect(record!.messageAttributes).toMatchObject({ type: { stringValue: 'probe', dataType: 'String' } });
+    expect(aws.puts()[0]!.Key).toBe('failed/renamed-source-queue/2026/11/22/source-side-id.json');
+  });
+
+  it('finds the record the consumer archived for a message it dead-lettered, and does not write another', async () => {
+    // Prepare: the FIFO consumer archives and dead-letters a permanent failure.
+    const record = probeRecord({ mode: 'fail-permanent' }, { messageGroupId: 'user-1' });
+    await consumer({ fifo: true }).run([record]);
+    const [consumerKey] = aws.puts().map((p) => p.Key);
+    const sent = aws.sends()[0]!;
+    const asReceived = dlqMessage({
+      body: sent.MessageBody!,
+      messageAttributes: Object.fromEntries(
+        Object.entries(sent.MessageAttributes!).map(([k, v]) => [k, v.StringValue!]),
+      ),
+    });
+    aws.receivePages = [[asReceived]];
+    aws.log.length = 0;
+
+    // Act
+    const result = await sweep([fifo], deps());
+
+    // Assess
+    expect(result).toEqual({ seen: 1, archived: 0, alreadyArchived: 1, failed: 0 });
+    expect(aws.log).toEqual([{ op: 'HeadObject', key: consumerKey }]);
+  });
+
+  it('is idempotent: a second run finds every record and writes nothing', async () => {
+    // Prepare
+    const messages = Array.from({ length: 3 }, () => dlqMessage({ body: probeBody() }));
+    aws.receivePages = [messages];
+    const first = await sweep([standard], deps());
+    aws.receivePages = [messages];
+    aws.log.length = 0;
+
+    // Act
+    const second = await sweep([standard], deps());
+
+    // Assess
+    expect(first).toEqual({ seen: 3, archived: 3, alreadyArchived: 0, failed: 0 });
+    expect(second).toEqual({ seen: 3, archived: 0, alreadyArchived: 3, failed: 0 });
+    expect(aws.puts()).toHaveLength(0);
+    expect(aws.objects.size).toBe(3);
+  });
+
+  it('releases every message it held with visibility 0, at most 10 per call', async () => {
+    // Prepare
+    const messages = Array.from({ length: 13 }, () => dlqMessage({ body: probeBody() }));
+    aws.receivePages = [messages.slice(0, 10), messages.slice(10)];
+
+    // Act
+    await sweep([standard], deps());
+
+    // Assess
+    const calls = releases();
+    expect(calls.map((c) => c.Entries!.length)).toEqual([10, 3]);
+    for (const c of calls) {
+      expect(c.QueueUrl).toBe(STANDARD_DLQ.url);
+      expect(new Set(c.Entries!.map((e) => e.Id)).size).toBe(c.Entries!.length);
+      expect(c.Entries!.every((e) => e.VisibilityTimeout === 0)).toBe(true);
+    }
+    expect(calls.flatMap((c) => c.Entries!.map((e) => e.ReceiptHandle))).toEqual(
+      messages.map((m) => m.ReceiptHandle),
+    );
+    noDeletes();
+  });
+
+  it('counts a failing archive write, keeps the message, and archives the others', async () => {
+    // Prepare
+    const messages = [dlqMessage({ body: probeBody() }), dlqMessage({ body: probeBody() })];
+    aws.receivePages = [messages];
+    aws.failPut = (key) => (key.includes(messages[0]!.MessageId!) ? s3Error(500) : undefined);
+
+    // Act
+    const result = await sweep([standard], deps());
+
+    // Assess
+    expect(result).toEqual({ seen: 2, archived: 1, alreadyArchived: 0, failed: 1 });
+    expect(releases().flatMap((c) => c.Entries!.map((e) => e.ReceiptHandle))).toEqual(
+      messages.map((m) => m.ReceiptHandle),
+    );
+    noDeletes();
+  });
+
+  it('counts a message delivered twice in one sweep once', async () => {
+    const message = dlqMessage({ body: probeBody() });
+    aws.receivePages = [[message], [{ ...message, ReceiptHandle: 'second-receipt' }]];
+
+    const result = await sweep([standard], deps());
+
+    expect(result).toEqual({ seen: 1, archived: 1, alreadyArchived: 0, failed: 0 });
+    expect(releases()[0]!.Entries!.map((e) => e.ReceiptHandle)).toEqual([
+      message.ReceiptHandle,
+      'second-receipt',
+    ]);
+  });
+
+  it('sweeps every configured DLQ', async () => {
+    aws.receivePages = [[dlqMessage({ body: probeBody() })], [], [dlqMessage({ body: probeBody() })]];
+
+    const result = await sweep([standard, fifo], deps());
+
+    expect(result.archived).toBe(2);
+    expect(aws.archived().map((r) => r.queue.name)).toEqual([STANDARD_QUEUE.name, FIFO_QUEUE.name]);
+  });
+
+  it('does not start receiving with 5 s or less left', async () => {
+    aws.receivePages = [[dlqMessage({ body: probeBody() })]];
+
+    const result = await sweep([standard], deps(5_000));
+
+    expect(result).toEqual({ seen: 0, archived: 0, alreadyArchived: 0, failed: 0 });
+    expect(aws.sqsMock.commandCalls(ReceiveMessageCommand)).toHaveLength(0);
+  });
+
+  it('releases what it held even when a receive fails, and survives a failed release', async () => {
+    // Prepare
+    const message = dlqMessage({ body: probeBody() });
+    let calls = 0;
+    aws.sqsMock.on(ReceiveMessageCommand).callsFake(async () => {
+      if (calls++ === 0) return { Messages: [message] };
+      throw sqsError();
+    });
+    aws.sqsMock.on(ChangeMessageVisibilityBatchCommand).rejects(sqsError());
+
+    // Act
+    await sweep([standard], deps()).catch(() => undefined);
+
+    // Assess
+    expect(releases()[0]!.Entries!.map((e) => e.ReceiptHandle)).toEqual([message.ReceiptHandle]);
+    expect(aws.archived()).toHaveLength(1);
+  });
+
+  it('computes the same key as the consumer for a message moved by the redrive policy', async () => {
+    // The envelope's createdAt dates the key, so a sweep days later files it under the same day.
+    const record = probeRecord({ mode: 'timeout' }, { createdAt: new Date('2026-11-22T23:59:00.000Z') });
+    const message = dlqMessage({
+      messageId: record.messageId,
+      body: record.body,
+      sentAt: new Date('2026-11-23T00:01:00.000Z'),
+    });
+    aws.receivePages = [[message]];
+
+    await sweep([standard], deps());
+
+    expect(aws.puts()[0]!.Key).toBe(
+      archiveKey({
+        queue: { name: STANDARD_QUEUE.name, arn: STANDARD_QUEUE.arn },
+        messageId: record.messageId,
+        body: record.body,
+        sentAt: null,
+        archivedAt: new Date().toISOString(),
+      }),
+    );
+    expect(aws.puts()[0]!.Key).toContain('/2026/11/22/');
+  });
+});
+
+describe('DLQ sweeper Lambda entry point', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('sweeps the queues of SWEPT_QUEUES into ARCHIVE_BUCKET, checking for existing records first', async () => {
+    // Prepare
+    vi.stubEnv('ARCHIVE_BUCKET', ARCHIVE_BUCKET);
+    vi.stubEnv('SWEPT_QUEUES', JSON.stringify([standard, fifo]));
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    vi.resetModules();
+    const { handler } = (await import('../../lambda/dlq-sweeper/index.js')) as {
+      handler: (event: unknown, context: Context) => Promise<unknown>;
+    };
+    const message = dlqMessage({ body: probeBody() });
+    aws.receivePages = [[message]];
+
+    // Act
+    const result = await handler(
+      { source: 'aws.events' },
+      fakeContext({ functionName: 'dlq-sweeper', remainingMs: 60_000 }),
+    );
+
+    // Assess
+    expect(result).toEqual({ seen: 1, archived: 1, alreadyArchived: 0, failed: 0 });
+    expect(aws.log.map((c) => c.op)).toEqual(['HeadObject', 'PutObject']);
+    expect(aws.puts()[0]!.Bucket).toBe(ARCHIVE_BUCKET);
+    const receivedFrom = aws.sqsMock.commandCalls(ReceiveMessageCommand).map((c) => c.args[0].input.QueueUrl);
+    expect(new Set(receivedFrom)).toEqual(new Set([STANDARD_DLQ.url, FIFO_DLQ.url]));
+  });
+});
