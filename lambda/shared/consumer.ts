@@ -11,7 +11,8 @@ import type { Context, SQSRecord } from 'aws-lambda';
 import { buildArchiveRecord, queueNameFromArn, type ArchiveWriter, type FailureKind } from './archive';
 import { backoffSeconds, type BackoffSettings } from './backoff';
 import { parseEnvelope } from './envelope';
-import { DeadlineExceededError, isPermanent, PipelineError, RetryableError } from './errors';
+import type { PipelineError } from './errors';
+import { DeadlineExceededError, isPermanent, RetryableError } from './errors';
 import type { JobRegistry } from './jobs/registry';
 
 /** Settings of a consumer, read from its environment by the handler module. */
