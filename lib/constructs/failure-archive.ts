@@ -51,13 +51,15 @@ export class FailureArchive extends Construct {
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions::AwsSolutions-S1',
       reason:
-        'Only the pipeline\'s own functions write here (role-scoped PutObject on failed/*); object-level access is ' +
+        "Only the pipeline's own functions write here (role-scoped PutObject on failed/*); object-level access is " +
         'audited through CloudTrail data events, and a second logging bucket would itself need access logs.',
     });
   }
 
   private acknowledgePrefixWildcard(grantee: iam.IGrantable): void {
-    const scope = (grantee.grantPrincipal as iam.Role).node ? (grantee.grantPrincipal as iam.Role) : undefined;
+    const scope = (grantee.grantPrincipal as iam.Role).node
+      ? (grantee.grantPrincipal as iam.Role)
+      : undefined;
     if (!scope) return;
     Validations.of(scope).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${ARCHIVE_BUCKET_LOGICAL_ID}.Arn>/${ARCHIVE_PREFIX}*]`,

@@ -57,7 +57,9 @@ export class IngestApi extends Construct {
     props.standardQueue.grant(this.producer.fn, 'sqs:SendMessage');
     props.fifoQueue.grant(this.producer.fn, 'sqs:SendMessage');
 
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: retentionDays(props.logRetentionDays) });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: retentionDays(props.logRetentionDays),
+    });
     this.api = new apigw.RestApi(this, 'Api', {
       description: 'Event pipeline ingest API (v1)',
       endpointTypes: [apigw.EndpointType.REGIONAL],
@@ -85,7 +87,10 @@ export class IngestApi extends Construct {
     const batch = messages.addResource('batch');
     // ANY (not POST) so other methods reach the producer and get its JSON 405 with an Allow header.
     for (const resource of [messages, batch]) {
-      const method = resource.addMethod('ANY', integration, { apiKeyRequired: true, requestValidator: validator });
+      const method = resource.addMethod('ANY', integration, {
+        apiKeyRequired: true,
+        requestValidator: validator,
+      });
       for (const id of ['AwsSolutions::AwsSolutions-APIG4', 'AwsSolutions::AwsSolutions-COG4']) {
         Validations.of(method).acknowledge({
           id,
@@ -100,12 +105,27 @@ export class IngestApi extends Construct {
       [apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 404, 'NotFound', 'No such route'],
       [apigw.ResponseType.INVALID_API_KEY, 403, 'Forbidden', 'Missing or invalid API key (header x-api-key)'],
       [apigw.ResponseType.ACCESS_DENIED, 403, 'Forbidden', 'Access denied'],
-      [apigw.ResponseType.THROTTLED, 429, 'TooManyRequests', 'Rate limit of this API key exceeded; retry later'],
+      [
+        apigw.ResponseType.THROTTLED,
+        429,
+        'TooManyRequests',
+        'Rate limit of this API key exceeded; retry later',
+      ],
       [apigw.ResponseType.QUOTA_EXCEEDED, 429, 'QuotaExceeded', 'Daily quota of this API key exceeded'],
       [apigw.ResponseType.REQUEST_TOO_LARGE, 413, 'PayloadTooLarge', 'Request body too large'],
-      [apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, 415, 'UnsupportedMediaType', 'content-type must be application/json'],
+      [
+        apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+        415,
+        'UnsupportedMediaType',
+        'content-type must be application/json',
+      ],
       [apigw.ResponseType.DEFAULT_4XX, 400, '$context.error.responseType', '$context.error.messageString'],
-      [apigw.ResponseType.DEFAULT_5XX, 503, 'QueueUnavailable', 'Not accepted; safe to retry with the same Idempotency-Key'],
+      [
+        apigw.ResponseType.DEFAULT_5XX,
+        503,
+        'QueueUnavailable',
+        'Not accepted; safe to retry with the same Idempotency-Key',
+      ],
     ];
     for (const [type, status, code, message] of responses) {
       this.api.addGatewayResponse(`Gw${type.responseType}`, {

@@ -42,7 +42,10 @@ const RETENTION: Record<number, logs.RetentionDays> = {
 /** CloudWatch Logs retention for a number of days (must be one CloudWatch offers). */
 export function retentionDays(days: number): logs.RetentionDays {
   const r = RETENTION[days];
-  if (r === undefined) throw new Error(`Log retention of ${days} days is not offered; use one of ${Object.keys(RETENTION).join(', ')}`);
+  if (r === undefined)
+    throw new Error(
+      `Log retention of ${days} days is not offered; use one of ${Object.keys(RETENTION).join(', ')}`,
+    );
   return r;
 }
 

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
-import { MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
+import { DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import type { QueueWithDlq } from './queue-with-dlq';
 
@@ -41,7 +41,10 @@ export class PipelineMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: PipelineMonitoringProps) {
     super(scope, id);
     // CloudWatch can publish to an encrypted topic only with a customer-managed key it may use.
-    const key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: `${props.name} alarm topic key` });
+    const key = new kms.Key(this, 'TopicKey', {
+      enableKeyRotation: true,
+      description: `${props.name} alarm topic key`,
+    });
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
@@ -49,7 +52,33 @@ export class PipelineMonitoring extends Construct {
         resources: ['*'],
       }),
     );
-    this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: `${props.name} alarms`, masterKey: key, enforceSSL: true });
+    this.topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `${props.name} alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    // enforceSSL gives the topic its own policy, which replaces SNS's default one (the default let the
+    // account's services publish). Without this statement CloudWatch is refused and no alarm is delivered.
+    const stack = Stack.of(this);
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
     if (props.alarmEmail) this.topic.addSubscription(new subs.EmailSubscription(props.alarmEmail));
     const action = new actions.SnsAction(this.topic);
 
@@ -67,6 +96,9 @@ export class PipelineMonitoring extends Construct {
         evaluationPeriods: 1,
       },
       metricFactoryDefaults: {},
+      // The facade's default dashboard name is its construct id ("Monitoring"): one physical name shared by
+      // every stage, so a second stage in the same account/region would collide with the first.
+      dashboardFactory: new DefaultDashboardFactory(this, 'Dashboards', { dashboardNamePrefix: props.name }),
     });
 
     for (const q of props.queues) {
@@ -108,7 +140,7 @@ export class PipelineMonitoring extends Construct {
     this.archiveFailureAlarm = new cloudwatch.Alarm(this, 'ArchiveFailureAlarm', {
       alarmDescription:
         'Writing to the failure archive failed. Affected messages are not deleted; they retry or stay in their DLQ until ' +
-        'an archive write succeeds. Check the bucket policy, S3 health and the consumers\' logs.',
+        "an archive write succeeds. Check the bucket policy, S3 health and the consumers' logs.",
       metric: archiveFailed,
       threshold: 1,
       evaluationPeriods: 1,

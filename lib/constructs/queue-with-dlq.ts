@@ -64,7 +64,9 @@ export class QueueWithDlq extends Construct {
       );
     }
     if (this.visibilityTimeout.toSeconds() > 43_200) {
-      throw new Error(`${this.node.path}: visibility timeout ${this.visibilityTimeout.toSeconds()}s exceeds SQS's 12 hours`);
+      throw new Error(
+        `${this.node.path}: visibility timeout ${this.visibilityTimeout.toSeconds()}s exceeds SQS's 12 hours`,
+      );
     }
     if (retention.toSeconds() >= DLQ_RETENTION.toSeconds()) {
       throw new Error(`${this.node.path}: retentionPeriod must be shorter than the DLQ's 14 days`);
@@ -76,12 +78,19 @@ export class QueueWithDlq extends Construct {
     const common = { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, removalPolicy } as const;
     const fifoProps = this.fifo ? { fifo: true, contentBasedDeduplication: false } : {};
 
-    this.deadLetterQueue = new sqs.Queue(this, 'Dlq', { ...common, ...fifoProps, retentionPeriod: DLQ_RETENTION });
+    this.deadLetterQueue = new sqs.Queue(this, 'Dlq', {
+      ...common,
+      ...fifoProps,
+      retentionPeriod: DLQ_RETENTION,
+    });
     this.queue = new sqs.Queue(this, 'Queue', {
       ...common,
       ...fifoProps,
       ...(props.highThroughput
-        ? { deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP, fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID }
+        ? {
+            deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+            fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+          }
         : {}),
       retentionPeriod: retention,
       visibilityTimeout: this.visibilityTimeout,
@@ -92,7 +101,10 @@ export class QueueWithDlq extends Construct {
       alarmDescription:
         `Messages of the ${props.label} queue reached its DLQ: each one failed permanently or exhausted its retries ` +
         'and has (or will get, from the sweeper) a record in the failure archive. Inspect, fix, then redrive.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -66,8 +66,16 @@ export class EventPipelineStack extends Stack {
     pin(this.archive.bucket, LOGICAL_IDS.archiveBucket);
 
     const common = { archive: this.archive, backoff: c.backoff, logRetentionDays: c.logRetentionDays };
-    const consumer = new ConsumerFunction(this, 'Consumer', { source: this.standard, settings: c.consumer, ...common });
-    const fifoConsumer = new ConsumerFunction(this, 'FifoConsumer', { source: this.fifo, settings: c.fifoConsumer, ...common });
+    const consumer = new ConsumerFunction(this, 'Consumer', {
+      source: this.standard,
+      settings: c.consumer,
+      ...common,
+    });
+    const fifoConsumer = new ConsumerFunction(this, 'FifoConsumer', {
+      source: this.fifo,
+      settings: c.fifoConsumer,
+      ...common,
+    });
     const sweeper = new DlqSweeper(this, 'DlqSweeper', {
       queues: [this.standard, this.fifo],
       archive: this.archive,
@@ -103,12 +111,12 @@ export class EventPipelineStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.ingest.api.url, description: 'Base URL of the ingest API' });
     new CfnOutput(this, 'ApiKeyId', {
       value: this.ingest.apiKey.keyId,
-      description: 'Read the key with: aws apigateway get-api-key --include-value --api-key <id> --query value --output text',
+      description:
+        'Read the key with: aws apigateway get-api-key --include-value --api-key <id> --query value --output text',
     });
     new CfnOutput(this, 'ArchiveBucketName', { value: this.archive.bucket.bucketName });
     new CfnOutput(this, 'StandardDlqUrl', { value: this.standard.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'FifoDlqUrl', { value: this.fifo.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.topic.topicArn });
-
   }
 }

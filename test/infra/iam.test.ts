@@ -1,0 +1,299 @@
+/**
+ * The least-privilege proof (DESIGN.md invariant 7): for every stage, the exact permissions of every
+ * role, no wildcard that is not explicitly justified here, and encryption + TLS-only + authenticated
+ * access on every queue, bucket, topic and API method.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadStageConfig } from '../../lib/config/stages';
+import { STAGE_NAMES } from '../../lib/config/types';
+import { synthStage } from '../helpers/synth';
+import {
+  type CfnTemplate,
+  formatRoleTables,
+  list,
+  permissionLine,
+  policySources,
+  render,
+  type RoleTable,
+  roleTables,
+  type Statement,
+  type WildcardFinding,
+  wildcardFindings,
+} from './iam-table';
+
+const BUCKET = '<FailureArchiveBucket.Arn>';
+const RECORDS = `${BUCKET}/failed/*`;
+const LAMBDA_BASIC = 'arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
+const AUTO_DELETE_PROVIDER = 'custom-resource provider CustomS3AutoDeleteObjectsCustomResourceProvider';
+const PROVIDER_ROLE = '{"AWS":"<CustomS3AutoDeleteObjectsCustomResourceProviderRole3B1BD092.Arn>"}';
+
+const allow = (actions: string[], resources: string[], condition = '', via?: string) =>
+  actions.flatMap((a) => resources.map((r) => permissionLine('Allow', a, r, condition, via)));
+
+/** What the Lambda event source mapping needs on its queue (CDK's grantConsumeMessages). */
+const CONSUME = [
+  'sqs:ChangeMessageVisibility',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:GetQueueUrl',
+  'sqs:ReceiveMessage',
+];
+
+/** Every role the stack may hold, and exactly what each may do. */
+const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] }> = {
+  // Calls SendMessage / SendMessageBatch (both authorised by sqs:SendMessage) on the two source queues.
+  producer: {
+    managed: [LAMBDA_BASIC],
+    permissions: allow(['sqs:SendMessage'], ['<FifoQueue.Arn>', '<StandardQueue.Arn>']),
+  },
+  // Event source mapping + backoff (ChangeMessageVisibility) on its queue; permanent failures to its
+  // DLQ; archive records under failed/.
+  consumer: {
+    managed: [LAMBDA_BASIC],
+    permissions: [
+      ...allow(CONSUME, ['<StandardQueue.Arn>']),
+      ...allow(['sqs:SendMessage'], ['<StandardDlq.Arn>']),
+      ...allow(['s3:PutObject'], [RECORDS]),
+    ],
+  },
+  'fifo-consumer': {
+    managed: [LAMBDA_BASIC],
+    permissions: [
+      ...allow(CONSUME, ['<FifoQueue.Arn>']),
+      ...allow(['sqs:SendMessage'], ['<FifoDlq.Arn>']),
+      ...allow(['s3:PutObject'], [RECORDS]),
+    ],
+  },
+  // Reads and releases DLQ messages (never deletes them); HeadObject (s3:GetObject) + conditional put
+  // on failed/*; ListBucket only under failed/ so a missing record answers 404, not 403.
+  'dlq-sweeper': {
+    managed: [LAMBDA_BASIC],
+    permissions: [
+      ...allow(['sqs:ChangeMessageVisibility', 'sqs:ReceiveMessage'], ['<FifoDlq.Arn>', '<StandardDlq.Arn>']),
+      ...allow(['s3:GetObject', 's3:PutObject'], [RECORDS]),
+      ...allow(['s3:ListBucket'], [BUCKET], '{"StringLike":{"s3:prefix":["failed/*"]}}'),
+    ],
+  },
+  // The account-level role API Gateway writes execution logs with (AWS-managed, logs actions only).
+  'apigateway account logging': {
+    managed: ['arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],
+    permissions: [],
+  },
+  // CDK's autoDeleteObjects provider (stages that do not retain the archive): it empties the bucket
+  // when the stack is deleted. Its rights come from the bucket policy, not from an identity policy.
+  [AUTO_DELETE_PROVIDER]: {
+    managed: [LAMBDA_BASIC],
+    permissions: allow(
+      ['s3:DeleteObject*', 's3:GetBucket*', 's3:List*', 's3:PutBucketPolicy'],
+      [BUCKET, `${BUCKET}/*`],
+      '',
+      'AWS::S3::BucketPolicy',
+    ),
+  },
+};
+
+/** A justified wildcard: which policy may grant it, to whom, and why. */
+interface AllowedWildcard {
+  readonly source: RegExp;
+  readonly kind: WildcardFinding['kind'];
+  readonly value: string;
+  readonly principal: string;
+  readonly why: string;
+}
+
+const ACCOUNT_ROOT = '{"AWS":"arn:<AWS::Partition>:iam::<AWS::AccountId>:root"}';
+const CLOUDWATCH = '{"Service":"cloudwatch.amazonaws.com"}';
+const PIPELINE_WRITERS =
+  /^(Consumer|FifoConsumer|DlqSweeper)HandlerFunctionServiceRoleDefaultPolicy[0-9A-F]{8}$/;
+
+const ALLOWED_WILDCARDS: readonly AllowedWildcard[] = [
+  {
+    source: PIPELINE_WRITERS,
+    kind: 'resource',
+    value: RECORDS,
+    principal: '',
+    why: 'Archive keys are failed/<queue>/<yyyy>/<mm>/<dd>/<messageId>.json, unknown until a message fails; the grant is limited to the failed/ prefix of the one archive bucket.',
+  },
+  {
+    source: /^MonitoringTopicKey[0-9A-F]{8}$/,
+    kind: 'resource',
+    value: '*',
+    principal: ACCOUNT_ROOT,
+    why: 'In a key policy Resource "*" means "this key": the standard self-referencing key policy that delegates access to the account IAM.',
+  },
+  {
+    source: /^MonitoringTopicKey[0-9A-F]{8}$/,
+    kind: 'action',
+    value: 'kms:*',
+    principal: ACCOUNT_ROOT,
+    why: 'The account-root kms:* statement is the default key policy; without it the key could not be administered or rotated by IAM.',
+  },
+  {
+    source: /^MonitoringTopicKey[0-9A-F]{8}$/,
+    kind: 'resource',
+    value: '*',
+    principal: CLOUDWATCH,
+    why: 'CloudWatch encrypts alarm notifications for the KMS-encrypted alarm topic with this key ("*" in a key policy is the key itself).',
+  },
+  {
+    source: /^MonitoringTopicKey[0-9A-F]{8}$/,
+    kind: 'action',
+    value: 'kms:GenerateDataKey*',
+    principal: CLOUDWATCH,
+    why: 'The documented grant CloudWatch needs to publish to an encrypted SNS topic (GenerateDataKey and its variants, plus Decrypt).',
+  },
+  ...['s3:DeleteObject*', 's3:GetBucket*', 's3:List*'].map((value): AllowedWildcard => ({
+    source: /^FailureArchiveBucketPolicy[0-9A-F]{8}$/,
+    kind: 'action',
+    value,
+    principal: PROVIDER_ROLE,
+    why: 'CDK autoDeleteObjects (non-retained stages): its provider role lists and deletes every object version when the stack is deleted.',
+  })),
+  {
+    source: /^FailureArchiveBucketPolicy[0-9A-F]{8}$/,
+    kind: 'resource',
+    value: `${BUCKET}/*`,
+    principal: PROVIDER_ROLE,
+    why: 'CDK autoDeleteObjects must reach every object of the bucket it empties, and only its provider role is granted this.',
+  },
+];
+
+const isAllowed = (f: WildcardFinding, a: AllowedWildcard) =>
+  a.source.test(f.source) && a.kind === f.kind && a.value === f.value && a.principal === f.principal;
+
+const resourcesOf = (t: CfnTemplate, type: string) =>
+  Object.entries(t.Resources).filter(([, r]) => r.Type === type);
+
+/** The statements of every `policyType` resource policy attached (through `targetKey`) to `target`. */
+function attachedStatements(
+  t: CfnTemplate,
+  policyType: string,
+  targetKey: string,
+  target: string,
+): Statement[] {
+  return resourcesOf(t, policyType)
+    .filter(([, p]) => list(p.Properties?.[targetKey]).map(render).includes(target))
+    .flatMap(
+      ([, p]) => list((p.Properties?.PolicyDocument as { Statement?: unknown }).Statement) as Statement[],
+    );
+}
+
+/** True when a statement denies `action` on `resource` to everyone calling without TLS. */
+function deniesInsecureTransport(
+  statements: readonly Statement[],
+  resource: string,
+  action: string,
+): boolean {
+  return statements.some(
+    (s) =>
+      s.Effect === 'Deny' &&
+      JSON.stringify(s.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }) &&
+      list(s.Action).includes(action) &&
+      list(s.Resource).map(render).includes(resource) &&
+      (s.Principal === '*' || render((s.Principal as { AWS?: unknown })?.AWS) === '*'),
+  );
+}
+
+const usedAllowances = new Set<AllowedWildcard>();
+
+describe.each(STAGE_NAMES)('least privilege on stage %s', (stage) => {
+  const config = loadStageConfig(stage);
+  let template: CfnTemplate;
+  let tables: RoleTable[];
+  beforeAll(() => {
+    template = synthStage(stage).toJSON() as CfnTemplate;
+    tables = roleTables(template);
+  });
+
+  it('holds only known roles, each owned by a function or an AWS/CDK service', () => {
+    const expectedOwners = Object.keys(EXPECTED_ROLES).filter(
+      (o) => o !== AUTO_DELETE_PROVIDER || !config.retainArchive,
+    );
+    expect(tables.map((t) => t.owner).sort()).toEqual(expectedOwners.sort());
+    expect(resourcesOf(template, 'AWS::IAM::User')).toEqual([]);
+    expect(resourcesOf(template, 'AWS::IAM::Group')).toEqual([]);
+    expect(resourcesOf(template, 'AWS::IAM::AccessKey')).toEqual([]);
+  });
+
+  it.each(Object.keys(EXPECTED_ROLES))('grants %s exactly what its code calls', (owner) => {
+    const table = tables.find((t) => t.owner === owner);
+    if (owner === AUTO_DELETE_PROVIDER && config.retainArchive) {
+      expect(table, 'a retained archive is never emptied').toBeUndefined();
+      return;
+    }
+    expect(table, `role of ${owner}\n${formatRoleTables(tables)}`).toBeDefined();
+    expect(table!.unsupported).toEqual([]);
+    expect(table!.managedPolicies).toEqual(EXPECTED_ROLES[owner].managed);
+    expect(table!.permissions).toEqual([...EXPECTED_ROLES[owner].permissions].sort());
+  });
+
+  it('grants no wildcard action, resource or principal that is not justified', () => {
+    const findings = wildcardFindings(template);
+    const unjustified = findings.filter((f) => !ALLOWED_WILDCARDS.some((a) => isAllowed(f, a)));
+    expect(unjustified).toEqual([]);
+    for (const f of findings) for (const a of ALLOWED_WILDCARDS) if (isAllowed(f, a)) usedAllowances.add(a);
+  });
+
+  it('encrypts every queue and denies it to non-TLS callers', () => {
+    const queues = resourcesOf(template, 'AWS::SQS::Queue');
+    expect(queues).toHaveLength(4);
+    for (const [id, q] of queues) {
+      const p = q.Properties ?? {};
+      expect(p.SqsManagedSseEnabled === true || p.KmsMasterKeyId !== undefined, `${id} encrypted`).toBe(true);
+      const statements = attachedStatements(template, 'AWS::SQS::QueuePolicy', 'Queues', `<${id}>`);
+      expect(deniesInsecureTransport(statements, `<${id}.Arn>`, 'sqs:*'), `${id} TLS-only`).toBe(true);
+    }
+  });
+
+  it('encrypts every bucket, blocks public access and denies non-TLS requests', () => {
+    const buckets = resourcesOf(template, 'AWS::S3::Bucket');
+    expect(buckets).toHaveLength(1);
+    for (const [id, b] of buckets) {
+      const p = b.Properties ?? {};
+      expect(p.BucketEncryption, `${id} encrypted`).toBeDefined();
+      expect(p.PublicAccessBlockConfiguration, id).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      const statements = attachedStatements(template, 'AWS::S3::BucketPolicy', 'Bucket', `<${id}>`);
+      for (const resource of [`<${id}.Arn>`, `<${id}.Arn>/*`]) {
+        expect(deniesInsecureTransport(statements, resource, 's3:*'), `${resource} TLS-only`).toBe(true);
+      }
+    }
+  });
+
+  it('encrypts every topic with KMS and denies non-TLS publishing', () => {
+    const topics = resourcesOf(template, 'AWS::SNS::Topic');
+    expect(topics.length).toBeGreaterThan(0);
+    for (const [id, t] of topics) {
+      expect(t.Properties?.KmsMasterKeyId, `${id} encrypted`).toBeDefined();
+      const statements = attachedStatements(template, 'AWS::SNS::TopicPolicy', 'Topics', `<${id}>`);
+      expect(deniesInsecureTransport(statements, `<${id}>`, 'sns:Publish'), `${id} TLS-only`).toBe(true);
+    }
+  });
+
+  it('authenticates every API method with an API key', () => {
+    const methods = resourcesOf(template, 'AWS::ApiGateway::Method');
+    expect(methods.length).toBeGreaterThan(0);
+    for (const [id, m] of methods) expect(m.Properties?.ApiKeyRequired, id).toBe(true);
+  });
+
+  it('reads every policy document it checks (no document without statements)', () => {
+    for (const src of policySources(template)) expect(src.statements.length, src.source).toBeGreaterThan(0);
+  });
+});
+
+describe('wildcard allow-list', () => {
+  it('justifies every entry with a specific reason', () => {
+    for (const a of ALLOWED_WILDCARDS) expect(a.why.length, `${a.source} ${a.value}`).toBeGreaterThan(40);
+  });
+
+  it('has no stale entry: each one is used by some stage', () => {
+    // Runs after the per-stage suites (vitest runs a file's tests in order).
+    expect(
+      ALLOWED_WILDCARDS.filter((a) => !usedAllowances.has(a)).map((a) => `${a.source} ${a.kind} ${a.value}`),
+    ).toEqual([]);
+  });
+});
