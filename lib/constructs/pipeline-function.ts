@@ -85,6 +85,8 @@ export class PipelineFunction extends Construct {
         format: nodejs.OutputFormat.ESM,
         target: 'node22',
         minify: true,
+        // Error classes name themselves from their constructor (`new.target.name`): keep names through minification.
+        keepNames: true,
         sourceMap: true,
         mainFields: ['module', 'main'],
         // Some CommonJS dependencies call require(); ESM bundles need it defined.
