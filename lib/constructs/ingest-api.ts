@@ -21,8 +21,10 @@ export interface IngestApiProps {
 
 /** The JSON error body API Gateway itself answers with, in the API's error shape. */
 function gatewayError(code: string, message: string): Record<string, string> {
+  // `$context.error.messageString` is already a quoted JSON string; literal messages need quotes.
+  const quoted = message === '$context.error.messageString' ? message : JSON.stringify(message);
   return {
-    'application/json': `{"error":{"code":"${code}","message":"${message}","requestId":"$context.requestId"}}`,
+    'application/json': `{"error":{"code":"${code}","message":${quoted},"requestId":"$context.requestId"}}`,
   };
 }
 

@@ -548,6 +548,24 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
       );
       expect(body).toEqual({ error: { code, message: expect.any(String), requestId: '$context.requestId' } });
     });
+
+    it('renders every gateway response as valid JSON once API Gateway substitutes its variables', () => {
+      // $context.error.messageString arrives quoted ("\"Forbidden\""); the others are bare strings.
+      const substitute = (t: string) =>
+        t
+          .replaceAll('$context.error.messageString', '"Missing Authentication Token"')
+          .replaceAll('$context.error.responseType', 'MISSING_AUTHENTICATION_TOKEN')
+          .replaceAll('$context.requestId', 'c0ffee');
+      const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
+      expect(responses.length).toBeGreaterThanOrEqual(5);
+      for (const r of responses) {
+        const rendered = substitute(
+          (r.Properties.ResponseTemplates as Record<string, string>)['application/json'],
+        );
+        expect(() => JSON.parse(rendered), `${r.Properties.ResponseType}: ${rendered}`).not.toThrow();
+        expect(JSON.parse(rendered).error.message).toEqual(expect.any(String));
+      }
+    });
   });
 
   it(`runs the DLQ sweeper every ${config.sweepEveryMinutes} minute(s)`, () => {

@@ -1,0 +1,326 @@
+import type { LocalHandle } from '../../local';
+import { FaultProxy, type FaultRule } from '../../test/helpers/fault-proxy';
+import {
+  archiveRecords,
+  depth,
+  drainView,
+  startStage,
+  waitFor,
+  type LocalStage,
+} from '../../test/helpers/local';
+import { mulberry32, weighted } from './prng';
+
+/** Probe behaviours a fault run draws from. `retry` = `succeed` after 1–2 retryable failures. */
+export const RUN_MODES = ['succeed', 'retry', 'sleep', 'fail-permanent', 'fail-always', 'timeout', 'crash'] as const;
+/** One of {@link RUN_MODES}. */
+export type RunMode = (typeof RUN_MODES)[number];
+
+/** Default mix of modes (weights). */
+export const DEFAULT_MIX: Record<RunMode, number> = {
+  succeed: 50,
+  retry: 14,
+  sleep: 14,
+  'fail-permanent': 8,
+  'fail-always': 6,
+  timeout: 4,
+  crash: 4,
+};
+
+/** Options of {@link runFaultSuite}. */
+export interface FaultRunOptions {
+  /** Messages to send. */
+  readonly n: number;
+  readonly seed: number;
+  /** Inject infrastructure faults (S3 refusing writes, SQS refusing sends, slow responses). @default true */
+  readonly faults?: boolean;
+  /** Distinct FIFO ordering keys. @default 12 */
+  readonly keys?: number;
+  /** Parallel HTTP senders. @default 16 */
+  readonly concurrency?: number;
+  readonly mix?: Record<RunMode, number>;
+  /** Progress lines (to stderr). */
+  readonly progress?: (line: string) => void;
+  /** Give up waiting for the pipeline to settle after this long. @default 10 min */
+  readonly settleTimeoutMs?: number;
+}
+
+/** What a fault run found. `lost` and `orderViolations` must be 0. */
+export interface FaultRunReport {
+  n: number;
+  seed: number;
+  accepted: number;
+  /** 503 answers (not accepted; retried by the sender with the same Idempotency-Key). */
+  refused503: number;
+  /** Sends that never got a 202 after all retries (not accepted: not counted as lost). */
+  notAccepted: number;
+  processed: number;
+  deadLettered: number;
+  archived: number;
+  /** Accepted, but neither processed nor in a DLQ with an archive record. */
+  lost: number;
+  /** Of those: in a DLQ but with no archive record. */
+  dlqUnarchived: number;
+  /** Messages whose handler succeeded more than once (at-least-once redeliveries). */
+  duplicates: number;
+  /** FIFO: a later message of a key processed before an earlier one. */
+  orderViolations: number;
+  /** Good messages (succeed/retry/sleep) that ended in a DLQ, e.g. as batch-mates of crashes. */
+  goodDeadLettered: number;
+  /** Failing modes that were processed instead of dead-lettered (should be 0). */
+  badProcessed: number;
+  byMode: Record<string, { sent: number; processed: number; deadLettered: number }>;
+  faultsInjected: Record<string, number>;
+  wallMs: number;
+}
+
+interface Sent {
+  readonly index: number;
+  readonly mode: RunMode;
+  readonly key?: string;
+  messageId?: string;
+}
+
+function payloadOf(mode: RunMode, random: () => number, tag: string): Record<string, unknown> {
+  switch (mode) {
+    case 'retry':
+      return { mode: 'succeed', failTimes: 1 + Math.floor(random() * 2), tag };
+    case 'sleep':
+      return { mode: 'sleep', sleepMs: 20 + Math.floor(random() * 380), tag };
+    default:
+      return { mode, tag };
+  }
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+/**
+ * Sends `n` probe messages through local mode's HTTP API (mixed standard and FIFO over several
+ * ordering keys, modes drawn with a seeded PRNG), optionally injects infrastructure faults at the
+ * network boundary, waits for the pipeline to settle, and accounts for every accepted message.
+ */
+export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunReport> {
+  const started = Date.now();
+  const log = options.progress ?? (() => {});
+  const random = mulberry32(options.seed);
+  const keys = Array.from({ length: options.keys ?? 12 }, (_, i) => `key-${i}`);
+  const mix = options.mix ?? DEFAULT_MIX;
+  const faults = options.faults ?? true;
+
+  let proxy: FaultProxy | undefined;
+  const stage: LocalStage = await startStage({
+    frontEndpoint: async (emulator: string) => {
+      proxy = new FaultProxy(emulator);
+      return proxy.start(0);
+    },
+  });
+  const local: LocalHandle = stage.local;
+  try {
+    const plan: Sent[] = Array.from({ length: options.n }, (_, index) => {
+      const mode = weighted(random, mix);
+      const fifo = random() < 0.5;
+      return { index, mode, key: fifo ? keys[Math.floor(random() * keys.length)] : undefined };
+    });
+    const payloads = plan.map((p) => payloadOf(p.mode, random, `run-${options.seed}-${p.index}`));
+
+    let refused503 = 0;
+    const send = async (p: Sent) => {
+      const body = { type: 'probe', payload: payloads[p.index], ...(p.key ? { orderingKey: p.key } : {}) };
+      const idem = { 'Idempotency-Key': `run-${options.seed}-${p.index}` };
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const res = await stage.post('/v1/messages', body, idem);
+        if (res.status === 202) {
+          p.messageId = res.body.messageId;
+          return;
+        }
+        if (res.status !== 503) throw new Error(`unexpected ${res.status} for message ${p.index}: ${res.text}`);
+        refused503++;
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
+    };
+
+    // Faults on a timeline while sending and processing.
+    const timers: NodeJS.Timeout[] = [];
+    const window = (at: number, rule: FaultRule, forMs: number) => {
+      timers.push(
+        setTimeout(() => {
+          const remove = proxy!.inject(rule);
+          log(`fault on: ${rule.kind} ${rule.match} for ${forMs} ms`);
+          timers.push(setTimeout(remove, forMs));
+        }, at),
+      );
+    };
+    if (faults) {
+      window(500, { match: 'sqs:SendMessage', kind: 'error', status: 503, times: 15 }, 4000);
+      window(1500, { match: 's3:PutObject', kind: 'error', status: 503 }, 6000);
+      window(3000, { match: 'sqs:ReceiveMessage', kind: 'delay', delayMs: 300 }, 4000);
+      window(8000, { match: 'sqs:SendMessage', kind: 'error', status: 500, times: 10 }, 3000);
+      window(9000, { match: 'sqs:ChangeMessageVisibility', kind: 'error', status: 503, times: 10 }, 3000);
+    }
+
+    // FIFO keys are sent one message at a time per key (that defines "send order"); standard in parallel.
+    const byKey = new Map<string, Sent[]>();
+    const standard: Sent[] = [];
+    for (const p of plan) {
+      if (p.key) byKey.set(p.key, [...(byKey.get(p.key) ?? []), p]);
+      else standard.push(p);
+    }
+    const concurrency = options.concurrency ?? 16;
+    await Promise.all([
+      pool(standard, Math.max(1, concurrency - byKey.size), send),
+      ...[...byKey.values()].map(async (list) => {
+        for (const p of list) await send(p);
+      }),
+    ]);
+    const accepted = plan.filter((p) => p.messageId);
+    log(`sent ${plan.length}: accepted ${accepted.length}, 503s ${refused503} (${Date.now() - started} ms)`);
+
+    // Let the pipeline settle: source queues empty for a few seconds in a row.
+    const sources = ['StandardQueue', 'FifoQueue'].map((q) => stage.queue(q).url);
+    let quietSince = 0;
+    await waitFor(
+      'source queues to drain',
+      async () => {
+        const d = (await Promise.all(sources.map((u) => depth(stage.sqs, u)))).reduce((a, b) => a + b, 0);
+        if (d > 0) {
+          quietSince = 0;
+          return false;
+        }
+        quietSince ||= Date.now();
+        return Date.now() - quietSince > 3000;
+      },
+      options.settleTimeoutMs ?? 600_000,
+      1000,
+    );
+    for (const t of timers) clearTimeout(t);
+    proxy?.clear();
+    // The scheduled sweeper archives what reached a DLQ without a record (crashes).
+    for (const rule of scheduleRules(local)) await local.triggerSchedule(rule);
+    log(`settled after ${Date.now() - started} ms; sweeper run`);
+
+    // Accounting.
+    const inDlq = new Map<string, number>();
+    for (const q of ['StandardDlq', 'FifoDlq']) {
+      for (const m of await drainView(stage.sqs, stage.queue(q).url)) {
+        const id = m.MessageAttributes?.['original-message-id']?.StringValue ?? m.MessageId!;
+        inDlq.set(id, (inDlq.get(id) ?? 0) + 1);
+      }
+    }
+    const archived = await archiveRecords(stage.s3, stage.bucket());
+    const successes = new Map<string, number>();
+    const firstSuccess = new Map<string, number>();
+    let position = 0;
+    for (const inv of local.journal.list()) {
+      if (!inv.function.startsWith('Consumer') && !inv.function.startsWith('FifoConsumer')) continue;
+      for (const id of inv.messageIds) {
+        position++;
+        if (inv.batchItemFailures.includes(id)) continue;
+        successes.set(id, (successes.get(id) ?? 0) + 1);
+        if (!firstSuccess.has(id)) firstSuccess.set(id, position);
+      }
+    }
+
+    const report: FaultRunReport = {
+      n: options.n,
+      seed: options.seed,
+      accepted: accepted.length,
+      refused503,
+      notAccepted: plan.length - accepted.length,
+      processed: 0,
+      deadLettered: 0,
+      archived: archived.size,
+      lost: 0,
+      dlqUnarchived: 0,
+      duplicates: 0,
+      orderViolations: 0,
+      goodDeadLettered: 0,
+      badProcessed: 0,
+      byMode: Object.fromEntries(RUN_MODES.map((m) => [m, { sent: 0, processed: 0, deadLettered: 0 }])),
+      faultsInjected: { ...(proxy?.stats.injected ?? {}) },
+      wallMs: 0,
+    };
+    const good = new Set<RunMode>(['succeed', 'retry', 'sleep']);
+    for (const p of accepted) {
+      const id = p.messageId!;
+      const row = report.byMode[p.mode]!;
+      row.sent++;
+      if (inDlq.has(id)) {
+        report.deadLettered++;
+        row.deadLettered++;
+        if (!archived.has(id)) {
+          report.dlqUnarchived++;
+          report.lost++;
+        }
+        if (good.has(p.mode)) report.goodDeadLettered++;
+        if ((inDlq.get(id) ?? 0) > 1) report.duplicates++;
+      } else if (successes.has(id)) {
+        report.processed++;
+        row.processed++;
+        if (!good.has(p.mode)) report.badProcessed++;
+        if ((successes.get(id) ?? 0) > 1) report.duplicates++;
+      } else {
+        report.lost++;
+      }
+    }
+    for (const list of byKey.values()) {
+      let last = -1;
+      for (const p of list) {
+        if (!p.messageId || inDlq.has(p.messageId)) continue;
+        const at = firstSuccess.get(p.messageId);
+        if (at === undefined) continue;
+        if (at < last) report.orderViolations++;
+        last = Math.max(last, at);
+      }
+    }
+    report.wallMs = Date.now() - started;
+    return report;
+  } finally {
+    await stage.stop();
+    await proxy?.stop();
+  }
+}
+
+/** Logical ids of the template's schedule rules (the DLQ sweeper's). */
+function scheduleRules(local: LocalHandle): string[] {
+  return local.schedules();
+}
+
+/** Renders a report as a Markdown table. */
+export function reportTable(r: FaultRunReport): string {
+  const rows: [string, string | number][] = [
+    ['messages sent (N)', r.n],
+    ['seed', r.seed],
+    ['accepted (202)', r.accepted],
+    ['503 answers (retried with the same Idempotency-Key)', r.refused503],
+    ['never accepted', r.notAccepted],
+    ['processed', r.processed],
+    ['dead-lettered (DLQ)', r.deadLettered],
+    ['archive records', r.archived],
+    ['**lost**', `**${r.lost}**`],
+    ['in a DLQ without an archive record', r.dlqUnarchived],
+    ['duplicates (processed or dead-lettered twice)', r.duplicates],
+    ['**FIFO order violations**', `**${r.orderViolations}**`],
+    ['good messages dead-lettered (batch-mates of crashes)', r.goodDeadLettered],
+    ['failing modes processed as success', r.badProcessed],
+    ['faults injected', Object.entries(r.faultsInjected).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'],
+    ['wall time', `${(r.wallMs / 1000).toFixed(1)} s`],
+  ];
+  const modes = Object.entries(r.byMode)
+    .map(([m, v]) => `| ${m} | ${v.sent} | ${v.processed} | ${v.deadLettered} |`)
+    .join('\n');
+  return [
+    '| figure | value |',
+    '|---|---|',
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    '| mode | accepted | processed | dead-lettered |',
+    '|---|---|---|---|',
+    modes,
+  ].join('\n');
+}

@@ -1,0 +1,440 @@
+import { spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { AlarmEvaluator, type AlarmStatus } from './alarms';
+import { startApiServer, type ApiServer } from './api-server';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createBucket, createQueue, LOCAL_CREDENTIALS, startEmulator, type LocalQueue } from './emulator';
+import { LocalModeError } from './errors';
+import { Journal } from './journal';
+import { createLocalLogger, type LocalLogger, type LogMode } from './log';
+import { SqsPoller } from './poller';
+import { DEFAULT_LOCAL_REGION, localPseudoParameters, Resolver } from './resolver';
+import { Scheduler, type ScheduleRun } from './schedules';
+import { readStageTemplate } from './template';
+import { analyzeTemplate, type FunctionSpec } from './topology';
+import { FunctionHost } from './worker-host';
+
+export { LocalModeError } from './errors';
+export type { InvocationRecord } from './journal';
+export type { LogMode } from './log';
+
+/** Repository root: where `cdk.json` and the project's CDK CLI live. */
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/** Options of {@link startLocal}. */
+export interface StartLocalOptions {
+  /** Cloud assembly directory. @default `<project>/cdk.out` */
+  readonly cdkOut?: string;
+  /** Synthesize the stage with the project's CDK CLI first (else the assembly must exist). @default false */
+  readonly synth?: boolean;
+  /** Stage to run; the stack is `EventPipeline-<stage>`. @default 'local' */
+  readonly stage?: string;
+  /** API port on 127.0.0.1; 0 picks a free one. @default 3000 */
+  readonly apiPort?: number;
+  /** Emulator (SQS + S3) port on 127.0.0.1; 0 picks a free one. @default 4566 */
+  readonly awsPort?: number;
+  /** Region of every local resource. @default the stack's region, else us-east-1 */
+  readonly region?: string;
+  /** The API key the local API accepts. @default a random 40-character key */
+  readonly apiKey?: string;
+  /** Terminal output. @default 'pretty' */
+  readonly logs?: LogMode;
+  /** Where to write the env file; `null` writes none. @default `<cwd>/.local/env.json` */
+  readonly envFile?: string | null;
+  /** Most concurrent sandboxes of a function that sets no reserved concurrency. @default 10 */
+  readonly functionConcurrency?: number;
+  /** Concurrent batches of an event source mapping without `ScalingConfig.MaximumConcurrency`. @default 5 */
+  readonly mappingConcurrency?: number;
+  /** How long `stop()` lets invocations in flight finish. @default 5000 */
+  readonly drainTimeoutMs?: number;
+  /** How often alarms are evaluated. @default 2000 */
+  readonly alarmIntervalMs?: number;
+  /** Capacity of the invocation journal. @default 50 000 */
+  readonly journalCapacity?: number;
+  /**
+   * Puts something between the functions and the emulator, e.g. a fault-injecting proxy: called
+   * with the emulator's endpoint once it is up, it returns the endpoint the functions' SDK clients
+   * use instead (queues are created through it, so their URLs lead there too). Local mode's own
+   * pollers and alarms, like Lambda's, keep talking to the emulator directly.
+   * @default the functions talk to the emulator directly
+   */
+  readonly frontEndpoint?: (emulatorEndpoint: string) => Promise<string>;
+}
+
+/** The contents of `.local/env.json` (DESIGN section 6, item 8). */
+export interface LocalEnv {
+  readonly apiUrl: string;
+  readonly apiKey: string;
+  readonly awsEndpoint: string;
+  readonly region: string;
+  readonly queues: Readonly<
+    Record<string, { readonly url: string; readonly arn: string; readonly name: string }>
+  >;
+  readonly buckets: Readonly<Record<string, string>>;
+}
+
+/** A running local stage. */
+export interface LocalHandle {
+  /** Base URL of the API, e.g. `http://127.0.0.1:3000` (routes as in the template: `/v1/messages`). */
+  readonly apiUrl: string;
+  readonly apiKey: string;
+  /** Endpoint for SDK clients (SQS and S3): `http://127.0.0.1:<port>`. */
+  readonly awsEndpoint: string;
+  readonly region: string;
+  /** What `.local/env.json` holds. */
+  readonly env: LocalEnv;
+  /** Every invocation so far (also `GET /_local/invocations`). */
+  readonly journal: Journal;
+  /** Logical ids of the template's schedule rules. */
+  schedules(): string[];
+  /** Runs a schedule rule's targets now; `undefined` for an unknown rule. */
+  triggerSchedule(ruleLogicalId: string): Promise<ScheduleRun> | undefined;
+  /** Current alarm states (also `GET /_local/alarms`). */
+  alarms(): AlarmStatus[];
+  /** Stops pollers, lets invocations in flight finish (up to `drainTimeoutMs`), terminates sandboxes, closes servers. */
+  stop(): Promise<void>;
+}
+
+/** A random API key shaped like API Gateway's (40 letters and digits). */
+export function generateApiKey(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from({ length: 40 }, () => alphabet[randomInt(alphabet.length)]).join('');
+}
+
+/**
+ * Fails fast (before a synth that takes seconds) when `port` on 127.0.0.1 is taken. Port 0 is
+ * always free. The real bind later reports the same error if the port is taken in between.
+ */
+export async function assertPortFree(port: number, variable: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new LocalModeError(`port ${port} is in use; set ${variable}=<free port>`)
+          : error,
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/**
+ * Synthesizes `stage` into `cdkOut` with the project's CDK CLI. Throws a one-line
+ * {@link LocalModeError} when synth fails (the app's own `error: …` line when it printed one).
+ */
+export async function synthesize(stage: string, cdkOut: string): Promise<void> {
+  const cli = require.resolve('aws-cdk/bin/cdk', { paths: [PROJECT_ROOT] });
+  const args = [cli, 'synth', '--no-notices', '-q', '-c', `stage=${stage}`, '-o', cdkOut];
+  const output: string[] = [];
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
+    child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (code === 0) return;
+  const lines = output
+    .join('')
+    .split('\n')
+    .map((l) => stripVTControlCharacters(l).trim())
+    .filter((l) => l && !/^npm warn/i.test(l));
+  const reason =
+    lines.find((l) => /^error:/i.test(l))?.replace(/^error:\s*/i, '') ??
+    lines.find((l) => /Error:/.test(l) && !/Subprocess exited/.test(l)) ??
+    lines.at(-1) ??
+    `exit code ${code}`;
+  throw new LocalModeError(`synth of stage ${stage} failed: ${reason}`);
+}
+
+/**
+ * The `process.env` of a function's sandboxes: the template's variables (resolved), what the
+ * Lambda runtime sets, and the endpoint plumbing that points the SDK at `endpoint`.
+ */
+function functionEnv(
+  spec: FunctionSpec,
+  resolver: Resolver,
+  region: string,
+  endpoint: string,
+  logGroupName: string,
+): Record<string, string> {
+  const p = spec.resource.properties;
+  const at = (property: string) => ({ resource: spec.logicalId, property });
+  const variables = resolver.resolve(
+    (p.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
+    at('Environment.Variables'),
+  ) as Record<string, unknown>;
+  const logging = (resolver.resolve(p.LoggingConfig ?? {}, at('LoggingConfig')) ?? {}) as Record<
+    string,
+    unknown
+  >;
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    LANG: 'en_US.UTF-8',
+    ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
+    // What the Lambda runtime sets (reserved names: they win over the template's variables).
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SESSION_TOKEN: 'local',
+    AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,
+    AWS_LAMBDA_FUNCTION_NAME: spec.name,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_LOG_GROUP_NAME: logGroupName,
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    ...(logging.LogFormat ? { AWS_LAMBDA_LOG_FORMAT: String(logging.LogFormat) } : {}),
+    ...(logging.ApplicationLogLevel ? { AWS_LAMBDA_LOG_LEVEL: String(logging.ApplicationLogLevel) } : {}),
+    LAMBDA_TASK_ROOT: path.dirname(spec.file),
+    _HANDLER: spec.handler,
+    // Local-only plumbing, invisible to the handler code:
+    // - SDK clients reach the emulator through the standard endpoint variables;
+    AWS_ENDPOINT_URL: endpoint,
+    // - the emulator's queue URLs have host sqs.<region>.localhost; the SQS client sends to the
+    //   queue URL's host unless its endpoint has the same origin (then it neither rewrites nor
+    //   warns on every call). worker.mjs resolves *.localhost to 127.0.0.1;
+    AWS_ENDPOINT_URL_SQS: `http://sqs.${region}.localhost:${new URL(endpoint).port}`,
+    // - the SDK warns once per sandbox that Node < 22 loses support; Lambda runs nodejs24.x.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+/**
+ * Starts the stage's stack on this machine, from the synthesized template only: the emulator
+ * with every queue and bucket, every function's bundled asset in its own sandboxes, a poller per
+ * event source mapping, the schedules, the API and the alarms; writes the env file.
+ *
+ * @example
+ * const local = await startLocal({ apiPort: 0, awsPort: 0, logs: 'silent', envFile: null });
+ * await fetch(`${local.apiUrl}/v1/messages`, { method: 'POST', headers: { 'x-api-key': local.apiKey, … }, body });
+ * await local.stop();
+ */
+export async function startLocal(options: StartLocalOptions = {}): Promise<LocalHandle> {
+  const started = Date.now();
+  const logger: LocalLogger = createLocalLogger(options.logs ?? 'pretty');
+  const stage = options.stage ?? 'local';
+  const stackName = `EventPipeline-${stage}`;
+  const cdkOut = path.resolve(options.cdkOut ?? path.join(PROJECT_ROOT, 'cdk.out'));
+  const drainMs = options.drainTimeoutMs ?? 5000;
+  const apiPort = options.apiPort ?? 3000;
+  const awsPort = options.awsPort ?? 4566;
+  await assertPortFree(apiPort, 'PORT');
+  await assertPortFree(awsPort, 'LOCAL_AWS_PORT');
+
+  if (options.synth) {
+    logger.info(`synthesizing stage ${stage}…`);
+    const t = Date.now();
+    await synthesize(stage, cdkOut);
+    logger.info(`synthesized in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  const template = readStageTemplate(cdkOut, stackName);
+  const region = options.region ?? template.region ?? DEFAULT_LOCAL_REGION;
+  const pseudo = localPseudoParameters(stackName, region);
+  const resolver = new Resolver({ pseudo, resources: template.resources, parameters: template.parameters });
+  const topology = analyzeTemplate(template, resolver);
+
+  // Everything started so far, stopped in reverse order if startup fails.
+  const cleanup: (() => Promise<void>)[] = [];
+  const unwind = async () => {
+    for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const emulator = await startEmulator({ port: awsPort, region });
+    cleanup.push(() => emulator.stop());
+    logger.info(`emulator up on ${emulator.endpoint} (SQS + S3)`);
+
+    const front = options.frontEndpoint ? await options.frontEndpoint(emulator.endpoint) : emulator.endpoint;
+    if (front !== emulator.endpoint) logger.info(`functions reach the emulator through ${front}`);
+    const frontSqs =
+      front === emulator.endpoint
+        ? emulator.sqs
+        : new SQSClient({ endpoint: front, region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const queues: LocalQueue[] = [];
+    try {
+      for (const q of topology.queues) queues.push(await createQueue(emulator, q, resolver, frontSqs));
+    } finally {
+      if (frontSqs !== emulator.sqs) frontSqs.destroy();
+    }
+    const buckets: Record<string, string> = {};
+    for (const b of topology.buckets) buckets[b.logicalId] = await createBucket(emulator, b, resolver);
+    logger.info(
+      `${queues.length} queues, ${Object.keys(buckets).length} bucket${topology.buckets.length === 1 ? '' : 's'} created`,
+    );
+
+    const mappingConcurrency = options.mappingConcurrency ?? 5;
+    const hosts = new Map<string, FunctionHost>();
+    for (const spec of topology.functions) {
+      const logging = spec.resource.properties.LoggingConfig as { LogGroup?: unknown } | undefined;
+      const logGroupName = logging?.LogGroup
+        ? resolver.resolveString(logging.LogGroup, {
+            resource: spec.logicalId,
+            property: 'LoggingConfig.LogGroup',
+          })
+        : `/aws/lambda/${spec.name}`;
+      const pollers = topology.mappings
+        .filter((m) => m.functionId === spec.logicalId && m.enabled)
+        .reduce((n, m) => n + (m.maxConcurrency ?? mappingConcurrency), 0);
+      const host = new FunctionHost({
+        spec,
+        env: functionEnv(spec, resolver, region, front, logGroupName),
+        maxConcurrency: spec.reservedConcurrency ?? Math.max(options.functionConcurrency ?? 10, pollers),
+        logger,
+        logGroupName,
+      });
+      hosts.set(spec.logicalId, host);
+    }
+    cleanup.push(async () => {
+      await Promise.all([...hosts.values()].map((h) => h.stop()));
+    });
+    logger.info(`${hosts.size} functions (${topology.functions.map((f) => f.logicalId).join(', ')})`);
+
+    const journal = new Journal(options.journalCapacity);
+    const queueById = new Map(queues.map((q) => [q.logicalId, q]));
+    const pollers = topology.mappings
+      .filter((m) => m.enabled)
+      .map(
+        (mapping) =>
+          new SqsPoller({
+            mapping,
+            queue: queueById.get(mapping.queueId)!,
+            host: hosts.get(mapping.functionId)!,
+            sqs: emulator.sqs,
+            journal,
+            region,
+            logger,
+            concurrency: Math.min(
+              mapping.maxConcurrency ?? mappingConcurrency,
+              hosts.get(mapping.functionId)!.spec.reservedConcurrency ?? Infinity,
+            ),
+          }),
+      );
+    const disabled = topology.mappings.filter((m) => !m.enabled);
+    logger.info(
+      `${pollers.length} event source mapping${pollers.length === 1 ? '' : 's'} (${topology.mappings
+        .filter((m) => m.enabled)
+        .map(
+          (m) =>
+            `${m.queueId} → ${m.functionId}, batch ${m.batchSize}, concurrency ${m.maxConcurrency ?? mappingConcurrency}`,
+        )
+        .join('; ')})${disabled.length ? `; disabled: ${disabled.map((m) => m.logicalId).join(', ')}` : ''}`,
+    );
+    const scheduler = new Scheduler(topology.schedules, hosts, journal, pseudo, logger);
+    for (const s of topology.schedules) {
+      logger.info(
+        `schedule ${s.logicalId}: ${s.expression}${s.enabled ? '' : ' (disabled)'} → ${s.targets.map((t) => t.functionId).join(', ')}`,
+      );
+    }
+    const alarms = new AlarmEvaluator({
+      alarms: topology.alarms,
+      resolver,
+      emulator,
+      queues,
+      logger,
+      intervalMs: options.alarmIntervalMs,
+    });
+    logger.info(
+      `${alarms.evaluated.length} alarms evaluated locally (${alarms.evaluated.map((a) => a.name).join(', ')})`,
+    );
+    if (alarms.notEvaluated.length) {
+      logger.info(
+        `not evaluated locally: ${alarms.notEvaluated.map((a) => `${a.name} (${a.reason})`).join(', ')}`,
+      );
+    }
+    for (const note of topology.notes) logger.info(`note: ${note}`);
+
+    const apiKey = options.apiKey ?? generateApiKey();
+    const server: ApiServer = await startApiServer({
+      port: apiPort,
+      api: topology.api,
+      apiKey,
+      accountId: pseudo.accountId,
+      hosts,
+      journal,
+      logger,
+      local: {
+        health: () => ({
+          status: 'ok',
+          uptimeSeconds: Math.round((Date.now() - started) / 1000),
+          invocations: journal.length,
+          functions: Object.fromEntries(
+            [...hosts].map(([id, h]) => [id, { sandboxes: h.sandboxes, active: h.active }]),
+          ),
+          pollers: Object.fromEntries(
+            pollers.map((p, i) => [
+              topology.mappings.filter((m) => m.enabled)[i]!.logicalId,
+              { activeBatches: p.activeBatches },
+            ]),
+          ),
+        }),
+        alarms: () => alarms.states(),
+        triggerSchedule: (id) => scheduler.trigger(id),
+      },
+    });
+    cleanup.push(() => server.stop());
+
+    const env: LocalEnv = {
+      apiUrl: server.url,
+      apiKey,
+      awsEndpoint: emulator.endpoint,
+      region,
+      queues: Object.fromEntries(queues.map((q) => [q.logicalId, { url: q.url, arn: q.arn, name: q.name }])),
+      buckets,
+    };
+    const envFile = options.envFile === undefined ? path.resolve('.local', 'env.json') : options.envFile;
+    if (envFile) {
+      mkdirSync(path.dirname(envFile), { recursive: true });
+      writeFileSync(envFile, `${JSON.stringify(env, null, 2)}\n`);
+    }
+
+    for (const p of pollers) p.start();
+    scheduler.start();
+    alarms.start();
+    logger.info(`local stage up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      apiUrl: env.apiUrl,
+      apiKey,
+      awsEndpoint: env.awsEndpoint,
+      region,
+      env,
+      journal,
+      schedules: () => scheduler.ruleIds,
+      triggerSchedule: (id) => scheduler.trigger(id),
+      alarms: () => alarms.states(),
+      stop() {
+        stopping ??= (async () => {
+          logger.info('stopping…');
+          const apiClosed = server.stop(drainMs);
+          await Promise.all([
+            ...pollers.map((p) => p.stop(drainMs)),
+            scheduler.stop(drainMs),
+            ...[...hosts.values()].map((h) => h.drain(drainMs)),
+            apiClosed,
+          ]);
+          await alarms.stop();
+          await unwind();
+          logger.info('stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
+
+export type { AlarmStatus } from './alarms';
+export type { ScheduleRun } from './schedules';

@@ -1,0 +1,70 @@
+/** The error of a failed invocation: a thrown error, a timeout (`Sandbox.Timedout`) or a crash (`Runtime.ExitError`). */
+export interface InvocationError {
+  readonly name: string;
+  readonly message: string;
+}
+
+/** One function invocation, as `GET /_local/invocations` reports it (DESIGN section 6, item 8). */
+export interface InvocationRecord {
+  /** Logical id of the function. */
+  readonly function: string;
+  /** ISO timestamp of the start. */
+  readonly startedAt: string;
+  readonly durationMs: number;
+  /** SQS message ids in event order; `[]` for API and scheduled invocations. */
+  readonly messageIds: readonly string[];
+  /** Ids the event source mapping treated as failed (every id when `error` is set). */
+  readonly batchItemFailures: readonly string[];
+  readonly error: InvocationError | null;
+}
+
+/** Default capacity of a {@link Journal}: DESIGN promises at least the last 50,000 invocations. */
+export const DEFAULT_JOURNAL_CAPACITY = 50_000;
+
+/**
+ * A fixed-size ring buffer of invocation records: appending is O(1) and, once full, each new
+ * record replaces the oldest.
+ *
+ * @example
+ * const journal = new Journal();
+ * journal.record({ function: 'Fn', startedAt, durationMs: 3, messageIds: [], batchItemFailures: [], error: null });
+ * journal.list(); // oldest first
+ */
+export class Journal {
+  private readonly buffer: (InvocationRecord | undefined)[];
+  private next = 0;
+  private size = 0;
+
+  constructor(readonly capacity: number = DEFAULT_JOURNAL_CAPACITY) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new Error(`journal capacity must be a positive integer, got ${capacity}`);
+    this.buffer = new Array<InvocationRecord | undefined>(capacity);
+  }
+
+  /** Appends a record, dropping the oldest when full. */
+  record(entry: InvocationRecord): void {
+    this.buffer[this.next] = entry;
+    this.next = (this.next + 1) % this.capacity;
+    this.size = Math.min(this.size + 1, this.capacity);
+  }
+
+  /** Number of records held. */
+  get length(): number {
+    return this.size;
+  }
+
+  /** Every record held, oldest first. */
+  list(): InvocationRecord[] {
+    const start = (this.next - this.size + this.capacity) % this.capacity;
+    const out: InvocationRecord[] = new Array(this.size);
+    for (let i = 0; i < this.size; i++) out[i] = this.buffer[(start + i) % this.capacity]!;
+    return out;
+  }
+
+  /** Forgets every record. */
+  clear(): void {
+    this.buffer.fill(undefined);
+    this.next = 0;
+    this.size = 0;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * `npm start`: synthesizes stage `local` and runs it on this machine (DESIGN section 6).
+ *
+ * The only place of local mode that reads the environment and the command line:
+ * - `PORT` (API, default 3000), `LOCAL_AWS_PORT` (emulator, default 4566), `LOCAL_REGION`,
+ *   `LOCAL_API_KEY` (default: a random key, printed), `LOCAL_LOGS` (`pretty` | `json` | `silent`);
+ * - `--no-synth` reuses `cdk.out` as it is; `--json` is `LOCAL_LOGS=json`.
+ *
+ * Stops cleanly on Ctrl-C / SIGTERM (exit 0). Startup problems print one line, `error: …`,
+ * and exit 1 (`LOCAL_DEBUG=1` adds the stack).
+ */
+import * as path from 'node:path';
+import { LocalModeError, startLocal, type LocalHandle, type LogMode } from './index';
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new LocalModeError(`${name}=${raw} is not a port number`);
+  return n;
+}
+
+function logMode(): LogMode {
+  if (process.argv.includes('--json')) return 'json';
+  const raw = process.env.LOCAL_LOGS ?? 'pretty';
+  if (raw !== 'pretty' && raw !== 'json' && raw !== 'silent')
+    throw new LocalModeError(`LOCAL_LOGS=${raw}: use pretty, json or silent`);
+  return raw;
+}
+
+function banner(local: LocalHandle, envFile: string, seconds: number): string {
+  const key = local.apiKey;
+  const body = `'{"type":"probe","payload":{"mode":"succeed"}}'`;
+  const curl = `curl -s -X POST ${local.apiUrl}/v1/messages -H 'content-type: application/json' -H 'x-api-key: ${key}' -d ${body}`;
+  const queues = Object.entries(local.env.queues).map(([id, q]) => `${id.padEnd(14)} ${q.name}`);
+  const buckets = Object.entries(local.env.buckets).map(([id, name]) => `${id.padEnd(14)} ${name}`);
+  return [
+    '',
+    `  API        ${local.apiUrl}`,
+    `  API key    ${key}`,
+    `  AWS        ${local.awsEndpoint}   (SQS + S3, region ${local.region}; any credentials)`,
+    `  queues     ${queues.join('\n             ')}`,
+    `  buckets    ${buckets.join('\n             ')}`,
+    `  env file   ${path.relative(process.cwd(), envFile) || envFile}`,
+    `  journal    curl -s ${local.apiUrl}/_local/invocations`,
+    '',
+    `  try:  ${curl}`,
+    '',
+    `ready in ${seconds.toFixed(1)} s — Ctrl-C stops`,
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  // Lambda runs nodejs24.x; the SDK's "Node < 22" notice is noise for local mode.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const logs = logMode();
+  const envFile = path.resolve('.local', 'env.json');
+  const local = await startLocal({
+    synth: !process.argv.includes('--no-synth'),
+    apiPort: port('PORT', 3000),
+    awsPort: port('LOCAL_AWS_PORT', 4566),
+    region: process.env.LOCAL_REGION || undefined,
+    apiKey: process.env.LOCAL_API_KEY || undefined,
+    logs,
+    envFile,
+  });
+  if (logs === 'pretty') process.stdout.write(banner(local, envFile, process.uptime()));
+  if (logs === 'json') {
+    const ready = { ...local.env, envFile, readySeconds: Number(process.uptime().toFixed(1)) };
+    process.stdout.write(
+      `${JSON.stringify({ timestamp: new Date().toISOString(), level: 'INFO', source: 'local', message: 'ready', ...ready })}\n`,
+    );
+  }
+
+  // Ctrl-C reaches every process of the group: npm and tsx relay it too, so one key press can
+  // arrive more than once. Only a signal a second or more after the first forces an exit.
+  let firstSignalAt = 0;
+  const shutdown = (signal: string) => {
+    if (firstSignalAt) {
+      if (Date.now() - firstSignalAt < 1000) return;
+      process.stderr.write(`${signal} again: exiting without waiting\n`);
+      process.exit(130);
+    }
+    firstSignalAt = Date.now();
+    local.stop().then(
+      () => process.exit(0),
+      (error) => {
+        process.stderr.write(`error while stopping: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error: ${message.split('\n')[0]}\n`);
+  if (process.env.LOCAL_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  process.exit(1);
+});

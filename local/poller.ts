@@ -1,0 +1,264 @@
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { interpretBatchResponse } from './batch-response';
+import type { LocalQueue } from './emulator';
+import type { Journal } from './journal';
+import type { LocalLogger } from './log';
+import type { MappingSpec } from './topology';
+import type { FunctionHost } from './worker-host';
+
+/** System attributes in the order Lambda lists them (standard, then the FIFO-only ones in place). */
+const ATTRIBUTE_ORDER = [
+  'ApproximateReceiveCount',
+  'SentTimestamp',
+  'SequenceNumber',
+  'MessageGroupId',
+  'SenderId',
+  'MessageDeduplicationId',
+  'ApproximateFirstReceiveTimestamp',
+] as const;
+
+/** Lambda's largest synchronous invocation payload; a batch stops growing near it. */
+const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+/**
+ * Shapes a received SQS message exactly like a record of Lambda's SQS event: lower-camel message
+ * attributes (`binaryValue` base64, empty `stringListValues`/`binaryListValues`), system attributes
+ * in Lambda's order, `md5OfMessageAttributes` only when the message has attributes.
+ */
+export function toLambdaRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const attrs = (message.Attributes ?? {}) as Record<string, string | undefined>;
+  const attributes: Record<string, string> = {};
+  for (const name of ATTRIBUTE_ORDER) if (attrs[name] !== undefined) attributes[name] = attrs[name]!;
+  for (const [name, value] of Object.entries(attrs))
+    if (value !== undefined && !(name in attributes)) attributes[name] = value;
+  const messageAttributes: SQSRecord['messageAttributes'] = {};
+  for (const [name, a] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      ...(a.StringValue !== undefined ? { stringValue: a.StringValue } : {}),
+      ...(a.BinaryValue !== undefined ? { binaryValue: Buffer.from(a.BinaryValue).toString('base64') } : {}),
+      stringListValues: a.StringListValues ?? [],
+      binaryListValues: (a.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
+      dataType: a.DataType ?? 'String',
+    } as SQSRecord['messageAttributes'][string];
+  }
+  return {
+    messageId: message.MessageId!,
+    receiptHandle: message.ReceiptHandle!,
+    body: message.Body ?? '',
+    attributes: attributes as unknown as SQSRecord['attributes'],
+    messageAttributes,
+    md5OfBody: message.MD5OfBody ?? '',
+    ...(message.MD5OfMessageAttributes ? { md5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+/**
+ * Keeps batches of a FIFO queue that share a message group from running at the same time, and
+ * runs them in the order they were received. Each batch takes a place in the line of every group
+ * it holds, synchronously and in receive order, so the lines never cross (no deadlock).
+ */
+export class GroupGate {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  /** Waits until every earlier batch holding one of `groups` is done; returns the release function. */
+  async enter(groups: Iterable<string>): Promise<() => void> {
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    const before: Promise<void>[] = [];
+    const mine = [...new Set(groups)];
+    for (const g of mine) {
+      const tail = this.tails.get(g);
+      if (tail) before.push(tail);
+      this.tails.set(g, done);
+    }
+    await Promise.all(before);
+    return () => {
+      release();
+      for (const g of mine) if (this.tails.get(g) === done) this.tails.delete(g);
+    };
+  }
+
+  /** Groups with a batch running or waiting. */
+  get held(): number {
+    return this.tails.size;
+  }
+}
+
+/** Options of {@link SqsPoller}. */
+export interface SqsPollerOptions {
+  readonly mapping: MappingSpec;
+  readonly queue: LocalQueue;
+  readonly host: FunctionHost;
+  readonly sqs: SQSClient;
+  readonly journal: Journal;
+  readonly region: string;
+  readonly logger: LocalLogger;
+  /** Concurrent batches (`ScalingConfig.MaximumConcurrency`, or local mode's default). */
+  readonly concurrency: number;
+  /** Long-poll wait per receive, in seconds (≤ 1 keeps shutdown fast). @default 1 */
+  readonly waitTimeSeconds?: number;
+}
+
+/**
+ * One Lambda SQS event source mapping: `concurrency` independent pollers, each receiving with
+ * long polling (all system and message attributes), gathering up to `BatchSize` records within
+ * `MaximumBatchingWindowInSeconds`, invoking the function with a Lambda-shaped event, and
+ * deleting (DeleteMessageBatch) only the records that succeeded by
+ * {@link interpretBatchResponse}. Failed records are left alone: they become visible again when
+ * their visibility timeout ends (which the handler may have changed for backoff).
+ *
+ * FIFO queues: the emulator already hands out a message group only while none of its messages
+ * is in flight (SQS FIFO's group locking), so concurrent batches normally hold different groups.
+ * As a safeguard for the moments the lock is released early (a handler sets a record's
+ * visibility to 0 before its invocation ends), a {@link GroupGate} holds back a batch until
+ * every earlier batch with one of its groups has finished and deleted its records. One group's
+ * records are thus never processed concurrently or out of order, while other groups keep flowing.
+ */
+export class SqsPoller {
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly gate = new GroupGate();
+  private inFlight = 0;
+
+  constructor(private readonly options: SqsPollerOptions) {}
+
+  /** Batches being processed right now. */
+  get activeBatches(): number {
+    return this.inFlight;
+  }
+
+  /** Starts the pollers. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loops = Array.from({ length: this.options.concurrency }, () => this.loop());
+  }
+
+  /** Stops receiving; resolves when the batches in flight are done (or after `timeoutMs`). */
+  async stop(timeoutMs = 5000): Promise<void> {
+    this.running = false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.loops),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let batch: Message[];
+      try {
+        batch = await this.gather();
+      } catch (error) {
+        if (!this.running) break;
+        this.options.logger.warn(
+          `${this.options.mapping.logicalId}: receive failed (${(error as Error).message}); retrying in 1 s`,
+        );
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      if (batch.length > 0) await this.process(batch);
+    }
+  }
+
+  private async receive(max: number, waitSeconds: number): Promise<Message[]> {
+    const out = await this.options.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.options.queue.url,
+        MaxNumberOfMessages: Math.min(10, Math.max(1, max)),
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    return out.Messages ?? [];
+  }
+
+  /** Receives up to `BatchSize` messages, waiting at most the batching window after the first. */
+  private async gather(): Promise<Message[]> {
+    const { batchSize, maxBatchingWindowSeconds } = this.options.mapping;
+    const wait = Math.min(1, this.options.waitTimeSeconds ?? 1);
+    const batch = await this.receive(batchSize, wait);
+    if (batch.length === 0) return batch;
+    const windowEnd = Date.now() + maxBatchingWindowSeconds * 1000;
+    let bytes = batch.reduce((n, m) => n + Buffer.byteLength(m.Body ?? ''), 0);
+    while (
+      this.running &&
+      batch.length < batchSize &&
+      Date.now() < windowEnd &&
+      bytes < MAX_PAYLOAD_BYTES - 1024 * 1024
+    ) {
+      const left = Math.ceil((windowEnd - Date.now()) / 1000);
+      const more = await this.receive(batchSize - batch.length, Math.max(0, Math.min(wait, left)));
+      batch.push(...more);
+      bytes += more.reduce((n, m) => n + Buffer.byteLength(m.Body ?? ''), 0);
+    }
+    return batch;
+  }
+
+  private async process(batch: Message[]): Promise<void> {
+    const { mapping, queue, host, journal, region } = this.options;
+    const records = batch.map((m) => toLambdaRecord(m, queue.arn, region));
+    const messageIds = records.map((r) => r.messageId);
+    const release = queue.fifo
+      ? await this.gate.enter(records.map((r) => r.attributes.MessageGroupId ?? ''))
+      : () => undefined;
+    this.inFlight++;
+    try {
+      const outcome = await host.invoke({ Records: records });
+      const verdict = interpretBatchResponse(messageIds, outcome, mapping.reportBatchItemFailures);
+      if (verdict.wholeBatch && outcome.ok) {
+        this.options.logger.warn(`${mapping.logicalId}: whole batch failed: ${verdict.reason}`);
+      }
+      const failed = new Set(verdict.failed);
+      await this.deleteRecords(records.filter((r) => !failed.has(r.messageId)));
+      journal.record({
+        function: mapping.functionId,
+        startedAt: outcome.startedAt.toISOString(),
+        durationMs: outcome.durationMs,
+        messageIds,
+        batchItemFailures: verdict.failed,
+        error: outcome.ok ? null : outcome.error,
+      });
+    } finally {
+      this.inFlight--;
+      release();
+    }
+  }
+
+  private async deleteRecords(records: SQSRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += 10) {
+      const chunk = records.slice(i, i + 10);
+      try {
+        const out = await this.options.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.options.queue.url,
+            Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+          }),
+        );
+        for (const f of out.Failed ?? []) {
+          const r = chunk[Number(f.Id)];
+          this.options.logger.warn(
+            `${this.options.mapping.logicalId}: could not delete ${r?.messageId}: ${f.Code} ${f.Message ?? ''}`,
+          );
+        }
+      } catch (error) {
+        this.options.logger.warn(
+          `${this.options.mapping.logicalId}: DeleteMessageBatch failed: ${(error as Error).message}`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,475 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { LocalModeError } from './errors';
+import type { Resolver } from './resolver';
+import type { StageTemplate, TemplateResource } from './template';
+
+/**
+ * Resource types that have no local meaning, with the reason. Local mode skips them; any other
+ * type it does not run is a startup error naming the resource (invariant 8: the template is the
+ * only description of the topology, so nothing that matters may be silently dropped).
+ */
+export const SKIPPED_TYPES: Readonly<Record<string, string>> = {
+  'AWS::CDK::Metadata': 'CDK bookkeeping',
+  'AWS::IAM::Role': 'no IAM locally: every function may call everything',
+  'AWS::IAM::Policy': 'no IAM locally',
+  'AWS::IAM::ManagedPolicy': 'no IAM locally',
+  'AWS::Logs::LogGroup': 'function logs go to the terminal',
+  'AWS::KMS::Key': 'no encryption at rest locally',
+  'AWS::KMS::Alias': 'no encryption at rest locally',
+  'AWS::SNS::Topic': 'alarm notifications are printed instead',
+  'AWS::SNS::TopicPolicy': 'no resource policies locally',
+  'AWS::SQS::QueuePolicy': 'no resource policies locally (TLS-only and account rules are not enforced)',
+  'AWS::S3::BucketPolicy': 'no resource policies locally',
+  'AWS::CloudWatch::Dashboard': 'no dashboards locally',
+  'AWS::Lambda::Permission': 'no resource policies locally',
+  'AWS::ApiGateway::Account': 'account-level logging role',
+  'AWS::ApiGateway::Deployment': 'routes are served straight from the Resource/Method definitions',
+  'AWS::ApiGateway::UsagePlan': 'no throttling or quotas locally; one generated key is accepted',
+  'AWS::ApiGateway::UsagePlanKey': 'one generated key is accepted',
+  'AWS::ApiGateway::ApiKey': 'one generated key (or LOCAL_API_KEY) is accepted',
+  'AWS::ApiGateway::RequestValidator': 'no request models are attached, so validation has nothing to check',
+  'Custom::S3AutoDeleteObjects': 'buckets live in memory and vanish on stop',
+};
+
+/** Custom resource types whose provider function is skipped together with them. */
+const SKIPPED_CUSTOM_RESOURCES = new Set(['Custom::S3AutoDeleteObjects']);
+
+/** A Lambda function local mode runs. */
+export interface FunctionSpec {
+  readonly logicalId: string;
+  readonly resource: TemplateResource;
+  /** Physical function name. */
+  readonly name: string;
+  readonly arn: string;
+  /** Absolute path of the bundled handler file (e.g. `cdk.out/asset.<hash>/index.mjs`). */
+  readonly file: string;
+  /** Export that holds the handler (`handler` for `index.handler`). */
+  readonly exportName: string;
+  /** `Handler` as written in the template. */
+  readonly handler: string;
+  readonly runtime: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** `ReservedConcurrentExecutions`, when set. */
+  readonly reservedConcurrency?: number;
+}
+
+/** An SQS event source mapping. */
+export interface MappingSpec {
+  readonly logicalId: string;
+  readonly functionId: string;
+  readonly queueId: string;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  /** `ScalingConfig.MaximumConcurrency`, when set. */
+  readonly maxConcurrency?: number;
+  readonly reportBatchItemFailures: boolean;
+  readonly enabled: boolean;
+}
+
+/** A scheduled EventBridge rule that targets functions. */
+export interface ScheduleSpec {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  readonly expression: string;
+  /** Period of a `rate(...)` expression; `undefined` for `cron(...)` (run on demand only). */
+  readonly periodMs?: number;
+  readonly enabled: boolean;
+  readonly targets: readonly { readonly functionId: string; readonly input?: unknown }[];
+}
+
+/** One API method. */
+export interface MethodSpec {
+  readonly logicalId: string;
+  /** `GET`, `POST`, … or `ANY`. */
+  readonly httpMethod: string;
+  readonly apiKeyRequired: boolean;
+  readonly functionId: string;
+}
+
+/** One node of the API's resource tree. */
+export interface ApiResourceSpec {
+  readonly id: string;
+  /** Logical id of the `AWS::ApiGateway::Resource`, or of the RestApi for the root. */
+  readonly logicalId: string;
+  /** Full resource path, e.g. `/v1/messages/{id}`. */
+  readonly path: string;
+  readonly methods: readonly MethodSpec[];
+}
+
+/** A gateway response of the API. */
+export interface GatewayResponseSpec {
+  readonly type: string;
+  readonly statusCode?: number;
+  readonly templates: Readonly<Record<string, string>>;
+  /** Static response headers (`gatewayresponse.header.X: 'value'`). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** The REST API. */
+export interface ApiSpec {
+  readonly logicalId: string;
+  readonly apiId: string;
+  readonly stageName: string;
+  readonly deploymentId: string;
+  readonly binaryMediaTypes: readonly string[];
+  readonly resources: readonly ApiResourceSpec[];
+  readonly gatewayResponses: ReadonlyMap<string, GatewayResponseSpec>;
+}
+
+/** Everything local mode runs, derived from the template (nothing else describes the topology). */
+export interface Topology {
+  /** Queues in creation order: every dead-letter queue before the queues that redrive to it. */
+  readonly queues: readonly TemplateResource[];
+  readonly buckets: readonly TemplateResource[];
+  readonly functions: readonly FunctionSpec[];
+  readonly mappings: readonly MappingSpec[];
+  readonly schedules: readonly ScheduleSpec[];
+  readonly api?: ApiSpec;
+  readonly alarms: readonly TemplateResource[];
+  /** Resources skipped because they have no local meaning, with the reason. */
+  readonly skipped: readonly { readonly logicalId: string; readonly type: string; readonly reason: string }[];
+  /** Things that run differently from AWS, printed once at startup. */
+  readonly notes: readonly string[];
+}
+
+const HANDLED = new Set([
+  'AWS::SQS::Queue',
+  'AWS::S3::Bucket',
+  'AWS::Lambda::Function',
+  'AWS::Lambda::EventSourceMapping',
+  'AWS::Events::Rule',
+  'AWS::ApiGateway::RestApi',
+  'AWS::ApiGateway::Resource',
+  'AWS::ApiGateway::Method',
+  'AWS::ApiGateway::Stage',
+  'AWS::ApiGateway::GatewayResponse',
+  'AWS::CloudWatch::Alarm',
+]);
+
+/** The logical id an expression refers to (`{Ref: X}` or `{'Fn::GetAtt': [X, …]}`), if it is that simple. */
+export function referencedId(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.Ref === 'string') return v.Ref;
+  const getAtt = v['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
+  if (typeof getAtt === 'string') return getAtt.split('.')[0];
+  return undefined;
+}
+
+/** Parses `rate(5 minutes)` into milliseconds; `undefined` for anything else. */
+export function ratePeriodMs(expression: string): number | undefined {
+  const m = /^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$/.exec(expression.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2]!.replace(/s$/, '');
+  if (n < 1) return undefined;
+  return n * { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[unit as 'minute' | 'hour' | 'day'];
+}
+
+/**
+ * Reads the stage's template into what local mode runs, failing fast (with the resource named)
+ * on anything that would matter but cannot run locally: an unknown resource type, a function
+ * without a bundled Node.js asset, an event source mapping on something other than a queue of
+ * the stack, a non-proxy API integration, an authorizer, a conditional resource, …
+ */
+export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topology {
+  const resources = [...stage.resources.values()];
+  const skipped: { logicalId: string; type: string; reason: string }[] = [];
+  const notes: string[] = [];
+  const fail = (r: TemplateResource, message: string): never => {
+    throw new LocalModeError(`${r.logicalId} (${r.type}): ${message}`);
+  };
+  const at = (r: TemplateResource, property: string) => ({ resource: r.logicalId, property });
+
+  // Functions that only serve skipped custom resources (e.g. the auto-delete-objects provider).
+  const providerFunctions = new Set<string>();
+  for (const r of resources) {
+    if (!SKIPPED_CUSTOM_RESOURCES.has(r.type)) continue;
+    const id = referencedId(r.properties.ServiceToken);
+    if (id) providerFunctions.add(id);
+  }
+
+  for (const r of resources) {
+    if (SKIPPED_TYPES[r.type])
+      skipped.push({ logicalId: r.logicalId, type: r.type, reason: SKIPPED_TYPES[r.type]! });
+    else if (r.type === 'AWS::Lambda::Function' && providerFunctions.has(r.logicalId)) {
+      skipped.push({ logicalId: r.logicalId, type: r.type, reason: 'provider of a skipped custom resource' });
+    } else if (!HANDLED.has(r.type)) {
+      fail(
+        r,
+        'this resource type is not supported in local mode (and is not on the list of types without local meaning)',
+      );
+    } else if (r.condition) {
+      fail(r, `conditional resources (Condition: ${r.condition}) are not supported in local mode`);
+    }
+  }
+  const isSkipped = new Set(skipped.map((s) => s.logicalId));
+  const ofType = (type: string) => resources.filter((r) => r.type === type && !isSkipped.has(r.logicalId));
+
+  // Functions
+  const functions: FunctionSpec[] = ofType('AWS::Lambda::Function').map((r) => {
+    const p = r.properties;
+    if (p.PackageType === 'Image') fail(r, 'container image functions are not supported in local mode');
+    const runtime = String(p.Runtime ?? '');
+    if (!runtime.startsWith('nodejs'))
+      fail(r, `runtime "${runtime}" cannot run locally (Node.js runtimes only)`);
+    if (Array.isArray(p.Layers) && p.Layers.length > 0)
+      fail(r, 'functions with layers are not supported in local mode');
+    const assetPath = r.metadata['aws:asset:path'];
+    if (typeof assetPath !== 'string') {
+      fail(
+        r,
+        'no bundled asset (Metadata aws:asset:path): local mode runs only functions whose code is a cdk.out asset',
+      );
+    }
+    const assetDir = path.resolve(stage.cdkOut, assetPath as string);
+    const handler = resolver.resolveString(p.Handler, at(r, 'Handler'));
+    const dot = handler.lastIndexOf('.');
+    if (dot <= 0) fail(r, `Handler "${handler}" is not <file>.<export>`);
+    const base = path.join(assetDir, handler.slice(0, dot));
+    const file = ['.js', '.mjs', '.cjs'].map((ext) => base + ext).find((f) => existsSync(f));
+    if (!file) fail(r, `handler file ${base}.{js,mjs,cjs} does not exist (synthesize again?)`);
+    const reserved = p.ReservedConcurrentExecutions;
+    return {
+      logicalId: r.logicalId,
+      resource: r,
+      name: resolver.physicalName(r.logicalId),
+      arn: String(resolver.getAtt(r.logicalId, 'Arn', at(r, 'Arn'))),
+      file: file!,
+      exportName: handler.slice(dot + 1),
+      handler,
+      runtime,
+      timeoutSeconds: Number(p.Timeout ?? 3),
+      memoryMb: Number(p.MemorySize ?? 128),
+      reservedConcurrency: reserved === undefined ? undefined : Number(reserved),
+    };
+  });
+  const functionByRef = new Map<string, string>();
+  for (const f of functions) {
+    functionByRef.set(f.name, f.logicalId);
+    functionByRef.set(f.arn, f.logicalId);
+  }
+  const functionOf = (r: TemplateResource, property: string, value: unknown): string => {
+    const direct = referencedId(value);
+    if (direct && functions.some((f) => f.logicalId === direct)) return direct;
+    const resolved = resolver.resolveString(value, at(r, property));
+    const qualifiedArn = /^(arn:[^:]+:lambda:[^:]+:[^:]+:function:[^:]+)(:.+)?$/.exec(resolved)?.[1];
+    const id = functionByRef.get(resolved) ?? (qualifiedArn ? functionByRef.get(qualifiedArn) : undefined);
+    if (!id) fail(r, `${property} "${resolved}" is not a function of this stack that local mode runs`);
+    return id!;
+  };
+
+  // Queues, dead-letter queues first.
+  const queueResources = ofType('AWS::SQS::Queue');
+  const queueIds = new Set(queueResources.map((q) => q.logicalId));
+  const queues: TemplateResource[] = [];
+  const visit = (q: TemplateResource, trail: string[]) => {
+    if (queues.includes(q)) return;
+    if (trail.includes(q.logicalId))
+      fail(q, `circular redrive policy (${[...trail, q.logicalId].join(' → ')})`);
+    const target = referencedId(
+      (q.properties.RedrivePolicy as Record<string, unknown> | undefined)?.deadLetterTargetArn,
+    );
+    if (target && queueIds.has(target))
+      visit(
+        queueResources.find((x) => x.logicalId === target)!,
+        [...trail, q.logicalId],
+      );
+    queues.push(q);
+  };
+  for (const q of queueResources) visit(q, []);
+
+  // Buckets
+  const buckets = ofType('AWS::S3::Bucket');
+  for (const b of buckets) {
+    const n = b.properties.NotificationConfiguration as Record<string, unknown> | undefined;
+    if (
+      n &&
+      (n.LambdaConfigurations || n.QueueConfigurations || n.TopicConfigurations || n.EventBridgeConfiguration)
+    ) {
+      fail(b, 'bucket notifications are not supported in local mode');
+    }
+  }
+
+  // Event source mappings
+  const mappings: MappingSpec[] = ofType('AWS::Lambda::EventSourceMapping').map((r) => {
+    const p = r.properties;
+    const source = referencedId(p.EventSourceArn);
+    if (!source || !queueIds.has(source)) {
+      fail(r, 'the event source is not an SQS queue of this stack; local mode polls SQS queues only');
+    }
+    if (p.FilterCriteria) fail(r, 'FilterCriteria is not supported in local mode');
+    const types = Array.isArray(p.FunctionResponseTypes) ? p.FunctionResponseTypes.map(String) : [];
+    const scaling = p.ScalingConfig as { MaximumConcurrency?: unknown } | undefined;
+    return {
+      logicalId: r.logicalId,
+      functionId: functionOf(r, 'FunctionName', p.FunctionName),
+      queueId: source!,
+      batchSize: Number(p.BatchSize ?? 10),
+      maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+      maxConcurrency:
+        scaling?.MaximumConcurrency === undefined ? undefined : Number(scaling.MaximumConcurrency),
+      reportBatchItemFailures: types.includes('ReportBatchItemFailures'),
+      enabled: p.Enabled === undefined || p.Enabled === true || p.Enabled === 'true',
+    };
+  });
+
+  // Schedules
+  const schedules: ScheduleSpec[] = [];
+  for (const r of ofType('AWS::Events::Rule')) {
+    const p = r.properties;
+    if (p.ScheduleExpression === undefined) {
+      skipped.push({
+        logicalId: r.logicalId,
+        type: r.type,
+        reason: 'event-pattern rule: no events are produced locally',
+      });
+      continue;
+    }
+    const expression = resolver.resolveString(p.ScheduleExpression, at(r, 'ScheduleExpression'));
+    const targets = (Array.isArray(p.Targets) ? p.Targets : []).map(
+      (t: Record<string, unknown>, i: number) => {
+        if (t.InputTransformer || t.InputPath)
+          fail(r, `Targets[${i}]: InputTransformer/InputPath are not supported locally`);
+        const input =
+          t.Input === undefined
+            ? undefined
+            : JSON.parse(resolver.resolveString(t.Input, at(r, `Targets[${i}].Input`)));
+        return { functionId: functionOf(r, `Targets[${i}].Arn`, t.Arn), input };
+      },
+    );
+    const periodMs = ratePeriodMs(expression);
+    if (periodMs === undefined)
+      notes.push(`${r.logicalId}: "${expression}" is not a rate(); it runs only when triggered`);
+    schedules.push({
+      logicalId: r.logicalId,
+      name: resolver.physicalName(r.logicalId),
+      arn: String(resolver.getAtt(r.logicalId, 'Arn', at(r, 'Arn'))),
+      expression,
+      periodMs,
+      enabled: p.State === undefined || p.State === 'ENABLED',
+      targets,
+    });
+  }
+
+  return {
+    queues,
+    buckets,
+    functions,
+    mappings,
+    schedules,
+    api: analyzeApi(ofType, (type) => resources.filter((r) => r.type === type), resolver, functionOf, fail),
+    alarms: ofType('AWS::CloudWatch::Alarm'),
+    skipped,
+    notes,
+  };
+}
+
+function analyzeApi(
+  ofType: (type: string) => TemplateResource[],
+  anyOfType: (type: string) => TemplateResource[],
+  resolver: Resolver,
+  functionOf: (r: TemplateResource, property: string, value: unknown) => string,
+  fail: (r: TemplateResource, message: string) => never,
+): ApiSpec | undefined {
+  const apis = ofType('AWS::ApiGateway::RestApi');
+  if (apis.length === 0) return undefined;
+  if (apis.length > 1) fail(apis[1]!, 'local mode serves one REST API per stage');
+  const api = apis[0]!;
+  const at = (r: TemplateResource, property: string) => ({ resource: r.logicalId, property });
+  if (api.properties.Body || api.properties.BodyS3Location)
+    fail(api, 'APIs imported from OpenAPI are not supported locally');
+  if (api.properties.ApiKeySourceType === 'AUTHORIZER')
+    fail(api, 'API keys from an authorizer are not supported locally');
+  const apiId = resolver.resolveString({ Ref: api.logicalId }, at(api, 'Ref'));
+  const rootId = resolver.resolveString(
+    { 'Fn::GetAtt': [api.logicalId, 'RootResourceId'] },
+    at(api, 'RootResourceId'),
+  );
+
+  // Resource tree: id → { parent id, path part }
+  const nodes = new Map<string, { logicalId: string; parent?: string; part: string }>();
+  nodes.set(rootId, { logicalId: api.logicalId, part: '' });
+  for (const r of ofType('AWS::ApiGateway::Resource')) {
+    nodes.set(resolver.resolveString({ Ref: r.logicalId }, at(r, 'Ref')), {
+      logicalId: r.logicalId,
+      parent: resolver.resolveString(r.properties.ParentId, at(r, 'ParentId')),
+      part: resolver.resolveString(r.properties.PathPart, at(r, 'PathPart')),
+    });
+  }
+  const pathOf = (id: string, depth = 0): string => {
+    const n = nodes.get(id);
+    if (!n || depth > 100) throw new LocalModeError(`API resource ${id} has no parent in the template`);
+    if (n.parent === undefined) return '';
+    return `${pathOf(n.parent, depth + 1)}/${n.part}`;
+  };
+
+  const methods = new Map<string, MethodSpec[]>();
+  for (const m of ofType('AWS::ApiGateway::Method')) {
+    const p = m.properties;
+    const auth = String(p.AuthorizationType ?? 'NONE');
+    if (auth !== 'NONE') fail(m, `AuthorizationType ${auth} is not supported locally`);
+    const integration = (p.Integration ?? {}) as Record<string, unknown>;
+    if (integration.Type !== 'AWS_PROXY') {
+      fail(m, `integration type ${String(integration.Type)} is not supported locally (Lambda proxy only)`);
+    }
+    const uri = resolver.resolveString(integration.Uri, at(m, 'Integration.Uri'));
+    const fnArn = /\/functions\/(.+)\/invocations$/.exec(uri)?.[1];
+    if (!fnArn) fail(m, `Integration.Uri "${uri}" is not a Lambda invocation URI`);
+    const resourceId = resolver.resolveString(p.ResourceId, at(m, 'ResourceId'));
+    const list = methods.get(resourceId) ?? [];
+    list.push({
+      logicalId: m.logicalId,
+      httpMethod: resolver.resolveString(p.HttpMethod, at(m, 'HttpMethod')).toUpperCase(),
+      apiKeyRequired: p.ApiKeyRequired === true || p.ApiKeyRequired === 'true',
+      functionId: functionOf(m, 'Integration.Uri', fnArn),
+    });
+    methods.set(resourceId, list);
+  }
+
+  const stages = ofType('AWS::ApiGateway::Stage');
+  const stageName = stages[0]
+    ? resolver.resolveString(stages[0].properties.StageName, at(stages[0], 'StageName'))
+    : 'prod';
+
+  const gatewayResponses = new Map<string, GatewayResponseSpec>();
+  for (const g of ofType('AWS::ApiGateway::GatewayResponse')) {
+    const p = resolver.resolve(g.properties, at(g, 'Properties')) as Record<string, unknown>;
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries((p.ResponseParameters ?? {}) as Record<string, string>)) {
+      const name = /^gatewayresponse\.header\.(.+)$/.exec(k)?.[1];
+      const literal = /^'(.*)'$/s.exec(String(v))?.[1];
+      if (name && literal !== undefined) headers[name] = literal;
+    }
+    gatewayResponses.set(String(p.ResponseType), {
+      type: String(p.ResponseType),
+      statusCode: p.StatusCode === undefined ? undefined : Number(p.StatusCode),
+      templates: (p.ResponseTemplates ?? {}) as Record<string, string>,
+      headers,
+    });
+  }
+
+  const deployment = anyOfType('AWS::ApiGateway::Deployment')[0];
+  return {
+    logicalId: api.logicalId,
+    apiId,
+    stageName,
+    deploymentId: deployment
+      ? resolver.resolveString({ Ref: deployment.logicalId }, at(deployment, 'Ref'))
+      : 'local',
+    binaryMediaTypes: Array.isArray(api.properties.BinaryMediaTypes)
+      ? api.properties.BinaryMediaTypes.map(String)
+      : [],
+    resources: [...nodes.entries()].map(([id, n]) => ({
+      id,
+      logicalId: n.logicalId,
+      path: pathOf(id) || '/',
+      methods: methods.get(id) ?? [],
+    })),
+    gatewayResponses,
+  };
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { planAlarm } from '../../local/alarms';
+import type { LocalQueue } from '../../local/emulator';
+import { localPseudoParameters, Resolver } from '../../local/resolver';
+import type { TemplateResource } from '../../local/template';
+
+const resource = (
+  logicalId: string,
+  type: string,
+  properties: Record<string, unknown>,
+): TemplateResource => ({
+  logicalId,
+  type,
+  properties,
+  metadata: {},
+  dependsOn: [],
+  stackName: 'S',
+});
+
+const dlq = resource('Dlq', 'AWS::SQS::Queue', {});
+const queueName = { 'Fn::GetAtt': ['Dlq', 'QueueName'] };
+const alarms = {
+  depth: resource('DepthAlarm', 'AWS::CloudWatch::Alarm', {
+    Namespace: 'AWS/SQS',
+    MetricName: 'ApproximateNumberOfMessagesVisible',
+    Dimensions: [{ Name: 'QueueName', Value: queueName }],
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    Threshold: 1,
+  }),
+  age: resource('AgeAlarm', 'AWS::CloudWatch::Alarm', {
+    AlarmName: 'S-age',
+    ComparisonOperator: 'GreaterThanThreshold',
+    Threshold: 120,
+    Metrics: [
+      {
+        Id: 'm1',
+        MetricStat: {
+          Metric: {
+            Namespace: 'AWS/SQS',
+            MetricName: 'ApproximateAgeOfOldestMessage',
+            Dimensions: [{ Name: 'QueueName', Value: queueName }],
+          },
+          Period: 300,
+          Stat: 'Maximum',
+        },
+        ReturnData: true,
+      },
+    ],
+  }),
+  lambda: resource('ErrorsAlarm', 'AWS::CloudWatch::Alarm', {
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Errors',
+    ComparisonOperator: 'GreaterThanThreshold',
+    Threshold: 0,
+  }),
+  math: resource('MathAlarm', 'AWS::CloudWatch::Alarm', {
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    Threshold: 1,
+    Metrics: [
+      { Id: 'e', Expression: 'FILL(a, 0)', ReturnData: true },
+      { Id: 'a', MetricStat: {}, ReturnData: false },
+    ],
+  }),
+};
+
+const resolver = new Resolver({
+  pseudo: localPseudoParameters('S'),
+  resources: new Map([dlq, ...Object.values(alarms)].map((r) => [r.logicalId, r])),
+});
+const queue: LocalQueue = {
+  logicalId: 'Dlq',
+  name: resolver.physicalName('Dlq'),
+  url: 'http://q',
+  arn: 'arn',
+  fifo: false,
+};
+const byName = new Map([[queue.name, queue]]);
+
+describe('local alarm evaluation plan', () => {
+  it('evaluates a DLQ depth alarm on its queue', () => {
+    expect(planAlarm(alarms.depth, resolver, byName)).toEqual({
+      alarm: {
+        logicalId: 'DepthAlarm',
+        name: 'DepthAlarm',
+        metric: 'ApproximateNumberOfMessagesVisible',
+        queue,
+        threshold: 1,
+        comparison: 'GreaterThanOrEqualToThreshold',
+      },
+    });
+  });
+
+  it('evaluates an oldest-message-age alarm given as a single MetricStat, under its AlarmName', () => {
+    expect(planAlarm(alarms.age, resolver, byName)).toMatchObject({
+      alarm: {
+        name: 'S-age',
+        metric: 'ApproximateAgeOfOldestMessage',
+        threshold: 120,
+        comparison: 'GreaterThanThreshold',
+      },
+    });
+  });
+
+  it.each([
+    ['a Lambda metric', alarms.lambda, 'AWS/Lambda Errors'],
+    ['metric math', alarms.math, 'metric math'],
+  ])('does not evaluate %s', (_, alarm, reason) => {
+    expect(planAlarm(alarm, resolver, byName)).toEqual({
+      logicalId: alarm.logicalId,
+      name: alarm.logicalId,
+      reason,
+    });
+  });
+});

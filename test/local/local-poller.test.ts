@@ -1,0 +1,280 @@
+import {
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
+  SendMessageBatchCommand,
+  type Message,
+} from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createQueue, startEmulator, type Emulator, type LocalQueue } from '../../local/emulator';
+import { Journal } from '../../local/journal';
+import { createLocalLogger } from '../../local/log';
+import { GroupGate, SqsPoller, toLambdaRecord } from '../../local/poller';
+import { localPseudoParameters, Resolver } from '../../local/resolver';
+import type { TemplateResource } from '../../local/template';
+import type { MappingSpec } from '../../local/topology';
+import type { FunctionHost, InvokeOutcome } from '../../local/worker-host';
+
+const ARN = 'arn:aws:sqs:us-east-1:000000000000:q';
+
+describe('Lambda SQS record shape', () => {
+  it('shapes a standard message like Lambda: attribute order, lower-camel attributes, base64 binary', () => {
+    const message: Message = {
+      MessageId: 'm-1',
+      ReceiptHandle: 'rh',
+      Body: '{"a":1}',
+      MD5OfBody: 'md5b',
+      MD5OfMessageAttributes: 'md5a',
+      Attributes: {
+        SenderId: 'AID',
+        ApproximateFirstReceiveTimestamp: '3',
+        SentTimestamp: '2',
+        ApproximateReceiveCount: '1',
+      },
+      MessageAttributes: {
+        type: { DataType: 'String', StringValue: 'probe' },
+        blob: { DataType: 'Binary', BinaryValue: new Uint8Array([1, 2, 3]) },
+      },
+    };
+    const record = toLambdaRecord(message, ARN, 'us-east-1');
+    expect(record).toEqual({
+      messageId: 'm-1',
+      receiptHandle: 'rh',
+      body: '{"a":1}',
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: '2',
+        SenderId: 'AID',
+        ApproximateFirstReceiveTimestamp: '3',
+      },
+      messageAttributes: {
+        type: { stringValue: 'probe', stringListValues: [], binaryListValues: [], dataType: 'String' },
+        blob: { binaryValue: 'AQID', stringListValues: [], binaryListValues: [], dataType: 'Binary' },
+      },
+      md5OfBody: 'md5b',
+      md5OfMessageAttributes: 'md5a',
+      eventSource: 'aws:sqs',
+      eventSourceARN: ARN,
+      awsRegion: 'us-east-1',
+    });
+    expect(Object.keys(record.attributes)).toEqual([
+      'ApproximateReceiveCount',
+      'SentTimestamp',
+      'SenderId',
+      'ApproximateFirstReceiveTimestamp',
+    ]);
+  });
+
+  it('orders FIFO attributes like Lambda and omits md5OfMessageAttributes without attributes', () => {
+    const record = toLambdaRecord(
+      {
+        MessageId: 'm',
+        ReceiptHandle: 'r',
+        Body: 'b',
+        MD5OfBody: 'x',
+        Attributes: {
+          MessageDeduplicationId: 'd',
+          ApproximateFirstReceiveTimestamp: '3',
+          SenderId: 's',
+          MessageGroupId: 'g',
+          SequenceNumber: '1',
+          SentTimestamp: '2',
+          ApproximateReceiveCount: '1',
+        },
+      },
+      ARN,
+      'us-east-1',
+    );
+    expect(Object.keys(record.attributes)).toEqual([
+      'ApproximateReceiveCount',
+      'SentTimestamp',
+      'SequenceNumber',
+      'MessageGroupId',
+      'SenderId',
+      'MessageDeduplicationId',
+      'ApproximateFirstReceiveTimestamp',
+    ]);
+    expect(record.messageAttributes).toEqual({});
+    expect('md5OfMessageAttributes' in record).toBe(false);
+  });
+});
+
+describe('FIFO group gate', () => {
+  it('runs batches that share a group one after another, in arrival order, and others at once', async () => {
+    const gate = new GroupGate();
+    const log: string[] = [];
+    const run = async (name: string, groups: string[], ms: number) => {
+      const release = await gate.enter(groups);
+      log.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, ms));
+      log.push(`end ${name}`);
+      release();
+    };
+    await Promise.all([
+      run('A', ['g1', 'g2'], 50),
+      run('B', ['g2'], 10),
+      run('C', ['g3'], 10),
+      run('D', ['g1', 'g2'], 10),
+    ]);
+    expect(log.indexOf('start C')).toBeLessThan(log.indexOf('end A'));
+    expect(log.indexOf('end A')).toBeLessThan(log.indexOf('start B'));
+    expect(log.indexOf('end B')).toBeLessThan(log.indexOf('start D'));
+    expect(gate.held).toBe(0);
+  });
+});
+
+describe('SQS poller', () => {
+  let emulator: Emulator;
+  let queue: LocalQueue;
+  let poller: SqsPoller | undefined;
+  let respond: (event: SQSEvent) => InvokeOutcome;
+  const events: SQSEvent[] = [];
+  const journal = new Journal(100);
+
+  const mapping = (over: Partial<MappingSpec> = {}): MappingSpec => ({
+    logicalId: 'Mapping',
+    functionId: 'Consumer',
+    queueId: 'Queue',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    reportBatchItemFailures: true,
+    enabled: true,
+    ...over,
+  });
+  const ok = (payload: unknown): InvokeOutcome => ({
+    requestId: 'r',
+    startedAt: new Date(),
+    durationMs: 1,
+    ok: true,
+    payload,
+  });
+  const host = {
+    invoke: async (event: SQSEvent) => {
+      events.push(event);
+      return respond(event);
+    },
+  } as unknown as FunctionHost;
+
+  const start = (m: MappingSpec, concurrency = 1) => {
+    poller = new SqsPoller({
+      mapping: m,
+      queue,
+      host,
+      sqs: emulator.sqs,
+      journal,
+      region: 'us-east-1',
+      logger: createLocalLogger('silent'),
+      concurrency,
+    });
+    poller.start();
+  };
+  const counts = async () => {
+    const a = (
+      await emulator.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queue.url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      )
+    ).Attributes!;
+    return {
+      visible: Number(a.ApproximateNumberOfMessages),
+      inFlight: Number(a.ApproximateNumberOfMessagesNotVisible),
+    };
+  };
+  const until = async (check: () => boolean, ms = 5000) => {
+    const end = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const send = async (n: number) => {
+    const entries = Array.from({ length: n }, (_, i) => ({ Id: String(i), MessageBody: `body-${i}` }));
+    for (let i = 0; i < n; i += 10) {
+      await emulator.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: entries.slice(i, i + 10) }),
+      );
+    }
+  };
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ port: 0, region: 'us-east-1' });
+    const resource: TemplateResource = {
+      logicalId: 'Queue',
+      type: 'AWS::SQS::Queue',
+      properties: { VisibilityTimeout: 30 },
+      metadata: {},
+      dependsOn: [],
+      stackName: 'S',
+    };
+    const resolver = new Resolver({
+      pseudo: localPseudoParameters('S'),
+      resources: new Map([['Queue', resource]]),
+    });
+    queue = await createQueue(emulator, resource, resolver);
+  });
+  afterEach(async () => {
+    await poller?.stop();
+    poller = undefined;
+    events.length = 0;
+    // Purge whatever is left so tests stay independent.
+    await emulator.sqs.send(new PurgeQueueCommand({ QueueUrl: queue.url }));
+  });
+  afterAll(async () => {
+    await emulator.stop();
+  });
+
+  it('deletes the records that succeeded and leaves the reported failures in flight', async () => {
+    respond = (event) => ok({ batchItemFailures: [{ itemIdentifier: event.Records[1]!.messageId }] });
+    await send(3);
+    start(mapping());
+    await until(() => events.length > 0);
+    await until(() => journal.list().length > 0);
+    expect(await counts()).toEqual({ visible: 0, inFlight: 1 });
+    const entry = journal.list().at(-1)!;
+    expect(entry.messageIds).toEqual(events[0]!.Records.map((r) => r.messageId));
+    expect(entry.batchItemFailures).toEqual([events[0]!.Records[1]!.messageId]);
+    expect(events[0]!.Records[0]).toMatchObject({
+      eventSource: 'aws:sqs',
+      eventSourceARN: queue.arn,
+      awsRegion: 'us-east-1',
+    });
+  });
+
+  it('keeps the whole batch when the response names a message that is not in it', async () => {
+    respond = () => ok({ batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] });
+    await send(2);
+    const before = journal.length;
+    start(mapping());
+    await until(() => journal.length > before);
+    expect(await counts()).toEqual({ visible: 0, inFlight: 2 });
+    expect(journal.list().at(-1)!.batchItemFailures).toHaveLength(2);
+  });
+
+  it('keeps the whole batch and records the error when the invocation fails', async () => {
+    respond = () => ({
+      requestId: 'r',
+      startedAt: new Date(),
+      durationMs: 3000,
+      ok: false,
+      error: { name: 'Sandbox.Timedout', message: 't' },
+    });
+    await send(1);
+    const before = journal.length;
+    start(mapping());
+    await until(() => journal.length > before);
+    expect(await counts()).toEqual({ visible: 0, inFlight: 1 });
+    expect(journal.list().at(-1)!.error).toEqual({ name: 'Sandbox.Timedout', message: 't' });
+  });
+
+  it('gathers up to the batch size within the batching window', async () => {
+    respond = () => ok(null);
+    await send(25);
+    start(mapping({ batchSize: 25, maxBatchingWindowSeconds: 1 }));
+    await until(() => events.reduce((n, e) => n + e.Records.length, 0) === 25);
+    expect(events[0]!.Records.length).toBe(25);
+    await until(() => journal.list().at(-1)!.messageIds.length === 25);
+    expect(await counts()).toEqual({ visible: 0, inFlight: 0 });
+  });
+});

@@ -1,0 +1,226 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localPseudoParameters, Resolver } from '../../local/resolver';
+import type { StageTemplate, TemplateResource } from '../../local/template';
+import { analyzeTemplate, ratePeriodMs, SKIPPED_TYPES } from '../../local/topology';
+
+let cdkOut: string;
+beforeAll(() => {
+  cdkOut = mkdtempSync(path.join(tmpdir(), 'local-topology-'));
+  mkdirSync(path.join(cdkOut, 'asset.abc'));
+  writeFileSync(path.join(cdkOut, 'asset.abc', 'index.mjs'), 'export const handler = async () => null;');
+});
+afterAll(() => rmSync(cdkOut, { recursive: true, force: true }));
+
+type Raw = {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  Metadata?: Record<string, unknown>;
+  Condition?: string;
+};
+
+function analyze(resources: Record<string, Raw>) {
+  const map = new Map<string, TemplateResource>(
+    Object.entries(resources).map(([logicalId, r]) => [
+      logicalId,
+      {
+        logicalId,
+        type: r.Type,
+        properties: r.Properties ?? {},
+        metadata: r.Metadata ?? {},
+        dependsOn: [],
+        condition: r.Condition,
+        stackName: 'S',
+      },
+    ]),
+  );
+  const stage: StageTemplate = { cdkOut, stacks: [], resources: map, parameters: new Map() };
+  return analyzeTemplate(stage, new Resolver({ pseudo: localPseudoParameters('S'), resources: map }));
+}
+
+const fn = (extra: Record<string, unknown> = {}): Raw => ({
+  Type: 'AWS::Lambda::Function',
+  Properties: { Handler: 'index.handler', Runtime: 'nodejs24.x', Timeout: 3, ...extra },
+  Metadata: { 'aws:asset:path': 'asset.abc' },
+});
+const queue: Raw = { Type: 'AWS::SQS::Queue' };
+
+describe('template analysis', () => {
+  it('orders dead-letter queues before the queues that redrive to them', () => {
+    const t = analyze({
+      Source: {
+        Type: 'AWS::SQS::Queue',
+        Properties: {
+          RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['Dlq', 'Arn'] }, maxReceiveCount: 3 },
+        },
+      },
+      Dlq: queue,
+    });
+    expect(t.queues.map((q) => q.logicalId)).toEqual(['Dlq', 'Source']);
+  });
+
+  it('reads functions, their bundled handler file, and SQS event source mappings', () => {
+    const t = analyze({
+      Q: queue,
+      Fn: fn({ MemorySize: 256 }),
+      Esm: {
+        Type: 'AWS::Lambda::EventSourceMapping',
+        Properties: {
+          EventSourceArn: { 'Fn::GetAtt': ['Q', 'Arn'] },
+          FunctionName: { Ref: 'Fn' },
+          BatchSize: 5,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          ScalingConfig: { MaximumConcurrency: 3 },
+        },
+      },
+    });
+    expect(t.functions[0]).toMatchObject({
+      logicalId: 'Fn',
+      file: path.join(cdkOut, 'asset.abc', 'index.mjs'),
+      exportName: 'handler',
+      timeoutSeconds: 3,
+      memoryMb: 256,
+    });
+    expect(t.mappings).toEqual([
+      {
+        logicalId: 'Esm',
+        functionId: 'Fn',
+        queueId: 'Q',
+        batchSize: 5,
+        maxBatchingWindowSeconds: 0,
+        maxConcurrency: 3,
+        reportBatchItemFailures: true,
+        enabled: true,
+      },
+    ]);
+  });
+
+  it('skips resource types without local meaning, and the provider function of a skipped custom resource', () => {
+    const t = analyze({
+      Role: { Type: 'AWS::IAM::Role' },
+      Provider: {
+        Type: 'AWS::Lambda::Function',
+        Properties: { Handler: 'index.handler', Runtime: 'nodejs24.x' },
+      },
+      AutoDelete: {
+        Type: 'Custom::S3AutoDeleteObjects',
+        Properties: { ServiceToken: { 'Fn::GetAtt': ['Provider', 'Arn'] } },
+      },
+    });
+    expect(t.functions).toEqual([]);
+    expect(t.skipped.map((s) => s.logicalId).sort()).toEqual(['AutoDelete', 'Provider', 'Role']);
+    expect(SKIPPED_TYPES['AWS::IAM::Role']).toBeDefined();
+  });
+
+  it('reads a rate schedule that targets a function', () => {
+    const t = analyze({
+      Fn: fn(),
+      Rule: {
+        Type: 'AWS::Events::Rule',
+        Properties: {
+          ScheduleExpression: 'rate(2 minutes)',
+          Targets: [{ Arn: { 'Fn::GetAtt': ['Fn', 'Arn'] }, Id: 'T' }],
+        },
+      },
+    });
+    expect(t.schedules[0]).toMatchObject({
+      logicalId: 'Rule',
+      periodMs: 120_000,
+      enabled: true,
+      targets: [{ functionId: 'Fn' }],
+    });
+  });
+
+  describe('fails fast, naming the resource', () => {
+    it.each<[string, Record<string, Raw>, RegExp]>([
+      [
+        'an unsupported resource type',
+        { Table: { Type: 'AWS::DynamoDB::Table' } },
+        /Table \(AWS::DynamoDB::Table\): this resource type is not supported/,
+      ],
+      [
+        'a function without a bundled asset',
+        {
+          Fn: {
+            Type: 'AWS::Lambda::Function',
+            Properties: { Handler: 'index.handler', Runtime: 'nodejs24.x', Code: { ZipFile: 'x' } },
+          },
+        },
+        /Fn \(AWS::Lambda::Function\): no bundled asset/,
+      ],
+      [
+        'a function on a non-Node.js runtime',
+        { Fn: fn({ Runtime: 'python3.13' }) },
+        /Fn .*runtime "python3.13" cannot run locally/,
+      ],
+      ['a missing handler file', { Fn: fn({ Handler: 'missing.handler' }) }, /Fn .*handler file .*missing/],
+      [
+        'an event source mapping on a non-SQS source',
+        {
+          Fn: fn(),
+          Esm: {
+            Type: 'AWS::Lambda::EventSourceMapping',
+            Properties: {
+              EventSourceArn: 'arn:aws:kinesis:us-east-1:1:stream/s',
+              FunctionName: { Ref: 'Fn' },
+            },
+          },
+        },
+        /Esm \(AWS::Lambda::EventSourceMapping\): the event source is not an SQS queue of this stack/,
+      ],
+      [
+        'a conditional resource',
+        { Q: { ...queue, Condition: 'IsProd' } },
+        /Q \(AWS::SQS::Queue\): conditional resources/,
+      ],
+      [
+        'a non-proxy API integration',
+        {
+          Api: { Type: 'AWS::ApiGateway::RestApi' },
+          M: {
+            Type: 'AWS::ApiGateway::Method',
+            Properties: {
+              HttpMethod: 'GET',
+              AuthorizationType: 'NONE',
+              ResourceId: { 'Fn::GetAtt': ['Api', 'RootResourceId'] },
+              Integration: { Type: 'MOCK' },
+            },
+          },
+        },
+        /M \(AWS::ApiGateway::Method\): integration type MOCK is not supported/,
+      ],
+      [
+        'an authorizer',
+        {
+          Api: { Type: 'AWS::ApiGateway::RestApi' },
+          M: {
+            Type: 'AWS::ApiGateway::Method',
+            Properties: {
+              HttpMethod: 'GET',
+              AuthorizationType: 'COGNITO_USER_POOLS',
+              Integration: { Type: 'AWS_PROXY' },
+            },
+          },
+        },
+        /M \(AWS::ApiGateway::Method\): AuthorizationType COGNITO_USER_POOLS/,
+      ],
+    ])('%s', (_, resources, message) => {
+      expect(() => analyze(resources)).toThrow(message);
+    });
+  });
+});
+
+describe('rate expressions', () => {
+  it.each([
+    ['rate(1 minute)', 60_000],
+    ['rate(15 minutes)', 900_000],
+    ['rate(2 hours)', 7_200_000],
+    ['rate(1 day)', 86_400_000],
+    ['cron(0 12 * * ? *)', undefined],
+    ['rate(0 minutes)', undefined],
+  ])('%s → %s ms', (expression, ms) => {
+    expect(ratePeriodMs(expression)).toBe(ms);
+  });
+});
