@@ -16,7 +16,7 @@
  * resolvable, which is what fauxqs's `interceptLocalhostDns()` does (inlined here so a sandbox
  * does not load the emulator's web framework).
  */
-/* global console */
+
 import { Buffer } from 'node:buffer';
 import dns from 'node:dns';
 import process from 'node:process';

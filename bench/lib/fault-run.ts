@@ -11,7 +11,15 @@ import {
 import { mulberry32, weighted } from './prng';
 
 /** Probe behaviours a fault run draws from. `retry` = `succeed` after 1–2 retryable failures. */
-export const RUN_MODES = ['succeed', 'retry', 'sleep', 'fail-permanent', 'fail-always', 'timeout', 'crash'] as const;
+export const RUN_MODES = [
+  'succeed',
+  'retry',
+  'sleep',
+  'fail-permanent',
+  'fail-always',
+  'timeout',
+  'crash',
+] as const;
 /** One of {@link RUN_MODES}. */
 export type RunMode = (typeof RUN_MODES)[number];
 
@@ -91,7 +99,11 @@ function payloadOf(mode: RunMode, random: () => number, tag: string): Record<str
   }
 }
 
-async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -139,7 +151,8 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
           p.messageId = res.body.messageId;
           return;
         }
-        if (res.status !== 503) throw new Error(`unexpected ${res.status} for message ${p.index}: ${res.text}`);
+        if (res.status !== 503)
+          throw new Error(`unexpected ${res.status} for message ${p.index}: ${res.text}`);
         refused503++;
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
@@ -308,7 +321,12 @@ export function reportTable(r: FaultRunReport): string {
     ['**FIFO order violations**', `**${r.orderViolations}**`],
     ['good messages dead-lettered (batch-mates of crashes)', r.goodDeadLettered],
     ['failing modes processed as success', r.badProcessed],
-    ['faults injected', Object.entries(r.faultsInjected).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'],
+    [
+      'faults injected',
+      Object.entries(r.faultsInjected)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ') || 'none',
+    ],
     ['wall time', `${(r.wallMs / 1000).toFixed(1)} s`],
   ];
   const modes = Object.entries(r.byMode)

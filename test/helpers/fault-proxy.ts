@@ -28,9 +28,15 @@ export interface FaultStats {
  * Classifies an AWS request: SQS speaks the JSON protocol (`x-amz-target: AmazonSQS.<Action>`)
  * or the query protocol (`Action=` in the body); everything else is taken as S3 REST.
  */
-export function classify(method: string, url: string, headers: http.IncomingHttpHeaders, body: Buffer): Operation {
+export function classify(
+  method: string,
+  url: string,
+  headers: http.IncomingHttpHeaders,
+  body: Buffer,
+): Operation {
   const target = headers['x-amz-target'];
-  if (typeof target === 'string' && target.startsWith('AmazonSQS.')) return `sqs:${target.slice('AmazonSQS.'.length)}`;
+  if (typeof target === 'string' && target.startsWith('AmazonSQS.'))
+    return `sqs:${target.slice('AmazonSQS.'.length)}`;
   const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString('utf8', 0, Math.min(body.length, 512)));
   if (action) return `sqs:${action[1]}`;
   const path = url.split('?')[0] ?? '/';
@@ -39,7 +45,12 @@ export function classify(method: string, url: string, headers: http.IncomingHttp
   const segments = path.split('/').filter(Boolean).length + (hostStyle ? 1 : 0);
   if (method === 'PUT') return segments >= 2 ? 's3:PutObject' : 's3:CreateBucket';
   if (method === 'HEAD') return segments >= 2 ? 's3:HeadObject' : 's3:HeadBucket';
-  if (method === 'GET') return segments >= 2 ? 's3:GetObject' : query.includes('list-type') ? 's3:ListObjectsV2' : 's3:ListBuckets';
+  if (method === 'GET')
+    return segments >= 2
+      ? 's3:GetObject'
+      : query.includes('list-type')
+        ? 's3:ListObjectsV2'
+        : 's3:ListBuckets';
   if (method === 'DELETE') return 's3:DeleteObject';
   return `s3:${method}`;
 }
@@ -52,7 +63,10 @@ function matches(rule: FaultRule, op: Operation): boolean {
 function awsError(op: Operation, status: number): { headers: Record<string, string>; body: string } {
   if (op.startsWith('sqs:')) {
     return {
-      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'ServiceUnavailable;Receiver' },
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amzn-query-error': 'ServiceUnavailable;Receiver',
+      },
       body: JSON.stringify({ __type: 'com.amazonaws.sqs#ServiceUnavailable', message: 'Injected fault' }),
     };
   }
@@ -87,7 +101,13 @@ export class FaultProxy {
         const forward = () => {
           this.stats.forwarded[op] = (this.stats.forwarded[op] ?? 0) + 1;
           const upstream = http.request(
-            { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+            {
+              host: target.hostname,
+              port: target.port,
+              method: req.method,
+              path: req.url,
+              headers: req.headers,
+            },
             (up) => {
               res.writeHead(up.statusCode ?? 502, up.headers);
               up.pipe(res);
