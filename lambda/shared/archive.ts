@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   HeadObjectCommand,
   NotFound,
   PutObjectCommand,
@@ -35,8 +36,15 @@ export interface ArchivableMessage {
 
 /** Writes archive records; idempotent per key. */
 export interface ArchiveWriter {
-  /** Writes `record` unless one already exists; resolves `'exists'` in that case. Throws {@link ArchiveWriteError}. */
-  write(record: ArchiveRecord): Promise<'written' | 'exists'>;
+  /**
+   * Writes `record` unless one already exists (resolves `'exists'` then); with `replace`, writes
+   * it in any case (the consumer replacing its own provisional record). Throws {@link ArchiveWriteError}.
+   */
+  write(record: ArchiveRecord, options?: { replace?: boolean }): Promise<'written' | 'exists'>;
+  /** Removes a record (a provisional one whose final attempt succeeded). Throws {@link ArchiveWriteError}. */
+  remove(
+    record: Pick<ArchiveRecord, 'queue' | 'messageId' | 'body' | 'sentAt' | 'archivedAt'>,
+  ): Promise<void>;
 }
 
 /** The queue name in an SQS ARN (`arn:aws:sqs:<region>:<account>:<name>`). */
@@ -116,23 +124,36 @@ export class S3ArchiveWriter implements ArchiveWriter {
     private readonly options: { checkFirst?: boolean } = {},
   ) {}
 
-  async write(record: ArchiveRecord): Promise<'written' | 'exists'> {
+  async write(record: ArchiveRecord, options: { replace?: boolean } = {}): Promise<'written' | 'exists'> {
     const key = archiveKey(record);
     try {
-      if (this.options.checkFirst && (await this.exists(key))) return 'exists';
+      if (!options.replace && this.options.checkFirst && (await this.exists(key))) return 'exists';
       await this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
           Body: JSON.stringify(record),
           ContentType: 'application/json',
-          IfNoneMatch: '*',
+          ...(options.replace ? {} : { IfNoneMatch: '*' }),
         }),
       );
       return 'written';
     } catch (error) {
       if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412) return 'exists';
       throw new ArchiveWriteError(`Could not write archive record s3://${this.bucket}/${key}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async remove(
+    record: Pick<ArchiveRecord, 'queue' | 'messageId' | 'body' | 'sentAt' | 'archivedAt'>,
+  ): Promise<void> {
+    const key = archiveKey(record);
+    try {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      throw new ArchiveWriteError(`Could not remove archive record s3://${this.bucket}/${key}`, {
         cause: error,
       });
     }

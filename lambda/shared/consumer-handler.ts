@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { S3ArchiveWriter } from './archive';
-import { createRecordHandler, type ConsumerSettings } from './consumer';
+import { createConsumer, type ConsumerSettings } from './consumer';
 import { defaultRegistry } from './jobs/registry';
 import { createLogger, createMetrics, requireEnv, requireIntEnv } from './runtime';
 
@@ -25,7 +25,7 @@ export function createConsumerRuntime(serviceName: string) {
   const metrics = createMetrics(serviceName);
   const sqs = new SQSClient({});
   const archive = new S3ArchiveWriter(new S3Client({}), requireEnv('ARCHIVE_BUCKET'));
-  const recordHandler = createRecordHandler({
+  const { handleRecord: recordHandler, beforeBatch } = createConsumer({
     registry: defaultRegistry,
     sqs,
     archive,
@@ -33,5 +33,5 @@ export function createConsumerRuntime(serviceName: string) {
     metrics,
     settings: consumerSettingsFromEnv(),
   });
-  return { logger, metrics, recordHandler };
+  return { logger, metrics, recordHandler, beforeBatch };
 }

@@ -7,8 +7,14 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSRecord } from 'aws-lambda';
-import { buildArchiveRecord, queueNameFromArn, type ArchiveWriter, type FailureKind } from './archive';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import {
+  buildArchiveRecord,
+  queueNameFromArn,
+  type ArchiveRecord,
+  type ArchiveWriter,
+  type FailureKind,
+} from './archive';
 import { backoffSeconds, type BackoffSettings } from './backoff';
 import { parseEnvelope } from './envelope';
 import type { PipelineError } from './errors';
@@ -100,14 +106,30 @@ const str = (v: string): MessageAttributeValue => ({ DataType: 'String', StringV
  *   record is reported in `batchItemFailures`.
  */
 export function createRecordHandler(deps: ConsumerDeps) {
+  return createConsumer(deps).handleRecord;
+}
+
+/**
+ * The consumer core: {@link createRecordHandler}'s record handler plus `beforeBatch`, which the
+ * entry points call first so every final-attempt record of the batch has its provisional archive
+ * record before any record runs (a crash mid-batch would otherwise skip the later ones).
+ */
+export function createConsumer(deps: ConsumerDeps) {
   const { registry, sqs, archive, settings } = deps;
   const now = deps.now ?? (() => new Date());
 
+  const queueOf = (record: SQSRecord) => ({
+    name: queueNameFromArn(record.eventSourceARN),
+    arn: record.eventSourceARN,
+  });
+
   async function giveUp(record: SQSRecord, kind: FailureKind, error: unknown, log: Logger): Promise<void> {
-    const queue = { name: queueNameFromArn(record.eventSourceARN), arn: record.eventSourceARN };
     let archived;
     try {
-      archived = await archive.write(buildArchiveRecord(record, queue, { kind, error }, now()));
+      // replace: overwrites this consumer's provisional record of a final attempt, if any.
+      archived = await archive.write(buildArchiveRecord(record, queueOf(record), { kind, error }, now()), {
+        replace: true,
+      });
     } catch (archiveError) {
       deps.metrics?.addMetric('archiveFailed', MetricUnit.Count, 1);
       deps.metrics?.publishStoredMetrics();
@@ -154,7 +176,20 @@ export function createRecordHandler(deps: ConsumerDeps) {
     m.addMetric(name, MetricUnit.Count, value);
   }
 
-  return async function handleRecord(record: SQSRecord, context?: Context): Promise<void> {
+  /** Provisional records written by `beforeBatch`, by message id, until their record runs. */
+  const provisionals = new Map<string, ArchiveRecord | undefined>();
+
+  async function beforeBatch(event: SQSEvent): Promise<void> {
+    provisionals.clear();
+    const finals = event.Records.filter(
+      (r) => Number(r.attributes.ApproximateReceiveCount ?? '1') >= settings.maxReceiveCount,
+    );
+    await Promise.all(
+      finals.map(async (r) => provisionals.set(r.messageId, await writeProvisional(r, deps.logger))),
+    );
+  }
+
+  async function handleRecord(record: SQSRecord, context?: Context): Promise<void> {
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
     const log = deps.logger.createChild({
       persistentKeys: {
@@ -165,6 +200,16 @@ export function createRecordHandler(deps: ConsumerDeps) {
     });
     const remaining = context ? context.getRemainingTimeInMillis() : 60_000;
     const budget = remaining - deadlineMarginMs(remaining);
+    const finalAttempt = receiveCount >= settings.maxReceiveCount;
+    // On the final attempt, write a provisional record first: if the runtime crashes or times out
+    // now, the redrive policy moves the message to its DLQ, and a FIFO DLQ cannot be swept past the
+    // head of each group. The record is replaced on failure and removed on success.
+    const provisional = !finalAttempt
+      ? undefined
+      : provisionals.has(record.messageId)
+        ? provisionals.get(record.messageId)
+        : await writeProvisional(record, log);
+    provisionals.delete(record.messageId);
     try {
       const envelope = parseEnvelope(record.body);
       log.appendKeys({ type: envelope.type, correlationId: envelope.correlationId });
@@ -181,6 +226,16 @@ export function createRecordHandler(deps: ConsumerDeps) {
       );
       count('processed', record, 1);
       log.debug('record processed');
+      if (provisional) {
+        await archive
+          .remove(provisional)
+          .catch((error: unknown) =>
+            log.error(
+              'processed on its final attempt, but its provisional archive record could not be removed',
+              { error },
+            ),
+          );
+      }
     } catch (error) {
       count('failed', record, 1);
       if (isPermanent(error)) {
@@ -195,7 +250,7 @@ export function createRecordHandler(deps: ConsumerDeps) {
         error instanceof RetryableError
           ? error
           : new RetryableError(String((error as Error)?.message ?? error), { cause: error });
-      if (receiveCount >= settings.maxReceiveCount) {
+      if (finalAttempt) {
         log.warn('retries exhausted: archiving before the redrive policy moves it', { error });
         await giveUp(record, 'exhausted', error, log);
         await changeVisibility(record, 0, log);
@@ -206,7 +261,26 @@ export function createRecordHandler(deps: ConsumerDeps) {
       }
       throw retryable;
     }
-  };
+  }
+
+  async function writeProvisional(record: SQSRecord, log: Logger) {
+    const error = Object.assign(
+      new Error('The final attempt did not complete (crash or timeout of the runtime)'),
+      {
+        name: 'FinalAttemptInterrupted',
+      },
+    );
+    const provisional = buildArchiveRecord(record, queueOf(record), { kind: 'unknown', error }, now());
+    try {
+      await archive.write(provisional, { replace: true });
+      return provisional;
+    } catch (writeError) {
+      // Not fatal: the handler still runs; a failure is archived as usual, and the DLQ sweeper
+      // covers a crash of a standard queue's record.
+      log.warn('could not write the provisional archive record of a final attempt', { error: writeError });
+      return undefined;
+    }
+  }
 
   async function changeVisibility(record: SQSRecord, seconds: number, log: Logger): Promise<void> {
     try {
@@ -222,4 +296,6 @@ export function createRecordHandler(deps: ConsumerDeps) {
       log.warn('could not change visibility; the queue default applies', { error });
     }
   }
+
+  return { handleRecord, beforeBatch };
 }

@@ -62,5 +62,6 @@ export class ConsumerFunction extends Construct {
     this.fn.addEventSource(this.eventSource);
     source.deadLetterQueue.grant(this.fn, 'sqs:SendMessage');
     props.archive.grantWriteRecords(this.fn);
+    props.archive.grantRemoveRecords(this.fn);
   }
 }

@@ -85,6 +85,21 @@ export class FailureArchive extends Construct {
   }
 
   /**
+   * Lets `grantee` remove records (`s3:DeleteObject` on `failed/*`): the consumers remove the
+   * provisional record of a final attempt that succeeded. The bucket is versioned, so a removal
+   * keeps the earlier version until the noncurrent-version lifecycle expires it.
+   */
+  grantRemoveRecords(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:DeleteObject'],
+      resourceArns: [this.bucket.arnForObjects(`${ARCHIVE_PREFIX}*`)],
+    });
+    this.acknowledgePrefixWildcard(grantee);
+    return grant;
+  }
+
+  /**
    * Lets `grantee` check whether a record exists (`HeadObject` = `s3:GetObject`, plus
    * `s3:ListBucket` limited to the prefix so a missing record answers 404, not 403).
    */

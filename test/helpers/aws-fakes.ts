@@ -4,6 +4,7 @@
  * bucket with S3's conditional-put semantics, and switches to make single calls fail.
  */
 import {
+  DeleteObjectCommand,
   HeadObjectCommand,
   NotFound,
   PutObjectCommand,
@@ -32,6 +33,7 @@ import type { ArchiveRecord } from '../../lambda/shared/archive';
 export type AwsCall =
   | { readonly op: 'PutObject'; readonly input: PutObjectCommandInput }
   | { readonly op: 'HeadObject'; readonly key: string }
+  | { readonly op: 'DeleteObject'; readonly key: string }
   | { readonly op: 'SendMessage'; readonly input: SendMessageCommandInput }
   | { readonly op: 'ChangeMessageVisibility'; readonly input: ChangeMessageVisibilityCommandInput };
 
@@ -110,6 +112,11 @@ export class FakeAws {
       if (input.IfNoneMatch === '*' && this.objects.has(key)) throw s3Error(412);
       this.objects.set(key, String(input.Body));
       return { ETag: '"etag"', $metadata: { httpStatusCode: 200 } };
+    });
+    this.s3Mock.on(DeleteObjectCommand).callsFake(async (input: { Key?: string }) => {
+      this.log.push({ op: 'DeleteObject', key: input.Key! });
+      this.objects.delete(input.Key!);
+      return { $metadata: { httpStatusCode: 204 } };
     });
     this.s3Mock.on(HeadObjectCommand).callsFake(async (input: { Key?: string }) => {
       const key = input.Key!;

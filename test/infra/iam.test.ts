@@ -47,13 +47,13 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
     permissions: allow(['sqs:SendMessage'], ['<FifoQueue.Arn>', '<StandardQueue.Arn>']),
   },
   // Event source mapping + backoff (ChangeMessageVisibility) on its queue; permanent failures to its
-  // DLQ; archive records under failed/.
+  // DLQ; archive records under failed/ (written, replaced, and a final attempt's provisional one removed).
   consumer: {
     managed: [LAMBDA_BASIC],
     permissions: [
       ...allow(CONSUME, ['<StandardQueue.Arn>']),
       ...allow(['sqs:SendMessage'], ['<StandardDlq.Arn>']),
-      ...allow(['s3:PutObject'], [RECORDS]),
+      ...allow(['s3:DeleteObject', 's3:PutObject'], [RECORDS]),
     ],
   },
   'fifo-consumer': {
@@ -61,7 +61,7 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
     permissions: [
       ...allow(CONSUME, ['<FifoQueue.Arn>']),
       ...allow(['sqs:SendMessage'], ['<FifoDlq.Arn>']),
-      ...allow(['s3:PutObject'], [RECORDS]),
+      ...allow(['s3:DeleteObject', 's3:PutObject'], [RECORDS]),
     ],
   },
   // Reads and releases DLQ messages (never deletes them); HeadObject (s3:GetObject) + conditional put

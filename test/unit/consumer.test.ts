@@ -4,10 +4,20 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Context } from 'aws-lambda';
 import type { ArchiveRecord } from '../../lambda/shared/archive';
 import { backoffSeconds } from '../../lambda/shared/backoff';
-import { deadlineMarginMs, DLQ_ATTR, toSdkAttributes, withDeadline } from '../../lambda/shared/consumer';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { S3ArchiveWriter } from '../../lambda/shared/archive';
+import {
+  createConsumer,
+  deadlineMarginMs,
+  DLQ_ATTR,
+  toSdkAttributes,
+  withDeadline,
+} from '../../lambda/shared/consumer';
+import { defaultRegistry } from '../../lambda/shared/jobs/registry';
 import { DeadlineExceededError } from '../../lambda/shared/errors';
 import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
-import { FakeAws, s3Error, sqsError } from '../helpers/aws-fakes';
+import { FakeAws, s3Error, silentLogger, sqsError } from '../helpers/aws-fakes';
 import { ARCHIVE_BUCKET, consumer, failedIds, STANDARD_SETTINGS } from '../helpers/consumer';
 import { recordingRegistry } from '../helpers/jobs';
 import {
@@ -166,7 +176,14 @@ describe('standard consumer', () => {
 
       // Assess
       expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
-      expect(aws.puts().map((p) => p.Key)).toEqual([archiveKeyOf(STANDARD_QUEUE.name, record.messageId)]);
+      // A provisional record before the handler ran, then the final one in its place.
+      const key = archiveKeyOf(STANDARD_QUEUE.name, record.messageId);
+      expect(aws.puts().map((p) => p.Key)).toEqual([key, key]);
+      expect(JSON.parse(String(aws.puts()[0]!.Body)).failure).toMatchObject({
+        kind: 'unknown',
+        errorName: 'FinalAttemptInterrupted',
+      });
+      expect(aws.archived()).toHaveLength(1);
       const [archived] = aws.archived();
       expect(archived!.failure).toEqual({
         kind: 'exhausted',
@@ -176,9 +193,95 @@ describe('standard consumer', () => {
       expect(archived!.receiveCount).toBe(5);
       expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([0]);
       expect(aws.sends()).toHaveLength(0);
-      const put = aws.indexOf((c) => c.op === 'PutObject');
+      const finalPut = aws.puts().length - 1;
+      const putIndexes = aws['log'].flatMap((c, i) => (c.op === 'PutObject' ? [i] : []));
       const release = aws.indexOf((c) => c.op === 'ChangeMessageVisibility');
-      expect(put).toBeLessThan(release);
+      expect(putIndexes[finalPut]).toBeLessThan(release);
+    });
+
+    it('writes a provisional record before running the handler, so a crash leaves one for the DLQ', async () => {
+      // Prepare: a handler that never finishes stands in for a runtime that dies.
+      let handlerStartedAfterPut = false;
+      const hang = defineJob({
+        type: 'hang',
+        description: 'never finishes',
+        schema: z.object({}),
+        ordered: false,
+        handle: () => {
+          handlerStartedAfterPut = aws.puts().length === 1;
+          return new Promise<void>(() => {});
+        },
+      });
+      const { registry } = recordingRegistry([hang as unknown as JobDefinition]);
+      const record = jobRecord({ type: 'hang', payload: {}, receiveCount: 5 });
+
+      // Act: the record is abandoned by its (short) deadline, as a dying runtime would abandon it.
+      await consumer({ registry }).run([record], fakeContext({ remainingMs: 300 }));
+
+      // Assess
+      expect(handlerStartedAfterPut).toBe(true);
+    });
+
+    it('writes the provisional records of every final-attempt record before the batch runs', async () => {
+      // Prepare: a crash would kill the runtime at the first record, before the later ones run.
+      const { handleRecord, beforeBatch } = createConsumer({
+        registry: defaultRegistry,
+        sqs: new SQSClient({ region: 'eu-west-1' }),
+        archive: new S3ArchiveWriter(new S3Client({ region: 'eu-west-1' }), ARCHIVE_BUCKET),
+        logger: silentLogger(),
+        settings: STANDARD_SETTINGS,
+      });
+      const records = [
+        probeRecord({ mode: 'succeed' }, { receiveCount: 5 }),
+        probeRecord({ mode: 'succeed' }, { receiveCount: 1 }),
+        probeRecord({ mode: 'fail-always' }, { receiveCount: 6 }),
+      ];
+
+      // Act: only the pre-batch step runs (as if the first record then crashed the runtime).
+      await beforeBatch(sqsEvent(records));
+
+      // Assess
+      expect(
+        aws
+          .puts()
+          .map((p) => p.Key)
+          .sort(),
+      ).toEqual([records[0]!, records[2]!].map((r) => archiveKeyOf(STANDARD_QUEUE.name, r.messageId)).sort());
+      expect(aws.archived().every((a) => a.failure.errorName === 'FinalAttemptInterrupted')).toBe(true);
+
+      // Act: the first record then runs and succeeds without writing a second provisional record.
+      await handleRecord(records[0]!);
+      expect(aws.puts()).toHaveLength(2);
+      expect(aws.archived().map((a) => a.messageId)).toEqual([records[2]!.messageId]);
+    });
+
+    it('removes the provisional record when the final attempt succeeds', async () => {
+      // Prepare
+      const record = probeRecord({ mode: 'succeed', failTimes: 4 }, { receiveCount: 5 });
+
+      // Act
+      const res = await consumer().run([record]);
+
+      // Assess
+      expect(res.batchItemFailures).toEqual([]);
+      expect(aws.puts()).toHaveLength(1);
+      expect(aws.indexOf((c) => c.op === 'DeleteObject')).toBeGreaterThan(
+        aws.indexOf((c) => c.op === 'PutObject'),
+      );
+      expect(aws.archived()).toHaveLength(0);
+    });
+
+    it('still runs the final attempt when the provisional record cannot be written', async () => {
+      // Prepare
+      aws.failPut = () => s3Error(503);
+      const record = probeRecord({ mode: 'succeed', failTimes: 4 }, { receiveCount: 5 });
+
+      // Act
+      const res = await consumer().run([record]);
+
+      // Assess
+      expect(res.batchItemFailures).toEqual([]);
+      expect(aws.indexOf((c) => c.op === 'DeleteObject')).toBe(-1);
     });
 
     it('archives a record that outlived its deadline on the last attempt as exhausted', async () => {
@@ -219,9 +322,10 @@ describe('standard consumer', () => {
       expect(put).toMatchObject({
         Bucket: ARCHIVE_BUCKET,
         Key: archiveKeyOf(STANDARD_QUEUE.name, record.messageId),
-        IfNoneMatch: '*',
         ContentType: 'application/json',
       });
+      // The consumer replaces its own records (a provisional one of a final attempt, or its retry).
+      expect(put!.IfNoneMatch).toBeUndefined();
       expect(JSON.parse(String(put!.Body))).toEqual({
         v: 1,
         messageId: record.messageId,
@@ -295,7 +399,7 @@ describe('standard consumer', () => {
       expect(res.batchItemFailures).toEqual([]);
       expect(aws.puts()).toHaveLength(2);
       expect(aws.archived()).toHaveLength(1);
-      expect(aws.archived()[0]!.receiveCount).toBe(1);
+      expect(aws.archived()[0]!.receiveCount).toBe(2);
       expect(aws.sends()).toHaveLength(2);
     });
 
