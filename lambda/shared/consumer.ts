@@ -240,9 +240,17 @@ export function createConsumer(deps: ConsumerDeps) {
       count('failed', record, 1);
       if (isPermanent(error)) {
         log.warn('permanent failure: archiving and dead-lettering', { error });
-        // Throws (record retried) if archive or DLQ send fails: never deleted unarchived.
-        await giveUp(record, 'permanent', error, log);
-        await deadLetter(record, error);
+        try {
+          await giveUp(record, 'permanent', error, log);
+          await deadLetter(record, error);
+        } catch (bookkeepingError) {
+          // Archive or DLQ unreachable: report the record failed (never deleted unarchived) and
+          // retry it after a backoff, like any retryable failure (on the final attempt the redrive
+          // policy takes it at once; its provisional record stays).
+          const delay = finalAttempt ? 0 : backoffSeconds(receiveCount, settings.backoff, deps.random);
+          await changeVisibility(record, delay, log);
+          throw bookkeepingError;
+        }
         count('deadLettered', record, 1);
         return;
       }

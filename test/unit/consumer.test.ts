@@ -378,7 +378,8 @@ describe('standard consumer', () => {
       const res = await consumer().run([record, ok()]);
 
       expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
-      expect(aws.log.map((c) => c.op)).toEqual(['PutObject', 'SendMessage']);
+      expect(aws.log.map((c) => c.op)).toEqual(['PutObject', 'SendMessage', 'ChangeMessageVisibility']);
+      expect(aws.visibilityChanges()[0]!.VisibilityTimeout).toBeGreaterThan(0);
       expect(aws.archived()).toHaveLength(1);
     });
 
