@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { synthesize } from '../local';
-import { TEST_CDK_OUT } from '../test/helpers/local';
+import { BENCH_CDK_OUT } from './lib/assembly';
 import { reportTable, runFaultSuite } from './lib/fault-run';
 
 async function main(): Promise<number> {
@@ -24,7 +24,9 @@ async function main(): Promise<number> {
       },
     }));
   } catch (e) {
-    console.error(`error: ${(e as Error).message}. Usage: npm run chaos -- --n 5000 [--seed 42] [--no-faults] [--out file.md]`);
+    console.error(
+      `error: ${(e as Error).message}. Usage: npm run chaos -- --n 5000 [--seed 42] [--no-faults] [--out file.md]`,
+    );
     return 2;
   }
   const n = Number(values.n);
@@ -35,10 +37,11 @@ async function main(): Promise<number> {
   }
   const t0 = Date.now();
   console.error('synthesizing stage local (fresh bundles)…');
-  await synthesize('local', TEST_CDK_OUT);
+  await synthesize('local', BENCH_CDK_OUT);
   const report = await runFaultSuite({
     n,
     seed,
+    cdkOut: BENCH_CDK_OUT,
     faults: !values['no-faults'],
     progress: (line) => console.error(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`),
   });
@@ -46,7 +49,10 @@ async function main(): Promise<number> {
   console.log(table);
   if (values.out) {
     const cmd = `npm run chaos -- --n ${n} --seed ${seed}${values['no-faults'] ? ' --no-faults' : ''}`;
-    writeFileSync(values.out, `Command: \`${cmd}\` (${new Date().toISOString()}, Node ${process.version})\n\n${table}\n`);
+    writeFileSync(
+      values.out,
+      `Command: \`${cmd}\` (${new Date().toISOString()}, Node ${process.version})\n\n${table}\n`,
+    );
   }
   return report.lost === 0 && report.orderViolations === 0 ? 0 : 1;
 }

@@ -14,7 +14,8 @@ import {
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { synthesize } from '../local';
-import { attemptsOf, startStage, TEST_CDK_OUT, waitFor } from '../test/helpers/local';
+import { attemptsOf, startStage, waitFor } from '../test/helpers/local';
+import { BENCH_CDK_OUT } from './lib/assembly';
 
 const { values } = parseArgs({
   options: { n: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '32' } },
@@ -29,10 +30,10 @@ const pct = (xs: number[], p: number) => {
 
 async function main() {
   let t = performance.now();
-  await synthesize('local', TEST_CDK_OUT);
+  await synthesize('local', BENCH_CDK_OUT);
   const synthMs = performance.now() - t;
   t = performance.now();
-  const stage = await startStage();
+  const stage = await startStage({ cdkOut: BENCH_CDK_OUT });
   const startMs = performance.now() - t;
   console.error(`synth ${synthMs.toFixed(0)} ms, start to ready ${startMs.toFixed(0)} ms`);
   try {

@@ -1,13 +1,12 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { LocalHandle } from '../../local';
 import { FaultProxy, type FaultRule } from '../../test/helpers/fault-proxy';
-import {
-  archiveRecords,
-  depth,
-  startStage,
-  waitFor,
-  type LocalStage,
-} from '../../test/helpers/local';
+import { archiveRecords, depth, startStage, waitFor, type LocalStage } from '../../test/helpers/local';
 import { mulberry32, weighted } from './prng';
 
 /** Probe behaviours a fault run draws from. `retry` = `succeed` after 1–2 retryable failures. */
@@ -48,6 +47,8 @@ export interface FaultRunOptions {
   readonly mix?: Record<RunMode, number>;
   /** Progress lines (to stderr). */
   readonly progress?: (line: string) => void;
+  /** Cloud assembly to run. @default the test assembly (cdk.out.test) */
+  readonly cdkOut?: string;
   /** Give up waiting for the pipeline to settle after this long. @default 10 min */
   readonly settleTimeoutMs?: number;
 }
@@ -127,6 +128,7 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
 
   let proxy: FaultProxy | undefined;
   const stage: LocalStage = await startStage({
+    ...(options.cdkOut ? { cdkOut: options.cdkOut } : {}),
     frontEndpoint: async (emulator: string) => {
       proxy = new FaultProxy(emulator);
       return proxy.start(0);
@@ -283,7 +285,9 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
         if ((successes.get(id) ?? 0) > 1) report.duplicates++;
       } else {
         report.lost++;
-        log(`LOST ${id} mode=${p.mode} key=${p.key ?? '-'} archived=${archived.has(id)} history=${historyOf(local, id)}`);
+        log(
+          `LOST ${id} mode=${p.mode} key=${p.key ?? '-'} archived=${archived.has(id)} history=${historyOf(local, id)}`,
+        );
       }
     }
     for (const list of byKey.values()) {
@@ -311,7 +315,7 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
  */
 async function drainDestructively(sqs: SQSClient, url: string): Promise<Message[]> {
   const out: Message[] = [];
-  for (let empty = 0; empty < 3; ) {
+  for (let empty = 0; empty < 3;) {
     const res = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: url,
@@ -343,7 +347,10 @@ function historyOf(local: LocalHandle, id: string): string {
   return local.journal
     .list()
     .filter((i) => i.messageIds.includes(id))
-    .map((i) => `${i.function.slice(0, 12)}@${i.startedAt.slice(11, 23)}:${i.batchItemFailures.includes(id) ? (i.error?.name ?? 'failed') : 'ok'}`)
+    .map(
+      (i) =>
+        `${i.function.slice(0, 12)}@${i.startedAt.slice(11, 23)}:${i.batchItemFailures.includes(id) ? (i.error?.name ?? 'failed') : 'ok'}`,
+    )
     .join(' ');
 }
 
