@@ -428,7 +428,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     const now = new Date();
-    const url = new URL(req.url ?? '/', 'http://local');
+    // An origin-form target is a path: `//a/b` is the path //a/b, not a scheme-relative URL (which
+    // would throw for `//` and route `//host/v1/messages` as `/v1/messages`).
+    const target = req.url ?? '/';
+    const url = new URL(target.startsWith('/') ? `http://local${target}` : target, 'http://local');
     const method = (req.method ?? 'GET').toUpperCase();
     const gw = (type: GatewayResponseType, extra: Partial<GatewayContext> = {}) =>
       renderGatewayResponse(responses, type, {

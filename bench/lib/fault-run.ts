@@ -40,7 +40,7 @@ export interface FaultRunOptions {
   readonly seed: number;
   /** Inject infrastructure faults (S3 refusing writes, SQS refusing sends, slow responses). @default true */
   readonly faults?: boolean;
-  /** Distinct FIFO ordering keys. @default 12 */
+  /** Distinct FIFO ordering keys. @default max(12, n / 50) */
   readonly keys?: number;
   /** Parallel HTTP senders. @default 16 */
   readonly concurrency?: number;
@@ -49,7 +49,7 @@ export interface FaultRunOptions {
   readonly progress?: (line: string) => void;
   /** Cloud assembly to run. @default the test assembly (cdk.out.test) */
   readonly cdkOut?: string;
-  /** Give up waiting for the pipeline to settle after this long. @default 10 min */
+  /** Give up waiting for the pipeline to settle after this long. @default 30 min */
   readonly settleTimeoutMs?: number;
 }
 
@@ -122,7 +122,11 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
   const started = Date.now();
   const log = options.progress ?? (() => {});
   const random = mulberry32(options.seed);
-  const keys = Array.from({ length: options.keys ?? 12 }, (_, i) => `key-${i}`);
+  // One key per ~50 messages (at least 12): a FIFO group is processed one message at a time.
+  const keys = Array.from(
+    { length: options.keys ?? Math.max(12, Math.ceil(options.n / 50)) },
+    (_, i) => `key-${i}`,
+  );
   const mix = options.mix ?? DEFAULT_MIX;
   const faults = options.faults ?? true;
 
@@ -199,10 +203,17 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
     // Let the pipeline settle: source queues empty for a few seconds in a row.
     const sources = ['StandardQueue', 'FifoQueue'].map((q) => stage.queue(q).url);
     let quietSince = 0;
+    let lastProgress = Date.now();
     await waitFor(
       'source queues to drain',
       async () => {
         const d = (await Promise.all(sources.map((u) => depth(stage.sqs, u)))).reduce((a, b) => a + b, 0);
+        if (Date.now() - lastProgress > 15_000) {
+          lastProgress = Date.now();
+          log(
+            `waiting: ${d} messages still on the source queues (${local.journal.length} invocations so far)`,
+          );
+        }
         if (d > 0) {
           quietSince = 0;
           return false;
@@ -210,7 +221,7 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
         quietSince ||= Date.now();
         return Date.now() - quietSince > 3000;
       },
-      options.settleTimeoutMs ?? 600_000,
+      options.settleTimeoutMs ?? 1_800_000,
       1000,
     );
     for (const t of timers) clearTimeout(t);
