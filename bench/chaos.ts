@@ -42,6 +42,7 @@ async function main(): Promise<number> {
     n,
     seed,
     cdkOut: BENCH_CDK_OUT,
+    ...(process.env.CHAOS_LOGS === 'json' ? { logs: 'json' as const } : {}),
     faults: !values['no-faults'],
     progress: (line) => console.error(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`),
   });

@@ -47,6 +47,8 @@ export interface FaultRunOptions {
   readonly mix?: Record<RunMode, number>;
   /** Progress lines (to stderr). */
   readonly progress?: (line: string) => void;
+  /** Function logs (to stdout). @default 'silent' */
+  readonly logs?: 'json' | 'pretty' | 'silent';
   /** Cloud assembly to run. @default the test assembly (cdk.out.test) */
   readonly cdkOut?: string;
   /** Give up waiting for the pipeline to settle after this long. @default 30 min */
@@ -133,6 +135,7 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
   let proxy: FaultProxy | undefined;
   const stage: LocalStage = await startStage({
     ...(options.cdkOut ? { cdkOut: options.cdkOut } : {}),
+    ...(options.logs ? { logs: options.logs } : {}),
     frontEndpoint: async (emulator: string) => {
       proxy = new FaultProxy(emulator);
       return proxy.start(0);
