@@ -56,6 +56,17 @@ export class FailureArchive extends Construct {
     });
   }
 
+  /** One object-level action on `failed/*` of this bucket only. */
+  private grantOnRecords(grantee: iam.IGrantable, action: string): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [action],
+      resourceArns: [this.bucket.arnForObjects(`${ARCHIVE_PREFIX}*`)],
+    });
+    this.acknowledgePrefixWildcard(grantee);
+    return grant;
+  }
+
   private acknowledgePrefixWildcard(grantee: iam.IGrantable): void {
     const scope = (grantee.grantPrincipal as iam.Role).node
       ? (grantee.grantPrincipal as iam.Role)
@@ -75,13 +86,7 @@ export class FailureArchive extends Construct {
    * writers never call.
    */
   grantWriteRecords(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:PutObject'],
-      resourceArns: [this.bucket.arnForObjects(`${ARCHIVE_PREFIX}*`)],
-    });
-    this.acknowledgePrefixWildcard(grantee);
-    return grant;
+    return this.grantOnRecords(grantee, 's3:PutObject');
   }
 
   /**
@@ -90,13 +95,7 @@ export class FailureArchive extends Construct {
    * keeps the earlier version until the noncurrent-version lifecycle expires it.
    */
   grantRemoveRecords(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:DeleteObject'],
-      resourceArns: [this.bucket.arnForObjects(`${ARCHIVE_PREFIX}*`)],
-    });
-    this.acknowledgePrefixWildcard(grantee);
-    return grant;
+    return this.grantOnRecords(grantee, 's3:DeleteObject');
   }
 
   /**
@@ -104,11 +103,7 @@ export class FailureArchive extends Construct {
    * `s3:ListBucket` limited to the prefix so a missing record answers 404, not 403).
    */
   grantCheckRecords(grantee: iam.IGrantable): void {
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:GetObject'],
-      resourceArns: [this.bucket.arnForObjects(`${ARCHIVE_PREFIX}*`)],
-    });
+    this.grantOnRecords(grantee, 's3:GetObject');
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
