@@ -2,7 +2,7 @@ import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambd
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createConsumerRuntime } from '../shared/consumer-handler';
 
-const { logger, recordHandler, beforeBatch } = createConsumerRuntime('fifo-consumer');
+const { logger, recordHandler, beforeBatch, afterBatch } = createConsumerRuntime('fifo-consumer');
 // The async variant of SqsFifoPartialProcessor: records run one by one, and after a failure the
 // later records of the same message group are reported as failed without being run.
 const processor = new SqsFifoPartialProcessorAsync();
@@ -11,9 +11,11 @@ const processor = new SqsFifoPartialProcessorAsync();
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
   await beforeBatch(event);
-  return processPartialResponse(event, recordHandler, processor, {
+  const response = await processPartialResponse(event, recordHandler, processor, {
     context,
     skipGroupOnError: true,
     throwOnFullBatchFailure: false,
   });
+  await afterBatch(response);
+  return response;
 };

@@ -25,7 +25,11 @@ export function createConsumerRuntime(serviceName: string) {
   const metrics = createMetrics(serviceName);
   const sqs = new SQSClient({});
   const archive = new S3ArchiveWriter(new S3Client({}), requireEnv('ARCHIVE_BUCKET'));
-  const { handleRecord: recordHandler, beforeBatch } = createConsumer({
+  const {
+    handleRecord: recordHandler,
+    beforeBatch,
+    afterBatch,
+  } = createConsumer({
     registry: defaultRegistry,
     sqs,
     archive,
@@ -33,5 +37,5 @@ export function createConsumerRuntime(serviceName: string) {
     metrics,
     settings: consumerSettingsFromEnv(),
   });
-  return { logger, metrics, recordHandler, beforeBatch };
+  return { logger, metrics, recordHandler, beforeBatch, afterBatch };
 }

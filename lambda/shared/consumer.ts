@@ -110,9 +110,12 @@ export function createRecordHandler(deps: ConsumerDeps) {
 }
 
 /**
- * The consumer core: {@link createRecordHandler}'s record handler plus `beforeBatch`, which the
- * entry points call first so every final-attempt record of the batch has its provisional archive
- * record before any record runs (a crash mid-batch would otherwise skip the later ones).
+ * The consumer core: {@link createRecordHandler}'s record handler plus `beforeBatch` and
+ * `afterBatch`, which the entry points call around the batch: every final-attempt record of the
+ * batch gets its provisional archive record before any record runs (a crash mid-batch would
+ * otherwise skip the later ones), and the records of those that succeeded are removed only once
+ * the whole batch has returned (a crash after a record succeeded fails its whole batch, so that
+ * record too goes to the DLQ and must keep its record).
  */
 export function createConsumer(deps: ConsumerDeps) {
   const { registry, sqs, archive, settings } = deps;
@@ -176,8 +179,28 @@ export function createConsumer(deps: ConsumerDeps) {
     m.addMetric(name, MetricUnit.Count, value);
   }
 
-  /** Provisional records written by `beforeBatch`, by message id, until their record runs. */
+  /** Provisional records written by `beforeBatch`, by message id, until `afterBatch`. */
   const provisionals = new Map<string, ArchiveRecord | undefined>();
+
+  /** Removes the provisional records of the batch's final-attempt records that succeeded. */
+  async function afterBatch(response: { batchItemFailures: { itemIdentifier: string }[] }): Promise<void> {
+    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    const done = [...provisionals].filter(([id, record]) => record && !failed.has(id));
+    provisionals.clear();
+    await Promise.all(
+      done.map(([messageId, record]) =>
+        archive.remove(record!).catch((error: unknown) =>
+          deps.logger.error(
+            'processed on its final attempt, but its provisional archive record could not be removed',
+            {
+              messageId,
+              error,
+            },
+          ),
+        ),
+      ),
+    );
+  }
 
   async function beforeBatch(event: SQSEvent): Promise<void> {
     provisionals.clear();
@@ -204,12 +227,9 @@ export function createConsumer(deps: ConsumerDeps) {
     // On the final attempt, write a provisional record first: if the runtime crashes or times out
     // now, the redrive policy moves the message to its DLQ, and a FIFO DLQ cannot be swept past the
     // head of each group. The record is replaced on failure and removed on success.
-    const provisional = !finalAttempt
-      ? undefined
-      : provisionals.has(record.messageId)
-        ? provisionals.get(record.messageId)
-        : await writeProvisional(record, log);
-    provisionals.delete(record.messageId);
+    // Written here only when `beforeBatch` did not run (then also removed here on success).
+    const ownProvisional =
+      finalAttempt && !provisionals.has(record.messageId) ? await writeProvisional(record, log) : undefined;
     try {
       const envelope = parseEnvelope(record.body);
       log.appendKeys({ type: envelope.type, correlationId: envelope.correlationId });
@@ -226,9 +246,9 @@ export function createConsumer(deps: ConsumerDeps) {
       );
       count('processed', record, 1);
       log.debug('record processed');
-      if (provisional) {
+      if (ownProvisional) {
         await archive
-          .remove(provisional)
+          .remove(ownProvisional)
           .catch((error: unknown) =>
             log.error(
               'processed on its final attempt, but its provisional archive record could not be removed',
@@ -305,5 +325,5 @@ export function createConsumer(deps: ConsumerDeps) {
     }
   }
 
-  return { handleRecord, beforeBatch };
+  return { handleRecord, beforeBatch, afterBatch };
 }
