@@ -141,6 +141,9 @@ export function createConsumer(deps: ConsumerDeps) {
       });
       throw archiveError;
     }
+    // The final record now stands in the provisional one's place: `afterBatch` must not remove it
+    // (a permanent failure is acknowledged, so it looks like a success there).
+    provisionals.delete(record.messageId);
     log.info('failure archived', { failureKind: kind, archive: archived });
     count('archived', record, 1);
   }

@@ -258,6 +258,27 @@ describe('standard consumer', () => {
       expect(aws.archived().map((a) => a.messageId)).toEqual([records[2]!.messageId]);
     });
 
+    it('keeps the archive record of a permanent failure on its final attempt after the batch', async () => {
+      // Prepare: dead-lettered by the consumer (acknowledged, so not among the batch item failures).
+      const { handleRecord, beforeBatch, afterBatch } = createConsumer({
+        registry: defaultRegistry,
+        sqs: new SQSClient({ region: 'eu-west-1' }),
+        archive: new S3ArchiveWriter(new S3Client({ region: 'eu-west-1' }), ARCHIVE_BUCKET),
+        logger: silentLogger(),
+        settings: STANDARD_SETTINGS,
+      });
+      const record = probeRecord({ mode: 'fail-permanent' }, { receiveCount: 5 });
+
+      // Act
+      await beforeBatch(sqsEvent([record]));
+      await handleRecord(record);
+      await afterBatch({ batchItemFailures: [] });
+
+      // Assess
+      expect(aws.archived().map((a) => a.failure.kind)).toEqual(['permanent']);
+      expect(aws.indexOf((c) => c.op === 'DeleteObject')).toBe(-1);
+    });
+
     it('removes the provisional record when the final attempt succeeds', async () => {
       // Prepare
       const record = probeRecord({ mode: 'succeed', failTimes: 4 }, { receiveCount: 5 });
