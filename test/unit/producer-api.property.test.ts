@@ -158,14 +158,23 @@ async function call(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult>
 
 const route = fc.constantFrom('/v1/messages', '/v1/messages/batch');
 
+/** Some string form of a value, even of one `String()` cannot convert (a null-prototype object). */
+function textOf(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
 /** `JSON.stringify` of anything, or its `String` form when that is not JSON-able. */
 const stringified = fc
   .anything({ withBigInt: true, withMap: true, withSet: true, withDate: true })
   .map((v) => {
     try {
-      return JSON.stringify(v) ?? String(v);
+      return JSON.stringify(v) ?? textOf(v);
     } catch {
-      return String(v);
+      return textOf(v);
     }
   });
 
