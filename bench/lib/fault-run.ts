@@ -230,7 +230,7 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
     for (const t of timers) clearTimeout(t);
     proxy?.clear();
     // The scheduled sweeper archives what reached a DLQ without a record (crashes).
-    for (const rule of scheduleRules(local)) await local.triggerSchedule(rule);
+    for (const rule of local.schedules()) await local.triggerSchedule(rule);
     log(`settled after ${Date.now() - started} ms; sweeper run`);
 
     // Accounting.
@@ -366,11 +366,6 @@ function historyOf(local: LocalHandle, id: string): string {
         `${i.function.slice(0, 12)}@${i.startedAt.slice(11, 23)}:${i.batchItemFailures.includes(id) ? (i.error?.name ?? 'failed') : 'ok'}`,
     )
     .join(' ');
-}
-
-/** Logical ids of the template's schedule rules (the DLQ sweeper's). */
-function scheduleRules(local: LocalHandle): string[] {
-  return local.schedules();
 }
 
 /** Renders a report as a Markdown table. */

@@ -19,17 +19,13 @@ export function consumerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): C
   };
 }
 
-/** Module-scope wiring shared by both consumer entry points: clients, logger, metrics, record handler. */
+/** Module-scope wiring shared by both consumer entry points: clients, logger, metrics, consumer. */
 export function createConsumerRuntime(serviceName: string) {
   const logger = createLogger(serviceName);
   const metrics = createMetrics(serviceName);
   const sqs = new SQSClient({});
   const archive = new S3ArchiveWriter(new S3Client({}), requireEnv('ARCHIVE_BUCKET'));
-  const {
-    handleRecord: recordHandler,
-    beforeBatch,
-    afterBatch,
-  } = createConsumer({
+  const consumer = createConsumer({
     registry: defaultRegistry,
     sqs,
     archive,
@@ -37,5 +33,5 @@ export function createConsumerRuntime(serviceName: string) {
     metrics,
     settings: consumerSettingsFromEnv(),
   });
-  return { logger, metrics, recordHandler, beforeBatch, afterBatch };
+  return { logger, metrics, consumer };
 }

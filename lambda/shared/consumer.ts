@@ -1,3 +1,9 @@
+import {
+  BatchProcessor,
+  EventType,
+  processPartialResponse,
+  SqsFifoPartialProcessorAsync,
+} from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -7,7 +13,7 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   buildArchiveRecord,
   queueNameFromArn,
@@ -96,7 +102,7 @@ export function toSdkAttributes(
 const str = (v: string): MessageAttributeValue => ({ DataType: 'String', StringValue: v });
 
 /**
- * Builds the per-record handler shared by the standard and FIFO consumers.
+ * The consumer core shared by the standard and FIFO entry points. Per record (`handleRecord`):
  *
  * - success: resolves (the event source mapping deletes the record);
  * - permanent failure: archive, then send to the DLQ, then resolve, so the source deletes it. If
@@ -104,18 +110,13 @@ const str = (v: string): MessageAttributeValue => ({ DataType: 'String', StringV
  * - retryable failure: on the last attempt archive (`exhausted`) and let the redrive policy move
  *   it; otherwise delay the next attempt with a backoff visibility change. Then reject, so the
  *   record is reported in `batchItemFailures`.
- */
-export function createRecordHandler(deps: ConsumerDeps) {
-  return createConsumer(deps).handleRecord;
-}
-
-/**
- * The consumer core: {@link createRecordHandler}'s record handler plus `beforeBatch` and
- * `afterBatch`, which the entry points call around the batch: every final-attempt record of the
- * batch gets its provisional archive record before any record runs (a crash mid-batch would
- * otherwise skip the later ones), and the records of those that succeeded are removed only once
- * the whole batch has returned (a crash after a record succeeded fails its whole batch, so that
- * record too goes to the DLQ and must keep its record).
+ *
+ * Per batch (`processBatch`): every final-attempt record gets a provisional archive record before
+ * any record runs (a crash mid-batch would otherwise skip the later ones); the records run under
+ * Powertools (`SqsFifoPartialProcessorAsync` with `skipGroupOnError` for FIFO, `BatchProcessor`
+ * otherwise, never throwing on a full batch failure); the provisional records of those that
+ * succeeded are removed only once the whole batch has returned (a crash after a record succeeded
+ * fails its whole batch, so that record too goes to the DLQ and must keep its record).
  */
 export function createConsumer(deps: ConsumerDeps) {
   const { registry, sqs, archive, settings } = deps;
@@ -182,6 +183,9 @@ export function createConsumer(deps: ConsumerDeps) {
     m.addMetric(name, MetricUnit.Count, value);
   }
 
+  // Module scope in the entry points: one processor per sandbox, reused across invocations.
+  const processor = settings.fifo ? new SqsFifoPartialProcessorAsync() : new BatchProcessor(EventType.SQS);
+
   /** Provisional records written by `beforeBatch`, by message id, until `afterBatch`. */
   const provisionals = new Map<string, ArchiveRecord | undefined>();
 
@@ -227,12 +231,6 @@ export function createConsumer(deps: ConsumerDeps) {
     const remaining = context ? context.getRemainingTimeInMillis() : 60_000;
     const budget = remaining - deadlineMarginMs(remaining);
     const finalAttempt = receiveCount >= settings.maxReceiveCount;
-    // On the final attempt, write a provisional record first: if the runtime crashes or times out
-    // now, the redrive policy moves the message to its DLQ, and a FIFO DLQ cannot be swept past the
-    // head of each group. The record is replaced on failure and removed on success.
-    // Written here only when `beforeBatch` did not run (then also removed here on success).
-    const ownProvisional =
-      finalAttempt && !provisionals.has(record.messageId) ? await writeProvisional(record, log) : undefined;
     try {
       const envelope = parseEnvelope(record.body);
       log.appendKeys({ type: envelope.type, correlationId: envelope.correlationId });
@@ -249,16 +247,6 @@ export function createConsumer(deps: ConsumerDeps) {
       );
       count('processed', record, 1);
       log.debug('record processed');
-      if (ownProvisional) {
-        await archive
-          .remove(ownProvisional)
-          .catch((error: unknown) =>
-            log.error(
-              'processed on its final attempt, but its provisional archive record could not be removed',
-              { error },
-            ),
-          );
-      }
     } catch (error) {
       count('failed', record, 1);
       if (isPermanent(error)) {
@@ -328,5 +316,22 @@ export function createConsumer(deps: ConsumerDeps) {
     }
   }
 
-  return { handleRecord, beforeBatch, afterBatch };
+  /** One invocation: provisional records, the records under the processor, then the clean-up. */
+  async function processBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+    await beforeBatch(event);
+    const response = settings.fifo
+      ? await processPartialResponse(event, handleRecord, processor as SqsFifoPartialProcessorAsync, {
+          context,
+          skipGroupOnError: true,
+          throwOnFullBatchFailure: false,
+        })
+      : await processPartialResponse(event, handleRecord, processor as BatchProcessor, {
+          context,
+          throwOnFullBatchFailure: false,
+        });
+    await afterBatch(response);
+    return response;
+  }
+
+  return { handleRecord, beforeBatch, afterBatch, processBatch };
 }

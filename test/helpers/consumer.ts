@@ -1,19 +1,13 @@
 /**
- * Runs the consumer core the way the deployed handlers do: the production record handler
- * (`createRecordHandler`) under Powertools' `BatchProcessor` (standard queue) or
- * `SqsFifoPartialProcessorAsync` with `skipGroupOnError` (FIFO queue), against mocked AWS.
+ * Runs the consumer core the way the deployed handlers do (`createConsumer(...).processBatch`:
+ * provisional records, Powertools' `BatchProcessor` or `SqsFifoPartialProcessorAsync` with
+ * `skipGroupOnError`, clean-up), against mocked AWS.
  */
-import {
-  BatchProcessor,
-  EventType,
-  processPartialResponse,
-  SqsFifoPartialProcessorAsync,
-} from '@aws-lambda-powertools/batch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { S3ArchiveWriter } from '../../lambda/shared/archive';
-import { createRecordHandler, type ConsumerSettings } from '../../lambda/shared/consumer';
+import { createConsumer, type ConsumerSettings } from '../../lambda/shared/consumer';
 import { defaultRegistry, type JobRegistry } from '../../lambda/shared/jobs/registry';
 import { silentLogger } from './aws-fakes';
 import { fakeContext, FIFO_DLQ, FIFO_QUEUE, sqsEvent, STANDARD_DLQ, STANDARD_QUEUE, T0 } from './sqs-events';
@@ -53,7 +47,7 @@ export interface ConsumerOptions {
 /** A consumer: the production record handler wrapped in the processor its entry point uses. */
 export function consumer(opts: ConsumerOptions = {}) {
   const settings = opts.settings ?? (opts.fifo ? FIFO_SETTINGS : STANDARD_SETTINGS);
-  const recordHandler = createRecordHandler({
+  const core = createConsumer({
     registry: opts.registry ?? defaultRegistry,
     sqs: new SQSClient({ region: 'eu-west-1' }),
     archive: new S3ArchiveWriter(new S3Client({ region: 'eu-west-1' }), ARCHIVE_BUCKET),
@@ -64,19 +58,10 @@ export function consumer(opts: ConsumerOptions = {}) {
   });
   return {
     settings,
-    recordHandler,
-    /** Processes one batch; resolves the partial batch response. */
+    ...core,
+    /** Processes one batch as the entry points do; resolves the partial batch response. */
     run(records: readonly SQSRecord[], context: Context = fakeContext()): Promise<SQSBatchResponse> {
-      return settings.fifo
-        ? processPartialResponse(sqsEvent(records), recordHandler, new SqsFifoPartialProcessorAsync(), {
-            context,
-            skipGroupOnError: true,
-            throwOnFullBatchFailure: false,
-          })
-        : processPartialResponse(sqsEvent(records), recordHandler, new BatchProcessor(EventType.SQS), {
-            context,
-            throwOnFullBatchFailure: false,
-          });
+      return core.processBatch(sqsEvent(records), context);
     },
   };
 }

@@ -4,20 +4,10 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Context } from 'aws-lambda';
 import type { ArchiveRecord } from '../../lambda/shared/archive';
 import { backoffSeconds } from '../../lambda/shared/backoff';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { S3ArchiveWriter } from '../../lambda/shared/archive';
-import {
-  createConsumer,
-  deadlineMarginMs,
-  DLQ_ATTR,
-  toSdkAttributes,
-  withDeadline,
-} from '../../lambda/shared/consumer';
-import { defaultRegistry } from '../../lambda/shared/jobs/registry';
+import { deadlineMarginMs, DLQ_ATTR, toSdkAttributes, withDeadline } from '../../lambda/shared/consumer';
 import { DeadlineExceededError } from '../../lambda/shared/errors';
 import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
-import { FakeAws, s3Error, silentLogger, sqsError } from '../helpers/aws-fakes';
+import { FakeAws, s3Error, sqsError } from '../helpers/aws-fakes';
 import { ARCHIVE_BUCKET, consumer, failedIds, STANDARD_SETTINGS } from '../helpers/consumer';
 import { recordingRegistry } from '../helpers/jobs';
 import {
@@ -224,13 +214,7 @@ describe('standard consumer', () => {
 
     it('writes the provisional records of every final-attempt record before the batch runs', async () => {
       // Prepare: a crash would kill the runtime at the first record, before the later ones run.
-      const { handleRecord, beforeBatch, afterBatch } = createConsumer({
-        registry: defaultRegistry,
-        sqs: new SQSClient({ region: 'eu-west-1' }),
-        archive: new S3ArchiveWriter(new S3Client({ region: 'eu-west-1' }), ARCHIVE_BUCKET),
-        logger: silentLogger(),
-        settings: STANDARD_SETTINGS,
-      });
+      const { handleRecord, beforeBatch, afterBatch } = consumer();
       const records = [
         probeRecord({ mode: 'succeed' }, { receiveCount: 5 }),
         probeRecord({ mode: 'succeed' }, { receiveCount: 1 }),
@@ -260,13 +244,7 @@ describe('standard consumer', () => {
 
     it('keeps the archive record of a permanent failure on its final attempt after the batch', async () => {
       // Prepare: dead-lettered by the consumer (acknowledged, so not among the batch item failures).
-      const { handleRecord, beforeBatch, afterBatch } = createConsumer({
-        registry: defaultRegistry,
-        sqs: new SQSClient({ region: 'eu-west-1' }),
-        archive: new S3ArchiveWriter(new S3Client({ region: 'eu-west-1' }), ARCHIVE_BUCKET),
-        logger: silentLogger(),
-        settings: STANDARD_SETTINGS,
-      });
+      const { handleRecord, beforeBatch, afterBatch } = consumer();
       const record = probeRecord({ mode: 'fail-permanent' }, { receiveCount: 5 });
 
       // Act
