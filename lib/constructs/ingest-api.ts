@@ -3,19 +3,27 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FUNCTION_DEFAULTS } from '../config/defaults';
 import type { ProbeMode } from '../../lambda/shared/jobs/probe';
 import { PipelineFunction, retentionDays } from './pipeline-function';
 
 /** Props of {@link IngestApi}. */
 export interface IngestApiProps {
-  /** API Gateway stage name (the first path segment of the URL). */
+  /** API Gateway stage name (the first path segment of the URL) (required). */
   readonly stageName: string;
+  /** Queue of unordered job types (required). */
   readonly standardQueue: sqs.IQueue;
+  /** Queue of ordered job types (required). */
   readonly fifoQueue: sqs.IQueue;
+  /** Largest accepted request body, in bytes (required). */
   readonly maxBodyBytes: number;
+  /** Probe modes the producer accepts (required). */
   readonly allowedProbeModes: readonly ProbeMode[];
+  /** Stage and usage-plan throttle, requests per second (required). */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Usage-plan quota per API key and day (required). */
   readonly quotaPerDay: number;
+  /** Retention of the producer's and the access logs' log groups, in days (required). */
   readonly logRetentionDays: number;
 }
 
@@ -46,7 +54,7 @@ export class IngestApi extends Construct {
       handlerDir: 'producer',
       serviceName: 'producer',
       description: 'Validates API requests and enqueues them',
-      timeout: Duration.seconds(10),
+      timeout: Duration.seconds(FUNCTION_DEFAULTS.producerTimeoutSeconds),
       logRetentionDays: props.logRetentionDays,
       environment: {
         STANDARD_QUEUE_URL: props.standardQueue.queueUrl,
