@@ -9,3 +9,6 @@ export const METRICS_NAMESPACE = 'EventPipeline';
 
 /** SQS's largest visibility timeout, in seconds (12 hours). */
 export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+
+/** Key prefix of every failure archive record (`failed/<queue>/<yyyy>/<mm>/<dd>/<messageId>.json`). */
+export const ARCHIVE_PREFIX = 'failed/';

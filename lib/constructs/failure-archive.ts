@@ -2,10 +2,8 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ARCHIVE_PREFIX } from '../../lambda/shared/constants';
 import { ARCHIVE_DEFAULTS } from '../config/defaults';
-
-/** Key prefix of every archive record. */
-export const ARCHIVE_PREFIX = 'failed/';
 
 /** Pinned logical id of the archive bucket (the stack pins it; nag findings name it). */
 export const ARCHIVE_BUCKET_LOGICAL_ID = 'FailureArchiveBucket';
