@@ -1,33 +1,33 @@
-import { App } from 'aws-cdk-lib';
-import { Validations } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadStageConfig, StageConfigError } from '../lib/config/stages';
+import { ConfigError } from '../lib/config/errors';
+import { loadStageConfig } from '../lib/config/stages';
 import { EventPipelineStack } from '../lib/stacks/event-pipeline-stack';
 
-// The only place that reads context and the environment.
+// The only place that reads context and the environment. The stage comes from `-c stage=<name>`
+// only: there is no default, so a deploy never picks a stage nobody asked for.
 const app = new App();
-const stage = String(app.node.tryGetContext('stage') ?? process.env.STAGE ?? 'dev');
-let config;
 try {
-  config = loadStageConfig(stage, {
+  const stage: unknown = app.node.tryGetContext('stage');
+  const config = loadStageConfig(stage === undefined ? undefined : String(stage), {
     env: {
       account: app.node.tryGetContext('account') ?? process.env.CDK_DEFAULT_ACCOUNT,
       region: app.node.tryGetContext('region') ?? process.env.CDK_DEFAULT_REGION,
     },
+    // For one deploy only: the stage's `alarmEmail` in lib/config/stages.ts is what persists.
     alarmEmail: app.node.tryGetContext('alarmEmail'),
   });
+  new EventPipelineStack(app, `EventPipeline-${config.stage}`, {
+    config,
+    env: config.env.account || config.env.region ? config.env : undefined,
+    description: `Event pipeline (${config.stage}): API Gateway → SQS standard/FIFO → Lambda consumers → DLQ + S3 failure archive`,
+    tags: { project: 'event-pipeline', stage: config.stage },
+  });
 } catch (error) {
-  if (error instanceof StageConfigError) {
+  if (error instanceof ConfigError) {
     console.error(`error: ${error.message}`);
     process.exit(1);
   }
   throw error;
 }
-
-new EventPipelineStack(app, `EventPipeline-${config.stage}`, {
-  config,
-  env: config.env.account || config.env.region ? config.env : undefined,
-  description: `Event pipeline (${config.stage}): API Gateway → SQS standard/FIFO → Lambda consumers → DLQ + S3 failure archive`,
-  tags: { project: 'event-pipeline', stage: config.stage },
-});
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -9,11 +9,15 @@ import type { QueueWithDlq } from './queue-with-dlq';
 
 /** Props of {@link ConsumerFunction}. */
 export interface ConsumerFunctionProps {
-  /** The queue (and DLQ) this function consumes. */
+  /** The queue (and DLQ) this function consumes; its visibility must fit the timeout (required). */
   readonly source: QueueWithDlq;
+  /** Archive the function writes failure records to (required). */
   readonly archive: FailureArchive;
+  /** Batch size, window, concurrency, timeout and memory (required; see `lib/config/defaults.ts`). */
   readonly settings: ConsumerSettings;
+  /** Retry backoff, first delay and cap, in seconds (required). */
   readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };
+  /** Retention of the function's log group, in days (required). */
   readonly logRetentionDays: number;
 }
 
@@ -24,7 +28,6 @@ export interface ConsumerFunctionProps {
  */
 export class ConsumerFunction extends Construct {
   public readonly fn: lambda.IFunction;
-  public readonly function: PipelineFunction;
   public readonly eventSource: SqsEventSource;
 
   constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
@@ -34,7 +37,7 @@ export class ConsumerFunction extends Construct {
     const window = Duration.seconds(settings.maxBatchingWindowSeconds);
     source.assertConsumerFits(timeout, window);
 
-    this.function = new PipelineFunction(this, 'Handler', {
+    const handler = new PipelineFunction(this, 'Handler', {
       handlerDir: source.fifo ? 'fifo-consumer' : 'consumer',
       serviceName: source.fifo ? 'fifo-consumer' : 'consumer',
       description: `Processes the ${source.fifo ? 'FIFO' : 'standard'} queue with partial batch failures`,
@@ -51,7 +54,7 @@ export class ConsumerFunction extends Construct {
         ARCHIVE_BUCKET: props.archive.bucket.bucketName,
       },
     });
-    this.fn = this.function.fn;
+    this.fn = handler.fn;
 
     this.eventSource = new SqsEventSource(source.queue, {
       batchSize: settings.batchSize,

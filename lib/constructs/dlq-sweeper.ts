@@ -2,6 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
+import { FUNCTION_DEFAULTS } from '../config/defaults';
 import type { SweptQueue } from '../../lambda/shared/sweeper';
 import type { FailureArchive } from './failure-archive';
 import { PipelineFunction } from './pipeline-function';
@@ -9,9 +10,13 @@ import type { QueueWithDlq } from './queue-with-dlq';
 
 /** Props of {@link DlqSweeper}. */
 export interface DlqSweeperProps {
+  /** Queues whose DLQs are swept (required). */
   readonly queues: readonly QueueWithDlq[];
+  /** Archive the sweeper checks and writes records in (required). */
   readonly archive: FailureArchive;
+  /** Interval of the schedule (required). */
   readonly every: Duration;
+  /** Retention of the function's log group, in days (required). */
   readonly logRetentionDays: number;
 }
 
@@ -34,7 +39,7 @@ export class DlqSweeper extends Construct {
       handlerDir: 'dlq-sweeper',
       serviceName: 'dlq-sweeper',
       description: 'Archives DLQ messages that have no failure archive record yet',
-      timeout: Duration.minutes(2),
+      timeout: Duration.seconds(FUNCTION_DEFAULTS.sweeperTimeoutSeconds),
       logRetentionDays: props.logRetentionDays,
       environment: {
         ARCHIVE_BUCKET: props.archive.bucket.bucketName,

@@ -2,9 +2,8 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-
-/** Key prefix of every archive record. */
-export const ARCHIVE_PREFIX = 'failed/';
+import { ARCHIVE_PREFIX } from '../../lambda/shared/constants';
+import { ARCHIVE_DEFAULTS } from '../config/defaults';
 
 /** Pinned logical id of the archive bucket (the stack pins it; nag findings name it). */
 export const ARCHIVE_BUCKET_LOGICAL_ID = 'FailureArchiveBucket';
@@ -15,7 +14,7 @@ export interface FailureArchiveProps {
   readonly retain?: boolean;
   /** Expire records after this many days. @default never */
   readonly expirationDays?: number;
-  /** Expire noncurrent versions after this many days. @default 30 */
+  /** Expire noncurrent versions after this many days. @default ARCHIVE_DEFAULTS.noncurrentVersionDays (30) */
   readonly noncurrentVersionDays?: number;
 }
 
@@ -43,7 +42,9 @@ export class FailureArchive extends Construct {
           id: 'expire-failure-records',
           prefix: ARCHIVE_PREFIX,
           expiration: props.expirationDays ? Duration.days(props.expirationDays) : undefined,
-          noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 30),
+          noncurrentVersionExpiration: Duration.days(
+            props.noncurrentVersionDays ?? ARCHIVE_DEFAULTS.noncurrentVersionDays,
+          ),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
       ],

@@ -3,19 +3,27 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FUNCTION_DEFAULTS } from '../config/defaults';
 import type { ProbeMode } from '../../lambda/shared/jobs/probe';
 import { PipelineFunction, retentionDays } from './pipeline-function';
 
 /** Props of {@link IngestApi}. */
 export interface IngestApiProps {
-  /** API Gateway stage name (the first path segment of the URL). */
+  /** API Gateway stage name (the first path segment of the URL) (required). */
   readonly stageName: string;
+  /** Queue of unordered job types (required). */
   readonly standardQueue: sqs.IQueue;
+  /** Queue of ordered job types (required). */
   readonly fifoQueue: sqs.IQueue;
+  /** Largest accepted request body, in bytes (required). */
   readonly maxBodyBytes: number;
+  /** Probe modes the producer accepts (required). */
   readonly allowedProbeModes: readonly ProbeMode[];
+  /** Stage and usage-plan throttle, requests per second (required). */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Usage-plan quota per API key and day (required). */
   readonly quotaPerDay: number;
+  /** Retention of the producer's and the access logs' log groups, in days (required). */
   readonly logRetentionDays: number;
 }
 
@@ -46,7 +54,7 @@ export class IngestApi extends Construct {
       handlerDir: 'producer',
       serviceName: 'producer',
       description: 'Validates API requests and enqueues them',
-      timeout: Duration.seconds(10),
+      timeout: Duration.seconds(FUNCTION_DEFAULTS.producerTimeoutSeconds),
       logRetentionDays: props.logRetentionDays,
       environment: {
         STANDARD_QUEUE_URL: props.standardQueue.queueUrl,
@@ -103,38 +111,24 @@ export class IngestApi extends Construct {
       }
     }
 
-    const responses: [apigw.ResponseType, number, string, string][] = [
-      [apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 404, 'NotFound', 'No such route'],
-      [apigw.ResponseType.INVALID_API_KEY, 403, 'Forbidden', 'Missing or invalid API key (header x-api-key)'],
-      [apigw.ResponseType.ACCESS_DENIED, 403, 'Forbidden', 'Access denied'],
-      [
-        apigw.ResponseType.THROTTLED,
-        429,
-        'TooManyRequests',
-        'Rate limit of this API key exceeded; retry later',
-      ],
-      [apigw.ResponseType.QUOTA_EXCEEDED, 429, 'QuotaExceeded', 'Daily quota of this API key exceeded'],
-      [apigw.ResponseType.REQUEST_TOO_LARGE, 413, 'PayloadTooLarge', 'Request body too large'],
-      [
-        apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
-        415,
-        'UnsupportedMediaType',
-        'content-type must be application/json',
-      ],
-      [apigw.ResponseType.DEFAULT_4XX, 400, '$context.error.responseType', '$context.error.messageString'],
-      [
-        apigw.ResponseType.DEFAULT_5XX,
-        503,
-        'QueueUnavailable',
-        'Not accepted; safe to retry with the same Idempotency-Key',
-      ],
+    const R = apigw.ResponseType;
+    const responses: readonly (readonly [apigw.ResponseType, number, string, string])[] = [
+      [R.MISSING_AUTHENTICATION_TOKEN, 404, 'NotFound', 'No such route'],
+      [R.INVALID_API_KEY, 403, 'Forbidden', 'Missing or invalid API key (header x-api-key)'],
+      [R.ACCESS_DENIED, 403, 'Forbidden', 'Access denied'],
+      [R.THROTTLED, 429, 'TooManyRequests', 'Rate limit of this API key exceeded; retry later'],
+      [R.QUOTA_EXCEEDED, 429, 'QuotaExceeded', 'Daily quota of this API key exceeded'],
+      [R.REQUEST_TOO_LARGE, 413, 'PayloadTooLarge', 'Request body too large'],
+      [R.UNSUPPORTED_MEDIA_TYPE, 415, 'UnsupportedMediaType', 'content-type must be application/json'],
+      [R.DEFAULT_4XX, 400, '$context.error.responseType', '$context.error.messageString'],
+      [R.DEFAULT_5XX, 503, 'QueueUnavailable', 'Not accepted; safe to retry with the same Idempotency-Key'],
     ];
     for (const [type, status, code, message] of responses) {
       this.api.addGatewayResponse(`Gw${type.responseType}`, {
         type,
-        statusCode: type === apigw.ResponseType.DEFAULT_4XX ? undefined : String(status),
+        statusCode: type === R.DEFAULT_4XX ? undefined : String(status),
         templates: gatewayError(code, message),
-        responseHeaders: type === apigw.ResponseType.DEFAULT_5XX ? { 'Retry-After': "'1'" } : undefined,
+        responseHeaders: type === R.DEFAULT_5XX ? { 'Retry-After': "'1'" } : undefined,
       });
     }
 

@@ -5,25 +5,31 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambda/shared/constants';
+import { FUNCTION_DEFAULTS } from '../config/defaults';
+import { ConfigError } from '../config/errors';
 
 /** The runtime of every function (set explicitly: NodejsFunction's own default is old). */
-export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
+const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /** Repository root, from which `lambda/<name>/index.ts` entries are resolved. */
 const ROOT = path.join(__dirname, '..', '..');
 
 /** Props of {@link PipelineFunction}. */
 export interface PipelineFunctionProps {
-  /** Folder under `lambda/` holding the handler's `index.ts`. */
+  /** Folder under `lambda/` holding the handler's `index.ts` (required). */
   readonly handlerDir: string;
-  /** Short description shown in the console. */
+  /** Short description shown in the console (required). */
   readonly description: string;
+  /** Function timeout (required). */
   readonly timeout: Duration;
-  /** @default 256 */
+  /** Function memory in MB. @default FUNCTION_DEFAULTS.memoryMb (256) */
   readonly memoryMb?: number;
+  /** Retention of the function's log group, in days; one CloudWatch offers (required). */
   readonly logRetentionDays: number;
+  /** Variables added to the Powertools ones (service name, metrics namespace, source maps). @default none */
   readonly environment?: Record<string, string>;
-  /** Powertools service name (log `service` key and metric dimension). */
+  /** Powertools service name (log `service` key and metric dimension) (required). */
   readonly serviceName: string;
 }
 
@@ -44,7 +50,7 @@ const RETENTION: Record<number, logs.RetentionDays> = {
 export function retentionDays(days: number): logs.RetentionDays {
   const r = RETENTION[days];
   if (r === undefined)
-    throw new Error(
+    throw new ConfigError(
       `Log retention of ${days} days is not offered; use one of ${Object.keys(RETENTION).join(', ')}`,
     );
   return r;
@@ -72,12 +78,12 @@ export class PipelineFunction extends Construct {
       runtime: FUNCTION_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       timeout: props.timeout,
-      memorySize: props.memoryMb ?? 256,
+      memorySize: props.memoryMb ?? FUNCTION_DEFAULTS.memoryMb,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: 'EventPipeline',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },

@@ -9,24 +9,24 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambda/shared/constants';
 import type { QueueWithDlq } from './queue-with-dlq';
 
 /** Props of {@link PipelineMonitoring}. */
 export interface PipelineMonitoringProps {
-  /** Prefix of alarm and dashboard names, e.g. `EventPipeline-dev`. */
+  /** Prefix of alarm and dashboard names, e.g. `EventPipeline-dev` (required). */
   readonly name: string;
+  /** Queues whose DLQ depth alarm is wired to the topic and which get age alarms (required). */
   readonly queues: readonly QueueWithDlq[];
-  /** Functions to watch, by a readable name. */
+  /** Functions to watch, by a readable name (required). */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
-  readonly api: apigw.RestApi;
+  /** The ingest API (its deployment stage is watched for 5xx) (required). */
+  readonly api: apigw.IRestApi;
   /** Email subscribed to the alarm topic. @default no subscription */
   readonly alarmEmail?: string;
-  /** Age of a source queue's oldest message that raises an alarm. */
+  /** Age of a source queue's oldest message that raises an alarm (required). */
   readonly maxMessageAgeSeconds: number;
 }
-
-/** Namespace of the pipeline's own (EMF) metrics. */
-export const METRICS_NAMESPACE = 'EventPipeline';
 
 /**
  * The alarm topic and all alarms and the dashboard: DLQ depth (owned by each queue, wired to

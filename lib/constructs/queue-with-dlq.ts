@@ -2,6 +2,9 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { QUEUE_DEFAULTS } from '../config/defaults';
+import { ConfigError } from '../config/errors';
+import { assertVisibilityFits, minVisibilitySeconds, SQS_LIMITS } from '../config/limits';
 
 /** Props of {@link QueueWithDlq}. */
 export interface QueueWithDlqProps {
@@ -9,11 +12,11 @@ export interface QueueWithDlqProps {
   readonly label: string;
   /** Create a FIFO queue (and a FIFO DLQ). @default false */
   readonly fifo?: boolean;
-  /** Receives before a message moves to the DLQ. @default 5 */
+  /** Receives before a message moves to the DLQ. @default QUEUE_DEFAULTS.maxReceiveCount (5) */
   readonly maxReceiveCount?: number;
-  /** Source queue retention. @default Duration.days(4) */
+  /** Source queue retention; must be shorter than the DLQ's. @default Duration.days(QUEUE_DEFAULTS.retentionDays) (4 days) */
   readonly retentionPeriod?: Duration;
-  /** Timeout of the function that consumes this queue: visibility is derived from it. */
+  /** Timeout of the function that consumes this queue: visibility is derived from it (required, no default). */
   readonly consumerTimeout: Duration;
   /** Batching window of the consumer's event source mapping. @default Duration.seconds(0) */
   readonly maxBatchingWindow?: Duration;
@@ -29,7 +32,7 @@ export interface QueueWithDlqProps {
 }
 
 /** The retention of every DLQ: SQS's maximum, so a DLQ always outlives its source's messages. */
-export const DLQ_RETENTION = Duration.days(14);
+const DLQ_RETENTION = Duration.days(SQS_LIMITS.maxRetentionDays);
 
 /**
  * A source queue and its dead-letter queue: SQS-managed encryption, TLS-only policies, a redrive
@@ -50,29 +53,21 @@ export class QueueWithDlq extends Construct {
     super(scope, id);
     this.fifo = props.fifo ?? false;
     this.label = props.label;
-    this.maxReceiveCount = props.maxReceiveCount ?? 5;
-    const retention = props.retentionPeriod ?? Duration.days(4);
-    const window = props.maxBatchingWindow ?? Duration.seconds(0);
-    const minVisibility = props.consumerTimeout.toSeconds() * 6 + window.toSeconds();
-    this.visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(minVisibility);
+    this.maxReceiveCount = props.maxReceiveCount ?? QUEUE_DEFAULTS.maxReceiveCount;
+    const retention = props.retentionPeriod ?? Duration.days(QUEUE_DEFAULTS.retentionDays);
+    const timeout = props.consumerTimeout.toSeconds();
+    const window = (props.maxBatchingWindow ?? Duration.seconds(0)).toSeconds();
+    this.visibilityTimeout =
+      props.visibilityTimeout ?? Duration.seconds(minVisibilitySeconds(timeout, window));
+    assertVisibilityFits(this.node.path, this.visibilityTimeout.toSeconds(), timeout, window);
 
-    if (this.visibilityTimeout.toSeconds() < minVisibility) {
-      throw new Error(
-        `${this.node.path}: visibilityTimeout ${this.visibilityTimeout.toSeconds()}s is shorter than 6 × consumer timeout ` +
-          `(${props.consumerTimeout.toSeconds()}s) + batching window (${window.toSeconds()}s) = ${minVisibility}s. ` +
-          'Raise the visibility timeout or lower the function timeout.',
-      );
-    }
-    if (this.visibilityTimeout.toSeconds() > 43_200) {
-      throw new Error(
-        `${this.node.path}: visibility timeout ${this.visibilityTimeout.toSeconds()}s exceeds SQS's 12 hours`,
-      );
-    }
     if (retention.toSeconds() >= DLQ_RETENTION.toSeconds()) {
-      throw new Error(`${this.node.path}: retentionPeriod must be shorter than the DLQ's 14 days`);
+      throw new ConfigError(
+        `${this.node.path}: retentionPeriod must be shorter than the DLQ's ${SQS_LIMITS.maxRetentionDays} days`,
+      );
     }
     if (props.highThroughput && !this.fifo) {
-      throw new Error(`${this.node.path}: highThroughput applies to FIFO queues only`);
+      throw new ConfigError(`${this.node.path}: highThroughput applies to FIFO queues only`);
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const common = { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, removalPolicy } as const;
@@ -112,13 +107,16 @@ export class QueueWithDlq extends Construct {
     });
   }
 
-  /** Throws when a consumer with `timeout` and `window` would not fit this queue's visibility rule. */
+  /**
+   * Throws {@link ConfigError} when a consumer with `timeout` and `window` would not fit this
+   * queue's visibility ({@link minVisibilitySeconds}: 6 × timeout + window).
+   */
   assertConsumerFits(timeout: Duration, window: Duration = Duration.seconds(0)): void {
-    const needed = timeout.toSeconds() * 6 + window.toSeconds();
-    if (this.visibilityTimeout.toSeconds() < needed) {
-      throw new Error(
-        `${this.node.path}: visibility timeout ${this.visibilityTimeout.toSeconds()}s < 6 × ${timeout.toSeconds()}s + ${window.toSeconds()}s = ${needed}s`,
-      );
-    }
+    assertVisibilityFits(
+      this.node.path,
+      this.visibilityTimeout.toSeconds(),
+      timeout.toSeconds(),
+      window.toSeconds(),
+    );
   }
 }

@@ -1,7 +1,9 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULTS, loadStageConfig, StageConfigError } from '../../lib/config/stages';
+import { DEFAULTS } from '../../lib/config/defaults';
+import { ConfigError } from '../../lib/config/errors';
+import { loadStageConfig } from '../../lib/config/stages';
 import { STAGE_NAMES, type StageConfig, type StageName } from '../../lib/config/types';
 import { QueueWithDlq } from '../../lib/constructs/queue-with-dlq';
 import { synthConfig, synthStage } from '../helpers/synth';
@@ -615,22 +617,31 @@ describe('QueueWithDlq visibility rule', () => {
 
   it('refuses a consumer whose timeout outgrows the queue visibility', () => {
     const q = new QueueWithDlq(scope(), 'Q', props);
+    expect(() => q.assertConsumerFits(Duration.seconds(31), Duration.seconds(5))).toThrow(ConfigError);
     expect(() => q.assertConsumerFits(Duration.seconds(31), Duration.seconds(5))).toThrow(
-      /visibility timeout 185s < 6 × 31s \+ 5s = 191s/,
+      /visibilityTimeout 185s is shorter than 6 × consumer timeout \(31s\) \+ batching window \(5s\) = 191s/,
     );
   });
 });
 
 describe('stage configuration', () => {
+  it('refuses a missing stage instead of picking one, naming the valid stages', () => {
+    expect(() => loadStageConfig(undefined)).toThrow(ConfigError);
+    expect(() => loadStageConfig('')).toThrow(ConfigError);
+    expect(() => loadStageConfig(undefined)).toThrow(
+      'No stage given. Valid stages: dev, staging, prod, local (choose with -c stage=<name>).',
+    );
+  });
+
   it('names the valid stages when the stage is unknown', () => {
-    expect(() => loadStageConfig('qa')).toThrow(StageConfigError);
+    expect(() => loadStageConfig('qa')).toThrow(ConfigError);
     expect(() => loadStageConfig('qa')).toThrow(
       'Unknown stage "qa". Valid stages: dev, staging, prod, local',
     );
   });
 
   it('refuses maxReceiveCount 0', () => {
-    expect(() => loadStageConfig('dev', { maxReceiveCount: 0 })).toThrow(StageConfigError);
+    expect(() => loadStageConfig('dev', { maxReceiveCount: 0 })).toThrow(ConfigError);
     expect(() => loadStageConfig('dev', { maxReceiveCount: 0 })).toThrow(
       /maxReceiveCount must be an integer 1–1000, got 0/,
     );
@@ -638,12 +649,12 @@ describe('stage configuration', () => {
 
   it('refuses a FIFO batch size above 10', () => {
     const fifoConsumer = { ...DEFAULTS.fifoConsumer, batchSize: 11 };
-    expect(() => loadStageConfig('prod', { fifoConsumer })).toThrow(StageConfigError);
+    expect(() => loadStageConfig('prod', { fifoConsumer })).toThrow(ConfigError);
     expect(() => loadStageConfig('prod', { fifoConsumer })).toThrow(/fifoConsumer\.batchSize must be <= 10/);
   });
 
   it('refuses a source retention that would outlive the 14-day DLQ', () => {
-    expect(() => loadStageConfig('dev', { queueRetentionDays: 14 })).toThrow(StageConfigError);
+    expect(() => loadStageConfig('dev', { queueRetentionDays: 14 })).toThrow(ConfigError);
   });
 
   it('refuses an alarm email that is not an address', () => {

@@ -1,0 +1,60 @@
+/**
+ * Every default, stated once: what a construct uses when a prop is left out, and the stage
+ * defaults that each stage in `stages.ts` overrides only where it differs. Resolution order:
+ * these defaults → the stage's overrides → values the construct requires.
+ */
+import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
+import type { StageConfig } from './types';
+
+/** Defaults of {@link QueueWithDlq} props. */
+export const QUEUE_DEFAULTS = {
+  /** Receives before SQS moves a message to its DLQ. */
+  maxReceiveCount: 5,
+  /** Source queue message retention, in days (shorter than the DLQ's 14). */
+  retentionDays: 4,
+} as const;
+
+/** Defaults of {@link PipelineFunction} props and of the functions with fixed settings. */
+export const FUNCTION_DEFAULTS = {
+  /** Memory of a function that does not set its own, in MB. */
+  memoryMb: 256,
+  /** Timeout of the producer (API Gateway waits at most 29 s). */
+  producerTimeoutSeconds: 10,
+  /** Timeout of the DLQ sweeper. */
+  sweeperTimeoutSeconds: 120,
+} as const;
+
+/** Defaults of {@link FailureArchive} props. */
+export const ARCHIVE_DEFAULTS = {
+  /** Days after which noncurrent record versions expire. */
+  noncurrentVersionDays: 30,
+} as const;
+
+/** Consumer settings shared by the cloud stages. */
+const CONSUMER = {
+  batchSize: 10,
+  maxBatchingWindowSeconds: 1,
+  maxConcurrency: 10,
+  timeoutSeconds: 30,
+  memoryMb: 512,
+} as const;
+
+/** Defaults shared by every stage; each stage in `stages.ts` overrides only what differs. */
+export const DEFAULTS: Omit<StageConfig, 'stage'> = {
+  env: {},
+  retainArchive: false,
+  archiveExpirationDays: 90,
+  archiveNoncurrentVersionDays: ARCHIVE_DEFAULTS.noncurrentVersionDays,
+  logRetentionDays: 30,
+  queueRetentionDays: QUEUE_DEFAULTS.retentionDays,
+  maxReceiveCount: QUEUE_DEFAULTS.maxReceiveCount,
+  backoff: { baseSeconds: 10, capSeconds: 600 },
+  consumer: CONSUMER,
+  // Lambda does not batch FIFO queues by window: 0 is the only accepted value.
+  fifoConsumer: { ...CONSUMER, maxBatchingWindowSeconds: 0, maxConcurrency: 5 },
+  fifoHighThroughput: false,
+  api: { rateLimit: 50, burstLimit: 100, quotaPerDay: 500_000, maxBodyBytes: 256 * 1024 },
+  allowedProbeModes: PROBE_MODES,
+  sweepEveryMinutes: 15,
+  maxMessageAgeSeconds: 900,
+};
