@@ -1,0 +1,302 @@
+/**
+ * Cold start of each function's bundle, measured: synthesizes a stage through the project's CDK
+ * CLI (real esbuild bundles, into `cdk.out.bench-cold/`), then for each function spawns fresh
+ * `node` processes that `import()` the bundle's handler module with the function's environment
+ * (intrinsics replaced by dummy values), against a bare handler module that only creates the same
+ * SDK clients, alternating the two in one run. Also prints each bundle's size with a breakdown of
+ * its largest inputs (an esbuild metafile, from rebuilding the entry with NodejsFunction's options
+ * and checking that the rebuild is byte-identical to the asset), and times an error path (stack
+ * trace of an error thrown inside the bundle) with and without `--enable-source-maps`.
+ * Prints figures; asserts nothing.
+ *
+ *   npm run bench:cold-start [-- --stage dev --runs 7 --errors 2000]
+ *
+ * The bundles import `@aws-sdk/*` from the Lambda runtime; here the child resolves them from the
+ * project's node_modules (the assembly directory is inside the project).
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { build, type Metafile } from 'esbuild';
+
+const ROOT = path.join(__dirname, '..');
+/** The cloud assembly of this bench, apart from the others. */
+const OUTDIR = path.join(ROOT, 'cdk.out.bench-cold');
+
+const { values } = parseArgs({
+  options: {
+    stage: { type: 'string', default: 'dev' },
+    runs: { type: 'string', default: '7' },
+    errors: { type: 'string', default: '2000' },
+    'skip-synth': { type: 'boolean', default: false },
+  },
+});
+const STAGE = values.stage!;
+const RUNS = Number(values.runs);
+const ERRORS = Number(values.errors);
+
+type Json = Record<string, unknown>;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+
+/** A template value with intrinsics replaced by dummy strings of the right shape. */
+function dummy(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  const v = value as Json;
+  if (v.Ref)
+    return v.Ref === 'AWS::Region' ? 'us-east-1' : v.Ref === 'AWS::Partition' ? 'aws' : `dummy-${v.Ref}`;
+  if (v['Fn::GetAtt']) {
+    const [id, attr] = v['Fn::GetAtt'] as [string, string];
+    if (attr === 'QueueUrl') return `https://sqs.us-east-1.amazonaws.com/123456789012/${id}`;
+    if (attr === 'QueueName') return id;
+    return `arn:aws:sqs:us-east-1:123456789012:${id}`;
+  }
+  if (v['Fn::Join']) {
+    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(dummy).join(sep);
+  }
+  return 'dummy';
+}
+
+/** The NodejsFunction options of lib/constructs/pipeline-function.ts, with a metafile. */
+async function rebuild(entry: string): Promise<{ code: Buffer; metafile: Metafile }> {
+  const out = await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    keepNames: true,
+    sourcemap: true,
+    mainFields: ['module', 'main'],
+    external: ['@aws-sdk/*'],
+    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+    outfile: path.join(OUTDIR, 'rebuild', 'index.mjs'),
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const js = out.outputFiles.find((f) => f.path.endsWith('.mjs'))!;
+  return { code: Buffer.from(js.contents), metafile: out.metafile };
+}
+
+/** Bytes in the output by package (`node_modules/<pkg>`), and the project's own code. */
+function byPackage(metafile: Metafile): Map<string, number> {
+  const sizes = new Map<string, number>();
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint)!;
+  for (const [file, input] of Object.entries(output.inputs)) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
+    const key = m ? m[1]! : '(project code)';
+    sizes.set(key, (sizes.get(key) ?? 0) + input.bytesInOutput);
+  }
+  return new Map([...sizes].sort((a, b) => b[1] - a[1]));
+}
+
+/** SDK packages the bundle imports from the runtime. */
+function externals(metafile: Metafile): string[] {
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint)!;
+  return [
+    ...new Set(output.imports.filter((i) => i.external && i.path.startsWith('@aws-sdk/')).map((i) => i.path)),
+  ];
+}
+
+/** Runs `script` (an ES module) in a fresh node with `env`; returns its last stdout line as JSON. */
+function child(script: string, env: Record<string, string>, nodeOptions: string): Json {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: OUTDIR,
+    // Only PATH is inherited; the rest is the function's own environment. The SDK's warning about
+    // Node 20 (this machine's version, not the functions' runtime) is silenced.
+    env: { PATH: process.env.PATH ?? '', ...env, NODE_OPTIONS: `${nodeOptions} --no-warnings`.trim() },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0)
+    throw new Error(`child failed (${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Json;
+}
+
+const importTimer = (file: string) => `
+const t0 = performance.now();
+const mod = await import(${JSON.stringify(file)});
+const initMs = performance.now() - t0;
+if (typeof mod.handler !== 'function') throw new Error('no handler export');
+console.log(JSON.stringify({ initMs }));`;
+
+const errorTimer = (file: string, n: number) => `
+const mod = await import(${JSON.stringify(file)});
+const ctx = { getRemainingTimeInMillis: () => 10000, functionName: 'bench', awsRequestId: 'r' };
+let bytes = 0, lines = 0, failed = 0, top = '';
+const once = async () => { try { await mod.handler({ Records: null }, ctx); } catch (e) { failed++; const s = String(e.stack); bytes += s.length; lines = s.split('\\n').length; top = s.split('\\n').slice(0, 2).join(' | '); } };
+for (let i = 0; i < 50; i++) await once();
+failed = 0; bytes = 0;
+const t0 = performance.now();
+for (let i = 0; i < ${n}; i++) await once();
+const ms = performance.now() - t0;
+console.log(JSON.stringify({ usPerError: (ms * 1000) / ${n}, failed, stackBytes: bytes / Math.max(1, failed), lines, top }));`;
+
+async function main(): Promise<void> {
+  if (!values['skip-synth']) {
+    const t = Date.now();
+    const r = spawnSync('npm', ['run', '-s', 'synth', '--', '-c', `stage=${STAGE}`, '-o', OUTDIR], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`synth failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+    console.log(
+      `synthesized stage ${STAGE} into ${path.relative(ROOT, OUTDIR)} in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    );
+  }
+  const template = JSON.parse(
+    readFileSync(path.join(OUTDIR, `EventPipeline-${STAGE}.template.json`), 'utf8'),
+  ) as {
+    Resources: Record<string, { Type: string; Properties: Json; Metadata?: Json }>;
+  };
+
+  // Rebuild every handler entry with a metafile; match each asset to its entry by content.
+  const entries = readdirSync(path.join(ROOT, 'lambda'))
+    .map((d) => path.join(ROOT, 'lambda', d, 'index.ts'))
+    .filter((f) => {
+      try {
+        return statSync(f).isFile();
+      } catch {
+        return false;
+      }
+    });
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const rebuilt = new Map<string, { entry: string; metafile: Metafile }>();
+  for (const entry of entries) {
+    const { code, metafile } = await rebuild(entry);
+    rebuilt.set(sha(code), { entry: path.relative(ROOT, entry), metafile });
+  }
+
+  const nodeVersion = process.version;
+  console.log(
+    `node ${nodeVersion}, ${RUNS} fresh processes per module and setting (medians), ${ERRORS} errors per error-path run\n`,
+  );
+  const summary: Json[] = [];
+  for (const [id, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const assetDir = r.Metadata?.['aws:asset:path'];
+    if (typeof assetDir !== 'string') continue;
+    const bundle = path.join(OUTDIR, assetDir, 'index.mjs');
+    let code: Buffer;
+    try {
+      code = readFileSync(bundle);
+    } catch {
+      continue; // CDK's own providers are not NodejsFunction bundles
+    }
+    const match = rebuilt.get(sha(code));
+    const vars = ((r.Properties.Environment as Json | undefined)?.Variables ?? {}) as Json;
+    const env: Record<string, string> = {
+      AWS_REGION: 'us-east-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      AWS_LAMBDA_FUNCTION_NAME: id,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(r.Properties.MemorySize ?? 128),
+      ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, dummy(v)])),
+    };
+    const functionNodeOptions = env.NODE_OPTIONS ?? '';
+    delete env.NODE_OPTIONS;
+    const service = env.POWERTOOLS_SERVICE_NAME ?? id;
+
+    // The bare handler: the same SDK clients, nothing else.
+    const sdk = match ? externals(match.metafile) : ['@aws-sdk/client-sqs'];
+    const bare = path.join(OUTDIR, `bare-${service}.mjs`);
+    writeFileSync(
+      bare,
+      sdk
+        .map(
+          (p, i) =>
+            `import * as m${i} from '${p}';\nnew (Object.entries(m${i}).find(([k]) => /^[A-Za-z0-9]+Client$/.test(k) && k !== 'Client')[1])({});`,
+        )
+        .join('\n') + '\nexport const handler = async () => ({});\n',
+    );
+
+    const times = { bundle: [] as number[], bundleMaps: [] as number[], bare: [] as number[] };
+    for (let i = 0; i < RUNS; i++) {
+      times.bare.push(Number(child(importTimer(bare), env, '').initMs));
+      times.bundle.push(Number(child(importTimer(bundle), env, '').initMs));
+      times.bundleMaps.push(Number(child(importTimer(bundle), env, '--enable-source-maps').initMs));
+    }
+    const mapBytes = statSync(`${bundle}.map`, { throwIfNoEntry: false })?.size ?? 0;
+    // The certain part of what --enable-source-maps adds to init: Node reads and parses the map.
+    const mapParse = median(
+      Array.from({ length: RUNS }, () => {
+        const t = performance.now();
+        JSON.parse(readFileSync(`${bundle}.map`, 'utf8'));
+        return performance.now() - t;
+      }),
+    );
+    const init = {
+      bare: median(times.bare),
+      bundle: median(times.bundle),
+      bundleMaps: median(times.bundleMaps),
+    };
+    console.log(`${service} (${id}) — entry ${match?.entry ?? '(no rebuild matched the asset)'}`);
+    console.log(
+      `  init: bundle ${init.bundle.toFixed(1)} ms, bare handler with ${sdk.join(' + ')} ${init.bare.toFixed(1)} ms, ` +
+        `ratio ${(init.bundle / init.bare).toFixed(2)}×; with --enable-source-maps ${init.bundleMaps.toFixed(1)} ms ` +
+        `(ratio ${(init.bundleMaps / init.bare).toFixed(2)}×; reading + parsing the map alone ${mapParse.toFixed(1)} ms)`,
+    );
+    console.log(
+      `  size: index.mjs ${kb(code.length)}, index.mjs.map ${kb(mapBytes)}  (function NODE_OPTIONS: "${functionNodeOptions}")`,
+    );
+    let libraries = 0;
+    if (match) {
+      const sizes = byPackage(match.metafile);
+      libraries = [...sizes].filter(([k]) => k !== '(project code)').reduce((a, [, v]) => a + v, 0);
+      console.log(
+        `  inputs: ${[...sizes]
+          .slice(0, 8)
+          .map(([k, v]) => `${k} ${kb(v)}`)
+          .join(', ')}${sizes.size > 8 ? `, … (${sizes.size} packages)` : ''}`,
+      );
+      console.log(
+        `  bundle / libraries it contains: ${(code.length / libraries).toFixed(2)}× ` +
+          `(${kb(code.length)} / ${kb(libraries)}; the rest is project code and esbuild glue)`,
+      );
+    }
+    let errors: { plain: Json; maps: Json } | undefined;
+    if (service.includes('consumer')) {
+      errors = {
+        plain: child(errorTimer(bundle, ERRORS), env, ''),
+        maps: child(errorTimer(bundle, ERRORS), env, '--enable-source-maps'),
+      };
+      const p = Number(errors.plain.usPerError);
+      const m = Number(errors.maps.usPerError);
+      console.log(
+        `  error path (handler throws inside the bundle, stack read): ${p.toFixed(1)} µs per error without, ` +
+          `${m.toFixed(1)} µs with --enable-source-maps (${(m / p).toFixed(1)}×, +${(m - p).toFixed(1)} µs); ` +
+          `stack ${Number(errors.plain.stackBytes).toFixed(0)} B without, ${Number(errors.maps.stackBytes).toFixed(0)} B with`,
+      );
+      console.log(`    top frame without: ${String(errors.plain.top)}`);
+      console.log(`    top frame with:    ${String(errors.maps.top)}`);
+    }
+    console.log('');
+    summary.push({
+      service,
+      id,
+      init,
+      mapParseMs: mapParse,
+      bundleBytes: code.length,
+      mapBytes,
+      libraries,
+      errors,
+    });
+  }
+  writeFileSync(path.join(OUTDIR, 'cold-start.json'), JSON.stringify(summary, null, 2));
+  console.log(`figures also in ${path.relative(ROOT, path.join(OUTDIR, 'cold-start.json'))}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

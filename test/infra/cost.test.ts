@@ -1,0 +1,347 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadCostData, main } from '../../cost/cli';
+import {
+  CostModelError,
+  DEFAULT_INPUTS,
+  estimateMonthlyCost,
+  readTemplate,
+  SECONDS_PER_MONTH,
+  type CfnTemplate,
+  type CostEstimate,
+  type CostInputs,
+  type Prices,
+  type RequestsPerMessage,
+} from '../../cost/model';
+import { loadStageConfig } from '../../lib/config/stages';
+import { synthConfig, synthStage } from '../helpers/synth';
+
+const { prices, requests } = loadCostData();
+const inputs = (over: Partial<CostInputs> = {}): CostInputs => ({
+  ...DEFAULT_INPUTS,
+  messages: 1e6,
+  ...over,
+});
+const lineOf = (e: CostEstimate, item: string) => {
+  const found = e.lines.filter((l) => l.item === item);
+  expect(found, `one line "${item}" in ${e.lines.map((l) => l.item).join(' | ')}`).toHaveLength(1);
+  return found[0]!;
+};
+const templateOf = (t: { toJSON(): unknown }) => t.toJSON() as CfnTemplate;
+
+describe('cost model on the synthesized stage', () => {
+  it('reads the functions, queues, alarms and retention of the prod template', () => {
+    const facts = readTemplate(templateOf(synthStage('prod')));
+    const config = loadStageConfig('prod');
+
+    expect(facts.functions.map((f) => f.role).sort()).toEqual([
+      'consumer',
+      'fifoConsumer',
+      'producer',
+      'scheduled',
+    ]);
+    const consumer = facts.functions.find((f) => f.role === 'consumer')!;
+    expect(consumer).toMatchObject({
+      memoryMb: config.consumer.memoryMb,
+      timeoutSeconds: config.consumer.timeoutSeconds,
+      architecture: 'arm64',
+      batchSize: config.consumer.batchSize,
+      maxReceiveCount: config.maxReceiveCount,
+      logRetentionDays: config.logRetentionDays,
+    });
+    expect(facts.functions.find((f) => f.role === 'scheduled')?.everyMinutes).toBe(config.sweepEveryMinutes);
+    expect(facts.queues).toEqual({ standard: 1, fifo: 1, dlqs: 2 });
+    expect(facts.dlqRetentionDays).toBe(14);
+    expect(facts.apiAccessLogs).toBe(true);
+    expect(facts.alarms).toBeGreaterThan(0);
+    expect(facts.dashboards).toBe(1);
+    expect(facts.archiveExpirationDays).toBe(config.archiveExpirationDays);
+  });
+
+  it('follows a consumer memory size change in the stage config into the Lambda GB-s figure only', () => {
+    const base = loadStageConfig('prod');
+    const doubled = synthConfig({
+      ...base,
+      consumer: { ...base.consumer, memoryMb: base.consumer.memoryMb * 2 },
+    });
+
+    const before = estimateMonthlyCost(templateOf(synthStage('prod')), inputs(), requests, prices);
+    const after = estimateMonthlyCost(templateOf(doubled), inputs(), requests, prices);
+
+    const mb = base.consumer.memoryMb;
+    const gbBefore = lineOf(before, `consumer duration (${mb} MB arm64)`);
+    const gbAfter = lineOf(after, `consumer duration (${mb * 2} MB arm64)`);
+    expect(gbAfter.quantity).toBeCloseTo(gbBefore.quantity * 2, 6);
+    expect(gbAfter.usd).toBeCloseTo(gbBefore.usd * 2, 9);
+    expect(after.totalUsd - before.totalUsd).toBeCloseTo(gbAfter.usd - gbBefore.usd, 9);
+  });
+
+  it('follows the mapping batch size into invocations and receives', () => {
+    const base = loadStageConfig('prod');
+    const halved = synthConfig({
+      ...base,
+      consumer: { ...base.consumer, batchSize: base.consumer.batchSize / 2 },
+    });
+
+    const before = estimateMonthlyCost(templateOf(synthStage('prod')), inputs(), requests, prices);
+    const after = estimateMonthlyCost(templateOf(halved), inputs(), requests, prices);
+
+    expect(lineOf(after, 'consumer requests').quantity).toBeCloseTo(
+      lineOf(before, 'consumer requests').quantity * 2,
+      3,
+    );
+    expect(lineOf(after, 'standard DeleteMessageBatch').quantity).toBeCloseTo(
+      lineOf(before, 'standard DeleteMessageBatch').quantity * 2,
+      3,
+    );
+  });
+
+  it('follows the redrive maxReceiveCount into the visibility changes of exhausted messages', () => {
+    const base = loadStageConfig('prod');
+    const more = synthConfig({ ...base, maxReceiveCount: base.maxReceiveCount + 2 });
+    const only = inputs({ failureRate: 0, retryRate: 0, exhaustedRate: 0.1 });
+
+    const before = estimateMonthlyCost(templateOf(synthStage('prod')), only, requests, prices);
+    const after = estimateMonthlyCost(templateOf(more), only, requests, prices);
+
+    // Each extra attempt adds one ChangeMessageVisibility per exhausted message.
+    expect(lineOf(after, 'standard ChangeMessageVisibility').quantity).toBeCloseTo(
+      lineOf(before, 'standard ChangeMessageVisibility').quantity + 2 * 0.1 * 1e6,
+      3,
+    );
+  });
+
+  it('prices the template of every stage', () => {
+    for (const stage of ['dev', 'staging', 'prod', 'local'] as const) {
+      const e = estimateMonthlyCost(templateOf(synthStage(stage)), inputs(), requests, prices);
+      expect(e.totalUsd, stage).toBeGreaterThan(0);
+      expect(
+        e.lines.every((l) => Number.isFinite(l.usd) && l.usd >= 0),
+        stage,
+      ).toBe(true);
+    }
+  });
+});
+
+/** A three-function pipeline: API method → producer; queue (+DLQ) → consumer; schedule → sweeper. */
+function smallTemplate(
+  over: { memory?: number; arch?: string; table?: boolean; tracing?: boolean } = {},
+): CfnTemplate {
+  const fn = (memory: number) => ({
+    Type: 'AWS::Lambda::Function',
+    Properties: {
+      MemorySize: memory,
+      Timeout: 10,
+      Architectures: [over.arch ?? 'arm64'],
+      ...(over.tracing ? { TracingConfig: { Mode: 'Active' } } : {}),
+      LoggingConfig: { LogGroup: { Ref: 'Logs' } },
+    },
+  });
+  return {
+    Resources: {
+      Logs: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } },
+      Producer: fn(1024),
+      Consumer: fn(over.memory ?? 2048),
+      Sweeper: fn(1024),
+      Dlq: { Type: 'AWS::SQS::Queue', Properties: { MessageRetentionPeriod: 30 * 86_400 } },
+      Queue: {
+        Type: 'AWS::SQS::Queue',
+        Properties: {
+          RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['Dlq', 'Arn'] }, maxReceiveCount: 2 },
+        },
+      },
+      Mapping: {
+        Type: 'AWS::Lambda::EventSourceMapping',
+        Properties: {
+          FunctionName: { Ref: 'Consumer' },
+          EventSourceArn: { 'Fn::GetAtt': ['Queue', 'Arn'] },
+          BatchSize: 5,
+        },
+      },
+      Method: {
+        Type: 'AWS::ApiGateway::Method',
+        Properties: {
+          Integration: { Uri: { 'Fn::Join': ['', ['arn:', { 'Fn::GetAtt': ['Producer', 'Arn'] }]] } },
+        },
+      },
+      Schedule: {
+        Type: 'AWS::Events::Rule',
+        Properties: {
+          ScheduleExpression: 'rate(1 day)',
+          Targets: [{ Arn: { 'Fn::GetAtt': ['Sweeper', 'Arn'] } }],
+        },
+      },
+      Alarm: { Type: 'AWS::CloudWatch::Alarm', Properties: { MetricName: 'x' } },
+      MathAlarm: {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: { Metrics: [{ MetricStat: {} }, { MetricStat: {} }, { Expression: 'a+b' }] },
+      },
+      ...(over.table
+        ? { Table: { Type: 'AWS::DynamoDB::Table', Properties: { BillingMode: 'PAY_PER_REQUEST' } } }
+        : {}),
+    },
+  };
+}
+
+/** Round prices and a requests file whose figures are easy to follow by hand. */
+const PRICES: Prices = {
+  ...prices,
+  apiGateway: { restRequestPerMillion: 4 },
+  lambda: { requestPerMillion: 1, gbSecond: { x86_64: 0.02, arm64: 0.01 } },
+  sqs: { standardRequestPerMillion: 1, fifoRequestPerMillion: 2, chunkBytes: 65_536 },
+  s3: { putCopyPostListPerThousand: 0.01, getSelectOtherPerThousand: 0.001, storageGbMonth: 1 },
+  cloudWatch: {
+    logsIngestionPerGb: 1,
+    logsStorageGbMonth: 0,
+    metricMonth: 1,
+    standardAlarmMetricMonth: 1,
+    dashboardMonth: 5,
+  },
+  dynamodb: { writeRequestUnitPerMillion: 1, readRequestUnitPerMillion: 1, storageGbMonth: 0 },
+  xray: { tracesRecordedPerMillion: 10 },
+};
+const ZERO = { producer: {}, poller: {}, consumer: {} };
+const REQUESTS: RequestsPerMessage = {
+  status: 'test figures',
+  measuredWith: { batchSize: 10, maxReceiveCount: 2 },
+  scenarios: {
+    happySingle: ZERO,
+    happyBatch: {
+      producer: { apiRequests: 0.1, invocations: 0.1, sqs: { SendMessageBatch: 0.1 } },
+      poller: { sqs: { ReceiveMessage: 0.1 } },
+      consumer: { invocations: 0.1, dynamodb: { writeUnits: 2 } },
+    },
+    retryThenSucceed: ZERO,
+    permanent: ZERO,
+    exhausted: ZERO,
+  },
+  perInvocation: {
+    platformLogBytes: 0,
+    durationMs: { producer: 100, consumer: 1000, fifoConsumer: 0, scheduled: 0 },
+  },
+  apiAccessLogBytesPerRequest: 0,
+  archiveRecordBytes: 0,
+  dlqSweep: {
+    perRun: { sqsPerQueue: {}, logBytes: 0 },
+    perDlqMessagePerRun: { sqs: {}, s3: {} },
+    msPerMessage: 1,
+    reservedMs: 0,
+  },
+  idlePolling: { pollersPerMapping: 0, waitTimeSeconds: 20 },
+  customMetrics: { count: 3 },
+};
+const HAPPY: CostInputs = {
+  ...DEFAULT_INPUTS,
+  messages: 1e6,
+  failureRate: 0,
+  retryRate: 0,
+  exhaustedRate: 0,
+};
+
+describe('cost model arithmetic', () => {
+  it('prices a million happy batch messages line by line', () => {
+    const e = estimateMonthlyCost(smallTemplate(), HAPPY, REQUESTS, PRICES);
+
+    expect(lineOf(e, 'REST API requests')).toMatchObject({ quantity: 100_000, usd: 0.4 });
+    // 1e6 messages / batch of 5 in the template (measured at 10): 200k invocations of 1 s at 2 GB.
+    expect(lineOf(e, 'consumer requests').quantity).toBeCloseTo(200_000, 6);
+    expect(lineOf(e, 'consumer duration (2048 MB arm64)').quantity).toBeCloseTo(400_000, 6);
+    expect(lineOf(e, 'consumer duration (2048 MB arm64)').usd).toBeCloseTo(4000, 6);
+    expect(lineOf(e, 'producer duration (1024 MB arm64)').quantity).toBeCloseTo(10_000, 6);
+    expect(lineOf(e, 'standard SendMessageBatch').quantity).toBeCloseTo(100_000, 6);
+    expect(lineOf(e, 'standard ReceiveMessage').quantity).toBeCloseTo(200_000, 6);
+    expect(lineOf(e, 'alarms (2 alarms)')).toMatchObject({ quantity: 3, usd: 3 });
+    expect(lineOf(e, 'custom metrics (EMF)')).toMatchObject({ quantity: 3, usd: 3 });
+    // The sweeper runs once a day, with nothing in its DLQ.
+    expect(lineOf(e, 'DLQ sweeper requests').quantity).toBeCloseTo(30, 9);
+    expect(e.lines.some((l) => l.service === 'DynamoDB')).toBe(false);
+    expect(e.totalUsd).toBeCloseTo(
+      e.lines.reduce((a, l) => a + l.usd, 0),
+      12,
+    );
+    expect(e.usdPerMillionMessages).toBeCloseTo(e.totalUsd, 12);
+  });
+
+  it('uses the x86 duration price for an x86_64 function', () => {
+    const e = estimateMonthlyCost(smallTemplate({ arch: 'x86_64' }), HAPPY, REQUESTS, PRICES);
+    expect(lineOf(e, 'consumer duration (2048 MB x86_64)').usd).toBeCloseTo(8000, 6);
+  });
+
+  it('adds DynamoDB lines when the template has a table', () => {
+    const e = estimateMonthlyCost(smallTemplate({ table: true }), HAPPY, REQUESTS, PRICES);
+    expect(lineOf(e, 'on-demand write request units')).toMatchObject({ quantity: 2e6, usd: 2 });
+  });
+
+  it('adds X-Ray traces with default sampling when tracing is active', () => {
+    const many = { ...HAPPY, messages: 100e6 };
+    const e = estimateMonthlyCost(smallTemplate({ tracing: true }), many, REQUESTS, PRICES);
+    // 10 M producer invocations: the first each second of the month, then 5% of the rest.
+    const expected = SECONDS_PER_MONTH + 0.05 * (10e6 - SECONDS_PER_MONTH);
+    expect(lineOf(e, 'traces recorded (default sampling)').quantity).toBeCloseTo(expected, 3);
+    expect(
+      estimateMonthlyCost(smallTemplate(), many, REQUESTS, PRICES).lines.some((l) => l.service === 'X-Ray'),
+    ).toBe(false);
+  });
+
+  it('bills a message over 64 KB as several SQS requests', () => {
+    const e = estimateMonthlyCost(smallTemplate(), { ...HAPPY, messageBytes: 100 * 1024 }, REQUESTS, PRICES);
+    // A batch of 10 × 100 KB is 16 chunks of 64 KB.
+    expect(lineOf(e, 'standard SendMessageBatch').quantity).toBeCloseTo(1_600_000, 3);
+  });
+
+  it('refuses rates outside [0, 1] and a template without a producer, naming them', () => {
+    expect(() =>
+      estimateMonthlyCost(smallTemplate(), { ...HAPPY, failureRate: 1.5 }, REQUESTS, PRICES),
+    ).toThrow(/failureRate must be between 0 and 1/);
+    const noApi = smallTemplate();
+    delete (noApi.Resources as Record<string, unknown>).Method;
+    expect(() => readTemplate(noApi)).toThrow(CostModelError);
+    expect(() => readTemplate(noApi)).toThrow(/API Gateway method/);
+  });
+});
+
+describe('npm run cost', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const capture = () => ({
+    out: vi.spyOn(console, 'log').mockImplementation(() => undefined),
+    err: vi.spyOn(console, 'error').mockImplementation(() => undefined),
+  });
+
+  it('prints one JSON document for a template file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cost-'));
+    const file = join(dir, 'template.json');
+    writeFileSync(file, JSON.stringify(templateOf(synthStage('dev'))));
+    const { out } = capture();
+
+    expect(main(['--stage', 'dev', '--template', file, '--messages', '100_000_000', '--json'])).toBe(0);
+
+    const doc = JSON.parse(String(out.mock.calls[0]![0])) as CostEstimate & { stage: string };
+    expect(doc.stage).toBe('dev');
+    expect(doc.inputs.messages).toBe(100e6);
+    expect(doc.totalUsd).toBeCloseTo(
+      doc.lines.reduce((a, l) => a + l.usd, 0),
+      9,
+    );
+  });
+
+  it('exits 2 with one stderr line on a usage error', () => {
+    const { err } = capture();
+    expect(main(['--stage', 'qa'])).toBe(2);
+    expect(main(['--messages', 'lots'])).toBe(2);
+    expect(main(['--failure-rate=1.5'])).toBe(2);
+    expect(err.mock.calls.map((c) => String(c[0]))).toEqual([
+      expect.stringMatching(/^error: --stage must be one of dev, staging, prod, local, got "qa"/),
+      expect.stringMatching(/^error: --messages must be a number, got "lots"/),
+      expect.stringMatching(/^error: --failure-rate must be between 0 and 1, got 1.5/),
+    ]);
+    expect(err.mock.calls.every((c) => !String(c[0]).includes('\n'))).toBe(true);
+  });
+
+  it('exits 1 when the template cannot be read', () => {
+    const { err } = capture();
+    expect(main(['--template', join(tmpdir(), 'no-such-template.json')])).toBe(1);
+    expect(String(err.mock.calls[0]![0])).toMatch(/^error: .*no-such-template\.json/);
+  });
+});
