@@ -1,0 +1,41 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { ConsumerConfig } from '../consumer/config';
+import { S3ArchiveWriter } from './archive';
+import { createConsumer, type ConsumerSettings } from './consumer';
+import type { BatchProcessing } from './consumer/processing';
+import { defaultRegistry } from './jobs/registry';
+import { createLogger, createMetrics } from './runtime';
+
+/** The consumer core's settings from a consumer's parsed configuration. */
+export function consumerSettings(config: ConsumerConfig): ConsumerSettings {
+  return {
+    queueUrl: config.queueUrl,
+    dlqUrl: config.dlqUrl,
+    maxReceiveCount: config.maxReceiveCount,
+    backoff: { baseSeconds: config.backoffBaseSeconds, capSeconds: config.backoffCapSeconds },
+  };
+}
+
+/**
+ * Module-scope wiring shared by both consumer entry points: clients, logger, metrics and the
+ * consumer over the entry point's own processor.
+ */
+export function createConsumerRuntime(
+  serviceName: string,
+  config: ConsumerConfig,
+  processing: BatchProcessing,
+) {
+  const logger = createLogger(serviceName);
+  const metrics = createMetrics(serviceName);
+  const consumer = createConsumer({
+    registry: defaultRegistry,
+    sqs: new SQSClient({}),
+    archive: new S3ArchiveWriter(new S3Client({}), config.archiveBucket),
+    logger,
+    metrics,
+    settings: consumerSettings(config),
+    processing,
+  });
+  return { logger, metrics, consumer };
+}
