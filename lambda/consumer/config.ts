@@ -34,3 +34,5 @@ export type ConsumerEnvironmentInput = EnvironmentInput<typeof contract.spec>;
 export const toEnvironment = contract.toEnvironment;
 /** Parses a consumer's environment at cold start; throws `ConfigError` naming the variable. */
 export const fromEnvironment = contract.fromEnvironment;
+/** The names of the variables this contract reads. */
+export const variables = contract.variables;

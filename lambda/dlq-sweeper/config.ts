@@ -36,3 +36,5 @@ export type SweeperEnvironmentInput = EnvironmentInput<typeof contract.spec>;
 export const toEnvironment = contract.toEnvironment;
 /** Parses the sweeper's environment at cold start; throws `ConfigError` naming the variable. */
 export const fromEnvironment = contract.fromEnvironment;
+/** The names of the variables this contract reads. */
+export const variables = contract.variables;

@@ -30,3 +30,5 @@ export type ProducerEnvironmentInput = EnvironmentInput<typeof contract.spec>;
 export const toEnvironment = contract.toEnvironment;
 /** Parses the producer's environment at cold start; throws `ConfigError` naming the variable. */
 export const fromEnvironment = contract.fromEnvironment;
+/** The names of the variables this contract reads. */
+export const variables = contract.variables;

@@ -83,6 +83,8 @@ export type EnvironmentInput<S> = {
 export interface EnvContract<S> {
   /** The variables, by configuration key. */
   readonly spec: S;
+  /** The names of the variables, in declaration order. */
+  readonly variables: readonly string[];
   /** The function's environment variables for the construct that sets them. */
   toEnvironment(input: EnvironmentInput<S>, codec?: EnvCodec): Record<string, string>;
   /** Parses the environment at cold start; throws {@link ConfigError} naming the first bad variable. */
@@ -99,6 +101,7 @@ export interface EnvContract<S> {
 export function defineEnvironment<S extends Spec>(spec: S): EnvContract<S> {
   return {
     spec,
+    variables: Object.values(spec).map((v) => v.name),
     toEnvironment(input, codec = {}) {
       const out: Record<string, string> = {};
       for (const [key, v] of Object.entries(spec)) {
