@@ -25,14 +25,13 @@ const contract = defineEnvironment({
   archiveBucket: text('ARCHIVE_BUCKET'),
 });
 
-/** A consumer's configuration, as parsed from its environment. */
-export type ConsumerConfig = ConfigOf<typeof contract.spec>;
-/** What `ConsumerFunction` gives {@link toEnvironment} (CDK tokens are strings or numbers). */
-export type ConsumerEnvironmentInput = EnvironmentInput<typeof contract.spec>;
+/** The parsed configuration (`fromEnvironment`). */
+export type ConsumerConfig = ConfigOf<typeof contract>;
+/** What `ConsumerFunction` gives `toEnvironment`. */
+export type ConsumerEnvironmentInput = EnvironmentInput<typeof contract>;
 
-/** The consumer's environment variables, for the construct that sets them. */
-export const toEnvironment = contract.toEnvironment;
-/** Parses a consumer's environment at cold start; throws `ConfigError` naming the variable. */
-export const fromEnvironment = contract.fromEnvironment;
-/** The names of the variables this contract reads. */
-export const variables = contract.variables;
+/**
+ * `toEnvironment(input)`: the variables for the construct; `fromEnvironment(env)`: parses them at
+ * cold start, throwing `ConfigError` naming the variable; `variables`: their names.
+ */
+export const { toEnvironment, fromEnvironment, variables } = contract;

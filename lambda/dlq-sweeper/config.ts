@@ -27,14 +27,13 @@ const contract = defineEnvironment({
   sweptQueues: json('SWEPT_QUEUES', SweptQueues),
 });
 
-/** The sweeper's configuration, as parsed from its environment. */
-export type SweeperConfig = ConfigOf<typeof contract.spec>;
-/** What `DlqSweeper` gives {@link toEnvironment}. */
-export type SweeperEnvironmentInput = EnvironmentInput<typeof contract.spec>;
+/** The parsed configuration (`fromEnvironment`). */
+export type SweeperConfig = ConfigOf<typeof contract>;
+/** What `DlqSweeper` gives `toEnvironment`. */
+export type SweeperEnvironmentInput = EnvironmentInput<typeof contract>;
 
-/** The sweeper's environment variables, for the construct that sets them. */
-export const toEnvironment = contract.toEnvironment;
-/** Parses the sweeper's environment at cold start; throws `ConfigError` naming the variable. */
-export const fromEnvironment = contract.fromEnvironment;
-/** The names of the variables this contract reads. */
-export const variables = contract.variables;
+/**
+ * `toEnvironment(input)`: the variables for the construct; `fromEnvironment(env)`: parses them at
+ * cold start, throwing `ConfigError` naming the variable; `variables`: their names.
+ */
+export const { toEnvironment, fromEnvironment, variables } = contract;

@@ -21,14 +21,13 @@ const contract = defineEnvironment({
   allowedProbeModes: oneOfList('ALLOWED_PROBE_MODES', PROBE_MODES),
 });
 
-/** The producer's configuration, as parsed from its environment. */
-export type ProducerConfig = ConfigOf<typeof contract.spec>;
-/** What `IngestApi` gives {@link toEnvironment} (CDK tokens are strings or numbers). */
-export type ProducerEnvironmentInput = EnvironmentInput<typeof contract.spec>;
+/** The parsed configuration (`fromEnvironment`). */
+export type ProducerConfig = ConfigOf<typeof contract>;
+/** What `IngestApi` gives `toEnvironment`. */
+export type ProducerEnvironmentInput = EnvironmentInput<typeof contract>;
 
-/** The producer's environment variables, for the construct that sets them. */
-export const toEnvironment = contract.toEnvironment;
-/** Parses the producer's environment at cold start; throws `ConfigError` naming the variable. */
-export const fromEnvironment = contract.fromEnvironment;
-/** The names of the variables this contract reads. */
-export const variables = contract.variables;
+/**
+ * `toEnvironment(input)`: the variables for the construct; `fromEnvironment(env)`: parses them at
+ * cold start, throwing `ConfigError` naming the variable; `variables`: their names.
+ */
+export const { toEnvironment, fromEnvironment, variables } = contract;

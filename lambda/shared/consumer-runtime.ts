@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ConsumerConfig } from '../consumer/config';
 import { S3ArchiveWriter } from './archive';
 import { createConsumer, type ConsumerSettings } from './consumer';
@@ -18,24 +19,27 @@ export function consumerSettings(config: ConsumerConfig): ConsumerSettings {
 }
 
 /**
- * Module-scope wiring shared by both consumer entry points: clients, logger, metrics and the
- * consumer over the entry point's own processor.
+ * The Lambda handler of a consumer entry point. Module-scope wiring shared by both entry points
+ * (clients, logger, metrics, and the consumer over the entry point's own processor), created once
+ * per sandbox and reused across invocations.
  */
-export function createConsumerRuntime(
+export function createConsumerHandler(
   serviceName: string,
   config: ConsumerConfig,
   processing: BatchProcessing,
 ) {
   const logger = createLogger(serviceName);
-  const metrics = createMetrics(serviceName);
   const consumer = createConsumer({
     registry: defaultRegistry,
     sqs: new SQSClient({}),
     archive: new S3ArchiveWriter(new S3Client({}), config.archiveBucket),
     logger,
-    metrics,
+    metrics: createMetrics(serviceName),
     settings: consumerSettings(config),
     processing,
   });
-  return { logger, metrics, consumer };
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    logger.addContext(context);
+    return consumer.processBatch(event, context);
+  };
 }

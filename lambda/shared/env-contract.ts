@@ -72,10 +72,13 @@ export function json<T>(name: string, schema: z.ZodType<T>): EnvVar<T, T> {
 
 type Spec = Record<string, EnvVar<unknown, never>>;
 
-/** The typed configuration a contract parses to. */
-export type ConfigOf<S> = { readonly [K in keyof S]: S[K] extends EnvVar<infer T, never> ? T : never };
-/** What the construct gives a contract's `toEnvironment`. */
-export type EnvironmentInput<S> = {
+/** The typed configuration a contract (or its spec) parses to. */
+export type ConfigOf<C> = C extends EnvContract<infer S> ? ConfigOfSpec<S> : ConfigOfSpec<C>;
+type ConfigOfSpec<S> = { readonly [K in keyof S]: S[K] extends EnvVar<infer T, never> ? T : never };
+/** What the construct gives a contract's `toEnvironment` (CDK tokens are strings or numbers). */
+export type EnvironmentInput<C> =
+  C extends EnvContract<infer S> ? EnvironmentInputOfSpec<S> : EnvironmentInputOfSpec<C>;
+type EnvironmentInputOfSpec<S> = {
   readonly [K in keyof S]: S[K] extends EnvVar<unknown, infer In> ? In : never;
 };
 
