@@ -99,7 +99,7 @@ export interface EnvContract<S> {
  *
  * @example
  * const contract = defineEnvironment({ bucket: text('ARCHIVE_BUCKET') });
- * contract.fromEnvironment(process.env).bucket;
+ * contract.fromEnvironment({ ARCHIVE_BUCKET: 'failures' }).bucket; // 'failures'
  */
 export function defineEnvironment<S extends Spec>(spec: S): EnvContract<S> {
   return {
@@ -124,7 +124,9 @@ export function defineEnvironment<S extends Spec>(spec: S): EnvContract<S> {
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
           const where = issue?.path.length ? ` (at ${issue.path.join('.')})` : '';
-          throw new ConfigError(v.name, `${issue?.message ?? 'is invalid'}${where}, got "${raw}"`);
+          // JSON-quoted and cut short, so the message stays one readable line.
+          const shown = JSON.stringify(raw.length > 160 ? `${raw.slice(0, 160)}…` : raw);
+          throw new ConfigError(v.name, `${issue?.message ?? 'is invalid'}${where}, got ${shown}`);
         }
         out[key] = parsed.data;
       }

@@ -138,3 +138,20 @@ describe('DLQ sweeper configuration', () => {
     expect(written).toEqual({ ARCHIVE_BUCKET: 'b', SWEPT_QUEUES: `tokens:${JSON.stringify(queues)}` });
   });
 });
+
+describe('configuration errors', () => {
+  it('stay one line however long or multi-line the bad value is', () => {
+    const raw = `[${'\n{"dlqUrl": 1},'.repeat(100)}\n]`;
+
+    let message = '';
+    try {
+      sweeperConfig.fromEnvironment({ ARCHIVE_BUCKET: 'b', SWEPT_QUEUES: raw });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+
+    expect(message).toMatch(/^Environment variable SWEPT_QUEUES /);
+    expect(message).not.toContain('\n');
+    expect(message.length).toBeLessThan(400);
+  });
+});
