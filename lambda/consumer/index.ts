@@ -1,10 +1,9 @@
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createConsumerRuntime } from '../shared/consumer-handler';
+import { standardProcessing } from '../shared/consumer/standard-processor';
+import { createConsumerHandler } from '../shared/consumer-runtime';
+import { fromEnvironment } from './config';
 
-const { logger, consumer } = createConsumerRuntime('consumer');
-
-/** Standard-queue consumer: records run in parallel; only failed ones are reported for retry. */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  logger.addContext(context);
-  return consumer.processBatch(event, context);
-};
+/**
+ * Standard-queue consumer: records run in parallel (`BatchProcessor`); only failed ones are
+ * reported for retry (`../shared/consumer/standard-processor.ts`).
+ */
+export const handler = createConsumerHandler('consumer', fromEnvironment(process.env), standardProcessing());

@@ -3,19 +3,20 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { S3ArchiveWriter } from '../shared/archive';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createLogger, createMetrics, requireEnv } from '../shared/runtime';
-import { sweep, type SweepResult, type SweptQueue } from '../shared/sweeper';
+import { createLogger, createMetrics } from '../shared/runtime';
+import { sweep, type SweepResult } from '../shared/sweeper';
+import { fromEnvironment } from './config';
 
+const config = fromEnvironment(process.env);
 const logger = createLogger('dlq-sweeper');
 const metrics = createMetrics('dlq-sweeper');
 const sqs = new SQSClient({});
-const archive = new S3ArchiveWriter(new S3Client({}), requireEnv('ARCHIVE_BUCKET'), { checkFirst: true });
-const queues = JSON.parse(requireEnv('SWEPT_QUEUES')) as SweptQueue[];
+const archive = new S3ArchiveWriter(new S3Client({}), config.archiveBucket, { checkFirst: true });
 
 /** Scheduled: archives DLQ messages that have no archive record yet. */
 export const handler = async (_event: unknown, context: Context): Promise<SweepResult> => {
   logger.addContext(context);
-  const result = await sweep(queues, {
+  const result = await sweep(config.sweptQueues, {
     sqs,
     archive,
     logger,

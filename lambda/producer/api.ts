@@ -1,23 +1,24 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import {
-  SendMessageBatchCommand,
-  SendMessageCommand,
-  type MessageAttributeValue,
-  type SendMessageBatchRequestEntry,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ATTR, createEnvelope, type Envelope } from '../shared/envelope';
 import type { ProbeMode } from '../shared/jobs/probe';
 import type { JobRegistry } from '../shared/jobs/registry';
+import { encodeMessage, MessageTooLargeError, type EncodedMessage } from '../shared/message-codec';
+import { planBatches } from './batch-plan';
 import { ApiError, errorResponse, header, json } from './http';
+import { parseJsonBody, routeOf } from './request';
+import {
+  queueUnavailable,
+  RETRY_AFTER_SECONDS,
+  sendOne,
+  sendPlan,
+  type Accepted,
+  type BatchResult,
+  type PreparedEntry,
+  type SendDeps,
+} from './send';
 import { validateBatchShape, validateEntry, validateIdempotencyHeader, type ValidEntry } from './validation';
-
-/** SQS's largest message (body + attributes). */
-export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
-/** Seconds a client should wait before retrying after a 503. */
-export const RETRY_AFTER_SECONDS = 1;
 
 /** What the producer needs; everything is injectable for tests. */
 export interface ApiDeps {
@@ -27,116 +28,42 @@ export interface ApiDeps {
   readonly maxBodyBytes: number;
   readonly allowedProbeModes: readonly ProbeMode[];
   readonly logger: Logger;
+  /** @default no metrics */
   readonly metrics?: Metrics;
+  /** @default () => new Date() */
   readonly now?: () => Date;
+  /** @default random UUIDs */
   readonly newId?: () => string;
 }
 
-/** Where an accepted message went. */
-export interface Accepted {
-  readonly messageId: string;
-  readonly queue: 'standard' | 'fifo';
-  readonly sequenceNumber?: string;
-}
-
-/** One entry's result in a batch response. */
-export type BatchResult =
-  | ({ readonly index: number } & Accepted)
-  | { readonly index: number; readonly error: { code: string; message: string; details?: unknown } };
-
-const ROUTES: Record<string, 'single' | 'batch'> = {
-  '/v1/messages': 'single',
-  '/v1/messages/batch': 'batch',
-};
-
-function routeOf(event: APIGatewayProxyEvent): 'single' | 'batch' | undefined {
-  const candidates = [event.resource, event.path?.replace(/\/+$/, '')];
-  for (const c of candidates) if (c && ROUTES[c]) return ROUTES[c];
-  return undefined;
-}
-
-/** Builds the producer's request handler: routing, validation, enqueueing and the error contract. */
+/**
+ * Builds the producer's request handler. A request goes through: routing and body parsing
+ * (`./request.ts`), validation (`./validation.ts`), encoding (`../shared/message-codec.ts`), for a
+ * batch the plan of queue calls (`./batch-plan.ts`, `planBatches`), the send step (`./send.ts`),
+ * and the folding of outcomes into one response here (202, 207 or 503; errors per `./http.ts`).
+ */
 export function createApi(deps: ApiDeps) {
   const now = deps.now ?? (() => new Date());
+  const sendDeps: SendDeps = { ...deps, onAccepted: (type) => accepted(type) };
 
-  function bodyOf(event: APIGatewayProxyEvent): unknown {
-    const contentType = header(event.headers, 'content-type');
-    const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
-    if (mediaType !== 'application/json') {
-      throw new ApiError(
-        'UnsupportedMediaType',
-        `content-type must be application/json, got ${contentType ? `"${contentType}"` : 'none'}`,
-        [{ field: 'content-type', message: 'must be application/json' }],
-      );
-    }
-    const raw = event.body ?? '';
-    const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-    if (bytes.length > deps.maxBodyBytes) {
-      throw new ApiError(
-        'PayloadTooLarge',
-        `Request body is ${bytes.length} bytes; the limit is ${deps.maxBodyBytes}`,
-        [{ field: '(body)', message: `larger than ${deps.maxBodyBytes} bytes` }],
-      );
-    }
+  function encode(
+    entry: ValidEntry,
+    correlationId: string,
+    idempotencyKey: string | undefined,
+  ): EncodedMessage {
     try {
-      return JSON.parse(bytes.toString('utf8'));
-    } catch (e) {
-      throw new ApiError('InvalidJson', `Request body is not valid JSON: ${(e as Error).message}`, [
-        { field: '(body)', message: 'not valid JSON' },
+      return encodeMessage(entry, {
+        correlationId,
+        idempotencyKey,
+        now: now(),
+        ...(deps.newId ? { id: deps.newId() } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof MessageTooLargeError)) throw error;
+      throw new ApiError('PayloadTooLarge', error.message, [
+        { field: 'payload', message: 'too large for one queue message' },
       ]);
     }
-  }
-
-  function toMessage(entry: ValidEntry, correlationId: string, idempotencyKey: string | undefined) {
-    const envelope: Envelope = createEnvelope(
-      { type: entry.type, payload: entry.payload, correlationId },
-      now(),
-      deps.newId?.(),
-    );
-    // U+FFFE and U+FFFF are valid in JSON strings but not in SQS message bodies: escape them.
-    const body = JSON.stringify(envelope).replace(
-      /[\ufffe\uffff]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16)}`,
-    );
-    const attributes: Record<string, MessageAttributeValue> = {
-      [ATTR.type]: { DataType: 'String', StringValue: entry.type },
-      [ATTR.correlationId]: { DataType: 'String', StringValue: correlationId },
-      ...(idempotencyKey
-        ? { [ATTR.idempotencyKey]: { DataType: 'String', StringValue: idempotencyKey } }
-        : {}),
-    };
-    const size = Buffer.byteLength(body) + JSON.stringify(attributes).length;
-    if (size > SQS_MAX_MESSAGE_BYTES) {
-      throw new ApiError(
-        'PayloadTooLarge',
-        `Message is ${size} bytes once wrapped; the queue limit is ${SQS_MAX_MESSAGE_BYTES}`,
-        [{ field: 'payload', message: 'too large for one queue message' }],
-      );
-    }
-    const fifo = entry.orderingKey !== undefined;
-    return {
-      fifo,
-      envelope,
-      params: {
-        MessageBody: body,
-        MessageAttributes: attributes,
-        ...(fifo
-          ? { MessageGroupId: entry.orderingKey, MessageDeduplicationId: idempotencyKey ?? envelope.id }
-          : { DelaySeconds: entry.delaySeconds }),
-      },
-    };
-  }
-
-  function unavailable(error: unknown): ApiError {
-    deps.logger.error('queue send failed', { error });
-    return new ApiError(
-      'QueueUnavailable',
-      'The queue did not accept the message; retry with the same Idempotency-Key',
-      [],
-      {
-        'retry-after': String(RETRY_AFTER_SECONDS),
-      },
-    );
   }
 
   function accepted(type: string, n = 1) {
@@ -147,22 +74,11 @@ export function createApi(deps: ApiDeps) {
   }
 
   async function single(event: APIGatewayProxyEvent, correlationId: string): Promise<APIGatewayProxyResult> {
-    const body = bodyOf(event);
+    const body = parseJsonBody(event, deps.maxBodyBytes);
     const key = validateIdempotencyHeader(header(event.headers, 'idempotency-key'));
     const entry = validateEntry(body, deps);
-    const msg = toMessage(entry, correlationId, key);
-    let out;
-    try {
-      out = await deps.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: msg.fifo ? deps.queues.fifoUrl : deps.queues.standardUrl,
-          ...msg.params,
-        }),
-      );
-    } catch (error) {
-      throw unavailable(error);
-    }
-    if (!out.MessageId) throw unavailable(new Error('SendMessage returned no MessageId'));
+    const msg = encode(entry, correlationId, key);
+    const out = await sendOne(sendDeps, msg.fifo, msg.params);
     accepted(entry.type);
     deps.logger.info('message accepted', { messageId: out.MessageId, type: entry.type, fifo: msg.fifo });
     const result: Accepted = {
@@ -174,23 +90,17 @@ export function createApi(deps: ApiDeps) {
   }
 
   async function batch(event: APIGatewayProxyEvent, correlationId: string): Promise<APIGatewayProxyResult> {
-    const entries = validateBatchShape(bodyOf(event));
+    const entries = validateBatchShape(parseJsonBody(event, deps.maxBodyBytes));
     const results: BatchResult[] = new Array(entries.length);
-    const prepared: {
-      index: number;
-      fifo: boolean;
-      key?: string;
-      entry: SendMessageBatchRequestEntry;
-      type: string;
-    }[] = [];
+    const prepared: PreparedEntry[] = [];
     entries.forEach((raw, index) => {
       try {
         const e = validateEntry(raw, { ...deps, batch: true, prefix: `messages.${index}` });
-        const msg = toMessage(e, correlationId, e.idempotencyKey);
+        const msg = encode(e, correlationId, e.idempotencyKey);
         prepared.push({
           index,
           fifo: msg.fifo,
-          key: e.orderingKey,
+          ...(e.orderingKey !== undefined ? { key: e.orderingKey } : {}),
           type: e.type,
           entry: { Id: String(index), ...msg.params },
         });
@@ -206,88 +116,7 @@ export function createApi(deps: ApiDeps) {
       throw new ApiError('ValidationError', 'No entry of the batch is valid', details);
     }
 
-    // FIFO: chunks go one after another so entries of one key keep request order; once an entry of
-    // a key fails, its later entries are not sent (they would overtake it on the client's retry).
-    const failedKeys = new Set<string>();
-    const send = async (queueUrl: string, chunk: typeof prepared) => {
-      const live = chunk.filter((p) => !(p.key && failedKeys.has(p.key)));
-      for (const p of chunk) {
-        if (p.key && failedKeys.has(p.key)) {
-          results[p.index] = {
-            index: p.index,
-            error: {
-              code: 'QueueUnavailable',
-              message: `Not sent: an earlier entry with orderingKey "${p.key}" was not accepted`,
-            },
-          };
-        }
-      }
-      if (live.length === 0) return;
-      try {
-        const out = await deps.sqs.send(
-          new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: live.map((p) => p.entry) }),
-        );
-        for (const ok of out.Successful ?? []) {
-          const p = live.find((x) => x.entry.Id === ok.Id)!;
-          results[p.index] = {
-            index: p.index,
-            messageId: ok.MessageId!,
-            queue: p.fifo ? 'fifo' : 'standard',
-            ...(ok.SequenceNumber ? { sequenceNumber: ok.SequenceNumber } : {}),
-          };
-          accepted(p.type);
-        }
-        for (const bad of out.Failed ?? []) {
-          const p = live.find((x) => x.entry.Id === bad.Id)!;
-          if (p.key) failedKeys.add(p.key);
-          results[p.index] = {
-            index: p.index,
-            error: {
-              code: 'QueueUnavailable',
-              message: `${bad.Code ?? 'Error'}: ${bad.Message ?? 'not accepted by the queue'}`,
-            },
-          };
-        }
-      } catch (error) {
-        unavailable(error);
-        for (const p of live) {
-          if (p.key) failedKeys.add(p.key);
-          results[p.index] = {
-            index: p.index,
-            error: { code: 'QueueUnavailable', message: 'The queue did not accept the message; retry it' },
-          };
-        }
-      }
-    };
-    const chunks = (list: typeof prepared) =>
-      Array.from({ length: Math.ceil(list.length / 10) }, (_, i) => list.slice(i * 10, i * 10 + 10));
-    // A FIFO chunk holds at most one entry per orderingKey: SQS reports batch entries one by one, so
-    // a refused entry must not have a later entry of its key accepted in the same call.
-    const fifoChunks = (list: typeof prepared) => {
-      const out: (typeof prepared)[] = [];
-      let rest = list;
-      while (rest.length > 0) {
-        const chunk: typeof prepared = [];
-        const keys = new Set<string | undefined>();
-        const left: typeof prepared = [];
-        for (const p of rest) {
-          if (chunk.length < 10 && !keys.has(p.key)) chunk.push(p);
-          else left.push(p);
-          keys.add(p.key);
-        }
-        out.push(chunk);
-        rest = left;
-      }
-      return out;
-    };
-    const fifo = prepared.filter((p) => p.fifo);
-    const standard = prepared.filter((p) => !p.fifo);
-    await Promise.all([
-      (async () => {
-        for (const c of fifoChunks(fifo)) await send(deps.queues.fifoUrl, c);
-      })(),
-      ...chunks(standard).map((c) => send(deps.queues.standardUrl, c)),
-    ]);
+    await sendPlan(planBatches(prepared), sendDeps, results);
 
     const ok = results.filter((r) => 'messageId' in r).length;
     deps.logger.info('batch handled', { entries: entries.length, accepted: ok });
@@ -335,7 +164,7 @@ export function createApi(deps: ApiDeps) {
         return errorResponse(error);
       }
       deps.logger.error('unexpected error', { error });
-      return errorResponse(unavailable(error));
+      return errorResponse(queueUnavailable(deps.logger, error));
     }
   };
 }

@@ -1,22 +1,19 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { PROBE_MODES, type ProbeMode } from '../shared/jobs/probe';
 import { defaultRegistry } from '../shared/jobs/registry';
-import { createLogger, createMetrics, requireEnv, requireIntEnv } from '../shared/runtime';
+import { createLogger, createMetrics } from '../shared/runtime';
 import { createApi } from './api';
+import { fromEnvironment } from './config';
 
+const config = fromEnvironment(process.env);
 const logger = createLogger('producer');
-const allowed = requireEnv('ALLOWED_PROBE_MODES')
-  .split(',')
-  .map((m) => m.trim())
-  .filter((m): m is ProbeMode => (PROBE_MODES as readonly string[]).includes(m));
 
 const api = createApi({
   registry: defaultRegistry,
   sqs: new SQSClient({}),
-  queues: { standardUrl: requireEnv('STANDARD_QUEUE_URL'), fifoUrl: requireEnv('FIFO_QUEUE_URL') },
-  maxBodyBytes: requireIntEnv('MAX_BODY_BYTES'),
-  allowedProbeModes: allowed,
+  queues: { standardUrl: config.standardQueueUrl, fifoUrl: config.fifoQueueUrl },
+  maxBodyBytes: config.maxBodyBytes,
+  allowedProbeModes: config.allowedProbeModes,
   logger,
   metrics: createMetrics('producer'),
 });

@@ -48,3 +48,38 @@ export class ArchiveWriteError extends RetryableError {}
 export function isPermanent(error: unknown): error is PermanentError {
   return error instanceof PermanentError;
 }
+
+/**
+ * A function's environment does not match its configuration contract (`lambda/<function>/config.ts`).
+ * Thrown at cold start; the message is one line naming the variable.
+ */
+export class ConfigError extends PipelineError {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Environment variable ${variable} ${problem}`);
+  }
+}
+
+/**
+ * The error archived provisionally for a final-attempt record before it runs: it stands in the
+ * archive if the runtime crashes or times out before the record's outcome is known.
+ */
+export class FinalAttemptInterrupted extends PipelineError {
+  constructor() {
+    super('The final attempt did not complete (crash or timeout of the runtime)');
+  }
+}
+
+/**
+ * A failure of unknown kind: something not raised as a {@link PipelineError} (a `TypeError`, a
+ * thrown string), or a message found in a DLQ with no recorded cause. Retried, as anything not
+ * known to be permanent is.
+ */
+export class UnknownFailure extends RetryableError {
+  /** Wraps any thrown value, keeping it as the `cause`. */
+  static from(thrown: unknown): UnknownFailure {
+    return new UnknownFailure(String((thrown as Error)?.message ?? thrown), { cause: thrown });
+  }
+}

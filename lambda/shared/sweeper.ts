@@ -6,7 +6,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { buildArchiveRecord, type ArchiveWriter, type FailureKind } from './archive';
-import { DLQ_ATTR } from './consumer';
+import { DLQ_ATTR } from './dlq-attributes';
+import { UnknownFailure } from './errors';
 
 /** One DLQ the sweeper watches and the queue it belongs to. */
 export interface SweptQueue {
@@ -71,14 +72,12 @@ export async function sweep(
           const originalId = attrs[DLQ_ATTR.originalMessageId]?.StringValue ?? m.MessageId!;
           const kind: FailureKind =
             attrs[DLQ_ATTR.failureKind]?.StringValue === 'permanent' ? 'permanent' : 'unknown';
-          const error = Object.assign(
-            new Error(
-              'Message reached its DLQ without an archive record (crash, timeout or failed archive write)',
-            ),
-            {
-              name: attrs[DLQ_ATTR.errorName]?.StringValue ?? 'UnknownFailure',
-            },
+          const error = new UnknownFailure(
+            'Message reached its DLQ without an archive record (crash, timeout or failed archive write)',
           );
+          // The consumer records the cause's class name when it dead-letters a message itself.
+          const recordedName = attrs[DLQ_ATTR.errorName]?.StringValue;
+          if (recordedName !== undefined) error.name = recordedName;
           try {
             const record = buildArchiveRecord(
               {

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
+import { toEnvironment as consumerEnvironment } from '../../lambda/consumer/config';
 import type { ConsumerSettings } from '../config/types';
 import type { FailureArchive } from './failure-archive';
 import { PipelineFunction } from './pipeline-function';
@@ -44,15 +45,14 @@ export class ConsumerFunction extends Construct {
       timeout,
       memoryMb: settings.memoryMb,
       logRetentionDays: props.logRetentionDays,
-      environment: {
-        QUEUE_URL: source.queue.queueUrl,
-        DLQ_URL: source.deadLetterQueue.queueUrl,
-        QUEUE_KIND: source.fifo ? 'fifo' : 'standard',
-        MAX_RECEIVE_COUNT: String(source.maxReceiveCount),
-        BACKOFF_BASE_SECONDS: String(props.backoff.baseSeconds),
-        BACKOFF_CAP_SECONDS: String(props.backoff.capSeconds),
-        ARCHIVE_BUCKET: props.archive.bucket.bucketName,
-      },
+      environment: consumerEnvironment({
+        queueUrl: source.queue.queueUrl,
+        dlqUrl: source.deadLetterQueue.queueUrl,
+        maxReceiveCount: source.maxReceiveCount,
+        backoffBaseSeconds: props.backoff.baseSeconds,
+        backoffCapSeconds: props.backoff.capSeconds,
+        archiveBucket: props.archive.bucket.bucketName,
+      }),
     });
     this.fn = handler.fn;
 

@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import { FUNCTION_DEFAULTS } from '../config/defaults';
+import { toEnvironment as sweeperEnvironment } from '../../lambda/dlq-sweeper/config';
 import type { SweptQueue } from '../../lambda/shared/sweeper';
 import type { FailureArchive } from './failure-archive';
 import { PipelineFunction } from './pipeline-function';
@@ -41,10 +42,10 @@ export class DlqSweeper extends Construct {
       description: 'Archives DLQ messages that have no failure archive record yet',
       timeout: Duration.seconds(FUNCTION_DEFAULTS.sweeperTimeoutSeconds),
       logRetentionDays: props.logRetentionDays,
-      environment: {
-        ARCHIVE_BUCKET: props.archive.bucket.bucketName,
-        SWEPT_QUEUES: Stack.of(this).toJsonString(swept),
-      },
+      environment: sweeperEnvironment(
+        { archiveBucket: props.archive.bucket.bucketName, sweptQueues: swept },
+        { json: (value) => Stack.of(this).toJsonString(value) },
+      ),
     });
     for (const q of props.queues) {
       q.deadLetterQueue.grant(this.function.fn, 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility');

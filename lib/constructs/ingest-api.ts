@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FUNCTION_DEFAULTS } from '../config/defaults';
+import { toEnvironment as producerEnvironment } from '../../lambda/producer/config';
 import type { ProbeMode } from '../../lambda/shared/jobs/probe';
 import { PipelineFunction, retentionDays } from './pipeline-function';
 
@@ -56,12 +57,12 @@ export class IngestApi extends Construct {
       description: 'Validates API requests and enqueues them',
       timeout: Duration.seconds(FUNCTION_DEFAULTS.producerTimeoutSeconds),
       logRetentionDays: props.logRetentionDays,
-      environment: {
-        STANDARD_QUEUE_URL: props.standardQueue.queueUrl,
-        FIFO_QUEUE_URL: props.fifoQueue.queueUrl,
-        MAX_BODY_BYTES: String(props.maxBodyBytes),
-        ALLOWED_PROBE_MODES: props.allowedProbeModes.join(','),
-      },
+      environment: producerEnvironment({
+        standardQueueUrl: props.standardQueue.queueUrl,
+        fifoQueueUrl: props.fifoQueue.queueUrl,
+        maxBodyBytes: props.maxBodyBytes,
+        allowedProbeModes: props.allowedProbeModes,
+      }),
     });
     // SendMessage only: the producer never reads queue attributes or URLs.
     props.standardQueue.grant(this.producer.fn, 'sqs:SendMessage');

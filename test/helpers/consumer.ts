@@ -8,6 +8,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { S3ArchiveWriter } from '../../lambda/shared/archive';
 import { createConsumer, type ConsumerSettings } from '../../lambda/shared/consumer';
+import { fifoProcessing } from '../../lambda/shared/consumer/fifo-processor';
+import { standardProcessing } from '../../lambda/shared/consumer/standard-processor';
 import { defaultRegistry, type JobRegistry } from '../../lambda/shared/jobs/registry';
 import { silentLogger } from './aws-fakes';
 import { fakeContext, FIFO_DLQ, FIFO_QUEUE, sqsEvent, STANDARD_DLQ, STANDARD_QUEUE, T0 } from './sqs-events';
@@ -18,7 +20,6 @@ export const ARCHIVE_BUCKET = 'eventpipeline-dev-failurearchive-1a2b3c4d5e6f';
 export const STANDARD_SETTINGS: ConsumerSettings = {
   queueUrl: STANDARD_QUEUE.url,
   dlqUrl: STANDARD_DLQ.url,
-  fifo: false,
   maxReceiveCount: 5,
   backoff: { baseSeconds: 10, capSeconds: 600 },
 };
@@ -27,14 +28,13 @@ export const STANDARD_SETTINGS: ConsumerSettings = {
 export const FIFO_SETTINGS: ConsumerSettings = {
   queueUrl: FIFO_QUEUE.url,
   dlqUrl: FIFO_DLQ.url,
-  fifo: true,
   maxReceiveCount: 5,
   backoff: { baseSeconds: 10, capSeconds: 600 },
 };
 
 /** Options of {@link consumer}. */
 export interface ConsumerOptions {
-  /** @default false */
+  /** Run under the FIFO entry point's processor. @default false */
   readonly fifo?: boolean;
   /** @default the shipped registry */
   readonly registry?: JobRegistry;
@@ -53,6 +53,7 @@ export function consumer(opts: ConsumerOptions = {}) {
     archive: new S3ArchiveWriter(new S3Client({ region: 'eu-west-1' }), ARCHIVE_BUCKET),
     logger: silentLogger(),
     settings,
+    processing: opts.fifo ? fifoProcessing() : standardProcessing(),
     ...(opts.random ? { random: opts.random } : {}),
     now: () => new Date(T0.getTime() + 60_000),
   });

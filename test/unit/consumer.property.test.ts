@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { SQSRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { backoffSeconds } from '../../lambda/shared/backoff';
-import { DLQ_ATTR } from '../../lambda/shared/consumer';
+import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
 import { FakeAws, s3Error, sqsError } from '../helpers/aws-fakes';
 import { consumer, failedIds, FIFO_SETTINGS, STANDARD_SETTINGS } from '../helpers/consumer';
 import { recordingRegistry } from '../helpers/jobs';

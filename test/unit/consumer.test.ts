@@ -4,7 +4,8 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Context } from 'aws-lambda';
 import type { ArchiveRecord } from '../../lambda/shared/archive';
 import { backoffSeconds } from '../../lambda/shared/backoff';
-import { deadlineMarginMs, DLQ_ATTR, toSdkAttributes, withDeadline } from '../../lambda/shared/consumer';
+import { deadlineMarginMs, withDeadline } from '../../lambda/shared/consumer/deadline';
+import { DLQ_ATTR, toSdkAttributes } from '../../lambda/shared/dlq-attributes';
 import { DeadlineExceededError } from '../../lambda/shared/errors';
 import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
 import { FakeAws, s3Error, sqsError } from '../helpers/aws-fakes';
@@ -614,7 +615,6 @@ describe('consumer Lambda entry points', () => {
   const env = {
     QUEUE_URL: STANDARD_QUEUE.url,
     DLQ_URL: STANDARD_DLQ.url,
-    QUEUE_KIND: 'standard',
     MAX_RECEIVE_COUNT: '5',
     BACKOFF_BASE_SECONDS: '10',
     BACKOFF_CAP_SECONDS: '600',
@@ -672,7 +672,6 @@ describe('consumer Lambda entry points', () => {
     const handler = await load('../../lambda/fifo-consumer/index.js', {
       QUEUE_URL: FIFO_QUEUE.url,
       DLQ_URL: FIFO_DLQ.url,
-      QUEUE_KIND: 'fifo',
     });
     const bad = probeRecord({ mode: 'fail-always' }, { messageGroupId: 'a' });
     const heldBack = probeRecord({ mode: 'succeed' }, { messageGroupId: 'a' });

@@ -9,7 +9,8 @@ import {
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createApi, RETRY_AFTER_SECONDS, type ApiDeps } from '../../lambda/producer/api';
+import { createApi, type ApiDeps } from '../../lambda/producer/api';
+import { RETRY_AFTER_SECONDS } from '../../lambda/producer/send';
 import { parseEnvelope } from '../../lambda/shared/envelope';
 import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
 import { defaultRegistry } from '../../lambda/shared/jobs/registry';

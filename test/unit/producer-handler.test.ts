@@ -14,7 +14,7 @@ describe('producer Lambda entry point', () => {
       STANDARD_QUEUE_URL: STANDARD_QUEUE.url,
       FIFO_QUEUE_URL: FIFO_QUEUE.url,
       MAX_BODY_BYTES: '1024',
-      ALLOWED_PROBE_MODES: 'succeed, sleep,bogus',
+      ALLOWED_PROBE_MODES: 'succeed, sleep',
       AWS_REGION: 'eu-west-1',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
@@ -72,5 +72,11 @@ describe('producer Lambda entry point', () => {
 
   it('fails its cold start when MAX_BODY_BYTES is not an integer', async () => {
     await expect(load({ MAX_BODY_BYTES: '256k' })).rejects.toThrow('MAX_BODY_BYTES must be an integer');
+  });
+
+  it('fails its cold start when ALLOWED_PROBE_MODES names an unknown mode', async () => {
+    await expect(load({ ALLOWED_PROBE_MODES: 'succeed,bogus' })).rejects.toThrow(
+      'Environment variable ALLOWED_PROBE_MODES must list only',
+    );
   });
 });

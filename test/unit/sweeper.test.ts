@@ -9,7 +9,7 @@ import {
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { archiveKey, S3ArchiveWriter } from '../../lambda/shared/archive';
-import { DLQ_ATTR } from '../../lambda/shared/consumer';
+import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
 import { sweep, SWEEP_VISIBILITY_SECONDS, type SweptQueue } from '../../lambda/shared/sweeper';
 import { FakeAws, s3Error, silentLogger, sqsError } from '../helpers/aws-fakes';
 import { ARCHIVE_BUCKET, consumer } from '../helpers/consumer';

@@ -1,0 +1,37 @@
+import {
+  defineEnvironment,
+  integer,
+  text,
+  type ConfigOf,
+  type EnvironmentInput,
+} from '../shared/env-contract';
+
+/**
+ * The environment contract of both consumers (standard `lambda/consumer`, FIFO
+ * `lambda/fifo-consumer`): `ConsumerFunction` writes it with {@link toEnvironment}, the entry
+ * points read it with {@link fromEnvironment}. The queue kind is not part of it: each entry point
+ * knows its own.
+ */
+const contract = defineEnvironment({
+  /** URL of the source queue (for visibility changes). */
+  queueUrl: text('QUEUE_URL'),
+  /** URL of the source queue's DLQ, where permanent failures are sent. */
+  dlqUrl: text('DLQ_URL'),
+  /** The source queue's redrive `maxReceiveCount`: the attempt with this count is the last. */
+  maxReceiveCount: integer('MAX_RECEIVE_COUNT'),
+  backoffBaseSeconds: integer('BACKOFF_BASE_SECONDS'),
+  backoffCapSeconds: integer('BACKOFF_CAP_SECONDS'),
+  /** The failure archive bucket. */
+  archiveBucket: text('ARCHIVE_BUCKET'),
+});
+
+/** The parsed configuration (`fromEnvironment`). */
+export type ConsumerConfig = ConfigOf<typeof contract>;
+/** What `ConsumerFunction` gives `toEnvironment`. */
+export type ConsumerEnvironmentInput = EnvironmentInput<typeof contract>;
+
+/**
+ * `toEnvironment(input)`: the variables for the construct; `fromEnvironment(env)`: parses them at
+ * cold start, throwing `ConfigError` naming the variable; `variables`: their names.
+ */
+export const { toEnvironment, fromEnvironment, variables } = contract;

@@ -1,0 +1,33 @@
+import {
+  defineEnvironment,
+  integer,
+  oneOfList,
+  text,
+  type ConfigOf,
+  type EnvironmentInput,
+} from '../shared/env-contract';
+import { PROBE_MODES } from '../shared/jobs/probe';
+
+/**
+ * The producer's environment contract: `IngestApi` writes it with {@link toEnvironment}, the entry
+ * point reads it with {@link fromEnvironment}.
+ */
+const contract = defineEnvironment({
+  standardQueueUrl: text('STANDARD_QUEUE_URL'),
+  fifoQueueUrl: text('FIFO_QUEUE_URL'),
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes: integer('MAX_BODY_BYTES'),
+  /** Probe modes this stage accepts; an unknown mode fails the cold start. */
+  allowedProbeModes: oneOfList('ALLOWED_PROBE_MODES', PROBE_MODES),
+});
+
+/** The parsed configuration (`fromEnvironment`). */
+export type ProducerConfig = ConfigOf<typeof contract>;
+/** What `IngestApi` gives `toEnvironment`. */
+export type ProducerEnvironmentInput = EnvironmentInput<typeof contract>;
+
+/**
+ * `toEnvironment(input)`: the variables for the construct; `fromEnvironment(env)`: parses them at
+ * cold start, throwing `ConfigError` naming the variable; `variables`: their names.
+ */
+export const { toEnvironment, fromEnvironment, variables } = contract;

@@ -1,0 +1,144 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import {
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SendMessageBatchRequestEntry,
+  type SendMessageCommandOutput,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { MessageParams } from '../shared/message-codec';
+import type { BatchPlan } from './batch-plan';
+import { ApiError } from './http';
+
+/** Seconds a client should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Where an accepted message went. */
+export interface Accepted {
+  readonly messageId: string;
+  readonly queue: 'standard' | 'fifo';
+  readonly sequenceNumber?: string;
+}
+
+/** One entry's result in a batch response. */
+export type BatchResult =
+  | ({ readonly index: number } & Accepted)
+  | { readonly index: number; readonly error: { code: string; message: string; details?: unknown } };
+
+/** A valid batch entry, encoded and ready to send. */
+export interface PreparedEntry {
+  /** Position in the request. */
+  readonly index: number;
+  readonly fifo: boolean;
+  /** The entry's `orderingKey`, if any. */
+  readonly key?: string;
+  readonly type: string;
+  readonly entry: SendMessageBatchRequestEntry;
+}
+
+/** The queues and clients the send step uses. */
+export interface SendDeps {
+  readonly sqs: SQSClient;
+  readonly queues: { readonly standardUrl: string; readonly fifoUrl: string };
+  readonly logger: Logger;
+  /** Called once per accepted message (metrics). */
+  readonly onAccepted: (type: string) => void;
+}
+
+/** Logs a failed queue call and returns the 503 the client gets for it. */
+export function queueUnavailable(logger: Logger, error: unknown): ApiError {
+  logger.error('queue send failed', { error });
+  return new ApiError(
+    'QueueUnavailable',
+    'The queue did not accept the message; retry with the same Idempotency-Key',
+    [],
+    { 'retry-after': String(RETRY_AFTER_SECONDS) },
+  );
+}
+
+/** Sends one message; throws the 503 {@link ApiError} when the queue does not take it. */
+export async function sendOne(
+  deps: SendDeps,
+  fifo: boolean,
+  params: MessageParams,
+): Promise<SendMessageCommandOutput & { MessageId: string }> {
+  let out;
+  try {
+    out = await deps.sqs.send(
+      new SendMessageCommand({ QueueUrl: fifo ? deps.queues.fifoUrl : deps.queues.standardUrl, ...params }),
+    );
+  } catch (error) {
+    throw queueUnavailable(deps.logger, error);
+  }
+  if (!out.MessageId) throw queueUnavailable(deps.logger, new Error('SendMessage returned no MessageId'));
+  return out as SendMessageCommandOutput & { MessageId: string };
+}
+
+/**
+ * Carries out a batch plan (`planBatches`): FIFO chunks one after another, standard chunks in
+ * parallel, writing each entry's outcome into `results` by index. Once an entry of an
+ * `orderingKey` fails, its later entries are not sent (they would overtake it on the client's retry).
+ */
+export async function sendPlan(
+  plan: BatchPlan<PreparedEntry>,
+  deps: SendDeps,
+  results: BatchResult[],
+): Promise<void> {
+  const failedKeys = new Set<string>();
+  const send = async (queueUrl: string, chunk: readonly PreparedEntry[]) => {
+    const live = chunk.filter((p) => !(p.key && failedKeys.has(p.key)));
+    for (const p of chunk) {
+      if (p.key && failedKeys.has(p.key)) {
+        results[p.index] = {
+          index: p.index,
+          error: {
+            code: 'QueueUnavailable',
+            message: `Not sent: an earlier entry with orderingKey "${p.key}" was not accepted`,
+          },
+        };
+      }
+    }
+    if (live.length === 0) return;
+    try {
+      const out = await deps.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: live.map((p) => p.entry) }),
+      );
+      for (const ok of out.Successful ?? []) {
+        const p = live.find((x) => x.entry.Id === ok.Id)!;
+        results[p.index] = {
+          index: p.index,
+          messageId: ok.MessageId!,
+          queue: p.fifo ? 'fifo' : 'standard',
+          ...(ok.SequenceNumber ? { sequenceNumber: ok.SequenceNumber } : {}),
+        };
+        deps.onAccepted(p.type);
+      }
+      for (const bad of out.Failed ?? []) {
+        const p = live.find((x) => x.entry.Id === bad.Id)!;
+        if (p.key) failedKeys.add(p.key);
+        results[p.index] = {
+          index: p.index,
+          error: {
+            code: 'QueueUnavailable',
+            message: `${bad.Code ?? 'Error'}: ${bad.Message ?? 'not accepted by the queue'}`,
+          },
+        };
+      }
+    } catch (error) {
+      queueUnavailable(deps.logger, error);
+      for (const p of live) {
+        if (p.key) failedKeys.add(p.key);
+        results[p.index] = {
+          index: p.index,
+          error: { code: 'QueueUnavailable', message: 'The queue did not accept the message; retry it' },
+        };
+      }
+    }
+  };
+  await Promise.all([
+    (async () => {
+      for (const c of plan.fifo) await send(deps.queues.fifoUrl, c);
+    })(),
+    ...plan.standard.map((c) => send(deps.queues.standardUrl, c)),
+  ]);
+}

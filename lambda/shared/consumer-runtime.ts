@@ -1,0 +1,45 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { ConsumerConfig } from '../consumer/config';
+import { S3ArchiveWriter } from './archive';
+import { createConsumer, type ConsumerSettings } from './consumer';
+import type { BatchProcessing } from './consumer/processing';
+import { defaultRegistry } from './jobs/registry';
+import { createLogger, createMetrics } from './runtime';
+
+/** The consumer core's settings from a consumer's parsed configuration. */
+export function consumerSettings(config: ConsumerConfig): ConsumerSettings {
+  return {
+    queueUrl: config.queueUrl,
+    dlqUrl: config.dlqUrl,
+    maxReceiveCount: config.maxReceiveCount,
+    backoff: { baseSeconds: config.backoffBaseSeconds, capSeconds: config.backoffCapSeconds },
+  };
+}
+
+/**
+ * The Lambda handler of a consumer entry point. Module-scope wiring shared by both entry points
+ * (clients, logger, metrics, and the consumer over the entry point's own processor), created once
+ * per sandbox and reused across invocations.
+ */
+export function createConsumerHandler(
+  serviceName: string,
+  config: ConsumerConfig,
+  processing: BatchProcessing,
+) {
+  const logger = createLogger(serviceName);
+  const consumer = createConsumer({
+    registry: defaultRegistry,
+    sqs: new SQSClient({}),
+    archive: new S3ArchiveWriter(new S3Client({}), config.archiveBucket),
+    logger,
+    metrics: createMetrics(serviceName),
+    settings: consumerSettings(config),
+    processing,
+  });
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    logger.addContext(context);
+    return consumer.processBatch(event, context);
+  };
+}

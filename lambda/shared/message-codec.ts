@@ -1,0 +1,90 @@
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { ATTR, createEnvelope, type Envelope } from './envelope';
+import { PermanentError } from './errors';
+
+/** SQS's largest message (body + attributes). */
+export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** A message is larger than one queue message once wrapped in its envelope. */
+export class MessageTooLargeError extends PermanentError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`Message is ${size} bytes once wrapped; the queue limit is ${limit}`);
+  }
+}
+
+/** What a queue message is encoded from (a validated request entry). */
+export interface MessageInput {
+  readonly type: string;
+  readonly payload: Record<string, unknown>;
+  /** Present: the message goes to the FIFO queue with this message group. */
+  readonly orderingKey?: string;
+  readonly delaySeconds?: number;
+}
+
+/** The SQS send parameters of one message, without its queue. */
+export interface MessageParams {
+  readonly MessageBody: string;
+  readonly MessageAttributes: Record<string, MessageAttributeValue>;
+  readonly MessageGroupId?: string;
+  readonly MessageDeduplicationId?: string;
+  readonly DelaySeconds?: number;
+}
+
+/** A message ready to send. */
+export interface EncodedMessage {
+  /** True when it goes to the FIFO queue. */
+  readonly fifo: boolean;
+  readonly envelope: Envelope;
+  readonly params: MessageParams;
+}
+
+/**
+ * Encodes a message as the consumers read it (`parseEnvelope` in `./envelope.ts`): the v1
+ * envelope as body, the producer's attributes ({@link ATTR}), and for FIFO the message group
+ * (`orderingKey`) and deduplication id (the idempotency key, else the envelope id). Throws
+ * {@link MessageTooLargeError} above {@link SQS_MAX_MESSAGE_BYTES}.
+ */
+export function encodeMessage(
+  input: MessageInput,
+  meta: {
+    readonly correlationId: string;
+    readonly idempotencyKey?: string | undefined;
+    readonly now: Date;
+    readonly id?: string;
+  },
+): EncodedMessage {
+  const envelope = createEnvelope(
+    { type: input.type, payload: input.payload, correlationId: meta.correlationId },
+    meta.now,
+    meta.id,
+  );
+  // U+FFFE and U+FFFF are valid in JSON strings but not in SQS message bodies: escape them.
+  const body = JSON.stringify(envelope).replace(
+    /[\ufffe\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16)}`,
+  );
+  const attributes: Record<string, MessageAttributeValue> = {
+    [ATTR.type]: { DataType: 'String', StringValue: input.type },
+    [ATTR.correlationId]: { DataType: 'String', StringValue: meta.correlationId },
+    ...(meta.idempotencyKey
+      ? { [ATTR.idempotencyKey]: { DataType: 'String', StringValue: meta.idempotencyKey } }
+      : {}),
+  };
+  const size = Buffer.byteLength(body) + JSON.stringify(attributes).length;
+  if (size > SQS_MAX_MESSAGE_BYTES) throw new MessageTooLargeError(size, SQS_MAX_MESSAGE_BYTES);
+  const fifo = input.orderingKey !== undefined;
+  return {
+    fifo,
+    envelope,
+    params: {
+      MessageBody: body,
+      MessageAttributes: attributes,
+      ...(fifo
+        ? { MessageGroupId: input.orderingKey, MessageDeduplicationId: meta.idempotencyKey ?? envelope.id }
+        : { DelaySeconds: input.delaySeconds }),
+    },
+  };
+}
