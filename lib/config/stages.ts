@@ -53,7 +53,7 @@ const STAGES: Record<StageName, Overrides> = {
 };
 
 /** True when `name` is one of the known stages. */
-function isStageName(name: string): name is StageName {
+export function isStageName(name: string): name is StageName {
   return (STAGE_NAMES as readonly string[]).includes(name);
 }
 
