@@ -1,16 +1,13 @@
+/**
+ * The local stage as tests and benches drive it: {@link startStage} (local mode on ephemeral
+ * ports with SDK clients pointed at its emulator), polling, and what the queues, the journal and
+ * the archive bucket hold.
+ */
 import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-  type Message,
-} from '@aws-sdk/client-sqs';
-import * as path from 'node:path';
-import type { ArchiveRecord } from '../../lambda/shared/archive';
-import { startLocal, type InvocationRecord, type LocalHandle, type StartLocalOptions } from '../../local';
-
-/** The cloud assembly the local end-to-end tests run (synthesized once by the global setup). */
-export const TEST_CDK_OUT = path.join(__dirname, '..', '..', 'cdk.out.test');
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { ArchiveRecord } from '../lambda/shared/archive';
+import { startLocal, type LocalHandle, type StartLocalOptions } from '../local';
+import { TEST_CDK_OUT } from './assembly';
 
 /** A running local stage plus SDK clients pointed at its emulator. */
 export interface LocalStage {
@@ -109,12 +106,6 @@ export async function waitFor<T>(
   }
 }
 
-/** Invocations of the standard (`consumer`) or FIFO (`fifo`) consumer. */
-export function consumerInvocations(local: LocalHandle, which: 'consumer' | 'fifo'): InvocationRecord[] {
-  const prefix = which === 'fifo' ? 'FifoConsumer' : 'Consumer';
-  return local.journal.list().filter((i) => i.function.startsWith(prefix));
-}
-
 /** What happened to one message id across the journal: attempts, successes, failures. */
 export function attemptsOf(
   local: LocalHandle,
@@ -128,26 +119,6 @@ export function attemptsOf(
     if (!inv.batchItemFailures.includes(messageId)) succeeded++;
   }
   return { attempts, succeeded, failed: attempts - succeeded };
-}
-
-/** Every message of a queue (received with a short visibility, so they come back). */
-export async function drainView(sqs: SQSClient, url: string): Promise<Message[]> {
-  const seen = new Map<string, Message>();
-  for (let i = 0; i < 20; i++) {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: url,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 5,
-        WaitTimeSeconds: 0,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    if (!out.Messages?.length) break;
-    for (const m of out.Messages) seen.set(m.MessageId!, m);
-  }
-  return [...seen.values()];
 }
 
 /** Visible + in-flight + delayed message counts of a queue. */

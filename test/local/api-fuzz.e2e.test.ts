@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { request as httpRequest, Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumerInvocations, depth, startStage, waitFor, type LocalStage } from '../helpers/local';
+import { consumerInvocations } from '../helpers/local';
+import { depth, startStage, waitFor, type LocalStage } from '../../tools/local-stage';
 
 // Fuzzes the running API of a local stage (DESIGN sections 2.6, 3 and 6) with a few thousand
 // generated requests: whatever arrives, the answer is never 5xx, every refusal carries the JSON
