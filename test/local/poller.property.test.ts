@@ -32,7 +32,7 @@ import type { FunctionHost, InvokeOutcome } from '../../local/functions/host';
 
 type Verdict = { kind: 'whole-batch-failed' } | { kind: 'partial'; failed: ReadonlySet<string> };
 
-/** The documented rules, independently of local/batch-response.ts. */
+/** The documented rules, independently of local/triggers/batch-response.ts. */
 function oracle(ids: readonly string[], result: InvocationResult, reportBatchItemFailures: boolean): Verdict {
   const none: Verdict = { kind: 'partial', failed: new Set() };
   const whole: Verdict = { kind: 'whole-batch-failed' };
