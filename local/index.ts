@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { startApiServer, type ApiServer } from './apigateway/server';
 import { createBucket, createQueue, LOCAL_CREDENTIALS, startEmulator, type LocalQueue } from './aws/emulator';
 import { AlarmEvaluator, type AlarmStatus } from './control/alarms';
+import { healthReport } from './control/endpoints';
 import { Journal } from './control/journal';
 import { functionEnv, logGroupNameOf } from './functions/environment';
 import { FunctionHost } from './functions/host';
@@ -249,20 +250,13 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       journal,
       logger,
       local: {
-        health: () => ({
-          status: 'ok',
-          uptimeSeconds: Math.round((Date.now() - started) / 1000),
-          invocations: journal.length,
-          functions: Object.fromEntries(
-            [...hosts].map(([id, h]) => [id, { sandboxes: h.sandboxes, active: h.active }]),
+        health: () =>
+          healthReport(
+            started,
+            journal,
+            hosts,
+            new Map(pollers.map((p, i) => [topology.mappings.filter((m) => m.enabled)[i]!.logicalId, p])),
           ),
-          pollers: Object.fromEntries(
-            pollers.map((p, i) => [
-              topology.mappings.filter((m) => m.enabled)[i]!.logicalId,
-              { activeBatches: p.activeBatches },
-            ]),
-          ),
-        }),
         alarms: () => alarms.states(),
         triggerSchedule: (id) => scheduler.trigger(id),
       },

@@ -1,4 +1,5 @@
 import { jsonAnswer, type HttpAnswer } from '../apigateway/http-answer';
+import type { FunctionHost } from '../functions/host';
 import type { Journal } from './journal';
 
 /** Local-only endpoints (`/_local/...`) the API server also serves. */
@@ -9,6 +10,35 @@ export interface LocalEndpoints {
   alarms(): unknown;
   /** `POST /_local/schedules/<rule logical id>`; `undefined` for an unknown rule. */
   triggerSchedule(logicalId: string): Promise<unknown> | undefined;
+}
+
+/** What `GET /_local/health` reports. */
+export interface HealthReport {
+  readonly status: 'ok';
+  readonly uptimeSeconds: number;
+  readonly invocations: number;
+  /** Sandboxes started and invocations running, by function logical id. */
+  readonly functions: Readonly<Record<string, { readonly sandboxes: number; readonly active: number }>>;
+  /** Batches running, by event source mapping logical id. */
+  readonly pollers: Readonly<Record<string, { readonly activeBatches: number }>>;
+}
+
+/** The stage's health now: uptime since `startedAt` (epoch ms), the journal's size, work in progress. */
+export function healthReport(
+  startedAt: number,
+  journal: Journal,
+  hosts: ReadonlyMap<string, Pick<FunctionHost, 'sandboxes' | 'active'>>,
+  pollers: ReadonlyMap<string, { readonly activeBatches: number }>,
+): HealthReport {
+  return {
+    status: 'ok',
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    invocations: journal.length,
+    functions: Object.fromEntries(
+      [...hosts].map(([id, h]) => [id, { sandboxes: h.sandboxes, active: h.active }]),
+    ),
+    pollers: Object.fromEntries([...pollers].map(([id, p]) => [id, { activeBatches: p.activeBatches }])),
+  };
 }
 
 /** Whether a request path is one of local mode's own (`/_local` and below), not the API's. */
