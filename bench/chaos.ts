@@ -9,8 +9,8 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { synthesize } from '../local';
-import { BENCH_CDK_OUT } from './lib/assembly';
-import { reportTable, runFaultSuite } from './lib/fault-run';
+import { BENCH_CDK_OUT } from '../tools/assembly';
+import { reportTable, runFaultSuite } from '../tools/fault-run';
 
 async function main(): Promise<number> {
   let values;

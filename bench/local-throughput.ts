@@ -14,8 +14,8 @@ import {
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { synthesize } from '../local';
-import { attemptsOf, startStage, waitFor } from '../test/helpers/local';
-import { BENCH_CDK_OUT } from './lib/assembly';
+import { BENCH_CDK_OUT } from '../tools/assembly';
+import { attemptsOf, startStage, waitFor } from '../tools/local-stage';
 
 const { values } = parseArgs({
   options: { n: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '32' } },

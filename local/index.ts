@@ -1,29 +1,25 @@
-import { spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import * as path from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
-import { AlarmEvaluator, type AlarmStatus } from './alarms';
-import { startApiServer, type ApiServer } from './api-server';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createBucket, createQueue, LOCAL_CREDENTIALS, startEmulator, type LocalQueue } from './emulator';
-import { LocalModeError } from './errors';
-import { Journal } from './journal';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { startApiServer, type ApiServer } from './apigateway/server';
+import { createBucket, createQueue, LOCAL_CREDENTIALS, startEmulator, type LocalQueue } from './aws/emulator';
+import { AlarmEvaluator, type AlarmStatus } from './control/alarms';
+import { healthReport } from './control/endpoints';
+import { Journal } from './control/journal';
+import { functionEnv, logGroupNameOf } from './functions/environment';
+import { FunctionHost } from './functions/host';
 import { createLocalLogger, type LocalLogger, type LogMode } from './log';
-import { SqsPoller } from './poller';
-import { DEFAULT_LOCAL_REGION, localPseudoParameters, Resolver } from './resolver';
-import { Scheduler, type ScheduleRun } from './schedules';
-import { readStageTemplate } from './template';
-import { analyzeTemplate, type FunctionSpec } from './topology';
-import { FunctionHost } from './worker-host';
+import { assertPortFree, generateApiKey, PROJECT_ROOT, synthesize } from './startup';
+import { readStageTemplate } from './template/reader';
+import { DEFAULT_LOCAL_REGION, localPseudoParameters, Resolver } from './template/resolver';
+import { analyzeTemplate } from './template/topology';
+import { SqsPoller } from './triggers/poller';
+import { Scheduler, type ScheduleRun } from './triggers/schedules';
 
 export { LocalModeError } from './errors';
-export type { InvocationRecord } from './journal';
+export { assertPortFree, generateApiKey, synthesize } from './startup';
+export type { InvocationRecord } from './control/journal';
 export type { LogMode } from './log';
-
-/** Repository root: where `cdk.json` and the project's CDK CLI live. */
-const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 /** Options of {@link startLocal}. */
 export interface StartLocalOptions {
@@ -63,6 +59,8 @@ export interface StartLocalOptions {
    * @default the functions talk to the emulator directly
    */
   readonly frontEndpoint?: (emulatorEndpoint: string) => Promise<string>;
+  /** `PATH` of the functions' sandboxes. @default Lambda's, `/usr/local/bin:/usr/bin/:/bin:/opt/bin` */
+  readonly sandboxPath?: string;
 }
 
 /** The contents of `.local/env.json` (DESIGN section 6, item 8). */
@@ -97,117 +95,6 @@ export interface LocalHandle {
   alarms(): AlarmStatus[];
   /** Stops pollers, lets invocations in flight finish (up to `drainTimeoutMs`), terminates sandboxes, closes servers. */
   stop(): Promise<void>;
-}
-
-/** A random API key shaped like API Gateway's (40 letters and digits). */
-export function generateApiKey(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  return Array.from({ length: 40 }, () => alphabet[randomInt(alphabet.length)]).join('');
-}
-
-/**
- * Fails fast (before a synth that takes seconds) when `port` on 127.0.0.1 is taken. Port 0 is
- * always free. The real bind later reports the same error if the port is taken in between.
- */
-export async function assertPortFree(port: number, variable: string): Promise<void> {
-  if (port === 0) return;
-  await new Promise<void>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new LocalModeError(`port ${port} is in use; set ${variable}=<free port>`)
-          : error,
-      ),
-    );
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
-  });
-}
-
-/**
- * Synthesizes `stage` into `cdkOut` with the project's CDK CLI. Throws a one-line
- * {@link LocalModeError} when synth fails (the app's own `error: …` line when it printed one).
- */
-export async function synthesize(stage: string, cdkOut: string): Promise<void> {
-  const cli = require.resolve('aws-cdk/bin/cdk', { paths: [PROJECT_ROOT] });
-  const args = [cli, 'synth', '--no-notices', '-q', '-c', `stage=${stage}`, '-o', cdkOut];
-  const output: string[] = [];
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
-    child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  if (code === 0) return;
-  const lines = output
-    .join('')
-    .split('\n')
-    .map((l) => stripVTControlCharacters(l).trim())
-    .filter((l) => l && !/^npm warn/i.test(l));
-  const reason =
-    lines.find((l) => /^error:/i.test(l))?.replace(/^error:\s*/i, '') ??
-    lines.find((l) => /Error:/.test(l) && !/Subprocess exited/.test(l)) ??
-    lines.at(-1) ??
-    `exit code ${code}`;
-  throw new LocalModeError(`synth of stage ${stage} failed: ${reason}`);
-}
-
-/**
- * The `process.env` of a function's sandboxes: the template's variables (resolved), what the
- * Lambda runtime sets, and the endpoint plumbing that points the SDK at `endpoint`.
- */
-function functionEnv(
-  spec: FunctionSpec,
-  resolver: Resolver,
-  region: string,
-  endpoint: string,
-  logGroupName: string,
-): Record<string, string> {
-  const p = spec.resource.properties;
-  const at = (property: string) => ({ resource: spec.logicalId, property });
-  const variables = resolver.resolve(
-    (p.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
-    at('Environment.Variables'),
-  ) as Record<string, unknown>;
-  const logging = (resolver.resolve(p.LoggingConfig ?? {}, at('LoggingConfig')) ?? {}) as Record<
-    string,
-    unknown
-  >;
-  return {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    LANG: 'en_US.UTF-8',
-    ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
-    // What the Lambda runtime sets (reserved names: they win over the template's variables).
-    AWS_REGION: region,
-    AWS_DEFAULT_REGION: region,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_SESSION_TOKEN: 'local',
-    AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,
-    AWS_LAMBDA_FUNCTION_NAME: spec.name,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_LOG_GROUP_NAME: logGroupName,
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    ...(logging.LogFormat ? { AWS_LAMBDA_LOG_FORMAT: String(logging.LogFormat) } : {}),
-    ...(logging.ApplicationLogLevel ? { AWS_LAMBDA_LOG_LEVEL: String(logging.ApplicationLogLevel) } : {}),
-    LAMBDA_TASK_ROOT: path.dirname(spec.file),
-    _HANDLER: spec.handler,
-    // Local-only plumbing, invisible to the handler code:
-    // - SDK clients reach the emulator through the standard endpoint variables;
-    AWS_ENDPOINT_URL: endpoint,
-    // - the emulator's queue URLs have host sqs.<region>.localhost; the SQS client sends to the
-    //   queue URL's host unless its endpoint has the same origin (then it neither rewrites nor
-    //   warns on every call). worker.mjs resolves *.localhost to 127.0.0.1;
-    AWS_ENDPOINT_URL_SQS: `http://sqs.${region}.localhost:${new URL(endpoint).port}`,
-    // - the SDK warns once per sandbox that Node < 22 loses support; Lambda runs nodejs24.x.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
 }
 
 /**
@@ -275,19 +162,19 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     const mappingConcurrency = options.mappingConcurrency ?? 5;
     const hosts = new Map<string, FunctionHost>();
     for (const spec of topology.functions) {
-      const logging = spec.resource.properties.LoggingConfig as { LogGroup?: unknown } | undefined;
-      const logGroupName = logging?.LogGroup
-        ? resolver.resolveString(logging.LogGroup, {
-            resource: spec.logicalId,
-            property: 'LoggingConfig.LogGroup',
-          })
-        : `/aws/lambda/${spec.name}`;
+      const logGroupName = logGroupNameOf(spec, resolver);
       const pollers = topology.mappings
         .filter((m) => m.functionId === spec.logicalId && m.enabled)
         .reduce((n, m) => n + (m.maxConcurrency ?? mappingConcurrency), 0);
       const host = new FunctionHost({
         spec,
-        env: functionEnv(spec, resolver, region, front, logGroupName),
+        env: functionEnv(spec, {
+          resolver,
+          region,
+          endpoint: front,
+          logGroupName,
+          path: options.sandboxPath,
+        }),
         maxConcurrency: spec.reservedConcurrency ?? Math.max(options.functionConcurrency ?? 10, pollers),
         logger,
         logGroupName,
@@ -363,20 +250,13 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       journal,
       logger,
       local: {
-        health: () => ({
-          status: 'ok',
-          uptimeSeconds: Math.round((Date.now() - started) / 1000),
-          invocations: journal.length,
-          functions: Object.fromEntries(
-            [...hosts].map(([id, h]) => [id, { sandboxes: h.sandboxes, active: h.active }]),
+        health: () =>
+          healthReport(
+            started,
+            journal,
+            hosts,
+            new Map(pollers.map((p, i) => [topology.mappings.filter((m) => m.enabled)[i]!.logicalId, p])),
           ),
-          pollers: Object.fromEntries(
-            pollers.map((p, i) => [
-              topology.mappings.filter((m) => m.enabled)[i]!.logicalId,
-              { activeBatches: p.activeBatches },
-            ]),
-          ),
-        }),
         alarms: () => alarms.states(),
         triggerSchedule: (id) => scheduler.trigger(id),
       },
@@ -436,5 +316,5 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   }
 }
 
-export type { AlarmStatus } from './alarms';
-export type { ScheduleRun } from './schedules';
+export type { AlarmStatus } from './control/alarms';
+export type { ScheduleRun } from './triggers/schedules';

@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     apiKey: process.env.LOCAL_API_KEY || undefined,
     logs,
     envFile,
+    sandboxPath: process.env.PATH,
   });
   if (logs === 'pretty') process.stdout.write(banner(local, envFile, process.uptime()));
   if (logs === 'json') {

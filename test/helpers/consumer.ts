@@ -16,21 +16,19 @@ import { fakeContext, FIFO_DLQ, FIFO_QUEUE, sqsEvent, STANDARD_DLQ, STANDARD_QUE
 
 export const ARCHIVE_BUCKET = 'eventpipeline-dev-failurearchive-1a2b3c4d5e6f';
 
-/** Settings of the standard consumer under test. */
-export const STANDARD_SETTINGS: ConsumerSettings = {
-  queueUrl: STANDARD_QUEUE.url,
-  dlqUrl: STANDARD_DLQ.url,
+/** Settings of the standard or the FIFO consumer under test (retry policy of stage dev). */
+const settings = (fifo: boolean): ConsumerSettings => ({
+  queueUrl: (fifo ? FIFO_QUEUE : STANDARD_QUEUE).url,
+  dlqUrl: (fifo ? FIFO_DLQ : STANDARD_DLQ).url,
   maxReceiveCount: 5,
   backoff: { baseSeconds: 10, capSeconds: 600 },
-};
+});
+
+/** Settings of the standard consumer under test. */
+export const STANDARD_SETTINGS: ConsumerSettings = settings(false);
 
 /** Settings of the FIFO consumer under test. */
-export const FIFO_SETTINGS: ConsumerSettings = {
-  queueUrl: FIFO_QUEUE.url,
-  dlqUrl: FIFO_DLQ.url,
-  maxReceiveCount: 5,
-  backoff: { baseSeconds: 10, capSeconds: 600 },
-};
+export const FIFO_SETTINGS: ConsumerSettings = settings(true);
 
 /** Options of {@link consumer}. */
 export interface ConsumerOptions {

@@ -1,133 +1,23 @@
-import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-  type Message,
-} from '@aws-sdk/client-sqs';
-import * as path from 'node:path';
-import type { ArchiveRecord } from '../../lambda/shared/archive';
-import { startLocal, type InvocationRecord, type LocalHandle, type StartLocalOptions } from '../../local';
+/**
+ * What only the local end-to-end tests need on top of `tools/local-stage.ts`: the journal by
+ * consumer, a non-destructive view of a queue, waiting for the pipeline to be idle, and the probe
+ * request body.
+ */
+import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { InvocationRecord, LocalHandle } from '../../local';
+import { depth, waitFor, type LocalStage } from '../../tools/local-stage';
 
-/** The cloud assembly the local end-to-end tests run (synthesized once by the global setup). */
-export const TEST_CDK_OUT = path.join(__dirname, '..', '..', 'cdk.out.test');
-
-/** A running local stage plus SDK clients pointed at its emulator. */
-export interface LocalStage {
-  readonly local: LocalHandle;
-  readonly sqs: SQSClient;
-  readonly s3: S3Client;
-  /** `{ url, arn, name }` of a queue by logical id (StandardQueue, StandardDlq, FifoQueue, FifoDlq). */
-  queue(logicalId: string): { url: string; arn: string; name: string };
-  bucket(): string;
-  /** POSTs JSON to the API with the key; returns status, headers and parsed body. */
-  post(route: string, body: unknown, headers?: Record<string, string>): Promise<ApiAnswer>;
-  /** Raw request to the API. */
-  request(route: string, init: RequestInit): Promise<ApiAnswer>;
-  stop(): Promise<void>;
-}
-
-/** An API answer. */
-export interface ApiAnswer {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  readonly text: string;
-}
-
-/** Starts the local stage on ephemeral ports, quietly, from the test assembly. */
-export async function startStage(options: Partial<StartLocalOptions> = {}): Promise<LocalStage> {
-  const local = await startLocal({
-    cdkOut: TEST_CDK_OUT,
-    synth: false,
-    apiPort: 0,
-    awsPort: 0,
-    logs: 'silent',
-    envFile: null,
-    ...options,
-  });
-  const client = {
-    endpoint: local.awsEndpoint,
-    region: local.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  };
-  const sqs = new SQSClient({ ...client, useQueueUrlAsEndpoint: false });
-  const s3 = new S3Client({ ...client, forcePathStyle: true });
-  const request = async (route: string, init: RequestInit): Promise<ApiAnswer> => {
-    const res = await fetch(`${local.apiUrl}${route}`, init);
-    const text = await res.text();
-    let body: unknown = undefined;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    return { status: res.status, headers: res.headers, body, text };
-  };
-  return {
-    local,
-    sqs,
-    s3,
-    queue(logicalId) {
-      const q = local.env.queues[logicalId];
-      if (!q) throw new Error(`no queue ${logicalId}; have ${Object.keys(local.env.queues).join(', ')}`);
-      return q;
-    },
-    bucket() {
-      const [name] = Object.values(local.env.buckets);
-      if (!name) throw new Error('no bucket');
-      return name;
-    },
-    request,
-    post: (route, body, headers = {}) =>
-      request(route, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': local.apiKey, ...headers },
-        body: typeof body === 'string' ? body : JSON.stringify(body),
-      }),
-    async stop() {
-      sqs.destroy();
-      s3.destroy();
-      await local.stop();
-    },
-  };
-}
-
-/** Polls `check` until it returns a value other than `undefined`/`false`, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 30_000,
-  everyMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** A probe job request (DESIGN section 5): `payload` says what the consumer does with it. */
+export const probe = (payload: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  type: 'probe',
+  payload,
+  ...extra,
+});
 
 /** Invocations of the standard (`consumer`) or FIFO (`fifo`) consumer. */
 export function consumerInvocations(local: LocalHandle, which: 'consumer' | 'fifo'): InvocationRecord[] {
   const prefix = which === 'fifo' ? 'FifoConsumer' : 'Consumer';
   return local.journal.list().filter((i) => i.function.startsWith(prefix));
-}
-
-/** What happened to one message id across the journal: attempts, successes, failures. */
-export function attemptsOf(
-  local: LocalHandle,
-  messageId: string,
-): { attempts: number; succeeded: number; failed: number } {
-  let attempts = 0;
-  let succeeded = 0;
-  for (const inv of local.journal.list()) {
-    if (!inv.messageIds.includes(messageId)) continue;
-    attempts++;
-    if (!inv.batchItemFailures.includes(messageId)) succeeded++;
-  }
-  return { attempts, succeeded, failed: attempts - succeeded };
 }
 
 /** Every message of a queue (received with a short visibility, so they come back). */
@@ -150,43 +40,36 @@ export async function drainView(sqs: SQSClient, url: string): Promise<Message[]>
   return [...seen.values()];
 }
 
-/** Visible + in-flight + delayed message counts of a queue. */
-export async function depth(sqs: SQSClient, url: string): Promise<number> {
-  const out = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
-    }),
-  );
-  const a = out.Attributes ?? {};
-  return (
-    Number(a.ApproximateNumberOfMessages ?? 0) +
-    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
+/** What moves in the local stage: queue depths, invocations so far, and work in progress. */
+async function activity(stage: LocalStage): Promise<{ snapshot: string; busy: boolean }> {
+  const depths = await Promise.all(Object.values(stage.local.env.queues).map((q) => depth(stage.sqs, q.url)));
+  const health = (await (await fetch(`${stage.local.apiUrl}/_local/health`)).json()) as {
+    functions: Record<string, { active: number }>;
+    pollers: Record<string, { activeBatches: number }>;
+  };
+  const busy =
+    Object.values(health.functions).some((f) => f.active > 0) ||
+    Object.values(health.pollers).some((p) => p.activeBatches > 0);
+  return { snapshot: JSON.stringify([depths, stage.local.journal.length]), busy };
 }
 
-/** Every archive record in the bucket, by message id. */
-export async function archiveRecords(
-  s3: S3Client,
-  bucket: string,
-): Promise<Map<string, { key: string; record: ArchiveRecord }>> {
-  const out = new Map<string, { key: string; record: ArchiveRecord }>();
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'failed/', ContinuationToken: token }),
-    );
-    for (const o of page.Contents ?? []) {
-      const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
-      const record = JSON.parse(await obj.Body!.transformToString()) as ArchiveRecord;
-      out.set(record.messageId, { key: o.Key!, record });
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  return out;
+/**
+ * Waits until the pipeline is idle: no invocation or batch running, and the queue depths and the
+ * journal unchanged over `quietPolls` consecutive polls. What a request enqueued is then in a
+ * queue or in the journal, so "nothing happened" can be asserted without a fixed sleep.
+ */
+export async function waitForIdle(stage: LocalStage, quietPolls = 3, everyMs = 100): Promise<void> {
+  let last = '';
+  let quiet = 0;
+  await waitFor(
+    'the local pipeline to be idle',
+    async () => {
+      const { snapshot, busy } = await activity(stage);
+      quiet = !busy && snapshot === last ? quiet + 1 : 0;
+      last = snapshot;
+      return quiet >= quietPolls;
+    },
+    30_000,
+    everyMs,
+  );
 }

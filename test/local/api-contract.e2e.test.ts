@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumerInvocations, depth, startStage, type LocalStage } from '../helpers/local';
+import { consumerInvocations, waitForIdle } from '../helpers/local';
+import { depth, startStage, type LocalStage } from '../../tools/local-stage';
 
 // Every client-error row of the API contract, against local mode; nothing may be enqueued.
 let stage: LocalStage;
@@ -12,6 +13,15 @@ afterAll(async () => {
 
 const json = { 'content-type': 'application/json' };
 const valid = JSON.stringify({ type: 'probe', payload: { mode: 'succeed' } });
+
+/** Once the pipeline is idle: both queues empty and no consumer ran (the stage only ever sees refusals). */
+async function expectNothingEnqueued(): Promise<void> {
+  await waitForIdle(stage);
+  expect(await depth(stage.sqs, stage.queue('StandardQueue').url)).toBe(0);
+  expect(await depth(stage.sqs, stage.queue('FifoQueue').url)).toBe(0);
+  expect(consumerInvocations(stage.local, 'consumer')).toHaveLength(0);
+  expect(consumerInvocations(stage.local, 'fifo')).toHaveLength(0);
+}
 
 describe('API error contract (local mode)', () => {
   it.each([
@@ -79,6 +89,7 @@ describe('API error contract (local mode)', () => {
     expect(res.body.error.code).toBe(code);
     expect(typeof res.body.error.message).toBe('string');
     expect((res.body.error.details as { field: string }[]).map((d) => d.field).join(' ')).toContain(field);
+    await expectNothingEnqueued();
   });
 
   it('415 UnsupportedMediaType for a body that is not application/json', async () => {
@@ -89,6 +100,7 @@ describe('API error contract (local mode)', () => {
     });
     expect(res.status).toBe(415);
     expect(res.body.error.code).toBe('UnsupportedMediaType');
+    await expectNothingEnqueued();
   });
 
   it('405 MethodNotAllowed with an Allow header for GET on a known route', async () => {
@@ -99,6 +111,7 @@ describe('API error contract (local mode)', () => {
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('POST');
     expect(res.body.error.code).toBe('MethodNotAllowed');
+    await expectNothingEnqueued();
   });
 
   it('404 NotFound JSON for an unknown route, as the gateway response maps it', async () => {
@@ -109,6 +122,7 @@ describe('API error contract (local mode)', () => {
     });
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('NotFound');
+    await expectNothingEnqueued();
   });
 
   it.each([
@@ -122,14 +136,37 @@ describe('API error contract (local mode)', () => {
     });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('Forbidden');
+    await expectNothingEnqueued();
   });
 
   it('enqueued nothing for any refused request', async () => {
-    // Assess (after every refusal above): both queues are empty and no consumer ran.
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(await depth(stage.sqs, stage.queue('StandardQueue').url)).toBe(0);
-    expect(await depth(stage.sqs, stage.queue('FifoQueue').url)).toBe(0);
-    expect(consumerInvocations(stage.local, 'consumer')).toHaveLength(0);
-    expect(consumerInvocations(stage.local, 'fifo')).toHaveLength(0);
+    // Act: one refusal of each kind (body, media type, method, route, API key), at once
+    const refused = await Promise.all([
+      stage.request('/v1/messages', {
+        method: 'POST',
+        headers: { ...json, 'x-api-key': stage.local.apiKey },
+        body: '{',
+      }),
+      stage.request('/v1/messages', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'x-api-key': stage.local.apiKey },
+        body: valid,
+      }),
+      stage.request('/v1/messages', { method: 'GET', headers: { 'x-api-key': stage.local.apiKey } }),
+      stage.request('/v2/nothing', {
+        method: 'POST',
+        headers: { ...json, 'x-api-key': stage.local.apiKey },
+        body: valid,
+      }),
+      stage.request('/v1/messages/batch', {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ messages: [JSON.parse(valid)] }),
+      }),
+    ]);
+
+    // Assess: each was refused, and nothing reached a queue or a consumer
+    expect(refused.map((r) => r.status)).toEqual([400, 415, 405, 404, 403]);
+    await expectNothingEnqueued();
   });
 });

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { request as httpRequest, Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumerInvocations, depth, startStage, waitFor, type LocalStage } from '../helpers/local';
+import { consumerInvocations } from '../helpers/local';
+import { depth, startStage, waitFor, type LocalStage } from '../../tools/local-stage';
 
 // Fuzzes the running API of a local stage (DESIGN sections 2.6, 3 and 6) with a few thousand
 // generated requests: whatever arrives, the answer is never 5xx, every refusal carries the JSON
@@ -845,13 +846,26 @@ function idempotencyKeys(key: string): FuzzRequest[] {
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
-function viaNodeHttp(apiUrl: string, r: FuzzRequest): Promise<Answer> {
+/**
+ * Sends `r` with node:http: on the shared keep-alive agent, or with `ownConnection` on a
+ * connection of its own, sent as given (no added length) and tolerant of the server closing it
+ * while the body is still being written.
+ */
+function viaNodeHttp(apiUrl: string, r: FuzzRequest, ownConnection = false): Promise<Answer> {
   const url = new URL(apiUrl);
   return new Promise((resolve, reject) => {
     // Explicit length: node:http sends a GET/HEAD body without one, which the server reads as the next request.
-    const headers = r.body ? { ...r.headers, 'content-length': String(r.body.length) } : r.headers;
+    const headers =
+      r.body && !ownConnection ? { ...r.headers, 'content-length': String(r.body.length) } : r.headers;
     const req = httpRequest(
-      { host: url.hostname, port: url.port, path: r.path, method: r.method, headers, agent },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: r.path,
+        method: r.method,
+        headers,
+        agent: ownConnection ? false : agent,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -862,10 +876,13 @@ function viaNodeHttp(apiUrl: string, r: FuzzRequest): Promise<Answer> {
             text: Buffer.concat(chunks).toString('utf8'),
           }),
         );
-        res.on('error', reject);
+        if (!ownConnection) res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // On its own connection, the answer may race the write that found the socket closed.
+      if (!ownConnection || (e.code !== 'EPIPE' && e.code !== 'ECONNRESET')) reject(e);
+    });
     req.end(r.body);
   });
 }
@@ -886,37 +903,7 @@ async function viaFetch(apiUrl: string, r: FuzzRequest): Promise<Answer> {
 async function send(apiUrl: string, r: FuzzRequest): Promise<Answer> {
   // A request beyond the gateway limit is answered (413) and its connection closed before the
   // whole body is read: send it on a connection of its own.
-  if (r.body && r.body.length > GATEWAY_LIMIT) {
-    return new Promise((resolve, reject) => {
-      const url = new URL(apiUrl);
-      const req = httpRequest(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: r.path,
-          method: r.method,
-          headers: r.headers,
-          agent: false,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              contentType: res.headers['content-type'],
-              text: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-        },
-      );
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        // The answer may race the write that found the socket closed.
-        if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') reject(e);
-      });
-      req.end(r.body);
-    });
-  }
+  if (r.body && r.body.length > GATEWAY_LIMIT) return viaNodeHttp(apiUrl, r, true);
   return r.raw ? viaNodeHttp(apiUrl, r) : viaFetch(apiUrl, r);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interpretBatchResponse, type InvocationResult } from '../../local/batch-response';
+import { interpretBatchResponse, type InvocationResult } from '../../local/triggers/batch-response';
 
 const IDS = ['m-1', 'm-2', 'm-3'];
 const ok = (payload: unknown): InvocationResult => ({ ok: true, payload });

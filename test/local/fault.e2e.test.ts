@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reportTable, runFaultSuite } from '../../bench/lib/fault-run';
-import { FaultProxy } from '../helpers/fault-proxy';
+import { consumerInvocations, drainView, probe } from '../helpers/local';
+import { FaultProxy } from '../../tools/fault-proxy';
+import { reportTable, runFaultSuite } from '../../tools/fault-run';
 import {
   archiveRecords,
   attemptsOf,
-  consumerInvocations,
   depth,
-  drainView,
   startStage,
   waitFor,
   type LocalStage,
-} from '../helpers/local';
+} from '../../tools/local-stage';
 
 // Infrastructure faults injected at the network boundary between the real bundles and the
 // emulator; the handlers know nothing of it.
@@ -27,12 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stage?.stop();
   await proxy?.stop();
-});
-
-const probe = (payload: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  type: 'probe',
-  payload,
-  ...extra,
 });
 
 describe('SQS refusing sends', () => {

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { synthesize } from '../../local';
-import { TEST_CDK_OUT } from '../helpers/local';
+import { TEST_CDK_OUT } from '../../tools/assembly';
 
 /** Synthesizes stage `local` once for all local end-to-end tests (through the project's CDK CLI). */
 export default async function setup(): Promise<void> {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { planAlarm } from '../../local/alarms';
-import type { LocalQueue } from '../../local/emulator';
-import { localPseudoParameters, Resolver } from '../../local/resolver';
-import type { TemplateResource } from '../../local/template';
+import { planAlarm } from '../../local/control/alarms';
+import type { LocalQueue } from '../../local/aws/emulator';
+import { localPseudoParameters, Resolver } from '../../local/template/resolver';
+import type { TemplateResource } from '../../local/template/reader';
 
 const resource = (
   logicalId: string,

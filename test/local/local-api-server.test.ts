@@ -1,17 +1,13 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  API_GATEWAY_MAX_BODY_BYTES,
-  matchRoute,
-  proxyAnswer,
-  renderGatewayResponse,
-  startApiServer,
-  type ApiServer,
-} from '../../local/api-server';
-import { Journal } from '../../local/journal';
+import { renderGatewayResponse } from '../../local/apigateway/gateway-responses';
+import { proxyAnswer } from '../../local/apigateway/proxy-response';
+import { matchRoute } from '../../local/apigateway/routes';
+import { API_GATEWAY_MAX_BODY_BYTES, startApiServer, type ApiServer } from '../../local/apigateway/server';
+import { Journal } from '../../local/control/journal';
+import type { FunctionHost, InvokeOutcome } from '../../local/functions/host';
 import { createLocalLogger } from '../../local/log';
-import type { ApiResourceSpec, ApiSpec, GatewayResponseSpec } from '../../local/topology';
-import type { FunctionHost, InvokeOutcome } from '../../local/worker-host';
+import type { ApiResourceSpec, ApiSpec, GatewayResponseSpec } from '../../local/template/topology';
 
 /** The API's error body. */
 type ErrorBody = { error: { code: string; message: string; requestId: string } };

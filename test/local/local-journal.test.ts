@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_JOURNAL_CAPACITY, Journal, type InvocationRecord } from '../../local/journal';
+import { DEFAULT_JOURNAL_CAPACITY, Journal, type InvocationRecord } from '../../local/control/journal';
 
 const entry = (n: number): InvocationRecord => ({
   function: 'Fn',

@@ -6,14 +6,15 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createQueue, startEmulator, type Emulator, type LocalQueue } from '../../local/emulator';
-import { Journal } from '../../local/journal';
+import { createQueue, startEmulator, type Emulator, type LocalQueue } from '../../local/aws/emulator';
+import { Journal } from '../../local/control/journal';
 import { createLocalLogger } from '../../local/log';
-import { GroupGate, SqsPoller, toLambdaRecord } from '../../local/poller';
-import { localPseudoParameters, Resolver } from '../../local/resolver';
-import type { TemplateResource } from '../../local/template';
-import type { MappingSpec } from '../../local/topology';
-import type { FunctionHost, InvokeOutcome } from '../../local/worker-host';
+import { GroupGate } from '../../local/triggers/group-gate';
+import { SqsPoller, toLambdaRecord } from '../../local/triggers/poller';
+import { localPseudoParameters, Resolver } from '../../local/template/resolver';
+import type { TemplateResource } from '../../local/template/reader';
+import type { MappingSpec } from '../../local/template/topology';
+import type { FunctionHost, InvokeOutcome } from '../../local/functions/host';
 
 const ARN = 'arn:aws:sqs:us-east-1:000000000000:q';
 

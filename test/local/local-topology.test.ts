@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localPseudoParameters, Resolver } from '../../local/resolver';
-import type { StageTemplate, TemplateResource } from '../../local/template';
-import { analyzeTemplate, ratePeriodMs, SKIPPED_TYPES } from '../../local/topology';
+import { localPseudoParameters, Resolver } from '../../local/template/resolver';
+import type { StageTemplate, TemplateResource } from '../../local/template/reader';
+import { analyzeTemplate, ratePeriodMs, SKIPPED_TYPES } from '../../local/template/topology';
 
 let cdkOut: string;
 beforeAll(() => {
@@ -36,7 +36,7 @@ function analyze(resources: Record<string, Raw>) {
       },
     ]),
   );
-  const stage: StageTemplate = { cdkOut, stacks: [], resources: map, parameters: new Map() };
+  const stage: StageTemplate = { cdkOut, resources: map, parameters: new Map() };
   return analyzeTemplate(stage, new Resolver({ pseudo: localPseudoParameters('S'), resources: map }));
 }
 
@@ -109,9 +109,20 @@ describe('template analysis', () => {
         Properties: { ServiceToken: { 'Fn::GetAtt': ['Provider', 'Arn'] } },
       },
     });
+    // Skipped, the asset-less provider function is neither hosted nor rejected.
     expect(t.functions).toEqual([]);
-    expect(t.skipped.map((s) => s.logicalId).sort()).toEqual(['AutoDelete', 'Provider', 'Role']);
     expect(SKIPPED_TYPES['AWS::IAM::Role']).toBeDefined();
+    // Not skipped, the same function is rejected (no bundled asset), as is a type without local meaning.
+    const provider = {
+      Type: 'AWS::Lambda::Function',
+      Properties: { Handler: 'index.handler', Runtime: 'nodejs24.x' },
+    };
+    expect(() => analyze({ Provider: provider })).toThrow(
+      /Provider \(AWS::Lambda::Function\): no bundled asset/,
+    );
+    expect(() => analyze({ Thing: { Type: 'AWS::Example::Thing' } })).toThrow(
+      /Thing .*not supported in local mode/,
+    );
   });
 
   it('reads a rate schedule that targets a function', () => {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalLogger } from '../../local/log';
-import type { FunctionSpec } from '../../local/topology';
-import { FunctionHost } from '../../local/worker-host';
+import type { FunctionSpec } from '../../local/template/topology';
+import { FunctionHost } from '../../local/functions/host';
 
 /** A tiny bundled "asset": every behaviour the host must handle, selected by the event. */
 const HANDLER = `

@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  archiveRecords,
-  attemptsOf,
-  consumerInvocations,
-  drainView,
-  startStage,
-  waitFor,
-  type LocalStage,
-} from '../helpers/local';
+import { consumerInvocations, drainView, probe, waitForIdle } from '../helpers/local';
+import { archiveRecords, attemptsOf, startStage, waitFor, type LocalStage } from '../../tools/local-stage';
 
 // End-to-end through local mode: the real bundles, the embedded emulator, HTTP and the SDK only.
 let stage: LocalStage;
@@ -16,12 +9,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stage?.stop();
-});
-
-const probe = (payload: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  type: 'probe',
-  payload,
-  ...extra,
 });
 
 async function accepted(body: unknown, headers?: Record<string, string>): Promise<string> {
@@ -154,7 +141,7 @@ describe('FIFO consumer', () => {
     expect(second.status).toBe(202);
     const ids = new Set<string>([first.body.messageId, second.body.messageId]);
     await waitFor('the first processed', succeeded(first.body.messageId));
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitForIdle(stage);
     const processed = consumerInvocations(stage.local, 'fifo').flatMap((i) =>
       i.messageIds.filter((id) => ids.has(id)),
     );

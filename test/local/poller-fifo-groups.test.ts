@@ -1,12 +1,12 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type LocalQueue } from '../../local/emulator';
-import { Journal } from '../../local/journal';
+import { startEmulator, type Emulator, type LocalQueue } from '../../local/aws/emulator';
+import { Journal } from '../../local/control/journal';
 import { createLocalLogger } from '../../local/log';
-import { SqsPoller } from '../../local/poller';
-import type { MappingSpec } from '../../local/topology';
-import type { FunctionHost, InvokeOutcome } from '../../local/worker-host';
+import { SqsPoller } from '../../local/triggers/poller';
+import type { MappingSpec } from '../../local/template/topology';
+import type { FunctionHost, InvokeOutcome } from '../../local/functions/host';
 
 /*
  * The local SQS poller over a FIFO queue with the patched emulator (patches/fauxqs+1.9.2.patch):

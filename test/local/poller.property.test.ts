@@ -8,13 +8,13 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { interpretBatchResponse, type InvocationResult } from '../../local/batch-response';
-import type { LocalQueue } from '../../local/emulator';
-import { Journal } from '../../local/journal';
+import { interpretBatchResponse, type InvocationResult } from '../../local/triggers/batch-response';
+import type { LocalQueue } from '../../local/aws/emulator';
+import { Journal } from '../../local/control/journal';
 import { createLocalLogger } from '../../local/log';
-import { SqsPoller } from '../../local/poller';
-import type { MappingSpec } from '../../local/topology';
-import type { FunctionHost, InvokeOutcome } from '../../local/worker-host';
+import { SqsPoller } from '../../local/triggers/poller';
+import type { MappingSpec } from '../../local/template/topology';
+import type { FunctionHost, InvokeOutcome } from '../../local/functions/host';
 
 // Property-based tests of how local mode's event source mapping reads a function's answer to an SQS
 // batch, against an oracle written here from the AWS Lambda developer guide ("Handling errors for
@@ -32,7 +32,7 @@ import type { FunctionHost, InvokeOutcome } from '../../local/worker-host';
 
 type Verdict = { kind: 'whole-batch-failed' } | { kind: 'partial'; failed: ReadonlySet<string> };
 
-/** The documented rules, independently of local/batch-response.ts. */
+/** The documented rules, independently of local/triggers/batch-response.ts. */
 function oracle(ids: readonly string[], result: InvocationResult, reportBatchItemFailures: boolean): Verdict {
   const none: Verdict = { kind: 'partial', failed: new Set() };
   const whole: Verdict = { kind: 'whole-batch-failed' };

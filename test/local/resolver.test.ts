@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { LocalModeError } from '../../local/errors';
-import { generatedName, LOCAL_ACCOUNT_ID, localPseudoParameters, Resolver } from '../../local/resolver';
-import type { TemplateResource } from '../../local/template';
+import {
+  generatedName,
+  LOCAL_ACCOUNT_ID,
+  localPseudoParameters,
+  Resolver,
+} from '../../local/template/resolver';
+import type { TemplateResource } from '../../local/template/reader';
 
 const STACK = 'EventPipeline-local';
 

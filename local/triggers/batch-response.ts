@@ -1,4 +1,4 @@
-import type { InvocationError } from './journal';
+import type { InvocationError } from '../control/journal';
 
 /** What the event source mapping does with a batch after the invocation. */
 export interface BatchVerdict {

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { LocalModeError } from './errors';
+import { LocalModeError } from '../errors';
 import type { Resolver } from './resolver';
-import type { StageTemplate, TemplateResource } from './template';
+import type { StageTemplate, TemplateResource } from './reader';
 
 /**
  * Resource types that have no local meaning, with the reason. Local mode skips them; any other
@@ -129,8 +129,6 @@ export interface Topology {
   readonly schedules: readonly ScheduleSpec[];
   readonly api?: ApiSpec;
   readonly alarms: readonly TemplateResource[];
-  /** Resources skipped because they have no local meaning, with the reason. */
-  readonly skipped: readonly { readonly logicalId: string; readonly type: string; readonly reason: string }[];
   /** Things that run differently from AWS, printed once at startup. */
   readonly notes: readonly string[];
 }
@@ -178,7 +176,8 @@ export function ratePeriodMs(expression: string): number | undefined {
  */
 export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topology {
   const resources = [...stage.resources.values()];
-  const skipped: { logicalId: string; type: string; reason: string }[] = [];
+  // Resources without local meaning (SKIPPED_TYPES) and the provider functions of skipped custom resources.
+  const isSkipped = new Set<string>();
   const notes: string[] = [];
   const fail = (r: TemplateResource, message: string): never => {
     throw new LocalModeError(`${r.logicalId} (${r.type}): ${message}`);
@@ -194,10 +193,9 @@ export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topol
   }
 
   for (const r of resources) {
-    if (SKIPPED_TYPES[r.type])
-      skipped.push({ logicalId: r.logicalId, type: r.type, reason: SKIPPED_TYPES[r.type]! });
+    if (SKIPPED_TYPES[r.type]) isSkipped.add(r.logicalId);
     else if (r.type === 'AWS::Lambda::Function' && providerFunctions.has(r.logicalId)) {
-      skipped.push({ logicalId: r.logicalId, type: r.type, reason: 'provider of a skipped custom resource' });
+      isSkipped.add(r.logicalId);
     } else if (!HANDLED.has(r.type)) {
       fail(
         r,
@@ -207,7 +205,6 @@ export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topol
       fail(r, `conditional resources (Condition: ${r.condition}) are not supported in local mode`);
     }
   }
-  const isSkipped = new Set(skipped.map((s) => s.logicalId));
   const ofType = (type: string) => resources.filter((r) => r.type === type && !isSkipped.has(r.logicalId));
 
   // Functions
@@ -322,14 +319,8 @@ export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topol
   const schedules: ScheduleSpec[] = [];
   for (const r of ofType('AWS::Events::Rule')) {
     const p = r.properties;
-    if (p.ScheduleExpression === undefined) {
-      skipped.push({
-        logicalId: r.logicalId,
-        type: r.type,
-        reason: 'event-pattern rule: no events are produced locally',
-      });
-      continue;
-    }
+    // An event-pattern rule: no events are produced locally.
+    if (p.ScheduleExpression === undefined) continue;
     const expression = resolver.resolveString(p.ScheduleExpression, at(r, 'ScheduleExpression'));
     const targets = (Array.isArray(p.Targets) ? p.Targets : []).map(
       (t: Record<string, unknown>, i: number) => {
@@ -364,7 +355,6 @@ export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topol
     schedules,
     api: analyzeApi(ofType, (type) => resources.filter((r) => r.type === type), resolver, functionOf, fail),
     alarms: ofType('AWS::CloudWatch::Alarm'),
-    skipped,
     notes,
   };
 }

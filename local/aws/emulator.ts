@@ -3,9 +3,9 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LocalModeError } from './errors';
-import type { Resolver } from './resolver';
-import type { TemplateResource } from './template';
+import { LocalModeError } from '../errors';
+import type { Resolver } from '../template/resolver';
+import type { TemplateResource } from '../template/reader';
 
 /** Dummy credentials: the emulator accepts any and never checks them. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;

@@ -1,6 +1,6 @@
 /**
  * One local Lambda execution environment: runs in a `worker_threads` Worker started by
- * `worker-host.ts`, with the function's own `process.env`. It loads the function's bundled
+ * `host.ts`, with the function's own `process.env`. It loads the function's bundled
  * asset from `cdk.out` once (the "cold start"), then serves invocations one at a time, like a
  * Lambda sandbox. Plain JavaScript so it runs under tsx, vitest and plain node alike.
  *

@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
-import type { InvocationError } from './journal';
-import type { LocalLogger } from './log';
-import type { FunctionSpec } from './topology';
+import type { InvocationError } from '../control/journal';
+import type { LocalLogger } from '../log';
+import type { FunctionSpec } from '../template/topology';
 
 /** The outcome of one invocation. Function errors are outcomes, not exceptions. */
 export type InvokeOutcome = {

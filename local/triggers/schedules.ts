@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { InvocationError, Journal } from './journal';
-import type { LocalLogger } from './log';
-import type { PseudoParameters } from './resolver';
-import type { ScheduleSpec } from './topology';
-import type { FunctionHost } from './worker-host';
+import type { InvocationError, Journal } from '../control/journal';
+import type { LocalLogger } from '../log';
+import type { PseudoParameters } from '../template/resolver';
+import type { ScheduleSpec } from '../template/topology';
+import type { FunctionHost } from '../functions/host';
 
 /** The result of running one rule's targets. */
 export interface ScheduleRun {

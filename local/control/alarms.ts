@@ -1,8 +1,8 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { Emulator, LocalQueue } from './emulator';
-import type { LocalLogger } from './log';
-import type { Resolver } from './resolver';
-import type { TemplateResource } from './template';
+import type { Emulator, LocalQueue } from '../aws/emulator';
+import type { LocalLogger } from '../log';
+import type { Resolver } from '../template/resolver';
+import type { TemplateResource } from '../template/reader';
 
 /** CloudWatch alarm states. */
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';

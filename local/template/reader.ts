@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { LocalModeError } from './errors';
+import { LocalModeError } from '../errors';
 
 /** One resource of a synthesized CloudFormation template. */
 export interface TemplateResource {
@@ -21,21 +21,10 @@ export interface TemplateParameter {
   readonly Default?: unknown;
 }
 
-/** One stack of the stage, as the cloud assembly describes it. */
-export interface StackTemplate {
-  readonly stackName: string;
-  /** Absolute path of the `*.template.json`. */
-  readonly templateFile: string;
-  readonly template: Readonly<Record<string, unknown>>;
-  /** `aws://<account>/<region>` of the stack (`unknown-account` / `unknown-region` when environment-agnostic). */
-  readonly environment?: string;
-}
-
 /** Every template of a stage, with resources indexed by logical id. */
 export interface StageTemplate {
   /** Absolute path of the cloud assembly directory. */
   readonly cdkOut: string;
-  readonly stacks: readonly StackTemplate[];
   readonly resources: ReadonlyMap<string, TemplateResource>;
   readonly parameters: ReadonlyMap<string, TemplateParameter>;
   /** The region the stack was synthesized for, when it is not environment-agnostic. */
@@ -100,7 +89,6 @@ export function readStageTemplate(cdkOut: string, stackName: string): StageTempl
       `the cloud assembly in ${dir} has no stack ${stackName}; synthesize that stage (cdk synth -c stage=…) first`,
     );
   }
-  const stacks: StackTemplate[] = [];
   const resources = new Map<string, TemplateResource>();
   const parameters = new Map<string, TemplateParameter>();
   let region: string | undefined;
@@ -110,7 +98,6 @@ export function readStageTemplate(cdkOut: string, stackName: string): StageTempl
       artifact.properties?.templateFile ?? `${artifactId}.template.json`,
     );
     const template = readJson(templateFile, 'template');
-    stacks.push({ stackName, templateFile, template, environment: artifact.environment });
     const envRegion = artifact.environment?.split('/').pop();
     if (envRegion && envRegion !== 'unknown-region') region ??= envRegion;
     for (const [name, p] of Object.entries(
@@ -136,10 +123,5 @@ export function readStageTemplate(cdkOut: string, stackName: string): StageTempl
       });
     }
   }
-  return { cdkOut: dir, stacks, resources, parameters, region };
-}
-
-/** The resources of `stage` with CloudFormation type `type`, in template order. */
-export function resourcesOfType(stage: StageTemplate, type: string): TemplateResource[] {
-  return [...stage.resources.values()].filter((r) => r.type === type);
+  return { cdkOut: dir, resources, parameters, region };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { LocalModeError } from './errors';
-import type { TemplateParameter, TemplateResource } from './template';
+import { LocalModeError } from '../errors';
+import type { TemplateParameter, TemplateResource } from './reader';
 
 /** The account id of every local resource (the emulator's fixed account). */
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -169,11 +169,6 @@ export class Resolver {
     if (typeof out === 'string') return out;
     if (typeof out === 'number' || typeof out === 'boolean') return String(out);
     throw this.error(at, at.property, `expected a string, got ${JSON.stringify(out)}`);
-  }
-
-  /** The value `{ Ref: logicalId }` resolves to. */
-  ref(logicalId: string, at: Location): unknown {
-    return this.attribute(logicalId, 'Ref', at, at.property);
   }
 
   /** The value `{ 'Fn::GetAtt': [logicalId, attribute] }` resolves to. */

@@ -4,9 +4,9 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { LocalHandle } from '../../local';
-import { FaultProxy, type FaultRule } from '../../test/helpers/fault-proxy';
-import { archiveRecords, depth, startStage, waitFor, type LocalStage } from '../../test/helpers/local';
+import type { LocalHandle } from '../local';
+import { FaultProxy, type FaultRule } from './fault-proxy';
+import { archiveRecords, depth, startStage, waitFor, type LocalStage } from './local-stage';
 import { mulberry32, weighted } from './prng';
 
 /** Probe behaviours a fault run draws from. `retry` = `succeed` after 1–2 retryable failures. */

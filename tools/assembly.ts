@@ -5,4 +5,7 @@ import * as path from 'node:path';
  * suite synthesizes `cdk.out.test`. It must stay inside the project (sandboxes resolve the SDK from
  * the project's node_modules).
  */
-export const BENCH_CDK_OUT = path.join(__dirname, '..', '..', 'cdk.out.bench');
+export const BENCH_CDK_OUT = path.join(__dirname, '..', 'cdk.out.bench');
+
+/** The cloud assembly the local end-to-end tests run (synthesized once by the global setup). */
+export const TEST_CDK_OUT = path.join(__dirname, '..', 'cdk.out.test');

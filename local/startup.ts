@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { LocalModeError } from './errors';
+
+/** Repository root: where `cdk.json` and the project's CDK CLI live. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/** A random API key shaped like API Gateway's (40 letters and digits). */
+export function generateApiKey(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from({ length: 40 }, () => alphabet[randomInt(alphabet.length)]).join('');
+}
+
+/**
+ * Fails fast (before a synth that takes seconds) when `port` on 127.0.0.1 is taken. Port 0 is
+ * always free. The real bind later reports the same error if the port is taken in between.
+ */
+export async function assertPortFree(port: number, variable: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new LocalModeError(`port ${port} is in use; set ${variable}=<free port>`)
+          : error,
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/**
+ * Synthesizes `stage` into `cdkOut` with the project's CDK CLI. Throws a one-line
+ * {@link LocalModeError} when synth fails (the app's own `error: …` line when it printed one).
+ */
+export async function synthesize(stage: string, cdkOut: string): Promise<void> {
+  const cli = require.resolve('aws-cdk/bin/cdk', { paths: [PROJECT_ROOT] });
+  // `cli-telemetry=false` is what CDK_DISABLE_CLI_TELEMETRY=true does, without touching the
+  // environment the CLI inherits (local mode reads no environment; see main.ts).
+  const args = [
+    cli,
+    'synth',
+    '--no-notices',
+    '--no-color',
+    '-q',
+    '-c',
+    'cli-telemetry=false',
+    '-c',
+    `stage=${stage}`,
+    '-o',
+    cdkOut,
+  ];
+  const output: string[] = [];
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
+    child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (code === 0) return;
+  const lines = output
+    .join('')
+    .split('\n')
+    .map((l) => stripVTControlCharacters(l).trim())
+    .filter((l) => l && !/^npm warn/i.test(l));
+  const reason =
+    lines.find((l) => /^error:/i.test(l))?.replace(/^error:\s*/i, '') ??
+    lines.find((l) => /Error:/.test(l) && !/Subprocess exited/.test(l)) ??
+    lines.at(-1) ??
+    `exit code ${code}`;
+  throw new LocalModeError(`synth of stage ${stage} failed: ${reason}`);
+}
