@@ -6,6 +6,7 @@ import {
   S3ServiceException,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { ARCHIVE_PREFIX } from './constants';
 import { ArchiveWriteError } from './errors';
 
 /** Why a message was given up on. */
@@ -79,7 +80,7 @@ export function archiveKey(
   const yyyy = String(d.getUTCFullYear()).padStart(4, '0');
   const mm = String(d.getUTCMonth() + 1).padStart(2, '0');
   const dd = String(d.getUTCDate()).padStart(2, '0');
-  return `failed/${record.queue.name}/${yyyy}/${mm}/${dd}/${record.messageId}.json`;
+  return `${ARCHIVE_PREFIX}${record.queue.name}/${yyyy}/${mm}/${dd}/${record.messageId}.json`;
 }
 
 /** Builds the archive record of a message that is being given up on. */

@@ -1,11 +1,13 @@
+import { SQS_MAX_VISIBILITY_SECONDS } from './constants';
+
 /** Exponential backoff settings, in seconds. */
 export interface BackoffSettings {
   readonly baseSeconds: number;
   readonly capSeconds: number;
 }
 
-/** SQS's largest visibility timeout (12 hours). */
-export const MAX_VISIBILITY_SECONDS = 43_200;
+/** SQS's largest visibility timeout (12 hours): no delay can exceed it. */
+export { SQS_MAX_VISIBILITY_SECONDS as MAX_VISIBILITY_SECONDS } from './constants';
 
 /**
  * The delay before attempt `receiveCount + 1`: exponential in the attempt number, capped, with
@@ -25,5 +27,5 @@ export function backoffSeconds(
   const nominal = Math.min(settings.capSeconds, settings.baseSeconds * 2 ** Math.min(attempt - 1, 30));
   const half = Math.ceil(nominal / 2);
   const delay = half + Math.floor(random() * (nominal - half + 1));
-  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.min(nominal, delay)));
+  return Math.min(SQS_MAX_VISIBILITY_SECONDS, Math.max(0, Math.min(nominal, delay)));
 }
