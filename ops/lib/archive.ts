@@ -42,6 +42,7 @@ export function envelopeIdOfBody(body: string): string | null {
 /** Reads archive records of a target's bucket: by computed key first, by listing when that misses. */
 export class ArchiveReader {
   private index: Map<string, string> | undefined;
+  private indexedAt = 0;
 
   constructor(private readonly target: Target) {}
 
@@ -74,17 +75,19 @@ export class ArchiveReader {
       return JSON.parse(await obj.Body!.transformToString()) as ArchiveRecord;
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (error instanceof NoSuchKey || status === 404 || (error as Error).name === 'NoSuchKey') return undefined;
+      if (error instanceof NoSuchKey || status === 404 || (error as Error).name === 'NoSuchKey')
+        return undefined;
       throw awsFailure(`cannot read s3://${this.target.bucket}/${key}`, error);
     }
   }
 
-  /** The key of a message id, from a listing of the bucket (built once). */
+  /** The key of a message id, from a listing of the bucket (listed again on a miss, at most every 2 s). */
   async keyOf(messageId: string): Promise<string | undefined> {
-    if (!this.index) {
-      this.index = new Map();
-      for (const k of await this.keys()) this.index.set(k.slice(k.lastIndexOf('/') + 1, -'.json'.length), k);
-    }
+    const hit = this.index?.get(messageId);
+    if (hit || (this.index && Date.now() - this.indexedAt < 2000)) return hit;
+    this.index = new Map();
+    this.indexedAt = Date.now();
+    for (const k of await this.keys()) this.index.set(k.slice(k.lastIndexOf('/') + 1, -'.json'.length), k);
     return this.index.get(messageId);
   }
 
@@ -119,7 +122,10 @@ export class ArchiveReader {
   }
 
   /** Records matching `filter`, newest (by `archivedAt`) first. */
-  async list(filter: ArchiveFilter = {}, onProgress?: (done: number, total: number) => void): Promise<ArchivedMessage[]> {
+  async list(
+    filter: ArchiveFilter = {},
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<ArchivedMessage[]> {
     const prefixes = filter.queue
       ? this.target.queues.filter((q) => q.key === filter.queue).map((q) => `failed/${q.source.name}/`)
       : ['failed/'];

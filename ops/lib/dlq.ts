@@ -50,7 +50,8 @@ interface Held {
 }
 
 const str = (m: Message, name: string): string | undefined => m.MessageAttributes?.[name]?.StringValue;
-const isoMs = (v: string | undefined): string | null => (v && /^\d+$/.test(v) ? new Date(Number(v)).toISOString() : null);
+const isoMs = (v: string | undefined): string | null =>
+  v && /^\d+$/.test(v) ? new Date(Number(v)).toISOString() : null;
 
 /** The id a DLQ copy had on its source queue. */
 export function sourceMessageId(m: Message): string {
@@ -151,7 +152,11 @@ class DlqWalker {
         const out = await this.target.sqs.send(
           new ChangeMessageVisibilityBatchCommand({
             QueueUrl: this.pair.dlq.url,
-            Entries: chunk.map(([, handle], j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 })),
+            Entries: chunk.map(([, handle], j) => ({
+              Id: String(j),
+              ReceiptHandle: handle,
+              VisibilityTimeout: 0,
+            })),
           }),
         );
         failed += out.Failed?.length ?? 0;
@@ -198,7 +203,12 @@ export async function queueDepth(target: Target, url: string): Promise<QueueDept
 export interface DlqListing {
   readonly messages: DlqMessage[];
   /** Per queue: messages in the DLQ and how many could be looked at (FIFO: group heads only). */
-  readonly queues: { readonly queue: QueueKey; readonly dlq: string; readonly depth: number; readonly shown: number }[];
+  readonly queues: {
+    readonly queue: QueueKey;
+    readonly dlq: string;
+    readonly depth: number;
+    readonly shown: number;
+  }[];
 }
 
 function pairsOf(target: Target, key: QueueKey | undefined): QueuePair[] {
@@ -333,7 +343,13 @@ export interface RedriveResult {
   readonly notDeleted: number;
   readonly items: RedriveItem[];
   /** Move tasks (AWS, unfiltered): per DLQ, what the task reported last. */
-  readonly tasks: { readonly queue: QueueKey; readonly status: string; readonly moved: number; readonly toMove: number | null; readonly failureReason?: string }[];
+  readonly tasks: {
+    readonly queue: QueueKey;
+    readonly status: string;
+    readonly moved: number;
+    readonly toMove: number | null;
+    readonly failureReason?: string;
+  }[];
 }
 
 /** Progress reports of long operations. */
@@ -350,7 +366,11 @@ export function resendAttributes(
   const out: Record<string, MessageAttributeValue> = {};
   for (const [k, v] of Object.entries(attrs ?? {})) {
     if (DLQ_ANNOTATIONS.has(k) || k in extra) continue;
-    out[k] = { DataType: v.DataType, ...(v.StringValue !== undefined ? { StringValue: v.StringValue } : {}), ...(v.BinaryValue ? { BinaryValue: v.BinaryValue } : {}) };
+    out[k] = {
+      DataType: v.DataType,
+      ...(v.StringValue !== undefined ? { StringValue: v.StringValue } : {}),
+      ...(v.BinaryValue ? { BinaryValue: v.BinaryValue } : {}),
+    };
   }
   for (const [k, v] of Object.entries(extra)) out[k] = { DataType: 'String', StringValue: v };
   return out;
@@ -423,7 +443,9 @@ export async function redrive(
               new SendMessageCommand({
                 QueueUrl: pair.source.url,
                 MessageBody: m.Body ?? '',
-                MessageAttributes: resendAttributes(m.MessageAttributes, { [REDRIVEN_FROM_ATTR]: view.messageId }),
+                MessageAttributes: resendAttributes(m.MessageAttributes, {
+                  [REDRIVEN_FROM_ATTR]: view.messageId,
+                }),
                 ...(pair.source.fifo
                   ? { MessageGroupId: group ?? 'default', MessageDeduplicationId: randomUUID() }
                   : {}),
@@ -437,11 +459,18 @@ export async function redrive(
             continue;
           }
           try {
-            await target.sqs.send(new DeleteMessageCommand({ QueueUrl: pair.dlq.url, ReceiptHandle: m.ReceiptHandle }));
+            await target.sqs.send(
+              new DeleteMessageCommand({ QueueUrl: pair.dlq.url, ReceiptHandle: m.ReceiptHandle }),
+            );
             walker.gone(m);
             items.push({ ...base, outcome: 'moved', newMessageId: newId });
           } catch (error) {
-            items.push({ ...base, outcome: 'moved-not-deleted', newMessageId: newId, error: awsFailure('delete', error).message });
+            items.push({
+              ...base,
+              outcome: 'moved-not-deleted',
+              newMessageId: newId,
+              error: awsFailure('delete', error).message,
+            });
           }
           options.progress?.(`${pair.key}: ${items.filter((i) => i.outcome === 'moved').length} moved`);
         }
@@ -475,7 +504,12 @@ async function moveTasks(
     const d = await queueDepth(target, pair.dlq.url);
     const toMove = d.visible + d.inFlight + d.delayed;
     if (options.dryRun || toMove === 0) {
-      tasks.push({ queue: pair.key, status: options.dryRun ? 'DRY_RUN' : 'NOTHING_TO_MOVE', moved: 0, toMove });
+      tasks.push({
+        queue: pair.key,
+        status: options.dryRun ? 'DRY_RUN' : 'NOTHING_TO_MOVE',
+        moved: 0,
+        toMove,
+      });
       continue;
     }
     try {
@@ -487,7 +521,9 @@ async function moveTasks(
     for (;;) {
       let task;
       try {
-        const out = await target.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: pair.dlq.arn, MaxResults: 1 }));
+        const out = await target.sqs.send(
+          new ListMessageMoveTasksCommand({ SourceArn: pair.dlq.arn, MaxResults: 1 }),
+        );
         task = out.Results?.[0];
       } catch (error) {
         throw awsFailure(`cannot follow the message move task on ${pair.dlq.name}`, error);
@@ -533,7 +569,11 @@ export interface PurgeResult {
  * Empties a DLQ (archive records stay). `queue` is `standard`/`fifo` (their DLQ) or a DLQ's name;
  * a source queue is refused.
  */
-export async function purgeDlq(target: Target, queue: string, options: { dryRun?: boolean } = {}): Promise<PurgeResult> {
+export async function purgeDlq(
+  target: Target,
+  queue: string,
+  options: { dryRun?: boolean } = {},
+): Promise<PurgeResult> {
   const pair = target.queues.find((p) => p.key === queue || p.dlq.name === queue || p.dlq.url === queue);
   if (!pair) {
     if (target.queues.some((p) => p.source.name === queue || p.source.url === queue))

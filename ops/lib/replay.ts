@@ -62,7 +62,12 @@ async function presence(target: Target, pairs: readonly QueuePair[]): Promise<Dl
     walkers.push(walker);
     for (let round = await walker.next(); round; round = await walker.next()) {
       for (const m of round) {
-        heads.set(sourceMessageId(m), { pair, receipt: m.ReceiptHandle ?? '', dlqMessageId: m.MessageId ?? '', walker });
+        heads.set(sourceMessageId(m), {
+          pair,
+          receipt: m.ReceiptHandle ?? '',
+          dlqMessageId: m.MessageId ?? '',
+          walker,
+        });
         const g = m.Attributes?.MessageGroupId;
         if (pair.dlq.fifo && g !== undefined) fifoGroups.add(`${pair.key}|${g}`);
       }
@@ -90,21 +95,39 @@ export async function replay(
   const items: ReplayItem[] = [];
   try {
     for (const { record, queue } of records) {
-      const base = { queue, messageId: record.messageId, type: typeOfBody(record.body), kind: record.failure.kind };
+      const base = {
+        queue,
+        messageId: record.messageId,
+        type: typeOfBody(record.body),
+        kind: record.failure.kind,
+      };
       const pair = pairs.find((p) => p.key === queue);
       if (!pair) {
-        items.push({ ...base, outcome: 'skipped-unknown-queue', detail: `queue ${record.queue.name} is not in ${target.name}` });
+        items.push({
+          ...base,
+          outcome: 'skipped-unknown-queue',
+          detail: `queue ${record.queue.name} is not in ${target.name}`,
+        });
         continue;
       }
       const group = record.attributes.MessageGroupId;
       const head = dlq.heads.get(record.messageId);
-      const behindHead = !head && pair.source.fifo && group !== undefined && dlq.fifoGroups.has(`${pair.key}|${group}`);
+      const behindHead =
+        !head && pair.source.fifo && group !== undefined && dlq.fifoGroups.has(`${pair.key}|${group}`);
       if (behindHead) {
-        items.push({ ...base, outcome: 'skipped-dead-lettered', detail: `its group ${group} has messages in ${pair.dlq.name}; redrive them first` });
+        items.push({
+          ...base,
+          outcome: 'skipped-dead-lettered',
+          detail: `its group ${group} has messages in ${pair.dlq.name}; redrive them first`,
+        });
         continue;
       }
       if (head && !options.includeDeadLettered) {
-        items.push({ ...base, outcome: 'skipped-dead-lettered', detail: `still in ${pair.dlq.name} (redrive it, or --include-dead-lettered)` });
+        items.push({
+          ...base,
+          outcome: 'skipped-dead-lettered',
+          detail: `still in ${pair.dlq.name} (redrive it, or --include-dead-lettered)`,
+        });
         continue;
       }
       if (options.dryRun) {
@@ -120,10 +143,17 @@ export async function replay(
       }
       if (head) {
         try {
-          await target.sqs.send(new DeleteMessageCommand({ QueueUrl: head.pair.dlq.url, ReceiptHandle: head.receipt }));
+          await target.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: head.pair.dlq.url, ReceiptHandle: head.receipt }),
+          );
           head.walker.gone({ MessageId: head.dlqMessageId });
         } catch (error) {
-          items.push({ ...base, outcome: 'replayed-dlq-copy-kept', newMessageId: newId, detail: awsFailure('delete', error).message });
+          items.push({
+            ...base,
+            outcome: 'replayed-dlq-copy-kept',
+            newMessageId: newId,
+            detail: awsFailure('delete', error).message,
+          });
           continue;
         }
       }
@@ -148,9 +178,14 @@ async function send(target: Target, pair: QueuePair, record: ArchiveRecord): Pro
     new SendMessageCommand({
       QueueUrl: pair.source.url,
       MessageBody: record.body,
-      MessageAttributes: resendAttributes(sdkAttributes(record.messageAttributes), { [REPLAY_OF_ATTR]: record.messageId }),
+      MessageAttributes: resendAttributes(sdkAttributes(record.messageAttributes), {
+        [REPLAY_OF_ATTR]: record.messageId,
+      }),
       ...(pair.source.fifo
-        ? { MessageGroupId: record.attributes.MessageGroupId ?? 'default', MessageDeduplicationId: randomUUID() }
+        ? {
+            MessageGroupId: record.attributes.MessageGroupId ?? 'default',
+            MessageDeduplicationId: randomUUID(),
+          }
         : {}),
     }),
   );

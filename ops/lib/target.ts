@@ -68,7 +68,10 @@ export interface Target {
 /** The pair for `key`, or an {@link OpsError} naming the queues there are. */
 export function pairOf(target: Target, key: QueueKey): QueuePair {
   const pair = target.queues.find((q) => q.key === key);
-  if (!pair) throw new OpsError(`no ${key} queue in ${target.name} (has ${target.queues.map((q) => q.key).join(', ')})`);
+  if (!pair)
+    throw new OpsError(
+      `no ${key} queue in ${target.name} (has ${target.queues.map((q) => q.key).join(', ')})`,
+    );
   return pair;
 }
 
@@ -85,7 +88,9 @@ export interface LocalEnvFile {
   readonly apiKey: string;
   readonly awsEndpoint: string;
   readonly region: string;
-  readonly queues: Readonly<Record<string, { readonly url: string; readonly arn: string; readonly name: string }>>;
+  readonly queues: Readonly<
+    Record<string, { readonly url: string; readonly arn: string; readonly name: string }>
+  >;
   readonly buckets: Readonly<Record<string, string>>;
 }
 
@@ -95,7 +100,9 @@ export async function readLocalEnv(file: string): Promise<LocalEnvFile> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new OpsError(`local mode is not running (no ${file}): start it with npm start, or pass --stage <name>`);
+    throw new OpsError(
+      `local mode is not running (no ${file}): start it with npm start, or pass --stage <name>`,
+    );
   }
   try {
     const env = JSON.parse(text) as LocalEnvFile;
@@ -136,7 +143,9 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
     try {
       res = await doFetch(`${env.apiUrl}${route}`);
     } catch {
-      throw new OpsError(`local mode is not running (nothing answers at ${env.apiUrl}): start it with npm start`);
+      throw new OpsError(
+        `local mode is not running (nothing answers at ${env.apiUrl}): start it with npm start`,
+      );
     }
     if (!res.ok) throw new OpsError(`GET ${route} answered ${res.status}`);
     return res.json();
@@ -145,14 +154,17 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
   const pairs: QueuePair[] = [];
   try {
     for (const q of Object.values(env.queues)) {
-      const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['RedrivePolicy'] }));
+      const out = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['RedrivePolicy'] }),
+      );
       const policy = out.Attributes?.RedrivePolicy;
       if (!policy) continue;
       const dlqArn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
       const dlq = dlqArn ? byArn.get(dlqArn) : undefined;
       if (!dlq) continue;
       const key = keyOf(q.name);
-      if (pairs.some((p) => p.key === key)) throw new OpsError(`more than one ${key} queue with a DLQ in local mode`);
+      if (pairs.some((p) => p.key === key))
+        throw new OpsError(`more than one ${key} queue with a DLQ in local mode`);
       pairs.push({
         key,
         source: { ...q, fifo: q.name.endsWith('.fifo') },
@@ -163,7 +175,9 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
     sqs.destroy();
     s3.destroy();
     if (error instanceof OpsError) throw error;
-    throw new OpsError(`local mode is not running (the emulator at ${client.endpoint} does not answer: ${(error as Error).message})`);
+    throw new OpsError(
+      `local mode is not running (the emulator at ${client.endpoint} does not answer: ${(error as Error).message})`,
+    );
   }
   pairs.sort((a, b) => QUEUE_KEYS.indexOf(a.key) - QUEUE_KEYS.indexOf(b.key));
   const [bucket] = Object.values(env.buckets);
@@ -180,15 +194,31 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
     s3,
     moveTasks: false,
     async alarms() {
-      const list = (await getJson('/_local/alarms')) as { name: string; state: string; reason: string; updatedAt?: string }[];
-      return list.map((a) => ({ name: a.name, state: a.state, reason: a.reason, updatedAt: a.updatedAt ?? null }));
+      const list = (await getJson('/_local/alarms')) as {
+        name: string;
+        state: string;
+        reason: string;
+        updatedAt?: string;
+      }[];
+      return list.map((a) => ({
+        name: a.name,
+        state: a.state,
+        reason: a.reason,
+        updatedAt: a.updatedAt ?? null,
+      }));
     },
     async oldestAges(queues) {
       // The local evaluator inspects the emulator for its age alarms; queues without one are unknown.
-      const list = (await getJson('/_local/alarms')) as { metric: string; queue: string; value: number | null }[];
+      const list = (await getJson('/_local/alarms')) as {
+        metric: string;
+        queue: string;
+        value: number | null;
+      }[];
       const out = new Map<string, number | null>();
       for (const q of queues) {
-        const a = list.find((x) => x.metric === 'ApproximateAgeOfOldestMessage' && (x.queue === q.name || x.queue === q.url));
+        const a = list.find(
+          (x) => x.metric === 'ApproximateAgeOfOldestMessage' && (x.queue === q.name || x.queue === q.url),
+        );
         out.set(q.url, a?.value ?? null);
       }
       return out;
@@ -273,19 +303,36 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
     close();
     if (error instanceof OpsError) throw error;
     if (/does not exist/.test((error as Error).message ?? ''))
-      throw new OpsError(`stack ${stackName} does not exist in this account/region (deploy it, or check --region/--profile)`);
+      throw new OpsError(
+        `stack ${stackName} does not exist in this account/region (deploy it, or check --region/--profile)`,
+      );
     throw new OpsError(`cannot read stack ${stackName}: ${describeAwsError(error)}`);
   }
   const missing = STACK_OUTPUTS.filter((k) => !outputs.get(k));
   if (missing.length) {
     close();
-    throw new OpsError(`stack ${stackName} lacks the outputs ${missing.join(', ')} (deploy this version of the app)`);
+    throw new OpsError(
+      `stack ${stackName} lacks the outputs ${missing.join(', ')} (deploy this version of the app)`,
+    );
   }
   const o = (k: (typeof STACK_OUTPUTS)[number]) => outputs.get(k)!;
-  const ref = (url: string, arn: string): QueueRef => ({ url, arn, name: nameOfArn(arn), fifo: arn.endsWith('.fifo') });
+  const ref = (url: string, arn: string): QueueRef => ({
+    url,
+    arn,
+    name: nameOfArn(arn),
+    fifo: arn.endsWith('.fifo'),
+  });
   const queues: QueuePair[] = [
-    { key: 'standard', source: ref(o('StandardQueueUrl'), o('StandardQueueArn')), dlq: ref(o('StandardDlqUrl'), o('StandardDlqArn')) },
-    { key: 'fifo', source: ref(o('FifoQueueUrl'), o('FifoQueueArn')), dlq: ref(o('FifoDlqUrl'), o('FifoDlqArn')) },
+    {
+      key: 'standard',
+      source: ref(o('StandardQueueUrl'), o('StandardQueueArn')),
+      dlq: ref(o('StandardDlqUrl'), o('StandardDlqArn')),
+    },
+    {
+      key: 'fifo',
+      source: ref(o('FifoQueueUrl'), o('FifoQueueArn')),
+      dlq: ref(o('FifoDlqUrl'), o('FifoDlqArn')),
+    },
   ];
   return {
     kind: 'aws',
