@@ -18,7 +18,8 @@ export const GLOBAL_OPTIONS = {
   region: { type: 'string' },
   profile: { type: 'string' },
   'api-key': { type: 'string' },
-  'env-file': { type: 'string' },
+  // Not `--env-file`: Node 20 takes that flag for itself wherever it appears on the command line.
+  'local-env': { type: 'string' },
   json: { type: 'boolean' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -64,7 +65,7 @@ function help(commands: readonly Command[]): string {
     '',
     ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     '',
-    'target: local mode (.local/env.json, --env-file) by default; --stage <name> [--region R] [--profile P] for EventPipeline-<name>',
+    'target: local mode (.local/env.json, --local-env) by default; --stage <name> [--region R] [--profile P] for EventPipeline-<name>',
     'every command: --json (one JSON document on stdout), --debug (stack traces)',
     'npm run ops -- <command> --help  shows its options',
   ].join('\n');
@@ -139,7 +140,7 @@ export async function runCli(
         } else {
           if (values.region || values.profile)
             throw new UsageError('--region and --profile need --stage <name>');
-          const file = path.resolve(io.cwd, (values['env-file'] as string | undefined) ?? '.local/env.json');
+          const file = path.resolve(io.cwd, (values['local-env'] as string | undefined) ?? '.local/env.json');
           target = factory.local ? await factory.local(file) : await localTarget(await readLocalEnv(file));
         }
         return target;
