@@ -417,7 +417,7 @@ export async function redrive(
           const sent = Number(m.Attributes?.SentTimestamp ?? 0);
           const group = m.Attributes?.MessageGroupId;
           // Arrived after the start (a failure of this run's resends, or new traffic): not ours to move.
-          if (sent >= startedAt || resent.has(m.MessageId ?? '') || resent.has(sourceMessageId(m))) {
+          if (sent > startedAt || resent.has(m.MessageId ?? '') || resent.has(sourceMessageId(m))) {
             skipped++;
             continue;
           }

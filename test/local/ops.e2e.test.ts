@@ -198,7 +198,7 @@ describe('dlq redrive', () => {
     // Assess
     expect(first.failed, JSON.stringify(first.items)).toBe(2);
     expect(first.notDeleted).toBe(1);
-    expect(first.moved).toBe(4); // 3 moved + 1 resent whose DLQ copy stayed
+    expect(first.moved, JSON.stringify(first)).toBe(4); // 3 moved + 1 resent whose DLQ copy stayed
     expect(second.moved).toBe(3); // the 2 that failed, and the copy that was not deleted (a duplicate)
     const resent = [...first.items, ...second.items].filter((i) => i.newMessageId);
     for (const i of resent) await waitFor(`${i.newMessageId} processed`, succeeded(i.newMessageId!), 30_000);
