@@ -89,9 +89,14 @@ export async function runCli(
       commands.find((c) => c.name.includes(' ') && c.name === `${words[0]} ${words[1]}`) ??
       commands.find((c) => c.name === words[0]);
     if (!command) {
-      if (!words.length && (argv.includes('--help') || argv.includes('-h') || !argv.length)) {
+      if (!words.length && (argv.includes('--help') || argv.includes('-h'))) {
         io.stdout(`${help(commands)}\n`);
-        return argv.length ? 0 : 2;
+        return 0;
+      }
+      if (!argv.length) {
+        // Bad usage: the help goes to stderr, stdout stays empty.
+        io.stderr(`${help(commands)}\n`);
+        return 2;
       }
       const group = commands.filter((c) => c.name.startsWith(`${words[0]} `));
       throw new UsageError(

@@ -403,7 +403,9 @@ export async function redrive(
   const useTasks = target.moveTasks && !isFiltered(filter) && !options.oneByOne;
   if (useTasks) return moveTasks(target, filter, options);
   const now = options.now ?? Date.now;
-  const startedAt = now();
+  // SentTimestamp is the SQS server's clock: on AWS allow it a second ahead of this machine's, so
+  // a message sent just before the start is not taken for a new arrival.
+  const startedAt = now() + (target.kind === 'aws' ? 1000 : 0);
   const archive = new ArchiveReader(target);
   const items: RedriveItem[] = [];
   let skipped = 0;
