@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { archiveKey } from '../../lambda/shared/archive';
 import { ArchiveReader } from './archive';
 import { postMessage, type Accepted, type SendInput } from './api';
 import { OpsError } from './errors';
@@ -30,7 +31,11 @@ export interface StatusSource {
   observe(accepted: Accepted): Promise<Observation>;
 }
 
-/** Failures only: the archive record of the message exists. */
+/**
+ * Failures only: the archive record of the message exists. Probes are filed under the day their
+ * envelope was created (today, or yesterday just after midnight UTC), so two reads find a record
+ * without listing the bucket.
+ */
 export function archiveSource(target: Target): StatusSource {
   const archive = new ArchiveReader(target);
   return {
@@ -38,14 +43,19 @@ export function archiveSource(target: Target): StatusSource {
     seesSuccess: false,
     async observe(a) {
       const queueName = target.queues.find((q) => q.key === a.queue)?.source.name;
-      // Probes are archived under today's date (their envelope's createdAt): try that key first.
-      const found = await archive.find(
-        a.messageId,
-        queueName ? { queueName, body: '', sentAt: new Date().toISOString() } : undefined,
-      );
-      return found
-        ? { state: 'failed', attempts: found.record.receiveCount, archiveKey: found.key }
-        : { state: 'pending', attempts: 0 };
+      if (!queueName) return { state: 'pending', attempts: 0 };
+      for (const day of [Date.now(), Date.now() - 86_400_000]) {
+        const key = archiveKey({
+          queue: { name: queueName, arn: '' },
+          messageId: a.messageId,
+          body: '',
+          sentAt: new Date(day).toISOString(),
+          archivedAt: new Date(day).toISOString(),
+        });
+        const record = await archive.get(key);
+        if (record) return { state: 'failed', attempts: record.receiveCount, archiveKey: key };
+      }
+      return { state: 'pending', attempts: 0 };
     },
   };
 }

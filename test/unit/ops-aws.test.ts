@@ -18,6 +18,7 @@ import { COMMANDS } from '../../ops/commands';
 import { runCli, type Io } from '../../ops/lib/cli';
 import { redrive, REDRIVEN_FROM_ATTR } from '../../ops/lib/dlq';
 import { OpsError } from '../../ops/lib/errors';
+import { smoke } from '../../ops/lib/smoke';
 import { awsTarget, type AwsClients } from '../../ops/lib/target';
 
 const ACCOUNT = '123456789012';
@@ -508,5 +509,83 @@ describe('ops command line', () => {
 
     expect(plain.out.stderr).toBe('error: cannot read stack EventPipeline-dev: Error: boom\n');
     expect(debug.out.stderr.split('\n').length).toBeGreaterThan(3);
+  });
+});
+
+describe('ops on AWS: smoke', () => {
+  function api(refuse: boolean) {
+    const sent: { body: { payload: { mode: string } }; key: string | null }[] = [];
+    let n = 0;
+    const doFetch = (async (_url: string, init: RequestInit) => {
+      const body = JSON.parse(String(init.body)) as { payload: { mode: string }; orderingKey?: string };
+      sent.push({ body, key: new Headers(init.headers).get('x-api-key') });
+      if (refuse && body.payload.mode === 'fail-permanent')
+        return new Response(
+          JSON.stringify({
+            error: {
+              code: 'ValidationError',
+              message: 'payload.mode: probe mode fail-permanent is not allowed',
+            },
+          }),
+          { status: 400 },
+        );
+      n++;
+      return new Response(
+        JSON.stringify({ messageId: `m-${n}`, queue: body.orderingKey ? 'fifo' : 'standard' }),
+        {
+          status: 202,
+        },
+      );
+    }) as typeof fetch;
+    return { sent, doFetch };
+  }
+
+  it('verifies the failure path through the archive and reports the success probes as unverified', async () => {
+    // Prepare: the fail-permanent probe (the 5th message) has an archive record under today's date.
+    stackWith(OUTPUTS);
+    const d = new Date();
+    const day = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}`;
+    const key = `failed/EventPipeline-dev-StandardQueue-abc/${day}/m-5.json`;
+    mocks.s3.on(GetObjectCommand, { Key: key }).resolves({
+      Body: {
+        transformToString: async () => JSON.stringify({ receiveCount: 1, failure: { kind: 'permanent' } }),
+      },
+    } as never);
+    const { sent, doFetch } = api(false);
+    const target = await awsTarget({ stage: 'dev', clients, apiKey: 'the-key' });
+
+    // Act
+    const result = await smoke(target, { doFetch, pollMs: 1, timeoutMs: 5_000 });
+
+    // Assess
+    expect(sent.map((s) => s.body.payload.mode)).toEqual([
+      'succeed',
+      'succeed',
+      'succeed',
+      'succeed',
+      'fail-permanent',
+    ]);
+    expect(sent.every((s) => s.key === 'the-key')).toBe(true);
+    expect(result.checks.map((c) => [c.name, c.result])).toEqual([
+      ['succeed', 'unverified'],
+      ['succeed after 1 failure', 'unverified'],
+      ['ordered pair (FIFO)', 'unverified'],
+      ['fail-permanent', 'pass'],
+    ]);
+    expect(result.checks[3]!.detail).toBe(`dead-lettered, archive record ${key}`);
+    expect(result.ok).toBe(true);
+  });
+
+  it('skips fail-permanent where the stage refuses it, and fails on a timeout', async () => {
+    stackWith(OUTPUTS);
+    const target = await awsTarget({ stage: 'dev', clients, apiKey: 'k' });
+
+    const refused = await smoke(target, { doFetch: api(true).doFetch, pollMs: 1, timeoutMs: 5_000 });
+    const timedOut = await smoke(target, { doFetch: api(false).doFetch, pollMs: 1, timeoutMs: 20 });
+
+    expect(refused.checks[3]).toMatchObject({ name: 'fail-permanent', result: 'skipped' });
+    expect(refused.ok).toBe(true);
+    expect(timedOut.checks[3]).toMatchObject({ name: 'fail-permanent', result: 'timeout' });
+    expect(timedOut.ok).toBe(false);
   });
 });
