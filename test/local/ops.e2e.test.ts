@@ -378,6 +378,28 @@ describe('npm run ops (the process)', () => {
     expect(doc.messages.map((m) => [m.messageId, m.kind])).toEqual([[id, 'permanent']]);
   });
 
+  it('runs as npm run -s ops: status --json is one document naming all four queues', async () => {
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        'npm',
+        ['run', '-s', 'ops', '--', 'status', '--json', '--local-env', envFile],
+        { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      );
+    });
+
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    const doc = JSON.parse(out.stdout) as { queues: { queue: string; role: string }[] };
+    expect(doc.queues.map((q) => `${q.queue}/${q.role}`)).toEqual([
+      'standard/source',
+      'standard/dlq',
+      'fifo/source',
+      'fifo/dlq',
+    ]);
+  });
+
   it('refuses a purge without --yes (exit 2) and reports a missing local mode (exit 1), one line each', async () => {
     const purge = await ops$(['purge', '--queue', 'standard', '--local-env', envFile]);
     const missing = await ops$(['status', '--local-env', join(dir, 'nope.json')]);
