@@ -9,12 +9,14 @@ import { OpsError } from '../../ops/lib/errors';
 import { replay, REPLAY_OF_ATTR } from '../../ops/lib/replay';
 import { smoke } from '../../ops/lib/smoke';
 import { status } from '../../ops/lib/status';
+import { loadStageConfig } from '../../lib/config/stages';
 import { putInDlq, resetStage, startOpsStage, type OpsStage } from '../helpers/ops';
 import { archiveRecords, attemptsOf, consumerInvocations, drainView, waitFor } from '../helpers/local';
 
 // The operations tool's library (and, for a few cases, its process) against local mode: the real
 // bundles, the embedded emulator, a fault proxy between the tool and the emulator.
 const ROOT = join(__dirname, '..', '..');
+const LOCAL = loadStageConfig('local');
 const dir = mkdtempSync(join(tmpdir(), 'ops-e2e-'));
 const envFile = join(dir, 'env.json');
 let ops: OpsStage;
@@ -96,9 +98,11 @@ describe('dlq list', () => {
         kinds[m.messageId] === 'permanent' ? 'ProbePermanentError' : 'ProbeAlwaysFailsError',
       );
     }
-    expect(listing.messages.filter((m) => m.kind === 'exhausted').every((m) => m.receiveCount === 3)).toBe(
-      true,
-    );
+    expect(
+      listing.messages
+        .filter((m) => m.kind === 'exhausted')
+        .every((m) => m.receiveCount === LOCAL.maxReceiveCount),
+    ).toBe(true);
     expect(again.messages.map((m) => m.messageId).sort()).toEqual([...permanent, ...exhausted].sort());
     expect(await dlqDepth('StandardDlq')).toBe(4);
   });
@@ -106,8 +110,8 @@ describe('dlq list', () => {
 
 describe('dlq redrive', () => {
   it('moves only the selected messages, which are then processed (the cause fixed: failUntil has passed)', async () => {
-    // Prepare: an outage that ends 12 s from now; probes that exhaust their retries during it.
-    const failUntil = new Date(Date.now() + 12_000).toISOString();
+    // Prepare: an outage that ends 20 s from now (local: 3 attempts, back-off ≤ 4 s); probes that exhaust their retries during it.
+    const failUntil = new Date(Date.now() + 20_000).toISOString();
     const outage = [
       await accepted(probe({ mode: 'succeed', failUntil, tag: 'outage-1' })),
       await accepted(probe({ mode: 'succeed', failUntil, tag: 'outage-2' })),

@@ -428,6 +428,29 @@ describe('ops on AWS: dlq redrive', () => {
     expect(released.map((e) => e.ReceiptHandle).sort()).toEqual(['rh-m-1', 'rh-m-2']);
   });
 
+  it('leaves the rest of a FIFO group behind a head that is not selected (it would overtake it)', async () => {
+    stackWith(OUTPUTS);
+    const head = dlqMessage('m-1', envelope('email.send', '1'), { Attributes: { MessageGroupId: 'g1' } });
+    const behind = dlqMessage('m-2', envelope('probe', '2'), { Attributes: { MessageGroupId: 'g1' } });
+    const otherGroup = dlqMessage('m-3', envelope('probe', '3'), { Attributes: { MessageGroupId: 'g2' } });
+    mocks.sqs
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({ Messages: [head, behind, otherGroup] })
+      .resolves({ Messages: [] });
+    mocks.sqs.on(SendMessageCommand).resolves({ MessageId: 'new-3' });
+    mocks.sqs.on(DeleteMessageCommand).resolves({});
+    mocks.sqs.on(ChangeMessageVisibilityBatchCommand).resolves({});
+    const target = await awsTarget({ stage: 'dev', clients });
+
+    const result = await redrive(target, { queue: 'fifo', type: 'probe' });
+
+    expect(result.items.map((i) => [i.messageId, i.outcome])).toEqual([['m-3', 'moved']]);
+    expect(result.skipped).toBe(2);
+    expect(mocks.sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageGroupId)).toEqual([
+      'g2',
+    ]);
+  });
+
   it('does not move messages sent to the DLQ after the run started', async () => {
     stackWith(OUTPUTS);
     const late = dlqMessage('m-late', envelope('probe', '3'), {
