@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { ArchiveRecord, FailureKind } from '../../lambda/shared/archive';
 import { DLQ_ATTR } from '../../lambda/shared/consumer';
 import { ArchiveReader, envelopeIdOfBody, typeOfBody } from './archive';
-import { OpsError } from './errors';
+import { OpsError, UsageError } from './errors';
 import { awsFailure, pairOf, QUEUE_KEYS, type QueueKey, type QueuePair, type Target } from './target';
 
 /** Message attribute the tool adds to a redriven message: the message id it had on its source queue. */
@@ -580,7 +580,7 @@ export async function purgeDlq(
   if (!pair) {
     if (target.queues.some((p) => p.source.name === queue || p.source.url === queue))
       throw new OpsError(`${queue} is a source queue: purge empties DLQs only`);
-    throw new OpsError(
+    throw new UsageError(
       `unknown queue ${queue}: use standard, fifo or one of ${target.queues.map((p) => p.dlq.name).join(', ')}`,
     );
   }
