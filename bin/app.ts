@@ -2,6 +2,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '../lib/config/errors';
 import { loadStageConfig } from '../lib/config/stages';
+import { API_GATEWAY_ACCOUNT_STACK, ApiGatewayAccountStack } from '../lib/stacks/api-gateway-account-stack';
 import { EventPipelineStack } from '../lib/stacks/event-pipeline-stack';
 
 // The only place that reads context and the environment. The stage comes from `-c stage=<name>`
@@ -17,11 +18,18 @@ try {
     // For one deploy only: the stage's `alarmEmail` in lib/config/stages.ts is what persists.
     alarmEmail: app.node.tryGetContext('alarmEmail'),
   });
+  const env = config.env.account || config.env.region ? config.env : undefined;
   new EventPipelineStack(app, `EventPipeline-${config.stage}`, {
     config,
-    env: config.env.account || config.env.region ? config.env : undefined,
+    env,
     description: `Event pipeline (${config.stage}): API Gateway → SQS standard/FIFO → Lambda consumers → DLQ + S3 failure archive`,
     tags: { project: 'event-pipeline', stage: config.stage },
+  });
+  // One per account and region, shared by every stage: deploy it once (README, "Deploying").
+  new ApiGatewayAccountStack(app, API_GATEWAY_ACCOUNT_STACK, {
+    env,
+    description: 'Event pipeline: API Gateway CloudWatch role (account-and-region-wide setting, one-time)',
+    tags: { project: 'event-pipeline' },
   });
 } catch (error) {
   if (error instanceof ConfigError) {

@@ -74,7 +74,8 @@ export class IngestApi extends Construct {
     this.api = new apigw.RestApi(this, 'Api', {
       description: 'Event pipeline ingest API (v1)',
       endpointTypes: [apigw.EndpointType.REGIONAL],
-      cloudWatchRole: true,
+      // The account-wide CloudWatch role setting lives in its own stack (lib/stacks/api-gateway-account-stack.ts).
+      cloudWatchRole: false,
       apiKeySourceType: apigw.ApiKeySourceType.HEADER,
       deployOptions: {
         stageName: props.stageName,
@@ -133,12 +134,6 @@ export class IngestApi extends Construct {
       });
     }
 
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason:
-        'The account-level API Gateway logging role must use this AWS-managed policy (logs actions only); it is what ' +
-        'lets the stage write execution logs.',
-    });
     Validations.of(this.api.deploymentStage).acknowledge({
       id: 'AwsSolutions::AwsSolutions-APIG3',
       reason:

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as cdk from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/types';
@@ -115,8 +115,38 @@ export class EventPipelineStack extends Stack {
         'Read the key with: aws apigateway get-api-key --include-value --api-key <id> --query value --output text',
     });
     new CfnOutput(this, 'ArchiveBucketName', { value: this.archive.bucket.bucketName });
-    new CfnOutput(this, 'StandardDlqUrl', { value: this.standard.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'FifoDlqUrl', { value: this.fifo.deadLetterQueue.queueUrl });
+    // What operators and `npm run ops -- --stage <name>` read (ops/lib/target.ts); no exportNames.
+    for (const [prefix, q] of [
+      ['Standard', this.standard],
+      ['Fifo', this.fifo],
+    ] as const) {
+      new CfnOutput(this, `${prefix}QueueUrl`, { value: q.queue.queueUrl });
+      new CfnOutput(this, `${prefix}QueueArn`, { value: q.queue.queueArn });
+      new CfnOutput(this, `${prefix}DlqUrl`, { value: q.deadLetterQueue.queueUrl });
+      new CfnOutput(this, `${prefix}DlqArn`, {
+        value: q.deadLetterQueue.queueArn,
+        description: `aws sqs start-message-move-task --source-arn <this> moves the ${q.label} DLQ back`,
+      });
+    }
     new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.topic.topicArn });
+    new CfnOutput(this, 'AlarmNamePrefix', {
+      value: `${this.stackName}-`,
+      description:
+        'Every alarm of the stage is named <prefix>… (aws cloudwatch describe-alarms --alarm-name-prefix)',
+    });
+    const dashboard = monitoring.facade.createdDashboard();
+    if (dashboard) {
+      new CfnOutput(this, 'DashboardName', { value: dashboard.dashboardName });
+      new CfnOutput(this, 'DashboardUrl', {
+        value: Fn.join('', [
+          'https://',
+          Aws.REGION,
+          '.console.aws.amazon.com/cloudwatch/home?region=',
+          Aws.REGION,
+          '#dashboards/dashboard/',
+          dashboard.dashboardName,
+        ]),
+      });
+    }
   }
 }

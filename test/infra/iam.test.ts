@@ -74,11 +74,8 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
       ...allow(['s3:ListBucket'], [BUCKET], '{"StringLike":{"s3:prefix":["failed/*"]}}'),
     ],
   },
-  // The account-level role API Gateway writes execution logs with (AWS-managed, logs actions only).
-  'apigateway account logging': {
-    managed: ['arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],
-    permissions: [],
-  },
+  // No 'apigateway account logging' role: the account-wide API Gateway CloudWatch role lives in the
+  // EventPipeline-account stack (test/infra/account-stack.test.ts), not in any stage.
   // CDK's autoDeleteObjects provider (stages that do not retain the archive): it empties the bucket
   // when the stack is deleted. Its rights come from the bucket policy, not from an identity policy.
   [AUTO_DELETE_PROVIDER]: {

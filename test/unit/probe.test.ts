@@ -17,8 +17,11 @@ import { silentLogger } from '../helpers/aws-fakes';
 function ctx(receiveCount = 1, signal: AbortSignal = new AbortController().signal): JobContext {
   return { messageId: 'm-1', receiveCount, correlationId: 'req-1', logger: silentLogger(), signal };
 }
-const run = (mode: ProbeMode, extra: { failTimes?: number; sleepMs?: number } = {}, c: JobContext = ctx()) =>
-  probeJob.handle(ProbePayload.parse({ mode, ...extra }), c);
+const run = (
+  mode: ProbeMode,
+  extra: { failTimes?: number; sleepMs?: number; failUntil?: string } = {},
+  c: JobContext = ctx(),
+) => probeJob.handle(ProbePayload.parse({ mode, ...extra }), c);
 
 /** Settles-or-not probe for a promise after the fake clock has moved. */
 function track(p: Promise<void>) {
@@ -76,6 +79,43 @@ describe('probe job', () => {
     expect(isPermanent(a1)).toBe(false);
     expect((a2 as Error).message).toBe('probe failing attempt 2 of 2');
     expect(a3).toBe('ok');
+  });
+
+  it('succeed: fails retryably until failUntil whatever the receive count, then succeeds', async () => {
+    // Prepare
+    vi.useFakeTimers({ now: new Date('2026-11-22T10:00:00.000Z') });
+    const failUntil = '2026-11-22T10:05:00.000Z';
+
+    // Act
+    const before = await run('succeed', { failUntil }, ctx(7)).catch((e: unknown) => e);
+    vi.setSystemTime(new Date('2026-11-22T10:04:59.999Z'));
+    const justBefore = await run('succeed', { failUntil }, ctx(8)).catch((e: unknown) => e);
+    vi.setSystemTime(new Date(failUntil));
+    const at = await run('succeed', { failUntil }, ctx(1)).then(() => 'ok');
+
+    // Assess
+    expect(before).toBeInstanceOf(ProbeTransientError);
+    expect(isPermanent(before)).toBe(false);
+    expect((before as Error).message).toBe(`probe failing attempt 7 until ${failUntil}`);
+    expect(justBefore).toBeInstanceOf(ProbeTransientError);
+    expect(at).toBe('ok');
+  });
+
+  it('succeed: applies failTimes and failUntil both (a past failUntil leaves failTimes in charge)', async () => {
+    const failUntil = new Date(Date.now() - 60_000).toISOString();
+    await expect(run('succeed', { failTimes: 1, failUntil }, ctx(1))).rejects.toBeInstanceOf(
+      ProbeTransientError,
+    );
+    await expect(run('succeed', { failTimes: 1, failUntil }, ctx(2))).resolves.toBeUndefined();
+  });
+
+  it('accepts failUntil as an ISO time with an offset, and refuses anything else', () => {
+    expect(ProbePayload.parse({ mode: 'succeed', failUntil: '2026-11-22T11:00:00+01:00' }).failUntil).toBe(
+      '2026-11-22T11:00:00+01:00',
+    );
+    for (const failUntil of ['tomorrow', '2026-11-22', 1764000000000, '']) {
+      expect(ProbePayload.safeParse({ mode: 'succeed', failUntil }).success, String(failUntil)).toBe(false);
+    }
   });
 
   it('succeed: succeeds at once with failTimes 0', async () => {

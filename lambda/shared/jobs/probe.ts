@@ -12,12 +12,14 @@ export const ProbePayload = z
   .object({
     mode: z.enum(PROBE_MODES),
     failTimes: z.number().int().min(0).max(1000).default(0),
+    /** `succeed` fails (retryably) until this moment: a downstream outage that ends. */
+    failUntil: z.iso.datetime({ offset: true }).optional(),
     sleepMs: z.number().int().min(0).max(900_000).default(0),
     tag: z.string().max(256).optional(),
   })
   .strict();
 
-/** Raised by `probe` in `succeed` mode while `receiveCount <= failTimes`. */
+/** Raised by `probe` in `succeed` mode while `receiveCount <= failTimes` or before `failUntil`. */
 export class ProbeTransientError extends RetryableError {}
 /** Raised by `probe` in `fail-always` mode. */
 export class ProbeAlwaysFailsError extends RetryableError {}
@@ -50,6 +52,9 @@ export const probeJob = defineJob({
       case 'succeed':
         if (ctx.receiveCount <= p.failTimes) {
           throw new ProbeTransientError(`probe failing attempt ${ctx.receiveCount} of ${p.failTimes}`);
+        }
+        if (p.failUntil !== undefined && Date.now() < Date.parse(p.failUntil)) {
+          throw new ProbeTransientError(`probe failing attempt ${ctx.receiveCount} until ${p.failUntil}`);
         }
         return;
       case 'sleep':

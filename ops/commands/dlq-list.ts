@@ -1,0 +1,44 @@
+import type { Command } from '../lib/cli';
+import { listDlq } from '../lib/dlq';
+import { parsePositive, parseQueue } from '../lib/filters';
+import { clip, table } from '../lib/format';
+
+/** `dlq list`: peeks at dead-lettered messages without consuming them. */
+export const dlqListCommand: Command = {
+  name: 'dlq list',
+  summary: 'dead-lettered messages (peeked, left in place), joined with their archive records',
+  usage: '[--queue standard|fifo] [--limit N]',
+  options: { queue: { type: 'string' }, limit: { type: 'string' } },
+  async run(ctx) {
+    const queue = parseQueue(ctx.values.queue as string | undefined);
+    const limit = parsePositive('limit', ctx.values.limit as string | undefined);
+    const listing = await listDlq(await ctx.target(), {
+      ...(queue ? { queue } : {}),
+      ...(limit ? { limit } : {}),
+    });
+    const notes = listing.queues.map((q) => {
+      const hidden = q.depth - q.shown;
+      return `${q.dlq}: ${q.depth} message(s)${hidden > 0 && q.dlq.endsWith('.fifo') && !limit ? `, ${hidden} behind the head of their message group (FIFO: not readable without moving the head)` : ''}`;
+    });
+    const text = listing.messages.length
+      ? [
+          table(
+            ['queue', 'message id', 'type', 'kind', 'error', 'receives', 'failed at', 'archive key'],
+            listing.messages.map((m) => [
+              m.queue,
+              m.messageId,
+              m.type,
+              m.kind,
+              clip([m.errorName, m.errorMessage].filter(Boolean).join(': '), 60),
+              m.receiveCount,
+              m.failedAt,
+              m.archiveKey,
+            ]),
+          ),
+          '',
+          ...notes,
+        ].join('\n')
+      : ['no dead-lettered messages', ...notes].join('\n');
+    return { json: listing, text };
+  },
+};

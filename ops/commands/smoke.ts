@@ -1,0 +1,31 @@
+import type { Command } from '../lib/cli';
+import { parsePositive } from '../lib/filters';
+import { table } from '../lib/format';
+import { smoke, statusApiSource } from '../lib/smoke';
+
+/** `smoke`: the post-deploy check. */
+export const smokeCommand: Command = {
+  name: 'smoke',
+  summary: 'send probes through the API and follow each to its expected outcome; exit 1 on a mismatch',
+  usage: '[--timeout 120] [--status-api]',
+  // --status-api follows each probe through GET /v1/messages/{id} (once the message-status API exists).
+  options: { timeout: { type: 'string' }, 'status-api': { type: 'boolean' } },
+  async run(ctx) {
+    const seconds = parsePositive('timeout', ctx.values.timeout as string | undefined) ?? 120;
+    const target = await ctx.target();
+    const result = await smoke(target, {
+      timeoutMs: seconds * 1000,
+      progress: (l) => ctx.progress(l),
+      ...(ctx.values['status-api'] === true ? { source: statusApiSource(target) } : {}),
+    });
+    const text = [
+      table(
+        ['probe', 'expected', 'result', 'detail', 'message ids'],
+        result.checks.map((c) => [c.name, c.expect, c.result, c.detail, c.messageIds.join(',')]),
+      ),
+      '',
+      `${result.ok ? 'smoke passed' : 'smoke FAILED'} (followed through: ${result.source})`,
+    ].join('\n');
+    return { json: result, text, exitCode: result.ok ? 0 : 1 };
+  },
+};

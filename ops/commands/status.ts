@@ -1,0 +1,39 @@
+import type { Command } from '../lib/cli';
+import { table } from '../lib/format';
+import { status } from '../lib/status';
+
+/** `status`: per queue depth and oldest age, and alarm states. */
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'per queue (source and DLQ): visible, in flight, delayed, oldest age; alarm states',
+  usage: '',
+  options: {},
+  async run(ctx) {
+    const report = await status(await ctx.target());
+    const age = (s: number | null) => (s === null ? null : `${Math.round(s)} s`);
+    const text = [
+      `target ${report.target}`,
+      '',
+      table(
+        ['queue', 'role', 'name', 'visible', 'in flight', 'delayed', 'oldest'],
+        report.queues.map((q) => [
+          q.queue,
+          q.role,
+          q.name,
+          q.visible,
+          q.inFlight,
+          q.delayed,
+          age(q.oldestAgeSeconds),
+        ]),
+      ),
+      '',
+      report.alarms.length
+        ? table(
+            ['alarm', 'state', 'since', 'reason'],
+            report.alarms.map((a) => [a.name, a.state, a.updatedAt, a.reason]),
+          )
+        : 'no alarms',
+    ].join('\n');
+    return { json: report, text };
+  },
+};

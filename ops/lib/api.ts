@@ -1,0 +1,88 @@
+import { OpsError } from './errors';
+import type { Target } from './target';
+
+/** A message to send through the HTTP API (DESIGN section 3). */
+export interface SendInput {
+  readonly type: string;
+  readonly payload: Record<string, unknown>;
+  readonly orderingKey?: string;
+  readonly idempotencyKey?: string;
+}
+
+/** The API's answer. */
+export interface ApiAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+function requireKey(target: Target): string {
+  if (!target.apiKey)
+    throw new OpsError(
+      `no API key for ${target.name}: pass --api-key (aws apigateway get-api-key --include-value --api-key <ApiKeyId output> --query value --output text)`,
+    );
+  return target.apiKey;
+}
+
+/** POSTs one message to `/v1/messages` with the stage's API key; any answer is returned. */
+export async function postMessage(
+  target: Target,
+  input: SendInput,
+  doFetch: typeof fetch = fetch,
+): Promise<ApiAnswer> {
+  const key = requireKey(target);
+  let res: Response;
+  try {
+    res = await doFetch(`${target.apiUrl}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': key,
+        ...(input.idempotencyKey ? { 'Idempotency-Key': input.idempotencyKey } : {}),
+      },
+      body: JSON.stringify({
+        type: input.type,
+        payload: input.payload,
+        ...(input.orderingKey ? { orderingKey: input.orderingKey } : {}),
+      }),
+    });
+  } catch (error) {
+    throw new OpsError(
+      target.kind === 'local'
+        ? `local mode is not running (nothing answers at ${target.apiUrl}): start it with npm start`
+        : `cannot reach ${target.apiUrl}: ${(error as Error).message}`,
+    );
+  }
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: res.status, body };
+}
+
+/** The 202 body of an accepted message. */
+export interface Accepted {
+  /** The envelope id (answered once the message-status API exists). */
+  readonly id?: string;
+  readonly messageId: string;
+  readonly queue: string;
+  readonly sequenceNumber?: string;
+}
+
+/** {@link postMessage}, failing with the API's error line unless it answered 202. */
+export async function send(
+  target: Target,
+  input: SendInput,
+  doFetch: typeof fetch = fetch,
+): Promise<Accepted> {
+  const answer = await postMessage(target, input, doFetch);
+  if (answer.status !== 202) {
+    const err = (answer.body as { error?: { code?: string; message?: string } })?.error;
+    throw new OpsError(
+      `the API answered ${answer.status}${err ? ` ${err.code ?? ''}: ${err.message ?? ''}` : `: ${JSON.stringify(answer.body)}`}`,
+    );
+  }
+  return answer.body as Accepted;
+}

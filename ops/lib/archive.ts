@@ -1,0 +1,172 @@
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { archiveKey, type ArchiveRecord, type FailureKind } from '../../lambda/shared/archive';
+import { awsFailure, type QueueKey, type Target } from './target';
+
+/** An archive record with where it lives. */
+export interface ArchivedMessage {
+  readonly key: string;
+  readonly queue: QueueKey | null;
+  readonly record: ArchiveRecord;
+}
+
+/** Filters of `archive list` and `replay`. */
+export interface ArchiveFilter {
+  readonly queue?: QueueKey;
+  readonly type?: string;
+  readonly kind?: FailureKind;
+  readonly since?: Date;
+  readonly until?: Date;
+  readonly ids?: readonly string[];
+}
+
+/** The job type named by an envelope body, if it is one. */
+export function typeOfBody(body: string): string | null {
+  try {
+    const t = (JSON.parse(body) as { type?: unknown }).type;
+    return typeof t === 'string' ? t : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The envelope id of a body, if it is an envelope. */
+export function envelopeIdOfBody(body: string): string | null {
+  try {
+    const id = (JSON.parse(body) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads archive records of a target's bucket: by computed key first, by listing when that misses. */
+export class ArchiveReader {
+  private index: Map<string, string> | undefined;
+  private indexedAt = 0;
+
+  constructor(private readonly target: Target) {}
+
+  private get s3(): S3Client {
+    return this.target.s3;
+  }
+
+  /** Every key under `failed/` (or `failed/<queue-name>/`). */
+  async keys(prefix = 'failed/'): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.s3.send(
+          new ListObjectsV2Command({ Bucket: this.target.bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const o of page.Contents ?? []) if (o.Key?.endsWith('.json')) keys.push(o.Key);
+        token = page.NextContinuationToken;
+      } while (token);
+    } catch (error) {
+      throw awsFailure(`cannot list s3://${this.target.bucket}/${prefix}`, error);
+    }
+    return keys;
+  }
+
+  /** The record at `key`; `undefined` when there is none. */
+  async get(key: string): Promise<ArchiveRecord | undefined> {
+    try {
+      const obj = await this.s3.send(new GetObjectCommand({ Bucket: this.target.bucket, Key: key }));
+      return JSON.parse(await obj.Body!.transformToString()) as ArchiveRecord;
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (error instanceof NoSuchKey || status === 404 || (error as Error).name === 'NoSuchKey')
+        return undefined;
+      throw awsFailure(`cannot read s3://${this.target.bucket}/${key}`, error);
+    }
+  }
+
+  /** The key of a message id, from a listing of the bucket (listed again on a miss, at most every 2 s). */
+  async keyOf(messageId: string): Promise<string | undefined> {
+    const hit = this.index?.get(messageId);
+    if (hit || (this.index && Date.now() - this.indexedAt < 2000)) return hit;
+    this.index = new Map();
+    this.indexedAt = Date.now();
+    for (const k of await this.keys()) this.index.set(k.slice(k.lastIndexOf('/') + 1, -'.json'.length), k);
+    return this.index.get(messageId);
+  }
+
+  /**
+   * The archive record of a message that had `messageId` on `sourceQueue`: at its computed key
+   * (DESIGN section 5), else wherever a listing finds it.
+   */
+  async find(
+    messageId: string,
+    hint?: { queueName: string; body: string; sentAt: string | null },
+  ): Promise<ArchivedMessage | undefined> {
+    if (hint) {
+      const key = archiveKey({
+        queue: { name: hint.queueName, arn: '' },
+        messageId,
+        body: hint.body,
+        sentAt: hint.sentAt,
+        archivedAt: new Date().toISOString(),
+      });
+      const record = await this.get(key);
+      if (record) return { key, queue: this.queueKeyOf(record.queue.name), record };
+    }
+    const key = await this.keyOf(messageId);
+    if (!key) return undefined;
+    const record = await this.get(key);
+    return record ? { key, queue: this.queueKeyOf(record.queue.name), record } : undefined;
+  }
+
+  /** Which of the target's queues a queue name is. */
+  queueKeyOf(name: string): QueueKey | null {
+    return this.target.queues.find((q) => q.source.name === name)?.key ?? null;
+  }
+
+  /** Records matching `filter`, newest (by `archivedAt`) first. */
+  async list(
+    filter: ArchiveFilter = {},
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<ArchivedMessage[]> {
+    const prefixes = filter.queue
+      ? this.target.queues.filter((q) => q.key === filter.queue).map((q) => `failed/${q.source.name}/`)
+      : ['failed/'];
+    let keys = (await Promise.all(prefixes.map((p) => this.keys(p)))).flat();
+    // The key's day is the envelope's createdAt: a coarse pre-filter that never drops a match
+    // (a message is archived on or after the day it was created).
+    if (filter.until) {
+      const until = filter.until.toISOString().slice(0, 10);
+      keys = keys.filter((k) => (dayOfKey(k) ?? '') <= until);
+    }
+    if (filter.ids?.length) {
+      const ids = new Set(filter.ids);
+      keys = keys.filter((k) => ids.has(k.slice(k.lastIndexOf('/') + 1, -'.json'.length)));
+    }
+    const out: ArchivedMessage[] = [];
+    let done = 0;
+    for (let i = 0; i < keys.length; i += 16) {
+      const chunk = keys.slice(i, i + 16);
+      const records = await Promise.all(chunk.map((k) => this.get(k)));
+      records.forEach((record, j) => {
+        if (record && matchesArchive(record, filter))
+          out.push({ key: chunk[j]!, queue: this.queueKeyOf(record.queue.name), record });
+      });
+      done += chunk.length;
+      onProgress?.(done, keys.length);
+    }
+    return out.sort((a, b) => b.record.archivedAt.localeCompare(a.record.archivedAt));
+  }
+}
+
+function dayOfKey(key: string): string | null {
+  const m = /\/(\d{4})\/(\d{2})\/(\d{2})\/[^/]+\.json$/.exec(key);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : null;
+}
+
+/** Whether an archive record passes `filter` (queue and ids are applied on keys). */
+export function matchesArchive(record: ArchiveRecord, filter: ArchiveFilter): boolean {
+  if (filter.type && typeOfBody(record.body) !== filter.type) return false;
+  if (filter.kind && record.failure.kind !== filter.kind) return false;
+  const at = Date.parse(record.archivedAt);
+  if (filter.since && at < filter.since.getTime()) return false;
+  if (filter.until && at > filter.until.getTime()) return false;
+  return true;
+}

@@ -1,0 +1,174 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import * as path from 'node:path';
+import { OpsError, UsageError } from './errors';
+import { awsTarget, localTarget, readLocalEnv, type AwsClients, type Target } from './target';
+
+/** Where a command writes, and what it may know of the terminal. */
+export interface Io {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Whether stderr is a terminal (progress lines are shown then). */
+  readonly isTTY: boolean;
+  readonly cwd: string;
+}
+
+/** Options every command takes. */
+export const GLOBAL_OPTIONS = {
+  stage: { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  'api-key': { type: 'string' },
+  // Not `--env-file`: Node 20 takes that flag for itself wherever it appears on the command line.
+  'local-env': { type: 'string' },
+  json: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Parsed option values. */
+export type Values = Record<string, string | boolean | undefined>;
+
+/** What a command gets. */
+export interface CommandContext {
+  readonly values: Values;
+  readonly positionals: readonly string[];
+  readonly io: Io;
+  readonly json: boolean;
+  /** Resolves the target (local or `--stage`), once. */
+  target(): Promise<Target>;
+  /** A progress line on stderr when it is a TTY (and not `--json`… progress never goes to stdout). */
+  progress(line: string): void;
+}
+
+/** One command of the tool. */
+export interface Command {
+  /** `status`, `dlq list`, … */
+  readonly name: string;
+  readonly summary: string;
+  /** Usage after the name, e.g. `[--queue standard|fifo] [--limit N]`. */
+  readonly usage: string;
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  /** Returns what `--json` prints and the human text. */
+  run(ctx: CommandContext): Promise<{ json: unknown; text: string; exitCode?: number }>;
+}
+
+/** How a run resolves targets; tests give mocked AWS clients or a local env. */
+export interface TargetFactory {
+  readonly awsClients?: AwsClients;
+  readonly local?: (envFile: string) => Promise<Target>;
+}
+
+function help(commands: readonly Command[]): string {
+  const w = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'usage: npm run ops -- <command> [options]',
+    '',
+    ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    '',
+    'target: local mode (.local/env.json, --local-env) by default; --stage <name> [--region R] [--profile P] for EventPipeline-<name>',
+    'every command: --json (one JSON document on stdout), --debug (stack traces)',
+    'npm run ops -- <command> --help  shows its options',
+  ].join('\n');
+}
+
+/** Runs the tool with `argv` (after `ops`); returns the exit code. Never throws. */
+export async function runCli(
+  argv: readonly string[],
+  io: Io,
+  commands: readonly Command[],
+  factory: TargetFactory = {},
+): Promise<number> {
+  const debug = argv.includes('--debug');
+  let target: Target | undefined;
+  try {
+    // The command comes first: `dlq redrive --queue fifo`, `status --stage dev`.
+    const words = argv
+      .slice(0, 2)
+      .filter((a, i) => !a.startsWith('-') && (i === 0 || !argv[0]!.startsWith('-')));
+    const command =
+      commands.find((c) => c.name.includes(' ') && c.name === `${words[0]} ${words[1]}`) ??
+      commands.find((c) => c.name === words[0]);
+    if (!command) {
+      if (!words.length && (argv.includes('--help') || argv.includes('-h'))) {
+        io.stdout(`${help(commands)}\n`);
+        return 0;
+      }
+      if (!argv.length) {
+        // Bad usage: the help goes to stderr, stdout stays empty.
+        io.stderr(`${help(commands)}\n`);
+        return 2;
+      }
+      const group = commands.filter((c) => c.name.startsWith(`${words[0]} `));
+      throw new UsageError(
+        group.length
+          ? `${words[0]}: give a subcommand (${group.map((c) => c.name.split(' ')[1]).join(', ')})`
+          : `unknown command ${words[0] ?? ''} (commands: ${[...new Set(commands.map((c) => c.name.split(' ')[0]))].join(', ')})`,
+      );
+    }
+    const nameWords = command.name.split(' ').length;
+    const rest = argv.slice(nameWords);
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: rest,
+        options: { ...GLOBAL_OPTIONS, ...command.options },
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (error) {
+      throw new UsageError(`${command.name}: ${(error as Error).message.split('\n')[0]}`);
+    }
+    const values = parsed.values as Values;
+    if (values.help) {
+      io.stdout(`usage: npm run ops -- ${command.name} ${command.usage}\n${command.summary}\n`);
+      return 0;
+    }
+    const json = values.json === true;
+    const ctx: CommandContext = {
+      values,
+      positionals: parsed.positionals,
+      io,
+      json,
+      async target() {
+        if (target) return target;
+        const stage = values.stage as string | undefined;
+        if (stage !== undefined) {
+          if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(stage))
+            throw new UsageError(`--stage ${stage}: not a stage name`);
+          target = await awsTarget({
+            stage,
+            ...(values.region ? { region: values.region as string } : {}),
+            ...(values.profile ? { profile: values.profile as string } : {}),
+            ...(values['api-key'] ? { apiKey: values['api-key'] as string } : {}),
+            ...(factory.awsClients ? { clients: factory.awsClients } : {}),
+          });
+        } else {
+          if (values.region || values.profile)
+            throw new UsageError('--region and --profile need --stage <name>');
+          const file = path.resolve(io.cwd, (values['local-env'] as string | undefined) ?? '.local/env.json');
+          target = factory.local ? await factory.local(file) : await localTarget(await readLocalEnv(file));
+        }
+        return target;
+      },
+      progress(line) {
+        if (io.isTTY) io.stderr(`\r\x1b[2K${line}`);
+      },
+    };
+    const out = await command.run(ctx);
+    if (io.isTTY) io.stderr('\r\x1b[2K');
+    io.stdout(json ? `${JSON.stringify(out.json, null, 2)}\n` : `${out.text}\n`);
+    return out.exitCode ?? 0;
+  } catch (error) {
+    if (io.isTTY) io.stderr('\r\x1b[2K');
+    if (error instanceof OpsError) {
+      io.stderr(`error: ${error.message}\n`);
+      if (debug && error.stack) io.stderr(`${error.stack}\n`);
+      return error.exitCode;
+    }
+    io.stderr(`error: ${(error as Error)?.message ?? String(error)}\n`);
+    if (debug && (error as Error)?.stack) io.stderr(`${(error as Error).stack}\n`);
+    return 1;
+  } finally {
+    target?.close();
+  }
+}

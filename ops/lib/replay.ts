@@ -1,0 +1,193 @@
+import { DeleteMessageCommand, SendMessageCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import type { ArchiveRecord, FailureKind } from '../../lambda/shared/archive';
+import { ArchiveReader, typeOfBody, type ArchiveFilter, type ArchivedMessage } from './archive';
+import { DlqWalker, resendAttributes, sourceMessageId, type Progress } from './dlq';
+import { awsFailure, type QueueKey, type QueuePair, type Target } from './target';
+
+/** Message attribute a replayed message carries: the archived message id it replays. */
+export const REPLAY_OF_ATTR = 'replay-of';
+
+/** One archived message's fate in a replay. */
+export interface ReplayItem {
+  readonly queue: QueueKey | null;
+  readonly messageId: string;
+  readonly type: string | null;
+  readonly kind: FailureKind;
+  readonly outcome:
+    | 'replayed'
+    | 'would-replay'
+    | 'skipped-dead-lettered'
+    | 'skipped-unknown-queue'
+    | 'failed'
+    | 'replayed-dlq-copy-kept';
+  readonly newMessageId?: string;
+  readonly detail?: string;
+}
+
+/** Result of {@link replay}. */
+export interface ReplayResult {
+  readonly dryRun: boolean;
+  readonly replayed: number;
+  readonly skipped: number;
+  readonly failed: number;
+  readonly items: ReplayItem[];
+}
+
+/** Archive records keep message attributes in Lambda's shape (`stringValue`) or the SDK's (`StringValue`). */
+export function sdkAttributes(attrs: Record<string, unknown>): Record<string, MessageAttributeValue> {
+  const out: Record<string, MessageAttributeValue> = {};
+  for (const [k, raw] of Object.entries(attrs ?? {})) {
+    const v = raw as { stringValue?: string; StringValue?: string; dataType?: string; DataType?: string };
+    const value = v.stringValue ?? v.StringValue;
+    if (typeof value !== 'string') continue;
+    out[k] = { DataType: v.dataType ?? v.DataType ?? 'String', StringValue: value };
+  }
+  return out;
+}
+
+/** Where each message still in a DLQ is, by source id (FIFO: group heads; their groups are "blocked"). */
+interface DlqPresence {
+  readonly heads: Map<string, { pair: QueuePair; receipt: string; dlqMessageId: string; walker: DlqWalker }>;
+  readonly fifoGroups: Set<string>;
+  readonly walkers: DlqWalker[];
+}
+
+async function presence(target: Target, pairs: readonly QueuePair[]): Promise<DlqPresence> {
+  const heads: DlqPresence['heads'] = new Map();
+  const fifoGroups = new Set<string>();
+  const walkers: DlqWalker[] = [];
+  for (const pair of pairs) {
+    const walker = new DlqWalker(target, pair);
+    walkers.push(walker);
+    for (let round = await walker.next(); round; round = await walker.next()) {
+      for (const m of round) {
+        heads.set(sourceMessageId(m), {
+          pair,
+          receipt: m.ReceiptHandle ?? '',
+          dlqMessageId: m.MessageId ?? '',
+          walker,
+        });
+        const g = m.Attributes?.MessageGroupId;
+        if (pair.dlq.fifo && g !== undefined) fifoGroups.add(`${pair.key}|${g}`);
+      }
+    }
+  }
+  return { heads, fifoGroups, walkers };
+}
+
+/**
+ * Re-enqueues archived messages into the queue they came from: the original body (envelope, so
+ * its `id` goes with it), its producer attributes plus `replay-of`, FIFO group kept with a fresh
+ * deduplication id. A message still in a DLQ is skipped unless `includeDeadLettered`; then its DLQ
+ * copy is deleted only after the replay was accepted. A FIFO message behind its group's head in
+ * the DLQ cannot be reached there and is skipped in any case.
+ */
+export async function replay(
+  target: Target,
+  filter: ArchiveFilter,
+  options: { dryRun?: boolean; includeDeadLettered?: boolean; progress?: Progress } = {},
+): Promise<ReplayResult> {
+  const archive = new ArchiveReader(target);
+  const records: ArchivedMessage[] = (await archive.list(filter)).reverse(); // oldest first: FIFO order
+  const pairs = target.queues;
+  const dlq = await presence(target, pairs);
+  const items: ReplayItem[] = [];
+  try {
+    for (const { record, queue } of records) {
+      const base = {
+        queue,
+        messageId: record.messageId,
+        type: typeOfBody(record.body),
+        kind: record.failure.kind,
+      };
+      const pair = pairs.find((p) => p.key === queue);
+      if (!pair) {
+        items.push({
+          ...base,
+          outcome: 'skipped-unknown-queue',
+          detail: `queue ${record.queue.name} is not in ${target.name}`,
+        });
+        continue;
+      }
+      const group = record.attributes.MessageGroupId;
+      const head = dlq.heads.get(record.messageId);
+      const behindHead =
+        !head && pair.source.fifo && group !== undefined && dlq.fifoGroups.has(`${pair.key}|${group}`);
+      if (behindHead) {
+        items.push({
+          ...base,
+          outcome: 'skipped-dead-lettered',
+          detail: `its group ${group} has messages in ${pair.dlq.name}; redrive them first`,
+        });
+        continue;
+      }
+      if (head && !options.includeDeadLettered) {
+        items.push({
+          ...base,
+          outcome: 'skipped-dead-lettered',
+          detail: `still in ${pair.dlq.name} (redrive it, or --include-dead-lettered)`,
+        });
+        continue;
+      }
+      if (options.dryRun) {
+        items.push({ ...base, outcome: 'would-replay' });
+        continue;
+      }
+      let newId: string;
+      try {
+        newId = await send(target, pair, record);
+      } catch (error) {
+        items.push({ ...base, outcome: 'failed', detail: awsFailure('send', error).message });
+        continue;
+      }
+      if (head) {
+        try {
+          await target.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: head.pair.dlq.url, ReceiptHandle: head.receipt }),
+          );
+          head.walker.gone({ MessageId: head.dlqMessageId });
+        } catch (error) {
+          items.push({
+            ...base,
+            outcome: 'replayed-dlq-copy-kept',
+            newMessageId: newId,
+            detail: awsFailure('delete', error).message,
+          });
+          continue;
+        }
+      }
+      items.push({ ...base, outcome: 'replayed', newMessageId: newId });
+      options.progress?.(`${items.filter((i) => i.outcome === 'replayed').length} replayed`);
+    }
+  } finally {
+    for (const w of dlq.walkers) await w.release();
+  }
+  const n = (...o: ReplayItem['outcome'][]) => items.filter((i) => o.includes(i.outcome)).length;
+  return {
+    dryRun: options.dryRun ?? false,
+    replayed: n('replayed', 'replayed-dlq-copy-kept', 'would-replay'),
+    skipped: n('skipped-dead-lettered', 'skipped-unknown-queue'),
+    failed: n('failed'),
+    items,
+  };
+}
+
+async function send(target: Target, pair: QueuePair, record: ArchiveRecord): Promise<string> {
+  const out = await target.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: pair.source.url,
+      MessageBody: record.body,
+      MessageAttributes: resendAttributes(sdkAttributes(record.messageAttributes), {
+        [REPLAY_OF_ATTR]: record.messageId,
+      }),
+      ...(pair.source.fifo
+        ? {
+            MessageGroupId: record.attributes.MessageGroupId ?? 'default',
+            MessageDeduplicationId: randomUUID(),
+          }
+        : {}),
+    }),
+  );
+  return out.MessageId ?? '';
+}

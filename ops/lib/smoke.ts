@@ -1,0 +1,293 @@
+import { randomUUID } from 'node:crypto';
+import { archiveKey } from '../../lambda/shared/archive';
+import { ArchiveReader } from './archive';
+import { postMessage, type Accepted, type SendInput } from './api';
+import { OpsError } from './errors';
+import type { InvocationView, Target } from './target';
+
+/** What a probe is expected to end as. */
+export type Expectation = 'succeeded' | 'succeeded-after-retry' | 'in-order' | 'failed-archived';
+
+/** What a status source knows about one accepted message. */
+export interface Observation {
+  readonly state: 'pending' | 'succeeded' | 'failed';
+  /** Processing attempts seen. */
+  readonly attempts: number;
+  /** A position that orders successes (journal index), when the source knows one. */
+  readonly succeededAt?: number;
+  readonly archiveKey?: string;
+}
+
+/**
+ * Where `smoke` learns what happened to a message. Today: the local invocation journal (success,
+ * attempts, order) and the failure archive (failures, both targets). The message-status API
+ * (`GET /v1/messages/{id}`, DESIGN section 3) plugs in here as one more source when it exists.
+ */
+export interface StatusSource {
+  /** A name for the report. */
+  readonly name: string;
+  /** Whether it can see success at all (the archive sees failures only). */
+  readonly seesSuccess: boolean;
+  observe(accepted: Accepted): Promise<Observation>;
+}
+
+/**
+ * Failures only: the archive record of the message exists. Probes are filed under the day their
+ * envelope was created (today, or yesterday just after midnight UTC), so two reads find a record
+ * without listing the bucket.
+ */
+export function archiveSource(target: Target): StatusSource {
+  const archive = new ArchiveReader(target);
+  return {
+    name: 'failure archive',
+    seesSuccess: false,
+    async observe(a) {
+      const queueName = target.queues.find((q) => q.key === a.queue)?.source.name;
+      if (!queueName) return { state: 'pending', attempts: 0 };
+      for (const day of [Date.now(), Date.now() - 86_400_000]) {
+        const key = archiveKey({
+          queue: { name: queueName, arn: '' },
+          messageId: a.messageId,
+          body: '',
+          sentAt: new Date(day).toISOString(),
+          archivedAt: new Date(day).toISOString(),
+        });
+        const record = await archive.get(key);
+        if (record) return { state: 'failed', attempts: record.receiveCount, archiveKey: key };
+      }
+      return { state: 'pending', attempts: 0 };
+    },
+  };
+}
+
+/** Local mode: the invocation journal, with the archive for failures. */
+export function journalSource(target: Target): StatusSource {
+  const invocations = target.invocations;
+  if (!invocations) throw new OpsError('the invocation journal exists in local mode only');
+  const archive = archiveSource(target);
+  let cache: { at: number; list: InvocationView[] } | undefined;
+  const journal = async () => {
+    if (!cache || Date.now() - cache.at > 200)
+      cache = { at: Date.now(), list: await invocations.call(target) };
+    return cache.list;
+  };
+  return {
+    name: 'local invocation journal + failure archive',
+    seesSuccess: true,
+    async observe(a) {
+      const list = await journal();
+      let attempts = 0;
+      let succeededAt: number | undefined;
+      list.forEach((inv, i) => {
+        const at = inv.messageIds.indexOf(a.messageId);
+        if (at < 0) return;
+        attempts++;
+        if (succeededAt === undefined && inv.error === null && !inv.batchItemFailures.includes(a.messageId))
+          succeededAt = i * 1000 + at;
+      });
+      if (succeededAt !== undefined) return { state: 'succeeded', attempts, succeededAt };
+      const failed = await archive.observe(a);
+      return { ...failed, attempts: Math.max(attempts, failed.attempts) };
+    },
+  };
+}
+
+/**
+ * The message-status API (`GET /v1/messages/{id}`), for when it exists: pass it to {@link smoke}
+ * as `source`. Needs the envelope `id` in the 202.
+ */
+export function statusApiSource(target: Target, doFetch: typeof fetch = fetch): StatusSource {
+  return {
+    name: 'GET /v1/messages/{id}',
+    seesSuccess: true,
+    async observe(a) {
+      if (!a.id)
+        throw new OpsError('the API answered no envelope id: GET /v1/messages/{id} cannot be followed');
+      const res = await doFetch(`${target.apiUrl}/v1/messages/${a.id}`, {
+        headers: { 'x-api-key': target.apiKey ?? '' },
+      });
+      if (res.status === 404) return { state: 'pending', attempts: 0 };
+      const s = (await res.json()) as {
+        status: string;
+        attempts?: number;
+        failure?: { archiveKey?: string } | null;
+        updatedAt?: string;
+      };
+      const state = s.status === 'succeeded' ? 'succeeded' : s.status === 'failed' ? 'failed' : 'pending';
+      return {
+        state,
+        attempts: s.attempts ?? 0,
+        ...(s.failure?.archiveKey ? { archiveKey: s.failure.archiveKey } : {}),
+        ...(state === 'succeeded' && s.updatedAt ? { succeededAt: Date.parse(s.updatedAt) } : {}),
+      };
+    },
+  };
+}
+
+/** One probe of a smoke run. */
+export interface SmokeCheck {
+  readonly name: string;
+  readonly expect: Expectation;
+  readonly result: 'pass' | 'fail' | 'timeout' | 'skipped' | 'unverified';
+  readonly detail: string;
+  readonly messageIds: string[];
+}
+
+/** Result of {@link smoke}. */
+export interface SmokeResult {
+  readonly ok: boolean;
+  readonly source: string;
+  readonly checks: SmokeCheck[];
+}
+
+interface Probe {
+  readonly name: string;
+  readonly expect: Expectation;
+  readonly inputs: SendInput[];
+  accepted: Accepted[];
+  refused?: string;
+}
+
+/**
+ * The post-deploy check: sends probes through the API (`succeed`; `succeed` with `failTimes: 1`;
+ * an ordered pair on one `orderingKey`; `fail-permanent` where the stage accepts it) and follows
+ * each to its expected outcome, until all are decided or `timeoutMs` passes.
+ */
+export async function smoke(
+  target: Target,
+  options: {
+    timeoutMs?: number;
+    /** @default the local journal in local mode, else the failure archive */
+    source?: StatusSource;
+    pollMs?: number;
+    doFetch?: typeof fetch;
+    progress?: (line: string) => void;
+  } = {},
+): Promise<SmokeResult> {
+  const run = `smoke-${randomUUID().slice(0, 8)}`;
+  const probe = (payload: Record<string, unknown>, extra: Partial<SendInput> = {}): SendInput => ({
+    type: 'probe',
+    payload: { tag: run, ...payload },
+    ...extra,
+  });
+  const probes: Probe[] = [
+    { name: 'succeed', expect: 'succeeded', inputs: [probe({ mode: 'succeed' })], accepted: [] },
+    {
+      name: 'succeed after 1 failure',
+      expect: 'succeeded-after-retry',
+      inputs: [probe({ mode: 'succeed', failTimes: 1 })],
+      accepted: [],
+    },
+    {
+      name: 'ordered pair (FIFO)',
+      expect: 'in-order',
+      inputs: [1, 2].map((n) =>
+        probe({ mode: 'succeed', tag: `${run}-${n}` }, { orderingKey: run, idempotencyKey: `${run}-${n}` }),
+      ),
+      accepted: [],
+    },
+    {
+      name: 'fail-permanent',
+      expect: 'failed-archived',
+      inputs: [probe({ mode: 'fail-permanent' })],
+      accepted: [],
+    },
+  ];
+  for (const p of probes) {
+    for (const input of p.inputs) {
+      const answer = await postMessage(target, input, options.doFetch);
+      if (answer.status === 202) {
+        p.accepted.push(answer.body as Accepted);
+        continue;
+      }
+      const err = (answer.body as { error?: { code?: string; message?: string } }).error;
+      if (
+        p.expect === 'failed-archived' &&
+        answer.status === 400 &&
+        /mode/i.test(JSON.stringify(err ?? ''))
+      ) {
+        p.refused = `this stage refuses mode fail-permanent (${err?.message ?? ''})`;
+      } else {
+        p.refused = `the API answered ${answer.status} ${err?.code ?? ''}: ${err?.message ?? JSON.stringify(answer.body)}`;
+      }
+      break;
+    }
+  }
+  const source = options.source ?? (target.invocations ? journalSource(target) : archiveSource(target));
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const decided = new Map<Probe, SmokeCheck>();
+  const ids = (p: Probe) => p.accepted.map((a) => a.messageId);
+  for (const p of probes) {
+    if (p.refused !== undefined) {
+      const optional = p.expect === 'failed-archived' && p.refused.startsWith('this stage refuses');
+      decided.set(p, {
+        name: p.name,
+        expect: p.expect,
+        result: optional ? 'skipped' : 'fail',
+        detail: p.refused,
+        messageIds: ids(p),
+      });
+    }
+  }
+  for (;;) {
+    for (const p of probes) {
+      if (decided.has(p)) continue;
+      const obs = await Promise.all(p.accepted.map((a) => source.observe(a)));
+      const check = judge(p, obs);
+      if (check) decided.set(p, { name: p.name, expect: p.expect, ...check, messageIds: ids(p) });
+    }
+    options.progress?.(`${decided.size}/${probes.length} probes decided`);
+    if (decided.size === probes.length || Date.now() > deadline) break;
+    // A source blind to success has nothing more to tell once every failing probe is decided.
+    if (!source.seesSuccess && probes.every((p) => p.expect !== 'failed-archived' || decided.has(p))) break;
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+  }
+  const checks = probes.map((p): SmokeCheck => {
+    const done = decided.get(p);
+    if (done) return done;
+    if (!source.seesSuccess && p.expect !== 'failed-archived')
+      return {
+        name: p.name,
+        expect: p.expect,
+        result: 'unverified',
+        detail: `accepted and not archived as failed; ${source.name} cannot see success (GET /v1/messages/{id} will)`,
+        messageIds: ids(p),
+      };
+    return {
+      name: p.name,
+      expect: p.expect,
+      result: 'timeout',
+      detail: `not decided within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`,
+      messageIds: ids(p),
+    };
+  });
+  return {
+    ok: checks.every((c) => c.result === 'pass' || c.result === 'skipped' || c.result === 'unverified'),
+    source: source.name,
+    checks,
+  };
+}
+
+function judge(p: Probe, obs: Observation[]): Omit<SmokeCheck, 'name' | 'expect' | 'messageIds'> | undefined {
+  const failed = obs.find((o) => o.state === 'failed');
+  if (p.expect === 'failed-archived') {
+    if (failed?.archiveKey)
+      return { result: 'pass', detail: `dead-lettered, archive record ${failed.archiveKey}` };
+    return undefined;
+  }
+  if (failed)
+    return { result: 'fail', detail: `failed${failed.archiveKey ? ` (archive ${failed.archiveKey})` : ''}` };
+  if (!obs.every((o) => o.state === 'succeeded')) return undefined;
+  if (p.expect === 'succeeded')
+    return { result: 'pass', detail: `succeeded after ${obs[0]!.attempts} attempt(s)` };
+  if (p.expect === 'succeeded-after-retry') {
+    const a = obs[0]!.attempts;
+    return a >= 2
+      ? { result: 'pass', detail: `succeeded on attempt ${a}` }
+      : { result: 'fail', detail: `succeeded after ${a} attempt(s); expected a retry first` };
+  }
+  const [first, second] = obs;
+  return first!.succeededAt! < second!.succeededAt!
+    ? { result: 'pass', detail: 'both succeeded, in send order' }
+    : { result: 'fail', detail: 'the second message succeeded before the first' };
+}

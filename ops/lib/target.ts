@@ -1,0 +1,407 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { readFile } from 'node:fs/promises';
+import { OpsError } from './errors';
+
+/** The two queue families of the pipeline. */
+export const QUEUE_KEYS = ['standard', 'fifo'] as const;
+/** One of {@link QUEUE_KEYS}. */
+export type QueueKey = (typeof QUEUE_KEYS)[number];
+
+/** One SQS queue the tool acts on. */
+export interface QueueRef {
+  readonly url: string;
+  readonly arn: string;
+  readonly name: string;
+  readonly fifo: boolean;
+}
+
+/** A source queue and the DLQ its redrive policy points at. */
+export interface QueuePair {
+  readonly key: QueueKey;
+  readonly source: QueueRef;
+  readonly dlq: QueueRef;
+}
+
+/** An alarm and its state, from CloudWatch or the local alarm evaluator. */
+export interface AlarmView {
+  readonly name: string;
+  readonly state: string;
+  readonly reason: string;
+  readonly updatedAt: string | null;
+}
+
+/** What a local invocation journal entry looks like (DESIGN section 6, item 8). */
+export interface InvocationView {
+  readonly function: string;
+  readonly startedAt: string;
+  readonly messageIds: readonly string[];
+  readonly batchItemFailures: readonly string[];
+  readonly error: null | { readonly name: string; readonly message: string };
+}
+
+/** A resolved stage: its queues, bucket and API, and clients to reach them. */
+export interface Target {
+  readonly kind: 'local' | 'aws';
+  /** `local`, or the stage name. */
+  readonly name: string;
+  readonly region: string;
+  readonly queues: readonly QueuePair[];
+  readonly bucket: string;
+  readonly apiUrl: string;
+  /** The API key; on AWS only when given with `--api-key`. */
+  readonly apiKey?: string;
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+  /** Whether `StartMessageMoveTask` exists there (not in the local emulator). */
+  readonly moveTasks: boolean;
+  alarms(): Promise<AlarmView[]>;
+  /** Age in seconds of the oldest message of each queue (by URL); `null` where unknown. */
+  oldestAges(queues: readonly QueueRef[]): Promise<Map<string, number | null>>;
+  /** Local only: the invocation journal. */
+  invocations?(): Promise<InvocationView[]>;
+  close(): void;
+}
+
+/** The pair for `key`, or an {@link OpsError} naming the queues there are. */
+export function pairOf(target: Target, key: QueueKey): QueuePair {
+  const pair = target.queues.find((q) => q.key === key);
+  if (!pair)
+    throw new OpsError(
+      `no ${key} queue in ${target.name} (has ${target.queues.map((q) => q.key).join(', ')})`,
+    );
+  return pair;
+}
+
+/** The queue name in an SQS ARN. */
+function nameOfArn(arn: string): string {
+  return arn.slice(arn.lastIndexOf(':') + 1);
+}
+
+const keyOf = (name: string): QueueKey => (name.endsWith('.fifo') ? 'fifo' : 'standard');
+
+/** `.local/env.json` as written by `npm start` (DESIGN section 6, item 8). */
+export interface LocalEnvFile {
+  readonly apiUrl: string;
+  readonly apiKey: string;
+  readonly awsEndpoint: string;
+  readonly region: string;
+  readonly queues: Readonly<
+    Record<string, { readonly url: string; readonly arn: string; readonly name: string }>
+  >;
+  readonly buckets: Readonly<Record<string, string>>;
+}
+
+/** Reads `.local/env.json`; a missing or unreadable file is "local mode is not running". */
+export async function readLocalEnv(file: string): Promise<LocalEnvFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new OpsError(
+      `local mode is not running (no ${file}): start it with npm start, or pass --stage <name>`,
+    );
+  }
+  try {
+    const env = JSON.parse(text) as LocalEnvFile;
+    if (typeof env.apiUrl !== 'string' || typeof env.awsEndpoint !== 'string' || !env.queues)
+      throw new Error('fields missing');
+    return env;
+  } catch (error) {
+    throw new OpsError(`${file} is not a local-mode env file: ${(error as Error).message}`);
+  }
+}
+
+/** Options of {@link localTarget}. */
+export interface LocalTargetOptions {
+  /** SDK endpoint instead of the env file's `awsEndpoint` (tests put a fault proxy there). */
+  readonly endpoint?: string;
+  /** Attempts per SDK call. @default the SDK's (3) */
+  readonly maxAttempts?: number;
+  /** `fetch` used for the local control routes and the API. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * The local stage of `env`. Source queues and DLQs are told apart by their redrive policies (a DLQ
+ * is a queue another queue's `RedrivePolicy` targets), standard and FIFO by the `.fifo` suffix.
+ */
+export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions = {}): Promise<Target> {
+  const client = {
+    endpoint: options.endpoint ?? env.awsEndpoint,
+    region: env.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+  };
+  const sqs = new SQSClient({ ...client, useQueueUrlAsEndpoint: false });
+  const s3 = new S3Client({ ...client, forcePathStyle: true });
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const getJson = async (route: string): Promise<unknown> => {
+    let res: Response;
+    try {
+      res = await doFetch(`${env.apiUrl}${route}`);
+    } catch {
+      throw new OpsError(
+        `local mode is not running (nothing answers at ${env.apiUrl}): start it with npm start`,
+      );
+    }
+    if (!res.ok) throw new OpsError(`GET ${route} answered ${res.status}`);
+    return res.json();
+  };
+  const byArn = new Map(Object.values(env.queues).map((q) => [q.arn, q]));
+  const pairs: QueuePair[] = [];
+  try {
+    for (const q of Object.values(env.queues)) {
+      const out = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['RedrivePolicy'] }),
+      );
+      const policy = out.Attributes?.RedrivePolicy;
+      if (!policy) continue;
+      const dlqArn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
+      const dlq = dlqArn ? byArn.get(dlqArn) : undefined;
+      if (!dlq) continue;
+      const key = keyOf(q.name);
+      if (pairs.some((p) => p.key === key))
+        throw new OpsError(`more than one ${key} queue with a DLQ in local mode`);
+      pairs.push({
+        key,
+        source: { ...q, fifo: q.name.endsWith('.fifo') },
+        dlq: { ...dlq, fifo: dlq.name.endsWith('.fifo') },
+      });
+    }
+  } catch (error) {
+    sqs.destroy();
+    s3.destroy();
+    if (error instanceof OpsError) throw error;
+    throw new OpsError(
+      `local mode is not running (the emulator at ${client.endpoint} does not answer: ${(error as Error).message})`,
+    );
+  }
+  pairs.sort((a, b) => QUEUE_KEYS.indexOf(a.key) - QUEUE_KEYS.indexOf(b.key));
+  const [bucket] = Object.values(env.buckets);
+  if (!bucket) throw new OpsError('local mode has no archive bucket');
+  return {
+    kind: 'local',
+    name: 'local',
+    region: env.region,
+    queues: pairs,
+    bucket,
+    apiUrl: env.apiUrl,
+    apiKey: env.apiKey,
+    sqs,
+    s3,
+    moveTasks: false,
+    async alarms() {
+      const list = (await getJson('/_local/alarms')) as {
+        name: string;
+        state: string;
+        reason: string;
+        updatedAt?: string;
+      }[];
+      return list.map((a) => ({
+        name: a.name,
+        state: a.state,
+        reason: a.reason,
+        updatedAt: a.updatedAt ?? null,
+      }));
+    },
+    async oldestAges(queues) {
+      // The local evaluator inspects the emulator for its age alarms; queues without one are unknown.
+      const list = (await getJson('/_local/alarms')) as {
+        metric: string;
+        queue: string;
+        value: number | null;
+      }[];
+      const out = new Map<string, number | null>();
+      for (const q of queues) {
+        const a = list.find(
+          (x) => x.metric === 'ApproximateAgeOfOldestMessage' && (x.queue === q.name || x.queue === q.url),
+        );
+        out.set(q.url, a?.value ?? null);
+      }
+      return out;
+    },
+    async invocations() {
+      return (await getJson('/_local/invocations')) as InvocationView[];
+    },
+    close() {
+      sqs.destroy();
+      s3.destroy();
+    },
+  };
+}
+
+/** The stack outputs the tool reads (lib/stacks/event-pipeline-stack.ts). */
+export const STACK_OUTPUTS = [
+  'ApiUrl',
+  'ArchiveBucketName',
+  'StandardQueueUrl',
+  'StandardQueueArn',
+  'StandardDlqUrl',
+  'StandardDlqArn',
+  'FifoQueueUrl',
+  'FifoQueueArn',
+  'FifoDlqUrl',
+  'FifoDlqArn',
+  'AlarmNamePrefix',
+] as const;
+
+/** SDK clients of the AWS path; injectable so tests can mock them. */
+export interface AwsClients {
+  readonly cloudFormation: CloudFormationClient;
+  readonly cloudWatch: CloudWatchClient;
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+}
+
+/** Options of {@link awsTarget}. */
+export interface AwsTargetOptions {
+  readonly stage: string;
+  readonly region?: string;
+  readonly profile?: string;
+  readonly apiKey?: string;
+  /** @default real clients with the default credential chain, `region` and `profile` */
+  readonly clients?: AwsClients;
+}
+
+function describeAwsError(error: unknown): string {
+  const e = error as { name?: string; message?: string };
+  if (e.name === 'CredentialsProviderError' || /credential/i.test(e.message ?? ''))
+    return `no AWS credentials (${e.message}); configure the default chain or pass --profile`;
+  if (/region/i.test(e.message ?? '') && /missing/i.test(e.message ?? ''))
+    return 'no AWS region: pass --region or configure one for the profile';
+  return `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
+}
+
+/** A deployed stage `EventPipeline-<stage>`, resolved through its CloudFormation outputs. */
+export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
+  const config = {
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+  };
+  const clients = options.clients ?? {
+    cloudFormation: new CloudFormationClient(config),
+    cloudWatch: new CloudWatchClient(config),
+    sqs: new SQSClient(config),
+    s3: new S3Client(config),
+  };
+  const close = () => {
+    for (const c of Object.values(clients)) (c as { destroy(): void }).destroy();
+  };
+  const stackName = `EventPipeline-${options.stage}`;
+  let outputs: Map<string, string>;
+  let region: string;
+  try {
+    const out = await clients.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = out.Stacks?.[0];
+    if (!stack) throw new OpsError(`stack ${stackName} not found`);
+    outputs = new Map((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+    region = (await clients.cloudFormation.config.region()) ?? options.region ?? '';
+  } catch (error) {
+    close();
+    if (error instanceof OpsError) throw error;
+    if (/does not exist/.test((error as Error).message ?? ''))
+      throw new OpsError(
+        `stack ${stackName} does not exist in this account/region (deploy it, or check --region/--profile)`,
+      );
+    throw new OpsError(`cannot read stack ${stackName}: ${describeAwsError(error)}`);
+  }
+  const missing = STACK_OUTPUTS.filter((k) => !outputs.get(k));
+  if (missing.length) {
+    close();
+    throw new OpsError(
+      `stack ${stackName} lacks the outputs ${missing.join(', ')} (deploy this version of the app)`,
+    );
+  }
+  const o = (k: (typeof STACK_OUTPUTS)[number]) => outputs.get(k)!;
+  const ref = (url: string, arn: string): QueueRef => ({
+    url,
+    arn,
+    name: nameOfArn(arn),
+    fifo: arn.endsWith('.fifo'),
+  });
+  const queues: QueuePair[] = [
+    {
+      key: 'standard',
+      source: ref(o('StandardQueueUrl'), o('StandardQueueArn')),
+      dlq: ref(o('StandardDlqUrl'), o('StandardDlqArn')),
+    },
+    {
+      key: 'fifo',
+      source: ref(o('FifoQueueUrl'), o('FifoQueueArn')),
+      dlq: ref(o('FifoDlqUrl'), o('FifoDlqArn')),
+    },
+  ];
+  return {
+    kind: 'aws',
+    name: options.stage,
+    region,
+    queues,
+    bucket: o('ArchiveBucketName'),
+    apiUrl: o('ApiUrl').replace(/\/$/, ''),
+    ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+    sqs: clients.sqs,
+    s3: clients.s3,
+    moveTasks: true,
+    async alarms() {
+      const alarms: AlarmView[] = [];
+      let token: string | undefined;
+      do {
+        const page = await clients.cloudWatch.send(
+          new DescribeAlarmsCommand({
+            AlarmNamePrefix: o('AlarmNamePrefix'),
+            AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+            NextToken: token,
+          }),
+        );
+        for (const a of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
+          alarms.push({
+            name: a.AlarmName ?? '',
+            state: a.StateValue ?? 'INSUFFICIENT_DATA',
+            reason: a.StateReason ?? '',
+            updatedAt: a.StateUpdatedTimestamp?.toISOString() ?? null,
+          });
+        }
+        token = page.NextToken;
+      } while (token);
+      return alarms.sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async oldestAges(list) {
+      const end = new Date();
+      const out = await clients.cloudWatch.send(
+        new GetMetricDataCommand({
+          StartTime: new Date(end.getTime() - 15 * 60_000),
+          EndTime: end,
+          ScanBy: 'TimestampDescending',
+          MetricDataQueries: list.map((q, i) => ({
+            Id: `q${i}`,
+            MetricStat: {
+              Metric: {
+                Namespace: 'AWS/SQS',
+                MetricName: 'ApproximateAgeOfOldestMessage',
+                Dimensions: [{ Name: 'QueueName', Value: q.name }],
+              },
+              Period: 60,
+              Stat: 'Maximum',
+            },
+          })),
+        }),
+      );
+      const ages = new Map<string, number | null>();
+      list.forEach((q, i) => {
+        const r = out.MetricDataResults?.find((x) => x.Id === `q${i}`);
+        ages.set(q.url, r?.Values?.[0] ?? null);
+      });
+      return ages;
+    },
+    close,
+  };
+}
+
+/** Wraps an AWS SDK failure into one readable {@link OpsError} line. */
+export function awsFailure(what: string, error: unknown): OpsError {
+  if (error instanceof OpsError) return error;
+  return new OpsError(`${what}: ${describeAwsError(error)}`);
+}
