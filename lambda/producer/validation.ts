@@ -19,7 +19,12 @@ const OrderingKey = z.string().regex(/^[\x21-\x7e]{1,128}$/, '1–128 printable 
 const Entry = z
   .object({
     type: z.string().regex(JOB_TYPE_PATTERN, 'a job type: 1–128 of A-Z a-z 0-9 . _ : -'),
-    payload: z.record(z.string(), z.unknown(), 'a JSON object'),
+    // Passed through as parsed, not copied: zod's record copy drops a "__proto__" key (by design),
+    // which would accept with 202 a payload whose own key the type's strict schema refuses.
+    payload: z.custom<Record<string, unknown>>(
+      (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+      'a JSON object',
+    ),
     orderingKey: OrderingKey.optional(),
     delaySeconds: z.number().int().min(0).max(900).optional(),
   })

@@ -306,6 +306,19 @@ describe('producer API: refusals', () => {
     expect(body.error.message).toContain('priority');
   });
 
+  it('answers 400 ValidationError for a "__proto__" key in the payload instead of dropping it', async () => {
+    // Prepare: JSON.parse makes "__proto__" an own key, which a strict payload schema refuses
+    const raw =
+      '{"type":"activity.recorded","orderingKey":"u1","payload":{"userId":"u1","action":"x","__proto__":[1]}}';
+
+    // Act
+    const { body } = await refused(api()(apiEvent({ rawBody: raw })), 400, 'ValidationError');
+
+    // Assess
+    expect(body.error.message).toContain('__proto__');
+    expect(fields(body).every((f) => f.startsWith('payload'))).toBe(true);
+  });
+
   it('answers 400 ValidationError for an Idempotency-Key header with spaces or over 128 characters', async () => {
     const a = await refused(
       api()(postMessage(email(), { headers: { 'Idempotency-Key': 'has space' } })),
