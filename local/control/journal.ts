@@ -38,6 +38,8 @@ export class Journal {
   /** Whether some record started before one recorded earlier (then `list` sorts). */
   private outOfOrder = false;
   private lastStartedAt = '';
+  /** `list()`'s sorted records until the next change. */
+  private sorted?: InvocationRecord[];
 
   constructor(readonly capacity: number = DEFAULT_JOURNAL_CAPACITY) {
     if (!Number.isInteger(capacity) || capacity < 1)
@@ -49,6 +51,7 @@ export class Journal {
   record(entry: InvocationRecord): void {
     if (entry.startedAt < this.lastStartedAt) this.outOfOrder = true;
     else this.lastStartedAt = entry.startedAt;
+    this.sorted = undefined;
     this.buffer[this.next] = entry;
     this.next = (this.next + 1) % this.capacity;
     this.size = Math.min(this.size + 1, this.capacity);
@@ -61,13 +64,14 @@ export class Journal {
 
   /** Every record held, oldest first by start (records that started together in the order recorded). */
   list(): InvocationRecord[] {
+    if (this.outOfOrder && this.sorted) return [...this.sorted];
     const start = (this.next - this.size + this.capacity) % this.capacity;
     const out: InvocationRecord[] = new Array(this.size);
     for (let i = 0; i < this.size; i++) out[i] = this.buffer[(start + i) % this.capacity]!;
+    if (!this.outOfOrder) return out;
     // Array.prototype.sort is stable: equal starts keep the order they were recorded in.
-    return this.outOfOrder
-      ? out.sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : 0))
-      : out;
+    this.sorted ??= out.sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : 0));
+    return [...this.sorted];
   }
 
   /** Forgets every record. */
@@ -77,5 +81,6 @@ export class Journal {
     this.size = 0;
     this.outOfOrder = false;
     this.lastStartedAt = '';
+    this.sorted = undefined;
   }
 }
