@@ -16,7 +16,6 @@
 import * as path from 'node:path';
 import { LOCAL_USAGE, parseLocalArgs, UsageError, type LocalArgs } from './cli-args';
 import { LocalModeError, startLocal, type LocalHandle, type LogMode } from './index';
-import { LOCAL_CDK_OUT } from './startup';
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -69,7 +68,7 @@ async function main(): Promise<void> {
   const logs = logMode(args);
   const envFile = path.resolve('.local', 'env.json');
   const local = await startLocal({
-    cdkOut: process.env.LOCAL_CDK_OUT ? path.resolve(process.env.LOCAL_CDK_OUT) : LOCAL_CDK_OUT,
+    cdkOut: process.env.LOCAL_CDK_OUT ? path.resolve(process.env.LOCAL_CDK_OUT) : undefined,
     synth: args.synth,
     apiPort: port('PORT', 3000),
     awsPort: port('LOCAL_AWS_PORT', 4566),
