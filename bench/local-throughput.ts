@@ -1,32 +1,100 @@
 /**
- * Local-mode throughput: 2,000 probe messages through the API → queue → consumer, against a
- * baseline measured in the same run (the emulator alone: SendMessageBatch + ReceiveMessage +
- * DeleteMessageBatch of 2,000 messages through the SDK). Prints figures; asserts nothing.
+ * Local-mode throughput: N probe messages through the API → queue → consumer (standard queue, then
+ * FIFO queue over many message groups), against baselines measured in the same run: the emulator
+ * alone (SendMessageBatch + ReceiveMessage + DeleteMessageBatch of N messages through the SDK) and
+ * a direct SendMessage at the API's concurrency (its p50 is the yardstick of the API p50). Also
+ * prints where a POST's and a batch's milliseconds go (from the journal: the handler's own
+ * duration vs the whole round trip). Prints figures; asserts nothing. Findings: bench/README.md.
  *
- *   npm run bench [-- --n 2000 --concurrency 32]
+ *   npm run bench [-- --n 2000 --concurrency 32 --groups 200]
  */
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
+  PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
+  SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { synthesize } from '../local';
 import { BENCH_CDK_OUT } from '../tools/assembly';
-import { attemptsOf, startStage, waitFor } from '../tools/local-stage';
+import type { LocalHandle } from '../local';
+import { startStage, waitFor, type LocalStage } from '../tools/local-stage';
 
 const { values } = parseArgs({
-  options: { n: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '32' } },
+  options: {
+    n: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '32' },
+    groups: { type: 'string', default: '200' },
+  },
 });
 const N = Number(values.n);
 const CONCURRENCY = Number(values.concurrency);
+const GROUPS = Number(values.groups);
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
+
+/** Runs `task(i)` for i < n, `concurrency` at a time; returns the wall time and each call's latency. */
+async function closedLoop(n: number, concurrency: number, task: (i: number) => Promise<void>) {
+  const latencies: number[] = [];
+  let next = 0;
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const s = performance.now();
+        await task(i);
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  return { ms: performance.now() - t, latencies };
+}
+
+/** Ids of the messages some invocation of a function with this prefix processed successfully (one journal pass). */
+function succeededIds(local: LocalHandle, prefix: string): Set<string> {
+  const ok = new Set<string>();
+  for (const inv of local.journal.list()) {
+    if (!inv.function.startsWith(prefix)) continue;
+    for (const id of inv.messageIds) if (!inv.batchItemFailures.includes(id)) ok.add(id);
+  }
+  return ok;
+}
+
+/** One POST per message through the API until every message was processed by the consumer. */
+async function pipeline(stage: LocalStage, label: string, fifo: boolean) {
+  const ids: string[] = [];
+  const before = stage.local.journal.length;
+  const ingest = await closedLoop(N, CONCURRENCY, async (i) => {
+    const res = await stage.post('/v1/messages', {
+      type: 'probe',
+      payload: { mode: 'succeed', tag: `bench-${label}-${i}` },
+      ...(fifo ? { orderingKey: `group-${i % GROUPS}` } : {}),
+    });
+    if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${res.text}`);
+    ids.push(res.body.messageId);
+  });
+  const consumer = fifo ? 'FifoConsumer' : 'Consumer';
+  await waitFor(
+    `every ${label} message processed`,
+    () => {
+      const ok = succeededIds(stage.local, consumer);
+      return ids.every((id) => ok.has(id));
+    },
+    300_000,
+    50,
+  );
+  const journal = stage.local.journal.list().slice(before);
+  const invocations = journal.filter((i) => i.function.startsWith(consumer));
+  const producer = journal.filter((i) => i.messageIds.length === 0).map((i) => i.durationMs);
+  return { ingest, invocations, producer };
+}
 
 async function main() {
   let t = performance.now();
@@ -69,53 +137,67 @@ async function main() {
     }
     const baselineMs = performance.now() - t;
 
-    // Pipeline: one POST per message, CONCURRENCY at a time, until every message was processed.
-    const ids: string[] = [];
-    const latencies: number[] = [];
-    let next = 0;
-    t = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < N) {
-          const i = next++;
-          const s = performance.now();
-          const res = await stage.post('/v1/messages', {
-            type: 'probe',
-            payload: { mode: 'succeed', tag: `bench-${i}` },
-          });
-          latencies.push(performance.now() - s);
-          if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${res.text}`);
-          ids.push(res.body.messageId);
-        }
-      }),
-    );
-    const ingestMs = performance.now() - t;
-    await waitFor(
-      'every message processed',
-      () => ids.every((id) => attemptsOf(stage.local, id).succeeded > 0),
-      300_000,
-      50,
-    );
-    const totalMs = performance.now() - t;
-    const invocations = stage.local.journal.list().filter((i) => i.function.startsWith('Consumer'));
-    const batchSizes = invocations.map((i) => i.messageIds.length);
+    // Direct SendMessage at the API's concurrency: the yardstick of the API p50.
+    const direct = await closedLoop(N, CONCURRENCY, async (i) => {
+      await stage.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: `{"direct":${i}}` }));
+    });
+    await stage.sqs.send(new PurgeQueueCommand({ QueueUrl }));
+
+    // Warm-up (cold starts of the producer's and consumers' sandboxes are not throughput).
+    await closedLoop(CONCURRENCY * 4, CONCURRENCY, async (i) => {
+      const res = await stage.post('/v1/messages', {
+        type: 'probe',
+        payload: { mode: 'succeed', tag: `warm-${i}` },
+        ...(i % 2 ? { orderingKey: `warm-${i}` } : {}),
+      });
+      if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${res.text}`);
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+
+    const runs: { label: string; r: Awaited<ReturnType<typeof pipeline>> & { totalMs: number } }[] = [];
+    for (const [label, fifo] of [
+      ['standard', false],
+      ['fifo', true],
+    ] as const) {
+      const t0 = performance.now();
+      const r = await pipeline(stage, label, fifo);
+      runs.push({ label, r: { ...r, totalMs: performance.now() - t0 } });
+      await new Promise((res) => setTimeout(res, 1000));
+    }
 
     const rate = (ms: number) => (N / (ms / 1000)).toFixed(0);
-    console.log(`local-mode throughput, N=${N}, API concurrency ${CONCURRENCY}, Node ${process.version}`);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    const directP50 = pct(direct.latencies, 50);
+    console.log(
+      `local-mode throughput, N=${N}, API concurrency ${CONCURRENCY}, FIFO groups ${GROUPS}, Node ${process.version}`,
+    );
     console.log(`  synth                          ${(synthMs / 1000).toFixed(1)} s`);
     console.log(`  start to ready (no synth)      ${startMs.toFixed(0)} ms`);
     console.log(
       `  baseline: emulator alone       ${rate(baselineMs)} msg/s (send+receive+delete, ${baselineMs.toFixed(0)} ms)`,
     );
-    console.log(`  API ingest (202s)              ${rate(ingestMs)} msg/s (${ingestMs.toFixed(0)} ms)`);
-    console.log(`  end to end (POST → processed)  ${rate(totalMs)} msg/s (${totalMs.toFixed(0)} ms)`);
-    console.log(`  ratio end-to-end / baseline    ${(baselineMs / totalMs).toFixed(2)}`);
     console.log(
-      `  API latency p50 / p95 / p99    ${pct(latencies, 50).toFixed(1)} / ${pct(latencies, 95).toFixed(1)} / ${pct(latencies, 99).toFixed(1)} ms`,
+      `  direct SendMessage             ${rate(direct.ms)} msg/s, p50 ${directP50.toFixed(1)} ms (${CONCURRENCY} concurrent)`,
     );
-    console.log(
-      `  consumer invocations           ${invocations.length} (mean batch ${(batchSizes.reduce((a, b) => a + b, 0) / Math.max(1, batchSizes.length)).toFixed(1)})`,
-    );
+    for (const { label, r } of runs) {
+      const p50 = pct(r.ingest.latencies, 50);
+      const sizes = r.invocations.map((i) => i.messageIds.length);
+      console.log(`  ${label}:`);
+      console.log(
+        `    API ingest (202s)            ${rate(r.ingest.ms)} msg/s (${r.ingest.ms.toFixed(0)} ms)`,
+      );
+      console.log(`    end to end (POST → processed) ${rate(r.totalMs)} msg/s (${r.totalMs.toFixed(0)} ms)`);
+      console.log(`    ratio end-to-end / baseline  ${(baselineMs / r.totalMs).toFixed(2)}`);
+      console.log(
+        `    API latency p50 / p95 / p99  ${p50.toFixed(1)} / ${pct(r.ingest.latencies, 95).toFixed(1)} / ${pct(r.ingest.latencies, 99).toFixed(1)} ms (${(p50 / directP50).toFixed(1)}× direct SendMessage p50)`,
+      );
+      console.log(
+        `    producer handler p50         ${pct(r.producer, 50).toFixed(1)} ms of the POST's ${p50.toFixed(1)} (rest: waiting for a free sandbox, API server, hop)`,
+      );
+      console.log(
+        `    consumer invocations         ${r.invocations.length} (mean batch ${mean(sizes).toFixed(1)}, mean duration ${mean(r.invocations.map((i) => i.durationMs)).toFixed(1)} ms)`,
+      );
+    }
   } finally {
     await stage.stop();
   }

@@ -9,7 +9,7 @@ import { Journal } from './control/journal';
 import { functionEnv, logGroupNameOf } from './functions/environment';
 import { FunctionHost } from './functions/host';
 import { createLocalLogger, type LocalLogger, type LogMode } from './log';
-import { assertPortFree, generateApiKey, PROJECT_ROOT, synthesize } from './startup';
+import { assertPortFree, generateApiKey, LOCAL_CDK_OUT, synthesize } from './startup';
 import { readStageTemplate } from './template/reader';
 import { DEFAULT_LOCAL_REGION, localPseudoParameters, Resolver } from './template/resolver';
 import { analyzeTemplate } from './template/topology';
@@ -23,7 +23,7 @@ export type { LogMode } from './log';
 
 /** Options of {@link startLocal}. */
 export interface StartLocalOptions {
-  /** Cloud assembly directory. @default `<project>/cdk.out` */
+  /** Cloud assembly directory. @default `<project>/cdk.out.local` (local mode's own) */
   readonly cdkOut?: string;
   /** Synthesize the stage with the project's CDK CLI first (else the assembly must exist). @default false */
   readonly synth?: boolean;
@@ -112,7 +112,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   const logger: LocalLogger = createLocalLogger(options.logs ?? 'pretty');
   const stage = options.stage ?? 'local';
   const stackName = `EventPipeline-${stage}`;
-  const cdkOut = path.resolve(options.cdkOut ?? path.join(PROJECT_ROOT, 'cdk.out'));
+  const cdkOut = path.resolve(options.cdkOut ?? LOCAL_CDK_OUT);
   const drainMs = options.drainTimeoutMs ?? 5000;
   const apiPort = options.apiPort ?? 3000;
   const awsPort = options.awsPort ?? 4566;

@@ -3,13 +3,18 @@
  *
  * The only place of local mode that reads the environment and the command line:
  * - `PORT` (API, default 3000), `LOCAL_AWS_PORT` (emulator, default 4566), `LOCAL_REGION`,
- *   `LOCAL_API_KEY` (default: a random key, printed), `LOCAL_LOGS` (`pretty` | `json` | `silent`);
- * - `--no-synth` reuses `cdk.out` as it is; `--json` is `LOCAL_LOGS=json`.
+ *   `LOCAL_API_KEY` (default: a random key, printed), `LOCAL_LOGS` (`pretty` | `json` | `silent`),
+ *   `LOCAL_CDK_OUT` (assembly directory, default `cdk.out.local`: local mode's own, so another
+ *   `cdk synth` into `cdk.out` does not break `--no-synth`);
+ * - `--no-synth` reuses the assembly as it is; `--json` is `LOCAL_LOGS=json`; `--help`
+ *   ({@link LOCAL_USAGE}). Anything else: one line on stderr and exit 2.
  *
- * Stops cleanly on Ctrl-C / SIGTERM (exit 0). Startup problems print one line, `error: …`,
- * and exit 1 (`LOCAL_DEBUG=1` adds the stack).
+ * Stops cleanly on Ctrl-C / SIGTERM (exit 0); `npm start` execs node, so signalling npm's PID
+ * works too (npm forwards SIGINT/SIGTERM to its script). Startup problems print one line,
+ * `error: …`, and exit 1 (`LOCAL_DEBUG=1` adds the stack).
  */
 import * as path from 'node:path';
+import { LOCAL_USAGE, parseLocalArgs, UsageError, type LocalArgs } from './cli-args';
 import { LocalModeError, startLocal, type LocalHandle, type LogMode } from './index';
 
 function port(name: string, fallback: number): number {
@@ -21,8 +26,8 @@ function port(name: string, fallback: number): number {
   return n;
 }
 
-function logMode(): LogMode {
-  if (process.argv.includes('--json')) return 'json';
+function logMode(args: LocalArgs): LogMode {
+  if (args.json) return 'json';
   const raw = process.env.LOCAL_LOGS ?? 'pretty';
   if (raw !== 'pretty' && raw !== 'json' && raw !== 'silent')
     throw new LocalModeError(`LOCAL_LOGS=${raw}: use pretty, json or silent`);
@@ -53,12 +58,18 @@ function banner(local: LocalHandle, envFile: string, seconds: number): string {
 }
 
 async function main(): Promise<void> {
+  const args = parseLocalArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(LOCAL_USAGE);
+    return;
+  }
   // Lambda runs nodejs24.x; the SDK's "Node < 22" notice is noise for local mode.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const logs = logMode();
+  const logs = logMode(args);
   const envFile = path.resolve('.local', 'env.json');
   const local = await startLocal({
-    synth: !process.argv.includes('--no-synth'),
+    cdkOut: process.env.LOCAL_CDK_OUT ? path.resolve(process.env.LOCAL_CDK_OUT) : undefined,
+    synth: args.synth,
     apiPort: port('PORT', 3000),
     awsPort: port('LOCAL_AWS_PORT', 4566),
     region: process.env.LOCAL_REGION || undefined,
@@ -101,5 +112,5 @@ main().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`error: ${message.split('\n')[0]}\n`);
   if (process.env.LOCAL_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-  process.exit(1);
+  process.exit(error instanceof UsageError ? 2 : 1);
 });

@@ -66,15 +66,36 @@ export async function synthesize(stage: string, cdkOut: string): Promise<void> {
     child.on('close', resolve);
   });
   if (code === 0) return;
+  throw new LocalModeError(`synth of stage ${stage} failed: ${synthFailureReason(output.join(''), code)}`);
+}
+
+/**
+ * The reason a failed `cdk synth` printed, on one line: esbuild's `[ERROR]` messages with their
+ * `file:line:column` (bundling failures, which the CLI itself reports only as "Subprocess exited
+ * with error 1"), else the app's own `error: …` line, else the first `…Error: …` line, else the
+ * last line.
+ */
+export function synthFailureReason(output: string, code: number | null): string {
   const lines = output
-    .join('')
     .split('\n')
     .map((l) => stripVTControlCharacters(l).trim())
     .filter((l) => l && !/^npm warn/i.test(l));
-  const reason =
+  const esbuild: string[] = [];
+  lines.forEach((l, i) => {
+    const m = /\[ERROR\]\s*(.*)$/.exec(l);
+    if (!m) return;
+    const where = /^(\S+:\d+:\d+):$/.exec(lines[i + 1] ?? '')?.[1];
+    const message = `[ERROR] ${m[1]}${where ? ` (${where})` : ''}`;
+    if (!esbuild.includes(message)) esbuild.push(message);
+  });
+  if (esbuild.length > 0) return esbuild.join('; ');
+  return (
     lines.find((l) => /^error:/i.test(l))?.replace(/^error:\s*/i, '') ??
     lines.find((l) => /Error:/.test(l) && !/Subprocess exited/.test(l)) ??
     lines.at(-1) ??
-    `exit code ${code}`;
-  throw new LocalModeError(`synth of stage ${stage} failed: ${reason}`);
+    `exit code ${code}`
+  );
 }
+
+/** Local mode's own cloud assembly directory, so another `cdk synth` (into `cdk.out`) leaves it alone. */
+export const LOCAL_CDK_OUT = path.join(PROJECT_ROOT, 'cdk.out.local');

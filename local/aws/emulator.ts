@@ -1,8 +1,7 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { LocalModeError } from '../errors';
 import type { Resolver } from '../template/resolver';
 import type { TemplateResource } from '../template/reader';
@@ -55,32 +54,43 @@ export interface EmulatorOptions {
 }
 
 /**
- * Starts fauxqs in this process, listening on 127.0.0.1 only. (`startFauxqs` always binds
- * 0.0.0.0, so the app is built with `buildApp` and bound to the loopback interface here; queues
+ * Starts fauxqs in its own worker thread (`emulator-worker.mjs`, so its request handling does not
+ * compete with the API server and the pollers on the main thread), listening on 127.0.0.1 only.
+ * (`startFauxqs` always binds 0.0.0.0, so the app is built with `buildApp` and bound to the
+ * loopback interface there; it also makes fauxqs accept SQS's astral characters; queues
  * and buckets are created through the SQS and S3 APIs, like CloudFormation would, so the
  * emulator validates their attributes.)
  */
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
-  const { buildApp } = await import('fauxqs');
-  await allowAstralMessageCharacters();
-  const app = buildApp({ logger: false, defaultRegion: options.region });
+  const worker = new Worker(path.join(__dirname, 'emulator-worker.mjs'), {
+    workerData: { port: options.port, region: options.region },
+    // Plain Node.js: no loader hooks inherited from the host (tsx, vitest).
+    execArgv: [],
+    name: 'emulator',
+  });
   let port: number;
   try {
-    const address = await app.listen({ port: options.port, host: '127.0.0.1' });
-    port = Number(new URL(address).port);
-  } catch (error) {
-    await app.close().catch(() => undefined);
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new LocalModeError(`port ${options.port} is in use; set LOCAL_AWS_PORT=<free port>`, {
-        cause: error,
+    port = await new Promise<number>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the emulator thread exited with code ${code}`)));
+      worker.once('message', (msg: { type: string; port?: number; code?: string; message?: string }) => {
+        if (msg.type === 'listening') resolve(msg.port!);
+        else if (msg.code === 'EADDRINUSE')
+          reject(new LocalModeError(`port ${options.port} is in use; set LOCAL_AWS_PORT=<free port>`));
+        else reject(new Error(`the emulator did not start: ${msg.message}`));
       });
-    }
+    });
+  } catch (error) {
+    await worker.terminate();
     throw error;
   }
+  worker.removeAllListeners();
+  worker.on('error', () => undefined);
   const endpoint = `http://127.0.0.1:${port}`;
   const common = { endpoint, region: options.region, credentials: LOCAL_CREDENTIALS };
   const sqs = new SQSClient(common);
   const s3 = new S3Client({ ...common, forcePathStyle: true });
+  let stopped: Promise<void> | undefined;
   return {
     port,
     endpoint,
@@ -93,50 +103,27 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       if (!res.ok) throw new Error(`queue inspection of ${name} failed with HTTP ${res.status}`);
       return (await res.json()) as QueueInspection;
     },
-    async stop() {
-      sqs.destroy();
-      s3.destroy();
-      await app.close();
+    stop() {
+      stopped ??= (async () => {
+        sqs.destroy();
+        s3.destroy();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 5000);
+          worker.once('message', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          worker.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          worker.postMessage({ type: 'stop' });
+        });
+        await worker.terminate();
+      })();
+      return stopped;
     },
   };
-}
-
-/**
- * Whether `body` has a character SQS refuses in a message body. Allowed: #x9 | #xA | #xD |
- * #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF (SQS API reference, "SendMessage"); a lone
- * surrogate is refused.
- */
-function hasInvalidSqsCharacter(body: string): boolean {
-  for (const ch of body) {
-    const c = ch.codePointAt(0)!;
-    const ok =
-      c === 0x9 ||
-      c === 0xa ||
-      c === 0xd ||
-      (c >= 0x20 && c <= 0xd7ff) ||
-      (c >= 0xe000 && c <= 0xfffd) ||
-      (c >= 0x10000 && c <= 0x10ffff);
-    if (!ok) return true;
-  }
-  return false;
-}
-
-/**
- * fauxqs (1.9.x) checks message bodies with a regular expression that leaves out SQS's
- * #x10000–#x10FFFF range (it tests UTF-16 code units), so it refuses every emoji and other
- * astral character that SQS accepts: local mode would answer 503 where AWS answers 202. Its check
- * is made SQS's here. Does nothing when the emulator's internals are laid out differently.
- */
-async function allowAstralMessageCharacters(): Promise<void> {
-  const file = (require.resolve.paths('fauxqs') ?? [])
-    .map((dir) => path.join(dir, 'fauxqs', 'dist', 'sqs', 'sqsTypes.js'))
-    .find((f) => existsSync(f));
-  if (!file) return;
-  const types = (await import(pathToFileURL(file).href)) as { INVALID_MESSAGE_BODY_CHAR?: unknown };
-  const check = types.INVALID_MESSAGE_BODY_CHAR;
-  if (check instanceof RegExp && !check.unicode) {
-    Object.defineProperty(check, 'test', { value: hasInvalidSqsCharacter });
-  }
 }
 
 const NUMERIC_ATTRIBUTES = [

@@ -23,7 +23,8 @@ export const DEFAULT_JOURNAL_CAPACITY = 50_000;
 
 /**
  * A fixed-size ring buffer of invocation records: appending is O(1) and, once full, each new
- * record replaces the oldest.
+ * record replaces the oldest recorded. Records arrive when invocations finish, but
+ * {@link Journal.list} orders them by start (as `GET /_local/invocations` documents).
  *
  * @example
  * const journal = new Journal();
@@ -34,6 +35,11 @@ export class Journal {
   private readonly buffer: (InvocationRecord | undefined)[];
   private next = 0;
   private size = 0;
+  /** Whether some record started before one recorded earlier (then `list` sorts). */
+  private outOfOrder = false;
+  private lastStartedAt = '';
+  /** `list()`'s sorted records until the next change. */
+  private sorted?: InvocationRecord[];
 
   constructor(readonly capacity: number = DEFAULT_JOURNAL_CAPACITY) {
     if (!Number.isInteger(capacity) || capacity < 1)
@@ -43,6 +49,9 @@ export class Journal {
 
   /** Appends a record, dropping the oldest when full. */
   record(entry: InvocationRecord): void {
+    if (entry.startedAt < this.lastStartedAt) this.outOfOrder = true;
+    else this.lastStartedAt = entry.startedAt;
+    this.sorted = undefined;
     this.buffer[this.next] = entry;
     this.next = (this.next + 1) % this.capacity;
     this.size = Math.min(this.size + 1, this.capacity);
@@ -53,12 +62,16 @@ export class Journal {
     return this.size;
   }
 
-  /** Every record held, oldest first. */
+  /** Every record held, oldest first by start (records that started together in the order recorded). */
   list(): InvocationRecord[] {
+    if (this.outOfOrder && this.sorted) return [...this.sorted];
     const start = (this.next - this.size + this.capacity) % this.capacity;
     const out: InvocationRecord[] = new Array(this.size);
     for (let i = 0; i < this.size; i++) out[i] = this.buffer[(start + i) % this.capacity]!;
-    return out;
+    if (!this.outOfOrder) return out;
+    // Array.prototype.sort is stable: equal starts keep the order they were recorded in.
+    this.sorted ??= out.sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : 0));
+    return [...this.sorted];
   }
 
   /** Forgets every record. */
@@ -66,5 +79,8 @@ export class Journal {
     this.buffer.fill(undefined);
     this.next = 0;
     this.size = 0;
+    this.outOfOrder = false;
+    this.lastStartedAt = '';
+    this.sorted = undefined;
   }
 }

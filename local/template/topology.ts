@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { LocalModeError } from '../errors';
+import { compileFilterCriteria, FilterCriteriaError, type RecordFilter } from '../triggers/filter-criteria';
+import { refuseMappings } from './mapping-refusals';
 import type { Resolver } from './resolver';
 import type { StageTemplate, TemplateResource } from './reader';
 
@@ -66,6 +68,11 @@ export interface MappingSpec {
   readonly maxConcurrency?: number;
   readonly reportBatchItemFailures: boolean;
   readonly enabled: boolean;
+  /**
+   * The mapping's compiled `FilterCriteria`: records it rejects are deleted without invoking.
+   * @default every record is passed to the function
+   */
+  readonly filter?: RecordFilter;
 }
 
 /** A scheduled EventBridge rule that targets functions. */
@@ -299,7 +306,19 @@ export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topol
     if (!source || !queueIds.has(source)) {
       fail(r, 'the event source is not an SQS queue of this stack; local mode polls SQS queues only');
     }
-    if (p.FilterCriteria) fail(r, 'FilterCriteria is not supported in local mode');
+    let filter: RecordFilter | undefined;
+    if (p.FilterCriteria !== undefined) {
+      try {
+        filter = compileFilterCriteria(
+          resolver.resolve(p.FilterCriteria, at(r, 'FilterCriteria')) as Parameters<
+            typeof compileFilterCriteria
+          >[0],
+        );
+      } catch (error) {
+        if (error instanceof FilterCriteriaError) fail(r, `InvalidParameterValueException: ${error.message}`);
+        throw error;
+      }
+    }
     const types = Array.isArray(p.FunctionResponseTypes) ? p.FunctionResponseTypes.map(String) : [];
     const scaling = p.ScalingConfig as { MaximumConcurrency?: unknown } | undefined;
     return {
@@ -312,7 +331,15 @@ export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topol
         scaling?.MaximumConcurrency === undefined ? undefined : Number(scaling.MaximumConcurrency),
       reportBatchItemFailures: types.includes('ReportBatchItemFailures'),
       enabled: p.Enabled === undefined || p.Enabled === true || p.Enabled === 'true',
+      ...(filter ? { filter } : {}),
     };
+  });
+  refuseMappings(mappings, {
+    functions,
+    queues: queueResources,
+    mappingResources: stage.resources,
+    resolver,
+    fail,
   });
 
   // Schedules

@@ -30,9 +30,15 @@ const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /**
  * Shapes a received SQS message exactly like a record of Lambda's SQS event: lower-camel message
  * attributes (`binaryValue` base64, empty `stringListValues`/`binaryListValues`), system attributes
- * in Lambda's order, `md5OfMessageAttributes` only when the message has attributes.
+ * in Lambda's order. `md5OfMessageAttributes` for a message without attributes is what AWS was
+ * observed to send: the key omitted when the mapping's batching window is 0, `null` when it is > 0.
  */
-export function toLambdaRecord(message: Message, queueArn: string, region: string): SQSRecord {
+export function toLambdaRecord(
+  message: Message,
+  queueArn: string,
+  region: string,
+  maxBatchingWindowSeconds = 0,
+): SQSRecord {
   const attrs = (message.Attributes ?? {}) as Record<string, string | undefined>;
   const attributes: Record<string, string> = {};
   for (const name of ATTRIBUTE_ORDER) if (attrs[name] !== undefined) attributes[name] = attrs[name]!;
@@ -55,7 +61,11 @@ export function toLambdaRecord(message: Message, queueArn: string, region: strin
     attributes: attributes as unknown as SQSRecord['attributes'],
     messageAttributes,
     md5OfBody: message.MD5OfBody ?? '',
-    ...(message.MD5OfMessageAttributes ? { md5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
+    ...(message.MD5OfMessageAttributes
+      ? { md5OfMessageAttributes: message.MD5OfMessageAttributes }
+      : maxBatchingWindowSeconds > 0
+        ? { md5OfMessageAttributes: null as unknown as string }
+        : {}),
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,
     awsRegion: region,
@@ -97,12 +107,18 @@ export class SqsPoller {
   private loops: Promise<void>[] = [];
   private readonly gate = new GroupGate();
   private inFlight = 0;
+  private filteredOut = 0;
 
   constructor(private readonly options: SqsPollerOptions) {}
 
   /** Batches being processed right now. */
   get activeBatches(): number {
     return this.inFlight;
+  }
+
+  /** Records deleted without invoking because the mapping's filter criteria rejected them. */
+  get filteredRecords(): number {
+    return this.filteredOut;
   }
 
   /** Starts the pollers. */
@@ -159,7 +175,7 @@ export class SqsPoller {
   private async gather(): Promise<Message[]> {
     const { batchSize, maxBatchingWindowSeconds } = this.options.mapping;
     const wait = Math.min(1, this.options.waitTimeSeconds ?? 1);
-    const batch = await this.receive(batchSize, wait);
+    const batch = await this.admit(await this.receive(batchSize, wait));
     if (batch.length === 0) return batch;
     const windowEnd = Date.now() + maxBatchingWindowSeconds * 1000;
     let bytes = batch.reduce((n, m) => n + Buffer.byteLength(m.Body ?? ''), 0);
@@ -170,16 +186,40 @@ export class SqsPoller {
       bytes < MAX_PAYLOAD_BYTES - 1024 * 1024
     ) {
       const left = Math.ceil((windowEnd - Date.now()) / 1000);
-      const more = await this.receive(batchSize - batch.length, Math.max(0, Math.min(wait, left)));
+      const more = await this.admit(
+        await this.receive(batchSize - batch.length, Math.max(0, Math.min(wait, left))),
+      );
       batch.push(...more);
       bytes += more.reduce((n, m) => n + Buffer.byteLength(m.Body ?? ''), 0);
     }
     return batch;
   }
 
+  /**
+   * Lambda's event filtering, applied to each received message before it joins a batch: the
+   * messages no filter of the mapping matches are deleted without invoking; the rest are returned.
+   */
+  private async admit(messages: Message[]): Promise<Message[]> {
+    const { mapping, queue, region } = this.options;
+    const filter = mapping.filter;
+    if (!filter || messages.length === 0) return messages;
+    const kept: Message[] = [];
+    const dropped: SQSRecord[] = [];
+    for (const m of messages) {
+      const record = toLambdaRecord(m, queue.arn, region, mapping.maxBatchingWindowSeconds);
+      if (filter(record)) kept.push(m);
+      else dropped.push(record);
+    }
+    if (dropped.length > 0) {
+      await this.deleteRecords(dropped);
+      this.filteredOut += dropped.length;
+    }
+    return kept;
+  }
+
   private async process(batch: Message[]): Promise<void> {
     const { mapping, queue, host, journal, region } = this.options;
-    const records = batch.map((m) => toLambdaRecord(m, queue.arn, region));
+    const records = batch.map((m) => toLambdaRecord(m, queue.arn, region, mapping.maxBatchingWindowSeconds));
     const messageIds = records.map((r) => r.messageId);
     const release = queue.fifo
       ? await this.gate.enter(records.map((r) => r.attributes.MessageGroupId ?? ''))

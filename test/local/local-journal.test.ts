@@ -23,6 +23,13 @@ describe('invocation journal', () => {
     expect(j.length).toBe(3);
   });
 
+  it('lists records by start although they are recorded when they finish', () => {
+    const j = new Journal(5);
+    // A long invocation that started first finishes last; two started at the same instant.
+    [3, 1, 4, 2].forEach((n) => j.record({ ...entry(n === 4 ? 2 : n), durationMs: n }));
+    expect(j.list().map((r) => r.durationMs)).toEqual([1, 4, 2, 3]);
+  });
+
   it('drops the oldest records once full', () => {
     const j = new Journal(3);
     [1, 2, 3, 4, 5].forEach((n) => j.record(entry(n)));

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createQueue, startEmulator, type Emulator, type LocalQueue } from '../../local/aws/emulator';
 import { Journal } from '../../local/control/journal';
 import { createLocalLogger } from '../../local/log';
+import { compileFilterCriteria } from '../../local/triggers/filter-criteria';
 import { GroupGate } from '../../local/triggers/group-gate';
 import { SqsPoller, toLambdaRecord } from '../../local/triggers/poller';
 import { localPseudoParameters, Resolver } from '../../local/template/resolver';
@@ -97,6 +98,16 @@ describe('Lambda SQS record shape', () => {
     ]);
     expect(record.messageAttributes).toEqual({});
     expect('md5OfMessageAttributes' in record).toBe(false);
+  });
+
+  it('sends md5OfMessageAttributes null for a message without attributes when the batching window is > 0', () => {
+    const message: Message = { MessageId: 'm', ReceiptHandle: 'r', Body: 'b', MD5OfBody: 'x' };
+    const record = toLambdaRecord(message, ARN, 'us-east-1', 1);
+    expect('md5OfMessageAttributes' in record).toBe(true);
+    expect(record.md5OfMessageAttributes).toBeNull();
+    expect(toLambdaRecord({ ...message, MD5OfMessageAttributes: 'm5' }, ARN, 'us-east-1', 1)).toMatchObject({
+      md5OfMessageAttributes: 'm5',
+    });
   });
 });
 
@@ -267,6 +278,37 @@ describe('SQS poller', () => {
     await until(() => journal.length > before);
     expect(await counts()).toEqual({ visible: 0, inFlight: 1 });
     expect(journal.list().at(-1)!.error).toEqual({ name: 'Sandbox.Timedout', message: 't' });
+  });
+
+  it('deletes the records the filter criteria reject without invoking, and batches the rest', async () => {
+    respond = () => ok(null);
+    const bodies = [
+      '{"kind":"order","n":1}',
+      '{"kind":"refund","n":2}',
+      'not json',
+      '{"kind":"order","n":3}',
+      '{"n":4}',
+    ];
+    await emulator.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queue.url,
+        Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })),
+      }),
+    );
+    const filter = compileFilterCriteria({ Filters: [{ Pattern: '{"body":{"kind":["order"]}}' }] });
+    const before = journal.length;
+    start(mapping({ filter }));
+    await until(() => poller!.filteredRecords === 3);
+    await until(() => events.reduce((n, e) => n + e.Records.length, 0) === 2);
+    expect(events.flatMap((e) => e.Records.map((r) => r.body)).sort()).toEqual([bodies[0], bodies[3]]);
+    await until(
+      () =>
+        journal
+          .list()
+          .slice(before)
+          .flatMap((e) => e.messageIds).length === 2,
+    );
+    expect(await counts()).toEqual({ visible: 0, inFlight: 0 });
   });
 
   it('gathers up to the batch size within the batching window', async () => {

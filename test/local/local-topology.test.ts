@@ -46,6 +46,10 @@ const fn = (extra: Record<string, unknown> = {}): Raw => ({
   Metadata: { 'aws:asset:path': 'asset.abc' },
 });
 const queue: Raw = { Type: 'AWS::SQS::Queue' };
+const esm = (properties: Record<string, unknown> = {}): Raw => ({
+  Type: 'AWS::Lambda::EventSourceMapping',
+  Properties: { EventSourceArn: { 'Fn::GetAtt': ['Q', 'Arn'] }, FunctionName: { Ref: 'Fn' }, ...properties },
+});
 
 describe('template analysis', () => {
   it('orders dead-letter queues before the queues that redrive to them', () => {
@@ -220,6 +224,86 @@ describe('template analysis', () => {
     ])('%s', (_, resources, message) => {
       expect(() => analyze(resources)).toThrow(message);
     });
+  });
+});
+
+describe('event source mappings a deploy would refuse', () => {
+  it.each<[string, Record<string, Raw>, RegExp]>([
+    [
+      'batch size > 10 without a batching window',
+      { Q: queue, Fn: fn(), Esm: esm({ BatchSize: 11 }) },
+      /^Esm \(AWS::Lambda::EventSourceMapping\): InvalidParameterValueException: Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10/,
+    ],
+    [
+      'batch size > 10 on a FIFO queue',
+      {
+        Q: { Type: 'AWS::SQS::Queue', Properties: { FifoQueue: true } },
+        Fn: fn(),
+        Esm: esm({ BatchSize: 20, MaximumBatchingWindowInSeconds: 1 }),
+      },
+      /^Esm .*InvalidParameterValueException: BatchSize 20 is outside 1–10 for a FIFO queue/,
+    ],
+    [
+      'a batching window over 300 s',
+      { Q: queue, Fn: fn(), Esm: esm({ MaximumBatchingWindowInSeconds: 301 }) },
+      /^Esm .*MaximumBatchingWindowInSeconds 301 is outside 0–300/,
+    ],
+    [
+      'a function timeout longer than the visibility timeout',
+      {
+        Q: { Type: 'AWS::SQS::Queue', Properties: { VisibilityTimeout: 30 } },
+        Fn: fn({ Timeout: 60 }),
+        Esm: esm(),
+      },
+      /^Esm .*InvalidParameterValueException: Queue visibility timeout: 30 seconds is less than Function timeout: 60 seconds/,
+    ],
+    [
+      'a function timeout longer than the default visibility timeout (30 s)',
+      { Q: queue, Fn: fn({ Timeout: 31 }), Esm: esm() },
+      /^Esm .*Queue visibility timeout: 30 seconds is less than Function timeout: 31 seconds/,
+    ],
+    [
+      'two mappings of the same queue and function',
+      { Q: queue, Fn: fn(), Esm: esm(), Esm2: esm({ Enabled: false }) },
+      /^Esm2 \(AWS::Lambda::EventSourceMapping\): ResourceConflictException: .*queue Q and function Fn already exists \(Esm\)/,
+    ],
+    [
+      'an invalid filter pattern',
+      {
+        Q: queue,
+        Fn: fn(),
+        Esm: esm({ FilterCriteria: { Filters: [{ Pattern: '{"body":{"kind":[{"wildcard":"a*"}]}}' }] } }),
+      },
+      /^Esm .*InvalidParameterValueException: .*FilterCriteria\.Filters\[0\]\.Pattern/,
+    ],
+    [
+      'a filter pattern that is not JSON',
+      { Q: queue, Fn: fn(), Esm: esm({ FilterCriteria: { Filters: [{ Pattern: '{body' }] } }) },
+      /^Esm .*FilterCriteria\.Filters\[0\]\.Pattern is not valid JSON/,
+    ],
+  ])('%s', (_, resources, message) => {
+    expect(() => analyze(resources)).toThrow(message);
+  });
+
+  it('accepts the limits themselves: batch 10 without a window, 10 000 with one, timeout = visibility', () => {
+    expect(() => analyze({ Q: queue, Fn: fn({ Timeout: 30 }), Esm: esm({ BatchSize: 10 }) })).not.toThrow();
+    expect(() =>
+      analyze({ Q: queue, Fn: fn(), Esm: esm({ BatchSize: 10_000, MaximumBatchingWindowInSeconds: 1 }) }),
+    ).not.toThrow();
+  });
+
+  it('compiles valid filter criteria into the mapping', () => {
+    const t = analyze({
+      Q: queue,
+      Fn: fn(),
+      Esm: esm({ FilterCriteria: { Filters: [{ Pattern: '{"body":{"kind":["order"]}}' }] } }),
+    });
+    const filter = t.mappings[0]!.filter!;
+    const record = (body: string) => ({ body }) as Parameters<typeof filter>[0];
+    expect(filter(record('{"kind":"order"}'))).toBe(true);
+    expect(filter(record('{"kind":"refund"}'))).toBe(false);
+    expect(filter(record('order'))).toBe(false);
+    expect(analyze({ Q: queue, Fn: fn(), Esm: esm() }).mappings[0]!.filter).toBeUndefined();
   });
 });
 
