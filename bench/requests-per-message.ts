@@ -349,8 +349,9 @@ function write(
   current.$comment =
     'Requests, invocations and log bytes per message, by actor and scenario, read by cost/model.ts. Request and ' +
     'invocation figures are counted at the emulator boundary by bench/requests-per-message.ts (npm run ' +
-    'bench:requests), which overwrites them; log bytes, durations, archive record size and metric count are ' +
-    'estimates from code reading. `poller` is the event source mapping (non-empty ReceiveMessage, ' +
+    'bench:requests), which overwrites them and keeps the rest. Consumer logBytes were measured once in process ' +
+    '(the consumer core at INFO over batches of 10, one EMF document per batch; 2026-12-01); producer log bytes, ' +
+    'durations, archive record size and metric count are estimates from code reading. `poller` is the event source mapping (non-empty ReceiveMessage, ' +
     'DeleteMessageBatch); its empty receives are a per-mapping constant (idlePolling), not per message. Per-batch ' +
     "figures hold at `measuredWith.batchSize` and the model rescales them to each mapping's BatchSize; exhausted " +
     'figures hold at `measuredWith.maxReceiveCount`.';
