@@ -49,6 +49,8 @@ const STAGES: Record<StageName, Overrides> = {
     fifoConsumer: { ...DEFAULTS.fifoConsumer, maxConcurrency: 4, timeoutSeconds: 3, memoryMb: 256 },
     sweepEveryMinutes: 1,
     maxMessageAgeSeconds: 120,
+    // Not reproduced locally (no X-Ray); off so the local template carries no tracing settings.
+    tracing: false,
   },
 };
 

@@ -58,4 +58,8 @@ export interface StageConfig {
   readonly sweepEveryMinutes: number;
   /** Seconds a queue's oldest message may wait before the age alarm fires. */
   readonly maxMessageAgeSeconds: number;
+  /**
+   * X-Ray active tracing on every function and the API stage. Local mode does not reproduce it.
+   */
+  readonly tracing: boolean;
 }

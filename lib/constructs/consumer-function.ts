@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { toEnvironment as consumerEnvironment } from '../../lambda/consumer/config';
@@ -20,6 +20,8 @@ export interface ConsumerFunctionProps {
   readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };
   /** Retention of the function's log group, in days (required). */
   readonly logRetentionDays: number;
+  /** X-Ray active tracing on the function. @default false */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -45,6 +47,7 @@ export class ConsumerFunction extends Construct {
       timeout,
       memoryMb: settings.memoryMb,
       logRetentionDays: props.logRetentionDays,
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       environment: consumerEnvironment({
         queueUrl: source.queue.queueUrl,
         dlqUrl: source.deadLetterQueue.queueUrl,
@@ -61,6 +64,9 @@ export class ConsumerFunction extends Construct {
       maxBatchingWindow: source.fifo || settings.maxBatchingWindowSeconds === 0 ? undefined : window,
       reportBatchItemFailures: true,
       maxConcurrency: settings.maxConcurrency,
+      // The mapping's own counts (polled, filtered, invoked, failed, deleted, dropped events) in AWS/Lambda,
+      // by EventSourceMappingUUID: on the dashboard next to the queue and function widgets.
+      metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
     });
     this.fn.addEventSource(this.eventSource);
     source.deadLetterQueue.grant(this.fn, 'sqs:SendMessage');

@@ -19,6 +19,8 @@ export interface DlqSweeperProps {
   readonly every: Duration;
   /** Retention of the function's log group, in days (required). */
   readonly logRetentionDays: number;
+  /** X-Ray active tracing on the function. @default false */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -42,6 +44,7 @@ export class DlqSweeper extends Construct {
       description: 'Archives DLQ messages that have no failure archive record yet',
       timeout: Duration.seconds(FUNCTION_DEFAULTS.sweeperTimeoutSeconds),
       logRetentionDays: props.logRetentionDays,
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       environment: sweeperEnvironment(
         { archiveBucket: props.archive.bucket.bucketName, sweptQueues: swept },
         { json: (value) => Stack.of(this).toJsonString(value) },

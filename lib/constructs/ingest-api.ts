@@ -26,6 +26,8 @@ export interface IngestApiProps {
   readonly quotaPerDay: number;
   /** Retention of the producer's and the access logs' log groups, in days (required). */
   readonly logRetentionDays: number;
+  /** X-Ray active tracing on the API stage and the producer. @default false */
+  readonly tracing?: boolean;
 }
 
 /** The JSON error body API Gateway itself answers with, in the API's error shape. */
@@ -57,6 +59,7 @@ export class IngestApi extends Construct {
       description: 'Validates API requests and enqueues them',
       timeout: Duration.seconds(FUNCTION_DEFAULTS.producerTimeoutSeconds),
       logRetentionDays: props.logRetentionDays,
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       environment: producerEnvironment({
         standardQueueUrl: props.standardQueue.queueUrl,
         fifoQueueUrl: props.fifoQueue.queueUrl,
@@ -84,6 +87,7 @@ export class IngestApi extends Construct {
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
+        tracingEnabled: props.tracing ?? false,
         throttlingRateLimit: props.throttle.rateLimit,
         throttlingBurstLimit: props.throttle.burstLimit,
       },

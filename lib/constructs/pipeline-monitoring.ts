@@ -26,7 +26,23 @@ export interface PipelineMonitoringProps {
   readonly alarmEmail?: string;
   /** Age of a source queue's oldest message that raises an alarm (required). */
   readonly maxMessageAgeSeconds: number;
+  /**
+   * Event source mappings whose own metrics (`EventCount`, enabled on the mapping) are graphed next
+   * to the function widgets, by a readable name → the mapping's UUID.
+   * @default none
+   */
+  readonly mappings?: Readonly<Record<string, string>>;
 }
+
+/** The `EventCount` metrics of an event source mapping (namespace AWS/Lambda, by mapping UUID). */
+export const MAPPING_EVENT_METRICS = [
+  'PolledEventCount',
+  'FilteredOutEventCount',
+  'InvokedEventCount',
+  'FailedInvokeEventCount',
+  'DeletedEventCount',
+  'DroppedEventCount',
+] as const;
 
 /**
  * The alarm topic and all alarms and the dashboard: DLQ depth (owned by each queue, wired to
@@ -117,6 +133,28 @@ export class PipelineMonitoring extends Construct {
         alarmFriendlyName: name,
         addFaultCountAlarm: { Critical: { maxErrorCount: 0 } },
         addThrottlesCountAlarm: { Warning: { maxErrorCount: 0 } },
+      });
+    }
+    for (const [name, uuid] of Object.entries(props.mappings ?? {})) {
+      this.facade.monitorCustom({
+        humanReadableName: `${name} event source mapping`,
+        alarmFriendlyName: `${name}Mapping`,
+        metricGroups: [
+          {
+            title: 'Events polled / invoked / deleted / failed (per 5 min)',
+            metrics: MAPPING_EVENT_METRICS.map(
+              (metricName) =>
+                new cloudwatch.Metric({
+                  namespace: 'AWS/Lambda',
+                  metricName,
+                  dimensionsMap: { EventSourceMappingUUID: uuid },
+                  statistic: 'Sum',
+                  period: Duration.minutes(5),
+                  label: metricName.replace(/EventCount$/, ''),
+                }),
+            ),
+          },
+        ],
       });
     }
     this.facade.monitorApiGateway({

@@ -65,7 +65,12 @@ export class EventPipelineStack extends Stack {
     pin(this.fifo.deadLetterQueue, LOGICAL_IDS.fifoDlq);
     pin(this.archive.bucket, LOGICAL_IDS.archiveBucket);
 
-    const common = { archive: this.archive, backoff: c.backoff, logRetentionDays: c.logRetentionDays };
+    const common = {
+      archive: this.archive,
+      backoff: c.backoff,
+      logRetentionDays: c.logRetentionDays,
+      tracing: c.tracing,
+    };
     const consumer = new ConsumerFunction(this, 'Consumer', {
       source: this.standard,
       settings: c.consumer,
@@ -81,6 +86,7 @@ export class EventPipelineStack extends Stack {
       archive: this.archive,
       every: Duration.minutes(c.sweepEveryMinutes),
       logRetentionDays: c.logRetentionDays,
+      tracing: c.tracing,
     });
 
     this.ingest = new IngestApi(this, 'Ingest', {
@@ -92,6 +98,7 @@ export class EventPipelineStack extends Stack {
       throttle: { rateLimit: c.api.rateLimit, burstLimit: c.api.burstLimit },
       quotaPerDay: c.api.quotaPerDay,
       logRetentionDays: c.logRetentionDays,
+      tracing: c.tracing,
     });
 
     const monitoring = new PipelineMonitoring(this, 'Monitoring', {
@@ -106,6 +113,10 @@ export class EventPipelineStack extends Stack {
       api: this.ingest.api,
       alarmEmail: c.alarmEmail,
       maxMessageAgeSeconds: c.maxMessageAgeSeconds,
+      mappings: {
+        Consumer: consumer.eventSource.eventSourceMappingId,
+        FifoConsumer: fifoConsumer.eventSource.eventSourceMappingId,
+      },
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.ingest.api.url, description: 'Base URL of the ingest API' });

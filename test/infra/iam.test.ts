@@ -39,7 +39,11 @@ const CONSUME = [
   'sqs:ReceiveMessage',
 ];
 
-/** Every role the stack may hold, and exactly what each may do. */
+/** The X-Ray writes active tracing adds to each function's role (stages with `tracing`). */
+const TRACING = allow(['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], ['*']);
+const TRACED_FUNCTIONS = new Set(['producer', 'consumer', 'fifo-consumer', 'dlq-sweeper']);
+
+/** Every role the stack may hold, and exactly what each may do (without tracing; see {@link TRACING}). */
 const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] }> = {
   // Calls SendMessage / SendMessageBatch (both authorised by sqs:SendMessage) on the two source queues.
   producer: {
@@ -104,6 +108,14 @@ const PIPELINE_WRITERS =
   /^(Consumer|FifoConsumer|DlqSweeper)HandlerFunctionServiceRoleDefaultPolicy[0-9A-F]{8}$/;
 
 const ALLOWED_WILDCARDS: readonly AllowedWildcard[] = [
+  {
+    source:
+      /^(IngestProducer|Consumer|FifoConsumer|DlqSweeper)(Handler)?FunctionServiceRoleDefaultPolicy[0-9A-F]{8}$/,
+    kind: 'resource',
+    value: '*',
+    principal: '',
+    why: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource types, so X-Ray accepts only "*" for them; they carry no data access.',
+  },
   {
     source: PIPELINE_WRITERS,
     kind: 'resource',
@@ -221,7 +233,8 @@ describe.each(STAGE_NAMES)('least privilege on stage %s', (stage) => {
     expect(table, `role of ${owner}\n${formatRoleTables(tables)}`).toBeDefined();
     expect(table!.unsupported).toEqual([]);
     expect(table!.managedPolicies).toEqual(EXPECTED_ROLES[owner].managed);
-    expect(table!.permissions).toEqual([...EXPECTED_ROLES[owner].permissions].sort());
+    const tracing = config.tracing && TRACED_FUNCTIONS.has(owner) ? TRACING : [];
+    expect(table!.permissions).toEqual([...EXPECTED_ROLES[owner].permissions, ...tracing].sort());
   });
 
   it('grants no wildcard action, resource or principal that is not justified', () => {

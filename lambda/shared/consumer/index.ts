@@ -1,6 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { buildArchiveRecord, type ArchiveWriter, type FailureKind } from '../archive';
@@ -12,7 +11,9 @@ import { RetryableError, UnknownFailure } from '../errors';
 import type { JobRegistry } from '../jobs/registry';
 import { recordBudgetMs, withDeadline } from './deadline';
 import { decideFailure, isFinalAttempt, retryAfterSeconds, type Attempt } from './failure-policy';
+import { BatchMetrics } from './metrics';
 import type { BatchProcessing } from './processing';
+import { logFailure } from './failure-log';
 import { ProvisionalArchive, queueOf } from './provisional-archive';
 
 /** Settings of a consumer, read from its environment by the entry point (`lambda/consumer/config.ts`). */
@@ -70,6 +71,7 @@ export function createConsumer(deps: ConsumerDeps) {
     kind: FailureKind,
     error: unknown,
     log: Logger,
+    metrics: BatchMetrics,
   ): Promise<void> {
     let archived;
     try {
@@ -78,8 +80,7 @@ export function createConsumer(deps: ConsumerDeps) {
         replace: true,
       });
     } catch (archiveError) {
-      deps.metrics?.addMetric('archiveFailed', MetricUnit.Count, 1);
-      deps.metrics?.publishStoredMetrics();
+      metrics.archiveFailed();
       log.error('archive write failed: the record is reported as failed and stays on its queue', {
         error: archiveError,
       });
@@ -87,7 +88,7 @@ export function createConsumer(deps: ConsumerDeps) {
     }
     provisionals.settle(record.messageId);
     log.info('failure archived', { failureKind: kind, archive: archived });
-    count('archived', record, 1);
+    metrics.count('archived', record);
   }
 
   async function sendToDlq(record: SQSRecord, error: PipelineError): Promise<void> {
@@ -121,17 +122,6 @@ export function createConsumer(deps: ConsumerDeps) {
     }
   }
 
-  function count(
-    name: 'processed' | 'failed' | 'archived' | 'deadLettered',
-    record: SQSRecord,
-    value: number,
-  ) {
-    if (!deps.metrics) return;
-    const m = deps.metrics.singleMetric();
-    m.addDimension('type', record.messageAttributes?.type?.stringValue ?? 'unknown');
-    m.addMetric(name, MetricUnit.Count, value);
-  }
-
   const receiveCountOf = (record: SQSRecord) => Number(record.attributes.ApproximateReceiveCount ?? '1');
   const isFinal = (record: SQSRecord) => isFinalAttempt(receiveCountOf(record), settings.maxReceiveCount);
 
@@ -151,7 +141,21 @@ export function createConsumer(deps: ConsumerDeps) {
     );
   }
 
-  async function handleRecord(record: SQSRecord, context?: Context): Promise<void> {
+  /**
+   * One record. Its metrics go to `batch` (flushed once per batch by `processBatch`); called alone
+   * (no `batch`), it flushes its own.
+   */
+  async function handleRecord(record: SQSRecord, context?: Context, batch?: BatchMetrics): Promise<void> {
+    if (batch) return handleRecordInto(record, context, batch);
+    const own = new BatchMetrics(deps.metrics);
+    try {
+      return await handleRecordInto(record, context, own);
+    } finally {
+      own.flush();
+    }
+  }
+
+  async function handleRecordInto(record: SQSRecord, context: Context | undefined, metrics: BatchMetrics) {
     const receiveCount = receiveCountOf(record);
     const log = deps.logger.createChild({
       persistentKeys: {
@@ -169,19 +173,19 @@ export function createConsumer(deps: ConsumerDeps) {
     };
     try {
       await runJob(record, receiveCount, budgetMs, log);
-      count('processed', record, 1);
+      metrics.count('processed', record);
       log.debug('record processed');
       return;
     } catch (error) {
-      count('failed', record, 1);
+      metrics.count('failed', record);
       const decision = decideFailure({ ok: false, error }, attempt);
       switch (decision.action) {
         case 'ack':
           return;
         case 'dead-letter':
-          log.warn('permanent failure: archiving and dead-lettering', { error });
+          logFailure(log, 'permanent failure: archiving and dead-lettering', error);
           try {
-            await archiveFailure(record, 'permanent', error, log);
+            await archiveFailure(record, 'permanent', error, log, metrics);
             await sendToDlq(record, error as PipelineError);
           } catch (bookkeepingError) {
             // Archive or DLQ unreachable: report the record failed (never deleted unarchived) and
@@ -190,15 +194,15 @@ export function createConsumer(deps: ConsumerDeps) {
             await changeVisibility(record, retryAfterSeconds(attempt), log);
             throw bookkeepingError;
           }
-          count('deadLettered', record, 1);
+          metrics.count('deadLettered', record);
           return;
         case 'exhausted':
-          log.warn('retries exhausted: archiving before the redrive policy moves it', { error });
-          await archiveFailure(record, 'exhausted', error, log);
+          logFailure(log, 'retries exhausted: archiving before the redrive policy moves it', error);
+          await archiveFailure(record, 'exhausted', error, log, metrics);
           await changeVisibility(record, 0, log);
           break;
         case 'retry':
-          log.info('retryable failure: backing off', { error, backoffSeconds: decision.afterSeconds });
+          logFailure(log, 'retryable failure: backing off', error, { backoffSeconds: decision.afterSeconds });
           await changeVisibility(record, decision.afterSeconds, log);
           break;
       }
@@ -214,10 +218,15 @@ export function createConsumer(deps: ConsumerDeps) {
 
   /** One invocation: provisional records, the records under the processor, then the clean-up. */
   async function processBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-    await beforeBatch(event);
-    const response = await processing.process(event, handleRecord, context);
-    await afterBatch(response);
-    return response;
+    const metrics = new BatchMetrics(deps.metrics);
+    try {
+      await beforeBatch(event);
+      const response = await processing.process(event, (r, c) => handleRecord(r, c, metrics), context);
+      await afterBatch(response);
+      return response;
+    } finally {
+      metrics.flush();
+    }
   }
 
   return { handleRecord, beforeBatch, afterBatch, processBatch };
