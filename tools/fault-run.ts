@@ -158,6 +158,7 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
         const res = await stage.post('/v1/messages', body, idem);
         if (res.status === 202) {
           p.messageId = res.body.messageId;
+          armFaults();
           return;
         }
         if (res.status !== 503)
@@ -178,13 +179,18 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
         }, at),
       );
     };
-    if (faults) {
+    // The timeline starts with the first accepted message, not with the call: on a loaded machine
+    // the producer's cold starts can outlast the first windows, which then inject nothing.
+    let armed = false;
+    const armFaults = () => {
+      if (armed || !faults) return;
+      armed = true;
       window(500, { match: 'sqs:SendMessage', kind: 'error', status: 503, times: 15 }, 4000);
       window(1500, { match: 's3:PutObject', kind: 'error', status: 503 }, 6000);
       window(3000, { match: 'sqs:ReceiveMessage', kind: 'delay', delayMs: 300 }, 4000);
       window(8000, { match: 'sqs:SendMessage', kind: 'error', status: 500, times: 10 }, 3000);
       window(9000, { match: 'sqs:ChangeMessageVisibility', kind: 'error', status: 503, times: 10 }, 3000);
-    }
+    };
 
     // FIFO keys are sent one message at a time per key (that defines "send order"); standard in parallel.
     const byKey = new Map<string, Sent[]>();
