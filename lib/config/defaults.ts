@@ -57,4 +57,5 @@ export const DEFAULTS: Omit<StageConfig, 'stage'> = {
   allowedProbeModes: PROBE_MODES,
   sweepEveryMinutes: 15,
   maxMessageAgeSeconds: 900,
+  status: { retentionDays: 7, idempotencyWindowHours: 24, pointInTimeRecovery: false, retain: false },
 };
