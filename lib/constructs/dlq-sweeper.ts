@@ -8,6 +8,7 @@ import type { SweptQueue } from '../../lambda/shared/sweeper';
 import type { FailureArchive } from './failure-archive';
 import { PipelineFunction } from './pipeline-function';
 import type { QueueWithDlq } from './queue-with-dlq';
+import type { StatusTable } from './status-table';
 
 /** Props of {@link DlqSweeper}. */
 export interface DlqSweeperProps {
@@ -19,6 +20,10 @@ export interface DlqSweeperProps {
   readonly every: Duration;
   /** Retention of the function's log group, in days (required). */
   readonly logRetentionDays: number;
+  /** The status table, where swept messages are marked failed (required). */
+  readonly statusTable: StatusTable;
+  /** Days a status row is kept after its last change (required). */
+  readonly statusRetentionDays: number;
 }
 
 /**
@@ -43,7 +48,12 @@ export class DlqSweeper extends Construct {
       timeout: Duration.seconds(FUNCTION_DEFAULTS.sweeperTimeoutSeconds),
       logRetentionDays: props.logRetentionDays,
       environment: sweeperEnvironment(
-        { archiveBucket: props.archive.bucket.bucketName, sweptQueues: swept },
+        {
+          archiveBucket: props.archive.bucket.bucketName,
+          sweptQueues: swept,
+          statusTable: props.statusTable.table.tableName,
+          statusRetentionDays: props.statusRetentionDays,
+        },
         { json: (value) => Stack.of(this).toJsonString(value) },
       ),
     });
@@ -52,6 +62,7 @@ export class DlqSweeper extends Construct {
     }
     props.archive.grantWriteRecords(this.function.fn);
     props.archive.grantCheckRecords(this.function.fn);
+    props.statusTable.grantSweeper(this.function.fn);
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Runs the DLQ sweeper',
       schedule: events.Schedule.rate(props.every),

@@ -8,6 +8,7 @@ import { ARCHIVE_BUCKET_LOGICAL_ID, FailureArchive } from '../constructs/failure
 import { IngestApi } from '../constructs/ingest-api';
 import { PipelineMonitoring } from '../constructs/pipeline-monitoring';
 import { QueueWithDlq } from '../constructs/queue-with-dlq';
+import { StatusTable } from '../constructs/status-table';
 
 /** Props of {@link EventPipelineStack}. */
 export interface EventPipelineStackProps extends StackProps {
@@ -21,6 +22,7 @@ export const LOGICAL_IDS = {
   fifoQueue: 'FifoQueue',
   fifoDlq: 'FifoDlq',
   archiveBucket: ARCHIVE_BUCKET_LOGICAL_ID,
+  statusTable: 'StatusTable',
 } as const;
 
 function pin(resource: { node: { defaultChild?: unknown } }, id: string): void {
@@ -33,6 +35,7 @@ export class EventPipelineStack extends Stack {
   public readonly fifo: QueueWithDlq;
   public readonly archive: FailureArchive;
   public readonly ingest: IngestApi;
+  public readonly status: StatusTable;
 
   constructor(scope: Construct, id: string, props: EventPipelineStackProps) {
     super(scope, id, props);
@@ -64,8 +67,19 @@ export class EventPipelineStack extends Stack {
     pin(this.fifo.queue, LOGICAL_IDS.fifoQueue);
     pin(this.fifo.deadLetterQueue, LOGICAL_IDS.fifoDlq);
     pin(this.archive.bucket, LOGICAL_IDS.archiveBucket);
+    this.status = new StatusTable(this, 'Status', {
+      pointInTimeRecovery: c.status.pointInTimeRecovery,
+      retain: c.status.retain,
+    });
+    pin(this.status.table, LOGICAL_IDS.statusTable);
 
-    const common = { archive: this.archive, backoff: c.backoff, logRetentionDays: c.logRetentionDays };
+    const common = {
+      archive: this.archive,
+      backoff: c.backoff,
+      logRetentionDays: c.logRetentionDays,
+      statusTable: this.status,
+      status: c.status,
+    };
     const consumer = new ConsumerFunction(this, 'Consumer', {
       source: this.standard,
       settings: c.consumer,
@@ -81,6 +95,8 @@ export class EventPipelineStack extends Stack {
       archive: this.archive,
       every: Duration.minutes(c.sweepEveryMinutes),
       logRetentionDays: c.logRetentionDays,
+      statusTable: this.status,
+      statusRetentionDays: c.status.retentionDays,
     });
 
     this.ingest = new IngestApi(this, 'Ingest', {
@@ -92,6 +108,9 @@ export class EventPipelineStack extends Stack {
       throttle: { rateLimit: c.api.rateLimit, burstLimit: c.api.burstLimit },
       quotaPerDay: c.api.quotaPerDay,
       logRetentionDays: c.logRetentionDays,
+      statusTable: this.status,
+      statusRetentionDays: c.status.retentionDays,
+      idempotencyWindowHours: c.status.idempotencyWindowHours,
     });
 
     const monitoring = new PipelineMonitoring(this, 'Monitoring', {
@@ -115,6 +134,7 @@ export class EventPipelineStack extends Stack {
         'Read the key with: aws apigateway get-api-key --include-value --api-key <id> --query value --output text',
     });
     new CfnOutput(this, 'ArchiveBucketName', { value: this.archive.bucket.bucketName });
+    new CfnOutput(this, 'StatusTableName', { value: this.status.table.tableName });
     new CfnOutput(this, 'StandardDlqUrl', { value: this.standard.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'FifoDlqUrl', { value: this.fifo.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.topic.topicArn });
