@@ -134,7 +134,9 @@ export function createApi(deps: ApiDeps) {
       out = await sendOne(sendDeps, msg.fifo, msg.params);
     } catch (error) {
       if (keys && key !== undefined)
-        await keys.release(key).catch((e: unknown) => deps.logger.warn('could not release key', { error: e }));
+        await keys
+          .release(key)
+          .catch((e: unknown) => deps.logger.warn('could not release key', { error: e }));
       throw error;
     }
     accepted(entry.type);
@@ -178,7 +180,12 @@ export function createApi(deps: ApiDeps) {
       throw new ApiError(
         'ValidationError',
         'Idempotency-Key is not accepted on /v1/messages/batch; give each entry its own idempotencyKey',
-        [{ field: 'Idempotency-Key', message: 'not accepted on the batch endpoint; use messages[].idempotencyKey' }],
+        [
+          {
+            field: 'Idempotency-Key',
+            message: 'not accepted on the batch endpoint; use messages[].idempotencyKey',
+          },
+        ],
       );
     const entries = validateBatchShape(parseJsonBody(event, deps.maxBodyBytes));
     const results: BatchResult[] = new Array(entries.length);
@@ -254,7 +261,9 @@ export function createApi(deps: ApiDeps) {
               .complete(c.key, { statusCode: 202, body: JSON.stringify(withId), headers: {} })
               .catch((e: unknown) => deps.logger.error('could not complete idempotency key', { error: e }));
         } else if (keys && c.key !== undefined) {
-          await keys.release(c.key).catch((e: unknown) => deps.logger.warn('could not release key', { error: e }));
+          await keys
+            .release(c.key)
+            .catch((e: unknown) => deps.logger.warn('could not release key', { error: e }));
         }
       }),
     );

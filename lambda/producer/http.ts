@@ -72,11 +72,10 @@ export function errorResponse(
   requestId?: string,
 ): APIGatewayProxyResult {
   const body = e.toBody();
-  return json(
-    e.status,
-    requestId === undefined ? body : { error: { ...body.error, requestId } },
-    { ...e.headers, ...extraHeaders },
-  );
+  return json(e.status, requestId === undefined ? body : { error: { ...body.error, requestId } }, {
+    ...e.headers,
+    ...extraHeaders,
+  });
 }
 
 /** Case-insensitive header lookup (API Gateway passes headers as the client sent them). */

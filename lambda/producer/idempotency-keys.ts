@@ -99,7 +99,8 @@ export class DynamoIdempotencyKeys implements IdempotencyKeys {
     // Released or expired between the two calls: let the client retry at once.
     if (!row) return { outcome: 'in-progress', retryAfterSeconds: 1 };
     if (row.requestHash !== hash) return { outcome: 'reused' };
-    if (row.state === 'completed' && row.response) return { outcome: 'replay', response: row.response as StoredResponse };
+    if (row.state === 'completed' && row.response)
+      return { outcome: 'replay', response: row.response as StoredResponse };
     return {
       outcome: 'in-progress',
       retryAfterSeconds: Math.max(1, Number(row.lockUntil ?? nowS + 1) - nowS),

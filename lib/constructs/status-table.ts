@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -32,6 +32,14 @@ export class StatusTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? false },
       removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    if (!props.pointInTimeRecovery) {
+      Validations.of(this.table).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-DDB3',
+        reason:
+          'Stages without PITR (dev, staging, local) hold only short-lived status and idempotency rows that expire by TTL ' +
+          'within days; the messages themselves live in SQS and the S3 archive. Prod enables PITR (lib/config/stages.ts).',
+      });
+    }
   }
 
   /** The producer: claims and completes `Idempotency-Key` records, writes `accepted`, reads for GET. */

@@ -36,7 +36,11 @@ export class InProgressElsewhere extends RetryableError {}
  */
 export class PowertoolsRecordIdempotency implements RecordIdempotency {
   readonly #config: IdempotencyConfig;
-  readonly #run: (input: { id: string }, token: string, work: () => Promise<void>) => Promise<{ token: string }>;
+  readonly #run: (
+    input: { id: string },
+    token: string,
+    work: () => Promise<void>,
+  ) => Promise<{ token: string }>;
 
   constructor(options: { client: DynamoDBClient; tableName: string; windowSeconds: number }) {
     this.#config = new IdempotencyConfig({
@@ -68,7 +72,9 @@ export class PowertoolsRecordIdempotency implements RecordIdempotency {
       return out.token === token ? 'ran' : 'duplicate';
     } catch (error) {
       if (error instanceof IdempotencyAlreadyInProgressError)
-        throw new InProgressElsewhere(`Message ${id} is being processed by another delivery`, { cause: error });
+        throw new InProgressElsewhere(`Message ${id} is being processed by another delivery`, {
+          cause: error,
+        });
       throw error;
     }
   }

@@ -182,7 +182,9 @@ export function createConsumer(deps: ConsumerDeps) {
         await runJob(record, receiveCount, budgetMs, log);
       };
       const outcome =
-        subject && deps.idempotency ? await deps.idempotency.run(subject.id, work, context) : (await work(), 'ran');
+        subject && deps.idempotency
+          ? await deps.idempotency.run(subject.id, work, context)
+          : (await work(), 'ran');
       // On a duplicate, `succeeded` is written again: a lost earlier write catches up.
       if (subject) await deps.status?.succeeded(subject);
       if (outcome === 'duplicate') {

@@ -6,7 +6,10 @@ import type { StatusSubject } from '../status/types';
  * The status subject of a record whose body is a v1 envelope (`undefined` otherwise: such a
  * record has no envelope id, and the consumer fails it as permanent without a status row).
  */
-export function subjectOf(record: Pick<SQSRecord, 'body' | 'messageId'>, fifo: boolean): StatusSubject | undefined {
+export function subjectOf(
+  record: Pick<SQSRecord, 'body' | 'messageId'>,
+  fifo: boolean,
+): StatusSubject | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(record.body);

@@ -56,13 +56,17 @@ export class DynamoStatusStore implements StatusStore {
     s: StatusSubject,
     failure: { readonly kind: FailureKind; readonly archiveKey: string | null },
     error: unknown,
+    options: { readonly unlessFinal?: boolean } = {},
   ): Promise<void> {
-    await this.#update(s, 'failed', { error, failure });
+    await this.#update(s, 'failed', { error, failure, unlessFinal: options.unlessFinal ?? false });
   }
 
   async get(id: string): Promise<MessageStatus | undefined> {
     const out = await this.db.send(
-      new GetCommand({ TableName: this.options.tableName, Key: { [STATUS_TABLE_KEYS.partitionKey]: statusKey(id) } }),
+      new GetCommand({
+        TableName: this.options.tableName,
+        Key: { [STATUS_TABLE_KEYS.partitionKey]: statusKey(id) },
+      }),
     );
     const i = out.Item;
     if (!i) return undefined;
@@ -90,6 +94,7 @@ export class DynamoStatusStore implements StatusStore {
       clearError?: boolean;
       error?: unknown;
       failure?: { kind: FailureKind; archiveKey: string | null };
+      unlessFinal?: boolean;
     },
   ): Promise<Record<string, unknown> | undefined> {
     const now = this.#now();
@@ -135,13 +140,17 @@ export class DynamoStatusStore implements StatusStore {
     // `succeeded` is final: nothing but another `succeeded` (a duplicate catching up) changes it.
     const guarded = !o.final && !o.keepState;
     if (guarded) values[':succeeded'] = 'succeeded';
+    if (o.unlessFinal) values[':failed'] = 'failed';
+    const condition = o.unlessFinal
+      ? 'attribute_not_exists(#status) OR (#status <> :succeeded AND #status <> :failed)'
+      : 'attribute_not_exists(#status) OR #status <> :succeeded';
     try {
       const out = await this.db.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: { [STATUS_TABLE_KEYS.partitionKey]: statusKey(s.id) },
           UpdateExpression: `SET ${set.join(', ')}`,
-          ...(guarded ? { ConditionExpression: 'attribute_not_exists(#status) OR #status <> :succeeded' } : {}),
+          ...(guarded ? { ConditionExpression: condition } : {}),
           ExpressionAttributeNames: {
             '#type': 'type',
             '#queue': 'queue',

@@ -20,7 +20,8 @@ export class SafeStatusStore implements StatusStore {
     this.#safe('processing', s.id, () => this.inner.processing(s));
   succeeded: StatusStore['succeeded'] = (s) => this.#safe('succeeded', s.id, () => this.inner.succeeded(s));
   retrying: StatusStore['retrying'] = (s, e) => this.#safe('retrying', s.id, () => this.inner.retrying(s, e));
-  failed: StatusStore['failed'] = (s, f, e) => this.#safe('failed', s.id, () => this.inner.failed(s, f, e));
+  failed: StatusStore['failed'] = (s, f, e, o) =>
+    this.#safe('failed', s.id, () => this.inner.failed(s, f, e, o));
   get: StatusStore['get'] = (id) => this.inner.get(id);
 
   async #safe(transition: string, id: string, write: () => Promise<void>): Promise<void> {

@@ -46,11 +46,15 @@ export interface StatusStore {
   succeeded(subject: StatusSubject): Promise<void>;
   /** The handler failed and the message will be retried. */
   retrying(subject: StatusSubject, error: unknown): Promise<void>;
-  /** The message was given up on (dead-lettered and archived). */
+  /**
+   * The message was given up on (dead-lettered and archived). With `unlessFinal` (the DLQ
+   * sweeper) a row that is already `failed` or `succeeded` is left as it is.
+   */
   failed(
     subject: StatusSubject,
     failure: { readonly kind: FailureKind; readonly archiveKey: string | null },
     error: unknown,
+    options?: { readonly unlessFinal?: boolean },
   ): Promise<void>;
   /** The status of `id`, or `undefined` when there is none. */
   get(id: string): Promise<MessageStatus | undefined>;
