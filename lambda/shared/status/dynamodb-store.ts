@@ -40,12 +40,14 @@ export class DynamoStatusStore implements StatusStore {
   }
 
   async processing(s: StatusSubject): Promise<void> {
-    const row = await this.#update(s, 'processing', { attempt: true, clearError: true });
+    const row = await this.#update(s, 'processing', { attempt: true, clearError: true, returnRow: true });
     if (row && !(row.messageIds as string[] | undefined)?.includes(s.messageId)) await this.#appendId(s);
   }
 
   async succeeded(s: StatusSubject): Promise<void> {
-    await this.#update(s, 'succeeded', { final: true, clearError: true });
+    // A duplicate delivery (new SQS message id, handler not run) records its id here.
+    const row = await this.#update(s, 'succeeded', { final: true, clearError: true, returnRow: true });
+    if (row && !(row.messageIds as string[] | undefined)?.includes(s.messageId)) await this.#appendId(s);
   }
 
   async retrying(s: StatusSubject, error: unknown): Promise<void> {
@@ -95,6 +97,8 @@ export class DynamoStatusStore implements StatusStore {
       error?: unknown;
       failure?: { kind: FailureKind; archiveKey: string | null };
       unlessFinal?: boolean;
+      /** Return the row after the write (from the write itself: no read). */
+      returnRow?: boolean;
     },
   ): Promise<Record<string, unknown> | undefined> {
     const now = this.#now();
@@ -158,7 +162,7 @@ export class DynamoStatusStore implements StatusStore {
             '#exp': STATUS_TABLE_KEYS.ttlAttribute,
           },
           ExpressionAttributeValues: values,
-          ReturnValues: o.attempt ? 'ALL_NEW' : 'NONE',
+          ReturnValues: o.returnRow ? 'ALL_NEW' : 'NONE',
         }),
       );
       return out.Attributes;
