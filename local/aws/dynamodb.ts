@@ -5,6 +5,7 @@ import {
   type GlobalSecondaryIndex,
   type LocalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
+import type dynaliteFactory from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { LocalModeError } from '../errors';
 import type { TemplateResource } from '../template/reader';
@@ -28,7 +29,7 @@ export interface DynamoEmulator {
  */
 export async function startDynamo(options: { port: number; region: string }): Promise<DynamoEmulator> {
   const { default: dynalite } = (await import('dynalite')) as unknown as {
-    default: typeof import('dynalite');
+    default: typeof dynaliteFactory;
   };
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const requests = new Map<string, number>();
