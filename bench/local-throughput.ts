@@ -73,6 +73,7 @@ async function main() {
     const ids: string[] = [];
     const latencies: number[] = [];
     let next = 0;
+    const dynamoBefore = stage.local.dynamodbRequests();
     t = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -97,6 +98,18 @@ async function main() {
       50,
     );
     const totalMs = performance.now() - t;
+    // DynamoDB requests per message, counted at the emulator boundary (status rows + idempotency).
+    const dynamoAfter = stage.local.dynamodbRequests();
+    const delta = (op: string) => (dynamoAfter[op] ?? 0) - (dynamoBefore[op] ?? 0);
+    const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].reduce(
+      (n, op) => n + delta(op),
+      0,
+    );
+    const reads = ['GetItem', 'Query', 'Scan', 'BatchGetItem'].reduce((n, op) => n + delta(op), 0);
+    const byOp = Object.keys(dynamoAfter)
+      .filter((op) => delta(op) > 0)
+      .map((op) => `${op} ${(delta(op) / N).toFixed(2)}`)
+      .join(', ');
     const invocations = stage.local.journal.list().filter((i) => i.function.startsWith('Consumer'));
     const batchSizes = invocations.map((i) => i.messageIds.length);
 
@@ -112,6 +125,9 @@ async function main() {
     console.log(`  ratio end-to-end / baseline    ${(baselineMs / totalMs).toFixed(2)}`);
     console.log(
       `  API latency p50 / p95 / p99    ${pct(latencies, 50).toFixed(1)} / ${pct(latencies, 95).toFixed(1)} / ${pct(latencies, 99).toFixed(1)} ms`,
+    );
+    console.log(
+      `  DynamoDB per message           ${(writes / N).toFixed(2)} writes + ${(reads / N).toFixed(2)} reads (${byOp})`,
     );
     console.log(
       `  consumer invocations           ${invocations.length} (mean batch ${(batchSizes.reduce((a, b) => a + b, 0) / Math.max(1, batchSizes.length)).toFixed(1)})`,
