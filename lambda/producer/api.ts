@@ -8,7 +8,13 @@ import { encodeMessage, MessageTooLargeError, type EncodedMessage } from '../sha
 import type { StatusStore, StatusSubject } from '../shared/status/types';
 import { planBatches } from './batch-plan';
 import { ApiError, errorResponse, header, json } from './http';
-import { requestHash, type Claim, type IdempotencyKeys, type StoredResponse } from './idempotency-keys';
+import {
+  envelopeIdFor,
+  requestHash,
+  type Claim,
+  type IdempotencyKeys,
+  type StoredResponse,
+} from './idempotency-keys';
 import { statusUrl } from './location';
 import { parseJsonBody, routeOf, statusIdOf } from './request';
 import {
@@ -81,13 +87,20 @@ export function createApi(deps: ApiDeps) {
     entry: ValidEntry,
     correlationId: string,
     idempotencyKey: string | undefined,
+    hash?: string,
   ): EncodedMessage {
+    // A keyed request gets the same envelope id on every retry: if a send that "failed" did reach
+    // the queue, the retry's copy is the same message to the consumers' idempotency.
+    const id =
+      idempotencyKey !== undefined && hash !== undefined && deps.idempotencyKeys
+        ? envelopeIdFor(idempotencyKey, hash)
+        : deps.newId?.();
     try {
       return encodeMessage(entry, {
         correlationId,
         idempotencyKey,
         now: now(),
-        ...(deps.newId ? { id: deps.newId() } : {}),
+        ...(id ? { id } : {}),
       });
     } catch (error) {
       if (!(error instanceof MessageTooLargeError)) throw error;
@@ -118,10 +131,11 @@ export function createApi(deps: ApiDeps) {
     const body = parseJsonBody(event, deps.maxBodyBytes);
     const key = validateIdempotencyHeader(header(event.headers, 'idempotency-key'));
     const entry = validateEntry(body, deps);
-    const msg = encode(entry, correlationId, key);
+    const hash = requestHash('single', body);
+    const msg = encode(entry, correlationId, key, hash);
     const keys = key !== undefined ? deps.idempotencyKeys : undefined;
     if (keys && key !== undefined) {
-      const claim = await keys.claim(key, requestHash('single', body));
+      const claim = await keys.claim(key, hash);
       if (claim.outcome === 'replay') {
         deps.logger.info('idempotent replay', { idempotencyKey: key });
         return json(claim.response.statusCode, JSON.parse(claim.response.body), claim.response.headers);
@@ -193,7 +207,7 @@ export function createApi(deps: ApiDeps) {
     entries.forEach((raw, index) => {
       try {
         const e = validateEntry(raw, { ...deps, batch: true, prefix: `messages.${index}` });
-        const msg = encode(e, correlationId, e.idempotencyKey);
+        const msg = encode(e, correlationId, e.idempotencyKey, requestHash('batch-entry', raw));
         candidates.push({
           msg,
           raw,

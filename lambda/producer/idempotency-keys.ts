@@ -32,6 +32,16 @@ export function requestHash(route: string, body: unknown): string {
   return createHash('sha256').update(route).update('\n').update(JSON.stringify(body)).digest('hex');
 }
 
+/**
+ * The envelope id of a keyed request: derived from the key and the request's fingerprint (a
+ * UUID v4 in form), so every retry of the same request carries the same envelope id.
+ */
+export function envelopeIdFor(key: string, hash: string): string {
+  const h = createHash('sha256').update(key).update('\n').update(hash).digest('hex');
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
 /** Options of {@link DynamoIdempotencyKeys}. */
 export interface DynamoIdempotencyKeysOptions {
   readonly tableName: string;

@@ -9,6 +9,7 @@ import {
   type IdempotencyKeys,
   type StoredResponse,
 } from '../../lambda/producer/idempotency-keys';
+import { parseEnvelope } from '../../lambda/shared/envelope';
 import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
 import { defaultRegistry } from '../../lambda/shared/jobs/registry';
 import type { MessageStatus, StatusStore, StatusSubject } from '../../lambda/shared/status/types';
@@ -215,6 +216,14 @@ describe('producer: Idempotency-Key', () => {
     expect(idempotencyKeys.released).toEqual(['k-1']);
     expect(retried.statusCode).toBe(202);
     expect(body(retried).messageId).toBe('sqs-2');
+    // The retry carries the same envelope id: had the refused send reached the queue, the
+    // consumers' idempotency would see one message.
+    const ids = sqsMock
+      .commandCalls(SendMessageCommand)
+      .map((c) => parseEnvelope(c.args[0].input.MessageBody!).id);
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).toBe(ids[0]);
+    expect(body(retried).id).toBe(ids[0]);
   });
 
   it('applies the rules per batch entry and refuses the header on the batch endpoint', async () => {
