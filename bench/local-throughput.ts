@@ -73,7 +73,7 @@ async function main() {
     const ids: string[] = [];
     const latencies: number[] = [];
     let next = 0;
-    const dynamoBefore = stage.local.dynamodbRequests();
+    const dynamoBefore = await stage.local.dynamodbRequests();
     t = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -99,7 +99,7 @@ async function main() {
     );
     const totalMs = performance.now() - t;
     // DynamoDB requests per message, counted at the emulator boundary (status rows + idempotency).
-    const dynamoAfter = stage.local.dynamodbRequests();
+    const dynamoAfter = await stage.local.dynamodbRequests();
     const delta = (op: string) => (dynamoAfter[op] ?? 0) - (dynamoBefore[op] ?? 0);
     const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].reduce(
       (n, op) => n + delta(op),

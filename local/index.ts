@@ -93,7 +93,7 @@ export interface LocalHandle {
   /** What `.local/env.json` holds. */
   readonly env: LocalEnv;
   /** Requests the DynamoDB emulator answered so far, by operation (`PutItem`, `UpdateItem`, …). */
-  dynamodbRequests(): Record<string, number>;
+  dynamodbRequests(): Promise<Record<string, number>>;
   /** Every invocation so far (also `GET /_local/invocations`). */
   readonly journal: Journal;
   /** Logical ids of the template's schedule rules. */
@@ -317,7 +317,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       region,
       env,
       journal,
-      dynamodbRequests: () => Object.fromEntries(dynamo.requests),
+      dynamodbRequests: () => dynamo.requests(),
       schedules: () => scheduler.ruleIds,
       triggerSchedule: (id) => scheduler.trigger(id),
       alarms: () => alarms.states(),

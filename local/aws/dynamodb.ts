@@ -5,70 +5,77 @@ import {
   type GlobalSecondaryIndex,
   type LocalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
-import type dynaliteFactory from 'dynalite';
-import type { AddressInfo } from 'node:net';
+import { fork } from 'node:child_process';
+import * as path from 'node:path';
 import { LocalModeError } from '../errors';
 import type { TemplateResource } from '../template/reader';
 import type { Resolver } from '../template/resolver';
 import { LOCAL_CREDENTIALS } from './emulator';
 
-/** The embedded DynamoDB emulator (dynalite, in memory) and a client pointed at it. */
+/** The embedded DynamoDB emulator (dynalite, in memory, in its own process) and a client pointed at it. */
 export interface DynamoEmulator {
   readonly port: number;
   /** `http://127.0.0.1:<port>`: the DynamoDB endpoint (`AWS_ENDPOINT_URL_DYNAMODB`). */
   readonly endpoint: string;
   readonly client: DynamoDBClient;
-  /** Counts of the requests it answered, by operation (`PutItem`, `UpdateItem`, …), for benches. */
-  readonly requests: ReadonlyMap<string, number>;
+  /** Requests it answered so far, by operation (`PutItem`, `UpdateItem`, …), for benches. */
+  requests(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
+type ChildMessage =
+  | { type: 'ready'; port: number }
+  | { type: 'error'; code?: string; message: string }
+  | { type: 'counts'; counts: Record<string, number> };
+
 /**
- * Starts dynalite in this process on 127.0.0.1 (`port` 0 picks a free one). Tables become
- * ACTIVE at once. Every request's operation (`X-Amz-Target`) is counted in `requests`.
+ * Starts dynalite in a child process on 127.0.0.1 (`port` 0 picks a free one), so its CPU work
+ * stays off the main event loop (API, pollers, fauxqs). Tables become ACTIVE at once. The child
+ * counts every request's operation (`X-Amz-Target`).
  */
 export async function startDynamo(options: { port: number; region: string }): Promise<DynamoEmulator> {
-  const { default: dynalite } = (await import('dynalite')) as unknown as {
-    default: typeof dynaliteFactory;
-  };
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const requests = new Map<string, number>();
-  server.prependListener('request', (req: { headers: Record<string, string | string[] | undefined> }) => {
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const op = target.slice(target.indexOf('.') + 1) || 'unknown';
-    requests.set(op, (requests.get(op) ?? 0) + 1);
+  const child = fork(path.join(__dirname, 'dynalite-process.mjs'), [String(options.port)], {
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      server.off('listening', onListening);
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new LocalModeError(`port ${options.port} is in use; set LOCAL_DYNAMODB_PORT=<free port>`, {
-              cause: error,
-            })
-          : error,
-      );
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(options.port, '127.0.0.1');
+  const port = await new Promise<number>((resolve, reject) => {
+    const onExit = (code: number | null) =>
+      reject(new LocalModeError(`the DynamoDB emulator exited (code ${code})`));
+    child.once('exit', onExit);
+    child.once('message', (m: ChildMessage) => {
+      child.off('exit', onExit);
+      if (m.type === 'ready') resolve(m.port);
+      else if (m.type === 'error')
+        reject(
+          m.code === 'EADDRINUSE'
+            ? new LocalModeError(`port ${options.port} is in use; set LOCAL_DYNAMODB_PORT=<free port>`)
+            : new LocalModeError(`the DynamoDB emulator did not start: ${m.message}`),
+        );
+    });
   });
-  const port = (server.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: options.region, credentials: LOCAL_CREDENTIALS });
   return {
     port,
     endpoint,
     client,
-    requests,
+    requests: () =>
+      new Promise((resolve) => {
+        const onMessage = (m: ChildMessage) => {
+          if (m.type !== 'counts') return;
+          child.off('message', onMessage);
+          resolve(m.counts);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'counts' });
+      }),
     async stop() {
       client.destroy();
-      server.closeAllConnections?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
     },
   };
 }
