@@ -43,7 +43,8 @@ export class ApiError extends Error {
       error: {
         code: this.code,
         message: this.message,
-        ...(this.details.length ? { details: this.details } : {}),
+        // Always present (maybe empty): every error body has one shape, the gateway's included.
+        details: this.details,
       },
     };
   }

@@ -40,7 +40,7 @@ function gatewayError(code: string, message: string): Record<string, string> {
   // `$context.error.messageString` is already a quoted JSON string; literal messages need quotes.
   const quoted = message === '$context.error.messageString' ? message : JSON.stringify(message);
   return {
-    'application/json': `{"error":{"code":"${code}","message":${quoted},"requestId":"$context.requestId"}}`,
+    'application/json': `{"error":{"code":"${code}","message":${quoted},"details":[],"requestId":"$context.requestId"}}`,
   };
 }
 

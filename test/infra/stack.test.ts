@@ -548,7 +548,9 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
       const body = JSON.parse(
         (response.Properties.ResponseTemplates as Record<string, string>)['application/json'],
       );
-      expect(body).toEqual({ error: { code, message: expect.any(String), requestId: '$context.requestId' } });
+      expect(body).toEqual({
+        error: { code, message: expect.any(String), details: [], requestId: '$context.requestId' },
+      });
     });
 
     it('renders every gateway response as valid JSON once API Gateway substitutes its variables', () => {

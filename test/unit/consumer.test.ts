@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { z } from 'zod';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -641,14 +642,20 @@ describe('consumer Lambda entry points', () => {
   }
   // The status table: every write accepted, no idempotency record found.
   const dynamo = mockClient(DynamoDBClient);
+  const doc = mockClient(DynamoDBDocumentClient);
   beforeEach(() => {
     dynamo.reset();
     dynamo.resolves({});
+    doc.reset();
+    doc.resolves({});
   });
   afterEach(() => {
     vi.unstubAllEnvs();
   });
-  afterAll(() => dynamo.restore());
+  afterAll(() => {
+    dynamo.restore();
+    doc.restore();
+  });
 
   it('the standard handler reports only failing records and dead-letters permanent ones', async () => {
     // Prepare
