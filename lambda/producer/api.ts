@@ -154,7 +154,7 @@ export function createApi(deps: ApiDeps) {
       throw error;
     }
     accepted(entry.type);
-    await deps.status?.accepted(subjectOf(msg, out.MessageId));
+    const writingStatus = deps.status?.accepted(subjectOf(msg, out.MessageId));
     deps.logger.info('message accepted', {
       messageId: out.MessageId,
       envelopeId: msg.envelope.id,
@@ -175,6 +175,7 @@ export function createApi(deps: ApiDeps) {
         .complete(key, stored)
         .catch((e: unknown) => deps.logger.error('could not complete idempotency key', { error: e }));
     }
+    await writingStatus;
     return json(202, result, headers);
   }
 
@@ -269,11 +270,17 @@ export function createApi(deps: ApiDeps) {
         if ('messageId' in r) {
           const withId = { ...r, id: c.msg.envelope.id };
           results[p.index] = withId;
-          await deps.status?.accepted(subjectOf(c.msg, r.messageId));
-          if (keys && c.key !== undefined)
-            await keys
-              .complete(c.key, { statusCode: 202, body: JSON.stringify(withId), headers: {} })
-              .catch((e: unknown) => deps.logger.error('could not complete idempotency key', { error: e }));
+          // The status row and the key's completion are independent: written side by side.
+          await Promise.all([
+            deps.status?.accepted(subjectOf(c.msg, r.messageId)),
+            keys && c.key !== undefined
+              ? keys
+                  .complete(c.key, { statusCode: 202, body: JSON.stringify(withId), headers: {} })
+                  .catch((e: unknown) =>
+                    deps.logger.error('could not complete idempotency key', { error: e }),
+                  )
+              : undefined,
+          ]);
         } else if (keys && c.key !== undefined) {
           await keys
             .release(c.key)
