@@ -4,7 +4,7 @@
  *
  *   npm run chaos -- --n 5000 [--seed 42] [--no-faults] [--out run.md]
  *
- * Exits 1 when anything was lost or a FIFO order was violated.
+ * Exits 1 when anything was lost, a FIFO order was violated or a handler ran again after succeeding.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
       `Command: \`${cmd}\` (${new Date().toISOString()}, Node ${process.version})\n\n${table}\n`,
     );
   }
-  return report.lost === 0 && report.orderViolations === 0 ? 0 : 1;
+  return report.lost === 0 && report.orderViolations === 0 && report.duplicateRuns === 0 ? 0 : 1;
 }
 
 main().then(

@@ -71,6 +71,7 @@ function succeededIds(local: LocalHandle, prefix: string): Set<string> {
 async function pipeline(stage: LocalStage, label: string, fifo: boolean) {
   const ids: string[] = [];
   const before = stage.local.journal.length;
+  const dynamoBefore = await stage.local.dynamodbRequests();
   const ingest = await closedLoop(N, CONCURRENCY, async (i) => {
     const res = await stage.post('/v1/messages', {
       type: 'probe',
@@ -93,7 +94,19 @@ async function pipeline(stage: LocalStage, label: string, fifo: boolean) {
   const journal = stage.local.journal.list().slice(before);
   const invocations = journal.filter((i) => i.function.startsWith(consumer));
   const producer = journal.filter((i) => i.messageIds.length === 0).map((i) => i.durationMs);
-  return { ingest, invocations, producer };
+  // DynamoDB requests per message, counted at the emulator boundary (status rows + idempotency).
+  const dynamoAfter = await stage.local.dynamodbRequests();
+  const delta = (op: string) => (dynamoAfter[op] ?? 0) - (dynamoBefore[op] ?? 0);
+  const sum = (ops: string[]) => ops.reduce((n, op) => n + delta(op), 0);
+  const dynamo = {
+    writes: sum(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']) / N,
+    reads: sum(['GetItem', 'Query', 'Scan', 'BatchGetItem']) / N,
+    byOp: Object.keys(dynamoAfter)
+      .filter((op) => delta(op) > 0)
+      .map((op) => `${op} ${(delta(op) / N).toFixed(2)}`)
+      .join(', '),
+  };
+  return { ingest, invocations, producer, dynamo };
 }
 
 async function main() {
@@ -193,6 +206,9 @@ async function main() {
       );
       console.log(
         `    producer handler p50         ${pct(r.producer, 50).toFixed(1)} ms of the POST's ${p50.toFixed(1)} (rest: waiting for a free sandbox, API server, hop)`,
+      );
+      console.log(
+        `    DynamoDB per message         ${r.dynamo.writes.toFixed(2)} writes + ${r.dynamo.reads.toFixed(2)} reads (${r.dynamo.byOp})`,
       );
       console.log(
         `    consumer invocations         ${r.invocations.length} (mean batch ${mean(sizes).toFixed(1)}, mean duration ${mean(r.invocations.map((i) => i.durationMs)).toFixed(1)} ms)`,

@@ -2,6 +2,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startApiServer, type ApiServer } from './apigateway/server';
+import { createTable, startDynamo, tableNotReproduced } from './aws/dynamodb';
 import { createBucket, createQueue, LOCAL_CREDENTIALS, startEmulator, type LocalQueue } from './aws/emulator';
 import { AlarmEvaluator, type AlarmStatus } from './control/alarms';
 import { healthReport } from './control/endpoints';
@@ -33,6 +34,8 @@ export interface StartLocalOptions {
   readonly apiPort?: number;
   /** Emulator (SQS + S3) port on 127.0.0.1; 0 picks a free one. @default 4566 */
   readonly awsPort?: number;
+  /** DynamoDB emulator (dynalite) port on 127.0.0.1; 0 picks a free one. @default 0 */
+  readonly dynamodbPort?: number;
   /** Region of every local resource. @default the stack's region, else us-east-1 */
   readonly region?: string;
   /** The API key the local API accepts. @default a random 40-character key */
@@ -73,6 +76,10 @@ export interface LocalEnv {
     Record<string, { readonly url: string; readonly arn: string; readonly name: string }>
   >;
   readonly buckets: Readonly<Record<string, string>>;
+  /** The DynamoDB emulator's endpoint (`AWS_ENDPOINT_URL_DYNAMODB` of the functions). */
+  readonly dynamodbEndpoint: string;
+  /** DynamoDB tables: logical id → table name. */
+  readonly tables: Readonly<Record<string, string>>;
 }
 
 /** A running local stage. */
@@ -85,6 +92,8 @@ export interface LocalHandle {
   readonly region: string;
   /** What `.local/env.json` holds. */
   readonly env: LocalEnv;
+  /** Requests the DynamoDB emulator answered so far, by operation (`PutItem`, `UpdateItem`, …). */
+  dynamodbRequests(): Promise<Record<string, number>>;
   /** Every invocation so far (also `GET /_local/invocations`). */
   readonly journal: Journal;
   /** Logical ids of the template's schedule rules. */
@@ -158,6 +167,21 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     logger.info(
       `${queues.length} queues, ${Object.keys(buckets).length} bucket${topology.buckets.length === 1 ? '' : 's'} created`,
     );
+    const dynamo = await startDynamo({ port: options.dynamodbPort ?? 0, region });
+    cleanup.push(() => dynamo.stop());
+    const tables: Record<string, string> = {};
+    for (const t of topology.tables) tables[t.logicalId] = await createTable(dynamo, t, resolver);
+    logger.info(
+      `DynamoDB emulator up on ${dynamo.endpoint}; tables: ${
+        Object.entries(tables)
+          .map(([id, name]) => `${id} (${name})`)
+          .join(', ') || 'none'
+      }`,
+    );
+    for (const t of topology.tables) {
+      const missing = tableNotReproduced(t);
+      if (missing.length) logger.info(`not reproduced locally for ${t.logicalId}: ${missing.join(', ')}`);
+    }
 
     const mappingConcurrency = options.mappingConcurrency ?? 5;
     const hosts = new Map<string, FunctionHost>();
@@ -174,6 +198,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
           endpoint: front,
           logGroupName,
           path: options.sandboxPath,
+          dynamodbEndpoint: dynamo.endpoint,
         }),
         maxConcurrency: spec.reservedConcurrency ?? Math.max(options.functionConcurrency ?? 10, pollers),
         logger,
@@ -270,6 +295,8 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       region,
       queues: Object.fromEntries(queues.map((q) => [q.logicalId, { url: q.url, arn: q.arn, name: q.name }])),
       buckets,
+      dynamodbEndpoint: dynamo.endpoint,
+      tables,
     };
     const envFile = options.envFile === undefined ? path.resolve('.local', 'env.json') : options.envFile;
     if (envFile) {
@@ -290,6 +317,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       region,
       env,
       journal,
+      dynamodbRequests: () => dynamo.requests(),
       schedules: () => scheduler.ruleIds,
       triggerSchedule: (id) => scheduler.trigger(id),
       alarms: () => alarms.states(),

@@ -71,8 +71,15 @@ export interface FaultRunReport {
   lost: number;
   /** Of those: in a DLQ but with no archive record. */
   dlqUnarchived: number;
-  /** Messages whose handler succeeded more than once (at-least-once redeliveries). */
+  /** Messages delivered and acknowledged more than once (at-least-once redeliveries). */
   duplicates: number;
+  /**
+   * Processed messages whose handler ran again after it had succeeded (status `attempts` above
+   * the failed deliveries + 1); the consumers' idempotency should keep this at 0.
+   */
+  duplicateRuns: number;
+  /** Processed messages whose status (GET /v1/messages/{id}) is not `succeeded`. */
+  statusNotSucceeded: number;
   /** FIFO: a later message of a key processed before an earlier one. */
   orderViolations: number;
   /** Good messages (succeed/retry/sleep) that ended in a DLQ, e.g. as batch-mates of crashes. */
@@ -89,6 +96,8 @@ interface Sent {
   readonly mode: RunMode;
   readonly key?: string;
   messageId?: string;
+  /** The envelope id (the 202's `id`). */
+  id?: string;
 }
 
 function payloadOf(mode: RunMode, random: () => number, tag: string): Record<string, unknown> {
@@ -158,6 +167,7 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
         const res = await stage.post('/v1/messages', body, idem);
         if (res.status === 202) {
           p.messageId = res.body.messageId;
+          p.id = res.body.id;
           armFaults();
           return;
         }
@@ -276,6 +286,8 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
       lost: 0,
       dlqUnarchived: 0,
       duplicates: 0,
+      duplicateRuns: 0,
+      statusNotSucceeded: 0,
       orderViolations: 0,
       goodDeadLettered: 0,
       badProcessed: 0,
@@ -320,6 +332,28 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
         last = Math.max(last, at);
       }
     }
+    // Handler runs per message, from the status rows: a run after a success is a duplicate run.
+    const processedSent = accepted.filter(
+      (p) => p.id && !inDlq.has(p.messageId!) && successes.has(p.messageId!),
+    );
+    await pool(processedSent, 16, async (p) => {
+      const res = await stage.request(`/v1/messages/${p.id}`, { headers: { 'x-api-key': local.apiKey } });
+      const status = res.body as { status?: string; attempts?: number } | undefined;
+      if (res.status !== 200 || status?.status !== 'succeeded') {
+        report.statusNotSucceeded++;
+        log(`STATUS ${p.id} ${res.status} ${res.text.slice(0, 200)}`);
+        return;
+      }
+      const failedDeliveries = local.journal
+        .list()
+        .filter(
+          (i) => i.messageIds.includes(p.messageId!) && i.batchItemFailures.includes(p.messageId!),
+        ).length;
+      if ((status.attempts ?? 0) > failedDeliveries + 1) {
+        report.duplicateRuns++;
+        log(`DUPLICATE RUN ${p.id} attempts=${status.attempts} failedDeliveries=${failedDeliveries}`);
+      }
+    });
     report.wallMs = Date.now() - started;
     return report;
   } finally {
@@ -387,7 +421,9 @@ export function reportTable(r: FaultRunReport): string {
     ['archive records', r.archived],
     ['**lost**', `**${r.lost}**`],
     ['in a DLQ without an archive record', r.dlqUnarchived],
-    ['duplicates (processed or dead-lettered twice)', r.duplicates],
+    ['duplicate deliveries (acknowledged or dead-lettered twice)', r.duplicates],
+    ['**handler runs after success (duplicate runs)**', `**${r.duplicateRuns}**`],
+    ['processed but status not succeeded', r.statusNotSucceeded],
     ['**FIFO order violations**', `**${r.orderViolations}**`],
     ['good messages dead-lettered (batch-mates of crashes)', r.goodDeadLettered],
     ['failing modes processed as success', r.badProcessed],

@@ -23,6 +23,12 @@ const contract = defineEnvironment({
   backoffCapSeconds: integer('BACKOFF_CAP_SECONDS'),
   /** The failure archive bucket. */
   archiveBucket: text('ARCHIVE_BUCKET'),
+  /** The message status table (status rows and Powertools idempotency records). */
+  statusTable: text('STATUS_TABLE'),
+  /** Days a status row is kept after its last change. */
+  statusRetentionDays: integer('STATUS_RETENTION_DAYS'),
+  /** Seconds a processed envelope id is remembered (duplicates within it do not run again). */
+  idempotencyWindowSeconds: integer('IDEMPOTENCY_WINDOW_SECONDS'),
 });
 
 /** The parsed configuration (`fromEnvironment`). */

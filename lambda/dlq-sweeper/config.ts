@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { defineEnvironment, json, text, type ConfigOf, type EnvironmentInput } from '../shared/env-contract';
+import {
+  defineEnvironment,
+  integer,
+  json,
+  text,
+  type ConfigOf,
+  type EnvironmentInput,
+} from '../shared/env-contract';
 import type { SweptQueue } from '../shared/sweeper';
 
 const SweptQueues: z.ZodType<SweptQueue[]> = z
@@ -25,6 +32,10 @@ const contract = defineEnvironment({
   archiveBucket: text('ARCHIVE_BUCKET'),
   /** The DLQs to sweep and the queues they belong to (JSON). */
   sweptQueues: json('SWEPT_QUEUES', SweptQueues),
+  /** The message status table, where swept messages are marked failed. */
+  statusTable: text('STATUS_TABLE'),
+  /** Days a status row is kept after its last change. */
+  statusRetentionDays: integer('STATUS_RETENTION_DAYS'),
 });
 
 /** The parsed configuration (`fromEnvironment`). */

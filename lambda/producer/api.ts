@@ -5,9 +5,18 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { ProbeMode } from '../shared/jobs/probe';
 import type { JobRegistry } from '../shared/jobs/registry';
 import { encodeMessage, MessageTooLargeError, type EncodedMessage } from '../shared/message-codec';
+import type { StatusStore, StatusSubject } from '../shared/status/types';
 import { planBatches } from './batch-plan';
 import { ApiError, errorResponse, header, json } from './http';
-import { parseJsonBody, routeOf } from './request';
+import {
+  envelopeIdFor,
+  requestHash,
+  type Claim,
+  type IdempotencyKeys,
+  type StoredResponse,
+} from './idempotency-keys';
+import { statusUrl } from './location';
+import { parseJsonBody, routeOf, statusIdOf } from './request';
 import {
   queueUnavailable,
   RETRY_AFTER_SECONDS,
@@ -34,6 +43,34 @@ export interface ApiDeps {
   readonly now?: () => Date;
   /** @default random UUIDs */
   readonly newId?: () => string;
+  /**
+   * Status rows: `accepted` after each send, and reads for `GET /v1/messages/{id}` (wrap writes in
+   * `SafeStatusStore`: a failed status write does not refuse an accepted message).
+   * @default no status rows (GET answers 404)
+   */
+  readonly status?: StatusStore;
+  /** `Idempotency-Key` records. @default keys are only passed on (FIFO deduplication, attribute) */
+  readonly idempotencyKeys?: IdempotencyKeys;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The 409 for a key that cannot be used for this request (`undefined` for a claim or a replay). */
+function conflictOf(claim: Claim, field: string): ApiError | undefined {
+  if (claim.outcome === 'reused')
+    return new ApiError(
+      'IdempotencyKeyReused',
+      'This Idempotency-Key was used with a different request; use a new key for a new request',
+      [{ field, message: 'already used with a different request' }],
+    );
+  if (claim.outcome === 'in-progress')
+    return new ApiError(
+      'RequestInProgress',
+      'A request with this Idempotency-Key is still in flight; retry after Retry-After seconds',
+      [{ field, message: 'in flight' }],
+      { 'retry-after': String(claim.retryAfterSeconds) },
+    );
+  return undefined;
 }
 
 /**
@@ -50,13 +87,20 @@ export function createApi(deps: ApiDeps) {
     entry: ValidEntry,
     correlationId: string,
     idempotencyKey: string | undefined,
+    hash?: string,
   ): EncodedMessage {
+    // A keyed request gets the same envelope id on every retry: if a send that "failed" did reach
+    // the queue, the retry's copy is the same message to the consumers' idempotency.
+    const id =
+      idempotencyKey !== undefined && hash !== undefined && deps.idempotencyKeys
+        ? envelopeIdFor(idempotencyKey, hash)
+        : deps.newId?.();
     try {
       return encodeMessage(entry, {
         correlationId,
         idempotencyKey,
         now: now(),
-        ...(deps.newId ? { id: deps.newId() } : {}),
+        ...(id ? { id } : {}),
       });
     } catch (error) {
       if (!(error instanceof MessageTooLargeError)) throw error;
@@ -73,50 +117,177 @@ export function createApi(deps: ApiDeps) {
     m.addMetric('accepted', MetricUnit.Count, n);
   }
 
+  function subjectOf(msg: EncodedMessage, messageId: string): StatusSubject {
+    return {
+      id: msg.envelope.id,
+      type: msg.envelope.type,
+      queue: msg.fifo ? 'fifo' : 'standard',
+      messageId,
+      acceptedAt: msg.envelope.createdAt,
+    };
+  }
+
   async function single(event: APIGatewayProxyEvent, correlationId: string): Promise<APIGatewayProxyResult> {
     const body = parseJsonBody(event, deps.maxBodyBytes);
     const key = validateIdempotencyHeader(header(event.headers, 'idempotency-key'));
     const entry = validateEntry(body, deps);
-    const msg = encode(entry, correlationId, key);
-    const out = await sendOne(sendDeps, msg.fifo, msg.params);
+    const hash = requestHash('single', body);
+    const msg = encode(entry, correlationId, key, hash);
+    const keys = key !== undefined ? deps.idempotencyKeys : undefined;
+    if (keys && key !== undefined) {
+      const claim = await keys.claim(key, hash);
+      if (claim.outcome === 'replay') {
+        deps.logger.info('idempotent replay', { idempotencyKey: key });
+        return json(claim.response.statusCode, JSON.parse(claim.response.body), claim.response.headers);
+      }
+      const conflict = conflictOf(claim, 'Idempotency-Key');
+      if (conflict) throw conflict;
+    }
+    let out;
+    try {
+      out = await sendOne(sendDeps, msg.fifo, msg.params);
+    } catch (error) {
+      if (keys && key !== undefined)
+        await keys
+          .release(key)
+          .catch((e: unknown) => deps.logger.warn('could not release key', { error: e }));
+      throw error;
+    }
     accepted(entry.type);
-    deps.logger.info('message accepted', { messageId: out.MessageId, type: entry.type, fifo: msg.fifo });
+    const writingStatus = deps.status?.accepted(subjectOf(msg, out.MessageId));
+    deps.logger.info('message accepted', {
+      messageId: out.MessageId,
+      envelopeId: msg.envelope.id,
+      type: entry.type,
+      fifo: msg.fifo,
+    });
     const result: Accepted = {
+      id: msg.envelope.id,
       messageId: out.MessageId,
       queue: msg.fifo ? 'fifo' : 'standard',
       ...(out.SequenceNumber ? { sequenceNumber: out.SequenceNumber } : {}),
     };
-    return json(202, result);
+    const headers = { location: statusUrl(event, msg.envelope.id) };
+    if (keys && key !== undefined) {
+      const stored: StoredResponse = { statusCode: 202, body: JSON.stringify(result), headers };
+      // The message is on its queue: a failed completion leaves the claim to run out (RequestInProgress).
+      await keys
+        .complete(key, stored)
+        .catch((e: unknown) => deps.logger.error('could not complete idempotency key', { error: e }));
+    }
+    await writingStatus;
+    return json(202, result, headers);
+  }
+
+  async function status(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    const id = statusIdOf(event);
+    if (!UUID.test(id))
+      throw new ApiError('ValidationError', `"${id.slice(0, 64)}" is not a message id (a UUID)`, [
+        { field: 'id', message: 'must be a UUID' },
+      ]);
+    const found = await deps.status?.get(id.toLowerCase());
+    if (!found) throw new ApiError('NotFound', `No message with id ${id}`);
+    return json(200, found);
   }
 
   async function batch(event: APIGatewayProxyEvent, correlationId: string): Promise<APIGatewayProxyResult> {
+    if (header(event.headers, 'idempotency-key') !== undefined)
+      throw new ApiError(
+        'ValidationError',
+        'Idempotency-Key is not accepted on /v1/messages/batch; give each entry its own idempotencyKey',
+        [
+          {
+            field: 'Idempotency-Key',
+            message: 'not accepted on the batch endpoint; use messages[].idempotencyKey',
+          },
+        ],
+      );
     const entries = validateBatchShape(parseJsonBody(event, deps.maxBodyBytes));
     const results: BatchResult[] = new Array(entries.length);
-    const prepared: PreparedEntry[] = [];
+    const candidates: { prepared: PreparedEntry; msg: EncodedMessage; key?: string; raw: unknown }[] = [];
     entries.forEach((raw, index) => {
       try {
         const e = validateEntry(raw, { ...deps, batch: true, prefix: `messages.${index}` });
-        const msg = encode(e, correlationId, e.idempotencyKey);
-        prepared.push({
-          index,
-          fifo: msg.fifo,
-          ...(e.orderingKey !== undefined ? { key: e.orderingKey } : {}),
-          type: e.type,
-          entry: { Id: String(index), ...msg.params },
+        const msg = encode(e, correlationId, e.idempotencyKey, requestHash('batch-entry', raw));
+        candidates.push({
+          msg,
+          raw,
+          ...(e.idempotencyKey !== undefined ? { key: e.idempotencyKey } : {}),
+          prepared: {
+            index,
+            fifo: msg.fifo,
+            ...(e.orderingKey !== undefined ? { key: e.orderingKey } : {}),
+            type: e.type,
+            entry: { Id: String(index), ...msg.params },
+          },
         });
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         results[index] = { index, error: error.toBody().error };
       }
     });
-    if (prepared.length === 0) {
+    if (candidates.length === 0) {
       const details = results.flatMap((r) =>
         'error' in r ? [{ field: `messages.${r.index}`, message: r.error.message }] : [],
       );
       throw new ApiError('ValidationError', 'No entry of the batch is valid', details);
     }
+    // Entries with an idempotencyKey: claimed ones are sent; replays answer their first result.
+    const keys = deps.idempotencyKeys;
+    const claimed = new Set<number>();
+    const prepared: PreparedEntry[] = [];
+    await Promise.all(
+      candidates.map(async (c) => {
+        const index = c.prepared.index;
+        if (!keys || c.key === undefined) return;
+        const field = `messages.${index}.idempotencyKey`;
+        let claim: Claim;
+        try {
+          claim = await keys.claim(c.key, requestHash('batch-entry', c.raw));
+        } catch (error) {
+          deps.logger.error('idempotency key claim failed', { error });
+          results[index] = {
+            index,
+            error: { code: 'QueueUnavailable', message: 'The entry was not accepted; retry it' },
+          };
+          return;
+        }
+        if (claim.outcome === 'claimed') claimed.add(index);
+        else if (claim.outcome === 'replay') results[index] = JSON.parse(claim.response.body) as BatchResult;
+        else results[index] = { index, error: conflictOf(claim, field)!.toBody().error };
+      }),
+    );
+    for (const c of candidates) {
+      if (c.key === undefined || !keys || claimed.has(c.prepared.index)) prepared.push(c.prepared);
+    }
+    const byIndex = new Map(candidates.map((c) => [c.prepared.index, c]));
 
-    await sendPlan(planBatches(prepared), sendDeps, results);
+    if (prepared.length > 0) await sendPlan(planBatches(prepared), sendDeps, results);
+    await Promise.all(
+      prepared.map(async (p) => {
+        const c = byIndex.get(p.index)!;
+        const r = results[p.index]!;
+        if ('messageId' in r) {
+          const withId = { ...r, id: c.msg.envelope.id };
+          results[p.index] = withId;
+          // The status row and the key's completion are independent: written side by side.
+          await Promise.all([
+            deps.status?.accepted(subjectOf(c.msg, r.messageId)),
+            keys && c.key !== undefined
+              ? keys
+                  .complete(c.key, { statusCode: 202, body: JSON.stringify(withId), headers: {} })
+                  .catch((e: unknown) =>
+                    deps.logger.error('could not complete idempotency key', { error: e }),
+                  )
+              : undefined,
+          ]);
+        } else if (keys && c.key !== undefined) {
+          await keys
+            .release(c.key)
+            .catch((e: unknown) => deps.logger.warn('could not release key', { error: e }));
+        }
+      }),
+    );
 
     const ok = results.filter((r) => 'messageId' in r).length;
     deps.logger.info('batch handled', { entries: entries.length, accepted: ok });
@@ -129,6 +300,7 @@ export function createApi(deps: ApiDeps) {
             code: 'QueueUnavailable',
             message: 'The queue accepted no entry; retry the batch',
             details: results,
+            requestId: correlationId,
           },
         },
         { 'retry-after': String(RETRY_AFTER_SECONDS) },
@@ -143,6 +315,16 @@ export function createApi(deps: ApiDeps) {
     try {
       const route = routeOf(event);
       if (!route) throw new ApiError('NotFound', `No route for ${event.httpMethod} ${event.path}`);
+      if (route === 'status') {
+        if (event.httpMethod !== 'GET')
+          throw new ApiError(
+            'MethodNotAllowed',
+            `${event.httpMethod} is not allowed on ${event.path}; use GET`,
+            [],
+            { allow: 'GET' },
+          );
+        return await status(event);
+      }
       if (event.httpMethod !== 'POST') {
         throw new ApiError(
           'MethodNotAllowed',
@@ -161,10 +343,10 @@ export function createApi(deps: ApiDeps) {
             status: error.status,
             details: error.details,
           });
-        return errorResponse(error);
+        return errorResponse(error, {}, correlationId);
       }
       deps.logger.error('unexpected error', { error });
-      return errorResponse(queueUnavailable(deps.logger, error));
+      return errorResponse(queueUnavailable(deps.logger, error), {}, correlationId);
     }
   };
 }

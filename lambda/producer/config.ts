@@ -19,6 +19,12 @@ const contract = defineEnvironment({
   maxBodyBytes: integer('MAX_BODY_BYTES'),
   /** Probe modes this stage accepts; an unknown mode fails the cold start. */
   allowedProbeModes: oneOfList('ALLOWED_PROBE_MODES', PROBE_MODES),
+  /** The message status table (status rows and `Idempotency-Key` records). */
+  statusTable: text('STATUS_TABLE'),
+  /** Days a status row is kept after its last change. */
+  statusRetentionDays: integer('STATUS_RETENTION_DAYS'),
+  /** Seconds an `Idempotency-Key` answers repeats. */
+  idempotencyWindowSeconds: integer('IDEMPOTENCY_WINDOW_SECONDS'),
 });
 
 /** The parsed configuration (`fromEnvironment`). */

@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   UnknownType: 400,
   NotFound: 404,
   MethodNotAllowed: 405,
+  IdempotencyKeyReused: 409,
+  RequestInProgress: 409,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   QueueUnavailable: 503,
@@ -41,7 +43,8 @@ export class ApiError extends Error {
       error: {
         code: this.code,
         message: this.message,
-        ...(this.details.length ? { details: this.details } : {}),
+        // Always present (maybe empty): every error body has one shape, the gateway's included.
+        details: this.details,
       },
     };
   }
@@ -60,9 +63,20 @@ export function json(
   };
 }
 
-/** The error response for an {@link ApiError}. */
-export function errorResponse(e: ApiError, extraHeaders: Record<string, string> = {}): APIGatewayProxyResult {
-  return json(e.status, e.toBody(), { ...e.headers, ...extraHeaders });
+/**
+ * The error response for an {@link ApiError}; with `requestId` (API Gateway's request id) the body
+ * carries it as `error.requestId`, like the gateway's own error answers.
+ */
+export function errorResponse(
+  e: ApiError,
+  extraHeaders: Record<string, string> = {},
+  requestId?: string,
+): APIGatewayProxyResult {
+  const body = e.toBody();
+  return json(e.status, requestId === undefined ? body : { error: { ...body.error, requestId } }, {
+    ...e.headers,
+    ...extraHeaders,
+  });
 }
 
 /** Case-insensitive header lookup (API Gateway passes headers as the client sent them). */

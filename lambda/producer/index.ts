@@ -1,12 +1,21 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { defaultRegistry } from '../shared/jobs/registry';
 import { createLogger, createMetrics } from '../shared/runtime';
+import { DynamoStatusStore } from '../shared/status/dynamodb-store';
+import { SafeStatusStore } from '../shared/status/safe-store';
 import { createApi } from './api';
 import { fromEnvironment } from './config';
+import { DynamoIdempotencyKeys } from './idempotency-keys';
 
 const config = fromEnvironment(process.env);
 const logger = createLogger('producer');
+const metrics = createMetrics('producer');
+const db = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
 
 const api = createApi({
   registry: defaultRegistry,
@@ -15,10 +24,19 @@ const api = createApi({
   maxBodyBytes: config.maxBodyBytes,
   allowedProbeModes: config.allowedProbeModes,
   logger,
-  metrics: createMetrics('producer'),
+  metrics,
+  status: new SafeStatusStore(
+    new DynamoStatusStore(db, { tableName: config.statusTable, retentionDays: config.statusRetentionDays }),
+    logger,
+    metrics,
+  ),
+  idempotencyKeys: new DynamoIdempotencyKeys(db, {
+    tableName: config.statusTable,
+    windowSeconds: config.idempotencyWindowSeconds,
+  }),
 });
 
-/** API Gateway REST proxy handler for `/v1/messages` and `/v1/messages/batch`. */
+/** API Gateway REST proxy handler for `/v1/messages`, `/v1/messages/batch` and `/v1/messages/{id}`. */
 export const handler = async (
   event: APIGatewayProxyEvent,
   context: Context,

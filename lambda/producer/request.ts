@@ -1,19 +1,34 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ApiError, header } from './http';
 
-/** The producer's two routes. */
-export type Route = 'single' | 'batch';
+/** The producer's routes. */
+export type Route = 'single' | 'batch' | 'status';
 
 const ROUTES: Record<string, Route> = {
   '/v1/messages': 'single',
   '/v1/messages/batch': 'batch',
+  '/v1/messages/{id}': 'status',
 };
 
 /** The route of a proxy event (by resource, else by path without trailing slashes). */
 export function routeOf(event: APIGatewayProxyEvent): Route | undefined {
-  const candidates = [event.resource, event.path?.replace(/\/+$/, '')];
+  const path = event.path?.replace(/\/+$/, '');
+  const candidates = [event.resource, path];
   for (const c of candidates) if (c && ROUTES[c]) return ROUTES[c];
+  if (path && /^\/v1\/messages\/[^/]+$/.test(path)) return 'status';
   return undefined;
+}
+
+/** The `{id}` of a status request (path parameter, else the last path segment). */
+export function statusIdOf(event: APIGatewayProxyEvent): string {
+  const fromParams = event.pathParameters?.id;
+  if (fromParams !== undefined) return fromParams;
+  const last = event.path?.replace(/\/+$/, '').split('/').pop() ?? '';
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
 }
 
 /**

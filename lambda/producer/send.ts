@@ -15,6 +15,8 @@ export const RETRY_AFTER_SECONDS = 1;
 
 /** Where an accepted message went. */
 export interface Accepted {
+  /** The envelope id: the message's id in `GET /v1/messages/{id}`. Set by the API once sent. */
+  readonly id?: string;
   readonly messageId: string;
   readonly queue: 'standard' | 'fifo';
   readonly sequenceNumber?: string;

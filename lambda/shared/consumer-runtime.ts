@@ -1,12 +1,17 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ConsumerConfig } from '../consumer/config';
 import { S3ArchiveWriter } from './archive';
 import { createConsumer, type ConsumerSettings } from './consumer';
+import { PowertoolsRecordIdempotency } from './consumer/idempotency';
 import type { BatchProcessing } from './consumer/processing';
 import { defaultRegistry } from './jobs/registry';
 import { createLogger, createMetrics } from './runtime';
+import { DynamoStatusStore } from './status/dynamodb-store';
+import { SafeStatusStore } from './status/safe-store';
 
 /** The consumer core's settings from a consumer's parsed configuration. */
 export function consumerSettings(config: ConsumerConfig): ConsumerSettings {
@@ -29,14 +34,27 @@ export function createConsumerHandler(
   processing: BatchProcessing,
 ) {
   const logger = createLogger(serviceName);
+  const metrics = createMetrics(serviceName);
+  const dynamodb = new DynamoDBClient({});
+  const db = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   const consumer = createConsumer({
     registry: defaultRegistry,
     sqs: new SQSClient({}),
     archive: new S3ArchiveWriter(new S3Client({}), config.archiveBucket),
     logger,
-    metrics: createMetrics(serviceName),
+    metrics,
     settings: consumerSettings(config),
     processing,
+    status: new SafeStatusStore(
+      new DynamoStatusStore(db, { tableName: config.statusTable, retentionDays: config.statusRetentionDays }),
+      logger,
+      metrics,
+    ),
+    idempotency: new PowertoolsRecordIdempotency({
+      client: dynamodb,
+      tableName: config.statusTable,
+      windowSeconds: config.idempotencyWindowSeconds,
+    }),
   });
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     logger.addContext(context);

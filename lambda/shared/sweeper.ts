@@ -5,9 +5,11 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { buildArchiveRecord, type ArchiveWriter, type FailureKind } from './archive';
+import { archiveKey, buildArchiveRecord, type ArchiveWriter, type FailureKind } from './archive';
+import { subjectOf } from './consumer/status-subject';
 import { DLQ_ATTR } from './dlq-attributes';
 import { UnknownFailure } from './errors';
+import type { StatusStore } from './status/types';
 
 /** One DLQ the sweeper watches and the queue it belongs to. */
 export interface SweptQueue {
@@ -43,7 +45,15 @@ function attributeMap(m: Message): Record<string, unknown> {
  */
 export async function sweep(
   queues: readonly SweptQueue[],
-  deps: { sqs: SQSClient; archive: ArchiveWriter; logger: Logger; deadline: () => number; now?: () => Date },
+  deps: {
+    sqs: SQSClient;
+    archive: ArchiveWriter;
+    logger: Logger;
+    deadline: () => number;
+    now?: () => Date;
+    /** Marks swept messages `failed` (kind `unknown`) unless already final. @default none */
+    status?: StatusStore;
+  },
 ): Promise<SweepResult> {
   const result: SweepResult = { seen: 0, archived: 0, alreadyArchived: 0, failed: 0 };
   for (const q of queues) {
@@ -95,6 +105,14 @@ export async function sweep(
               result.archived++;
               deps.logger.info('swept message archived', { messageId: originalId, dlq: q.dlqUrl });
             } else result.alreadyArchived++;
+            const subject = subjectOf(
+              { body: m.Body ?? '', messageId: originalId },
+              q.sourceQueueName.endsWith('.fifo'),
+            );
+            if (subject && kind === 'unknown')
+              await deps.status?.failed(subject, { kind, archiveKey: archiveKey(record) }, error, {
+                unlessFinal: true,
+              });
           } catch (error) {
             result.failed++;
             deps.logger.error('sweep archive write failed; will retry next run', {

@@ -58,4 +58,5 @@ export const DEFAULTS: Omit<StageConfig, 'stage'> = {
   sweepEveryMinutes: 15,
   maxMessageAgeSeconds: 900,
   tracing: true,
+  status: { retentionDays: 7, idempotencyWindowHours: 24, pointInTimeRecovery: false, retain: false },
 };

@@ -13,7 +13,11 @@ type Overrides = Partial<Omit<StageConfig, 'stage'>>;
  */
 const STAGES: Record<StageName, Overrides> = {
   dev: { logRetentionDays: 7, archiveExpirationDays: 14 },
-  staging: { logRetentionDays: 30, archiveExpirationDays: 30 },
+  staging: {
+    logRetentionDays: 30,
+    archiveExpirationDays: 30,
+    status: { ...DEFAULTS.status, retentionDays: 14 },
+  },
   prod: {
     retainArchive: true,
     archiveExpirationDays: 400,
@@ -28,6 +32,7 @@ const STAGES: Record<StageName, Overrides> = {
     api: { ...DEFAULTS.api, rateLimit: 500, burstLimit: 1000, quotaPerDay: 10_000_000 },
     allowedProbeModes: ['succeed', 'sleep'],
     maxMessageAgeSeconds: 600,
+    status: { retentionDays: 30, idempotencyWindowHours: 24, pointInTimeRecovery: true, retain: true },
     // alarmEmail: 'oncall@example.com',  ← set your on-call address here so every deploy keeps it
   },
   // Short timings so a retried message reaches its DLQ within about a minute locally, while
@@ -51,6 +56,7 @@ const STAGES: Record<StageName, Overrides> = {
     maxMessageAgeSeconds: 120,
     // Not reproduced locally (no X-Ray); off so the local template carries no tracing settings.
     tracing: false,
+    status: { ...DEFAULTS.status, retentionDays: 1 },
   },
 };
 
@@ -133,4 +139,8 @@ function validateStageConfig(c: StageConfig): void {
   if (c.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(c.alarmEmail))
     fail(`alarmEmail "${c.alarmEmail}" is not an email address`);
   if (c.sweepEveryMinutes < 1) fail('sweepEveryMinutes must be >= 1');
+  if (!Number.isInteger(c.status.retentionDays) || c.status.retentionDays < 1)
+    fail('status.retentionDays must be an integer >= 1');
+  if (c.status.idempotencyWindowHours < 1 || c.status.idempotencyWindowHours > c.status.retentionDays * 24)
+    fail('status.idempotencyWindowHours must be 1 h up to status.retentionDays');
 }

@@ -62,4 +62,15 @@ export interface StageConfig {
    * X-Ray active tracing on every function and the API stage. Local mode does not reproduce it.
    */
   readonly tracing: boolean;
+  /** The message status table (status rows, Idempotency-Key records, consumer idempotency records). */
+  readonly status: {
+    /** Days a status row is kept after its last change (TTL). */
+    readonly retentionDays: number;
+    /** Hours an `Idempotency-Key` (API) and a processed envelope id (consumers) are remembered. */
+    readonly idempotencyWindowHours: number;
+    /** Point-in-time recovery of the table. */
+    readonly pointInTimeRecovery: boolean;
+    /** Keep the table when the stack is deleted. */
+    readonly retain: boolean;
+  };
 }

@@ -7,6 +7,7 @@ import type { ConsumerSettings } from '../config/types';
 import type { FailureArchive } from './failure-archive';
 import { PipelineFunction } from './pipeline-function';
 import type { QueueWithDlq } from './queue-with-dlq';
+import type { StatusTable } from './status-table';
 
 /** Props of {@link ConsumerFunction}. */
 export interface ConsumerFunctionProps {
@@ -22,12 +23,16 @@ export interface ConsumerFunctionProps {
   readonly logRetentionDays: number;
   /** X-Ray active tracing on the function. @default false */
   readonly tracing?: boolean;
+  /** The status table: status transitions and Powertools idempotency records (required). */
+  readonly statusTable: StatusTable;
+  /** Row retention (days) and idempotency window (hours) (required). */
+  readonly status: { readonly retentionDays: number; readonly idempotencyWindowHours: number };
 }
 
 /**
  * A consumer Lambda wired to its queue by an event source mapping that reports partial batch
  * failures. It may change visibility (backoff) on its queue, send to its DLQ (permanent failures)
- * and write archive records; nothing else.
+ * write archive records, and write its status and idempotency rows; nothing else.
  */
 export class ConsumerFunction extends Construct {
   public readonly fn: lambda.IFunction;
@@ -55,6 +60,9 @@ export class ConsumerFunction extends Construct {
         backoffBaseSeconds: props.backoff.baseSeconds,
         backoffCapSeconds: props.backoff.capSeconds,
         archiveBucket: props.archive.bucket.bucketName,
+        statusTable: props.statusTable.table.tableName,
+        statusRetentionDays: props.status.retentionDays,
+        idempotencyWindowSeconds: props.status.idempotencyWindowHours * 3600,
       }),
     });
     this.fn = handler.fn;
@@ -72,5 +80,6 @@ export class ConsumerFunction extends Construct {
     source.deadLetterQueue.grant(this.fn, 'sqs:SendMessage');
     props.archive.grantWriteRecords(this.fn);
     props.archive.grantRemoveRecords(this.fn);
+    props.statusTable.grantConsumer(this.fn);
   }
 }

@@ -8,6 +8,7 @@ import type { SweptQueue } from '../../lambda/shared/sweeper';
 import type { FailureArchive } from './failure-archive';
 import { PipelineFunction } from './pipeline-function';
 import type { QueueWithDlq } from './queue-with-dlq';
+import type { StatusTable } from './status-table';
 
 /** Props of {@link DlqSweeper}. */
 export interface DlqSweeperProps {
@@ -21,6 +22,10 @@ export interface DlqSweeperProps {
   readonly logRetentionDays: number;
   /** X-Ray active tracing on the function. @default false */
   readonly tracing?: boolean;
+  /** The status table, where swept messages are marked failed (required). */
+  readonly statusTable: StatusTable;
+  /** Days a status row is kept after its last change (required). */
+  readonly statusRetentionDays: number;
 }
 
 /**
@@ -46,7 +51,12 @@ export class DlqSweeper extends Construct {
       logRetentionDays: props.logRetentionDays,
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       environment: sweeperEnvironment(
-        { archiveBucket: props.archive.bucket.bucketName, sweptQueues: swept },
+        {
+          archiveBucket: props.archive.bucket.bucketName,
+          sweptQueues: swept,
+          statusTable: props.statusTable.table.tableName,
+          statusRetentionDays: props.statusRetentionDays,
+        },
         { json: (value) => Stack.of(this).toJsonString(value) },
       ),
     });
@@ -55,6 +65,7 @@ export class DlqSweeper extends Construct {
     }
     props.archive.grantWriteRecords(this.function.fn);
     props.archive.grantCheckRecords(this.function.fn);
+    props.statusTable.grantSweeper(this.function.fn);
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Runs the DLQ sweeper',
       schedule: events.Schedule.rate(props.every),

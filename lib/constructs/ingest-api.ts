@@ -7,6 +7,7 @@ import { FUNCTION_DEFAULTS } from '../config/defaults';
 import { toEnvironment as producerEnvironment } from '../../lambda/producer/config';
 import type { ProbeMode } from '../../lambda/shared/jobs/probe';
 import { PipelineFunction, retentionDays } from './pipeline-function';
+import type { StatusTable } from './status-table';
 
 /** Props of {@link IngestApi}. */
 export interface IngestApiProps {
@@ -28,6 +29,12 @@ export interface IngestApiProps {
   readonly logRetentionDays: number;
   /** X-Ray active tracing on the API stage and the producer. @default false */
   readonly tracing?: boolean;
+  /** The message status table: `accepted` rows, `Idempotency-Key` records, GET reads (required). */
+  readonly statusTable: StatusTable;
+  /** Days a status row is kept after its last change (required). */
+  readonly statusRetentionDays: number;
+  /** Hours an `Idempotency-Key` answers repeats (required). */
+  readonly idempotencyWindowHours: number;
 }
 
 /** The JSON error body API Gateway itself answers with, in the API's error shape. */
@@ -35,12 +42,13 @@ function gatewayError(code: string, message: string): Record<string, string> {
   // `$context.error.messageString` is already a quoted JSON string; literal messages need quotes.
   const quoted = message === '$context.error.messageString' ? message : JSON.stringify(message);
   return {
-    'application/json': `{"error":{"code":"${code}","message":${quoted},"requestId":"$context.requestId"}}`,
+    'application/json': `{"error":{"code":"${code}","message":${quoted},"details":[],"requestId":"$context.requestId"}}`,
   };
 }
 
 /**
- * The REST API in front of the producer: `POST /v1/messages` and `POST /v1/messages/batch`, API
+ * The REST API in front of the producer: `POST /v1/messages`, `POST /v1/messages/batch` and
+ * `GET /v1/messages/{id}` (the status of a message), API
  * key + usage plan (throttle and quota), access and execution logs, and gateway responses that
  * keep the API's JSON error shape.
  */
@@ -65,8 +73,12 @@ export class IngestApi extends Construct {
         fifoQueueUrl: props.fifoQueue.queueUrl,
         maxBodyBytes: props.maxBodyBytes,
         allowedProbeModes: props.allowedProbeModes,
+        statusTable: props.statusTable.table.tableName,
+        statusRetentionDays: props.statusRetentionDays,
+        idempotencyWindowSeconds: props.idempotencyWindowHours * 3600,
       }),
     });
+    props.statusTable.grantProducer(this.producer.fn);
     // SendMessage only: the producer never reads queue attributes or URLs.
     props.standardQueue.grant(this.producer.fn, 'sqs:SendMessage');
     props.fifoQueue.grant(this.producer.fn, 'sqs:SendMessage');
@@ -101,8 +113,9 @@ export class IngestApi extends Construct {
     const integration = new apigw.LambdaIntegration(this.producer.fn, { proxy: true });
     const messages = this.api.root.addResource('v1').addResource('messages');
     const batch = messages.addResource('batch');
-    // ANY (not POST) so other methods reach the producer and get its JSON 405 with an Allow header.
-    for (const resource of [messages, batch]) {
+    const status = messages.addResource('{id}');
+    // ANY (not POST/GET) so other methods reach the producer and get its JSON 405 with an Allow header.
+    for (const resource of [messages, batch, status]) {
       const method = resource.addMethod('ANY', integration, {
         apiKeyRequired: true,
         requestValidator: validator,

@@ -8,6 +8,7 @@ import { ARCHIVE_BUCKET_LOGICAL_ID, FailureArchive } from '../constructs/failure
 import { IngestApi } from '../constructs/ingest-api';
 import { PipelineMonitoring } from '../constructs/pipeline-monitoring';
 import { QueueWithDlq } from '../constructs/queue-with-dlq';
+import { StatusTable } from '../constructs/status-table';
 
 /** Props of {@link EventPipelineStack}. */
 export interface EventPipelineStackProps extends StackProps {
@@ -21,6 +22,7 @@ export const LOGICAL_IDS = {
   fifoQueue: 'FifoQueue',
   fifoDlq: 'FifoDlq',
   archiveBucket: ARCHIVE_BUCKET_LOGICAL_ID,
+  statusTable: 'StatusTable',
 } as const;
 
 function pin(resource: { node: { defaultChild?: unknown } }, id: string): void {
@@ -33,6 +35,7 @@ export class EventPipelineStack extends Stack {
   public readonly fifo: QueueWithDlq;
   public readonly archive: FailureArchive;
   public readonly ingest: IngestApi;
+  public readonly status: StatusTable;
 
   constructor(scope: Construct, id: string, props: EventPipelineStackProps) {
     super(scope, id, props);
@@ -64,12 +67,19 @@ export class EventPipelineStack extends Stack {
     pin(this.fifo.queue, LOGICAL_IDS.fifoQueue);
     pin(this.fifo.deadLetterQueue, LOGICAL_IDS.fifoDlq);
     pin(this.archive.bucket, LOGICAL_IDS.archiveBucket);
+    this.status = new StatusTable(this, 'Status', {
+      pointInTimeRecovery: c.status.pointInTimeRecovery,
+      retain: c.status.retain,
+    });
+    pin(this.status.table, LOGICAL_IDS.statusTable);
 
     const common = {
       archive: this.archive,
       backoff: c.backoff,
       logRetentionDays: c.logRetentionDays,
       tracing: c.tracing,
+      statusTable: this.status,
+      status: c.status,
     };
     const consumer = new ConsumerFunction(this, 'Consumer', {
       source: this.standard,
@@ -87,6 +97,8 @@ export class EventPipelineStack extends Stack {
       every: Duration.minutes(c.sweepEveryMinutes),
       logRetentionDays: c.logRetentionDays,
       tracing: c.tracing,
+      statusTable: this.status,
+      statusRetentionDays: c.status.retentionDays,
     });
 
     this.ingest = new IngestApi(this, 'Ingest', {
@@ -99,6 +111,9 @@ export class EventPipelineStack extends Stack {
       quotaPerDay: c.api.quotaPerDay,
       logRetentionDays: c.logRetentionDays,
       tracing: c.tracing,
+      statusTable: this.status,
+      statusRetentionDays: c.status.retentionDays,
+      idempotencyWindowHours: c.status.idempotencyWindowHours,
     });
 
     const monitoring = new PipelineMonitoring(this, 'Monitoring', {
@@ -139,6 +154,7 @@ export class EventPipelineStack extends Stack {
         description: `aws sqs start-message-move-task --source-arn <this> moves the ${q.label} DLQ back`,
       });
     }
+    new CfnOutput(this, 'StatusTableName', { value: this.status.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.topic.topicArn });
     new CfnOutput(this, 'AlarmNamePrefix', {
       value: `${this.stackName}-`,

@@ -14,6 +14,8 @@ export interface FunctionEnvOptions {
   readonly logGroupName: string;
   /** The sandboxes' `PATH`. @default {@link LAMBDA_PATH} */
   readonly path?: string;
+  /** Endpoint of the embedded DynamoDB emulator (`AWS_ENDPOINT_URL_DYNAMODB`). @default none */
+  readonly dynamodbEndpoint?: string;
 }
 
 /**
@@ -59,6 +61,8 @@ export function functionEnv(spec: FunctionSpec, options: FunctionEnvOptions): Re
     //   queue URL's host unless its endpoint has the same origin (then it neither rewrites nor
     //   warns on every call). worker.mjs resolves *.localhost to 127.0.0.1;
     AWS_ENDPOINT_URL_SQS: `http://sqs.${region}.localhost:${new URL(endpoint).port}`,
+    // - DynamoDB is a second emulator (dynalite) with its own endpoint;
+    ...(options.dynamodbEndpoint ? { AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint } : {}),
     // - the SDK warns once per sandbox that Node < 22 loses support; Lambda runs nodejs24.x.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };

@@ -408,6 +408,11 @@ function computeAttributes(
         WebsiteURL: `http://${name}.s3-website-${p.region}.${p.urlSuffix}`,
       });
     }
+    case 'AWS::DynamoDB::Table': {
+      const name = named('TableName', { maxLength: 255 });
+      const tableArn = arn('dynamodb', `table/${name}`);
+      return ref(name, { Arn: tableArn, StreamArn: `${tableArn}/stream/1970-01-01T00:00:00.000` });
+    }
     case 'AWS::Lambda::Function': {
       const name = named('FunctionName', { maxLength: 64 });
       return ref(name, { Arn: arn('lambda', `function:${name}`) });

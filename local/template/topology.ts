@@ -131,6 +131,8 @@ export interface Topology {
   /** Queues in creation order: every dead-letter queue before the queues that redrive to it. */
   readonly queues: readonly TemplateResource[];
   readonly buckets: readonly TemplateResource[];
+  /** DynamoDB tables, created on the embedded DynamoDB emulator. */
+  readonly tables: readonly TemplateResource[];
   readonly functions: readonly FunctionSpec[];
   readonly mappings: readonly MappingSpec[];
   readonly schedules: readonly ScheduleSpec[];
@@ -143,6 +145,7 @@ export interface Topology {
 const HANDLED = new Set([
   'AWS::SQS::Queue',
   'AWS::S3::Bucket',
+  'AWS::DynamoDB::Table',
   'AWS::Lambda::Function',
   'AWS::Lambda::EventSourceMapping',
   'AWS::Events::Rule',
@@ -377,6 +380,7 @@ export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topol
   return {
     queues,
     buckets,
+    tables: ofType('AWS::DynamoDB::Table'),
     functions,
     mappings,
     schedules,

@@ -9,6 +9,8 @@ import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { S3ArchiveWriter } from '../../lambda/shared/archive';
 import { createConsumer, type ConsumerSettings } from '../../lambda/shared/consumer';
 import { fifoProcessing } from '../../lambda/shared/consumer/fifo-processor';
+import type { RecordIdempotency } from '../../lambda/shared/consumer/idempotency';
+import type { StatusStore } from '../../lambda/shared/status/types';
 import { standardProcessing } from '../../lambda/shared/consumer/standard-processor';
 import { defaultRegistry, type JobRegistry } from '../../lambda/shared/jobs/registry';
 import { silentLogger } from './aws-fakes';
@@ -40,6 +42,10 @@ export interface ConsumerOptions {
   readonly random?: () => number;
   /** @default settings matching the queue kind */
   readonly settings?: ConsumerSettings;
+  /** Status transitions. @default none */
+  readonly status?: StatusStore;
+  /** Per-envelope idempotency. @default none */
+  readonly idempotency?: RecordIdempotency;
 }
 
 /** A consumer: the production record handler wrapped in the processor its entry point uses. */
@@ -53,6 +59,8 @@ export function consumer(opts: ConsumerOptions = {}) {
     settings,
     processing: opts.fifo ? fifoProcessing() : standardProcessing(),
     ...(opts.random ? { random: opts.random } : {}),
+    ...(opts.status ? { status: opts.status } : {}),
+    ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
     now: () => new Date(T0.getTime() + 60_000),
   });
   return {

@@ -23,6 +23,7 @@ import {
 
 const BUCKET = '<FailureArchiveBucket.Arn>';
 const RECORDS = `${BUCKET}/failed/*`;
+const TABLE = '<StatusTable.Arn>';
 const LAMBDA_BASIC = 'arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
 const AUTO_DELETE_PROVIDER = 'custom-resource provider CustomS3AutoDeleteObjectsCustomResourceProvider';
 const PROVIDER_ROLE = '{"AWS":"<CustomS3AutoDeleteObjectsCustomResourceProviderRole3B1BD092.Arn>"}';
@@ -43,18 +44,34 @@ const CONSUME = [
 const TRACING = allow(['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], ['*']);
 const TRACED_FUNCTIONS = new Set(['producer', 'consumer', 'fifo-consumer', 'dlq-sweeper']);
 
+/** What a consumer needs on the status table. */
+const STATUS_CONSUMER = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+];
+
 /** Every role the stack may hold, and exactly what each may do (without tracing; see {@link TRACING}). */
 const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] }> = {
-  // Calls SendMessage / SendMessageBatch (both authorised by sqs:SendMessage) on the two source queues.
+  // Calls SendMessage / SendMessageBatch (both authorised by sqs:SendMessage) on the two source queues;
+  // on the status table: claims Idempotency-Key records (PutItem), reads them on a conflict and status
+  // rows for GET (GetItem), completes/releases keys and writes `accepted` (UpdateItem). No delete, no scan.
   producer: {
     managed: [LAMBDA_BASIC],
-    permissions: allow(['sqs:SendMessage'], ['<FifoQueue.Arn>', '<StandardQueue.Arn>']),
+    permissions: [
+      ...allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [TABLE]),
+      ...allow(['sqs:SendMessage'], ['<FifoQueue.Arn>', '<StandardQueue.Arn>']),
+    ],
   },
   // Event source mapping + backoff (ChangeMessageVisibility) on its queue; permanent failures to its
   // DLQ; archive records under failed/ (written, replaced, and a final attempt's provisional one removed).
+  // Status table: Powertools idempotency (PutItem in-progress, GetItem on a conflict, UpdateItem on
+  // completion, DeleteItem when the handler fails) and the status transitions (UpdateItem).
   consumer: {
     managed: [LAMBDA_BASIC],
     permissions: [
+      ...allow(STATUS_CONSUMER, [TABLE]),
       ...allow(CONSUME, ['<StandardQueue.Arn>']),
       ...allow(['sqs:SendMessage'], ['<StandardDlq.Arn>']),
       ...allow(['s3:DeleteObject', 's3:PutObject'], [RECORDS]),
@@ -63,16 +80,19 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
   'fifo-consumer': {
     managed: [LAMBDA_BASIC],
     permissions: [
+      ...allow(STATUS_CONSUMER, [TABLE]),
       ...allow(CONSUME, ['<FifoQueue.Arn>']),
       ...allow(['sqs:SendMessage'], ['<FifoDlq.Arn>']),
       ...allow(['s3:DeleteObject', 's3:PutObject'], [RECORDS]),
     ],
   },
   // Reads and releases DLQ messages (never deletes them); HeadObject (s3:GetObject) + conditional put
-  // on failed/*; ListBucket only under failed/ so a missing record answers 404, not 403.
+  // on failed/*; ListBucket only under failed/ so a missing record answers 404, not 403; marks status
+  // rows failed (UpdateItem only).
   'dlq-sweeper': {
     managed: [LAMBDA_BASIC],
     permissions: [
+      ...allow(['dynamodb:UpdateItem'], [TABLE]),
       ...allow(['sqs:ChangeMessageVisibility', 'sqs:ReceiveMessage'], ['<FifoDlq.Arn>', '<StandardDlq.Arn>']),
       ...allow(['s3:GetObject', 's3:PutObject'], [RECORDS]),
       ...allow(['s3:ListBucket'], [BUCKET], '{"StringLike":{"s3:prefix":["failed/*"]}}'),

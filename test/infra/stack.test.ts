@@ -474,14 +474,14 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
       for (const [id, m] of methods) expect(m.Properties.ApiKeyRequired, id).toBe(true);
     });
 
-    it('routes ANY /v1/messages and /v1/messages/batch to the producer as a Lambda proxy', () => {
+    it('routes ANY /v1/messages, /v1/messages/batch and /v1/messages/{id} to the producer as a Lambda proxy', () => {
       const [producerId] = pipelineFunctions(template).producer;
       const paths = Object.values(template.findResources('AWS::ApiGateway::Resource')).map(
         (r) => r.Properties.PathPart,
       );
-      expect(paths.sort()).toEqual(['batch', 'messages', 'v1']);
+      expect(paths.sort()).toEqual(['batch', 'messages', 'v1', '{id}']);
       const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-      expect(methods.map((m) => m.Properties.HttpMethod)).toEqual(['ANY', 'ANY']);
+      expect(methods.map((m) => m.Properties.HttpMethod)).toEqual(['ANY', 'ANY', 'ANY']);
       for (const m of methods) {
         expect(m.Properties.Integration.Type).toBe('AWS_PROXY');
         expect(JSON.stringify(m.Properties.Integration.Uri)).toContain(JSON.stringify(arn(producerId)));
@@ -548,7 +548,9 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
       const body = JSON.parse(
         (response.Properties.ResponseTemplates as Record<string, string>)['application/json'],
       );
-      expect(body).toEqual({ error: { code, message: expect.any(String), requestId: '$context.requestId' } });
+      expect(body).toEqual({
+        error: { code, message: expect.any(String), details: [], requestId: '$context.requestId' },
+      });
     });
 
     it('renders every gateway response as valid JSON once API Gateway substitutes its variables', () => {

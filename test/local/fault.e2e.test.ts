@@ -114,6 +114,8 @@ describe('fault run', () => {
     expect(report.lost).toBe(0);
     expect(report.dlqUnarchived).toBe(0);
     expect(report.orderViolations).toBe(0);
+    expect(report.duplicateRuns).toBe(0);
+    expect(report.statusNotSucceeded).toBe(0);
     expect(report.badProcessed).toBe(0);
     expect(report.processed + report.deadLettered).toBe(report.accepted);
     expect(Object.values(report.faultsInjected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);

@@ -152,8 +152,8 @@ describe('template analysis', () => {
     it.each<[string, Record<string, Raw>, RegExp]>([
       [
         'an unsupported resource type',
-        { Table: { Type: 'AWS::DynamoDB::Table' } },
-        /Table \(AWS::DynamoDB::Table\): this resource type is not supported/,
+        { Stream: { Type: 'AWS::Kinesis::Stream' } },
+        /Stream \(AWS::Kinesis::Stream\): this resource type is not supported/,
       ],
       [
         'a function without a bundled asset',

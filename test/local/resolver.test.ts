@@ -46,7 +46,8 @@ describe('template resolver', () => {
   const named = resource('NamedQueue', 'AWS::SQS::Queue', {
     QueueName: { 'Fn::Sub': '${AWS::StackName}-named' },
   });
-  const r = resolverFor(queue, fifo, bucket, fn, api, stage, named);
+  const table = resource('StatusTable', 'AWS::DynamoDB::Table');
+  const r = resolverFor(queue, fifo, bucket, fn, api, stage, named, table);
   r.provide('StandardQueue', { Ref: QUEUE_URL, QueueUrl: QUEUE_URL, Arn: QUEUE_ARN });
 
   describe('pseudo parameters', () => {
@@ -102,6 +103,15 @@ describe('template resolver', () => {
       expect(r.resolve({ 'Fn::GetAtt': ['StandardQueue', 'QueueUrl'] }, at)).toBe(QUEUE_URL);
       expect(r.resolve({ 'Fn::GetAtt': ['StandardQueue', 'QueueName'] }, at)).toBe(
         r.physicalName('StandardQueue'),
+      );
+    });
+
+    it('resolves a DynamoDB table: Ref its generated name, Arn its table ARN', () => {
+      const name = r.physicalName('StatusTable');
+      expect(name).toMatch(/^EventPipeline-local-StatusTable-[A-Za-z0-9]{12}$/);
+      expect(r.resolve({ Ref: 'StatusTable' }, at)).toBe(name);
+      expect(r.resolve({ 'Fn::GetAtt': ['StatusTable', 'Arn'] }, at)).toBe(
+        `arn:aws:dynamodb:eu-west-1:${LOCAL_ACCOUNT_ID}:table/${name}`,
       );
     });
 

@@ -1,5 +1,8 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { z } from 'zod';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Context } from 'aws-lambda';
 import type { ArchiveRecord } from '../../lambda/shared/archive';
@@ -619,6 +622,9 @@ describe('consumer Lambda entry points', () => {
     BACKOFF_BASE_SECONDS: '10',
     BACKOFF_CAP_SECONDS: '600',
     ARCHIVE_BUCKET,
+    STATUS_TABLE: 'status',
+    STATUS_RETENTION_DAYS: '7',
+    IDEMPOTENCY_WINDOW_SECONDS: '86400',
     AWS_REGION: 'eu-west-1',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
@@ -634,8 +640,21 @@ describe('consumer Lambda entry points', () => {
     vi.resetModules();
     return ((await import(path)) as { handler: Handler }).handler;
   }
+  // The status table: every write accepted, no idempotency record found.
+  const dynamo = mockClient(DynamoDBClient);
+  const doc = mockClient(DynamoDBDocumentClient);
+  beforeEach(() => {
+    dynamo.reset();
+    dynamo.resolves({});
+    doc.reset();
+    doc.resolves({});
+  });
   afterEach(() => {
     vi.unstubAllEnvs();
+  });
+  afterAll(() => {
+    dynamo.restore();
+    doc.restore();
   });
 
   it('the standard handler reports only failing records and dead-letters permanent ones', async () => {

@@ -17,6 +17,9 @@ describe('function configuration', () => {
     BACKOFF_BASE_SECONDS: '2',
     BACKOFF_CAP_SECONDS: '300',
     ARCHIVE_BUCKET: 'bucket',
+    STATUS_TABLE: 'status',
+    STATUS_RETENTION_DAYS: '7',
+    IDEMPOTENCY_WINDOW_SECONDS: '86400',
   };
 
   it('reads consumer settings from the environment the stack sets', () => {
@@ -59,6 +62,9 @@ describe('function configuration', () => {
       backoffBaseSeconds: 10,
       backoffCapSeconds: 600,
       archiveBucket: 'bucket',
+      statusTable: 'status',
+      statusRetentionDays: 7,
+      idempotencyWindowSeconds: 86_400,
     };
 
     const written = consumerConfig.toEnvironment(input);
@@ -70,6 +76,9 @@ describe('function configuration', () => {
       BACKOFF_BASE_SECONDS: '10',
       BACKOFF_CAP_SECONDS: '600',
       ARCHIVE_BUCKET: 'bucket',
+      STATUS_TABLE: 'status',
+      STATUS_RETENTION_DAYS: '7',
+      IDEMPOTENCY_WINDOW_SECONDS: '86400',
     });
     expect(consumerConfig.fromEnvironment(written)).toEqual(input);
   });
@@ -81,6 +90,9 @@ describe('producer configuration', () => {
     FIFO_QUEUE_URL: FIFO_QUEUE.url,
     MAX_BODY_BYTES: '1024',
     ALLOWED_PROBE_MODES: 'succeed, sleep',
+    STATUS_TABLE: 'status',
+    STATUS_RETENTION_DAYS: '7',
+    IDEMPOTENCY_WINDOW_SECONDS: '86400',
   };
 
   it('parses the allowed probe modes, trimming spaces', () => {
@@ -111,9 +123,16 @@ describe('DLQ sweeper configuration', () => {
     const config = sweeperConfig.fromEnvironment({
       ARCHIVE_BUCKET: 'b',
       SWEPT_QUEUES: JSON.stringify(queues),
+      STATUS_TABLE: 'status',
+      STATUS_RETENTION_DAYS: '7',
     });
 
-    expect(config).toEqual({ archiveBucket: 'b', sweptQueues: queues });
+    expect(config).toEqual({
+      archiveBucket: 'b',
+      sweptQueues: queues,
+      statusTable: 'status',
+      statusRetentionDays: 7,
+    });
   });
 
   it.each([
@@ -131,11 +150,16 @@ describe('DLQ sweeper configuration', () => {
 
   it('writes SWEPT_QUEUES with the JSON encoder the construct passes', () => {
     const written = sweeperConfig.toEnvironment(
-      { archiveBucket: 'b', sweptQueues: queues },
+      { archiveBucket: 'b', sweptQueues: queues, statusTable: 'status', statusRetentionDays: 7 },
       { json: (v) => `tokens:${JSON.stringify(v)}` },
     );
 
-    expect(written).toEqual({ ARCHIVE_BUCKET: 'b', SWEPT_QUEUES: `tokens:${JSON.stringify(queues)}` });
+    expect(written).toEqual({
+      ARCHIVE_BUCKET: 'b',
+      SWEPT_QUEUES: `tokens:${JSON.stringify(queues)}`,
+      STATUS_TABLE: 'status',
+      STATUS_RETENTION_DAYS: '7',
+    });
   });
 });
 

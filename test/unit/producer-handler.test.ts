@@ -1,3 +1,5 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -7,6 +9,9 @@ import { fakeContext, FIFO_QUEUE, STANDARD_QUEUE } from '../helpers/sqs-events';
 
 describe('producer Lambda entry point', () => {
   const sqsMock = mockClient(SQSClient);
+  // The status table accepts every write.
+  const dynamoMock = mockClient(DynamoDBClient);
+  const docMock = mockClient(DynamoDBDocumentClient);
   type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
   async function load(overrides: Record<string, string> = {}): Promise<Handler> {
@@ -15,6 +20,9 @@ describe('producer Lambda entry point', () => {
       FIFO_QUEUE_URL: FIFO_QUEUE.url,
       MAX_BODY_BYTES: '1024',
       ALLOWED_PROBE_MODES: 'succeed, sleep',
+      STATUS_TABLE: 'status',
+      STATUS_RETENTION_DAYS: '7',
+      IDEMPOTENCY_WINDOW_SECONDS: '86400',
       AWS_REGION: 'eu-west-1',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
@@ -26,6 +34,10 @@ describe('producer Lambda entry point', () => {
   }
 
   beforeEach(() => {
+    dynamoMock.reset();
+    dynamoMock.resolves({});
+    docMock.reset();
+    docMock.resolves({});
     sqsMock.reset();
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
   });

@@ -1,4 +1,6 @@
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -289,6 +291,11 @@ describe('DLQ sweeper', () => {
 });
 
 describe('DLQ sweeper Lambda entry point', () => {
+  const dynamoMock = mockClient(DynamoDBDocumentClient);
+  beforeEach(() => {
+    dynamoMock.reset();
+    dynamoMock.resolves({});
+  });
   afterEach(() => {
     vi.unstubAllEnvs();
   });
@@ -297,6 +304,8 @@ describe('DLQ sweeper Lambda entry point', () => {
     // Prepare
     vi.stubEnv('ARCHIVE_BUCKET', ARCHIVE_BUCKET);
     vi.stubEnv('SWEPT_QUEUES', JSON.stringify([standard, fifo]));
+    vi.stubEnv('STATUS_TABLE', 'status');
+    vi.stubEnv('STATUS_RETENTION_DAYS', '7');
     vi.stubEnv('AWS_REGION', 'eu-west-1');
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
@@ -319,5 +328,14 @@ describe('DLQ sweeper Lambda entry point', () => {
     expect(aws.puts()[0]!.Bucket).toBe(ARCHIVE_BUCKET);
     const receivedFrom = aws.sqsMock.commandCalls(ReceiveMessageCommand).map((c) => c.args[0].input.QueueUrl);
     expect(new Set(receivedFrom)).toEqual(new Set([STANDARD_DLQ.url, FIFO_DLQ.url]));
+    // The swept message's status row is marked failed (kind unknown) unless already final.
+    const [update] = dynamoMock.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(update).toMatchObject({
+      TableName: 'status',
+      ExpressionAttributeValues: expect.objectContaining({
+        ':state': 'failed',
+        ':failure': expect.objectContaining({ kind: 'unknown' }),
+      }),
+    });
   });
 });

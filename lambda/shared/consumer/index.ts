@@ -2,16 +2,19 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { buildArchiveRecord, type ArchiveWriter, type FailureKind } from '../archive';
+import { archiveKey, buildArchiveRecord, type ArchiveWriter, type FailureKind } from '../archive';
 import type { BackoffSettings } from '../backoff';
 import { deadLetterAttributes } from '../dlq-attributes';
 import { parseEnvelope } from '../envelope';
 import type { PipelineError } from '../errors';
 import { RetryableError, UnknownFailure } from '../errors';
 import type { JobRegistry } from '../jobs/registry';
+import type { StatusStore } from '../status/types';
 import { recordBudgetMs, withDeadline } from './deadline';
 import { decideFailure, isFinalAttempt, retryAfterSeconds, type Attempt } from './failure-policy';
 import { BatchMetrics } from './metrics';
+import { InProgressElsewhere, type RecordIdempotency } from './idempotency';
+import { subjectOf } from './status-subject';
 import type { BatchProcessing } from './processing';
 import { logFailure } from './failure-log';
 import { ProvisionalArchive, queueOf } from './provisional-archive';
@@ -42,6 +45,10 @@ export interface ConsumerDeps {
   readonly random?: () => number;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /** Status transitions (wrap in `SafeStatusStore`: a failed write never fails a record). @default none */
+  readonly status?: StatusStore;
+  /** Runs each record's handler at most once per envelope id. @default none (at-least-once) */
+  readonly idempotency?: RecordIdempotency;
 }
 
 /**
@@ -72,13 +79,12 @@ export function createConsumer(deps: ConsumerDeps) {
     error: unknown,
     log: Logger,
     metrics: BatchMetrics,
-  ): Promise<void> {
+  ): Promise<string> {
     let archived;
+    const archiveRecord = buildArchiveRecord(record, queueOf(record), { kind, error }, now());
     try {
       // replace: overwrites this consumer's provisional record of a final attempt, if any.
-      archived = await archive.write(buildArchiveRecord(record, queueOf(record), { kind, error }, now()), {
-        replace: true,
-      });
+      archived = await archive.write(archiveRecord, { replace: true });
     } catch (archiveError) {
       metrics.archiveFailed();
       log.error('archive write failed: the record is reported as failed and stays on its queue', {
@@ -89,6 +95,7 @@ export function createConsumer(deps: ConsumerDeps) {
     provisionals.settle(record.messageId);
     log.info('failure archived', { failureKind: kind, archive: archived });
     metrics.count('archived', record);
+    return archiveKey(archiveRecord);
   }
 
   async function sendToDlq(record: SQSRecord, error: PipelineError): Promise<void> {
@@ -171,12 +178,36 @@ export function createConsumer(deps: ConsumerDeps) {
       backoff: settings.backoff,
       ...(deps.random ? { random: deps.random } : {}),
     };
+    // The status subject, when the body is an envelope (else runJob fails it as permanent).
+    const subject = subjectOf(record, processing.fifo);
     try {
-      await runJob(record, receiveCount, budgetMs, log);
+      const work = async () => {
+        if (subject) await deps.status?.processing(subject);
+        await runJob(record, receiveCount, budgetMs, log);
+      };
+      const outcome =
+        subject && deps.idempotency
+          ? await deps.idempotency.run(subject.id, work, context)
+          : (await work(), 'ran');
+      // On a duplicate, `succeeded` is written again: a lost earlier write catches up.
+      if (subject) await deps.status?.succeeded(subject);
+      if (outcome === 'duplicate') {
+        metrics.count('duplicate', record);
+        log.info('duplicate of a message that succeeded: acknowledged without running it', {
+          envelopeId: subject?.id,
+        });
+        return;
+      }
       metrics.count('processed', record);
       log.debug('record processed');
       return;
     } catch (error) {
+      if (error instanceof InProgressElsewhere) {
+        // Not an attempt of this delivery: no status change, retried after a backoff.
+        log.info('another delivery of this message is in progress: retrying later');
+        await changeVisibility(record, retryAfterSeconds(attempt), log);
+        throw error;
+      }
       metrics.count('failed', record);
       const decision = decideFailure({ ok: false, error }, attempt);
       switch (decision.action) {
@@ -185,8 +216,9 @@ export function createConsumer(deps: ConsumerDeps) {
         case 'dead-letter':
           logFailure(log, 'permanent failure: archiving and dead-lettering', error);
           try {
-            await archiveFailure(record, 'permanent', error, log, metrics);
+            const key = await archiveFailure(record, 'permanent', error, log, metrics);
             await sendToDlq(record, error as PipelineError);
+            if (subject) await deps.status?.failed(subject, { kind: 'permanent', archiveKey: key }, error);
           } catch (bookkeepingError) {
             // Archive or DLQ unreachable: report the record failed (never deleted unarchived) and
             // retry it after a backoff, like any retryable failure (on the final attempt the redrive
@@ -198,11 +230,15 @@ export function createConsumer(deps: ConsumerDeps) {
           return;
         case 'exhausted':
           logFailure(log, 'retries exhausted: archiving before the redrive policy moves it', error);
-          await archiveFailure(record, 'exhausted', error, log, metrics);
+          {
+            const key = await archiveFailure(record, 'exhausted', error, log, metrics);
+            if (subject) await deps.status?.failed(subject, { kind: 'exhausted', archiveKey: key }, error);
+          }
           await changeVisibility(record, 0, log);
           break;
         case 'retry':
           logFailure(log, 'retryable failure: backing off', error, { backoffSeconds: decision.afterSeconds });
+          if (subject) await deps.status?.retrying(subject, error);
           await changeVisibility(record, decision.afterSeconds, log);
           break;
       }

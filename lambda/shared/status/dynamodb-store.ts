@@ -1,0 +1,190 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { FailureKind } from '../archive';
+import { STATUS_TABLE_KEYS, statusKey } from './keys';
+import type { MessageState, MessageStatus, StatusStore, StatusSubject } from './types';
+
+/** Options of {@link DynamoStatusStore}. */
+export interface DynamoStatusStoreOptions {
+  readonly tableName: string;
+  /** Days a row is kept after its last write (its TTL). */
+  readonly retentionDays: number;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+function errorOf(error: unknown): { name: string; message: string } {
+  if (error instanceof Error) return { name: error.name, message: error.message.slice(0, 1000) };
+  return { name: 'Error', message: String(error).slice(0, 1000) };
+}
+
+/**
+ * {@link StatusStore} on the status table, one `UpdateItem` per transition (no reads). The
+ * identity fields (`type`, `queue`, `acceptedAt`, `messageIds`) are set with `if_not_exists`, so
+ * whichever writer comes first (the producer, or a consumer for a message that did not pass the
+ * API) creates the row. A delivery under a new SQS message id (redrive, replay) appends its id
+ * with one more conditional update. Throws what DynamoDB throws; wrap it in `SafeStatusStore`.
+ */
+export class DynamoStatusStore implements StatusStore {
+  readonly #now: () => Date;
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly options: DynamoStatusStoreOptions,
+  ) {
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  async accepted(s: StatusSubject): Promise<void> {
+    await this.#update(s, 'accepted', { keepState: true });
+  }
+
+  async processing(s: StatusSubject): Promise<void> {
+    const row = await this.#update(s, 'processing', { attempt: true, clearError: true, returnRow: true });
+    if (row && !(row.messageIds as string[] | undefined)?.includes(s.messageId)) await this.#appendId(s);
+  }
+
+  async succeeded(s: StatusSubject): Promise<void> {
+    // A duplicate delivery (new SQS message id, handler not run) records its id here.
+    const row = await this.#update(s, 'succeeded', { final: true, clearError: true, returnRow: true });
+    if (row && !(row.messageIds as string[] | undefined)?.includes(s.messageId)) await this.#appendId(s);
+  }
+
+  async retrying(s: StatusSubject, error: unknown): Promise<void> {
+    await this.#update(s, 'retrying', { error });
+  }
+
+  async failed(
+    s: StatusSubject,
+    failure: { readonly kind: FailureKind; readonly archiveKey: string | null },
+    error: unknown,
+    options: { readonly unlessFinal?: boolean } = {},
+  ): Promise<void> {
+    await this.#update(s, 'failed', { error, failure, unlessFinal: options.unlessFinal ?? false });
+  }
+
+  async get(id: string): Promise<MessageStatus | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.options.tableName,
+        Key: { [STATUS_TABLE_KEYS.partitionKey]: statusKey(id) },
+      }),
+    );
+    const i = out.Item;
+    if (!i) return undefined;
+    return {
+      id: i.id as string,
+      type: i.type as string,
+      queue: i.queue as 'standard' | 'fifo',
+      status: i.status as MessageState,
+      attempts: Number(i.attempts ?? 0),
+      acceptedAt: i.acceptedAt as string,
+      updatedAt: i.updatedAt as string,
+      lastError: (i.lastError as MessageStatus['lastError']) ?? null,
+      failure: (i.failure as MessageStatus['failure']) ?? null,
+      messageIds: (i.messageIds as string[] | undefined) ?? [],
+    };
+  }
+
+  async #update(
+    s: StatusSubject,
+    state: MessageState,
+    o: {
+      keepState?: boolean;
+      attempt?: boolean;
+      final?: boolean;
+      clearError?: boolean;
+      error?: unknown;
+      failure?: { kind: FailureKind; archiveKey: string | null };
+      unlessFinal?: boolean;
+      /** Return the row after the write (from the write itself: no read). */
+      returnRow?: boolean;
+    },
+  ): Promise<Record<string, unknown> | undefined> {
+    const now = this.#now();
+    const values: Record<string, unknown> = {
+      ':id': s.id,
+      ':type': s.type,
+      ':queue': s.queue,
+      ':acceptedAt': s.acceptedAt,
+      ':ids': [s.messageId],
+      ':state': state,
+      ':now': now.toISOString(),
+      ':exp': Math.floor(now.getTime() / 1000) + this.options.retentionDays * 86_400,
+      ':zero': 0,
+    };
+    const set = [
+      'id = if_not_exists(id, :id)',
+      '#type = if_not_exists(#type, :type)',
+      '#queue = if_not_exists(#queue, :queue)',
+      'acceptedAt = if_not_exists(acceptedAt, :acceptedAt)',
+      'messageIds = if_not_exists(messageIds, :ids)',
+      o.keepState ? '#status = if_not_exists(#status, :state)' : '#status = :state',
+      o.keepState ? 'updatedAt = if_not_exists(updatedAt, :now)' : 'updatedAt = :now',
+      '#exp = :exp',
+    ];
+    if (o.attempt) {
+      set.push('attempts = if_not_exists(attempts, :zero) + :one');
+      values[':one'] = 1;
+    } else set.push('attempts = if_not_exists(attempts, :zero)');
+    if (o.error !== undefined) {
+      set.push('lastError = :err');
+      values[':err'] = errorOf(o.error);
+    } else if (o.clearError) {
+      set.push('lastError = if_not_exists(lastError, :null)');
+      values[':null'] = null;
+    }
+    if (o.failure) {
+      set.push('failure = :failure');
+      values[':failure'] = o.failure;
+    } else if (!o.keepState) {
+      set.push('failure = :nofailure');
+      values[':nofailure'] = null;
+    }
+    // `succeeded` is final: nothing but another `succeeded` (a duplicate catching up) changes it.
+    const guarded = !o.final && !o.keepState;
+    if (guarded) values[':succeeded'] = 'succeeded';
+    if (o.unlessFinal) values[':failed'] = 'failed';
+    const condition = o.unlessFinal
+      ? 'attribute_not_exists(#status) OR (#status <> :succeeded AND #status <> :failed)'
+      : 'attribute_not_exists(#status) OR #status <> :succeeded';
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { [STATUS_TABLE_KEYS.partitionKey]: statusKey(s.id) },
+          UpdateExpression: `SET ${set.join(', ')}`,
+          ...(guarded ? { ConditionExpression: condition } : {}),
+          ExpressionAttributeNames: {
+            '#type': 'type',
+            '#queue': 'queue',
+            '#status': 'status',
+            '#exp': STATUS_TABLE_KEYS.ttlAttribute,
+          },
+          ExpressionAttributeValues: values,
+          ReturnValues: o.returnRow ? 'ALL_NEW' : 'NONE',
+        }),
+      );
+      return out.Attributes;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async #appendId(s: StatusSubject): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { [STATUS_TABLE_KEYS.partitionKey]: statusKey(s.id) },
+          UpdateExpression: 'SET messageIds = list_append(messageIds, :ids)',
+          ConditionExpression: 'NOT contains(messageIds, :id)',
+          ExpressionAttributeValues: { ':ids': [s.messageId], ':id': s.messageId },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * The status table's layout (DESIGN section 5), shared by the construct and the functions: one
+ * string partition key and one TTL attribute; rows are told apart by their key prefix.
+ */
+export const STATUS_TABLE_KEYS = {
+  /** The partition key attribute of every row. */
+  partitionKey: 'pk',
+  /** The TTL attribute (epoch seconds) of every row; also Powertools idempotency's default. */
+  ttlAttribute: 'expiration',
+  /** Key prefix of a status row: `msg#<envelope id>`. */
+  statusPrefix: 'msg#',
+  /** Key prefix of an API `Idempotency-Key` record: `key#<key>`. */
+  idempotencyKeyPrefix: 'key#',
+} as const;
+
+/** The key of a message's status row. */
+export function statusKey(id: string): string {
+  return `${STATUS_TABLE_KEYS.statusPrefix}${id}`;
+}
+
+/** The key of an API `Idempotency-Key` record. */
+export function idempotencyKeyKey(key: string): string {
+  return `${STATUS_TABLE_KEYS.idempotencyKeyPrefix}${key}`;
+}

@@ -1,0 +1,61 @@
+import type { FailureKind } from '../archive';
+
+/** The states of a message (DESIGN section 3). */
+export const MESSAGE_STATES = ['accepted', 'processing', 'retrying', 'succeeded', 'failed'] as const;
+/** One of {@link MESSAGE_STATES}. */
+export type MessageState = (typeof MESSAGE_STATES)[number];
+
+/** The body of `GET /v1/messages/{id}`. */
+export interface MessageStatus {
+  readonly id: string;
+  readonly type: string;
+  readonly queue: 'standard' | 'fifo';
+  readonly status: MessageState;
+  /** Handler runs so far. */
+  readonly attempts: number;
+  readonly acceptedAt: string;
+  readonly updatedAt: string;
+  readonly lastError: { readonly name: string; readonly message: string } | null;
+  readonly failure: { readonly kind: FailureKind; readonly archiveKey: string | null } | null;
+  /** The SQS message ids the message has had, oldest first. */
+  readonly messageIds: readonly string[];
+}
+
+/** What identifies a message in a status write; a write creates the row when there is none. */
+export interface StatusSubject {
+  readonly id: string;
+  readonly type: string;
+  readonly queue: 'standard' | 'fifo';
+  /** The SQS message id of this delivery (or of the send, for `accepted`). */
+  readonly messageId: string;
+  /** When the message was accepted (the envelope's `createdAt`). */
+  readonly acceptedAt: string;
+}
+
+/**
+ * Writes and reads status rows. Every transition is an upsert of its own fields (identity fields
+ * only where absent), so the row exists after any one of them and a lost write is superseded by
+ * the next. `succeeded` is final: later `processing`/`retrying`/`failed` writes do not undo it.
+ */
+export interface StatusStore {
+  /** The producer: the message is on its queue. */
+  accepted(subject: StatusSubject): Promise<void>;
+  /** A consumer is about to run the handler (`attempts` + 1). */
+  processing(subject: StatusSubject): Promise<void>;
+  /** The handler succeeded. */
+  succeeded(subject: StatusSubject): Promise<void>;
+  /** The handler failed and the message will be retried. */
+  retrying(subject: StatusSubject, error: unknown): Promise<void>;
+  /**
+   * The message was given up on (dead-lettered and archived). With `unlessFinal` (the DLQ
+   * sweeper) a row that is already `failed` or `succeeded` is left as it is.
+   */
+  failed(
+    subject: StatusSubject,
+    failure: { readonly kind: FailureKind; readonly archiveKey: string | null },
+    error: unknown,
+    options?: { readonly unlessFinal?: boolean },
+  ): Promise<void>;
+  /** The status of `id`, or `undefined` when there is none. */
+  get(id: string): Promise<MessageStatus | undefined>;
+}

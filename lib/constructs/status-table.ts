@@ -1,0 +1,68 @@
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { STATUS_TABLE_KEYS } from '../../lambda/shared/status/keys';
+
+/** Props of {@link StatusTable}. */
+export interface StatusTableProps {
+  /** Point-in-time recovery (35 days of restorable history). @default false */
+  readonly pointInTimeRecovery?: boolean;
+  /** Keep the table (and its rows) when the stack is deleted. @default false */
+  readonly retain?: boolean;
+}
+
+/**
+ * The message status table (DESIGN section 3/5): one on-demand, encrypted table keyed by `pk`
+ * holding three kinds of rows, told apart by their key prefix (`lambda/shared/status/keys.ts`):
+ * status rows (`msg#<envelope id>`), the API's `Idempotency-Key` records (`key#<key>`) and the
+ * consumers' Powertools idempotency records (`<function name>#<hash>`). Every row carries the TTL
+ * attribute `expiration` (epoch seconds).
+ */
+export class StatusTable extends Construct {
+  public readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: StatusTableProps = {}) {
+    super(scope, id);
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: STATUS_TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: STATUS_TABLE_KEYS.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? false },
+      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    if (!props.pointInTimeRecovery) {
+      Validations.of(this.table).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-DDB3',
+        reason:
+          'Stages without PITR (dev, staging, local) hold only short-lived status and idempotency rows that expire by TTL ' +
+          'within days; the messages themselves live in SQS and the S3 archive. Prod enables PITR (lib/config/stages.ts).',
+      });
+    }
+  }
+
+  /** The producer: claims and completes `Idempotency-Key` records, writes `accepted`, reads for GET. */
+  grantProducer(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grant(grantee, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+  }
+
+  /**
+   * A consumer: Powertools idempotency (put the in-progress record, read it on a conflict, update
+   * it on completion, delete it when the handler fails) and the status row updates.
+   */
+  grantConsumer(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grant(
+      grantee,
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
+  }
+
+  /** The DLQ sweeper: marks status rows failed. */
+  grantSweeper(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grant(grantee, 'dynamodb:UpdateItem');
+  }
+}

@@ -1,0 +1,27 @@
+// The embedded DynamoDB emulator's own process (started by local/aws/dynamodb.ts with fork()):
+// dynalite in memory on 127.0.0.1, off the main process's event loop (which serves the API, the
+// pollers and fauxqs). Tells its parent { type: 'ready', port } or { type: 'error', code, message };
+// answers { type: 'counts' } with the requests it served by operation (X-Amz-Target).
+import dynalite from 'dynalite';
+
+const port = Number(process.argv[2] ?? '0');
+const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+const counts = {};
+server.prependListener('request', (req) => {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const op = target.slice(target.indexOf('.') + 1) || 'unknown';
+  counts[op] = (counts[op] ?? 0) + 1;
+});
+server.once('error', (error) => {
+  process.send?.({ type: 'error', code: error.code, message: error.message });
+  process.exit(1);
+});
+server.listen(port, '127.0.0.1', () => {
+  process.send?.({ type: 'ready', port: server.address().port });
+});
+process.on('message', (m) => {
+  if (m && m.type === 'counts') process.send?.({ type: 'counts', counts });
+});
+// The parent's end is the end: stop with it.
+process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,192 @@
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consumerInvocations, probe } from '../helpers/local';
+import {
+  attemptsOf,
+  depth,
+  startStage,
+  waitFor,
+  type ApiAnswer,
+  type LocalStage,
+} from '../../tools/local-stage';
+
+// Message status and idempotency end to end: real bundles, fauxqs (SQS + S3), dynalite (DynamoDB).
+let stage: LocalStage;
+beforeAll(async () => {
+  stage = await startStage();
+});
+afterAll(async () => {
+  await stage?.stop();
+});
+
+type Status = {
+  id: string;
+  type: string;
+  queue: string;
+  status: string;
+  attempts: number;
+  acceptedAt: string;
+  updatedAt: string;
+  lastError: { name: string; message: string } | null;
+  failure: { kind: string; archiveKey: string } | null;
+  messageIds: string[];
+};
+
+const get = (url: string): Promise<ApiAnswer> =>
+  stage.request(url, { headers: { 'x-api-key': stage.local.apiKey } });
+const statusOf = async (id: string): Promise<Status | undefined> => {
+  const res = await get(`/v1/messages/${id}`);
+  return res.status === 200 ? (res.body as Status) : undefined;
+};
+const until = (id: string, state: string, timeoutMs = 30_000) =>
+  waitFor(
+    `${id} ${state}`,
+    async () => {
+      const s = await statusOf(id);
+      return s?.status === state ? s : undefined;
+    },
+    timeoutMs,
+  );
+
+describe('message status', () => {
+  it("leads a POST's Location to a status that reaches succeeded", async () => {
+    // Act
+    const res = await stage.post('/v1/messages', probe({ mode: 'succeed', tag: 'status-ok' }));
+
+    // Assess
+    expect(res.status, res.text).toBe(202);
+    const { id, messageId } = res.body as { id: string; messageId: string };
+    const location = res.headers.get('location')!;
+    expect(location).toBe(`${stage.local.apiUrl}/v1/messages/${id}`);
+    const status = await waitFor('succeeded via Location', async () => {
+      const r = await fetch(location, { headers: { 'x-api-key': stage.local.apiKey } });
+      const body = (await r.json()) as Status;
+      return body.status === 'succeeded' ? body : undefined;
+    });
+    expect(status).toMatchObject({
+      id,
+      type: 'probe',
+      queue: 'standard',
+      attempts: 1,
+      lastError: null,
+      failure: null,
+      messageIds: [messageId],
+    });
+    expect(Date.parse(status.updatedAt)).toBeGreaterThanOrEqual(Date.parse(status.acceptedAt));
+  });
+
+  it('ends a fail-permanent message failed with the archive key of a record that exists', async () => {
+    const res = await stage.post('/v1/messages', probe({ mode: 'fail-permanent', tag: 'status-perm' }));
+    expect(res.status, res.text).toBe(202);
+
+    const status = await until(res.body.id as string, 'failed');
+
+    expect(status.failure?.kind).toBe('permanent');
+    expect(status.lastError?.name).toBeTruthy();
+    const head = await stage.s3.send(
+      new HeadObjectCommand({ Bucket: stage.bucket(), Key: status.failure!.archiveKey }),
+    );
+    expect(head.ContentLength).toBeGreaterThan(0);
+  });
+
+  it('passes a message that fails twice through retrying to succeeded with attempts 3', async () => {
+    const res = await stage.post(
+      '/v1/messages',
+      probe({ mode: 'succeed', failTimes: 2, tag: 'status-retry' }),
+    );
+    expect(res.status, res.text).toBe(202);
+    const id = res.body.id as string;
+
+    const retrying = await until(id, 'retrying');
+    const done = await until(id, 'succeeded');
+
+    expect(retrying.lastError).not.toBeNull();
+    expect(done.attempts).toBe(3);
+  });
+
+  it('answers 404 for an unknown id and 400 naming the field for an id that is not a UUID', async () => {
+    const unknown = await get(`/v1/messages/${randomUUID()}`);
+    const bad = await get('/v1/messages/not-a-uuid');
+
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ code: 'NotFound', requestId: expect.any(String) });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'ValidationError', details: [{ field: 'id' }] });
+  });
+});
+
+describe('idempotent consumers', () => {
+  it('runs the handler once for the same envelope sent twice straight to the standard queue', async () => {
+    // Prepare: an envelope written by "another producer", without the API.
+    const id = randomUUID();
+    const body = JSON.stringify({
+      v: 1,
+      id,
+      type: 'probe',
+      payload: { mode: 'succeed', tag: 'dup-direct' },
+      createdAt: new Date().toISOString(),
+      correlationId: 'external-producer',
+    });
+    const url = stage.queue('StandardQueue').url;
+
+    // Act
+    const first = await stage.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
+    await until(id, 'succeeded');
+    const second = await stage.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
+    await waitFor('the duplicate delivered', () => attemptsOf(stage.local, second.MessageId!).succeeded > 0);
+
+    // Assess
+    const status = (await statusOf(id))!;
+    expect(status).toMatchObject({ status: 'succeeded', attempts: 1, queue: 'standard', type: 'probe' });
+    expect(status.messageIds).toEqual([first.MessageId, second.MessageId]);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('answers a repeat on the standard queue with the first body and enqueues nothing', async () => {
+    const key = `key-${randomUUID()}`;
+    const body = probe({ mode: 'sleep', sleepMs: 1, tag: 'idem' });
+    const first = await stage.post('/v1/messages', body, { 'idempotency-key': key });
+    expect(first.status, first.text).toBe(202);
+    await until(first.body.id as string, 'succeeded');
+    const before = await depth(stage.sqs, stage.queue('StandardQueue').url);
+    const invocations = consumerInvocations(stage.local, 'consumer').length;
+
+    const repeat = await stage.post('/v1/messages', body, { 'idempotency-key': key });
+
+    expect(repeat.status).toBe(202);
+    expect(repeat.body).toEqual(first.body);
+    expect(repeat.headers.get('location')).toBe(first.headers.get('location'));
+    expect(await depth(stage.sqs, stage.queue('StandardQueue').url)).toBe(before);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(consumerInvocations(stage.local, 'consumer').length).toBe(invocations);
+  });
+
+  it('refuses the same key with a different body with 409 IdempotencyKeyReused', async () => {
+    const key = `key-${randomUUID()}`;
+    const first = await stage.post('/v1/messages', probe({ mode: 'succeed', tag: 'a' }), {
+      'idempotency-key': key,
+    });
+    expect(first.status, first.text).toBe(202);
+
+    const other = await stage.post('/v1/messages', probe({ mode: 'succeed', tag: 'b' }), {
+      'idempotency-key': key,
+    });
+
+    expect(other.status).toBe(409);
+    expect(other.body.error).toMatchObject({ code: 'IdempotencyKeyReused', requestId: expect.any(String) });
+  });
+
+  it('refuses an Idempotency-Key header on the batch endpoint with 400 naming it', async () => {
+    const res = await stage.post(
+      '/v1/messages/batch',
+      { messages: [probe({ mode: 'succeed' })] },
+      { 'idempotency-key': 'whole-batch' },
+    );
+
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([expect.objectContaining({ field: 'Idempotency-Key' })]);
+  });
+});

@@ -1,0 +1,317 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DynamoIdempotencyKeys, requestHash } from '../../lambda/producer/idempotency-keys';
+import { InProgressElsewhere, type RecordIdempotency } from '../../lambda/shared/consumer/idempotency';
+import { DynamoStatusStore } from '../../lambda/shared/status/dynamodb-store';
+import { SafeStatusStore } from '../../lambda/shared/status/safe-store';
+import type { StatusStore, StatusSubject } from '../../lambda/shared/status/types';
+import { FakeAws, silentLogger } from '../helpers/aws-fakes';
+import { consumer, failedIds } from '../helpers/consumer';
+import { probeRecord, T0 } from '../helpers/sqs-events';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const aws = new FakeAws();
+beforeEach(() => {
+  ddb.reset();
+  aws.reset();
+});
+afterAll(() => ddb.restore());
+
+const doc = () => DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
+const conditionFailed = () => new ConditionalCheckFailedException({ message: 'failed', $metadata: {} });
+const SUBJECT: StatusSubject = {
+  id: '11111111-1111-4111-8111-111111111111',
+  type: 'probe',
+  queue: 'standard',
+  messageId: 'sqs-1',
+  acceptedAt: T0.toISOString(),
+};
+
+describe('DynamoStatusStore', () => {
+  const store = () => new DynamoStatusStore(doc(), { tableName: 'status', retentionDays: 7, now: () => T0 });
+  const updates = () => ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+
+  it('writes processing as one conditional update that counts the attempt and keeps succeeded final', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: { messageIds: ['sqs-1'] } });
+
+    await store().processing(SUBJECT);
+
+    const [u] = updates();
+    expect(updates()).toHaveLength(1);
+    expect(u).toMatchObject({
+      TableName: 'status',
+      Key: { pk: `msg#${SUBJECT.id}` },
+      ConditionExpression: 'attribute_not_exists(#status) OR #status <> :succeeded',
+      ReturnValues: 'ALL_NEW',
+    });
+    expect(u!.UpdateExpression).toContain('attempts = if_not_exists(attempts, :zero) + :one');
+    expect(u!.UpdateExpression).toContain('messageIds = if_not_exists(messageIds, :ids)');
+    expect(u!.ExpressionAttributeValues).toMatchObject({
+      ':state': 'processing',
+      ':exp': Math.floor(T0.getTime() / 1000) + 7 * 86_400,
+    });
+  });
+
+  it('appends a new SQS message id (redrive, replay) with a second, conditional update', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: { messageIds: ['sqs-0'] } });
+
+    await store().processing(SUBJECT);
+
+    expect(updates()).toHaveLength(2);
+    expect(updates()[1]).toMatchObject({
+      UpdateExpression: 'SET messageIds = list_append(messageIds, :ids)',
+      ConditionExpression: 'NOT contains(messageIds, :id)',
+      ExpressionAttributeValues: { ':ids': ['sqs-1'], ':id': 'sqs-1' },
+    });
+  });
+
+  it('leaves a succeeded row as it is when a late transition finds it (condition failed)', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+
+    await expect(store().retrying(SUBJECT, new Error('late'))).resolves.toBeUndefined();
+    await expect(store().processing(SUBJECT)).resolves.toBeUndefined();
+    expect(updates()).toHaveLength(2);
+  });
+
+  it('writes the failure and error; the sweeper variant also spares failed rows', async () => {
+    ddb.on(UpdateCommand).resolves({});
+
+    await store().failed(SUBJECT, { kind: 'unknown', archiveKey: 'failed/q/k.json' }, new TypeError('boom'), {
+      unlessFinal: true,
+    });
+
+    expect(updates()[0]).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(#status) OR (#status <> :succeeded AND #status <> :failed)',
+      ExpressionAttributeValues: expect.objectContaining({
+        ':state': 'failed',
+        ':failure': { kind: 'unknown', archiveKey: 'failed/q/k.json' },
+        ':err': { name: 'TypeError', message: 'boom' },
+      }),
+    });
+  });
+
+  it('writes accepted without overwriting a state a consumer already wrote', async () => {
+    ddb.on(UpdateCommand).resolves({});
+
+    await store().accepted(SUBJECT);
+
+    expect(updates()[0]!.UpdateExpression).toContain('#status = if_not_exists(#status, :state)');
+    expect(updates()[0]!.ConditionExpression).toBeUndefined();
+  });
+
+  it('reads a row into the GET body, and undefined when there is none', async () => {
+    ddb
+      .on(GetCommand)
+      .resolvesOnce({
+        Item: {
+          pk: 'msg#x',
+          id: SUBJECT.id,
+          type: 'probe',
+          queue: 'standard',
+          status: 'succeeded',
+          attempts: 2,
+        },
+      })
+      .resolvesOnce({});
+
+    const found = await store().get(SUBJECT.id);
+    const missing = await store().get(SUBJECT.id);
+
+    expect(found).toMatchObject({
+      id: SUBJECT.id,
+      attempts: 2,
+      lastError: null,
+      failure: null,
+      messageIds: [],
+    });
+    expect(missing).toBeUndefined();
+  });
+});
+
+describe('SafeStatusStore', () => {
+  it('resolves, logs and counts when a status write fails', async () => {
+    const logger = silentLogger();
+    const error = vi.spyOn(logger, 'error');
+    const metric = { addDimension: vi.fn(), addMetric: vi.fn() };
+    const metrics = { singleMetric: () => metric } as never;
+    const failing = new DynamoStatusStore(doc(), { tableName: 'status', retentionDays: 7 });
+    ddb.on(UpdateCommand).rejects(new Error('ProvisionedThroughputExceeded'));
+
+    await expect(new SafeStatusStore(failing, logger, metrics).succeeded(SUBJECT)).resolves.toBeUndefined();
+
+    expect(error).toHaveBeenCalledWith(
+      expect.stringContaining('status write failed'),
+      expect.objectContaining({ transition: 'succeeded', envelopeId: SUBJECT.id }),
+    );
+    expect(metric.addMetric).toHaveBeenCalledWith('statusWriteFailed', MetricUnit.Count, 1);
+  });
+});
+
+/** A status store that records the transitions it is asked for. */
+function recorder(fail = false): StatusStore & { log: string[] } {
+  const log: string[] = [];
+  const w =
+    (name: string) =>
+    async (s: StatusSubject, ...rest: unknown[]) => {
+      const f = rest[0] as { kind?: string; archiveKey?: string } | undefined;
+      log.push(name === 'failed' ? `failed:${f?.kind}:${f?.archiveKey ? 'key' : 'nokey'}` : name);
+      if (fail) throw new Error(`cannot write ${name} of ${s.id}`);
+    };
+  return {
+    log,
+    accepted: w('accepted'),
+    processing: w('processing'),
+    succeeded: w('succeeded'),
+    retrying: w('retrying'),
+    failed: w('failed'),
+    get: async () => undefined,
+  };
+}
+
+/** Idempotency that remembers completed ids in memory. */
+function memoryIdempotency(): RecordIdempotency & { done: Set<string> } {
+  const done = new Set<string>();
+  return {
+    done,
+    async run(id, work) {
+      if (done.has(id)) return 'duplicate';
+      await work();
+      done.add(id);
+      return 'ran';
+    },
+  };
+}
+
+describe('consumer status transitions', () => {
+  it('writes processing then succeeded for a record that succeeds', async () => {
+    const status = recorder();
+
+    const res = await consumer({ status }).run([probeRecord({ mode: 'succeed' })]);
+
+    expect(failedIds(res)).toEqual([]);
+    expect(status.log).toEqual(['processing', 'succeeded']);
+  });
+
+  it('writes retrying for a retryable failure and failed permanent with the archive key', async () => {
+    const retry = recorder();
+    const permanent = recorder();
+
+    await consumer({ status: retry }).run([probeRecord({ mode: 'fail-always' })]);
+    await consumer({ status: permanent }).run([probeRecord({ mode: 'fail-permanent' })]);
+
+    expect(retry.log).toEqual(['processing', 'retrying']);
+    expect(permanent.log).toEqual(['processing', 'failed:permanent:key']);
+  });
+
+  it('writes failed exhausted on the last attempt', async () => {
+    const status = recorder();
+
+    await consumer({ status }).run([probeRecord({ mode: 'fail-always' }, { receiveCount: 5 })]);
+
+    expect(status.log).toEqual(['processing', 'failed:exhausted:key']);
+  });
+
+  it('acknowledges a duplicate of a message that succeeded without running it or counting an attempt', async () => {
+    const status = recorder();
+    const idempotency = memoryIdempotency();
+    const c = consumer({ status, idempotency });
+    const first = probeRecord({ mode: 'succeed' });
+    const duplicate = { ...first, messageId: 'another-delivery' };
+
+    await c.run([first]);
+    const res = await c.run([duplicate]);
+
+    expect(failedIds(res)).toEqual([]);
+    expect(status.log).toEqual(['processing', 'succeeded', 'succeeded']);
+  });
+
+  it('retries a record whose message is in progress elsewhere, with a backoff and no status write', async () => {
+    const status = recorder();
+    const busy: RecordIdempotency = {
+      run: async () => {
+        throw new InProgressElsewhere('busy');
+      },
+    };
+    const record = probeRecord({ mode: 'succeed' });
+
+    const res = await consumer({ status, idempotency: busy }).run([record]);
+
+    expect(failedIds(res)).toEqual([record.messageId]);
+    expect(status.log).toEqual([]);
+    expect(aws.visibilityChanges()).toHaveLength(1);
+  });
+
+  it('never fails a record because its status writes fail', async () => {
+    const status = new SafeStatusStore(recorder(true), silentLogger());
+
+    const res = await consumer({ status }).run([probeRecord({ mode: 'succeed' })]);
+
+    expect(failedIds(res)).toEqual([]);
+  });
+});
+
+describe('Idempotency-Key records', () => {
+  const keys = () =>
+    new DynamoIdempotencyKeys(doc(), { tableName: 'status', windowSeconds: 86_400, now: () => T0 });
+  const nowS = Math.floor(T0.getTime() / 1000);
+  const hash = requestHash('single', { a: 1 });
+
+  it('claims an absent, expired, released or stale key with one conditional put', async () => {
+    ddb.on(PutCommand).resolves({});
+
+    expect(await keys().claim('k1', hash)).toEqual({ outcome: 'claimed' });
+
+    const put = ddb.commandCalls(PutCommand)[0]!.args[0].input;
+    expect(put.Item).toMatchObject({
+      pk: 'key#k1',
+      state: 'in-flight',
+      requestHash: hash,
+      expiration: nowS + 86_400,
+    });
+    expect(put.ConditionExpression).toBe(
+      'attribute_not_exists(#pk) OR #exp < :now OR #state = :released OR (#state = :inflight AND lockUntil < :now)',
+    );
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    [
+      'the first response for the same request once completed',
+      { state: 'completed', requestHash: hash, response: { statusCode: 202, body: '{}', headers: {} } },
+      'replay',
+    ],
+    [
+      'reused for a different request',
+      { state: 'completed', requestHash: requestHash('single', { a: 2 }) },
+      'reused',
+    ],
+    [
+      'reused for a different request still in flight',
+      { state: 'in-flight', requestHash: 'other' },
+      'reused',
+    ],
+    [
+      'in progress while the first is in flight',
+      { state: 'in-flight', requestHash: hash, lockUntil: nowS + 12 },
+      'in-progress',
+    ],
+  ])('answers %s', async (_what, item, outcome) => {
+    ddb.on(PutCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: { pk: 'key#k1', ...item } });
+
+    const claim = await keys().claim('k1', hash);
+
+    expect(claim.outcome).toBe(outcome);
+    if (claim.outcome === 'in-progress') expect(claim.retryAfterSeconds).toBe(12);
+    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input.ConsistentRead).toBe(true);
+  });
+
+  it('fingerprints the route and the body', () => {
+    expect(requestHash('single', { a: 1 })).toBe(hash);
+    expect(requestHash('batch-entry', { a: 1 })).not.toBe(hash);
+    expect(requestHash('single', { a: 1, b: 2 })).not.toBe(hash);
+  });
+});
