@@ -35,6 +35,8 @@ const { values } = parseArgs({
     groups: { type: 'string', default: '200' },
     /** Reuse the bench assembly of an earlier run (A/B runs of local mode's code). */
     'no-synth': { type: 'boolean', default: false },
+    /** Local mode's sandboxes per function without reserved concurrency (`functionConcurrency`). */
+    'function-concurrency': { type: 'string' },
   },
 });
 const N = Number(values.n);
@@ -142,7 +144,12 @@ async function main() {
   if (!values['no-synth']) await synthesize('local', BENCH_CDK_OUT);
   const synthMs = performance.now() - t;
   t = performance.now();
-  const stage = await startStage({ cdkOut: BENCH_CDK_OUT });
+  const stage = await startStage({
+    cdkOut: BENCH_CDK_OUT,
+    ...(values['function-concurrency']
+      ? { functionConcurrency: Number(values['function-concurrency']) }
+      : {}),
+  });
   const startMs = performance.now() - t;
   console.error(`synth ${synthMs.toFixed(0)} ms, start to ready ${startMs.toFixed(0)} ms`);
   const child = fork(path.join(__dirname, 'load-generator.mjs'), [], { execArgv: [], stdio: 'inherit' });
