@@ -4,9 +4,11 @@
  * alone (SendMessageBatch + ReceiveMessage + DeleteMessageBatch of N messages through the SDK) and
  * a direct SendMessage at the API's concurrency (its p50 is the yardstick of the API p50). Also
  * prints where a POST's and a batch's milliseconds go (from the journal: the handler's own
- * duration vs the whole round trip). Prints figures; asserts nothing. Findings: bench/README.md.
+ * duration vs the whole round trip). The POSTs come from a separate process
+ * (`load-generator.mjs`), as real clients would, so the client's CPU does not land on local
+ * mode's event loop. Prints figures; asserts nothing. Findings: bench/README.md.
  *
- *   npm run bench [-- --n 2000 --concurrency 32 --groups 200]
+ *   npm run bench [-- --n 2000 --concurrency 32 --groups 200 --no-synth]
  */
 import {
   CreateQueueCommand,
@@ -16,6 +18,9 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { synthesize } from '../local';
@@ -28,11 +33,16 @@ const { values } = parseArgs({
     n: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '32' },
     groups: { type: 'string', default: '200' },
+    /** Reuse the bench assembly of an earlier run (A/B runs of local mode's code). */
+    'no-synth': { type: 'boolean', default: false },
+    /** Local mode's sandboxes per function without reserved concurrency (`functionConcurrency`). */
+    'function-concurrency': { type: 'string' },
   },
 });
 const N = Number(values.n);
 const CONCURRENCY = Number(values.concurrency);
 const GROUPS = Number(values.groups);
+const CORES = availableParallelism();
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -57,6 +67,38 @@ async function closedLoop(n: number, concurrency: number, task: (i: number) => P
   return { ms: performance.now() - t, latencies };
 }
 
+/** What the load generator answers for one closed-loop run of POSTs. */
+type LoadResult = { ms: number; cpuMs: number; latencies: number[]; ids: string[] };
+
+/** CPU time of this process so far (every thread: main, emulator, sandboxes), in ms. */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Runs `n` POSTs, `CONCURRENCY` at a time, from the load-generator process. */
+function postFromLoadGenerator(
+  child: ChildProcess,
+  stage: LocalStage,
+  job: { n: number; label: string; groups: number; tagPrefix?: string },
+): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (msg: { type: string; message?: string } & Partial<LoadResult>) => {
+      child.off('message', onMessage);
+      if (msg.type === 'done') resolve(msg as LoadResult);
+      else reject(new Error(`load generator: ${msg.message}`));
+    };
+    child.on('message', onMessage);
+    child.send({
+      type: 'run',
+      apiUrl: stage.local.apiUrl,
+      apiKey: stage.local.apiKey,
+      concurrency: CONCURRENCY,
+      ...job,
+    });
+  });
+}
+
 /** Ids of the messages some invocation of a function with this prefix processed successfully (one journal pass). */
 function succeededIds(local: LocalHandle, prefix: string): Set<string> {
   const ok = new Set<string>();
@@ -68,19 +110,20 @@ function succeededIds(local: LocalHandle, prefix: string): Set<string> {
 }
 
 /** One POST per message through the API until every message was processed by the consumer. */
-async function pipeline(stage: LocalStage, label: string, fifo: boolean) {
-  const ids: string[] = [];
+async function pipeline(stage: LocalStage, child: ChildProcess, label: string, fifo: boolean) {
   const before = stage.local.journal.length;
   const dynamoBefore = await stage.local.dynamodbRequests();
-  const ingest = await closedLoop(N, CONCURRENCY, async (i) => {
-    const res = await stage.post('/v1/messages', {
-      type: 'probe',
-      payload: { mode: 'succeed', tag: `bench-${label}-${i}` },
-      ...(fifo ? { orderingKey: `group-${i % GROUPS}` } : {}),
-    });
-    if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${res.text}`);
-    ids.push(res.body.messageId);
+  const {
+    ms,
+    latencies,
+    ids,
+    cpuMs: clientCpuMs,
+  } = await postFromLoadGenerator(child, stage, {
+    n: N,
+    label,
+    groups: fifo ? GROUPS : 0,
   });
+  const ingest = { ms, latencies };
   const consumer = fifo ? 'FifoConsumer' : 'Consumer';
   await waitFor(
     `every ${label} message processed`,
@@ -106,20 +149,27 @@ async function pipeline(stage: LocalStage, label: string, fifo: boolean) {
       .map((op) => `${op} ${(delta(op) / N).toFixed(2)}`)
       .join(', '),
   };
-  return { ingest, invocations, producer, dynamo };
+  return { ingest, invocations, producer, clientCpuMs, dynamo };
 }
 
 async function main() {
   let t = performance.now();
-  await synthesize('local', BENCH_CDK_OUT);
+  if (!values['no-synth']) await synthesize('local', BENCH_CDK_OUT);
   const synthMs = performance.now() - t;
   t = performance.now();
-  const stage = await startStage({ cdkOut: BENCH_CDK_OUT });
+  const stage = await startStage({
+    cdkOut: BENCH_CDK_OUT,
+    ...(values['function-concurrency']
+      ? { functionConcurrency: Number(values['function-concurrency']) }
+      : {}),
+  });
   const startMs = performance.now() - t;
   console.error(`synth ${synthMs.toFixed(0)} ms, start to ready ${startMs.toFixed(0)} ms`);
+  const child = fork(path.join(__dirname, 'load-generator.mjs'), [], { execArgv: [], stdio: 'inherit' });
   try {
     // Baseline: the emulator alone.
     const { QueueUrl } = await stage.sqs.send(new CreateQueueCommand({ QueueName: 'bench-baseline' }));
+    let cpu = cpuMs();
     t = performance.now();
     for (let i = 0; i < N; i += 10) {
       await stage.sqs.send(
@@ -149,32 +199,43 @@ async function main() {
       }
     }
     const baselineMs = performance.now() - t;
+    const baselineCpu = cpuMs() - cpu;
+    cpu = cpuMs();
 
     // Direct SendMessage at the API's concurrency: the yardstick of the API p50.
     const direct = await closedLoop(N, CONCURRENCY, async (i) => {
       await stage.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: `{"direct":${i}}` }));
     });
+    const directCpu = cpuMs() - cpu;
     await stage.sqs.send(new PurgeQueueCommand({ QueueUrl }));
 
     // Warm-up (cold starts of the producer's and consumers' sandboxes are not throughput).
-    await closedLoop(CONCURRENCY * 4, CONCURRENCY, async (i) => {
-      const res = await stage.post('/v1/messages', {
-        type: 'probe',
-        payload: { mode: 'succeed', tag: `warm-${i}` },
-        ...(i % 2 ? { orderingKey: `warm-${i}` } : {}),
-      });
-      if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${res.text}`);
+    await postFromLoadGenerator(child, stage, {
+      n: CONCURRENCY * 2,
+      label: 'standard',
+      groups: 0,
+      tagPrefix: 'warm',
+    });
+    await postFromLoadGenerator(child, stage, {
+      n: CONCURRENCY * 2,
+      label: 'fifo',
+      groups: CONCURRENCY * 2,
+      tagPrefix: 'warm',
     });
     await new Promise((r) => setTimeout(r, 2000));
 
-    const runs: { label: string; r: Awaited<ReturnType<typeof pipeline>> & { totalMs: number } }[] = [];
+    const runs: {
+      label: string;
+      r: Awaited<ReturnType<typeof pipeline>> & { totalMs: number; cpuMs: number };
+    }[] = [];
     for (const [label, fifo] of [
       ['standard', false],
       ['fifo', true],
     ] as const) {
+      const c0 = cpuMs();
       const t0 = performance.now();
-      const r = await pipeline(stage, label, fifo);
-      runs.push({ label, r: { ...r, totalMs: performance.now() - t0 } });
+      const r = await pipeline(stage, child, label, fifo);
+      runs.push({ label, r: { ...r, totalMs: performance.now() - t0, cpuMs: cpuMs() - c0 } });
       await new Promise((res) => setTimeout(res, 1000));
     }
 
@@ -186,11 +247,12 @@ async function main() {
     );
     console.log(`  synth                          ${(synthMs / 1000).toFixed(1)} s`);
     console.log(`  start to ready (no synth)      ${startMs.toFixed(0)} ms`);
+    const perMsg = (ms: number) => (ms / N).toFixed(2);
     console.log(
-      `  baseline: emulator alone       ${rate(baselineMs)} msg/s (send+receive+delete, ${baselineMs.toFixed(0)} ms)`,
+      `  baseline: emulator alone       ${rate(baselineMs)} msg/s (send+receive+delete, ${baselineMs.toFixed(0)} ms; CPU ${perMsg(baselineCpu)} ms/msg)`,
     );
     console.log(
-      `  direct SendMessage             ${rate(direct.ms)} msg/s, p50 ${directP50.toFixed(1)} ms (${CONCURRENCY} concurrent)`,
+      `  direct SendMessage             ${rate(direct.ms)} msg/s, p50 ${directP50.toFixed(1)} ms (${CONCURRENCY} concurrent; CPU ${perMsg(directCpu)} ms/msg)`,
     );
     for (const { label, r } of runs) {
       const p50 = pct(r.ingest.latencies, 50);
@@ -208,6 +270,9 @@ async function main() {
         `    producer handler p50         ${pct(r.producer, 50).toFixed(1)} ms of the POST's ${p50.toFixed(1)} (rest: waiting for a free sandbox, API server, hop)`,
       );
       console.log(
+        `    CPU per message              ${perMsg(r.cpuMs)} ms in local mode's process + ${perMsg(r.clientCpuMs)} ms in the client → CPU-bound ceiling ${((CORES * 1000 * N) / (r.cpuMs + r.clientCpuMs)).toFixed(0)} msg/s on ${CORES} cores`,
+      );
+      console.log(
         `    DynamoDB per message         ${r.dynamo.writes.toFixed(2)} writes + ${r.dynamo.reads.toFixed(2)} reads (${r.dynamo.byOp})`,
       );
       console.log(
@@ -215,6 +280,7 @@ async function main() {
       );
     }
   } finally {
+    child.disconnect();
     await stage.stop();
   }
 }
