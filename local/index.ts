@@ -66,7 +66,7 @@ export interface StartLocalOptions {
   readonly sandboxPath?: string;
 }
 
-/** The contents of `.local/env.json` (DESIGN section 6, item 8). */
+/** The contents of `.local/env.json` (docs/DESIGN.md §6 item 8). */
 export interface LocalEnv {
   readonly apiUrl: string;
   readonly apiKey: string;

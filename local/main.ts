@@ -1,5 +1,5 @@
 /**
- * `npm start`: synthesizes stage `local` and runs it on this machine (DESIGN section 6).
+ * `npm start`: synthesizes stage `local` and runs it on this machine (docs/DESIGN.md §6).
  *
  * The only place of local mode that reads the environment and the command line:
  * - `PORT` (API, default 3000), `LOCAL_AWS_PORT` (emulator, default 4566), `LOCAL_REGION`,

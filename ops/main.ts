@@ -1,5 +1,5 @@
 /**
- * `npm run ops -- <command> [options]`: the operations tool (DESIGN section 8; docs/OPERATIONS.md).
+ * `npm run ops -- <command> [options]`: the operations tool (docs/DESIGN.md §8; docs/OPERATIONS.md).
  * The only module of the tool that reads the process's argv, streams and environment.
  */
 // The SDK's notice about future Node versions is not the tool's to print (local mode silences it too).

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 
-/** Error codes of the HTTP API (DESIGN section 3). */
+/** Error codes of the HTTP API (docs/DESIGN.md §3). */
 export const ERROR_CODES = {
   InvalidJson: 400,
   ValidationError: 400,

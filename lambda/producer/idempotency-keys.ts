@@ -17,7 +17,7 @@ export type Claim =
   | { readonly outcome: 'reused' }
   | { readonly outcome: 'in-progress'; readonly retryAfterSeconds: number };
 
-/** The API's `Idempotency-Key` records (DESIGN section 3); injectable for tests. */
+/** The API's `Idempotency-Key` records (docs/DESIGN.md §3); injectable for tests. */
 export interface IdempotencyKeys {
   /** Claims `key` for a request with fingerprint `hash`, or says why it cannot. */
   claim(key: string, hash: string): Promise<Claim>;

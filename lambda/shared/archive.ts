@@ -12,7 +12,7 @@ import { ArchiveWriteError } from './errors';
 /** Why a message was given up on. */
 export type FailureKind = 'permanent' | 'exhausted' | 'unknown';
 
-/** A failure archive record (DESIGN section 5). */
+/** A failure archive record (docs/DESIGN.md §5). */
 export interface ArchiveRecord {
   readonly v: 1;
   readonly messageId: string;

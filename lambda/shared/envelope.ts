@@ -6,7 +6,7 @@ import { InvalidMessageError } from './errors';
 export const JOB_TYPE_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * The versioned envelope carried as the body of every SQS message (DESIGN section 4).
+ * The versioned envelope carried as the body of every SQS message (docs/DESIGN.md §4).
  * `schemas/envelope.v1.schema.json` is generated from this schema (`npm run schema`).
  */
 export const EnvelopeV1 = z

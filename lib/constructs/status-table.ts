@@ -13,7 +13,7 @@ export interface StatusTableProps {
 }
 
 /**
- * The message status table (DESIGN section 3/5): one on-demand, encrypted table keyed by `pk`
+ * The message status table (docs/DESIGN.md §3/5): one on-demand, encrypted table keyed by `pk`
  * holding three kinds of rows, told apart by their key prefix (`lambda/shared/status/keys.ts`):
  * status rows (`msg#<envelope id>`), the API's `Idempotency-Key` records (`key#<key>`) and the
  * consumers' Powertools idempotency records (`<function name>#<hash>`). Every row carries the TTL

@@ -4,7 +4,7 @@ export interface InvocationError {
   readonly message: string;
 }
 
-/** One function invocation, as `GET /_local/invocations` reports it (DESIGN section 6, item 8). */
+/** One function invocation, as `GET /_local/invocations` reports it (docs/DESIGN.md §6 item 8). */
 export interface InvocationRecord {
   /** Logical id of the function. */
   readonly function: string;
@@ -18,7 +18,7 @@ export interface InvocationRecord {
   readonly error: InvocationError | null;
 }
 
-/** Default capacity of a {@link Journal}: DESIGN promises at least the last 50,000 invocations. */
+/** Default capacity of a {@link Journal}: docs/DESIGN.md §6 promises at least the last 50,000 invocations. */
 export const DEFAULT_JOURNAL_CAPACITY = 50_000;
 
 /**

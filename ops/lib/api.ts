@@ -1,7 +1,7 @@
 import { OpsError } from './errors';
 import type { Target } from './target';
 
-/** A message to send through the HTTP API (DESIGN section 3). */
+/** A message to send through the HTTP API (docs/DESIGN.md §3). */
 export interface SendInput {
   readonly type: string;
   readonly payload: Record<string, unknown>;

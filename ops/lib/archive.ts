@@ -93,7 +93,7 @@ export class ArchiveReader {
 
   /**
    * The archive record of a message that had `messageId` on `sourceQueue`: at its computed key
-   * (DESIGN section 5), else wherever a listing finds it.
+   * (docs/DESIGN.md §5), else wherever a listing finds it.
    */
   async find(
     messageId: string,

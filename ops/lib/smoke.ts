@@ -21,7 +21,7 @@ export interface Observation {
 /**
  * Where `smoke` learns what happened to a message. Today: the local invocation journal (success,
  * attempts, order) and the failure archive (failures, both targets). The message-status API
- * (`GET /v1/messages/{id}`, DESIGN section 3) plugs in here as one more source when it exists.
+ * (`GET /v1/messages/{id}`, docs/DESIGN.md §3) plugs in here as one more source when it exists.
  */
 export interface StatusSource {
   /** A name for the report. */

@@ -33,7 +33,7 @@ export interface AlarmView {
   readonly updatedAt: string | null;
 }
 
-/** What a local invocation journal entry looks like (DESIGN section 6, item 8). */
+/** What a local invocation journal entry looks like (docs/DESIGN.md §6 item 8). */
 export interface InvocationView {
   readonly function: string;
   readonly startedAt: string;
@@ -82,7 +82,7 @@ function nameOfArn(arn: string): string {
 
 const keyOf = (name: string): QueueKey => (name.endsWith('.fifo') ? 'fifo' : 'standard');
 
-/** `.local/env.json` as written by `npm start` (DESIGN section 6, item 8). */
+/** `.local/env.json` as written by `npm start` (docs/DESIGN.md §6 item 8). */
 export interface LocalEnvFile {
   readonly apiUrl: string;
   readonly apiKey: string;

@@ -7,7 +7,7 @@ import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/cl
 import type { InvocationRecord, LocalHandle } from '../../local';
 import { depth, waitFor, type LocalStage } from '../../tools/local-stage';
 
-/** A probe job request (DESIGN section 5): `payload` says what the consumer does with it. */
+/** A probe job request (docs/DESIGN.md §5): `payload` says what the consumer does with it. */
 export const probe = (payload: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   type: 'probe',
   payload,

@@ -203,7 +203,7 @@ export function jobRecord(opts: JobRecordOptions): SQSRecord {
     : sqsRecord({ ...opts, body, messageAttributes });
 }
 
-/** Payload of the synthetic `probe` job (DESIGN section 4). */
+/** Payload of the synthetic `probe` job (docs/DESIGN.md §4). */
 export interface ProbeInput {
   readonly mode: 'succeed' | 'sleep' | 'fail-permanent' | 'fail-always' | 'timeout' | 'crash';
   readonly failTimes?: number;

@@ -1,5 +1,5 @@
 /**
- * The least-privilege proof (DESIGN.md invariant 7): for every stage, the exact permissions of every
+ * The least-privilege proof (docs/DESIGN.md §2 invariant 7): for every stage, the exact permissions of every
  * role, no wildcard that is not explicitly justified here, and encryption + TLS-only + authenticated
  * access on every queue, bucket, topic and API method.
  */

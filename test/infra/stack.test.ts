@@ -41,7 +41,7 @@ function pipelineFunctions(template: Template): Record<string, [string, Resource
 const windowOf = (s: StageConfig['consumer']) =>
   s.maxBatchingWindowSeconds > 0 ? s.maxBatchingWindowSeconds : Match.absent();
 
-// Figures a reader can check against DESIGN.md section 7 without re-deriving them from the config.
+// Figures a reader can check against docs/DESIGN.md §7 without re-deriving them from the config.
 const EXPECTED: Record<
   StageName,
   { maxReceiveCount: number; logRetentionDays: number; retainArchive: boolean }

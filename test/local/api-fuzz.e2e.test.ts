@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumerInvocations } from '../helpers/local';
 import { depth, startStage, waitFor, type LocalStage } from '../../tools/local-stage';
 
-// Fuzzes the running API of a local stage (DESIGN sections 2.6, 3 and 6) with a few thousand
+// Fuzzes the running API of a local stage (docs/DESIGN.md §§2.6, 3 and 6) with a few thousand
 // generated requests: whatever arrives, the answer is never 5xx, every refusal carries the JSON
 // error contract, no producer sandbox dies, the stage keeps working, and exactly the messages the
 // API accepted are ever consumed.

@@ -79,7 +79,7 @@ describe('archive key', () => {
 });
 
 describe('archive record', () => {
-  it('carries the message, its queue, attributes and the failure (DESIGN section 5)', () => {
+  it('carries the message, its queue, attributes and the failure (docs/DESIGN.md §5)', () => {
     // Prepare
     const r = sqsRecord({
       messageId: 'm-1',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PermanentError, RetryableError } from '../errors';
 import { defineJob } from './types';
 
-/** Behaviours of the synthetic `probe` job (DESIGN section 4). */
+/** Behaviours of the synthetic `probe` job (docs/DESIGN.md §4). */
 export const PROBE_MODES = ['succeed', 'sleep', 'fail-permanent', 'fail-always', 'timeout', 'crash'] as const;
 /** One of {@link PROBE_MODES}. */
 export type ProbeMode = (typeof PROBE_MODES)[number];

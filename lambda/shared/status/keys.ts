@@ -1,5 +1,5 @@
 /**
- * The status table's layout (DESIGN section 5), shared by the construct and the functions: one
+ * The status table's layout (docs/DESIGN.md §5), shared by the construct and the functions: one
  * string partition key and one TTL attribute; rows are told apart by their key prefix.
  */
 export const STATUS_TABLE_KEYS = {

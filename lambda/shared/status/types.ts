@@ -1,6 +1,6 @@
 import type { FailureKind } from '../archive';
 
-/** The states of a message (DESIGN section 3). */
+/** The states of a message (docs/DESIGN.md §3). */
 export const MESSAGE_STATES = ['accepted', 'processing', 'retrying', 'succeeded', 'failed'] as const;
 /** One of {@link MESSAGE_STATES}. */
 export type MessageState = (typeof MESSAGE_STATES)[number];
