@@ -4,6 +4,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ConsumerConfig } from '../consumer/config';
 import { S3ArchiveWriter } from './archive';
 import { createConsumer, type ConsumerSettings } from './consumer';
+import { installFaultGuard } from './consumer/fault-guard';
 import type { BatchProcessing } from './consumer/processing';
 import { defaultRegistry } from './jobs/registry';
 import { createLogger, createMetrics } from './runtime';
@@ -29,6 +30,10 @@ export function createConsumerHandler(
   processing: BatchProcessing,
 ) {
   const logger = createLogger(serviceName);
+  // A job's unhandled rejection or timer error fails its record, not the runtime (`consumer/fault-guard.ts`).
+  installFaultGuard((error) =>
+    logger.error('a job raised an error after its record had finished; dropped', { error }),
+  );
   const consumer = createConsumer({
     registry: defaultRegistry,
     sqs: new SQSClient({}),

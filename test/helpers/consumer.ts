@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { S3ArchiveWriter } from '../../lambda/shared/archive';
 import { createConsumer, type ConsumerSettings } from '../../lambda/shared/consumer';
+import { SandboxDeliveryMemo } from '../../lambda/shared/consumer/delivery-memo';
 import { fifoProcessing } from '../../lambda/shared/consumer/fifo-processor';
 import { standardProcessing } from '../../lambda/shared/consumer/standard-processor';
 import { defaultRegistry, type JobRegistry } from '../../lambda/shared/jobs/registry';
@@ -40,6 +41,21 @@ export interface ConsumerOptions {
   readonly random?: () => number;
   /** @default settings matching the queue kind */
   readonly settings?: ConsumerSettings;
+  /** Crash isolation's memo. @default an empty one (every redelivered record is a suspect) */
+  readonly memo?: SandboxDeliveryMemo;
+}
+
+/**
+ * A memo in which the previous delivery of each record ended without a crash (the records failed
+ * on their own before): crash isolation leaves such a batch to the processor as it is.
+ */
+export function accountedMemo(records: readonly SQSRecord[]): SandboxDeliveryMemo {
+  const memo = new SandboxDeliveryMemo();
+  for (const r of records) {
+    const count = Number(r.attributes.ApproximateReceiveCount ?? '1');
+    if (count > 1) memo.account(r.messageId, count - 1);
+  }
+  return memo;
 }
 
 /** A consumer: the production record handler wrapped in the processor its entry point uses. */
@@ -53,6 +69,7 @@ export function consumer(opts: ConsumerOptions = {}) {
     settings,
     processing: opts.fifo ? fifoProcessing() : standardProcessing(),
     ...(opts.random ? { random: opts.random } : {}),
+    ...(opts.memo ? { memo: opts.memo } : {}),
     now: () => new Date(T0.getTime() + 60_000),
   });
   return {

@@ -11,6 +11,9 @@ import type { PipelineError } from '../errors';
 import { RetryableError, UnknownFailure } from '../errors';
 import type { JobRegistry } from '../jobs/registry';
 import { recordBudgetMs, withDeadline } from './deadline';
+import { SandboxDeliveryMemo } from './delivery-memo';
+import { guardRecord } from './fault-guard';
+import { createIsolatedBatch } from './isolated-batch';
 import { decideFailure, isFinalAttempt, retryAfterSeconds, type Attempt } from './failure-policy';
 import type { BatchProcessing } from './processing';
 import { ProvisionalArchive, queueOf } from './provisional-archive';
@@ -41,6 +44,8 @@ export interface ConsumerDeps {
   readonly random?: () => number;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /** Crash isolation's memo of deliveries that ended without a crash. @default a new one per consumer */
+  readonly memo?: SandboxDeliveryMemo;
 }
 
 /**
@@ -141,13 +146,15 @@ export function createConsumer(deps: ConsumerDeps) {
     const job = registry.get(envelope.type);
     const payload = registry.parsePayload(envelope.type, envelope.payload);
     await withDeadline(budgetMs, (signal) =>
-      job.handle(payload, {
-        messageId: record.messageId,
-        receiveCount,
-        correlationId: envelope.correlationId,
-        logger: log,
-        signal,
-      }),
+      guardRecord(() =>
+        job.handle(payload, {
+          messageId: record.messageId,
+          receiveCount,
+          correlationId: envelope.correlationId,
+          logger: log,
+          signal,
+        }),
+      ),
     );
   }
 
@@ -212,10 +219,23 @@ export function createConsumer(deps: ConsumerDeps) {
   const afterBatch = (response: { batchItemFailures: { itemIdentifier: string }[] }) =>
     provisionals.afterBatch(response);
 
-  /** One invocation: provisional records, the records under the processor, then the clean-up. */
+  /** Crash isolation (`./isolated-batch.ts`): suspects run alone, done records deleted early. */
+  const isolated = createIsolatedBatch({
+    sqs,
+    queueUrl: settings.queueUrl,
+    settings: { fifo: processing.fifo, maxReceiveCount: settings.maxReceiveCount },
+    processing,
+    handleRecord,
+    memo: deps.memo ?? new SandboxDeliveryMemo(),
+    logger: deps.logger,
+    changeVisibility,
+    onDeleted: (ids) => provisionals.release(ids),
+  });
+
+  /** One invocation: provisional records, the records under crash isolation, then the clean-up. */
   async function processBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     await beforeBatch(event);
-    const response = await processing.process(event, handleRecord, context);
+    const response = await isolated(event, context);
     await afterBatch(response);
     return response;
   }
