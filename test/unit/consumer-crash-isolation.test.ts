@@ -188,4 +188,18 @@ describe('FIFO consumer: crash isolation', () => {
     expect(seen[0]!.deletes).toEqual([[a1!.receiptHandle]]);
     expect(failedIds(res)).toEqual([c1!.messageId]);
   });
+
+  it('stops a group at its first failure: a later final-attempt segment does not overtake it', async () => {
+    // Prepare
+    const { registry, runs } = recordingRegistry();
+    const max = FIFO_SETTINGS.maxReceiveCount;
+    const [a1, a2] = [failing(max, 'A'), ok(max, 'A')];
+
+    // Act
+    const res = await consumer({ fifo: true, registry }).run([a1!, a2!]);
+
+    // Assess
+    expect(runs).toEqual([a1!.messageId]);
+    expect(failedIds(res)).toEqual([a1!.messageId, a2!.messageId]);
+  });
 });

@@ -17,9 +17,11 @@
  * | other suspects                          | handed back: short, staggered visibility delay        |
  *
  * FIFO: a group's records before its first suspect are fresh; the suspect and the group's later
- * records up to its next suspect form the suspect's unit (they run after it, in order); a unit
- * that does not run is handed back with every later record of its group, so no record of a group
- * runs before an earlier one succeeded. Groups without suspects are not held back.
+ * records up to its next suspect form a segment (they run after it, in order). The chosen group
+ * runs its first segment and hands back the rest; a group holding a record on its final attempt
+ * runs all its segments, each alone, in order (the runner stops a group at its first failure);
+ * any other suspect group is handed back whole, so no record of a group runs before an earlier
+ * one succeeded. Groups without suspects are not held back.
  */
 import type { SQSRecord } from 'aws-lambda';
 
@@ -87,49 +89,52 @@ export function planBatch(
   const suspect = new Set(records.filter((r) => isSuspect(r, memo)).map((r) => r.messageId));
   if (suspect.size === 0) return { isolated: false, fresh: [...records], alone: [], handBack: [] };
 
-  // Units: per FIFO group (or per record on a standard queue).
+  // Per FIFO group (or per record on a standard queue): the fresh prefix, then segments, each
+  // a suspect with the fresh records that follow it up to the next suspect.
   const fresh: SQSRecord[] = [];
-  const units: { unit: SuspectUnit; rest: SQSRecord[]; index: number }[] = [];
-  const groups = new Map<string, SQSRecord[]>();
+  const groups: { segments: SuspectUnit[]; index: number }[] = [];
+  const byKey = new Map<string, SQSRecord[]>();
   records.forEach((r, i) => {
     const key = settings.fifo ? (r.attributes.MessageGroupId ?? '') : `#${i}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    byKey.set(key, [...(byKey.get(key) ?? []), r]);
   });
-  for (const list of groups.values()) {
+  for (const list of byKey.values()) {
     const first = list.findIndex((r) => suspect.has(r.messageId));
     if (first < 0) {
       fresh.push(...list);
       continue;
     }
     fresh.push(...list.slice(0, first));
-    const next = list.findIndex((r, i) => i > first && suspect.has(r.messageId));
-    const end = next < 0 ? list.length : next;
-    units.push({
-      unit: { suspect: list[first]!, followers: list.slice(first + 1, end) },
-      rest: list.slice(end),
-      index: records.indexOf(list[first]!),
-    });
+    const segments: SuspectUnit[] = [];
+    for (const r of list.slice(first)) {
+      if (suspect.has(r.messageId)) segments.push({ suspect: r, followers: [] });
+      else (segments.at(-1)!.followers as SQSRecord[]).push(r);
+    }
+    groups.push({ segments, index: records.indexOf(list[first]!) });
   }
   fresh.sort((a, b) => records.indexOf(a) - records.indexOf(b));
 
-  // The most-delivered suspect runs (it is closest to its DLQ); final attempts cannot be handed back.
-  units.sort((a, b) => receiveCountOf(b.unit.suspect) - receiveCountOf(a.unit.suspect) || a.index - b.index);
-  const isFinal = (r: SQSRecord) => receiveCountOf(r) >= settings.maxReceiveCount;
+  // The most-delivered group runs its first segment (it is closest to its DLQ); a group with a
+  // record on its final attempt runs every segment, each alone, as handing back would kill it.
+  const recordsOf = (g: (typeof groups)[number]) => g.segments.flatMap((u) => [u.suspect, ...u.followers]);
+  const urgency = (g: (typeof groups)[number]) => Math.max(...recordsOf(g).map(receiveCountOf));
+  groups.sort((a, b) => urgency(b) - urgency(a) || a.index - b.index);
+  const mustRun = (g: (typeof groups)[number]) => urgency(g) >= settings.maxReceiveCount;
   const alone: SuspectUnit[] = [];
   const handBack: HandBack[] = [];
   const base = settings.handBackBaseSeconds ?? 2;
   const spread = settings.handBackSpreadSeconds ?? 3;
   let handedBack = 0;
-  units.forEach((u, i) => {
-    if (i === 0 || isFinal(u.unit.suspect)) {
-      alone.push(u.unit);
-      // A FIFO group's records after its next suspect wait for the next invocation.
-      if (u.rest.length > 0) handBack.push({ records: u.rest, delaySeconds: base });
+  groups.forEach((g, i) => {
+    if (mustRun(g)) {
+      alone.push(...g.segments);
+    } else if (i === 0) {
+      alone.push(g.segments[0]!);
+      // A FIFO group's records from its next suspect on wait for the next invocation.
+      const rest = recordsOf(g).slice(1 + g.segments[0]!.followers.length);
+      if (rest.length > 0) handBack.push({ records: rest, delaySeconds: base });
     } else {
-      handBack.push({
-        records: [u.unit.suspect, ...u.unit.followers, ...u.rest],
-        delaySeconds: base + spread * handedBack++,
-      });
+      handBack.push({ records: recordsOf(g), delaySeconds: base + spread * handedBack++ });
     }
   });
   return { isolated: true, fresh, alone, handBack };

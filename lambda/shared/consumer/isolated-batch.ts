@@ -74,6 +74,7 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
         for (const id of freshFailed) failed.add(id);
         await deleteEarly(plan.fresh, freshFailed);
       }
+      // FIFO: a group stops at its first failure; its later records must not overtake it.
       const failedGroups = new Set(
         settings.fifo
           ? event.Records.filter((r) => failed.has(r.messageId) && !stillSuspect.has(r.messageId)).map(
@@ -83,13 +84,14 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
       );
       for (const [i, unit] of plan.alone.entries()) {
         const records = [unit.suspect, ...unit.followers];
-        if (settings.fifo && failedGroups.has(unit.suspect.attributes.MessageGroupId)) {
-          // An earlier record of the group failed: the unit must not overtake it.
+        const group = unit.suspect.attributes.MessageGroupId;
+        if (settings.fifo && failedGroups.has(group)) {
           for (const r of records) failed.add(r.messageId);
           continue;
         }
         const unitFailed = await run(records, context);
         for (const id of unitFailed) failed.add(id);
+        if (unitFailed.size > 0) failedGroups.add(group);
         if (i < plan.alone.length - 1) await deleteEarly(records, unitFailed);
       }
     }
