@@ -149,12 +149,25 @@ describe('crash isolation, FIFO queue', () => {
         1000,
       );
       await waitFor(
-        'the good ones processed',
-        () => good.every((id) => attemptsOf(stage.local, id).succeeded > 0),
+        'the good ones processed or dead-lettered',
+        async () => {
+          const dlq = await inDlq('FifoDlq');
+          return good.every((id) => dlq.has(id) || attemptsOf(stage.local, id).succeeded > 0);
+        },
         SETTLE_MS,
-        500,
+        1000,
       );
       const invocations = consumerInvocations(stage.local, 'fifo');
+      const history = invocations
+        .map(
+          (i) =>
+            `${i.startedAt.slice(14, 23)} [${i.messageIds.map((id) => ids.indexOf(id)).join(' ')}] failed [${i.batchItemFailures.map((id) => ids.indexOf(id)).join(' ')}] ${i.error?.name ?? ''}`,
+        )
+        .join('\n');
+      expect(
+        [...(await inDlq('FifoDlq'))].filter((id) => good.includes(id)),
+        history,
+      ).toEqual([]);
       const firstCrash = invocations.find((i) => i.error && i.messageIds.includes(poison))!;
       for (const id of good) {
         expect(attemptsOf(stage.local, id).succeeded, `good ${id}`).toBe(1);

@@ -155,6 +155,18 @@ describe('crash isolation: planBatch (FIFO queue)', () => {
     });
   });
 
+  it("runs a group's later segments too when one of its records is on its final attempt", () => {
+    // Prepare: a4 and a6 came back together after a crash; a6 cannot be handed back again
+    const records = [fifo('a4', 'A', 3), fifo('a6', 'A', 3), fifo('c5', 'C', 2)];
+
+    // Act + Assess
+    expect(summary(planBatch(records, empty, FIFO))).toEqual({
+      fresh: [],
+      alone: [['a4'], ['a6']],
+      handBack: [{ ids: ['c5'], delaySeconds: 2 }],
+    });
+  });
+
   it('runs every final-attempt suspect group alone, in turn', () => {
     const records = [fifo('a1', 'A', 3), fifo('c1', 'C', 3), fifo('c2', 'C')];
     expect(summary(planBatch(records, empty, FIFO))).toEqual({
