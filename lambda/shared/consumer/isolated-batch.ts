@@ -43,6 +43,19 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
       ),
     );
 
+  /**
+   * The phases of an isolated batch run one after another, so each gets its share of the time
+   * left: the context a phase sees reports `remaining / phasesLeft`, and the records' deadlines
+   * (`./deadline.ts`) follow from it. A hanging record thus cannot starve the suspects after it,
+   * nor push the invocation into a timeout that would fail the whole batch again.
+   */
+  const share = (context: Context, phasesLeft: number): Context => {
+    const until = Date.now() + context.getRemainingTimeInMillis() / Math.max(1, phasesLeft);
+    return Object.assign(Object.create(context) as Context, {
+      getRemainingTimeInMillis: () => Math.max(0, until - Date.now()),
+    });
+  };
+
   const deleteEarly = async (records: readonly SQSRecord[], failed: ReadonlySet<string>) => {
     const done = records.filter((r) => !failed.has(r.messageId));
     if (done.length === 0) return;
@@ -69,8 +82,9 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
       }
       for (const r of plan.handBack.flatMap((h) => h.records))
         if (isSuspect(r, memo)) stillSuspect.add(r.messageId);
+      let phasesLeft = plan.alone.length + (plan.fresh.length > 0 ? 1 : 0);
       if (plan.fresh.length > 0) {
-        const freshFailed = await run(plan.fresh, context);
+        const freshFailed = await run(plan.fresh, share(context, phasesLeft--));
         for (const id of freshFailed) failed.add(id);
         await deleteEarly(plan.fresh, freshFailed);
       }
@@ -87,9 +101,10 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
         const group = unit.suspect.attributes.MessageGroupId;
         if (settings.fifo && failedGroups.has(group)) {
           for (const r of records) failed.add(r.messageId);
+          phasesLeft--;
           continue;
         }
-        const unitFailed = await run(records, context);
+        const unitFailed = await run(records, share(context, phasesLeft--));
         for (const id of unitFailed) failed.add(id);
         if (unitFailed.size > 0) failedGroups.add(group);
         if (i < plan.alone.length - 1) await deleteEarly(records, unitFailed);
