@@ -52,21 +52,27 @@ async function send(stage: LocalStage, payloads: { mode: string; key?: string }[
   return ids;
 }
 
-async function settle(stage: LocalStage, good: string[]): Promise<void> {
-  await waitFor(
-    'every good message processed',
-    () => good.every((id) => attemptsOf(stage.local, id).succeeded > 0),
-    600_000,
-    200,
-  );
+/** Waits until the good messages were processed (phase 1) and the source queues stay empty. */
+async function settle(stage: LocalStage, good: string[], allProcessed: boolean): Promise<void> {
+  if (allProcessed)
+    await waitFor(
+      'every message processed',
+      () => good.every((id) => attemptsOf(stage.local, id).succeeded > 0),
+      600_000,
+      200,
+    );
+  let quiet = 0;
   await waitFor(
     'the source queues empty',
-    async () =>
-      (
-        await Promise.all(['StandardQueue', 'FifoQueue'].map((q) => depth(stage.sqs, stage.queue(q).url)))
-      ).every((d) => d === 0),
+    async () => {
+      const depths = await Promise.all(
+        ['StandardQueue', 'FifoQueue'].map((q) => depth(stage.sqs, stage.queue(q).url)),
+      );
+      quiet = depths.every((d) => d === 0) ? quiet + 1 : 0;
+      return quiet >= 3;
+    },
     600_000,
-    500,
+    1000,
   );
 }
 
@@ -92,7 +98,7 @@ async function main() {
       ...Array.from({ length: N / 2 }, () => ({ mode: 'succeed' })),
       ...Array.from({ length: N / 2 }, (_, i) => ({ mode: 'succeed', key: `cost-${i % 8}` })),
     ];
-    await settle(stage, await send(stage, happy));
+    await settle(stage, await send(stage, happy), true);
     const happyCounts = diff(proxy.stats.forwarded, before);
     console.log(`crash-isolation cost, assembly ${cdkOut}, Node ${process.version}`);
     console.log(
@@ -111,7 +117,7 @@ async function main() {
     }
     const ids = await send(stage, mixed);
     const good = ids.filter((_, i) => mixed[i]!.mode !== 'crash');
-    await settle(stage, good);
+    await settle(stage, good, false);
     const mixedCounts = diff(proxy.stats.forwarded, before);
     console.log(
       `  with ${2 * CRASHES} crashing records among ${N}: consumer SQS requests per message: ${per(mixedCounts, N)}`,
