@@ -8,6 +8,7 @@ import type { LocalHandle } from '../local';
 import { FaultProxy, type FaultRule } from './fault-proxy';
 import { archiveRecords, depth, startStage, waitFor, type LocalStage } from './local-stage';
 import { mulberry32, weighted } from './prng';
+import { startProbeWitness, type ProbeWitness } from './probe-witness';
 
 /** Probe behaviours a fault run draws from. `retry` = `succeed` after 1–2 retryable failures. */
 export const RUN_MODES = [
@@ -47,7 +48,11 @@ export interface FaultRunOptions {
   readonly mix?: Record<RunMode, number>;
   /** Progress lines (to stderr). */
   readonly progress?: (line: string) => void;
-  /** Function logs (to stdout). @default 'silent' */
+  /**
+   * Function logs (to stdout). With the default, local mode logs JSON into the probe witness
+   * (`./probe-witness.ts`), which counts the handlers' real successes and prints nothing.
+   * @default the witness
+   */
   readonly logs?: 'json' | 'pretty' | 'silent';
   /** Cloud assembly to run. @default the test assembly (cdk.out.test) */
   readonly cdkOut?: string;
@@ -84,6 +89,14 @@ export interface FaultRunReport {
   orderViolations: number;
   /** Good messages (succeed/retry/sleep) that ended in a DLQ, e.g. as batch-mates of crashes. */
   goodDeadLettered: number;
+  /**
+   * Good messages whose handler succeeded more than once (probe witness; `null` when logs were
+   * not witnessed), and of those the ones that had been in a crashed or timed-out invocation.
+   */
+  successesRerun: number | null;
+  successesRerunAfterCrash: number | null;
+  /** Good messages that had been in a crashed or timed-out invocation (witness or not). */
+  goodInCrashedBatches: number;
   /** Failing modes that were processed instead of dead-lettered (should be 0). */
   badProcessed: number;
   byMode: Record<string, { sent: number; processed: number; deadLettered: number }>;
@@ -142,9 +155,10 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
   const faults = options.faults ?? true;
 
   let proxy: FaultProxy | undefined;
+  const witness: ProbeWitness | undefined = options.logs ? undefined : startProbeWitness();
   const stage: LocalStage = await startStage({
     ...(options.cdkOut ? { cdkOut: options.cdkOut } : {}),
-    ...(options.logs ? { logs: options.logs } : {}),
+    logs: options.logs ?? 'json',
     frontEndpoint: async (emulator: string) => {
       proxy = new FaultProxy(emulator);
       return proxy.start(0);
@@ -261,6 +275,11 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
       log(`${q} depth ${await depth(stage.sqs, stage.queue(q).url)}`);
     }
     const archived = await archiveRecords(stage.s3, stage.bucket());
+    const crashedIn = new Set<string>();
+    for (const inv of local.journal.list()) {
+      if (inv.error && (inv.function.startsWith('Consumer') || inv.function.startsWith('FifoConsumer')))
+        for (const id of inv.messageIds) crashedIn.add(id);
+    }
     const successes = new Map<string, number>();
     const firstSuccess = new Map<string, number>();
     let position = 0;
@@ -290,6 +309,9 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
       statusNotSucceeded: 0,
       orderViolations: 0,
       goodDeadLettered: 0,
+      successesRerun: witness ? 0 : null,
+      successesRerunAfterCrash: witness ? 0 : null,
+      goodInCrashedBatches: 0,
       badProcessed: 0,
       byMode: Object.fromEntries(RUN_MODES.map((m) => [m, { sent: 0, processed: 0, deadLettered: 0 }])),
       faultsInjected: { ...(proxy?.stats.injected ?? {}) },
@@ -300,6 +322,11 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
       const id = p.messageId!;
       const row = report.byMode[p.mode]!;
       row.sent++;
+      if (good.has(p.mode) && crashedIn.has(id)) report.goodInCrashedBatches++;
+      if (witness && good.has(p.mode) && (witness.runs.get(id) ?? 0) > 1) {
+        report.successesRerun!++;
+        if (crashedIn.has(id)) report.successesRerunAfterCrash!++;
+      }
       if (inDlq.has(id)) {
         report.deadLettered++;
         row.deadLettered++;
@@ -310,7 +337,9 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
         }
         if (good.has(p.mode)) report.goodDeadLettered++;
         if ((inDlq.get(id) ?? 0) > 1) report.duplicates++;
-      } else if (successes.has(id)) {
+      } else if (successes.has(id) || (witness && good.has(p.mode) && (witness.runs.get(id) ?? 0) > 0)) {
+        // The witness also sees successes inside invocations that crashed afterwards: crash
+        // isolation deletes them early, so the journal never reports them as succeeded.
         report.processed++;
         row.processed++;
         if (!good.has(p.mode)) report.badProcessed++;
@@ -359,6 +388,7 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
   } finally {
     await stage.stop();
     await proxy?.stop();
+    witness?.stop();
   }
 }
 
@@ -425,7 +455,14 @@ export function reportTable(r: FaultRunReport): string {
     ['**handler runs after success (duplicate runs)**', `**${r.duplicateRuns}**`],
     ['processed but status not succeeded', r.statusNotSucceeded],
     ['**FIFO order violations**', `**${r.orderViolations}**`],
-    ['good messages dead-lettered (batch-mates of crashes)', r.goodDeadLettered],
+    ['**good messages dead-lettered** (batch-mates of crashes)', `**${r.goodDeadLettered}**`],
+    ['good messages in a crashed or timed-out invocation', r.goodInCrashedBatches],
+    [
+      '**successes run more than once** (of them after a crash)',
+      r.successesRerun === null
+        ? 'not witnessed'
+        : `**${r.successesRerun}** (${r.successesRerunAfterCrash}) = ${((100 * r.successesRerun) / Math.max(1, r.processed)).toFixed(2)} % of processed`,
+    ],
     ['failing modes processed as success', r.badProcessed],
     [
       'faults injected',

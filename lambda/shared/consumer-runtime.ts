@@ -7,6 +7,7 @@ import type { ConsumerConfig } from '../consumer/config';
 import { S3ArchiveWriter } from './archive';
 import { createConsumer, type ConsumerSettings } from './consumer';
 import { PowertoolsRecordIdempotency } from './consumer/idempotency';
+import { installFaultGuard } from './consumer/fault-guard';
 import type { BatchProcessing } from './consumer/processing';
 import { defaultRegistry } from './jobs/registry';
 import { createLogger, createMetrics } from './runtime';
@@ -37,6 +38,10 @@ export function createConsumerHandler(
   const metrics = createMetrics(serviceName);
   const dynamodb = new DynamoDBClient({});
   const db = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  // A job's unhandled rejection or timer error fails its record, not the runtime (`consumer/fault-guard.ts`).
+  installFaultGuard((error) =>
+    logger.error('a job raised an error after its record had finished; dropped', { error }),
+  );
   const consumer = createConsumer({
     registry: defaultRegistry,
     sqs: new SQSClient({}),

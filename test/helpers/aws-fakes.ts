@@ -35,7 +35,8 @@ export type AwsCall =
   | { readonly op: 'HeadObject'; readonly key: string }
   | { readonly op: 'DeleteObject'; readonly key: string }
   | { readonly op: 'SendMessage'; readonly input: SendMessageCommandInput }
-  | { readonly op: 'ChangeMessageVisibility'; readonly input: ChangeMessageVisibilityCommandInput };
+  | { readonly op: 'ChangeMessageVisibility'; readonly input: ChangeMessageVisibilityCommandInput }
+  | { readonly op: 'DeleteMessageBatch'; readonly receiptHandles: readonly string[] };
 
 /** A logger that prints nothing. */
 export function silentLogger(): Logger {
@@ -84,6 +85,8 @@ export class FakeAws {
   failSend: (input: SendMessageCommandInput) => Error | undefined = () => undefined;
   /** Makes a `ChangeMessageVisibility` fail. */
   failVisibility: (input: ChangeMessageVisibilityCommandInput) => Error | undefined = () => undefined;
+  /** Makes a `DeleteMessageBatch` fail. */
+  failDelete: () => Error | undefined = () => undefined;
   /** Pages `ReceiveMessage` returns, one per call; afterwards it returns no messages. */
   receivePages: Message[][] = [];
 
@@ -101,6 +104,7 @@ export class FakeAws {
     this.failHead = () => undefined;
     this.failSend = () => undefined;
     this.failVisibility = () => undefined;
+    this.failDelete = () => undefined;
     this.receivePages = [];
     let sent = 0;
 
@@ -153,7 +157,18 @@ export class FakeAws {
         Failed: [],
       }));
     this.sqsMock.on(DeleteMessageCommand).rejects(new Error('tests never expect a delete'));
-    this.sqsMock.on(DeleteMessageBatchCommand).rejects(new Error('tests never expect a delete'));
+    // Crash isolation deletes done records early; the event source mapping's deletes are not modelled.
+    this.sqsMock
+      .on(DeleteMessageBatchCommand)
+      .callsFake(async (input: { Entries?: { Id?: string; ReceiptHandle?: string }[] }) => {
+        this.log.push({
+          op: 'DeleteMessageBatch',
+          receiptHandles: (input.Entries ?? []).map((e) => e.ReceiptHandle!),
+        });
+        const failure = this.failDelete();
+        if (failure) throw failure;
+        return { Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] };
+      });
   }
 
   /** The archive records in the bucket, parsed, in the order they were first written. */
@@ -174,6 +189,11 @@ export class FakeAws {
   /** `ChangeMessageVisibility` calls, in order. */
   visibilityChanges(): ChangeMessageVisibilityCommandInput[] {
     return this.log.flatMap((c) => (c.op === 'ChangeMessageVisibility' ? [c.input] : []));
+  }
+
+  /** `DeleteMessageBatch` calls: the receipt handles of each, in order. */
+  deletes(): (readonly string[])[] {
+    return this.log.flatMap((c) => (c.op === 'DeleteMessageBatch' ? [c.receiptHandles] : []));
   }
 
   /** Position in the log of the first call matching `predicate`, or -1. */

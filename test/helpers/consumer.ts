@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { S3ArchiveWriter } from '../../lambda/shared/archive';
 import { createConsumer, type ConsumerSettings } from '../../lambda/shared/consumer';
+import { SandboxDeliveryMemo } from '../../lambda/shared/consumer/delivery-memo';
 import { fifoProcessing } from '../../lambda/shared/consumer/fifo-processor';
 import type { RecordIdempotency } from '../../lambda/shared/consumer/idempotency';
 import type { StatusStore } from '../../lambda/shared/status/types';
@@ -46,6 +47,21 @@ export interface ConsumerOptions {
   readonly status?: StatusStore;
   /** Per-envelope idempotency. @default none */
   readonly idempotency?: RecordIdempotency;
+  /** Crash isolation's memo. @default an empty one (every redelivered record is a suspect) */
+  readonly memo?: SandboxDeliveryMemo;
+}
+
+/**
+ * A memo in which the previous delivery of each record ended without a crash (the records failed
+ * on their own before): crash isolation leaves such a batch to the processor as it is.
+ */
+export function accountedMemo(records: readonly SQSRecord[]): SandboxDeliveryMemo {
+  const memo = new SandboxDeliveryMemo();
+  for (const r of records) {
+    const count = Number(r.attributes.ApproximateReceiveCount ?? '1');
+    if (count > 1) memo.account(r.messageId, count - 1);
+  }
+  return memo;
 }
 
 /** A consumer: the production record handler wrapped in the processor its entry point uses. */
@@ -61,6 +77,7 @@ export function consumer(opts: ConsumerOptions = {}) {
     ...(opts.random ? { random: opts.random } : {}),
     ...(opts.status ? { status: opts.status } : {}),
     ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
+    ...(opts.memo ? { memo: opts.memo } : {}),
     now: () => new Date(T0.getTime() + 60_000),
   });
   return {

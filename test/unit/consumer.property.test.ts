@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { backoffSeconds } from '../../lambda/shared/backoff';
 import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
 import { FakeAws, s3Error, sqsError } from '../helpers/aws-fakes';
-import { consumer, failedIds, FIFO_SETTINGS, STANDARD_SETTINGS } from '../helpers/consumer';
+import { accountedMemo, consumer, failedIds, FIFO_SETTINGS, STANDARD_SETTINGS } from '../helpers/consumer';
 import { recordingRegistry } from '../helpers/jobs';
 import { fakeContext, jobRecord, probeRecord, type JobRecordOptions } from '../helpers/sqs-events';
 
@@ -119,7 +119,10 @@ async function runBatch(specs: readonly Spec[], fifo: boolean, random: number) {
   const { registry, runs } = recordingRegistry();
   // 270 ms left, 250 ms kept for bookkeeping: each record gets 20 ms.
   const context = fakeContext({ remainingMs: 270, frozen: true });
-  const response = await consumer({ fifo, registry, random: () => random }).run(records, context);
+  // The failure policy under arbitrary receive counts: earlier deliveries failed on their own
+  // (crash isolation has its own tests, crash-isolation*.test.ts).
+  const memo = accountedMemo(records);
+  const response = await consumer({ fifo, registry, random: () => random, memo }).run(records, context);
   return { batch: { specs, records, byId } satisfies Batch, response, runs, failed: failedIds(response) };
 }
 

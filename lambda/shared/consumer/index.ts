@@ -11,6 +11,9 @@ import { RetryableError, UnknownFailure } from '../errors';
 import type { JobRegistry } from '../jobs/registry';
 import type { StatusStore } from '../status/types';
 import { recordBudgetMs, withDeadline } from './deadline';
+import { SandboxDeliveryMemo } from './delivery-memo';
+import { guardRecord } from './fault-guard';
+import { createIsolatedBatch } from './isolated-batch';
 import { decideFailure, isFinalAttempt, retryAfterSeconds, type Attempt } from './failure-policy';
 import { BatchMetrics } from './metrics';
 import { InProgressElsewhere, type RecordIdempotency } from './idempotency';
@@ -49,6 +52,8 @@ export interface ConsumerDeps {
   readonly status?: StatusStore;
   /** Runs each record's handler at most once per envelope id. @default none (at-least-once) */
   readonly idempotency?: RecordIdempotency;
+  /** Crash isolation's memo of deliveries that ended without a crash. @default a new one per consumer */
+  readonly memo?: SandboxDeliveryMemo;
 }
 
 /**
@@ -138,13 +143,15 @@ export function createConsumer(deps: ConsumerDeps) {
     const job = registry.get(envelope.type);
     const payload = registry.parsePayload(envelope.type, envelope.payload);
     await withDeadline(budgetMs, (signal) =>
-      job.handle(payload, {
-        messageId: record.messageId,
-        receiveCount,
-        correlationId: envelope.correlationId,
-        logger: log,
-        signal,
-      }),
+      guardRecord(() =>
+        job.handle(payload, {
+          messageId: record.messageId,
+          receiveCount,
+          correlationId: envelope.correlationId,
+          logger: log,
+          signal,
+        }),
+      ),
     );
   }
 
@@ -252,15 +259,33 @@ export function createConsumer(deps: ConsumerDeps) {
   const afterBatch = (response: { batchItemFailures: { itemIdentifier: string }[] }) =>
     provisionals.afterBatch(response);
 
-  /** One invocation: provisional records, the records under the processor, then the clean-up. */
+  /** The running invocation's metrics (one invocation at a time per sandbox), flushed by `processBatch`. */
+  let batchMetrics: BatchMetrics | undefined;
+
+  /** Crash isolation (`./isolated-batch.ts`): suspects run alone, done records deleted early. */
+  const isolated = createIsolatedBatch({
+    sqs,
+    queueUrl: settings.queueUrl,
+    settings: { fifo: processing.fifo, maxReceiveCount: settings.maxReceiveCount },
+    processing,
+    handleRecord: (record, context) => handleRecord(record, context, batchMetrics),
+    memo: deps.memo ?? new SandboxDeliveryMemo(),
+    logger: deps.logger,
+    changeVisibility,
+    onDeleted: (ids) => provisionals.release(ids),
+  });
+
+  /** One invocation: provisional records, the records under crash isolation, then the clean-up. */
   async function processBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     const metrics = new BatchMetrics(deps.metrics);
+    batchMetrics = metrics;
     try {
       await beforeBatch(event);
-      const response = await processing.process(event, (r, c) => handleRecord(r, c, metrics), context);
+      const response = await isolated(event, context);
       await afterBatch(response);
       return response;
     } finally {
+      batchMetrics = undefined;
       metrics.flush();
     }
   }

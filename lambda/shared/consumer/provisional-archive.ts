@@ -42,11 +42,25 @@ export class ProvisionalArchive {
     this.provisionals.delete(messageId);
   }
 
+  /**
+   * Removes the provisional records of final-attempt records deleted from the queue before the
+   * batch ended (crash isolation's early delete): they can no longer reach a DLQ.
+   */
+  async release(messageIds: ReadonlySet<string>): Promise<void> {
+    const done = [...this.provisionals].filter(([id, record]) => record && messageIds.has(id));
+    for (const [id] of done) this.provisionals.delete(id);
+    await this.removeAll(done);
+  }
+
   /** Removes the provisional records of the batch's final-attempt records that succeeded. */
   async afterBatch(response: { batchItemFailures: { itemIdentifier: string }[] }): Promise<void> {
     const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     const done = [...this.provisionals].filter(([id, record]) => record && !failed.has(id));
     this.provisionals.clear();
+    await this.removeAll(done);
+  }
+
+  private async removeAll(done: [string, ArchiveRecord | undefined][]): Promise<void> {
     await Promise.all(
       done.map(([messageId, record]) =>
         this.archive

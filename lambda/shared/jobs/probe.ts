@@ -38,6 +38,9 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** The message of the log line a probe writes each time it succeeds. */
+export const PROBE_SUCCEEDED = 'probe succeeded';
+
 /** Longer than any Lambda timeout (15 min). */
 const OUTLIVE_MS = 16 * 60 * 1000;
 
@@ -48,6 +51,9 @@ export const probeJob = defineJob({
   schema: ProbePayload,
   ordered: false,
   async handle(p, ctx) {
+    // The canary's proof of life, one line per successful run: operators see the probe went
+    // through, and fault runs count how often a message's handler really succeeded.
+    const succeeded = () => ctx.logger.info(PROBE_SUCCEEDED, { probeMode: p.mode, probeTag: p.tag });
     switch (p.mode) {
       case 'succeed':
         if (ctx.receiveCount <= p.failTimes) {
@@ -56,10 +62,12 @@ export const probeJob = defineJob({
         if (p.failUntil !== undefined && Date.now() < Date.parse(p.failUntil)) {
           throw new ProbeTransientError(`probe failing attempt ${ctx.receiveCount} until ${p.failUntil}`);
         }
+        succeeded();
         return;
       case 'sleep':
         await sleep(p.sleepMs, ctx.signal);
         if (ctx.signal.aborted) throw new RetryableError('probe sleep interrupted by its deadline');
+        succeeded();
         return;
       case 'fail-permanent':
         throw new ProbePermanentError('probe asked to fail permanently');

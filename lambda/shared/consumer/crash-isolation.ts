@@ -1,0 +1,141 @@
+/**
+ * Crash isolation is decided here: which records of a batch run together, which run alone, and
+ * which are handed back without running. Pure; `./isolated-batch.ts` carries the plan out.
+ *
+ * A runtime crash or a function timeout fails the whole batch, and the event source mapping
+ * redelivers every record of it with `ApproximateReceiveCount` one higher, the innocent with the
+ * guilty. A record is therefore a **suspect** when it was delivered before and its previous
+ * delivery is not accounted for: the consumer did not see it end without a crash
+ * ({@link DeliveryMemo}). Everything else is **fresh**.
+ *
+ * | records of the batch                    | plan                                                   |
+ * | --------------------------------------- | ------------------------------------------------------ |
+ * | no suspect                              | one run of the whole batch, as without isolation      |
+ * | fresh ones                              | run first, together; their successes deleted at once  |
+ * | the most-delivered suspect (ties: first) | runs alone after them                                  |
+ * | other suspects on their final attempt   | each runs alone after it (handing back would kill it) |
+ * | other suspects                          | handed back: short, staggered visibility delay        |
+ *
+ * FIFO: a group's records before its first suspect are fresh; the suspect and the group's later
+ * records up to its next suspect form a segment (they run after it, in order). The chosen group
+ * runs its first segment and hands back the rest; a group holding a record on its final attempt
+ * runs all its segments, each alone, in order (the runner stops a group at its first failure);
+ * any other suspect group is handed back whole, so no record of a group runs before an earlier
+ * one succeeded. Groups without suspects are not held back.
+ */
+import type { SQSRecord } from 'aws-lambda';
+
+/** What the consumer remembers of deliveries that ended without a crash (`./delivery-memo.ts`). */
+export interface DeliveryMemo {
+  /** The receive count at which the record's last known delivery ended without a crash. */
+  accountedUpTo(messageId: string): number | undefined;
+}
+
+/** Settings of {@link planBatch}. */
+export interface IsolationSettings {
+  /** FIFO queue: keep per-group order. */
+  readonly fifo: boolean;
+  /** The source queue's redrive `maxReceiveCount`. */
+  readonly maxReceiveCount: number;
+  /** Hand-back delay of the first handed-back unit, in seconds. @default 2 */
+  readonly handBackBaseSeconds?: number;
+  /** Extra delay per further handed-back unit, so they come back apart. @default 3 */
+  readonly handBackSpreadSeconds?: number;
+}
+
+/** A suspect and the records of its FIFO group that follow it (empty on a standard queue). */
+export interface SuspectUnit {
+  readonly suspect: SQSRecord;
+  readonly followers: readonly SQSRecord[];
+}
+
+/** Records handed back without running, with the visibility delay they get. */
+export interface HandBack {
+  readonly records: readonly SQSRecord[];
+  readonly delaySeconds: number;
+}
+
+/** How one batch runs. */
+export interface BatchPlan {
+  /** True when the batch has suspects; otherwise `fresh` is the whole batch and nothing else is set. */
+  readonly isolated: boolean;
+  /** Run first, together (event order). */
+  readonly fresh: readonly SQSRecord[];
+  /** Run one after another, each alone, after the fresh ones. */
+  readonly alone: readonly SuspectUnit[];
+  /** Not run; reported failed. */
+  readonly handBack: readonly HandBack[];
+}
+
+/** `ApproximateReceiveCount` of a record (1 when absent). */
+export function receiveCountOf(record: SQSRecord): number {
+  return Number(record.attributes.ApproximateReceiveCount ?? '1');
+}
+
+/** True when a record was delivered before and that delivery is not accounted for. */
+export function isSuspect(record: SQSRecord, memo: DeliveryMemo): boolean {
+  const count = receiveCountOf(record);
+  if (count <= 1) return false;
+  const accounted = memo.accountedUpTo(record.messageId);
+  return accounted === undefined || accounted < count - 1;
+}
+
+/** Splits a batch into fresh records, suspects that run alone, and suspects handed back. */
+export function planBatch(
+  records: readonly SQSRecord[],
+  memo: DeliveryMemo,
+  settings: IsolationSettings,
+): BatchPlan {
+  const suspect = new Set(records.filter((r) => isSuspect(r, memo)).map((r) => r.messageId));
+  if (suspect.size === 0) return { isolated: false, fresh: [...records], alone: [], handBack: [] };
+
+  // Per FIFO group (or per record on a standard queue): the fresh prefix, then segments, each
+  // a suspect with the fresh records that follow it up to the next suspect.
+  const fresh: SQSRecord[] = [];
+  const groups: { segments: SuspectUnit[]; index: number }[] = [];
+  const byKey = new Map<string, SQSRecord[]>();
+  records.forEach((r, i) => {
+    const key = settings.fifo ? (r.attributes.MessageGroupId ?? '') : `#${i}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), r]);
+  });
+  for (const list of byKey.values()) {
+    const first = list.findIndex((r) => suspect.has(r.messageId));
+    if (first < 0) {
+      fresh.push(...list);
+      continue;
+    }
+    fresh.push(...list.slice(0, first));
+    const segments: SuspectUnit[] = [];
+    for (const r of list.slice(first)) {
+      if (suspect.has(r.messageId)) segments.push({ suspect: r, followers: [] });
+      else (segments.at(-1)!.followers as SQSRecord[]).push(r);
+    }
+    groups.push({ segments, index: records.indexOf(list[first]!) });
+  }
+  fresh.sort((a, b) => records.indexOf(a) - records.indexOf(b));
+
+  // The most-delivered group runs its first segment (it is closest to its DLQ); a group with a
+  // record on its final attempt runs every segment, each alone, as handing back would kill it.
+  const recordsOf = (g: (typeof groups)[number]) => g.segments.flatMap((u) => [u.suspect, ...u.followers]);
+  const urgency = (g: (typeof groups)[number]) => Math.max(...recordsOf(g).map(receiveCountOf));
+  groups.sort((a, b) => urgency(b) - urgency(a) || a.index - b.index);
+  const mustRun = (g: (typeof groups)[number]) => urgency(g) >= settings.maxReceiveCount;
+  const alone: SuspectUnit[] = [];
+  const handBack: HandBack[] = [];
+  const base = settings.handBackBaseSeconds ?? 2;
+  const spread = settings.handBackSpreadSeconds ?? 3;
+  let handedBack = 0;
+  groups.forEach((g, i) => {
+    if (mustRun(g)) {
+      alone.push(...g.segments);
+    } else if (i === 0) {
+      alone.push(g.segments[0]!);
+      // A FIFO group's records from its next suspect on wait for the next invocation.
+      const rest = recordsOf(g).slice(1 + g.segments[0]!.followers.length);
+      if (rest.length > 0) handBack.push({ records: rest, delaySeconds: base });
+    } else {
+      handBack.push({ records: recordsOf(g), delaySeconds: base + spread * handedBack++ });
+    }
+  });
+  return { isolated: true, fresh, alone, handBack };
+}

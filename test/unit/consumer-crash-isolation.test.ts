@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { SQSRecord } from 'aws-lambda';
+import { SandboxDeliveryMemo } from '../../lambda/shared/consumer/delivery-memo';
+import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
+import { FakeAws } from '../helpers/aws-fakes';
+import { consumer, failedIds, FIFO_SETTINGS } from '../helpers/consumer';
+import { recordingRegistry } from '../helpers/jobs';
+import { jobRecord, probeRecord } from '../helpers/sqs-events';
+
+const aws = new FakeAws();
+beforeEach(() => aws.reset());
+
+/** What the queue and the archive looked like when the stand-in for a crashing job started. */
+interface AtCrash {
+  deletes: (readonly string[])[];
+  archiveKeys: string[];
+}
+
+/**
+ * A job standing in for one that kills the runtime: it notes what had been done before it
+ * started, then fails (a unit test cannot lose its process).
+ */
+function crashJob(seen: AtCrash[]): JobDefinition {
+  return defineJob({
+    type: 'test.crash',
+    description: 'stands in for a runtime crash',
+    schema: z.object({}),
+    ordered: false,
+    async handle() {
+      seen.push({ deletes: aws.deletes().map((d) => [...d]), archiveKeys: [...aws.objects.keys()] });
+      throw new Error('the runtime would have died here');
+    },
+  }) as unknown as JobDefinition;
+}
+
+const ok = (receiveCount = 1, group?: string) =>
+  probeRecord({ mode: 'succeed' }, { receiveCount, ...(group ? { messageGroupId: group } : {}) });
+const failing = (receiveCount = 1, group?: string) =>
+  probeRecord({ mode: 'fail-always' }, { receiveCount, ...(group ? { messageGroupId: group } : {}) });
+const crashing = (receiveCount: number, group?: string) =>
+  jobRecord({ type: 'test.crash', payload: {}, receiveCount, ...(group ? { messageGroupId: group } : {}) });
+const handles = (records: readonly SQSRecord[]) => records.map((r) => r.receiptHandle);
+
+describe('standard consumer: crash isolation', () => {
+  it('deletes the fresh successes, in batches of 10, before a suspect runs', async () => {
+    // Prepare
+    const seen: AtCrash[] = [];
+    const { registry } = recordingRegistry([crashJob(seen)]);
+    const fresh = Array.from({ length: 12 }, () => ok());
+    const suspect = crashing(2);
+
+    // Act
+    const res = await consumer({ registry }).run([suspect, ...fresh]);
+
+    // Assess
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.deletes.map((d) => d.length)).toEqual([10, 2]);
+    expect(seen[0]!.deletes.flat().sort()).toEqual(handles(fresh).sort());
+    expect(failedIds(res)).toEqual([suspect.messageId]);
+  });
+
+  it('runs one suspect and hands the others back with short, staggered delays', async () => {
+    // Prepare: the batch-mates of a crash, back with receive count 2, and a fresh one
+    const { registry, runs } = recordingRegistry();
+    const [s1, s2, s3, f] = [ok(2), ok(2), ok(2), ok()];
+
+    // Act
+    const res = await consumer({ registry }).run([s1!, s2!, f!, s3!]);
+
+    // Assess
+    expect(runs).toEqual([f!.messageId, s1!.messageId]);
+    expect(aws.visibilityChanges().map((v) => [v.ReceiptHandle, v.VisibilityTimeout])).toEqual([
+      [s2!.receiptHandle, 2],
+      [s3!.receiptHandle, 5],
+    ]);
+    expect(failedIds(res)).toEqual([s2!.messageId, s3!.messageId]);
+    // The hand-backs happen before anything runs.
+    expect(aws.indexOf((c) => c.op === 'ChangeMessageVisibility')).toBe(0);
+  });
+
+  it('adds no request to a batch of retries that failed on their own in this sandbox', async () => {
+    // Prepare
+    const memo = new SandboxDeliveryMemo();
+    const c = consumer({ memo });
+    const retried = failing(1);
+    await c.run([retried, ok()]);
+    aws.reset();
+
+    // Act: the next delivery of the failed record, with a new batch-mate
+    const again = { ...retried, attributes: { ...retried.attributes, ApproximateReceiveCount: '2' } };
+    const res = await c.run([again, ok()]);
+
+    // Assess: one ordinary run, its only request the retry's backoff
+    expect(failedIds(res)).toEqual([retried.messageId]);
+    expect(aws.log.map((l) => l.op)).toEqual(['ChangeMessageVisibility']);
+  });
+
+  it('keeps a handed-back suspect a suspect, and accounts for the suspect that ran and failed', async () => {
+    // Prepare
+    const memo = new SandboxDeliveryMemo();
+    const [ran, handedBack] = [failing(2), ok(2)];
+
+    // Act
+    await consumer({ memo }).run([ran, handedBack]);
+
+    // Assess
+    expect(memo.accountedUpTo(ran.messageId)).toBe(2);
+    expect(memo.accountedUpTo(handedBack.messageId)).toBeUndefined();
+  });
+
+  it('keeps the provisional record of a final-attempt suspect and drops those of early-deleted ones', async () => {
+    // Prepare: maxReceiveCount 5; both on their final attempt, one of them known to be innocent
+    const seen: AtCrash[] = [];
+    const { registry } = recordingRegistry([crashJob(seen)]);
+    const memo = new SandboxDeliveryMemo();
+    const innocent = ok(5);
+    memo.account(innocent.messageId, 4);
+    const suspect = crashing(5);
+
+    // Act
+    const res = await consumer({ registry, memo }).run([suspect, innocent]);
+
+    // Assess: when the suspect starts, only its own provisional record is left
+    expect(seen[0]!.deletes).toEqual([[innocent.receiptHandle]]);
+    expect(seen[0]!.archiveKeys).toHaveLength(1);
+    expect(seen[0]!.archiveKeys[0]).toContain(suspect.messageId);
+    expect(failedIds(res)).toEqual([suspect.messageId]);
+  });
+
+  it('reports the batch as before when an early delete fails', async () => {
+    // Prepare
+    aws.failDelete = () => new Error('SQS unavailable');
+    const { registry, runs } = recordingRegistry();
+    const [s, f] = [ok(2), ok()];
+
+    // Act
+    const res = await consumer({ registry }).run([s!, f!]);
+
+    // Assess
+    expect(runs).toEqual([f!.messageId, s!.messageId]);
+    expect(failedIds(res)).toEqual([]);
+  });
+});
+
+describe('FIFO consumer: crash isolation', () => {
+  it('holds back the later records of a suspect group only; other groups flow first', async () => {
+    // Prepare
+    const { registry, runs } = recordingRegistry();
+    const [a1, b1, a2, b2] = [failing(2, 'A'), ok(1, 'B'), ok(1, 'A'), ok(1, 'B')];
+
+    // Act
+    const res = await consumer({ fifo: true, registry }).run([a1!, b1!, a2!, b2!]);
+
+    // Assess
+    expect(runs).toEqual([b1!.messageId, b2!.messageId, a1!.messageId]);
+    expect(aws.deletes()).toEqual([[b1!.receiptHandle, b2!.receiptHandle]]);
+    expect(failedIds(res)).toEqual([a1!.messageId, a2!.messageId]);
+  });
+
+  it('never runs a suspect after an earlier record of its group failed', async () => {
+    // Prepare: a1 failed on its own before; a2 was its batch-mate in a crashed batch
+    const memo = new SandboxDeliveryMemo();
+    const { registry, runs } = recordingRegistry();
+    const [a1, a2, b1] = [failing(2, 'A'), ok(2, 'A'), ok(1, 'B')];
+    memo.account(a1!.messageId, 1);
+
+    // Act
+    const res = await consumer({ fifo: true, registry, memo }).run([a1!, a2!, b1!]);
+
+    // Assess
+    expect(runs).toEqual([a1!.messageId, b1!.messageId]);
+    expect(failedIds(res)).toEqual([a1!.messageId, a2!.messageId]);
+  });
+
+  it('runs the final-attempt suspects of several groups one after another, deleting between them', async () => {
+    // Prepare: stage dev's maxReceiveCount is 5
+    const seen: AtCrash[] = [];
+    const { registry, runs } = recordingRegistry([crashJob(seen)]);
+    const max = FIFO_SETTINGS.maxReceiveCount;
+    const [a1, c1] = [ok(max, 'A'), crashing(max, 'C')];
+
+    // Act
+    const res = await consumer({ fifo: true, registry }).run([a1!, c1!]);
+
+    // Assess: a1 ran first and was deleted before the crash stand-in started
+    expect(runs).toEqual([a1!.messageId, c1!.messageId]);
+    expect(seen[0]!.deletes).toEqual([[a1!.receiptHandle]]);
+    expect(failedIds(res)).toEqual([c1!.messageId]);
+  });
+
+  it('stops a group at its first failure: a later final-attempt segment does not overtake it', async () => {
+    // Prepare
+    const { registry, runs } = recordingRegistry();
+    const max = FIFO_SETTINGS.maxReceiveCount;
+    const [a1, a2] = [failing(max, 'A'), ok(max, 'A')];
+
+    // Act
+    const res = await consumer({ fifo: true, registry }).run([a1!, a2!]);
+
+    // Assess
+    expect(runs).toEqual([a1!.messageId]);
+    expect(failedIds(res)).toEqual([a1!.messageId, a2!.messageId]);
+  });
+});
