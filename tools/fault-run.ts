@@ -399,7 +399,11 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
  */
 async function drainDestructively(sqs: SQSClient, url: string): Promise<Message[]> {
   const out: Message[] = [];
-  for (let empty = 0; empty < 3;) {
+  // Until the queue holds nothing at all: messages in flight (a sweeper run that received them,
+  // the scheduled one included) come back when their visibility ends and must be counted too.
+  const deadline = Date.now() + 300_000;
+  for (let empty = 0; empty < 3 || ((await depth(sqs, url)) > 0 && Date.now() < deadline);) {
+    if (empty >= 3) await new Promise((r) => setTimeout(r, 1000));
     const res = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: url,
