@@ -4,9 +4,10 @@
  * the archive bucket hold.
  */
 import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveRecord } from '../lambda/shared/archive';
 import { startLocal, type LocalHandle, type StartLocalOptions } from '../local';
+import { readQueueDepth } from '../ops/lib/queue-depth';
 import { TEST_CDK_OUT } from './assembly';
 
 /** A running local stage plus SDK clients pointed at its emulator. */
@@ -123,22 +124,8 @@ export function attemptsOf(
 
 /** Visible + in-flight + delayed message counts of a queue. */
 export async function depth(sqs: SQSClient, url: string): Promise<number> {
-  const out = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
-    }),
-  );
-  const a = out.Attributes ?? {};
-  return (
-    Number(a.ApproximateNumberOfMessages ?? 0) +
-    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
+  const d = await readQueueDepth(sqs, url);
+  return d.visible + d.inFlight + d.delayed;
 }
 
 /** Every archive record in the bucket, by message id. */
