@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveRecord } from '../lambda/shared/archive';
 import { startLocal, type LocalHandle, type StartLocalOptions } from '../local';
 import { readQueueDepth } from '../ops/lib/queue-depth';
+import type { HealthReport } from '../local/control/endpoints';
 import { TEST_CDK_OUT } from './assembly';
 
 /** A running local stage plus SDK clients pointed at its emulator. */
@@ -120,6 +121,15 @@ export function attemptsOf(
     if (!inv.batchItemFailures.includes(messageId)) succeeded++;
   }
   return { attempts, succeeded, failed: attempts - succeeded };
+}
+
+/** Whether the local stage has work running: an invocation or a poller's batch (`GET /_local/health`). */
+export async function isBusy(local: LocalHandle): Promise<boolean> {
+  const health = (await (await fetch(`${local.apiUrl}/_local/health`)).json()) as HealthReport;
+  return (
+    Object.values(health.functions).some((f) => f.active > 0) ||
+    Object.values(health.pollers).some((p) => p.activeBatches > 0)
+  );
 }
 
 /** Visible + in-flight + delayed message counts of a queue. */
