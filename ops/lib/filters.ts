@@ -1,3 +1,4 @@
+import type { ArchiveFilter } from './archive';
 import type { Values } from './cli';
 import { UsageError } from './errors';
 import { QUEUE_KEYS, type QueueKey } from './target';
@@ -70,17 +71,7 @@ export function parsePayload(v: string | undefined): Record<string, unknown> {
   return json as Record<string, unknown>;
 }
 
-/** A message selection: what `--queue`, `--type`, `--kind`, `--since`, `--until` and `--ids` give. */
-export interface Selection {
-  readonly queue?: QueueKey;
-  readonly type?: string;
-  readonly kind?: FailureKind;
-  readonly since?: Date;
-  readonly until?: Date;
-  readonly ids?: readonly string[];
-}
-
-/** The options of a selection, each with its parser. */
+/** The selection options (`--queue`, `--type`, `--kind`, `--since`, `--until`, `--ids`), each with its parser. */
 const SELECTION_PARSERS = {
   queue: parseQueue,
   type: parseType,
@@ -110,11 +101,11 @@ export function selectionOptions<K extends SelectionOption>(
 export function parseSelection<K extends SelectionOption>(
   values: Values,
   names: readonly K[],
-): Pick<Selection, K> {
+): Pick<ArchiveFilter, K> {
   const out: Record<string, unknown> = {};
   for (const name of names) {
     const parsed = SELECTION_PARSERS[name](values[name] as string | undefined);
     if (parsed !== undefined) out[name] = parsed;
   }
-  return out as Pick<Selection, K>;
+  return out as Pick<ArchiveFilter, K>;
 }
