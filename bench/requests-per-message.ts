@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { synthesize } from '../local';
 import { BENCH_CDK_OUT } from '../tools/assembly';
 import { CountingProxy, PROXIED_HEADER, type SeenRequest } from '../tools/counting-proxy';
-import { depth, startStage, waitFor, type LocalStage } from '../tools/local-stage';
+import { depth, isBusy, startStage, waitFor, type LocalStage } from '../tools/local-stage';
 
 const ROOT = path.join(__dirname, '..');
 const COST_INPUT = path.join(ROOT, 'cost', 'requests-per-message.json');
@@ -116,13 +116,7 @@ async function settle(stage: LocalStage, minInvocations: number): Promise<void> 
   await waitFor(
     'the pipeline to settle',
     async () => {
-      const health = (await (await fetch(`${stage.local.apiUrl}/_local/health`)).json()) as {
-        functions: Record<string, { active: number }>;
-        pollers: Record<string, { activeBatches: number }>;
-      };
-      const busy =
-        Object.values(health.functions).some((f) => f.active > 0) ||
-        Object.values(health.pollers).some((p) => p.activeBatches > 0);
+      const busy = await isBusy(stage.local);
       const left = (await Promise.all([...sourceQueues].map((url) => depth(stage.sqs, url)))).reduce(
         (a, b) => a + b,
         0,

@@ -4,9 +4,11 @@
  * the archive bucket hold.
  */
 import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveRecord } from '../lambda/shared/archive';
 import { startLocal, type LocalHandle, type StartLocalOptions } from '../local';
+import { readQueueDepth } from '../ops/lib/queue-depth';
+import type { HealthReport } from '../local/control/endpoints';
 import { TEST_CDK_OUT } from './assembly';
 
 /** A running local stage plus SDK clients pointed at its emulator. */
@@ -121,24 +123,19 @@ export function attemptsOf(
   return { attempts, succeeded, failed: attempts - succeeded };
 }
 
+/** Whether the local stage has work running: an invocation or a poller's batch (`GET /_local/health`). */
+export async function isBusy(local: LocalHandle): Promise<boolean> {
+  const health = (await (await fetch(`${local.apiUrl}/_local/health`)).json()) as HealthReport;
+  return (
+    Object.values(health.functions).some((f) => f.active > 0) ||
+    Object.values(health.pollers).some((p) => p.activeBatches > 0)
+  );
+}
+
 /** Visible + in-flight + delayed message counts of a queue. */
 export async function depth(sqs: SQSClient, url: string): Promise<number> {
-  const out = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
-    }),
-  );
-  const a = out.Attributes ?? {};
-  return (
-    Number(a.ApproximateNumberOfMessages ?? 0) +
-    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
+  const d = await readQueueDepth(sqs, url);
+  return d.visible + d.inFlight + d.delayed;
 }
 
 /** Every archive record in the bucket, by message id. */

@@ -1,29 +1,18 @@
 import { ArchiveReader, typeOfBody } from '../lib/archive';
 import type { Command } from '../lib/cli';
-import { parseDate, parseKind, parseQueue, parseType } from '../lib/filters';
+import { parseSelection, selectionOptions } from '../lib/filters';
 import { clip, table } from '../lib/format';
+
+const SELECTION = ['queue', 'type', 'kind', 'since', 'until'] as const;
 
 /** `archive list`: archive records, newest first. */
 export const archiveListCommand: Command = {
   name: 'archive list',
   summary: 'failure archive records, newest first',
   usage: '[--queue standard|fifo] [--type T] [--kind K] [--since <date>] [--until <date>]',
-  options: {
-    queue: { type: 'string' },
-    type: { type: 'string' },
-    kind: { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-  },
+  options: selectionOptions(SELECTION),
   async run(ctx) {
-    const v = ctx.values;
-    const filter = {
-      ...(v.queue ? { queue: parseQueue(v.queue as string)! } : {}),
-      ...(v.type ? { type: parseType(v.type as string)! } : {}),
-      ...(v.kind ? { kind: parseKind(v.kind as string)! } : {}),
-      ...(v.since ? { since: parseDate('since', v.since as string)! } : {}),
-      ...(v.until ? { until: parseDate('until', v.until as string)! } : {}),
-    };
+    const filter = parseSelection(ctx.values, SELECTION);
     const target = await ctx.target();
     const records = await new ArchiveReader(target).list(filter, (d, n) =>
       ctx.progress(`read ${d}/${n} records`),

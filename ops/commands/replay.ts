@@ -1,7 +1,9 @@
 import type { Command } from '../lib/cli';
-import { parseDate, parseIds, parseKind, parseQueue, parseType } from '../lib/filters';
-import { table } from '../lib/format';
+import { parseSelection, selectionOptions } from '../lib/filters';
+import { outcomeTable } from '../lib/format';
 import { replay } from '../lib/replay';
+
+const SELECTION = ['queue', 'type', 'kind', 'since', 'until', 'ids'] as const;
 
 /** `replay`: re-enqueues archived messages into the queue they came from. */
 export const replayCommand: Command = {
@@ -10,44 +12,20 @@ export const replayCommand: Command = {
   usage:
     '[--queue standard|fifo] [--type T] [--kind K] [--since <date>] [--until <date>] [--ids a,b,…] [--include-dead-lettered] [--dry-run]',
   options: {
-    queue: { type: 'string' },
-    type: { type: 'string' },
-    kind: { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    ids: { type: 'string' },
+    ...selectionOptions(SELECTION),
     'include-dead-lettered': { type: 'boolean' },
     'dry-run': { type: 'boolean' },
   },
   async run(ctx) {
     const v = ctx.values;
-    const filter = {
-      ...(v.queue ? { queue: parseQueue(v.queue as string)! } : {}),
-      ...(v.type ? { type: parseType(v.type as string)! } : {}),
-      ...(v.kind ? { kind: parseKind(v.kind as string)! } : {}),
-      ...(v.since ? { since: parseDate('since', v.since as string)! } : {}),
-      ...(v.until ? { until: parseDate('until', v.until as string)! } : {}),
-      ...(v.ids ? { ids: parseIds(v.ids as string)! } : {}),
-    };
-    const result = await replay(await ctx.target(), filter, {
+    const result = await replay(await ctx.target(), parseSelection(v, SELECTION), {
       dryRun: v['dry-run'] === true,
       includeDeadLettered: v['include-dead-lettered'] === true,
       progress: (l) => ctx.progress(l),
     });
     const text = [
       result.items.length
-        ? table(
-            ['queue', 'message id', 'type', 'kind', 'outcome', 'new message id', 'detail'],
-            result.items.map((i) => [
-              i.queue,
-              i.messageId,
-              i.type,
-              i.kind,
-              i.outcome,
-              i.newMessageId,
-              i.detail,
-            ]),
-          )
+        ? outcomeTable(result.items, 'detail', (i) => i.detail)
         : 'no archive records match',
       '',
       `${result.dryRun ? 'would replay' : 'replayed'} ${result.replayed}, skipped ${result.skipped}, failed ${result.failed}`,

@@ -19,24 +19,24 @@ export interface ArchiveFilter {
   readonly ids?: readonly string[];
 }
 
-/** The job type named by an envelope body, if it is one. */
-export function typeOfBody(body: string): string | null {
+/** The string field `field` of a JSON object body; `null` if the body is not JSON or has none. */
+function stringFieldOfBody(body: string, field: 'type' | 'id'): string | null {
   try {
-    const t = (JSON.parse(body) as { type?: unknown }).type;
-    return typeof t === 'string' ? t : null;
+    const v = (JSON.parse(body) as Record<string, unknown> | null)?.[field];
+    return typeof v === 'string' ? v : null;
   } catch {
     return null;
   }
 }
 
+/** The job type named by an envelope body, if it is one. */
+export function typeOfBody(body: string): string | null {
+  return stringFieldOfBody(body, 'type');
+}
+
 /** The envelope id of a body, if it is an envelope. */
 export function envelopeIdOfBody(body: string): string | null {
-  try {
-    const id = (JSON.parse(body) as { id?: unknown }).id;
-    return typeof id === 'string' ? id : null;
-  } catch {
-    return null;
-  }
+  return stringFieldOfBody(body, 'id');
 }
 
 /** Reads archive records of a target's bucket: by computed key first, by listing when that misses. */

@@ -1,7 +1,6 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
-  GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
   PurgeQueueCommand,
   ReceiveMessageCommand,
@@ -15,6 +14,7 @@ import type { ArchiveRecord, FailureKind } from '../../lambda/shared/archive';
 import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
 import { ArchiveReader, envelopeIdOfBody, typeOfBody } from './archive';
 import { OpsError, UsageError } from './errors';
+import { readQueueDepth, type QueueDepth } from './queue-depth';
 import { awsFailure, pairOf, QUEUE_KEYS, type QueueKey, type QueuePair, type Target } from './target';
 
 /** Message attribute the tool adds to a redriven message: the message id it had on its source queue. */
@@ -168,32 +168,12 @@ class DlqWalker {
   }
 }
 
-/** Counts of a queue's messages. */
-export interface QueueDepth {
-  readonly visible: number;
-  readonly inFlight: number;
-  readonly delayed: number;
-}
+export type { QueueDepth } from './queue-depth';
 
 /** Visible, in-flight and delayed counts of a queue. */
 export async function queueDepth(target: Target, url: string): Promise<QueueDepth> {
   try {
-    const out = await target.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: url,
-        AttributeNames: [
-          'ApproximateNumberOfMessages',
-          'ApproximateNumberOfMessagesNotVisible',
-          'ApproximateNumberOfMessagesDelayed',
-        ],
-      }),
-    );
-    const a = out.Attributes ?? {};
-    return {
-      visible: Number(a.ApproximateNumberOfMessages ?? 0),
-      inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
-      delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
-    };
+    return await readQueueDepth(target.sqs, url);
   } catch (error) {
     throw awsFailure(`cannot read the attributes of ${url}`, error);
   }

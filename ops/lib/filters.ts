@@ -1,3 +1,5 @@
+import type { ArchiveFilter } from './archive';
+import type { Values } from './cli';
 import { UsageError } from './errors';
 import { QUEUE_KEYS, type QueueKey } from './target';
 import type { FailureKind } from '../../lambda/shared/archive';
@@ -67,4 +69,43 @@ export function parsePayload(v: string | undefined): Record<string, unknown> {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw new UsageError('payload must be a JSON object');
   return json as Record<string, unknown>;
+}
+
+/** The selection options (`--queue`, `--type`, `--kind`, `--since`, `--until`, `--ids`), each with its parser. */
+const SELECTION_PARSERS = {
+  queue: parseQueue,
+  type: parseType,
+  kind: parseKind,
+  since: (v: string | undefined) => parseDate('since', v),
+  until: (v: string | undefined) => parseDate('until', v),
+  ids: parseIds,
+} as const;
+
+/** One option of a selection. */
+export type SelectionOption = keyof typeof SELECTION_PARSERS;
+
+/** The `parseArgs` options of the selection options `names` (all strings). */
+export function selectionOptions<K extends SelectionOption>(
+  names: readonly K[],
+): Record<K, { readonly type: 'string' }> {
+  return Object.fromEntries(names.map((n) => [n, { type: 'string' }])) as Record<
+    K,
+    { readonly type: 'string' }
+  >;
+}
+
+/**
+ * The selection the options `names` give in `values`, parsed in that order (the first bad one is
+ * the error); options not given are left out.
+ */
+export function parseSelection<K extends SelectionOption>(
+  values: Values,
+  names: readonly K[],
+): Pick<ArchiveFilter, K> {
+  const out: Record<string, unknown> = {};
+  for (const name of names) {
+    const parsed = SELECTION_PARSERS[name](values[name] as string | undefined);
+    if (parsed !== undefined) out[name] = parsed;
+  }
+  return out as Pick<ArchiveFilter, K>;
 }

@@ -16,3 +16,25 @@ export function clip(s: string | null | undefined, n: number): string {
   const one = s.replace(/\s+/g, ' ');
   return one.length > n ? `${one.slice(0, n - 1)}…` : one;
 }
+
+/** What `dlq redrive` and `replay` say of each message they moved (or would move). */
+export interface MessageOutcome {
+  readonly queue: string | null;
+  readonly messageId: string;
+  readonly type: string | null;
+  readonly kind: string;
+  readonly outcome: string;
+  readonly newMessageId?: string;
+}
+
+/** The per-message table of `dlq redrive` and `replay`; the last column is `note` under `noteHeader`. */
+export function outcomeTable<T extends MessageOutcome>(
+  items: readonly T[],
+  noteHeader: string,
+  note: (item: T) => string | undefined,
+): string {
+  return table(
+    ['queue', 'message id', 'type', 'kind', 'outcome', 'new message id', noteHeader],
+    items.map((i) => [i.queue, i.messageId, i.type, i.kind, i.outcome, i.newMessageId, note(i)]),
+  );
+}

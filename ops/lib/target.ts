@@ -3,6 +3,7 @@ import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readFile } from 'node:fs/promises';
+import type { LocalEnv } from '../../local/index';
 import { OpsError } from './errors';
 
 /** The two queue families of the pipeline. */
@@ -82,17 +83,8 @@ function nameOfArn(arn: string): string {
 
 const keyOf = (name: string): QueueKey => (name.endsWith('.fifo') ? 'fifo' : 'standard');
 
-/** `.local/env.json` as written by `npm start` (docs/DESIGN.md §6 item 8). */
-export interface LocalEnvFile {
-  readonly apiUrl: string;
-  readonly apiKey: string;
-  readonly awsEndpoint: string;
-  readonly region: string;
-  readonly queues: Readonly<
-    Record<string, { readonly url: string; readonly arn: string; readonly name: string }>
-  >;
-  readonly buckets: Readonly<Record<string, string>>;
-}
+/** `.local/env.json` as written by `npm start` (docs/DESIGN.md §6 item 8): local mode's own type. */
+export type LocalEnvFile = LocalEnv;
 
 /** Reads `.local/env.json`; a missing or unreadable file is "local mode is not running". */
 export async function readLocalEnv(file: string): Promise<LocalEnvFile> {

@@ -5,7 +5,7 @@
  */
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { InvocationRecord, LocalHandle } from '../../local';
-import { depth, waitFor, type LocalStage } from '../../tools/local-stage';
+import { depth, isBusy, waitFor, type LocalStage } from '../../tools/local-stage';
 
 /** A probe job request (docs/DESIGN.md §5): `payload` says what the consumer does with it. */
 export const probe = (payload: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -43,13 +43,7 @@ export async function drainView(sqs: SQSClient, url: string): Promise<Message[]>
 /** What moves in the local stage: queue depths, invocations so far, and work in progress. */
 async function activity(stage: LocalStage): Promise<{ snapshot: string; busy: boolean }> {
   const depths = await Promise.all(Object.values(stage.local.env.queues).map((q) => depth(stage.sqs, q.url)));
-  const health = (await (await fetch(`${stage.local.apiUrl}/_local/health`)).json()) as {
-    functions: Record<string, { active: number }>;
-    pollers: Record<string, { activeBatches: number }>;
-  };
-  const busy =
-    Object.values(health.functions).some((f) => f.active > 0) ||
-    Object.values(health.pollers).some((p) => p.activeBatches > 0);
+  const busy = await isBusy(stage.local);
   return { snapshot: JSON.stringify([depths, stage.local.journal.length]), busy };
 }
 

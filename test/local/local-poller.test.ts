@@ -8,14 +8,15 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createQueue, startEmulator, type Emulator, type LocalQueue } from '../../local/aws/emulator';
 import { Journal } from '../../local/control/journal';
-import { createLocalLogger } from '../../local/log';
 import { compileFilterCriteria } from '../../local/triggers/filter-criteria';
 import { GroupGate } from '../../local/triggers/group-gate';
-import { SqsPoller, toLambdaRecord } from '../../local/triggers/poller';
+import type { SqsPoller } from '../../local/triggers/poller';
+import { toLambdaRecord } from '../../local/triggers/poller';
 import { localPseudoParameters, Resolver } from '../../local/template/resolver';
 import type { TemplateResource } from '../../local/template/reader';
 import type { MappingSpec } from '../../local/template/topology';
-import type { FunctionHost, InvokeOutcome } from '../../local/functions/host';
+import type { InvokeOutcome } from '../../local/functions/host';
+import { mappingSpec, ok, recordingHost, startPoller, until as waitUntil } from '../helpers/poller';
 
 const ARN = 'arn:aws:sqs:us-east-1:000000000000:q';
 
@@ -143,42 +144,11 @@ describe('SQS poller', () => {
   const events: SQSEvent[] = [];
   const journal = new Journal(100);
 
-  const mapping = (over: Partial<MappingSpec> = {}): MappingSpec => ({
-    logicalId: 'Mapping',
-    functionId: 'Consumer',
-    queueId: 'Queue',
-    batchSize: 10,
-    maxBatchingWindowSeconds: 0,
-    reportBatchItemFailures: true,
-    enabled: true,
-    ...over,
-  });
-  const ok = (payload: unknown): InvokeOutcome => ({
-    requestId: 'r',
-    startedAt: new Date(),
-    durationMs: 1,
-    ok: true,
-    payload,
-  });
-  const host = {
-    invoke: async (event: SQSEvent) => {
-      events.push(event);
-      return respond(event);
-    },
-  } as unknown as FunctionHost;
+  const mapping = mappingSpec;
+  const host = recordingHost(events, (event) => respond(event));
 
   const start = (m: MappingSpec, concurrency = 1) => {
-    poller = new SqsPoller({
-      mapping: m,
-      queue,
-      host,
-      sqs: emulator.sqs,
-      journal,
-      region: 'us-east-1',
-      logger: createLocalLogger('silent'),
-      concurrency,
-    });
-    poller.start();
+    poller = startPoller({ mapping: m, queue, host, sqs: emulator.sqs, journal, concurrency });
   };
   const counts = async () => {
     const a = (
@@ -194,13 +164,7 @@ describe('SQS poller', () => {
       inFlight: Number(a.ApproximateNumberOfMessagesNotVisible),
     };
   };
-  const until = async (check: () => boolean, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > end) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const until = (check: () => boolean, ms = 5000) => waitUntil(check, ms);
   const send = async (n: number) => {
     const entries = Array.from({ length: n }, (_, i) => ({ Id: String(i), MessageBody: `body-${i}` }));
     for (let i = 0; i < n; i += 10) {

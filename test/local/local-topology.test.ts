@@ -1,55 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localPseudoParameters, Resolver } from '../../local/template/resolver';
-import type { StageTemplate, TemplateResource } from '../../local/template/reader';
-import { analyzeTemplate, ratePeriodMs, SKIPPED_TYPES } from '../../local/template/topology';
+import { describe, expect, it } from 'vitest';
+import { ratePeriodMs, SKIPPED_TYPES } from '../../local/template/topology';
+import { esm, fn, queue, useTemplateFixture, type RawResource } from '../helpers/topology';
 
-let cdkOut: string;
-beforeAll(() => {
-  cdkOut = mkdtempSync(path.join(tmpdir(), 'local-topology-'));
-  mkdirSync(path.join(cdkOut, 'asset.abc'));
-  writeFileSync(path.join(cdkOut, 'asset.abc', 'index.mjs'), 'export const handler = async () => null;');
-});
-afterAll(() => rmSync(cdkOut, { recursive: true, force: true }));
-
-type Raw = {
-  Type: string;
-  Properties?: Record<string, unknown>;
-  Metadata?: Record<string, unknown>;
-  Condition?: string;
-};
-
-function analyze(resources: Record<string, Raw>) {
-  const map = new Map<string, TemplateResource>(
-    Object.entries(resources).map(([logicalId, r]) => [
-      logicalId,
-      {
-        logicalId,
-        type: r.Type,
-        properties: r.Properties ?? {},
-        metadata: r.Metadata ?? {},
-        dependsOn: [],
-        condition: r.Condition,
-        stackName: 'S',
-      },
-    ]),
-  );
-  const stage: StageTemplate = { cdkOut, resources: map, parameters: new Map() };
-  return analyzeTemplate(stage, new Resolver({ pseudo: localPseudoParameters('S'), resources: map }));
-}
-
-const fn = (extra: Record<string, unknown> = {}): Raw => ({
-  Type: 'AWS::Lambda::Function',
-  Properties: { Handler: 'index.handler', Runtime: 'nodejs24.x', Timeout: 3, ...extra },
-  Metadata: { 'aws:asset:path': 'asset.abc' },
-});
-const queue: Raw = { Type: 'AWS::SQS::Queue' };
-const esm = (properties: Record<string, unknown> = {}): Raw => ({
-  Type: 'AWS::Lambda::EventSourceMapping',
-  Properties: { EventSourceArn: { 'Fn::GetAtt': ['Q', 'Arn'] }, FunctionName: { Ref: 'Fn' }, ...properties },
-});
+const { analyze, cdkOut } = useTemplateFixture('local-topology-');
 
 describe('template analysis', () => {
   it('orders dead-letter queues before the queues that redrive to them', () => {
@@ -82,7 +36,7 @@ describe('template analysis', () => {
     });
     expect(t.functions[0]).toMatchObject({
       logicalId: 'Fn',
-      file: path.join(cdkOut, 'asset.abc', 'index.mjs'),
+      file: path.join(cdkOut(), 'asset.abc', 'index.mjs'),
       exportName: 'handler',
       timeoutSeconds: 3,
       memoryMb: 256,
@@ -149,7 +103,7 @@ describe('template analysis', () => {
   });
 
   describe('fails fast, naming the resource', () => {
-    it.each<[string, Record<string, Raw>, RegExp]>([
+    it.each<[string, Record<string, RawResource>, RegExp]>([
       [
         'an unsupported resource type',
         { Stream: { Type: 'AWS::Kinesis::Stream' } },
@@ -228,7 +182,7 @@ describe('template analysis', () => {
 });
 
 describe('event source mappings a deploy would refuse', () => {
-  it.each<[string, Record<string, Raw>, RegExp]>([
+  it.each<[string, Record<string, RawResource>, RegExp]>([
     [
       'batch size > 10 without a batching window',
       { Q: queue, Fn: fn(), Esm: esm({ BatchSize: 11 }) },

@@ -3,10 +3,9 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type LocalQueue } from '../../local/aws/emulator';
 import { Journal } from '../../local/control/journal';
-import { createLocalLogger } from '../../local/log';
-import { SqsPoller } from '../../local/triggers/poller';
-import type { MappingSpec } from '../../local/template/topology';
-import type { FunctionHost, InvokeOutcome } from '../../local/functions/host';
+import type { SqsPoller } from '../../local/triggers/poller';
+import type { InvokeOutcome } from '../../local/functions/host';
+import { mappingSpec, ok, recordingHost, startPoller, until as waitUntil } from '../helpers/poller';
 
 /*
  * The local SQS poller over a FIFO queue with the patched emulator (patches/fauxqs+1.9.2.patch):
@@ -20,22 +19,7 @@ describe('SQS poller over a FIFO queue: several messages per group', () => {
   let queueCounter = 0;
   const events: SQSEvent[] = [];
 
-  const mapping: MappingSpec = {
-    logicalId: 'Mapping',
-    functionId: 'Consumer',
-    queueId: 'Queue',
-    batchSize: 10,
-    maxBatchingWindowSeconds: 0,
-    reportBatchItemFailures: true,
-    enabled: true,
-  };
-  const ok = (payload: unknown): InvokeOutcome => ({
-    requestId: 'r',
-    startedAt: new Date(),
-    durationMs: 1,
-    ok: true,
-    payload,
-  });
+  const mapping = mappingSpec();
 
   const fifoQueue = async (visibilityTimeout: number): Promise<LocalQueue> => {
     const name = `poller-fifo-${++queueCounter}.fifo`;
@@ -61,31 +45,16 @@ describe('SQS poller over a FIFO queue: several messages per group', () => {
     );
   };
   const start = (queue: LocalQueue, respond: (event: SQSEvent) => InvokeOutcome) => {
-    const host = {
-      invoke: async (event: SQSEvent) => {
-        events.push(event);
-        return respond(event);
-      },
-    } as unknown as FunctionHost;
-    poller = new SqsPoller({
+    poller = startPoller({
       mapping,
       queue,
-      host,
+      host: recordingHost(events, respond),
       sqs: emulator.sqs,
       journal: new Journal(100),
-      region: 'us-east-1',
-      logger: createLocalLogger('silent'),
       concurrency: 2,
     });
-    poller.start();
   };
-  const until = async (check: () => boolean, ms = 10_000) => {
-    const end = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > end) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const until = (check: () => boolean) => waitUntil(check, 10_000);
   const bodies = (event: SQSEvent | undefined) => event?.Records.map((r) => r.body);
 
   beforeAll(async () => {

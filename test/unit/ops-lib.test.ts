@@ -9,6 +9,8 @@ import {
   parsePayload,
   parsePositive,
   parseQueue,
+  parseSelection,
+  selectionOptions,
 } from '../../ops/lib/filters';
 import { clip, table } from '../../ops/lib/format';
 import { sdkAttributes } from '../../ops/lib/replay';
@@ -51,6 +53,30 @@ describe('ops filters', () => {
   ])('refuses bad usage with its own message (%#)', (fn, message) => {
     expect(fn).toThrow(UsageError);
     expect(fn).toThrow(message);
+  });
+});
+
+describe('ops selection options', () => {
+  it('parses the options named, leaving out the ones not given', () => {
+    expect(selectionOptions(['queue', 'ids'])).toEqual({
+      queue: { type: 'string' },
+      ids: { type: 'string' },
+    });
+    const selection = parseSelection(
+      { queue: 'fifo', kind: 'permanent', since: '2026-11-22', type: 'probe' },
+      ['queue', 'kind', 'since', 'until', 'ids'],
+    );
+    expect(selection).toEqual({
+      queue: 'fifo',
+      kind: 'permanent',
+      since: new Date('2026-11-22T00:00:00.000Z'),
+    });
+    expect(parseSelection({}, ['queue', 'type', 'kind', 'since', 'until', 'ids'])).toEqual({});
+  });
+
+  it('refuses the first bad option in the order named', () => {
+    expect(() => parseSelection({ kind: 'bad', queue: 'dlq' }, ['queue', 'kind'])).toThrow('--queue dlq');
+    expect(() => parseSelection({ kind: 'bad', queue: 'dlq' }, ['kind', 'queue'])).toThrow('--kind bad');
   });
 });
 
