@@ -19,9 +19,9 @@ export interface Observation {
 }
 
 /**
- * Where `smoke` learns what happened to a message. Today: the local invocation journal (success,
- * attempts, order) and the failure archive (failures, both targets). The message-status API
- * (`GET /v1/messages/{id}`, docs/DESIGN.md §3) plugs in here as one more source when it exists.
+ * Where `smoke` learns what happened to a message: the local invocation journal (success,
+ * attempts, order), the message-status API (`GET /v1/messages/{id}`, docs/DESIGN.md §3; the
+ * default on a deployed stage) and the failure archive (failures only; for an API without ids).
  */
 export interface StatusSource {
   /** A name for the report. */
@@ -213,7 +213,16 @@ export async function smoke(
       break;
     }
   }
-  const source = options.source ?? (target.invocations ? journalSource(target) : archiveSource(target));
+  // Local: the journal. Deployed: the status API when every 202 carried an envelope id (it does
+  // since GET /v1/messages/{id} exists), else the archive, which sees failures only.
+  const withIds = probes.every((p) => p.accepted.every((a) => a.id));
+  const source =
+    options.source ??
+    (target.invocations
+      ? journalSource(target)
+      : withIds
+        ? statusApiSource(target, options.doFetch)
+        : archiveSource(target));
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   const decided = new Map<Probe, SmokeCheck>();
   const ids = (p: Probe) => p.accepted.map((a) => a.messageId);

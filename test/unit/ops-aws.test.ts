@@ -599,6 +599,49 @@ describe('ops on AWS: smoke', () => {
     expect(result.ok).toBe(true);
   });
 
+  it('follows each probe through GET /v1/messages/{id} when the 202s carry envelope ids', async () => {
+    // Prepare: the API answers ids; the status API reports each probe's outcome
+    stackWith(OUTPUTS);
+    let n = 0;
+    const modes = new Map<string, { mode: string; failTimes?: number }>();
+    const doFetch = (async (url: string, init?: RequestInit) => {
+      if (!init?.method || init.method === 'GET') {
+        const id = url.slice(url.lastIndexOf('/') + 1);
+        const p = modes.get(id)!;
+        const failed = p.mode === 'fail-permanent';
+        return new Response(
+          JSON.stringify({
+            id,
+            status: failed ? 'failed' : 'succeeded',
+            attempts: 1 + (p.failTimes ?? 0),
+            updatedAt: new Date(Date.now() + Number(id.slice(3))).toISOString(),
+            failure: failed ? { kind: 'permanent', archiveKey: `failed/q/${id}.json` } : null,
+          }),
+          { status: 200 },
+        );
+      }
+      const body = JSON.parse(String(init.body)) as { payload: { mode: string; failTimes?: number } };
+      n++;
+      const id = `id-${String(n).padStart(3, '0')}`;
+      modes.set(id, body.payload);
+      return new Response(JSON.stringify({ id, messageId: `m-${n}`, queue: 'standard' }), { status: 202 });
+    }) as typeof fetch;
+    const target = await awsTarget({ stage: 'dev', clients, apiKey: 'k' });
+
+    // Act
+    const result = await smoke(target, { doFetch, pollMs: 1, timeoutMs: 5_000 });
+
+    // Assess
+    expect(result.source).toBe('GET /v1/messages/{id}');
+    expect(result.checks.map((c) => [c.name, c.result])).toEqual([
+      ['succeed', 'pass'],
+      ['succeed after 1 failure', 'pass'],
+      ['ordered pair (FIFO)', 'pass'],
+      ['fail-permanent', 'pass'],
+    ]);
+    expect(result.ok).toBe(true);
+  });
+
   it('skips fail-permanent where the stage refuses it, and fails on a timeout', async () => {
     stackWith(OUTPUTS);
     const target = await awsTarget({ stage: 'dev', clients, apiKey: 'k' });
