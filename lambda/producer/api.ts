@@ -216,6 +216,7 @@ export function createApi(deps: ApiDeps) {
           prepared: {
             index,
             fifo: msg.fifo,
+            bytes: msg.bytes,
             ...(e.orderingKey !== undefined ? { key: e.orderingKey } : {}),
             type: e.type,
             entry: { Id: String(index), ...msg.params },

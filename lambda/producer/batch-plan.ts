@@ -1,5 +1,10 @@
+import { SQS_MAX_MESSAGE_BYTES } from '../shared/constants';
+
 /** SQS's largest number of entries in one `SendMessageBatch` call. */
 export const SQS_MAX_BATCH_ENTRIES = 10;
+
+/** SQS's largest total size (bodies + attributes) of one `SendMessageBatch` call: 1 MiB. */
+export const SQS_MAX_BATCH_BYTES = SQS_MAX_MESSAGE_BYTES;
 
 /** What the planner needs to know of a batch entry. */
 export interface PlannedEntry {
@@ -7,6 +12,8 @@ export interface PlannedEntry {
   readonly fifo: boolean;
   /** The entry's `orderingKey` (FIFO message group), if any. */
   readonly key?: string;
+  /** The entry's message size (`messageBytes`); each is at most {@link SQS_MAX_BATCH_BYTES}. */
+  readonly bytes: number;
 }
 
 /** The `SendMessageBatch` calls of one batch request. */
@@ -20,7 +27,9 @@ export interface BatchPlan<T> {
 /**
  * Plans the queue calls of a batch request, keeping request order per `orderingKey`:
  *
- * - standard entries: chunks of {@link SQS_MAX_BATCH_ENTRIES} in request order, sent in parallel;
+ * - every chunk holds at most {@link SQS_MAX_BATCH_ENTRIES} entries of at most
+ *   {@link SQS_MAX_BATCH_BYTES} in total;
+ * - standard entries: chunks filled in request order, sent in parallel;
  * - FIFO entries: chunks sent one after another, each holding at most one entry per
  *   `orderingKey` (SQS reports batch entries one by one, so a refused entry must not have a later
  *   entry of its key accepted in the same call); an entry goes in the first chunk after the one
@@ -28,7 +37,7 @@ export interface BatchPlan<T> {
  *
  * Pure: the send step (`./send.ts`) carries the plan out.
  *
- * @example planBatches([{ fifo: true, key: 'a' }, { fifo: true, key: 'a' }]).fifo.length // 2
+ * @example planBatches([{ fifo: true, key: 'a', bytes: 9 }, { fifo: true, key: 'a', bytes: 9 }]).fifo.length // 2
  */
 export function planBatches<T extends PlannedEntry>(entries: readonly T[]): BatchPlan<T> {
   return {
@@ -37,10 +46,28 @@ export function planBatches<T extends PlannedEntry>(entries: readonly T[]): Batc
   };
 }
 
-function chunks<T>(list: readonly T[]): T[][] {
-  return Array.from({ length: Math.ceil(list.length / SQS_MAX_BATCH_ENTRIES) }, (_, i) =>
-    list.slice(i * SQS_MAX_BATCH_ENTRIES, (i + 1) * SQS_MAX_BATCH_ENTRIES),
+/** True when `entry` may join `chunk` (count and total size). */
+function fits(chunk: { readonly n: number; readonly bytes: number }, entry: PlannedEntry): boolean {
+  return (
+    chunk.n < SQS_MAX_BATCH_ENTRIES && (chunk.n === 0 || chunk.bytes + entry.bytes <= SQS_MAX_BATCH_BYTES)
   );
+}
+
+function chunks<T extends PlannedEntry>(list: readonly T[]): T[][] {
+  const out: T[][] = [];
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const p of list) {
+    if (!fits({ n: chunk.length, bytes }, p)) {
+      out.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(p);
+    bytes += p.bytes;
+  }
+  if (chunk.length > 0) out.push(chunk);
+  return out;
 }
 
 function fifoChunks<T extends PlannedEntry>(list: readonly T[]): T[][] {
@@ -48,11 +75,14 @@ function fifoChunks<T extends PlannedEntry>(list: readonly T[]): T[][] {
   let rest = list;
   while (rest.length > 0) {
     const chunk: T[] = [];
+    let bytes = 0;
     const keys = new Set<string | undefined>();
     const left: T[] = [];
     for (const p of rest) {
-      if (chunk.length < SQS_MAX_BATCH_ENTRIES && !keys.has(p.key)) chunk.push(p);
-      else left.push(p);
+      if (!keys.has(p.key) && fits({ n: chunk.length, bytes }, p)) {
+        chunk.push(p);
+        bytes += p.bytes;
+      } else left.push(p);
       keys.add(p.key);
     }
     out.push(chunk);

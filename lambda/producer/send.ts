@@ -34,6 +34,8 @@ export interface PreparedEntry {
   readonly fifo: boolean;
   /** The entry's `orderingKey`, if any. */
   readonly key?: string;
+  /** The message's size (`messageBytes`), for the planner's 1 MiB per call. */
+  readonly bytes: number;
   readonly type: string;
   readonly entry: SendMessageBatchRequestEntry;
 }

@@ -29,7 +29,13 @@ export function toSdkAttributes(
 
 const str = (v: string): MessageAttributeValue => ({ DataType: 'String', StringValue: v });
 
-/** The attributes of a permanently failed record sent to its DLQ: its own plus {@link DLQ_ATTR}. */
+/** Longest `failure-error` value: keeps the added attributes inside `DLQ_ATTRIBUTE_RESERVE_BYTES`. */
+export const MAX_ERROR_NAME_LENGTH = 256;
+
+/**
+ * The attributes of a permanently failed record sent to its DLQ: its own plus {@link DLQ_ATTR}
+ * (the error name cut to {@link MAX_ERROR_NAME_LENGTH}).
+ */
 export function deadLetterAttributes(
   record: SQSRecord,
   errorName: string,
@@ -37,7 +43,7 @@ export function deadLetterAttributes(
   return {
     ...toSdkAttributes(record.messageAttributes),
     [DLQ_ATTR.failureKind]: str('permanent'),
-    [DLQ_ATTR.errorName]: str(errorName),
+    [DLQ_ATTR.errorName]: str(errorName.slice(0, MAX_ERROR_NAME_LENGTH)),
     [DLQ_ATTR.originalMessageId]: str(record.messageId),
     [DLQ_ATTR.sourceQueue]: str(queueNameFromArn(record.eventSourceARN)),
   };

@@ -1,9 +1,17 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { MAX_ENQUEUED_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from './constants';
 import { ATTR, createEnvelope, type Envelope } from './envelope';
 import { PermanentError } from './errors';
 
-/** SQS's largest message (body + attributes). */
-export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
+export { MAX_ENQUEUED_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES };
+
+/**
+ * A message's size as SQS counts it against `MaximumMessageSize`, over-estimated: the body's
+ * UTF-8 bytes plus the attributes' JSON (SQS counts names, types and values only).
+ */
+export function messageBytes(body: string, attributes: Record<string, MessageAttributeValue>): number {
+  return Buffer.byteLength(body) + Buffer.byteLength(JSON.stringify(attributes));
+}
 
 /** A message is larger than one queue message once wrapped in its envelope. */
 export class MessageTooLargeError extends PermanentError {
@@ -37,6 +45,8 @@ export interface MessageParams {
 export interface EncodedMessage {
   /** True when it goes to the FIFO queue. */
   readonly fifo: boolean;
+  /** Its size ({@link messageBytes}); a `SendMessageBatch` call holds at most 1 MiB in total. */
+  readonly bytes: number;
   readonly envelope: Envelope;
   readonly params: MessageParams;
 }
@@ -45,7 +55,8 @@ export interface EncodedMessage {
  * Encodes a message as the consumers read it (`parseEnvelope` in `./envelope.ts`): the v1
  * envelope as body, the producer's attributes ({@link ATTR}), and for FIFO the message group
  * (`orderingKey`) and deduplication id (the idempotency key, else the envelope id). Throws
- * {@link MessageTooLargeError} above {@link SQS_MAX_MESSAGE_BYTES}.
+ * {@link MessageTooLargeError} above {@link MAX_ENQUEUED_MESSAGE_BYTES} (SQS's 1 MiB less the room
+ * kept for the consumer's DLQ attributes).
  */
 export function encodeMessage(
   input: MessageInput,
@@ -73,11 +84,12 @@ export function encodeMessage(
       ? { [ATTR.idempotencyKey]: { DataType: 'String', StringValue: meta.idempotencyKey } }
       : {}),
   };
-  const size = Buffer.byteLength(body) + JSON.stringify(attributes).length;
-  if (size > SQS_MAX_MESSAGE_BYTES) throw new MessageTooLargeError(size, SQS_MAX_MESSAGE_BYTES);
+  const size = messageBytes(body, attributes);
+  if (size > MAX_ENQUEUED_MESSAGE_BYTES) throw new MessageTooLargeError(size, MAX_ENQUEUED_MESSAGE_BYTES);
   const fifo = input.orderingKey !== undefined;
   return {
     fifo,
+    bytes: size,
     envelope,
     params: {
       MessageBody: body,

@@ -3,6 +3,7 @@
  * defaults that each stage in `stages.ts` overrides only where it differs. Resolution order:
  * these defaults → the stage's overrides → values the construct requires.
  */
+import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/shared/constants';
 import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
 import type { StageConfig } from './types';
 
@@ -53,7 +54,8 @@ export const DEFAULTS: Omit<StageConfig, 'stage'> = {
   // Lambda does not batch FIFO queues by window: 0 is the only accepted value.
   fifoConsumer: { ...CONSUMER, maxBatchingWindowSeconds: 0, maxConcurrency: 5 },
   fifoHighThroughput: false,
-  api: { rateLimit: 50, burstLimit: 100, quotaPerDay: 500_000, maxBodyBytes: 256 * 1024 },
+  // 1 MiB less the envelope's and the DLQ attributes' reserve (lambda/shared/constants.ts).
+  api: { rateLimit: 50, burstLimit: 100, quotaPerDay: 500_000, maxBodyBytes: DEFAULT_MAX_BODY_BYTES },
   allowedProbeModes: PROBE_MODES,
   sweepEveryMinutes: 15,
   maxMessageAgeSeconds: 900,

@@ -2,11 +2,13 @@
  * Limits of AWS services that the synth-time checks enforce, and the visibility rule, stated once.
  * Stage validation (`stages.ts`) and the constructs import them.
  */
-import { SQS_MAX_VISIBILITY_SECONDS } from '../../lambda/shared/constants';
+import { SQS_MAX_MESSAGE_BYTES, SQS_MAX_VISIBILITY_SECONDS } from '../../lambda/shared/constants';
 import { ConfigError } from './errors';
 
 /** Limits of SQS queues and of Lambda's SQS event source mappings. */
 export const SQS_LIMITS = {
+  /** Largest message (body + attributes), 1 MiB: every queue's `MaximumMessageSize`. */
+  maxMessageBytes: SQS_MAX_MESSAGE_BYTES,
   /** Largest visibility timeout (12 hours). */
   maxVisibilitySeconds: SQS_MAX_VISIBILITY_SECONDS,
   /** Largest message retention; every DLQ uses it so it outlives its source's messages. */

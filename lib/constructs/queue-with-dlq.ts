@@ -35,7 +35,8 @@ export interface QueueWithDlqProps {
 const DLQ_RETENTION = Duration.days(SQS_LIMITS.maxRetentionDays);
 
 /**
- * A source queue and its dead-letter queue: SQS-managed encryption, TLS-only policies, a redrive
+ * A source queue and its dead-letter queue: SQS-managed encryption, TLS-only policies, SQS's
+ * largest message size (1 MiB) on both, a redrive
  * policy, visibility derived from the consumer timeout, and an alarm on the DLQ's depth.
  */
 export class QueueWithDlq extends Construct {
@@ -70,7 +71,13 @@ export class QueueWithDlq extends Construct {
       throw new ConfigError(`${this.node.path}: highThroughput applies to FIFO queues only`);
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
-    const common = { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, removalPolicy } as const;
+    const common = {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      removalPolicy,
+      // 1 MiB on the DLQ too: a DLQ copy carries the source message plus the consumer's attributes.
+      maxMessageSizeBytes: SQS_LIMITS.maxMessageBytes,
+    } as const;
     const fifoProps = this.fifo ? { fifo: true, contentBasedDeduplication: false } : {};
 
     this.deadLetterQueue = new sqs.Queue(this, 'Dlq', {

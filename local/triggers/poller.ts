@@ -12,6 +12,7 @@ import type { LocalLogger } from '../log';
 import type { MappingSpec } from '../template/topology';
 import { interpretBatchResponse } from './batch-response';
 import { GroupGate } from './group-gate';
+import { MAX_INVOKE_PAYLOAD_BYTES, recordBytes, takeWithinPayload } from './payload-limit';
 
 /** System attributes in the order Lambda lists them (standard, then the FIFO-only ones in place). */
 const ATTRIBUTE_ORDER = [
@@ -23,9 +24,6 @@ const ATTRIBUTE_ORDER = [
   'MessageDeduplicationId',
   'ApproximateFirstReceiveTimestamp',
 ] as const;
-
-/** Lambda's largest synchronous invocation payload; a batch stops growing near it. */
-const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 /**
  * Shapes a received SQS message exactly like a record of Lambda's SQS event: lower-camel message
@@ -90,7 +88,9 @@ export interface SqsPollerOptions {
 /**
  * One Lambda SQS event source mapping: `concurrency` independent pollers, each receiving with
  * long polling (all system and message attributes), gathering up to `BatchSize` records within
- * `MaximumBatchingWindowInSeconds`, invoking the function with a Lambda-shaped event, and
+ * `MaximumBatchingWindowInSeconds` and within Lambda's 6 MB invocation payload (records past it
+ * open the poller's next batch: `./payload-limit.ts`), invoking the function with a Lambda-shaped
+ * event, and
  * deleting (DeleteMessageBatch) only the records that succeeded by
  * {@link interpretBatchResponse}. Failed records are left alone: they become visible again when
  * their visibility timeout ends (which the handler may have changed for backoff).
@@ -142,10 +142,13 @@ export class SqsPoller {
   }
 
   private async loop(): Promise<void> {
+    // Received records that did not fit the last batch's 6 MB: they open the next batch, in order
+    // (still in flight; on stop they return to the queue when their visibility timeout ends).
+    let carried: Message[] = [];
     while (this.running) {
-      let batch: Message[];
+      let gathered: Message[];
       try {
-        batch = await this.gather();
+        gathered = await this.gather(carried);
       } catch (error) {
         if (!this.running) break;
         this.options.logger.warn(
@@ -154,8 +157,16 @@ export class SqsPoller {
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
+      const { batch, rest } = takeWithinPayload(gathered, (m) => this.sizeOf(m));
+      carried = rest;
       if (batch.length > 0) await this.process(batch);
     }
+  }
+
+  /** Bytes the message adds to the event as a Lambda record. */
+  private sizeOf(m: Message): number {
+    const { queue, region, mapping } = this.options;
+    return recordBytes(toLambdaRecord(m, queue.arn, region, mapping.maxBatchingWindowSeconds));
   }
 
   private async receive(max: number, waitSeconds: number): Promise<Message[]> {
@@ -171,26 +182,29 @@ export class SqsPoller {
     return out.Messages ?? [];
   }
 
-  /** Receives up to `BatchSize` messages, waiting at most the batching window after the first. */
-  private async gather(): Promise<Message[]> {
+  /**
+   * Receives up to `BatchSize` messages (after the `carried` ones), waiting at most the batching
+   * window after the first and stopping once the records reach Lambda's 6 MB payload.
+   */
+  private async gather(carried: readonly Message[]): Promise<Message[]> {
     const { batchSize, maxBatchingWindowSeconds } = this.options.mapping;
     const wait = Math.min(1, this.options.waitTimeSeconds ?? 1);
-    const batch = await this.admit(await this.receive(batchSize, wait));
+    const batch = carried.length > 0 ? [...carried] : await this.admit(await this.receive(batchSize, wait));
     if (batch.length === 0) return batch;
     const windowEnd = Date.now() + maxBatchingWindowSeconds * 1000;
-    let bytes = batch.reduce((n, m) => n + Buffer.byteLength(m.Body ?? ''), 0);
+    let bytes = batch.reduce((n, m) => n + this.sizeOf(m), 0);
     while (
       this.running &&
       batch.length < batchSize &&
       Date.now() < windowEnd &&
-      bytes < MAX_PAYLOAD_BYTES - 1024 * 1024
+      bytes < MAX_INVOKE_PAYLOAD_BYTES
     ) {
       const left = Math.ceil((windowEnd - Date.now()) / 1000);
       const more = await this.admit(
         await this.receive(batchSize - batch.length, Math.max(0, Math.min(wait, left))),
       );
       batch.push(...more);
-      bytes += more.reduce((n, m) => n + Buffer.byteLength(m.Body ?? ''), 0);
+      bytes += more.reduce((n, m) => n + this.sizeOf(m), 0);
     }
     return batch;
   }

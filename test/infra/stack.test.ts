@@ -85,6 +85,13 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
       }
     });
 
+    it('lets every queue, DLQs included, take SQS 1 MiB messages', () => {
+      const resources = template.toJSON().Resources;
+      for (const id of ['StandardQueue', 'StandardDlq', 'FifoQueue', 'FifoDlq']) {
+        expect(resources[id].Properties.MaximumMessageSize, id).toBe(1_048_576);
+      }
+    });
+
     it('redrives the standard queue to the standard DLQ after maxReceiveCount receives', () => {
       template.hasResourceProperties('AWS::SQS::Queue', {
         FifoQueue: Match.absent(),
@@ -486,6 +493,14 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
         expect(m.Properties.Integration.Type).toBe('AWS_PROXY');
         expect(JSON.stringify(m.Properties.Integration.Uri)).toContain(JSON.stringify(arn(producerId)));
       }
+    });
+
+    it('limits request bodies to 1 MiB less the envelope and DLQ attribute reserve (413 above)', () => {
+      const [, producer] = pipelineFunctions(template).producer;
+      const env = producer.Properties.Environment as { Variables: Record<string, string> };
+      const limit = Number(env.Variables.MAX_BODY_BYTES);
+      expect(limit).toBe(config.api.maxBodyBytes);
+      expect(limit).toBe(1_048_576 - 4096);
     });
 
     it('throttles and limits every key through a usage plan bound to the stage', () => {

@@ -70,12 +70,12 @@ describe('API error contract (local mode)', () => {
     [
       'body over the limit',
       '/v1/messages',
-      JSON.stringify({ type: 'probe', payload: { mode: 'succeed', tag: 'x'.repeat(300 * 1024) } }),
+      JSON.stringify({ type: 'probe', payload: { mode: 'succeed', padding: 'x'.repeat(1024 * 1024) } }),
       413,
       'PayloadTooLarge',
       '(body)',
     ],
-  ])('%s → %i %s', async (_name, route, body, status, code, field) => {
+  ])('%s: POST %s', async (_name, route, body, status, code, field) => {
     // Act
     const res = await stage.request(route, {
       method: 'POST',

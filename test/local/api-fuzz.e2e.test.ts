@@ -3,6 +3,7 @@ import { request as httpRequest, Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumerInvocations } from '../helpers/local';
 import { depth, startStage, waitFor, type LocalStage } from '../../tools/local-stage';
+import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/shared/constants';
 
 // Fuzzes the running API of a local stage (docs/DESIGN.md §§2.6, 3 and 6) with a few thousand
 // generated requests: whatever arrives, the answer is never 5xx, every refusal carries the JSON
@@ -10,7 +11,7 @@ import { depth, startStage, waitFor, type LocalStage } from '../../tools/local-s
 // API accepted are ever consumed.
 
 const SEED = 0x5eed_2026;
-const LIMIT = 256 * 1024; // the producer's MAX_BODY_BYTES in stage local
+const LIMIT = DEFAULT_MAX_BODY_BYTES; // the producer's MAX_BODY_BYTES in stage local
 const GATEWAY_LIMIT = 10 * 1024 * 1024; // API Gateway's own request limit
 const CONCURRENCY = 16;
 const ROUTES = ['/v1/messages', '/v1/messages/batch'] as const;

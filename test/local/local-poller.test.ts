@@ -2,6 +2,7 @@ import {
   GetQueueAttributesCommand,
   PurgeQueueCommand,
   SendMessageBatchCommand,
+  SendMessageCommand,
   type Message,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
@@ -10,6 +11,7 @@ import { createQueue, startEmulator, type Emulator, type LocalQueue } from '../.
 import { Journal } from '../../local/control/journal';
 import { compileFilterCriteria } from '../../local/triggers/filter-criteria';
 import { GroupGate } from '../../local/triggers/group-gate';
+import { MAX_INVOKE_PAYLOAD_BYTES, takeWithinPayload } from '../../local/triggers/payload-limit';
 import type { SqsPoller } from '../../local/triggers/poller';
 import { toLambdaRecord } from '../../local/triggers/poller';
 import { localPseudoParameters, Resolver } from '../../local/template/resolver';
@@ -283,5 +285,35 @@ describe('SQS poller', () => {
     expect(events[0]!.Records.length).toBe(25);
     await until(() => journal.list().at(-1)!.messageIds.length === 25);
     expect(await counts()).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('keeps every batch within Lambda 6 MB, carrying the rest to the next batch in order', async () => {
+    respond = () => ok(null);
+    // Eight messages of 1,000,000 bytes: one batch of ten would be an 8 MB event.
+    for (let i = 0; i < 8; i++) {
+      await emulator.sqs.send(
+        new SendMessageCommand({ QueueUrl: queue.url, MessageBody: String(i).repeat(1_000_000) }),
+      );
+    }
+    start(mapping({ batchSize: 10, maxBatchingWindowSeconds: 1 }));
+    await until(() => events.reduce((n, e) => n + e.Records.length, 0) === 8, 15_000);
+    await until(() => journal.list().reduce((n, e) => n + e.messageIds.length, 0) >= 8, 5000);
+
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    for (const e of events) {
+      expect(Buffer.byteLength(JSON.stringify(e))).toBeLessThanOrEqual(MAX_INVOKE_PAYLOAD_BYTES);
+    }
+    const bodies = events.flatMap((e) => e.Records.map((r) => r.body[0]));
+    expect([...bodies].sort()).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    expect(await counts()).toEqual({ visible: 0, inFlight: 0 });
+  });
+});
+
+describe('Lambda payload limit', () => {
+  it('takes the longest prefix within the limit, at least one item, and keeps the rest in order', () => {
+    const size = (n: number) => n;
+    expect(takeWithinPayload([5, 5, 5], size, 14 + 10)).toEqual({ batch: [5, 5], rest: [5] });
+    expect(takeWithinPayload([50, 1], size, 20)).toEqual({ batch: [50], rest: [1] });
+    expect(takeWithinPayload([], size, 20)).toEqual({ batch: [], rest: [] });
   });
 });

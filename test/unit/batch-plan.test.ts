@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { planBatches, SQS_MAX_BATCH_ENTRIES } from '../../lambda/producer/batch-plan';
+import { planBatches, SQS_MAX_BATCH_BYTES, SQS_MAX_BATCH_ENTRIES } from '../../lambda/producer/batch-plan';
 
-const fifo = (key: string, id: number) => ({ fifo: true, key, id });
-const standard = (id: number) => ({ fifo: false, id });
+const fifo = (key: string, id: number, bytes = 100) => ({ fifo: true, key, id, bytes });
+const standard = (id: number, bytes = 100) => ({ fifo: false, id, bytes });
 const ids = (chunks: readonly (readonly { id: number }[])[]) => chunks.map((c) => c.map((e) => e.id));
 
 describe('producer batch planner', () => {
@@ -42,5 +42,39 @@ describe('producer batch planner', () => {
     const plan = planBatches(entries);
 
     expect(ids(plan.fifo)).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [10, 12], [11]]);
+  });
+
+  it('splits standard chunks so no SendMessageBatch call exceeds 1 MiB in total', () => {
+    const third = Math.floor(SQS_MAX_BATCH_BYTES / 3);
+    const plan = planBatches([
+      standard(0, third),
+      standard(1, third),
+      standard(2, third),
+      standard(3, third + 10),
+      standard(4, SQS_MAX_BATCH_BYTES),
+      standard(5, 10),
+    ]);
+
+    expect(ids(plan.standard)).toEqual([[0, 1, 2], [3], [4], [5]]);
+    for (const c of plan.standard) {
+      expect(c.reduce((n, e) => n + e.bytes, 0)).toBeLessThanOrEqual(SQS_MAX_BATCH_BYTES);
+    }
+  });
+
+  it('splits FIFO chunks by total size, keeping request order per key', () => {
+    const half = SQS_MAX_BATCH_BYTES / 2;
+    const plan = planBatches([
+      fifo('a', 0, half),
+      fifo('b', 1, half),
+      fifo('c', 2, half),
+      fifo('c', 3, 10),
+      fifo('d', 4, 10),
+    ]);
+
+    // a + b fill the first call; c's second entry waits for the call after its first.
+    expect(ids(plan.fifo)).toEqual([[0, 1], [2, 4], [3]]);
+    for (const c of plan.fifo) {
+      expect(c.reduce((n, e) => n + e.bytes, 0)).toBeLessThanOrEqual(SQS_MAX_BATCH_BYTES);
+    }
   });
 });

@@ -17,6 +17,7 @@ import { defaultRegistry } from '../../lambda/shared/jobs/registry';
 import { apiEvent } from '../helpers/api-events';
 import { silentLogger } from '../helpers/aws-fakes';
 import { FIFO_QUEUE, STANDARD_QUEUE } from '../helpers/sqs-events';
+import { DEFAULT_MAX_BODY_BYTES, MAX_ENQUEUED_MESSAGE_BYTES } from '../../lambda/shared/constants';
 
 const sqsMock = mockClient(SQSClient);
 let sequence = 0;
@@ -48,7 +49,7 @@ const handle = createApi({
   registry: defaultRegistry,
   sqs: new SQSClient({ region: 'eu-west-1' }),
   queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
-  maxBodyBytes: 256 * 1024,
+  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   allowedProbeModes: ['succeed', 'sleep'],
   logger: silentLogger(),
 });
@@ -107,7 +108,7 @@ function assertSqsWouldAccept({ params, fifo }: Sent) {
       (n, [k, a]) => n + k.length + a.DataType!.length + Buffer.byteLength(a.StringValue!),
       0,
     );
-  expect(size).toBeLessThanOrEqual(256 * 1024);
+  expect(size).toBeLessThanOrEqual(MAX_ENQUEUED_MESSAGE_BYTES);
   if (fifo) {
     expect(params.MessageGroupId).toMatch(SQS_ID);
     expect(params.MessageDeduplicationId).toMatch(SQS_ID);

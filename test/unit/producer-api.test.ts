@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createApi, type ApiDeps } from '../../lambda/producer/api';
 import { RETRY_AFTER_SECONDS } from '../../lambda/producer/send';
+import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/shared/constants';
 import { parseEnvelope } from '../../lambda/shared/envelope';
 import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
 import { defaultRegistry } from '../../lambda/shared/jobs/registry';
@@ -28,7 +29,7 @@ function api(overrides: Partial<ApiDeps> = {}) {
     registry: defaultRegistry,
     sqs: new SQSClient({ region: 'eu-west-1' }),
     queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
-    maxBodyBytes: 256 * 1024,
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     allowedProbeModes: PROBE_MODES,
     logger: silentLogger(),
     now: () => T0,
@@ -404,10 +405,10 @@ describe('producer API: refusals', () => {
   });
 
   it('answers 413 PayloadTooLarge when the wrapped message would not fit in one queue message', async () => {
-    const handle = api({ maxBodyBytes: 1024 * 1024 });
-    const big = { type: 'email.send', payload: { to: 'a@b.co', subject: 's', body: 'x'.repeat(99_000) } };
-    // 90,000 characters (within the schema's 100,000) of 3 bytes each: 270,000 bytes once encoded.
-    const tooBig = { ...big, payload: { ...big.payload, body: '€'.repeat(90_000) } };
+    const handle = api({ maxBodyBytes: 2 * 1024 * 1024 });
+    const big = { type: 'probe', payload: { mode: 'succeed', padding: 'x'.repeat(1_000_000) } };
+    // 350,000 characters (within the schema's 1 MiB) of 3 bytes each: 1,050,000 bytes once encoded.
+    const tooBig = { ...big, payload: { ...big.payload, padding: '€'.repeat(350_000) } };
 
     const ok = await handle(postMessage(big));
     sqsMock.resetHistory();

@@ -15,6 +15,7 @@ import { defaultRegistry } from '../../lambda/shared/jobs/registry';
 import { apiEvent } from '../helpers/api-events';
 import { silentLogger } from '../helpers/aws-fakes';
 import { FIFO_QUEUE, STANDARD_QUEUE } from '../helpers/sqs-events';
+import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/shared/constants';
 
 // Fuzzes the producer's handler in-process where producer-api.property.test.ts does not: the
 // headers (content-type spellings, Idempotency-Key values of any Unicode, header-name case, no
@@ -38,7 +39,7 @@ const handle = createApi({
   registry: defaultRegistry,
   sqs: new SQSClient({ region: 'eu-west-1' }),
   queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
-  maxBodyBytes: 256 * 1024,
+  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   allowedProbeModes: ['succeed', 'sleep'],
   logger: silentLogger(),
 });

@@ -16,6 +16,7 @@ import type { MessageStatus, StatusStore, StatusSubject } from '../../lambda/sha
 import { apiEvent, postBatch, postMessage } from '../helpers/api-events';
 import { silentLogger, sqsError } from '../helpers/aws-fakes';
 import { FIFO_QUEUE, STANDARD_QUEUE, T0 } from '../helpers/sqs-events';
+import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/shared/constants';
 
 const sqsMock = mockClient(SQSClient);
 beforeEach(() => {
@@ -86,7 +87,7 @@ function api(overrides: Partial<ApiDeps> = {}) {
     registry: defaultRegistry,
     sqs: new SQSClient({ region: 'eu-west-1' }),
     queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
-    maxBodyBytes: 256 * 1024,
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     allowedProbeModes: PROBE_MODES,
     logger: silentLogger(),
     now: () => T0,

@@ -16,6 +16,8 @@ export const ProbePayload = z
     failUntil: z.iso.datetime({ offset: true }).optional(),
     sleepMs: z.number().int().min(0).max(900_000).default(0),
     tag: z.string().max(256).optional(),
+    /** Ignored filler, to make a message of a chosen size (the queues take 1 MiB). */
+    padding: z.string().max(1_048_576).optional(),
   })
   .strict();
 
