@@ -32,6 +32,7 @@ options:
 environment:
   PORT            API port on 127.0.0.1 (default 3000; 0 picks a free one)
   LOCAL_AWS_PORT  emulator port (default 4566)
+  LOCAL_DYNAMODB_PORT  DynamoDB emulator port (default: a free one)
   LOCAL_REGION    region of every local resource (default: the stack's, else us-east-1)
   LOCAL_API_KEY   the API key the local API accepts (default: a random key, printed)
   LOCAL_LOGS      pretty | json | silent (default pretty)

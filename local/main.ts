@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     synth: args.synth,
     apiPort: port('PORT', 3000),
     awsPort: port('LOCAL_AWS_PORT', 4566),
+    dynamodbPort: port('LOCAL_DYNAMODB_PORT', 0),
     region: process.env.LOCAL_REGION || undefined,
     apiKey: process.env.LOCAL_API_KEY || undefined,
     logs,
