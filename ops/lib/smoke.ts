@@ -85,8 +85,11 @@ export function journalSource(target: Target): StatusSource {
         if (succeededAt === undefined && inv.error === null && !inv.batchItemFailures.includes(a.messageId))
           succeededAt = i * 1000 + at;
       });
-      if (succeededAt !== undefined) return { state: 'succeeded', attempts, succeededAt };
+      // A permanent failure is acknowledged after it was archived and dead-lettered, so the
+      // journal shows it as a success: the archive decides first.
       const failed = await archive.observe(a);
+      if (failed.state === 'failed') return { ...failed, attempts: Math.max(attempts, failed.attempts) };
+      if (succeededAt !== undefined) return { state: 'succeeded', attempts, succeededAt };
       return { ...failed, attempts: Math.max(attempts, failed.attempts) };
     },
   };
