@@ -5,6 +5,7 @@ import {
   type ConfigOf,
   type EnvironmentInput,
 } from '../shared/env-contract';
+import { SHARED_VARIABLES } from '../shared/shared-environment';
 
 /**
  * The environment contract of both consumers (standard `lambda/consumer`, FIFO
@@ -21,14 +22,10 @@ const contract = defineEnvironment({
   maxReceiveCount: integer('MAX_RECEIVE_COUNT'),
   backoffBaseSeconds: integer('BACKOFF_BASE_SECONDS'),
   backoffCapSeconds: integer('BACKOFF_CAP_SECONDS'),
-  /** The failure archive bucket. */
-  archiveBucket: text('ARCHIVE_BUCKET'),
-  /** The message status table (status rows and Powertools idempotency records). */
-  statusTable: text('STATUS_TABLE'),
-  /** Days a status row is kept after its last change. */
-  statusRetentionDays: integer('STATUS_RETENTION_DAYS'),
-  /** Seconds a processed envelope id is remembered (duplicates within it do not run again). */
-  idempotencyWindowSeconds: integer('IDEMPOTENCY_WINDOW_SECONDS'),
+  archiveBucket: SHARED_VARIABLES.archiveBucket,
+  statusTable: SHARED_VARIABLES.statusTable,
+  statusRetentionDays: SHARED_VARIABLES.statusRetentionDays,
+  idempotencyWindowSeconds: SHARED_VARIABLES.idempotencyWindowSeconds,
 });
 
 /** The parsed configuration (`fromEnvironment`). */

@@ -1,12 +1,6 @@
 import { z } from 'zod';
-import {
-  defineEnvironment,
-  integer,
-  json,
-  text,
-  type ConfigOf,
-  type EnvironmentInput,
-} from '../shared/env-contract';
+import { defineEnvironment, json, type ConfigOf, type EnvironmentInput } from '../shared/env-contract';
+import { SHARED_VARIABLES } from '../shared/shared-environment';
 import type { SweptQueue } from '../shared/sweeper';
 
 const SweptQueues: z.ZodType<SweptQueue[]> = z
@@ -28,14 +22,12 @@ const SweptQueues: z.ZodType<SweptQueue[]> = z
  * {@link fromEnvironment}.
  */
 const contract = defineEnvironment({
-  /** The failure archive bucket. */
-  archiveBucket: text('ARCHIVE_BUCKET'),
+  archiveBucket: SHARED_VARIABLES.archiveBucket,
   /** The DLQs to sweep and the queues they belong to (JSON). */
   sweptQueues: json('SWEPT_QUEUES', SweptQueues),
-  /** The message status table, where swept messages are marked failed. */
-  statusTable: text('STATUS_TABLE'),
-  /** Days a status row is kept after its last change. */
-  statusRetentionDays: integer('STATUS_RETENTION_DAYS'),
+  /** Where swept messages are marked failed. */
+  statusTable: SHARED_VARIABLES.statusTable,
+  statusRetentionDays: SHARED_VARIABLES.statusRetentionDays,
 });
 
 /** The parsed configuration (`fromEnvironment`). */

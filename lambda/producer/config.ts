@@ -6,6 +6,7 @@ import {
   type ConfigOf,
   type EnvironmentInput,
 } from '../shared/env-contract';
+import { SHARED_VARIABLES } from '../shared/shared-environment';
 import { PROBE_MODES } from '../shared/jobs/probe';
 
 /**
@@ -19,12 +20,9 @@ const contract = defineEnvironment({
   maxBodyBytes: integer('MAX_BODY_BYTES'),
   /** Probe modes this stage accepts; an unknown mode fails the cold start. */
   allowedProbeModes: oneOfList('ALLOWED_PROBE_MODES', PROBE_MODES),
-  /** The message status table (status rows and `Idempotency-Key` records). */
-  statusTable: text('STATUS_TABLE'),
-  /** Days a status row is kept after its last change. */
-  statusRetentionDays: integer('STATUS_RETENTION_DAYS'),
-  /** Seconds an `Idempotency-Key` answers repeats. */
-  idempotencyWindowSeconds: integer('IDEMPOTENCY_WINDOW_SECONDS'),
+  statusTable: SHARED_VARIABLES.statusTable,
+  statusRetentionDays: SHARED_VARIABLES.statusRetentionDays,
+  idempotencyWindowSeconds: SHARED_VARIABLES.idempotencyWindowSeconds,
 });
 
 /** The parsed configuration (`fromEnvironment`). */
