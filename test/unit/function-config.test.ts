@@ -7,6 +7,7 @@ import { standardProcessing } from '../../lambda/shared/consumer/standard-proces
 import { consumerSettings } from '../../lambda/shared/consumer-runtime';
 import { defineEnvironment, integer, text } from '../../lambda/shared/env-contract';
 import { ConfigError } from '../../lambda/shared/errors';
+import { PRODUCER_ENV } from '../helpers/producer';
 import { FIFO_DLQ, FIFO_QUEUE, STANDARD_DLQ, STANDARD_QUEUE } from '../helpers/sqs-events';
 
 describe('function configuration', () => {
@@ -85,15 +86,7 @@ describe('function configuration', () => {
 });
 
 describe('producer configuration', () => {
-  const env = {
-    STANDARD_QUEUE_URL: STANDARD_QUEUE.url,
-    FIFO_QUEUE_URL: FIFO_QUEUE.url,
-    MAX_BODY_BYTES: '1024',
-    ALLOWED_PROBE_MODES: 'succeed, sleep',
-    STATUS_TABLE: 'status',
-    STATUS_RETENTION_DAYS: '7',
-    IDEMPOTENCY_WINDOW_SECONDS: '86400',
-  };
+  const env = PRODUCER_ENV;
 
   it('parses the allowed probe modes, trimming spaces', () => {
     expect(producerConfig.fromEnvironment(env).allowedProbeModes).toEqual(['succeed', 'sleep']);

@@ -9,34 +9,17 @@ import {
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createApi, type ApiDeps } from '../../lambda/producer/api';
 import { RETRY_AFTER_SECONDS } from '../../lambda/producer/send';
-import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/shared/constants';
 import { parseEnvelope } from '../../lambda/shared/envelope';
-import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
 import { defaultRegistry } from '../../lambda/shared/jobs/registry';
 import { apiEvent, postBatch, postMessage } from '../helpers/api-events';
-import { silentLogger, sqsError } from '../helpers/aws-fakes';
+import { sqsError } from '../helpers/aws-fakes';
+import { producerApi, uuid } from '../helpers/producer';
 import { FIFO_QUEUE, STANDARD_QUEUE, T0 } from '../helpers/sqs-events';
 
 const sqsMock = mockClient(SQSClient);
 
-const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-
-function api(overrides: Partial<ApiDeps> = {}) {
-  let n = 0;
-  return createApi({
-    registry: defaultRegistry,
-    sqs: new SQSClient({ region: 'eu-west-1' }),
-    queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
-    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
-    allowedProbeModes: PROBE_MODES,
-    logger: silentLogger(),
-    now: () => T0,
-    newId: () => uuid(++n),
-    ...overrides,
-  });
-}
+const api = producerApi;
 
 type ErrorBody = { error: { code: string; message: string; details?: { field: string; message: string }[] } };
 type BatchBody = {

@@ -5,7 +5,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { postMessage } from '../helpers/api-events';
-import { fakeContext, FIFO_QUEUE, STANDARD_QUEUE } from '../helpers/sqs-events';
+import { PRODUCER_ENV } from '../helpers/producer';
+import { fakeContext, STANDARD_QUEUE } from '../helpers/sqs-events';
 
 describe('producer Lambda entry point', () => {
   const sqsMock = mockClient(SQSClient);
@@ -16,13 +17,7 @@ describe('producer Lambda entry point', () => {
 
   async function load(overrides: Record<string, string> = {}): Promise<Handler> {
     const env = {
-      STANDARD_QUEUE_URL: STANDARD_QUEUE.url,
-      FIFO_QUEUE_URL: FIFO_QUEUE.url,
-      MAX_BODY_BYTES: '1024',
-      ALLOWED_PROBE_MODES: 'succeed, sleep',
-      STATUS_TABLE: 'status',
-      STATUS_RETENTION_DAYS: '7',
-      IDEMPOTENCY_WINDOW_SECONDS: '86400',
+      ...PRODUCER_ENV,
       AWS_REGION: 'eu-west-1',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',

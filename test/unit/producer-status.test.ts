@@ -2,7 +2,6 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createApi, type ApiDeps } from '../../lambda/producer/api';
 import {
   requestHash,
   type Claim,
@@ -10,13 +9,11 @@ import {
   type StoredResponse,
 } from '../../lambda/producer/idempotency-keys';
 import { parseEnvelope } from '../../lambda/shared/envelope';
-import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
-import { defaultRegistry } from '../../lambda/shared/jobs/registry';
 import type { MessageStatus, StatusStore, StatusSubject } from '../../lambda/shared/status/types';
 import { apiEvent, postBatch, postMessage } from '../helpers/api-events';
-import { silentLogger, sqsError } from '../helpers/aws-fakes';
-import { FIFO_QUEUE, STANDARD_QUEUE, T0 } from '../helpers/sqs-events';
-import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/shared/constants';
+import { sqsError } from '../helpers/aws-fakes';
+import { producerApi, uuid } from '../helpers/producer';
+import { T0 } from '../helpers/sqs-events';
 
 const sqsMock = mockClient(SQSClient);
 beforeEach(() => {
@@ -24,7 +21,6 @@ beforeEach(() => {
   sqsMock.on(SendMessageCommand).resolves({ MessageId: 'sqs-1', MD5OfMessageBody: 'md5' });
 });
 
-const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const email = (n = 1) => ({
   type: 'email.send',
   payload: { to: `user${n}@example.com`, subject: `hello ${n}`, body: 'Hi' },
@@ -81,20 +77,7 @@ function memoryStatus(): StatusStore & { accepted_: StatusSubject[]; rows: Map<s
   };
 }
 
-function api(overrides: Partial<ApiDeps> = {}) {
-  let n = 0;
-  return createApi({
-    registry: defaultRegistry,
-    sqs: new SQSClient({ region: 'eu-west-1' }),
-    queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
-    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
-    allowedProbeModes: PROBE_MODES,
-    logger: silentLogger(),
-    now: () => T0,
-    newId: () => uuid(++n),
-    ...overrides,
-  });
-}
+const api = producerApi;
 
 describe('producer: status of accepted messages', () => {
   it('answers 202 with the envelope id, an absolute Location with the stage, and writes accepted', async () => {
