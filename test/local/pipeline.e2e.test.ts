@@ -174,22 +174,25 @@ describe('failures', () => {
     // Act
     const id = await accepted(probe({ mode: 'fail-always', tag: 'exhausted' }));
 
-    // Assess: maxReceiveCount is 3 on stage local.
-    const record = await waitFor(
-      'the exhausted archive record',
+    // Assess: maxReceiveCount is 3 on stage local. The final attempt writes a provisional record
+    // (kind "unknown") before it runs and replaces it when it fails; the redrive policy moves the
+    // message only after that attempt has returned, so the archive is read again once it is there.
+    const provisional = await waitFor(
+      'the archive record of the final attempt',
       async () => (await archiveRecords(stage.s3, stage.bucket())).get(id)?.record,
       45_000,
       500,
     );
-    expect(record.failure.kind).toBe('exhausted');
-    expect(record.receiveCount).toBe(3);
-    const envelopeId = (JSON.parse(record.body) as { id: string }).id;
+    const envelopeId = (JSON.parse(provisional.body) as { id: string }).id;
     await waitFor(
       'the message in the DLQ',
       async () => (await dlqEnvelopeIds('StandardDlq')).has(envelopeId),
       45_000,
       500,
     );
+    const record = (await archiveRecords(stage.s3, stage.bucket())).get(id)?.record;
+    expect(record?.failure.kind).toBe('exhausted');
+    expect(record?.receiveCount).toBe(3);
     expect(attemptsOf(stage.local, id)).toEqual({ attempts: 3, succeeded: 0, failed: 3 });
   });
 
