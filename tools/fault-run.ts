@@ -89,6 +89,8 @@ export interface FaultRunReport {
   orderViolations: number;
   /** Good messages (succeed/retry/sleep) that ended in a DLQ, e.g. as batch-mates of crashes. */
   goodDeadLettered: number;
+  /** Of those: sent to the FIFO queue. */
+  goodDeadLetteredFifo: number;
   /**
    * Good messages whose handler succeeded more than once (probe witness; `null` when logs were
    * not witnessed), and of those the ones that had been in a crashed or timed-out invocation.
@@ -309,6 +311,7 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
       statusNotSucceeded: 0,
       orderViolations: 0,
       goodDeadLettered: 0,
+      goodDeadLetteredFifo: 0,
       successesRerun: witness ? 0 : null,
       successesRerunAfterCrash: witness ? 0 : null,
       goodInCrashedBatches: 0,
@@ -335,7 +338,14 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
           report.lost++;
           log(`UNARCHIVED ${id} mode=${p.mode} key=${p.key ?? '-'} history=${historyOf(local, id)}`);
         }
-        if (good.has(p.mode)) report.goodDeadLettered++;
+        if (good.has(p.mode)) {
+          report.goodDeadLettered++;
+          if (p.key !== undefined) report.goodDeadLetteredFifo++;
+          const failure = archived.get(id)?.record.failure;
+          log(
+            `GOOD-DLQ ${id} mode=${p.mode} key=${p.key ?? '-'} failure=${failure?.kind}:${failure?.errorName}:${failure?.errorMessage} history=${historyOf(local, id)}`,
+          );
+        }
         if ((inDlq.get(id) ?? 0) > 1) report.duplicates++;
       } else if (successes.has(id) || (witness && good.has(p.mode) && (witness.runs.get(id) ?? 0) > 0)) {
         // The witness also sees successes inside invocations that crashed afterwards: crash
@@ -459,7 +469,10 @@ export function reportTable(r: FaultRunReport): string {
     ['**handler runs after success (duplicate runs)**', `**${r.duplicateRuns}**`],
     ['processed but status not succeeded', r.statusNotSucceeded],
     ['**FIFO order violations**', `**${r.orderViolations}**`],
-    ['**good messages dead-lettered** (batch-mates of crashes)', `**${r.goodDeadLettered}**`],
+    [
+      '**good messages dead-lettered** (batch-mates of crashes; of them FIFO)',
+      `**${r.goodDeadLettered}** (${r.goodDeadLetteredFifo})`,
+    ],
     ['good messages in a crashed or timed-out invocation', r.goodInCrashedBatches],
     [
       '**successes run more than once** (of them after a crash)',

@@ -33,16 +33,18 @@ const str = (v: string): MessageAttributeValue => ({ DataType: 'String', StringV
 export const MAX_ERROR_NAME_LENGTH = 256;
 
 /**
- * The attributes of a permanently failed record sent to its DLQ: its own plus {@link DLQ_ATTR}
- * (the error name cut to {@link MAX_ERROR_NAME_LENGTH}).
+ * The attributes of a record the consumer sends to its DLQ itself (a permanent failure, or a FIFO
+ * record whose retries are exhausted): its own plus {@link DLQ_ATTR} (the error name cut to
+ * {@link MAX_ERROR_NAME_LENGTH}).
  */
 export function deadLetterAttributes(
   record: SQSRecord,
   errorName: string,
+  kind: 'permanent' | 'exhausted' = 'permanent',
 ): Record<string, MessageAttributeValue> {
   return {
     ...toSdkAttributes(record.messageAttributes),
-    [DLQ_ATTR.failureKind]: str('permanent'),
+    [DLQ_ATTR.failureKind]: str(kind),
     [DLQ_ATTR.errorName]: str(errorName.slice(0, MAX_ERROR_NAME_LENGTH)),
     [DLQ_ATTR.originalMessageId]: str(record.messageId),
     [DLQ_ATTR.sourceQueue]: str(queueNameFromArn(record.eventSourceARN)),

@@ -80,8 +80,9 @@ export async function sweep(
           result.seen++;
           const attrs = m.MessageAttributes ?? {};
           const originalId = attrs[DLQ_ATTR.originalMessageId]?.StringValue ?? m.MessageId!;
+          const recordedKind = attrs[DLQ_ATTR.failureKind]?.StringValue;
           const kind: FailureKind =
-            attrs[DLQ_ATTR.failureKind]?.StringValue === 'permanent' ? 'permanent' : 'unknown';
+            recordedKind === 'permanent' || recordedKind === 'exhausted' ? recordedKind : 'unknown';
           const error = new UnknownFailure(
             'Message reached its DLQ without an archive record (crash, timeout or failed archive write)',
           );

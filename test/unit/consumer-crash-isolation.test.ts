@@ -183,17 +183,20 @@ describe('FIFO consumer: crash isolation', () => {
     // Act
     const res = await consumer({ fifo: true, registry }).run([a1!, c1!]);
 
-    // Assess: a1 ran first and was deleted before the crash stand-in started
+    // Assess: a1 ran first and was deleted before the crash stand-in started; the stand-in's
+    // failure on its final attempt is dead-lettered by the consumer (FIFO)
     expect(runs).toEqual([a1!.messageId, c1!.messageId]);
     expect(seen[0]!.deletes).toEqual([[a1!.receiptHandle]]);
-    expect(failedIds(res)).toEqual([c1!.messageId]);
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.sends().map((s) => s.MessageDeduplicationId)).toEqual([c1!.messageId]);
   });
 
   it('stops a group at its first failure: a later final-attempt segment does not overtake it', async () => {
     // Prepare
     const { registry, runs } = recordingRegistry();
     const max = FIFO_SETTINGS.maxReceiveCount;
-    const [a1, a2] = [failing(max, 'A'), ok(max, 'A')];
+    // (a1 is not on its final attempt, so its failure is retried and holds the group back)
+    const [a1, a2] = [failing(max - 1, 'A'), ok(max, 'A')];
 
     // Act
     const res = await consumer({ fifo: true, registry }).run([a1!, a2!]);

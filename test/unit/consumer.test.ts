@@ -12,7 +12,14 @@ import { DLQ_ATTR, toSdkAttributes } from '../../lambda/shared/dlq-attributes';
 import { DeadlineExceededError } from '../../lambda/shared/errors';
 import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
 import { FakeAws, s3Error, sqsError } from '../helpers/aws-fakes';
-import { ARCHIVE_BUCKET, consumer, failedIds, STANDARD_SETTINGS } from '../helpers/consumer';
+import {
+  accountedMemo,
+  ARCHIVE_BUCKET,
+  consumer,
+  failedIds,
+  FIFO_SETTINGS,
+  STANDARD_SETTINGS,
+} from '../helpers/consumer';
 import { recordingRegistry } from '../helpers/jobs';
 import {
   fakeContext,
@@ -587,6 +594,65 @@ describe('FIFO consumer', () => {
     });
     expect(aws.puts()[0]!.Key).toBe(archiveKeyOf(FIFO_QUEUE.name, records[1]!.messageId));
     expect(aws.log.map((c) => c.op)).toEqual(['PutObject', 'SendMessage']);
+  });
+
+  it('dead-letters a record whose retries are exhausted itself, so the rest of its group runs in the same batch', async () => {
+    // Prepare: the head of group user-1 fails on its final attempt; two records wait behind it
+    const { registry, runs } = recordingRegistry();
+    const max = FIFO_SETTINGS.maxReceiveCount;
+    const records = [
+      probeRecord({ mode: 'fail-always' }, { messageGroupId: 'user-1', receiveCount: max }),
+      probeRecord({ mode: 'succeed' }, { messageGroupId: 'user-1', receiveCount: max }),
+      probeRecord({ mode: 'succeed' }, { messageGroupId: 'user-1', receiveCount: 2 }),
+    ];
+
+    // Act
+    const res = await consumer({ fifo: true, registry, memo: accountedMemo(records) }).run(records);
+
+    // Assess: archived as exhausted, then sent to the FIFO DLQ with its group; its group went on
+    expect(res.batchItemFailures).toEqual([]);
+    expect(runs).toEqual(records.map((r) => r.messageId));
+    expect(aws.archived().map((r) => [r.messageId, r.failure.kind])).toEqual([
+      [records[0]!.messageId, 'exhausted'],
+    ]);
+    const [sent] = aws.sends();
+    expect(sent).toMatchObject({
+      QueueUrl: FIFO_DLQ.url,
+      MessageBody: records[0]!.body,
+      MessageGroupId: 'user-1',
+      MessageDeduplicationId: records[0]!.messageId,
+    });
+    expect(sent!.MessageAttributes![DLQ_ATTR.failureKind]!.StringValue).toBe('exhausted');
+    expect(sent!.MessageAttributes![DLQ_ATTR.errorName]!.StringValue).toBe('ProbeAlwaysFailsError');
+    const lastPut = aws.log.map((c) => c.op).lastIndexOf('PutObject');
+    expect(lastPut).toBeLessThan(aws.indexOf((c) => c.op === 'SendMessage'));
+    expect(aws.visibilityChanges()).toEqual([]);
+  });
+
+  it('leaves an exhausted record to the redrive policy, holding its group back, when the DLQ send fails', async () => {
+    // Prepare
+    const { registry, runs } = recordingRegistry();
+    aws.failSend = () => sqsError();
+    const max = FIFO_SETTINGS.maxReceiveCount;
+    const records = [
+      probeRecord({ mode: 'fail-always' }, { messageGroupId: 'a', receiveCount: max }),
+      probeRecord({ mode: 'succeed' }, { messageGroupId: 'a', receiveCount: max }),
+    ];
+
+    // Act
+    const res = await consumer({ fifo: true, registry, memo: accountedMemo(records) }).run(records);
+
+    // Assess
+    expect(failedIds(res)).toEqual(records.map((r) => r.messageId));
+    expect(runs).toEqual([records[0]!.messageId]);
+    // The held-back record keeps its provisional record: it may follow the head to the DLQ.
+    expect(aws.archived().map((r) => [r.messageId, r.failure.kind])).toEqual([
+      [records[0]!.messageId, 'exhausted'],
+      [records[1]!.messageId, 'unknown'],
+    ]);
+    expect(aws.visibilityChanges().map((c) => [c.ReceiptHandle, c.VisibilityTimeout])).toEqual([
+      [records[0]!.receiptHandle, 0],
+    ]);
   });
 
   it('holds back the group when a permanent failure cannot be archived', async () => {

@@ -13,6 +13,7 @@ const fifo = (messageId: string, group: string, receiveCount = 1) =>
   fifoRecord({ messageId, messageGroupId: group, receiveCount });
 const ids = (records: readonly SQSRecord[]) => records.map((r) => r.messageId);
 const summary = (plan: BatchPlan) => ({
+  urgent: plan.urgent.map((u) => [u.suspect.messageId, ...ids(u.followers)]),
   fresh: ids(plan.fresh),
   alone: plan.alone.map((u) => [u.suspect.messageId, ...ids(u.followers)]),
   handBack: plan.handBack.map((h) => ({ ids: ids(h.records), delaySeconds: h.delaySeconds })),
@@ -61,7 +62,7 @@ describe('crash isolation: planBatch (standard queue)', () => {
 
     // Assess
     expect(plan.isolated).toBe(false);
-    expect(summary(plan)).toEqual({ fresh: ['a', 'retried', 'b'], alone: [], handBack: [] });
+    expect(summary(plan)).toEqual({ urgent: [], fresh: ['a', 'retried', 'b'], alone: [], handBack: [] });
   });
 
   it('runs the fresh records first, one suspect alone, and hands the others back apart', () => {
@@ -74,6 +75,7 @@ describe('crash isolation: planBatch (standard queue)', () => {
     // Assess
     expect(plan.isolated).toBe(true);
     expect(summary(plan)).toEqual({
+      urgent: [],
       fresh: ['f1', 'f2'],
       alone: [['s1']],
       handBack: [
@@ -92,18 +94,34 @@ describe('crash isolation: planBatch (standard queue)', () => {
     expect(summary(plan).handBack.map((h) => h.ids)).toEqual([['s2'], ['s2b']]);
   });
 
-  it('never hands back a suspect on its final attempt: each one runs alone', () => {
-    // Prepare: maxReceiveCount 3; a hand-back would send these to the DLQ unrun
-    const records = [rec('final-1', 3), rec('s2', 2), rec('final-2', 3)];
+  it('never hands back a suspect on its final attempt: each one runs alone, before anything else', () => {
+    // Prepare: maxReceiveCount 3; a hand-back would send these to the DLQ unrun, and so would a
+    // crash of the fresh record or of the other suspect if they ran first
+    const records = [rec('final-1', 3), rec('s2', 2), rec('fresh'), rec('final-2', 3)];
 
     // Act
     const plan = planBatch(records, empty, STANDARD);
 
     // Assess
     expect(summary(plan)).toEqual({
-      fresh: [],
-      alone: [['final-1'], ['final-2']],
-      handBack: [{ ids: ['s2'], delaySeconds: 2 }],
+      urgent: [['final-1'], ['final-2']],
+      fresh: ['fresh'],
+      alone: [['s2']],
+      handBack: [],
+    });
+  });
+  it('runs fresh records on their final attempt before any suspect, and the other fresh ones after', () => {
+    // Prepare: 'last-try' failed on its own twice (accounted); a suspect's crash would kill it
+    const memo = new SandboxDeliveryMemo();
+    memo.account('last-try', 2);
+    const records = [rec('fresh'), rec('final-suspect', 3), rec('last-try', 3)];
+
+    // Act + Assess
+    expect(summary(planBatch(records, memo, STANDARD))).toEqual({
+      urgent: [['last-try'], ['final-suspect']],
+      fresh: ['fresh'],
+      alone: [],
+      handBack: [],
     });
   });
 });
@@ -117,7 +135,7 @@ describe('crash isolation: planBatch (FIFO queue)', () => {
     const plan = planBatch(records, empty, FIFO);
 
     // Assess: a2 runs after a1, in the same unit
-    expect(summary(plan)).toEqual({ fresh: ['b1', 'b2'], alone: [['a1', 'a2']], handBack: [] });
+    expect(summary(plan)).toEqual({ urgent: [], fresh: ['b1', 'b2'], alone: [['a1', 'a2']], handBack: [] });
   });
 
   it("runs a group's records before its first suspect with the fresh ones", () => {
@@ -125,6 +143,7 @@ describe('crash isolation: planBatch (FIFO queue)', () => {
     memo.account('a1', 1);
     const records = [fifo('a1', 'A', 2), fifo('a2', 'A', 2), fifo('a3', 'A')];
     expect(summary(planBatch(records, memo, FIFO))).toEqual({
+      urgent: [],
       fresh: ['a1'],
       alone: [['a2', 'a3']],
       handBack: [],
@@ -134,6 +153,7 @@ describe('crash isolation: planBatch (FIFO queue)', () => {
   it("hands back a group's second suspect with everything after it", () => {
     const records = [fifo('a1', 'A', 2), fifo('a2', 'A'), fifo('a3', 'A', 2), fifo('a4', 'A')];
     expect(summary(planBatch(records, empty, FIFO))).toEqual({
+      urgent: [],
       fresh: [],
       alone: [['a1', 'a2']],
       handBack: [{ ids: ['a3', 'a4'], delaySeconds: 2 }],
@@ -149,6 +169,7 @@ describe('crash isolation: planBatch (FIFO queue)', () => {
       fifo('a2', 'A'),
     ];
     expect(summary(planBatch(records, empty, FIFO))).toEqual({
+      urgent: [],
       fresh: ['b1'],
       alone: [['a1', 'a2']],
       handBack: [{ ids: ['c1', 'c2'], delaySeconds: 2 }],
@@ -161,17 +182,34 @@ describe('crash isolation: planBatch (FIFO queue)', () => {
 
     // Act + Assess
     expect(summary(planBatch(records, empty, FIFO))).toEqual({
+      urgent: [['a4'], ['a6']],
       fresh: [],
-      alone: [['a4'], ['a6']],
-      handBack: [{ ids: ['c5'], delaySeconds: 2 }],
+      alone: [['c5']],
+      handBack: [],
     });
   });
 
   it('runs every final-attempt suspect group alone, in turn', () => {
     const records = [fifo('a1', 'A', 3), fifo('c1', 'C', 3), fifo('c2', 'C')];
     expect(summary(planBatch(records, empty, FIFO))).toEqual({
+      urgent: [['a1'], ['c1', 'c2']],
       fresh: [],
-      alone: [['a1'], ['c1', 'c2']],
+      alone: [],
+      handBack: [],
+    });
+  });
+
+  it("runs an urgent group's fresh records first, in order, before its final-attempt segment", () => {
+    // Prepare: b1 was accounted for (it failed on its own); b2 is on its final attempt
+    const memo = new SandboxDeliveryMemo();
+    memo.account('b1', 2);
+    const records = [fifo('b1', 'B', 3), fifo('a1', 'A'), fifo('b2', 'B', 3), fifo('b3', 'B')];
+
+    // Act + Assess
+    expect(summary(planBatch(records, memo, FIFO))).toEqual({
+      urgent: [['b1'], ['b2', 'b3']],
+      fresh: ['a1'],
+      alone: [],
       handBack: [],
     });
   });

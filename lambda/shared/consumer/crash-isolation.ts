@@ -8,20 +8,28 @@
  * delivery is not accounted for: the consumer did not see it end without a crash
  * ({@link DeliveryMemo}). Everything else is **fresh**.
  *
- * | records of the batch                    | plan                                                   |
- * | --------------------------------------- | ------------------------------------------------------ |
- * | no suspect                              | one run of the whole batch, as without isolation      |
- * | fresh ones                              | run first, together; their successes deleted at once  |
- * | the most-delivered suspect (ties: first) | runs alone after them                                  |
- * | other suspects on their final attempt   | each runs alone after it (handing back would kill it) |
- * | other suspects                          | handed back: short, staggered visibility delay        |
+ * | records of the batch                    | plan                                                    |
+ * | --------------------------------------- | ------------------------------------------------------- |
+ * | no suspect                              | one run of the whole batch, as without isolation       |
+ * | fresh ones on their final attempt       | `urgent`: run first, together                           |
+ * | suspects on their final attempt         | `urgent`: each runs alone, next (see below)             |
+ * | fresh ones                              | run next, together; their successes deleted at once    |
+ * | the most-delivered other suspect (ties: first) | runs alone after them                           |
+ * | other suspects                          | handed back: short, staggered visibility delay         |
+ *
+ * Final attempts run first because a crash kills every record of the invocation that has not
+ * been deleted yet: a final-attempt record caught in it goes to the DLQ although it never ran
+ * (fault run: a fresh batch crashes about one time in three), while a fresh record caught in a
+ * final attempt's crash only spends one of its receives. Each urgent unit's successes are deleted
+ * before the next phase runs.
  *
  * FIFO: a group's records before its first suspect are fresh; the suspect and the group's later
  * records up to its next suspect form a segment (they run after it, in order). The chosen group
  * runs its first segment and hands back the rest; a group holding a record on its final attempt
- * runs all its segments, each alone, in order (the runner stops a group at its first failure);
- * any other suspect group is handed back whole, so no record of a group runs before an earlier
- * one succeeded. Groups without suspects are not held back.
+ * is urgent: its fresh records (if any) and then each of its segments run alone, in order (the
+ * runner stops a group at its first failure); any other suspect group is handed back whole, so no
+ * record of a group runs before an earlier one succeeded. Groups without suspects are not held
+ * back.
  */
 import type { SQSRecord } from 'aws-lambda';
 
@@ -59,7 +67,12 @@ export interface HandBack {
 export interface BatchPlan {
   /** True when the batch has suspects; otherwise `fresh` is the whole batch and nothing else is set. */
   readonly isolated: boolean;
-  /** Run first, together (event order). */
+  /**
+   * Run first, one after another, each alone: the fresh records on their final attempt (one unit),
+   * then the suspect units holding a final-attempt record.
+   */
+  readonly urgent: readonly SuspectUnit[];
+  /** Run after the urgent units, together (event order). */
   readonly fresh: readonly SQSRecord[];
   /** Run one after another, each alone, after the fresh ones. */
   readonly alone: readonly SuspectUnit[];
@@ -87,12 +100,13 @@ export function planBatch(
   settings: IsolationSettings,
 ): BatchPlan {
   const suspect = new Set(records.filter((r) => isSuspect(r, memo)).map((r) => r.messageId));
-  if (suspect.size === 0) return { isolated: false, fresh: [...records], alone: [], handBack: [] };
+  if (suspect.size === 0)
+    return { isolated: false, urgent: [], fresh: [...records], alone: [], handBack: [] };
 
   // Per FIFO group (or per record on a standard queue): the fresh prefix, then segments, each
   // a suspect with the fresh records that follow it up to the next suspect.
   const fresh: SQSRecord[] = [];
-  const groups: { segments: SuspectUnit[]; index: number }[] = [];
+  const groups: { prefix: SQSRecord[]; segments: SuspectUnit[]; index: number }[] = [];
   const byKey = new Map<string, SQSRecord[]>();
   records.forEach((r, i) => {
     const key = settings.fifo ? (r.attributes.MessageGroupId ?? '') : `#${i}`;
@@ -104,31 +118,46 @@ export function planBatch(
       fresh.push(...list);
       continue;
     }
-    fresh.push(...list.slice(0, first));
     const segments: SuspectUnit[] = [];
     for (const r of list.slice(first)) {
       if (suspect.has(r.messageId)) segments.push({ suspect: r, followers: [] });
       else (segments.at(-1)!.followers as SQSRecord[]).push(r);
     }
-    groups.push({ segments, index: records.indexOf(list[first]!) });
+    groups.push({ prefix: list.slice(0, first), segments, index: records.indexOf(list[first]!) });
   }
-  fresh.sort((a, b) => records.indexOf(a) - records.indexOf(b));
 
-  // The most-delivered group runs its first segment (it is closest to its DLQ); a group with a
-  // record on its final attempt runs every segment, each alone, as handing back would kill it.
-  const recordsOf = (g: (typeof groups)[number]) => g.segments.flatMap((u) => [u.suspect, ...u.followers]);
-  const urgency = (g: (typeof groups)[number]) => Math.max(...recordsOf(g).map(receiveCountOf));
-  groups.sort((a, b) => urgency(b) - urgency(a) || a.index - b.index);
-  const mustRun = (g: (typeof groups)[number]) => urgency(g) >= settings.maxReceiveCount;
+  // A group with a record on its final attempt is urgent: it runs first, every segment alone, as
+  // handing back would kill that record. Of the others, the most-delivered group runs its first
+  // segment (it is closest to its DLQ).
+  type Group = (typeof groups)[number];
+  const recordsOf = (g: Group) => g.segments.flatMap((u) => [u.suspect, ...u.followers]);
+  const urgency = (g: Group) => Math.max(...recordsOf(g).map(receiveCountOf));
+  const mustRun = (g: Group) => urgency(g) >= settings.maxReceiveCount;
+  const urgent: SuspectUnit[] = [];
+  for (const g of groups.filter(mustRun)) {
+    if (g.prefix.length > 0) urgent.push({ suspect: g.prefix[0]!, followers: g.prefix.slice(1) });
+    urgent.push(...g.segments);
+  }
+  const others = groups.filter((g) => !mustRun(g));
+  for (const g of others) fresh.push(...g.prefix);
+  fresh.sort((a, b) => records.indexOf(a) - records.indexOf(b));
+  // Fresh records on their final attempt (they failed on their own before) run before everything
+  // else, with the rest of their FIFO group: no suspect's crash can take them.
+  const keyOf = (r: SQSRecord) => (settings.fifo ? (r.attributes.MessageGroupId ?? '') : r.messageId);
+  const finalKeys = new Set(fresh.filter((r) => receiveCountOf(r) >= settings.maxReceiveCount).map(keyOf));
+  const freshFinal = fresh.filter((r) => finalKeys.has(keyOf(r)));
+  if (freshFinal.length > 0) {
+    urgent.unshift({ suspect: freshFinal[0]!, followers: freshFinal.slice(1) });
+    fresh.splice(0, fresh.length, ...fresh.filter((r) => !finalKeys.has(keyOf(r))));
+  }
+  others.sort((a, b) => urgency(b) - urgency(a) || a.index - b.index);
   const alone: SuspectUnit[] = [];
   const handBack: HandBack[] = [];
   const base = settings.handBackBaseSeconds ?? 2;
   const spread = settings.handBackSpreadSeconds ?? 3;
   let handedBack = 0;
-  groups.forEach((g, i) => {
-    if (mustRun(g)) {
-      alone.push(...g.segments);
-    } else if (i === 0) {
+  others.forEach((g, i) => {
+    if (i === 0) {
       alone.push(g.segments[0]!);
       // A FIFO group's records from its next suspect on wait for the next invocation.
       const rest = recordsOf(g).slice(1 + g.segments[0]!.followers.length);
@@ -137,5 +166,5 @@ export function planBatch(
       handBack.push({ records: recordsOf(g), delaySeconds: base + spread * handedBack++ });
     }
   });
-  return { isolated: true, fresh, alone, handBack };
+  return { isolated: true, urgent, fresh, alone, handBack };
 }

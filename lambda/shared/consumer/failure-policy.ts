@@ -6,7 +6,9 @@
  * | -------------------------------- | -------------- | ------------------------------------------------ |
  * | success                          | `ack`          | resolve: the event source mapping deletes it     |
  * | permanent error (any attempt)    | `dead-letter`  | archive, send to the DLQ, resolve                |
- * | retryable error, final attempt   | `exhausted`    | archive, visibility 0, report failed (redrive)   |
+ * | retryable error, final attempt   | `exhausted`    | standard: archive, visibility 0, report failed   |
+ * |                                  |                | (redrive); FIFO: archive, send to the DLQ,       |
+ * |                                  |                | resolve (the group's later records run now)      |
  * | retryable error, earlier attempt | `retry`        | visibility = backoff, report failed              |
  *
  * Anything not known to be permanent is retryable (`isPermanent` in `../errors.ts`).

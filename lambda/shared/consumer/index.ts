@@ -65,7 +65,9 @@ export interface ConsumerDeps {
  * - `dead-letter`: archive (`archiveFailure`), then send to the DLQ (`sendToDlq`), then resolve, so
  *   the source deletes it. If either step fails the record is reported as failed and retried,
  *   never deleted unarchived;
- * - `exhausted`: archive and let the redrive policy move it (visibility 0), then reject;
+ * - `exhausted`: archive; FIFO: send to the DLQ and resolve (its group goes on in this batch),
+ *   falling back to the standard queue's way if the send fails; standard: let the redrive policy
+ *   move it (visibility 0), then reject;
  * - `retry`: delay the next attempt with a backoff visibility change, then reject, so the record
  *   is reported in `batchItemFailures`.
  *
@@ -103,12 +105,16 @@ export function createConsumer(deps: ConsumerDeps) {
     return archiveKey(archiveRecord);
   }
 
-  async function sendToDlq(record: SQSRecord, error: PipelineError): Promise<void> {
+  async function sendToDlq(
+    record: SQSRecord,
+    errorName: string,
+    kind: 'permanent' | 'exhausted' = 'permanent',
+  ): Promise<void> {
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: settings.dlqUrl,
         MessageBody: record.body,
-        MessageAttributes: deadLetterAttributes(record, error.name),
+        MessageAttributes: deadLetterAttributes(record, errorName, kind),
         ...(processing.fifo
           ? {
               MessageGroupId: record.attributes.MessageGroupId ?? 'default',
@@ -117,6 +123,20 @@ export function createConsumer(deps: ConsumerDeps) {
           : {}),
       }),
     );
+  }
+
+  /** Sends an exhausted record to the DLQ; false (logged) when the send failed. */
+  async function sentToDlq(record: SQSRecord, error: unknown, log: Logger): Promise<boolean> {
+    try {
+      await sendToDlq(record, error instanceof Error ? error.name : UnknownFailure.name, 'exhausted');
+      log.info('retries exhausted: moved to the DLQ by the consumer, its group goes on');
+      return true;
+    } catch (sendError) {
+      log.warn('could not send the exhausted record to the DLQ; the redrive policy moves it', {
+        error: sendError,
+      });
+      return false;
+    }
   }
 
   async function changeVisibility(record: SQSRecord, seconds: number, log: Logger): Promise<void> {
@@ -224,7 +244,7 @@ export function createConsumer(deps: ConsumerDeps) {
           logFailure(log, 'permanent failure: archiving and dead-lettering', error);
           try {
             const key = await archiveFailure(record, 'permanent', error, log, metrics);
-            await sendToDlq(record, error as PipelineError);
+            await sendToDlq(record, (error as PipelineError).name);
             if (subject) await deps.status?.failed(subject, { kind: 'permanent', archiveKey: key }, error);
           } catch (bookkeepingError) {
             // Archive or DLQ unreachable: report the record failed (never deleted unarchived) and
@@ -235,14 +255,21 @@ export function createConsumer(deps: ConsumerDeps) {
           }
           metrics.count('deadLettered', record);
           return;
-        case 'exhausted':
+        case 'exhausted': {
           logFailure(log, 'retries exhausted: archiving before the redrive policy moves it', error);
-          {
-            const key = await archiveFailure(record, 'exhausted', error, log, metrics);
-            if (subject) await deps.status?.failed(subject, { kind: 'exhausted', archiveKey: key }, error);
+          const key = await archiveFailure(record, 'exhausted', error, log, metrics);
+          if (subject) await deps.status?.failed(subject, { kind: 'exhausted', archiveKey: key }, error);
+          // FIFO: the consumer moves it itself and acknowledges it, so the records of its group
+          // behind it in this batch run now instead of being handed back (each hand-back costs
+          // them a receive, and with it their own attempts). If the send fails, the redrive
+          // policy moves it as on a standard queue.
+          if (processing.fifo && (await sentToDlq(record, error, log))) {
+            metrics.count('deadLettered', record);
+            return;
           }
           await changeVisibility(record, 0, log);
           break;
+        }
         case 'retry':
           logFailure(log, 'retryable failure: backing off', error, { backoffSeconds: decision.afterSeconds });
           if (subject) await deps.status?.retrying(subject, error);

@@ -26,9 +26,10 @@ export interface IsolatedBatchDeps {
  * Carries out the crash-isolation plan (`./crash-isolation.ts`, `planBatch`) of one invocation:
  *
  * 1. no suspect: the processor runs the batch as it would without isolation (no extra request);
- * 2. otherwise the suspects that do not run are handed back first (short visibility delay), the
- *    fresh records run together, the done ones are deleted at once (`./early-delete.ts`), and
- *    each suspect unit runs alone, the done records deleted before the next one;
+ * 2. otherwise the suspects that do not run are handed back first (short visibility delay), then
+ *    the urgent units (final attempts) run each alone, the fresh records together, and each other
+ *    suspect unit alone, in that order; the done records of each phase are deleted at once
+ *    (`./early-delete.ts`) before the next phase runs;
  * 3. the memo (`./delivery-memo.ts`) records every delivery that ended without a crash.
  *
  * The response lists failed records in event order, as the processor's would.
@@ -72,6 +73,7 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
       for (const id of await run(event.Records, context)) failed.add(id);
     } else {
       deps.logger.info('crash isolation: batch has suspects', {
+        urgent: plan.urgent.map((u) => u.suspect.messageId),
         fresh: plan.fresh.length,
         alone: plan.alone.map((u) => u.suspect.messageId),
         handedBack: plan.handBack.flatMap((h) => h.records.map((r) => r.messageId)),
@@ -82,32 +84,33 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
       }
       for (const r of plan.handBack.flatMap((h) => h.records))
         if (isSuspect(r, memo)) stillSuspect.add(r.messageId);
-      let phasesLeft = plan.alone.length + (plan.fresh.length > 0 ? 1 : 0);
-      if (plan.fresh.length > 0) {
-        const freshFailed = await run(plan.fresh, share(context, phasesLeft--));
-        for (const id of freshFailed) failed.add(id);
-        await deleteEarly(plan.fresh, freshFailed);
-      }
       // FIFO: a group stops at its first failure; its later records must not overtake it.
-      const failedGroups = new Set(
-        settings.fifo
-          ? event.Records.filter((r) => failed.has(r.messageId) && !stillSuspect.has(r.messageId)).map(
-              (r) => r.attributes.MessageGroupId,
-            )
-          : [],
-      );
-      for (const [i, unit] of plan.alone.entries()) {
+      const failedGroups = new Set<string | undefined>();
+      const noteFailures = (records: readonly SQSRecord[], unitFailed: ReadonlySet<string>) => {
+        for (const id of unitFailed) failed.add(id);
+        if (settings.fifo)
+          for (const r of records)
+            if (unitFailed.has(r.messageId)) failedGroups.add(r.attributes.MessageGroupId);
+      };
+      const units = [...plan.urgent, ...(plan.fresh.length > 0 ? [null] : []), ...plan.alone];
+      let phasesLeft = units.length;
+      for (const [i, unit] of units.entries()) {
+        const last = i === units.length - 1;
+        if (unit === null) {
+          const freshFailed = await run(plan.fresh, share(context, phasesLeft--));
+          noteFailures(plan.fresh, freshFailed);
+          if (!last) await deleteEarly(plan.fresh, freshFailed);
+          continue;
+        }
         const records = [unit.suspect, ...unit.followers];
-        const group = unit.suspect.attributes.MessageGroupId;
-        if (settings.fifo && failedGroups.has(group)) {
+        if (settings.fifo && failedGroups.has(unit.suspect.attributes.MessageGroupId)) {
           for (const r of records) failed.add(r.messageId);
           phasesLeft--;
           continue;
         }
         const unitFailed = await run(records, share(context, phasesLeft--));
-        for (const id of unitFailed) failed.add(id);
-        if (unitFailed.size > 0) failedGroups.add(group);
-        if (i < plan.alone.length - 1) await deleteEarly(records, unitFailed);
+        noteFailures(records, unitFailed);
+        if (!last) await deleteEarly(records, unitFailed);
       }
     }
     for (const r of event.Records) {
