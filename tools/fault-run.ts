@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
@@ -295,6 +296,12 @@ export async function runFaultSuite(options: FaultRunOptions): Promise<FaultRunR
       }
     }
 
+    // For diagnosis: FAULT_RUN_DUMP=<file> writes what was sent and the invocation journal.
+    if (process.env.FAULT_RUN_DUMP)
+      writeFileSync(
+        process.env.FAULT_RUN_DUMP,
+        JSON.stringify({ accepted, journal: local.journal.list() }, null, 1),
+      );
     const report: FaultRunReport = {
       n: options.n,
       seed: options.seed,

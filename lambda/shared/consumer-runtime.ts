@@ -6,6 +6,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ConsumerConfig } from '../consumer/config';
 import { S3ArchiveWriter } from './archive';
 import { createConsumer, type ConsumerSettings } from './consumer';
+import { DynamoMarkerStore } from './consumer/culprit';
 import { PowertoolsRecordIdempotency } from './consumer/idempotency';
 import { installFaultGuard } from './consumer/fault-guard';
 import type { BatchProcessing } from './consumer/processing';
@@ -55,6 +56,8 @@ export function createConsumerHandler(
       logger,
       metrics,
     ),
+    // Read and written only after a crash, for suspects (FIFO; `consumer/culprit.ts`).
+    markers: new DynamoMarkerStore(db, config.statusTable),
     idempotency: new PowertoolsRecordIdempotency({
       client: dynamodb,
       tableName: config.statusTable,

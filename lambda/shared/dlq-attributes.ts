@@ -33,14 +33,15 @@ const str = (v: string): MessageAttributeValue => ({ DataType: 'String', StringV
 export const MAX_ERROR_NAME_LENGTH = 256;
 
 /**
- * The attributes of a record the consumer sends to its DLQ itself (a permanent failure, or a FIFO
- * record whose retries are exhausted): its own plus {@link DLQ_ATTR} (the error name cut to
+ * The attributes of a record the consumer sends to its DLQ itself (a permanent failure; on a FIFO
+ * queue also a record whose retries are exhausted, or a crash-isolation culprit, kind `unknown`):
+ * its own plus {@link DLQ_ATTR} (the error name cut to
  * {@link MAX_ERROR_NAME_LENGTH}).
  */
 export function deadLetterAttributes(
   record: SQSRecord,
   errorName: string,
-  kind: 'permanent' | 'exhausted' = 'permanent',
+  kind: 'permanent' | 'exhausted' | 'unknown' = 'permanent',
 ): Record<string, MessageAttributeValue> {
   return {
     ...toSdkAttributes(record.messageAttributes),

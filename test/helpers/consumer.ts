@@ -10,6 +10,7 @@ import { S3ArchiveWriter } from '../../lambda/shared/archive';
 import { createConsumer, type ConsumerSettings } from '../../lambda/shared/consumer';
 import { SandboxDeliveryMemo } from '../../lambda/shared/consumer/delivery-memo';
 import { fifoProcessing } from '../../lambda/shared/consumer/fifo-processor';
+import type { MarkerStore } from '../../lambda/shared/consumer/culprit';
 import type { RecordIdempotency } from '../../lambda/shared/consumer/idempotency';
 import type { StatusStore } from '../../lambda/shared/status/types';
 import { standardProcessing } from '../../lambda/shared/consumer/standard-processor';
@@ -49,6 +50,8 @@ export interface ConsumerOptions {
   readonly idempotency?: RecordIdempotency;
   /** Crash isolation's memo. @default an empty one (every redelivered record is a suspect) */
   readonly memo?: SandboxDeliveryMemo;
+  /** Lone-run markers (FIFO). @default none */
+  readonly markers?: MarkerStore;
 }
 
 /**
@@ -78,6 +81,7 @@ export function consumer(opts: ConsumerOptions = {}) {
     ...(opts.status ? { status: opts.status } : {}),
     ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
     ...(opts.memo ? { memo: opts.memo } : {}),
+    ...(opts.markers ? { markers: opts.markers } : {}),
     now: () => new Date(T0.getTime() + 60_000),
   });
   return {

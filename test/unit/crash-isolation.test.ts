@@ -160,7 +160,7 @@ describe('crash isolation: planBatch (FIFO queue)', () => {
     });
   });
 
-  it('hands back a whole unit of another suspect group, keeping its order', () => {
+  it('runs the first segment of every suspect group alone, in turn: a hand-back would not spare a FIFO record its receive', () => {
     const records = [
       fifo('a1', 'A', 2),
       fifo('c1', 'C', 2),
@@ -171,8 +171,11 @@ describe('crash isolation: planBatch (FIFO queue)', () => {
     expect(summary(planBatch(records, empty, FIFO))).toEqual({
       urgent: [],
       fresh: ['b1'],
-      alone: [['a1', 'a2']],
-      handBack: [{ ids: ['c1', 'c2'], delaySeconds: 2 }],
+      alone: [
+        ['a1', 'a2'],
+        ['c1', 'c2'],
+      ],
+      handBack: [],
     });
   });
 

@@ -14,7 +14,7 @@
  * | fresh ones on their final attempt       | `urgent`: run first, together                           |
  * | suspects on their final attempt         | `urgent`: each runs alone, next (see below)             |
  * | fresh ones                              | run next, together; their successes deleted at once    |
- * | the most-delivered other suspect (ties: first) | runs alone after them                           |
+ * | the most-delivered other suspect (ties: first) | runs alone after them (FIFO: every suspect group's first segment) |
  * | other suspects                          | handed back: short, staggered visibility delay         |
  *
  * Final attempts run first because a crash kills every record of the invocation that has not
@@ -24,10 +24,11 @@
  * before the next phase runs.
  *
  * FIFO: a group's records before its first suspect are fresh; the suspect and the group's later
- * records up to its next suspect form a segment (they run after it, in order). The chosen group
- * runs its first segment and hands back the rest; a group holding a record on its final attempt
- * is urgent: its fresh records (if any) and then each of its segments run alone, in order (the
- * runner stops a group at its first failure); any other suspect group is handed back whole, so no
+ * records up to its next suspect form a segment (they run after it, in order). Every suspect group
+ * runs its first segment alone and hands back the rest (handing a whole group back would not spare
+ * its records a receive: SQS FIFO delivers them again with their head, and charges each time); a
+ * group holding a record on its final attempt is urgent: its fresh records (if any) and then each
+ * of its segments run alone, in order (the runner stops a group at its first failure), so no
  * record of a group runs before an earlier one succeeded. Groups without suspects are not held
  * back.
  */
@@ -157,7 +158,10 @@ export function planBatch(
   const spread = settings.handBackSpreadSeconds ?? 3;
   let handedBack = 0;
   others.forEach((g, i) => {
-    if (i === 0) {
+    // FIFO: every suspect group runs its first segment. Handing a group back would not spare its
+    // records a receive (SQS FIFO delivers them again only with their head), and the lone run is
+    // what tells a crashing head from its group-mates (`./culprit.ts`).
+    if (i === 0 || settings.fifo) {
       alone.push(g.segments[0]!);
       // A FIFO group's records from its next suspect on wait for the next invocation.
       const rest = recordsOf(g).slice(1 + g.segments[0]!.followers.length);

@@ -10,6 +10,7 @@ import type { PipelineError } from '../errors';
 import { RetryableError, UnknownFailure } from '../errors';
 import type { JobRegistry } from '../jobs/registry';
 import type { StatusStore } from '../status/types';
+import { createCulpritCheck, crashedRuntimeError, type IsolatedRunMarker, type MarkerStore } from './culprit';
 import { recordBudgetMs, withDeadline } from './deadline';
 import { SandboxDeliveryMemo } from './delivery-memo';
 import { guardRecord } from './fault-guard';
@@ -54,6 +55,8 @@ export interface ConsumerDeps {
   readonly idempotency?: RecordIdempotency;
   /** Crash isolation's memo of deliveries that ended without a crash. @default a new one per consumer */
   readonly memo?: SandboxDeliveryMemo;
+  /** FIFO: lone-run markers of crash isolation (`./culprit.ts`); unused on a standard queue. @default none */
+  readonly markers?: MarkerStore;
 }
 
 /**
@@ -108,7 +111,7 @@ export function createConsumer(deps: ConsumerDeps) {
   async function sendToDlq(
     record: SQSRecord,
     errorName: string,
-    kind: 'permanent' | 'exhausted' = 'permanent',
+    kind: 'permanent' | 'exhausted' | 'unknown' = 'permanent',
   ): Promise<void> {
     await sqs.send(
       new SendMessageCommand({
@@ -300,7 +303,43 @@ export function createConsumer(deps: ConsumerDeps) {
     logger: deps.logger,
     changeVisibility,
     onDeleted: (ids) => provisionals.release(ids),
+    ...(processing.fifo && deps.markers
+      ? {
+          culprits: {
+            check: createCulpritCheck({
+              store: deps.markers,
+              envelopeIdOf: (r) => subjectOf(r, processing.fifo)?.id,
+              logger: deps.logger,
+              now,
+            }),
+            giveUp: (record, marker) => giveUpCulprit(record, marker),
+          },
+        }
+      : {}),
   });
+
+  /** Archives a culprit (`unknown`, `CrashedRuntime`), sends it to the DLQ; false if either failed. */
+  async function giveUpCulprit(record: SQSRecord, marker: IsolatedRunMarker): Promise<boolean> {
+    const metrics = batchMetrics ?? new BatchMetrics(deps.metrics);
+    const log = deps.logger.createChild({ persistentKeys: { messageId: record.messageId } });
+    const error = crashedRuntimeError(marker);
+    logFailure(
+      log,
+      'crash isolation: its lone run never returned; dead-lettering it to free its group',
+      error,
+    );
+    try {
+      const key = await archiveFailure(record, 'unknown', error, log, metrics);
+      await sendToDlq(record, error.name, 'unknown');
+      const subject = subjectOf(record, processing.fifo);
+      if (subject) await deps.status?.failed(subject, { kind: 'unknown', archiveKey: key }, error);
+    } catch (bookkeepingError) {
+      log.warn('could not dead-letter the culprit; it stays a suspect', { error: bookkeepingError });
+      return false;
+    }
+    metrics.count('deadLettered', record);
+    return true;
+  }
 
   /** One invocation: provisional records, the records under crash isolation, then the clean-up. */
   async function processBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {

@@ -1,7 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { deadlineMarginMs } from './deadline';
 import { isSuspect, planBatch, receiveCountOf, type IsolationSettings } from './crash-isolation';
+import type { CulpritCheck, IsolatedRunMarker } from './culprit';
 import type { SandboxDeliveryMemo } from './delivery-memo';
 import { deleteDone } from './early-delete';
 import type { BatchProcessing, RecordHandler } from './processing';
@@ -20,6 +22,16 @@ export interface IsolatedBatchDeps {
   readonly changeVisibility: (record: SQSRecord, seconds: number, log: Logger) => Promise<void>;
   /** Called with the records deleted early (their provisional archive records can go). */
   readonly onDeleted: (messageIds: ReadonlySet<string>) => Promise<void>;
+  /**
+   * FIFO culprits (`./culprit.ts`): lone runs are marked, and a suspect whose lone run never
+   * returned is given up on when records of its group wait behind it in the batch (`giveUp`
+   * resolves true once it is archived and dead-lettered; it is then acknowledged).
+   * @default none (suspects are only isolated)
+   */
+  readonly culprits?: {
+    readonly check: CulpritCheck;
+    readonly giveUp: (record: SQSRecord, marker: IsolatedRunMarker) => Promise<boolean>;
+  };
 }
 
 /**
@@ -37,21 +49,62 @@ export interface IsolatedBatchDeps {
 export function createIsolatedBatch(deps: IsolatedBatchDeps) {
   const { processing, handleRecord, memo, settings } = deps;
 
-  const run = async (records: readonly SQSRecord[], context: Context) =>
+  const run = async (
+    records: readonly SQSRecord[],
+    context: Context,
+    handler: RecordHandler = handleRecord,
+  ) =>
     new Set(
-      (await processing.process({ Records: [...records] }, handleRecord, context)).batchItemFailures.map(
+      (await processing.process({ Records: [...records] }, handler, context)).batchItemFailures.map(
         (f) => f.itemIdentifier,
       ),
     );
 
+  /** A suspect's lone run is marked (the records after it in its unit are not). */
+  const aloneHandler =
+    (suspect: SQSRecord): RecordHandler =>
+    (record, context) =>
+      record.messageId === suspect.messageId && deps.culprits && isSuspect(record, memo)
+        ? deps.culprits.check.runAlone(record, () => handleRecord(record, context))
+        : handleRecord(record, context);
+
+  /**
+   * Gives up on the culprits among the suspects that have records of their group behind them in
+   * the batch (markers are read only when there are suspects). Those records are accounted for:
+   * the crash that made them suspects is explained, so they run as fresh records, in order.
+   */
+  const giveUpCulprits = async (records: readonly SQSRecord[]): Promise<Set<string>> => {
+    const givenUp = new Set<string>();
+    const behind = (r: SQSRecord) =>
+      records
+        .slice(records.indexOf(r) + 1)
+        .filter(
+          (x) => x.attributes.MessageGroupId === r.attributes.MessageGroupId && !givenUp.has(x.messageId),
+        );
+    const suspects = deps.culprits ? records.filter((r) => isSuspect(r, memo) && behind(r).length > 0) : [];
+    if (!deps.culprits || suspects.length === 0) return givenUp;
+    const found = await deps.culprits.check.find(suspects);
+    for (const record of suspects) {
+      const marker = found.get(record);
+      if (!marker || !(await deps.culprits.giveUp(record, marker))) continue;
+      givenUp.add(record.messageId);
+      for (const r of behind(record)) memo.account(r.messageId, receiveCountOf(r) - 1);
+    }
+    return givenUp;
+  };
+
   /**
    * The phases of an isolated batch run one after another, so each gets its share of the time
-   * left: the context a phase sees reports `remaining / phasesLeft`, and the records' deadlines
+   * left: the context a phase sees reports `(remaining - margin) / phasesLeft + margin`, and the records' deadlines
    * (`./deadline.ts`) follow from it. A hanging record thus cannot starve the suspects after it,
    * nor push the invocation into a timeout that would fail the whole batch again.
    */
   const share = (context: Context, phasesLeft: number): Context => {
-    const until = Date.now() + context.getRemainingTimeInMillis() / Math.max(1, phasesLeft);
+    // The bookkeeping margin (`./deadline.ts`) is kept once, after the last phase, not once per
+    // phase: each phase's records would otherwise lose it from their share.
+    const remaining = context.getRemainingTimeInMillis();
+    const margin = deadlineMarginMs(remaining);
+    const until = Date.now() + (remaining - margin) / Math.max(1, phasesLeft) + margin;
     return Object.assign(Object.create(context) as Context, {
       getRemainingTimeInMillis: () => Math.max(0, until - Date.now()),
     });
@@ -66,11 +119,13 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
   };
 
   return async function processIsolated(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-    const plan = planBatch(event.Records, memo, settings);
+    const givenUp = await giveUpCulprits(event.Records);
+    const batch = event.Records.filter((r) => !givenUp.has(r.messageId));
+    const plan = planBatch(batch, memo, settings);
     const failed = new Set<string>();
     const stillSuspect = new Set<string>();
     if (!plan.isolated) {
-      for (const id of await run(event.Records, context)) failed.add(id);
+      for (const id of await run(batch, context)) failed.add(id);
     } else {
       deps.logger.info('crash isolation: batch has suspects', {
         urgent: plan.urgent.map((u) => u.suspect.messageId),
@@ -108,7 +163,7 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
           phasesLeft--;
           continue;
         }
-        const unitFailed = await run(records, share(context, phasesLeft--));
+        const unitFailed = await run(records, share(context, phasesLeft--), aloneHandler(unit.suspect));
         noteFailures(records, unitFailed);
         if (!last) await deleteEarly(records, unitFailed);
       }
