@@ -43,6 +43,10 @@ export function createConsumerHandler(
   installFaultGuard((error) =>
     logger.error('a job raised an error after its record had finished; dropped', { error }),
   );
+  const statusStore = new DynamoStatusStore(db, {
+    tableName: config.statusTable,
+    retentionDays: config.statusRetentionDays,
+  });
   const consumer = createConsumer({
     registry: defaultRegistry,
     sqs: new SQSClient({}),
@@ -51,17 +55,16 @@ export function createConsumerHandler(
     metrics,
     settings: consumerSettings(config),
     processing,
-    status: new SafeStatusStore(
-      new DynamoStatusStore(db, { tableName: config.statusTable, retentionDays: config.statusRetentionDays }),
-      logger,
-      metrics,
-    ),
+    status: new SafeStatusStore(statusStore, logger, metrics),
     // Read and written only after a crash, for suspects (FIFO; `consumer/culprit.ts`).
     markers: new DynamoMarkerStore(db, config.statusTable),
+    // Its records live on the status rows and carry the `processing`/`succeeded` transitions.
     idempotency: new PowertoolsRecordIdempotency({
-      client: dynamodb,
+      db,
       tableName: config.statusTable,
       windowSeconds: config.idempotencyWindowSeconds,
+      retentionDays: config.statusRetentionDays,
+      store: statusStore,
     }),
   });
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

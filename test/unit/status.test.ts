@@ -1,16 +1,27 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoIdempotencyKeys, requestHash } from '../../lambda/producer/idempotency-keys';
-import { InProgressElsewhere, type RecordIdempotency } from '../../lambda/shared/consumer/idempotency';
+import {
+  InProgressElsewhere,
+  PowertoolsRecordIdempotency,
+  RUN_ATTRIBUTES,
+  type RecordIdempotency,
+} from '../../lambda/shared/consumer/idempotency';
 import { DynamoStatusStore } from '../../lambda/shared/status/dynamodb-store';
 import { SafeStatusStore } from '../../lambda/shared/status/safe-store';
 import type { StatusStore, StatusSubject } from '../../lambda/shared/status/types';
 import { FakeAws, silentLogger } from '../helpers/aws-fakes';
 import { consumer, failedIds } from '../helpers/consumer';
-import { probeRecord, T0 } from '../helpers/sqs-events';
+import { fakeContext, probeRecord, T0 } from '../helpers/sqs-events';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const aws = new FakeAws();
@@ -176,10 +187,11 @@ function memoryIdempotency(): RecordIdempotency & { done: Set<string> } {
   const done = new Set<string>();
   return {
     done,
-    async run(id, work) {
-      if (done.has(id)) return 'duplicate';
+    writesStatus: false,
+    async run(subject, work) {
+      if (done.has(subject.id)) return 'duplicate';
       await work();
-      done.add(id);
+      done.add(subject.id);
       return 'ran';
     },
   };
@@ -231,6 +243,7 @@ describe('consumer status transitions', () => {
   it('retries a record whose message is in progress elsewhere, with a backoff and no status write', async () => {
     const status = recorder();
     const busy: RecordIdempotency = {
+      writesStatus: false,
       run: async () => {
         throw new InProgressElsewhere('busy');
       },
@@ -313,5 +326,138 @@ describe('Idempotency-Key records', () => {
     expect(requestHash('single', { a: 1 })).toBe(hash);
     expect(requestHash('batch-entry', { a: 1 })).not.toBe(hash);
     expect(requestHash('single', { a: 1, b: 2 })).not.toBe(hash);
+  });
+});
+
+describe('PowertoolsRecordIdempotency (records on the status row)', () => {
+  const FIFTEEN_MIN = 900;
+  const idem = () => {
+    const db = doc();
+    const store = new DynamoStatusStore(db, { tableName: 'status', retentionDays: 7, now: () => T0 });
+    return new PowertoolsRecordIdempotency({
+      db,
+      tableName: 'status',
+      windowSeconds: FIFTEEN_MIN,
+      retentionDays: 7,
+      store,
+      now: () => T0,
+    });
+  };
+  const updates = () => ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+
+  it('writes INPROGRESS with processing in one update, then COMPLETED with succeeded in one more', async () => {
+    // Prepare
+    ddb.on(UpdateCommand).resolves({ Attributes: { messageIds: [SUBJECT.messageId] } });
+    let ranAfter = -1;
+
+    // Act
+    const outcome = await idem().run(
+      SUBJECT,
+      async () => {
+        ranAfter = updates().length;
+      },
+      fakeContext(),
+    );
+
+    // Assess
+    expect(outcome).toBe('ran');
+    expect(ranAfter).toBe(1);
+    const [put, done] = updates();
+    expect(updates()).toHaveLength(2);
+    expect(put!.Key).toEqual({ pk: `msg#${SUBJECT.id}` });
+    expect(put!.UpdateExpression).toContain('attempts = if_not_exists(attempts, :zero) + :one');
+    expect(put!.UpdateExpression).toContain('#runStatus = :runStatus');
+    expect(put!.ExpressionAttributeValues).toMatchObject({
+      ':state': 'processing',
+      ':runStatus': 'INPROGRESS',
+    });
+    expect(put!.ExpressionAttributeNames).toMatchObject({ '#runStatus': RUN_ATTRIBUTES.status });
+    expect(put!.ConditionExpression).toContain('attribute_not_exists(#runStatus)');
+    expect(put!.ConditionExpression).toContain('#status <> :succeeded');
+    expect(done!.Key).toEqual({ pk: `msg#${SUBJECT.id}` });
+    expect(done!.ExpressionAttributeValues).toMatchObject({
+      ':state': 'succeeded',
+      ':runStatus': 'COMPLETED',
+    });
+    expect(done!.ConditionExpression).toBeUndefined();
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
+  it('answers duplicate without running when the row says succeeded', async () => {
+    // Prepare
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: { pk: `msg#${SUBJECT.id}`, status: 'succeeded' } });
+    let ran = false;
+
+    // Act
+    const outcome = await idem().run(
+      SUBJECT,
+      async () => {
+        ran = true;
+      },
+      fakeContext(),
+    );
+
+    // Assess
+    expect(outcome).toBe('duplicate');
+    expect(ran).toBe(false);
+  });
+
+  it('throws InProgressElsewhere while another delivery holds a live INPROGRESS record', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({
+      Item: {
+        pk: `msg#${SUBJECT.id}`,
+        status: 'processing',
+        [RUN_ATTRIBUTES.status]: 'INPROGRESS',
+        [RUN_ATTRIBUTES.expiry]: Math.floor(Date.now() / 1000) + FIFTEEN_MIN,
+        [RUN_ATTRIBUTES.inProgressExpiry]: Date.now() + 60_000,
+      },
+    });
+
+    await expect(idem().run(SUBJECT, async () => {}, fakeContext())).rejects.toBeInstanceOf(
+      InProgressElsewhere,
+    );
+  });
+
+  it('removes the record (not the row) when the work fails, so the next delivery runs it', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: { messageIds: [SUBJECT.messageId] } });
+
+    await expect(
+      idem().run(
+        SUBJECT,
+        async () => {
+          throw new Error('boom');
+        },
+        fakeContext(),
+      ),
+    ).rejects.toThrow('boom');
+
+    const last = updates().at(-1)!;
+    expect(last.UpdateExpression).toBe('REMOVE #runStatus, #runExpiry, #runInProgressExpiry, #runData');
+    expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
+  });
+});
+
+describe('consumer with idempotency that writes the status itself', () => {
+  it('writes no processing or succeeded of its own; a duplicate still writes succeeded', async () => {
+    const status = recorder();
+    const seen = new Set<string>();
+    const idempotency: RecordIdempotency = {
+      writesStatus: true,
+      async run(subject, work) {
+        if (seen.has(subject.id)) return 'duplicate';
+        await work();
+        seen.add(subject.id);
+        return 'ran';
+      },
+    };
+    const c = consumer({ status, idempotency });
+    const first = probeRecord({ mode: 'succeed' });
+
+    await c.run([first]);
+    expect(status.log).toEqual([]);
+    await c.run([{ ...first, messageId: 'another-delivery' }]);
+    expect(status.log).toEqual(['succeeded']);
   });
 });

@@ -211,16 +211,17 @@ export function createConsumer(deps: ConsumerDeps) {
     // The status subject, when the body is an envelope (else runJob fails it as permanent).
     const subject = subjectOf(record, processing.fifo);
     try {
+      // With idempotency on the status row, its writes carry `processing` and `succeeded`.
+      const guarded = subject !== undefined && deps.idempotency !== undefined;
+      const statusByIdempotency = guarded && deps.idempotency!.writesStatus;
       const work = async () => {
-        if (subject) await deps.status?.processing(subject);
+        if (subject && !statusByIdempotency) await deps.status?.processing(subject);
         await runJob(record, receiveCount, budgetMs, log);
       };
-      const outcome =
-        subject && deps.idempotency
-          ? await deps.idempotency.run(subject.id, work, context)
-          : (await work(), 'ran');
-      // On a duplicate, `succeeded` is written again: a lost earlier write catches up.
-      if (subject) await deps.status?.succeeded(subject);
+      const outcome = guarded ? await deps.idempotency!.run(subject!, work, context) : (await work(), 'ran');
+      // On a duplicate, `succeeded` is written again: a lost earlier write catches up, and the
+      // delivery's SQS message id is recorded.
+      if (subject && (!statusByIdempotency || outcome === 'duplicate')) await deps.status?.succeeded(subject);
       if (outcome === 'duplicate') {
         metrics.count('duplicate', record);
         log.info('duplicate of a message that succeeded: acknowledged without running it', {

@@ -18,6 +18,108 @@ function errorOf(error: unknown): { name: string; message: string } {
   return { name: 'Error', message: String(error).slice(0, 1000) };
 }
 
+/** How a transition writes the row (see {@link statusTransition}). */
+export interface TransitionOptions {
+  /** Keep an existing state (the producer's `accepted` after a consumer got there first). */
+  readonly keepState?: boolean;
+  /** Count a handler run. */
+  readonly attempt?: boolean;
+  /** `succeeded`: no condition, nothing but another `succeeded` changes it afterwards. */
+  readonly final?: boolean;
+  readonly clearError?: boolean;
+  readonly error?: unknown;
+  readonly failure?: { kind: FailureKind; archiveKey: string | null };
+  /** The sweeper: leave a row that is already `failed` or `succeeded`. */
+  readonly unlessFinal?: boolean;
+}
+
+/** The options of the `processing` transition. */
+export const PROCESSING: TransitionOptions = { attempt: true, clearError: true };
+/** The options of the `succeeded` transition. */
+export const SUCCEEDED: TransitionOptions = { final: true, clearError: true };
+
+/** The parts of one transition's `UpdateItem` on a status row. */
+export interface StatusTransition {
+  /** `SET` clauses. */
+  readonly set: string[];
+  readonly names: Record<string, string>;
+  readonly values: Record<string, unknown>;
+  /** The condition that keeps `succeeded` final, when the transition has one. */
+  readonly condition: string | undefined;
+}
+
+/**
+ * The `UpdateItem` parts of moving status row `s` to `state` (placeholders `#type #queue #status
+ * #exp` and `:`-values prefixed by nothing else), so that another writer of the same row (the
+ * consumers' idempotency records, `../consumer/idempotency.ts`) can add its own clauses to the
+ * same write.
+ */
+export function statusTransition(
+  s: StatusSubject,
+  state: MessageState,
+  o: TransitionOptions,
+  now: Date,
+  retentionDays: number,
+): StatusTransition {
+  const values: Record<string, unknown> = {
+    ':id': s.id,
+    ':type': s.type,
+    ':queue': s.queue,
+    ':acceptedAt': s.acceptedAt,
+    ':ids': [s.messageId],
+    ':state': state,
+    ':now': now.toISOString(),
+    ':exp': Math.floor(now.getTime() / 1000) + retentionDays * 86_400,
+    ':zero': 0,
+  };
+  const set = [
+    'id = if_not_exists(id, :id)',
+    '#type = if_not_exists(#type, :type)',
+    '#queue = if_not_exists(#queue, :queue)',
+    'acceptedAt = if_not_exists(acceptedAt, :acceptedAt)',
+    'messageIds = if_not_exists(messageIds, :ids)',
+    o.keepState ? '#status = if_not_exists(#status, :state)' : '#status = :state',
+    o.keepState ? 'updatedAt = if_not_exists(updatedAt, :now)' : 'updatedAt = :now',
+    '#exp = :exp',
+  ];
+  if (o.attempt) {
+    set.push('attempts = if_not_exists(attempts, :zero) + :one');
+    values[':one'] = 1;
+  } else set.push('attempts = if_not_exists(attempts, :zero)');
+  if (o.error !== undefined) {
+    set.push('lastError = :err');
+    values[':err'] = errorOf(o.error);
+  } else if (o.clearError) {
+    set.push('lastError = if_not_exists(lastError, :null)');
+    values[':null'] = null;
+  }
+  if (o.failure) {
+    set.push('failure = :failure');
+    values[':failure'] = o.failure;
+  } else if (!o.keepState) {
+    set.push('failure = :nofailure');
+    values[':nofailure'] = null;
+  }
+  // `succeeded` is final: nothing but another `succeeded` (a duplicate catching up) changes it.
+  const guarded = !o.final && !o.keepState;
+  if (guarded) values[':succeeded'] = 'succeeded';
+  if (o.unlessFinal) values[':failed'] = 'failed';
+  const condition = o.unlessFinal
+    ? 'attribute_not_exists(#status) OR (#status <> :succeeded AND #status <> :failed)'
+    : 'attribute_not_exists(#status) OR #status <> :succeeded';
+  return {
+    set,
+    names: {
+      '#type': 'type',
+      '#queue': 'queue',
+      '#status': 'status',
+      '#exp': STATUS_TABLE_KEYS.ttlAttribute,
+    },
+    values,
+    condition: guarded ? condition : undefined,
+  };
+}
+
 /**
  * {@link StatusStore} on the status table, one `UpdateItem` per transition (no reads). The
  * identity fields (`type`, `queue`, `acceptedAt`, `messageIds`) are set with `if_not_exists`, so
@@ -40,14 +142,12 @@ export class DynamoStatusStore implements StatusStore {
   }
 
   async processing(s: StatusSubject): Promise<void> {
-    const row = await this.#update(s, 'processing', { attempt: true, clearError: true, returnRow: true });
-    if (row && !(row.messageIds as string[] | undefined)?.includes(s.messageId)) await this.#appendId(s);
+    await this.appendIdIfNew(s, await this.#update(s, 'processing', { ...PROCESSING, returnRow: true }));
   }
 
   async succeeded(s: StatusSubject): Promise<void> {
     // A duplicate delivery (new SQS message id, handler not run) records its id here.
-    const row = await this.#update(s, 'succeeded', { final: true, clearError: true, returnRow: true });
-    if (row && !(row.messageIds as string[] | undefined)?.includes(s.messageId)) await this.#appendId(s);
+    await this.appendIdIfNew(s, await this.#update(s, 'succeeded', { ...SUCCEEDED, returnRow: true }));
   }
 
   async retrying(s: StatusSubject, error: unknown): Promise<void> {
@@ -89,79 +189,21 @@ export class DynamoStatusStore implements StatusStore {
   async #update(
     s: StatusSubject,
     state: MessageState,
-    o: {
-      keepState?: boolean;
-      attempt?: boolean;
-      final?: boolean;
-      clearError?: boolean;
-      error?: unknown;
-      failure?: { kind: FailureKind; archiveKey: string | null };
-      unlessFinal?: boolean;
+    o: TransitionOptions & {
       /** Return the row after the write (from the write itself: no read). */
       returnRow?: boolean;
     },
   ): Promise<Record<string, unknown> | undefined> {
-    const now = this.#now();
-    const values: Record<string, unknown> = {
-      ':id': s.id,
-      ':type': s.type,
-      ':queue': s.queue,
-      ':acceptedAt': s.acceptedAt,
-      ':ids': [s.messageId],
-      ':state': state,
-      ':now': now.toISOString(),
-      ':exp': Math.floor(now.getTime() / 1000) + this.options.retentionDays * 86_400,
-      ':zero': 0,
-    };
-    const set = [
-      'id = if_not_exists(id, :id)',
-      '#type = if_not_exists(#type, :type)',
-      '#queue = if_not_exists(#queue, :queue)',
-      'acceptedAt = if_not_exists(acceptedAt, :acceptedAt)',
-      'messageIds = if_not_exists(messageIds, :ids)',
-      o.keepState ? '#status = if_not_exists(#status, :state)' : '#status = :state',
-      o.keepState ? 'updatedAt = if_not_exists(updatedAt, :now)' : 'updatedAt = :now',
-      '#exp = :exp',
-    ];
-    if (o.attempt) {
-      set.push('attempts = if_not_exists(attempts, :zero) + :one');
-      values[':one'] = 1;
-    } else set.push('attempts = if_not_exists(attempts, :zero)');
-    if (o.error !== undefined) {
-      set.push('lastError = :err');
-      values[':err'] = errorOf(o.error);
-    } else if (o.clearError) {
-      set.push('lastError = if_not_exists(lastError, :null)');
-      values[':null'] = null;
-    }
-    if (o.failure) {
-      set.push('failure = :failure');
-      values[':failure'] = o.failure;
-    } else if (!o.keepState) {
-      set.push('failure = :nofailure');
-      values[':nofailure'] = null;
-    }
-    // `succeeded` is final: nothing but another `succeeded` (a duplicate catching up) changes it.
-    const guarded = !o.final && !o.keepState;
-    if (guarded) values[':succeeded'] = 'succeeded';
-    if (o.unlessFinal) values[':failed'] = 'failed';
-    const condition = o.unlessFinal
-      ? 'attribute_not_exists(#status) OR (#status <> :succeeded AND #status <> :failed)'
-      : 'attribute_not_exists(#status) OR #status <> :succeeded';
+    const t = statusTransition(s, state, o, this.#now(), this.options.retentionDays);
     try {
       const out = await this.db.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: { [STATUS_TABLE_KEYS.partitionKey]: statusKey(s.id) },
-          UpdateExpression: `SET ${set.join(', ')}`,
-          ...(guarded ? { ConditionExpression: condition } : {}),
-          ExpressionAttributeNames: {
-            '#type': 'type',
-            '#queue': 'queue',
-            '#status': 'status',
-            '#exp': STATUS_TABLE_KEYS.ttlAttribute,
-          },
-          ExpressionAttributeValues: values,
+          UpdateExpression: `SET ${t.set.join(', ')}`,
+          ...(t.condition ? { ConditionExpression: t.condition } : {}),
+          ExpressionAttributeNames: t.names,
+          ExpressionAttributeValues: t.values,
           ReturnValues: o.returnRow ? 'ALL_NEW' : 'NONE',
         }),
       );
@@ -170,6 +212,11 @@ export class DynamoStatusStore implements StatusStore {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
+  }
+
+  /** Appends this delivery's SQS message id to the row when `row` does not list it yet. */
+  async appendIdIfNew(s: StatusSubject, row: Record<string, unknown> | undefined): Promise<void> {
+    if (row && !(row.messageIds as string[] | undefined)?.includes(s.messageId)) await this.#appendId(s);
   }
 
   async #appendId(s: StatusSubject): Promise<void> {
