@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   watchPollers(emulatorPort);
   const [sweepRule] = stage.local.schedules();
   const mappings = 2;
-  const results: Record<string, { counts: Counts; invocations: Record<string, number>; ms: number }> = {};
+  const results: Record<string, ScenarioResult> = {};
 
   try {
     // Pollers' empty receives over an idle window: a per-mapping constant.
@@ -197,6 +197,7 @@ async function main(): Promise<void> {
     for (const s of SCENARIOS) {
       await settle(stage, 0);
       const before = stage.local.journal.length;
+      const dynamoBefore = await stage.local.dynamodbRequests();
       counts = emptyCounts();
       const started = Date.now();
       const entry = { type: 'probe', payload: { ...s.payload, tag: s.key } };
@@ -219,7 +220,12 @@ async function main(): Promise<void> {
           `warning: ${s.key}: the scheduled sweeper ran during the scenario; its S3 calls count as the consumer's`,
         );
       }
-      results[s.key] = { counts, invocations, ms: Date.now() - started };
+      results[s.key] = {
+        counts,
+        invocations,
+        ms: Date.now() - started,
+        dynamodb: dynamoDelta(dynamoBefore, await stage.local.dynamodbRequests()),
+      };
     }
 
     const dlqMessages = (await Promise.all([...dlqs].map((url) => depth(stage.sqs, url)))).reduce(
@@ -237,6 +243,24 @@ async function main(): Promise<void> {
   }
 }
 
+/** One scenario's counts. */
+interface ScenarioResult {
+  readonly counts: Counts;
+  readonly invocations: Record<string, number>;
+  readonly ms: number;
+  /** DynamoDB requests of every function together (the emulator does not tell callers apart). */
+  readonly dynamodb: { readUnits: number; writeUnits: number };
+}
+
+const DYNAMO_WRITES = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
+const DYNAMO_READS = ['GetItem', 'Query', 'Scan', 'BatchGetItem'];
+
+/** Reads and writes between two counts of local mode's DynamoDB emulator (items < 1 KB: 1 unit each). */
+function dynamoDelta(before: Record<string, number>, after: Record<string, number>) {
+  const sum = (ops: string[]) => ops.reduce((n, op) => n + (after[op] ?? 0) - (before[op] ?? 0), 0);
+  return { readUnits: sum(DYNAMO_READS), writeUnits: sum(DYNAMO_WRITES) };
+}
+
 interface SweepFigures {
   readonly sweepEmpty: Counts;
   readonly sweepFull: Counts;
@@ -245,7 +269,7 @@ interface SweepFigures {
 }
 
 function print(
-  results: Record<string, { counts: Counts; invocations: Record<string, number>; ms: number }>,
+  results: Record<string, ScenarioResult>,
   f: Omit<SweepFigures, never>,
 ): void {
   console.log(
@@ -262,6 +286,9 @@ function print(
       ([fn, n]) => `${fn.replace(/[0-9A-F]{8}$/, '')} ${round(n / MESSAGES)}`,
     );
     console.log(`    invocations per message: ${inv.join(', ')}`);
+    console.log(
+      `    DynamoDB (all functions) ${round(r.dynamodb.writeUnits / MESSAGES)} writes + ${round(r.dynamodb.readUnits / MESSAGES)} reads per message`,
+    );
   }
   const batch = results.happyBatch!.counts;
   const sends = (batch.producer['sqs:SendMessageBatch'] ?? 0) / MESSAGES;
@@ -281,7 +308,7 @@ function print(
 }
 
 function write(
-  results: Record<string, { counts: Counts; invocations: Record<string, number> }>,
+  results: Record<string, ScenarioResult>,
   f: SweepFigures,
 ): void {
   const current = JSON.parse(readFileSync(COST_INPUT, 'utf8')) as {
@@ -317,6 +344,12 @@ function write(
       consumer: {
         invocations: invocationsOf(r.invocations, 'ConsumerHandler'),
         ...byService(r.counts.consumer, MESSAGES),
+        // Every function's DynamoDB requests (producer `accepted`, consumers' runs, sweeper),
+        // here because the emulator does not tell callers apart; the bill is the same.
+        dynamodb: {
+          readUnits: round(r.dynamodb.readUnits / MESSAGES),
+          writeUnits: round(r.dynamodb.writeUnits / MESSAGES),
+        },
         ...(oldConsumer.logBytes === undefined ? {} : { logBytes: oldConsumer.logBytes }),
       },
     };

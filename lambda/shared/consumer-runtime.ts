@@ -8,6 +8,7 @@ import { S3ArchiveWriter } from './archive';
 import { createConsumer, type ConsumerSettings } from './consumer';
 import { DynamoMarkerStore } from './consumer/culprit';
 import { PowertoolsRecordIdempotency } from './consumer/idempotency';
+import { DynamoRunStates } from './consumer/run-state';
 import { installFaultGuard } from './consumer/fault-guard';
 import type { BatchProcessing } from './consumer/processing';
 import { defaultRegistry } from './jobs/registry';
@@ -56,6 +57,8 @@ export function createConsumerHandler(
     settings: consumerSettings(config),
     processing,
     status: new SafeStatusStore(statusStore, logger, metrics),
+    // Read only for redeliveries the sandbox does not know (`consumer/run-state.ts`).
+    runStates: new DynamoRunStates(db, config.statusTable),
     // Read and written only after a crash, for suspects (FIFO; `consumer/culprit.ts`).
     markers: new DynamoMarkerStore(db, config.statusTable),
     // Its records live on the status rows and carry the `processing`/`succeeded` transitions.

@@ -48,17 +48,13 @@ export class StatusTable extends Construct {
   }
 
   /**
-   * A consumer: Powertools idempotency (put the in-progress record, read it on a conflict, update
-   * it on completion, delete it when the handler fails) and the status row updates.
+   * A consumer: every write is an `UpdateItem` on a status row (the transitions, with Powertools
+   * idempotency's records on the same row, and crash isolation's lone-run markers); it reads a
+   * row on an idempotency conflict or for a marker (`GetItem`), and the rows of a batch's unknown
+   * redeliveries (`BatchGetItem`). No put, no delete, no scan.
    */
   grantConsumer(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(
-      grantee,
-      'dynamodb:PutItem',
-      'dynamodb:GetItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-    );
+    return this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
   }
 
   /** The DLQ sweeper: marks status rows failed. */

@@ -12,6 +12,7 @@ import { SandboxDeliveryMemo } from '../../lambda/shared/consumer/delivery-memo'
 import { fifoProcessing } from '../../lambda/shared/consumer/fifo-processor';
 import type { MarkerStore } from '../../lambda/shared/consumer/culprit';
 import type { RecordIdempotency } from '../../lambda/shared/consumer/idempotency';
+import type { RunStates } from '../../lambda/shared/consumer/run-state';
 import type { StatusStore } from '../../lambda/shared/status/types';
 import { standardProcessing } from '../../lambda/shared/consumer/standard-processor';
 import { defaultRegistry, type JobRegistry } from '../../lambda/shared/jobs/registry';
@@ -52,6 +53,8 @@ export interface ConsumerOptions {
   readonly memo?: SandboxDeliveryMemo;
   /** Lone-run markers (FIFO). @default none */
   readonly markers?: MarkerStore;
+  /** Unfinished runs on the status rows. @default none */
+  readonly runStates?: RunStates;
 }
 
 /**
@@ -82,6 +85,7 @@ export function consumer(opts: ConsumerOptions = {}) {
     ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
     ...(opts.memo ? { memo: opts.memo } : {}),
     ...(opts.markers ? { markers: opts.markers } : {}),
+    ...(opts.runStates ? { runStates: opts.runStates } : {}),
     now: () => new Date(T0.getTime() + 60_000),
   });
   return {

@@ -45,12 +45,7 @@ const TRACING = allow(['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], ['*
 const TRACED_FUNCTIONS = new Set(['producer', 'consumer', 'fifo-consumer', 'dlq-sweeper']);
 
 /** What a consumer needs on the status table. */
-const STATUS_CONSUMER = [
-  'dynamodb:DeleteItem',
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-];
+const STATUS_CONSUMER = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'];
 
 /** Every role the stack may hold, and exactly what each may do (without tracing; see {@link TRACING}). */
 const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] }> = {
@@ -66,8 +61,9 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
   },
   // Event source mapping + backoff (ChangeMessageVisibility) on its queue; permanent failures to its
   // DLQ; archive records under failed/ (written, replaced, and a final attempt's provisional one removed).
-  // Status table: Powertools idempotency (PutItem in-progress, GetItem on a conflict, UpdateItem on
-  // completion, DeleteItem when the handler fails) and the status transitions (UpdateItem).
+  // Status table: UpdateItem only for writes (transitions with Powertools idempotency's records on
+  // the same row, lone-run markers); GetItem on a conflict or for a marker; BatchGetItem for the
+  // rows of unknown redeliveries (crash isolation).
   consumer: {
     managed: [LAMBDA_BASIC],
     permissions: [

@@ -1,7 +1,12 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { z } from 'zod';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SQSRecord } from 'aws-lambda';
 import { SandboxDeliveryMemo } from '../../lambda/shared/consumer/delivery-memo';
+import { RUN_ATTRIBUTES } from '../../lambda/shared/consumer/idempotency';
+import { DynamoRunStates, type RunStates } from '../../lambda/shared/consumer/run-state';
 import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
 import { FakeAws } from '../helpers/aws-fakes';
 import { consumer, failedIds, FIFO_SETTINGS } from '../helpers/consumer';
@@ -204,5 +209,126 @@ describe('FIFO consumer: crash isolation', () => {
     // Assess
     expect(runs).toEqual([a1!.messageId]);
     expect(failedIds(res)).toEqual([a1!.messageId, a2!.messageId]);
+  });
+});
+
+describe('crash isolation: what the status rows say', () => {
+  const envelopeIdOf = (r: SQSRecord) => (JSON.parse(r.body) as { id: string }).id;
+  /** Rows in memory: the envelope ids with an unfinished run; `fail` makes every read fail. */
+  const rows = (inProgress: SQSRecord[], opts: { fail?: boolean } = {}) => {
+    const reads: string[][] = [];
+    const states: RunStates = {
+      async inProgress(ids) {
+        reads.push([...ids]);
+        if (opts.fail) return { inProgress: new Set(), unknown: new Set(ids) };
+        return { inProgress: new Set(inProgress.map(envelopeIdOf)), unknown: new Set() };
+      },
+    };
+    return { states, reads };
+  };
+
+  it('runs a redelivery from another sandbox with the fresh records when its row shows no unfinished run', async () => {
+    // Prepare: s1, s2 failed on their own in another sandbox (no memo entry here)
+    const { registry, runs } = recordingRegistry();
+    const [s1, s2, f] = [ok(2), ok(2), ok()];
+    const { states, reads } = rows([]);
+
+    // Act
+    const res = await consumer({ registry, runStates: states }).run([s1!, s2!, f!]);
+
+    // Assess: one read for both, nothing handed back, no early delete
+    expect(reads).toEqual([[envelopeIdOf(s1!), envelopeIdOf(s2!)]]);
+    expect(runs.sort()).toEqual([s1!, s2!, f!].map((r) => r.messageId).sort());
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.visibilityChanges()).toEqual([]);
+    expect(aws.deletes()).toEqual([]);
+  });
+
+  it('keeps a record whose row holds an unfinished run a suspect', async () => {
+    // Prepare
+    const { registry, runs } = recordingRegistry();
+    const [crashed, other, f] = [ok(2), ok(2), ok()];
+    const { states } = rows([crashed!]);
+
+    // Act
+    await consumer({ registry, runStates: states }).run([crashed!, other!, f!]);
+
+    // Assess: the fresh ones (f, and other, cleared by its row) first, deleted early; then the suspect alone
+    expect(runs).toEqual([other!.messageId, f!.messageId, crashed!.messageId]);
+    expect(aws.deletes()).toEqual([[other!.receiptHandle, f!.receiptHandle]]);
+  });
+
+  it('FIFO: tells the record that was running from the group-mates behind it that never started', async () => {
+    // Prepare: a crash while a1 ran; a2, a3 came back with it
+    const { registry, runs } = recordingRegistry();
+    const [a1, a2, a3] = [ok(2, 'A'), ok(2, 'A'), ok(2, 'A')];
+    const { states } = rows([a1!]);
+
+    // Act
+    const res = await consumer({ fifo: true, registry, runStates: states }).run([a1!, a2!, a3!]);
+
+    // Assess: one unit, in order (a2 and a3 are not separate suspects handed back)
+    expect(runs).toEqual([a1!, a2!, a3!].map((r) => r.messageId));
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.visibilityChanges()).toEqual([]);
+  });
+
+  it('falls back to the memo alone when the rows cannot be read', async () => {
+    // Prepare
+    const { registry, runs } = recordingRegistry();
+    const [s1, s2, f] = [ok(2), ok(2), ok()];
+    const { states } = rows([], { fail: true });
+
+    // Act
+    const res = await consumer({ registry, runStates: states }).run([s1!, s2!, f!]);
+
+    // Assess: as without rows: f, then s1 alone; s2 handed back
+    expect(runs).toEqual([f!.messageId, s1!.messageId]);
+    expect(failedIds(res)).toEqual([s2!.messageId]);
+  });
+
+  it('reads nothing for a batch of first deliveries', async () => {
+    const { registry } = recordingRegistry();
+    const { states, reads } = rows([]);
+    await consumer({ registry, runStates: states }).run([ok(), ok()]);
+    expect(reads).toEqual([]);
+  });
+});
+
+describe('DynamoRunStates', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  afterAll(() => ddb.restore());
+  beforeEach(() => ddb.reset());
+  const states = () =>
+    new DynamoRunStates(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })), 'status');
+
+  it('reads the rows in one consistent BatchGetItem and reports the INPROGRESS ones', async () => {
+    ddb.on(BatchGetCommand).resolves({
+      Responses: {
+        status: [
+          { id: 'a', [RUN_ATTRIBUTES.status]: 'INPROGRESS' },
+          { id: 'b', [RUN_ATTRIBUTES.status]: 'COMPLETED' },
+          { id: 'c' },
+        ],
+      },
+      UnprocessedKeys: { status: { Keys: [{ pk: 'msg#d' }] } },
+    });
+
+    const out = await states().inProgress(['a', 'b', 'c', 'd']);
+
+    expect([...out.inProgress]).toEqual(['a']);
+    expect([...out.unknown]).toEqual(['d']);
+    const [call] = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input);
+    expect(call!.RequestItems!.status).toMatchObject({
+      Keys: [{ pk: 'msg#a' }, { pk: 'msg#b' }, { pk: 'msg#c' }, { pk: 'msg#d' }],
+      ConsistentRead: true,
+    });
+  });
+
+  it('leaves every id unknown when the read fails, without throwing', async () => {
+    ddb.on(BatchGetCommand).rejects(new Error('throttled'));
+    const out = await states().inProgress(['a', 'b']);
+    expect([...out.unknown]).toEqual(['a', 'b']);
+    expect(out.inProgress.size).toBe(0);
   });
 });

@@ -15,6 +15,7 @@ import { recordBudgetMs, withDeadline } from './deadline';
 import { SandboxDeliveryMemo } from './delivery-memo';
 import { guardRecord } from './fault-guard';
 import { createIsolatedBatch } from './isolated-batch';
+import type { RunStates } from './run-state';
 import { decideFailure, isFinalAttempt, retryAfterSeconds, type Attempt } from './failure-policy';
 import { BatchMetrics } from './metrics';
 import { InProgressElsewhere, type RecordIdempotency } from './idempotency';
@@ -57,6 +58,8 @@ export interface ConsumerDeps {
   readonly memo?: SandboxDeliveryMemo;
   /** FIFO: lone-run markers of crash isolation (`./culprit.ts`); unused on a standard queue. @default none */
   readonly markers?: MarkerStore;
+  /** Crash isolation: unfinished runs on the status rows (`./run-state.ts`). @default none (the memo alone) */
+  readonly runStates?: RunStates;
 }
 
 /**
@@ -304,6 +307,9 @@ export function createConsumer(deps: ConsumerDeps) {
     logger: deps.logger,
     changeVisibility,
     onDeleted: (ids) => provisionals.release(ids),
+    ...(deps.runStates
+      ? { runStates: deps.runStates, envelopeIdOf: (r: SQSRecord) => subjectOf(r, processing.fifo)?.id }
+      : {}),
     ...(processing.fifo && deps.markers
       ? {
           culprits: {

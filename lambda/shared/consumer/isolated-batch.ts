@@ -4,6 +4,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { deadlineMarginMs } from './deadline';
 import { isSuspect, planBatch, receiveCountOf, type IsolationSettings } from './crash-isolation';
 import type { CulpritCheck, IsolatedRunMarker } from './culprit';
+import type { RunStates } from './run-state';
 import type { SandboxDeliveryMemo } from './delivery-memo';
 import { deleteDone } from './early-delete';
 import type { BatchProcessing, RecordHandler } from './processing';
@@ -32,6 +33,13 @@ export interface IsolatedBatchDeps {
     readonly check: CulpritCheck;
     readonly giveUp: (record: SQSRecord, marker: IsolatedRunMarker) => Promise<boolean>;
   };
+  /**
+   * The status rows' runs (`./run-state.ts`): a redelivered record the memo does not know is a
+   * suspect only when its row holds an unfinished run. @default none (the memo alone decides)
+   */
+  readonly runStates?: RunStates;
+  /** The envelope id of a record, or `undefined` (no envelope). Needed with `runStates`. */
+  readonly envelopeIdOf?: (record: SQSRecord) => string | undefined;
 }
 
 /**
@@ -118,7 +126,24 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
     await deps.onDeleted(deleted);
   };
 
+  /**
+   * Accounts for the redelivered records the memo does not know whose status rows hold no
+   * unfinished run (one read per invocation that has any; none on a batch of first deliveries).
+   */
+  const clearFromRows = async (records: readonly SQSRecord[]): Promise<void> => {
+    if (!deps.runStates || !deps.envelopeIdOf) return;
+    const unknown = records.flatMap((r) => {
+      const id = isSuspect(r, memo) ? deps.envelopeIdOf!(r) : undefined;
+      return id === undefined ? [] : [{ r, id }];
+    });
+    if (unknown.length === 0) return;
+    const rows = await deps.runStates.inProgress(unknown.map((u) => u.id));
+    for (const { r, id } of unknown)
+      if (!rows.unknown.has(id) && !rows.inProgress.has(id)) memo.account(r.messageId, receiveCountOf(r) - 1);
+  };
+
   return async function processIsolated(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+    await clearFromRows(event.Records);
     const givenUp = await giveUpCulprits(event.Records);
     const batch = event.Records.filter((r) => !givenUp.has(r.messageId));
     const plan = planBatch(batch, memo, settings);
