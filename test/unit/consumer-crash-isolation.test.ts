@@ -6,7 +6,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SQSRecord } from 'aws-lambda';
 import { SandboxDeliveryMemo } from '../../lambda/shared/consumer/delivery-memo';
 import { RUN_ATTRIBUTES } from '../../lambda/shared/consumer/idempotency';
-import { DynamoRunStates, type RunStates } from '../../lambda/shared/consumer/run-state';
+import { DynamoRunStates, failedOnItsOwn, type RunStates } from '../../lambda/shared/consumer/run-state';
 import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
 import { FakeAws } from '../helpers/aws-fakes';
 import { consumer, failedIds, FIFO_SETTINGS } from '../helpers/consumer';
@@ -214,24 +214,25 @@ describe('FIFO consumer: crash isolation', () => {
 
 describe('crash isolation: what the status rows say', () => {
   const envelopeIdOf = (r: SQSRecord) => (JSON.parse(r.body) as { id: string }).id;
-  /** Rows in memory: the envelope ids with an unfinished run; `fail` makes every read fail. */
-  const rows = (inProgress: SQSRecord[], opts: { fail?: boolean } = {}) => {
+  /** Rows in memory: the records whose rows show they failed on their own; `fail`: reads fail. */
+  const rows = (failedOnTheirOwn: SQSRecord[], opts: { fail?: boolean } = {}) => {
     const reads: string[][] = [];
     const states: RunStates = {
-      async inProgress(ids) {
-        reads.push([...ids]);
-        if (opts.fail) return { inProgress: new Set(), unknown: new Set(ids) };
-        return { inProgress: new Set(inProgress.map(envelopeIdOf)), unknown: new Set() };
+      async accountedFor(redeliveries) {
+        reads.push(redeliveries.map((r) => r.id));
+        if (opts.fail) return new Set();
+        const own = new Set(failedOnTheirOwn.map(envelopeIdOf));
+        return new Set(redeliveries.map((r) => r.id).filter((id) => own.has(id)));
       },
     };
     return { states, reads };
   };
 
-  it('runs a redelivery from another sandbox with the fresh records when its row shows no unfinished run', async () => {
+  it('runs a retry from another sandbox with the fresh records when its row shows it failed on its own', async () => {
     // Prepare: s1, s2 failed on their own in another sandbox (no memo entry here)
     const { registry, runs } = recordingRegistry();
     const [s1, s2, f] = [ok(2), ok(2), ok()];
-    const { states, reads } = rows([]);
+    const { states, reads } = rows([s1!, s2!]);
 
     // Act
     const res = await consumer({ registry, runStates: states }).run([s1!, s2!, f!]);
@@ -244,40 +245,25 @@ describe('crash isolation: what the status rows say', () => {
     expect(aws.deletes()).toEqual([]);
   });
 
-  it('keeps a record whose row holds an unfinished run a suspect', async () => {
-    // Prepare
+  it('keeps a record whose row does not show a failure of its own a suspect', async () => {
+    // Prepare: `crashed` was running or never ran in a crashed batch; `retried` failed on its own
     const { registry, runs } = recordingRegistry();
-    const [crashed, other, f] = [ok(2), ok(2), ok()];
-    const { states } = rows([crashed!]);
+    const [crashed, retried, f] = [ok(2), ok(2), ok()];
+    const { states } = rows([retried!]);
 
     // Act
-    await consumer({ registry, runStates: states }).run([crashed!, other!, f!]);
+    await consumer({ registry, runStates: states }).run([crashed!, retried!, f!]);
 
-    // Assess: the fresh ones (f, and other, cleared by its row) first, deleted early; then the suspect alone
-    expect(runs).toEqual([other!.messageId, f!.messageId, crashed!.messageId]);
-    expect(aws.deletes()).toEqual([[other!.receiptHandle, f!.receiptHandle]]);
-  });
-
-  it('FIFO: tells the record that was running from the group-mates behind it that never started', async () => {
-    // Prepare: a crash while a1 ran; a2, a3 came back with it
-    const { registry, runs } = recordingRegistry();
-    const [a1, a2, a3] = [ok(2, 'A'), ok(2, 'A'), ok(2, 'A')];
-    const { states } = rows([a1!]);
-
-    // Act
-    const res = await consumer({ fifo: true, registry, runStates: states }).run([a1!, a2!, a3!]);
-
-    // Assess: one unit, in order (a2 and a3 are not separate suspects handed back)
-    expect(runs).toEqual([a1!, a2!, a3!].map((r) => r.messageId));
-    expect(failedIds(res)).toEqual([]);
-    expect(aws.visibilityChanges()).toEqual([]);
+    // Assess: the fresh ones (f, and `retried`) first, deleted early; then the suspect alone
+    expect(runs).toEqual([retried!.messageId, f!.messageId, crashed!.messageId]);
+    expect(aws.deletes()).toEqual([[retried!.receiptHandle, f!.receiptHandle]]);
   });
 
   it('falls back to the memo alone when the rows cannot be read', async () => {
     // Prepare
     const { registry, runs } = recordingRegistry();
     const [s1, s2, f] = [ok(2), ok(2), ok()];
-    const { states } = rows([], { fail: true });
+    const { states } = rows([s1!, s2!], { fail: true });
 
     // Act
     const res = await consumer({ registry, runStates: states }).run([s1!, s2!, f!]);
@@ -295,6 +281,29 @@ describe('crash isolation: what the status rows say', () => {
   });
 });
 
+describe('failedOnItsOwn', () => {
+  it.each([
+    [
+      'retrying, one run per earlier delivery, nothing in progress',
+      { status: 'retrying', attempts: 2 },
+      true,
+    ],
+    [
+      'a run left in progress (the runtime died during it)',
+      { status: 'processing', attempts: 2, [RUN_ATTRIBUTES.status]: 'INPROGRESS' },
+      false,
+    ],
+    [
+      'fewer runs than deliveries (in a crashed batch without running)',
+      { status: 'retrying', attempts: 1 },
+      false,
+    ],
+    ['never ran', { status: 'accepted', attempts: 0 }, false],
+  ])('%s → %s', (_, row, expected) => {
+    expect(failedOnItsOwn(row, 3)).toBe(expected);
+  });
+});
+
 describe('DynamoRunStates', () => {
   const ddb = mockClient(DynamoDBDocumentClient);
   afterAll(() => ddb.restore());
@@ -302,33 +311,33 @@ describe('DynamoRunStates', () => {
   const states = () =>
     new DynamoRunStates(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })), 'status');
 
-  it('reads the rows in one consistent BatchGetItem and reports the INPROGRESS ones', async () => {
+  it('reads the rows in one consistent BatchGetItem and accounts for those that failed on their own', async () => {
     ddb.on(BatchGetCommand).resolves({
       Responses: {
         status: [
-          { id: 'a', [RUN_ATTRIBUTES.status]: 'INPROGRESS' },
-          { id: 'b', [RUN_ATTRIBUTES.status]: 'COMPLETED' },
-          { id: 'c' },
+          { id: 'a', status: 'retrying', attempts: 1 },
+          { id: 'b', status: 'processing', attempts: 1, [RUN_ATTRIBUTES.status]: 'INPROGRESS' },
         ],
       },
-      UnprocessedKeys: { status: { Keys: [{ pk: 'msg#d' }] } },
+      UnprocessedKeys: { status: { Keys: [{ pk: 'msg#c' }] } },
     });
 
-    const out = await states().inProgress(['a', 'b', 'c', 'd']);
+    const out = await states().accountedFor([
+      { id: 'a', receiveCount: 2 },
+      { id: 'b', receiveCount: 2 },
+      { id: 'c', receiveCount: 2 },
+    ]);
 
-    expect([...out.inProgress]).toEqual(['a']);
-    expect([...out.unknown]).toEqual(['d']);
+    expect([...out]).toEqual(['a']);
     const [call] = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input);
     expect(call!.RequestItems!.status).toMatchObject({
-      Keys: [{ pk: 'msg#a' }, { pk: 'msg#b' }, { pk: 'msg#c' }, { pk: 'msg#d' }],
+      Keys: [{ pk: 'msg#a' }, { pk: 'msg#b' }, { pk: 'msg#c' }],
       ConsistentRead: true,
     });
   });
 
-  it('leaves every id unknown when the read fails, without throwing', async () => {
+  it('accounts for none when the read fails, without throwing', async () => {
     ddb.on(BatchGetCommand).rejects(new Error('throttled'));
-    const out = await states().inProgress(['a', 'b']);
-    expect([...out.unknown]).toEqual(['a', 'b']);
-    expect(out.inProgress.size).toBe(0);
+    expect((await states().accountedFor([{ id: 'a', receiveCount: 2 }])).size).toBe(0);
   });
 });

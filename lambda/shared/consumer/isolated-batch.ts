@@ -34,8 +34,8 @@ export interface IsolatedBatchDeps {
     readonly giveUp: (record: SQSRecord, marker: IsolatedRunMarker) => Promise<boolean>;
   };
   /**
-   * The status rows' runs (`./run-state.ts`): a redelivered record the memo does not know is a
-   * suspect only when its row holds an unfinished run. @default none (the memo alone decides)
+   * The status rows (`./run-state.ts`): a redelivered record the memo does not know is not a
+   * suspect when its row shows that it failed on its own. @default none (the memo alone decides)
    */
   readonly runStates?: RunStates;
   /** The envelope id of a record, or `undefined` (no envelope). Needed with `runStates`. */
@@ -127,19 +127,19 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
   };
 
   /**
-   * Accounts for the redelivered records the memo does not know whose status rows hold no
-   * unfinished run (one read per invocation that has any; none on a batch of first deliveries).
+   * Accounts for the redelivered records the memo does not know whose status rows show that each
+   * earlier delivery ran and failed on its own (one read per invocation that has any; none on a
+   * batch of first deliveries).
    */
   const clearFromRows = async (records: readonly SQSRecord[]): Promise<void> => {
     if (!deps.runStates || !deps.envelopeIdOf) return;
     const unknown = records.flatMap((r) => {
       const id = isSuspect(r, memo) ? deps.envelopeIdOf!(r) : undefined;
-      return id === undefined ? [] : [{ r, id }];
+      return id === undefined ? [] : [{ r, id, receiveCount: receiveCountOf(r) }];
     });
     if (unknown.length === 0) return;
-    const rows = await deps.runStates.inProgress(unknown.map((u) => u.id));
-    for (const { r, id } of unknown)
-      if (!rows.unknown.has(id) && !rows.inProgress.has(id)) memo.account(r.messageId, receiveCountOf(r) - 1);
+    const accounted = await deps.runStates.accountedFor(unknown);
+    for (const { r, id } of unknown) if (accounted.has(id)) memo.account(r.messageId, receiveCountOf(r) - 1);
   };
 
   return async function processIsolated(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
