@@ -110,6 +110,25 @@ describe('crash isolation: planBatch (standard queue)', () => {
       handBack: [],
     });
   });
+  it('runs a final attempt first, apart, even in a batch without suspects', () => {
+    // Prepare: 'last-try' failed on its own twice; a crash of a fresh record would take it
+    const memo = new SandboxDeliveryMemo();
+    memo.account('last-try', 2);
+    const records = [rec('fresh-1'), rec('last-try', 3), rec('fresh-2')];
+
+    // Act
+    const plan = planBatch(records, memo, STANDARD);
+
+    // Assess
+    expect(plan.isolated).toBe(true);
+    expect(summary(plan)).toEqual({
+      urgent: [['last-try']],
+      fresh: ['fresh-1', 'fresh-2'],
+      alone: [],
+      handBack: [],
+    });
+  });
+
   it('runs fresh records on their final attempt before any suspect, and the other fresh ones after', () => {
     // Prepare: 'last-try' failed on its own twice (accounted); a suspect's crash would kill it
     const memo = new SandboxDeliveryMemo();

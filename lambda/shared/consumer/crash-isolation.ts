@@ -10,7 +10,7 @@
  *
  * | records of the batch                    | plan                                                    |
  * | --------------------------------------- | ------------------------------------------------------- |
- * | no suspect                              | one run of the whole batch, as without isolation       |
+ * | no suspect, no final attempt            | one run of the whole batch, as without isolation       |
  * | fresh ones on their final attempt       | `urgent`: run first, together                           |
  * | suspects on their final attempt         | `urgent`: each runs alone, next (see below)             |
  * | fresh ones                              | run next, together; their successes deleted at once    |
@@ -66,7 +66,10 @@ export interface HandBack {
 
 /** How one batch runs. */
 export interface BatchPlan {
-  /** True when the batch has suspects; otherwise `fresh` is the whole batch and nothing else is set. */
+  /**
+   * True when the batch has suspects or a final attempt; otherwise `fresh` is the whole batch and
+   * nothing else is set.
+   */
   readonly isolated: boolean;
   /**
    * Run first, one after another, each alone: the fresh records on their final attempt (one unit),
@@ -101,7 +104,10 @@ export function planBatch(
   settings: IsolationSettings,
 ): BatchPlan {
   const suspect = new Set(records.filter((r) => isSuspect(r, memo)).map((r) => r.messageId));
-  if (suspect.size === 0)
+  // A batch without suspects runs as one, unless it holds a final attempt (only after failures):
+  // that one runs first, apart, so that a crash of a fresh record cannot take it.
+  const hasFinal = records.some((r) => receiveCountOf(r) >= settings.maxReceiveCount);
+  if (suspect.size === 0 && !hasFinal)
     return { isolated: false, urgent: [], fresh: [...records], alone: [], handBack: [] };
 
   // Per FIFO group (or per record on a standard queue): the fresh prefix, then segments, each

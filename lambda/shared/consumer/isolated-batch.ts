@@ -108,13 +108,16 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
    * nor push the invocation into a timeout that would fail the whole batch again.
    */
   const share = (context: Context, phasesLeft: number): Context => {
+    if (phasesLeft <= 1) return context; // the last phase has all that is left
     // The bookkeeping margin (`./deadline.ts`) is kept once, after the last phase, not once per
     // phase: each phase's records would otherwise lose it from their share.
+    // Time is read from the invocation's own clock (its remaining time), not the wall clock.
     const remaining = context.getRemainingTimeInMillis();
     const margin = deadlineMarginMs(remaining);
-    const until = Date.now() + (remaining - margin) / Math.max(1, phasesLeft) + margin;
+    const phase = (remaining - margin) / phasesLeft + margin;
     return Object.assign(Object.create(context) as Context, {
-      getRemainingTimeInMillis: () => Math.max(0, until - Date.now()),
+      getRemainingTimeInMillis: () =>
+        Math.max(0, phase - (remaining - context.getRemainingTimeInMillis())),
     });
   };
 
@@ -152,7 +155,7 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
     if (!plan.isolated) {
       for (const id of await run(batch, context)) failed.add(id);
     } else {
-      deps.logger.info('crash isolation: batch has suspects', {
+      deps.logger.info('crash isolation: the batch runs in phases', {
         urgent: plan.urgent.map((u) => u.suspect.messageId),
         fresh: plan.fresh.length,
         alone: plan.alone.map((u) => u.suspect.messageId),
