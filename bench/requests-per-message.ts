@@ -268,10 +268,7 @@ interface SweepFigures {
   readonly idleReceivesPerMappingMinute: number;
 }
 
-function print(
-  results: Record<string, ScenarioResult>,
-  f: Omit<SweepFigures, never>,
-): void {
+function print(results: Record<string, ScenarioResult>, f: Omit<SweepFigures, never>): void {
   console.log(
     `Requests per message, counted at the emulator boundary (${MESSAGES} messages per scenario, local stage)`,
   );
@@ -307,10 +304,7 @@ function print(
   );
 }
 
-function write(
-  results: Record<string, ScenarioResult>,
-  f: SweepFigures,
-): void {
+function write(results: Record<string, ScenarioResult>, f: SweepFigures): void {
   const current = JSON.parse(readFileSync(COST_INPUT, 'utf8')) as {
     scenarios: Record<string, Record<string, Record<string, unknown> | number | string>>;
     dlqSweep: Record<string, unknown> & {

@@ -116,8 +116,7 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
     const margin = deadlineMarginMs(remaining);
     const phase = (remaining - margin) / phasesLeft + margin;
     return Object.assign(Object.create(context) as Context, {
-      getRemainingTimeInMillis: () =>
-        Math.max(0, phase - (remaining - context.getRemainingTimeInMillis())),
+      getRemainingTimeInMillis: () => Math.max(0, phase - (remaining - context.getRemainingTimeInMillis())),
     });
   };
 
