@@ -5,7 +5,7 @@
 export const STATUS_TABLE_KEYS = {
   /** The partition key attribute of every row. */
   partitionKey: 'pk',
-  /** The TTL attribute (epoch seconds) of every row; also Powertools idempotency's default. */
+  /** The TTL attribute (epoch seconds) of every row. */
   ttlAttribute: 'expiration',
   /** Key prefix of a status row: `msg#<envelope id>`. */
   statusPrefix: 'msg#',
