@@ -33,6 +33,7 @@
  * back.
  */
 import type { SQSRecord } from 'aws-lambda';
+import { isFinalAttempt } from './failure-policy';
 
 /** What the consumer remembers of deliveries that ended without a crash (`./delivery-memo.ts`). */
 export interface DeliveryMemo {
@@ -106,7 +107,8 @@ export function planBatch(
   const suspect = new Set(records.filter((r) => isSuspect(r, memo)).map((r) => r.messageId));
   // A batch without suspects runs as one, unless it holds a final attempt (only after failures):
   // that one runs first, apart, so that a crash of a fresh record cannot take it.
-  const hasFinal = records.some((r) => receiveCountOf(r) >= settings.maxReceiveCount);
+  const isFinal = (r: SQSRecord) => isFinalAttempt(receiveCountOf(r), settings.maxReceiveCount);
+  const hasFinal = records.some(isFinal);
   if (suspect.size === 0 && !hasFinal)
     return { isolated: false, urgent: [], fresh: [...records], alone: [], handBack: [] };
 
@@ -139,7 +141,7 @@ export function planBatch(
   type Group = (typeof groups)[number];
   const recordsOf = (g: Group) => g.segments.flatMap((u) => [u.suspect, ...u.followers]);
   const urgency = (g: Group) => Math.max(...recordsOf(g).map(receiveCountOf));
-  const mustRun = (g: Group) => urgency(g) >= settings.maxReceiveCount;
+  const mustRun = (g: Group) => isFinalAttempt(urgency(g), settings.maxReceiveCount);
   const urgent: SuspectUnit[] = [];
   for (const g of groups.filter(mustRun)) {
     if (g.prefix.length > 0) urgent.push({ suspect: g.prefix[0]!, followers: g.prefix.slice(1) });
@@ -151,7 +153,7 @@ export function planBatch(
   // Fresh records on their final attempt (they failed on their own before) run before everything
   // else, with the rest of their FIFO group: no suspect's crash can take them.
   const keyOf = (r: SQSRecord) => (settings.fifo ? (r.attributes.MessageGroupId ?? '') : r.messageId);
-  const finalKeys = new Set(fresh.filter((r) => receiveCountOf(r) >= settings.maxReceiveCount).map(keyOf));
+  const finalKeys = new Set(fresh.filter(isFinal).map(keyOf));
   const freshFinal = fresh.filter((r) => finalKeys.has(keyOf(r)));
   if (freshFinal.length > 0) {
     urgent.unshift({ suspect: freshFinal[0]!, followers: freshFinal.slice(1) });

@@ -14,6 +14,7 @@ import { createCulpritCheck, crashedRuntimeError, type IsolatedRunMarker, type M
 import { recordBudgetMs, withDeadline } from './deadline';
 import { SandboxDeliveryMemo } from './delivery-memo';
 import { guardRecord } from './fault-guard';
+import { receiveCountOf } from './crash-isolation';
 import { createIsolatedBatch } from './isolated-batch';
 import type { RunStates } from './run-state';
 import { decideFailure, isFinalAttempt, retryAfterSeconds, type Attempt } from './failure-policy';
@@ -131,6 +132,23 @@ export function createConsumer(deps: ConsumerDeps) {
     );
   }
 
+  /**
+   * Gives up on a record at once: archive (`kind`), send to the DLQ, status `failed`, in that
+   * order; throws when the archive write or the send fails (then nothing after it happened).
+   */
+  async function deadLetterNow(
+    record: SQSRecord,
+    kind: 'permanent' | 'unknown',
+    error: unknown,
+    log: Logger,
+    metrics: BatchMetrics,
+  ): Promise<void> {
+    const key = await archiveFailure(record, kind, error, log, metrics);
+    await sendToDlq(record, (error as PipelineError).name, kind);
+    const subject = subjectOf(record, processing.fifo);
+    if (subject) await deps.status?.failed(subject, { kind, archiveKey: key }, error);
+  }
+
   /** Sends an exhausted record to the DLQ; false (logged) when the send failed. */
   async function sentToDlq(record: SQSRecord, error: unknown, log: Logger): Promise<boolean> {
     try {
@@ -160,7 +178,6 @@ export function createConsumer(deps: ConsumerDeps) {
     }
   }
 
-  const receiveCountOf = (record: SQSRecord) => Number(record.attributes.ApproximateReceiveCount ?? '1');
   const isFinal = (record: SQSRecord) => isFinalAttempt(receiveCountOf(record), settings.maxReceiveCount);
 
   async function runJob(record: SQSRecord, receiveCount: number, budgetMs: number, log: Logger) {
@@ -250,9 +267,7 @@ export function createConsumer(deps: ConsumerDeps) {
         case 'dead-letter':
           logFailure(log, 'permanent failure: archiving and dead-lettering', error);
           try {
-            const key = await archiveFailure(record, 'permanent', error, log, metrics);
-            await sendToDlq(record, (error as PipelineError).name);
-            if (subject) await deps.status?.failed(subject, { kind: 'permanent', archiveKey: key }, error);
+            await deadLetterNow(record, 'permanent', error, log, metrics);
           } catch (bookkeepingError) {
             // Archive or DLQ unreachable: report the record failed (never deleted unarchived) and
             // retry it after a backoff, like any retryable failure (on the final attempt the redrive
@@ -336,10 +351,7 @@ export function createConsumer(deps: ConsumerDeps) {
       error,
     );
     try {
-      const key = await archiveFailure(record, 'unknown', error, log, metrics);
-      await sendToDlq(record, error.name, 'unknown');
-      const subject = subjectOf(record, processing.fifo);
-      if (subject) await deps.status?.failed(subject, { kind: 'unknown', archiveKey: key }, error);
+      await deadLetterNow(record, 'unknown', error, log, metrics);
     } catch (bookkeepingError) {
       log.warn('could not dead-letter the culprit; it stays a suspect', { error: bookkeepingError });
       return false;
