@@ -18,8 +18,10 @@ const contract = defineEnvironment({
   queueUrl: text('QUEUE_URL'),
   /** URL of the source queue's DLQ, where permanent failures are sent. */
   dlqUrl: text('DLQ_URL'),
-  /** The source queue's redrive `maxReceiveCount`: the attempt with this count is the last. */
+  /** The source queue's redrive `maxReceiveCount`: the backstop behind `maxAttempts`. */
   maxReceiveCount: integer('MAX_RECEIVE_COUNT'),
+  /** Handler runs a message gets (counted on its status row) before the consumer gives up on it. */
+  maxAttempts: integer('MAX_ATTEMPTS'),
   backoffBaseSeconds: integer('BACKOFF_BASE_SECONDS'),
   backoffCapSeconds: integer('BACKOFF_CAP_SECONDS'),
   archiveBucket: SHARED_VARIABLES.archiveBucket,

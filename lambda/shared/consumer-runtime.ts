@@ -22,6 +22,7 @@ export function consumerSettings(config: ConsumerConfig): ConsumerSettings {
     queueUrl: config.queueUrl,
     dlqUrl: config.dlqUrl,
     maxReceiveCount: config.maxReceiveCount,
+    maxAttempts: config.maxAttempts,
     backoff: { baseSeconds: config.backoffBaseSeconds, capSeconds: config.backoffCapSeconds },
   };
 }

@@ -73,6 +73,23 @@ export class FinalAttemptInterrupted extends PipelineError {
 }
 
 /**
+ * A record delivered again after its handler had all its runs (`maxAttempts`), the last of which
+ * never returned (the runtime crashed, or the function timed out, while it ran): it is given up on
+ * without running again.
+ */
+export class AttemptsUsedUp extends PipelineError {
+  constructor(
+    readonly runs: number,
+    readonly maxAttempts: number,
+  ) {
+    super(
+      `its handler ran ${runs} of ${maxAttempts} times and the last run never returned ` +
+        '(the runtime crashed or the function timed out)',
+    );
+  }
+}
+
+/**
  * A failure of unknown kind: something not raised as a {@link PipelineError} (a `TypeError`, a
  * thrown string), or a message found in a DLQ with no recorded cause. Retried, as anything not
  * known to be permanent is.

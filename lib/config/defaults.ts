@@ -11,6 +11,11 @@ import type { StageConfig } from './types';
 export const QUEUE_DEFAULTS = {
   /** Receives before SQS moves a message to its DLQ. */
   maxReceiveCount: 5,
+  /**
+   * A stage's `maxReceiveCount` when it sets none: this many receives per handler run it allows
+   * (`maxAttempts`), so hand-backs and batch-mates' crashes leave the redrive policy a backstop.
+   */
+  receivesPerAttempt: 3,
   /** Source queue message retention, in days (shorter than the DLQ's 14). */
   retentionDays: 4,
 } as const;
@@ -41,14 +46,14 @@ const CONSUMER = {
 } as const;
 
 /** Defaults shared by every stage; each stage in `stages.ts` overrides only what differs. */
-export const DEFAULTS: Omit<StageConfig, 'stage'> = {
+export const DEFAULTS: Omit<StageConfig, 'stage' | 'maxReceiveCount'> & { maxReceiveCount?: number } = {
   env: {},
   retainArchive: false,
   archiveExpirationDays: 90,
   archiveNoncurrentVersionDays: ARCHIVE_DEFAULTS.noncurrentVersionDays,
   logRetentionDays: 30,
   queueRetentionDays: QUEUE_DEFAULTS.retentionDays,
-  maxReceiveCount: QUEUE_DEFAULTS.maxReceiveCount,
+  maxAttempts: 5,
   backoff: { baseSeconds: 10, capSeconds: 600 },
   consumer: CONSUMER,
   // Lambda does not batch FIFO queues by window: 0 is the only accepted value.

@@ -1,4 +1,4 @@
-import { DEFAULTS } from './defaults';
+import { DEFAULTS, QUEUE_DEFAULTS } from './defaults';
 import { ConfigError } from './errors';
 import { API_BODY_LIMITS, LAMBDA_LIMITS, SQS_LIMITS } from './limits';
 import type { StageConfig, StageName } from './types';
@@ -24,7 +24,7 @@ const STAGES: Record<StageName, Overrides> = {
     archiveNoncurrentVersionDays: 90,
     logRetentionDays: 90,
     queueRetentionDays: 7,
-    maxReceiveCount: 6,
+    maxAttempts: 6,
     backoff: { baseSeconds: 15, capSeconds: 900 },
     consumer: { ...DEFAULTS.consumer, maxConcurrency: 50 },
     fifoConsumer: { ...DEFAULTS.fifoConsumer, maxConcurrency: 20 },
@@ -42,7 +42,7 @@ const STAGES: Record<StageName, Overrides> = {
     archiveExpirationDays: 1,
     archiveNoncurrentVersionDays: 1,
     queueRetentionDays: 1,
-    maxReceiveCount: 3,
+    maxAttempts: 3,
     backoff: { baseSeconds: 1, capSeconds: 4 },
     consumer: {
       ...DEFAULTS.consumer,
@@ -77,7 +77,11 @@ export function loadStageConfig(name: string | undefined, extra: Overrides = {})
   const choose = `Valid stages: ${STAGE_NAMES.join(', ')} (choose with -c stage=<name>).`;
   if (name === undefined || name === '') throw new ConfigError(`No stage given. ${choose}`);
   if (!isStageName(name)) throw new ConfigError(`Unknown stage "${name}". ${choose}`);
-  const config: StageConfig = { ...DEFAULTS, ...STAGES[name], ...definedOnly(extra), stage: name };
+  const merged = { ...DEFAULTS, ...STAGES[name], ...definedOnly(extra), stage: name };
+  const config: StageConfig = {
+    ...merged,
+    maxReceiveCount: merged.maxReceiveCount ?? merged.maxAttempts * QUEUE_DEFAULTS.receivesPerAttempt,
+  };
   validateStageConfig(config);
   return config;
 }
@@ -100,6 +104,8 @@ function validateStageConfig(c: StageConfig): void {
     fail(
       `maxReceiveCount must be an integer ${minReceiveCount}–${maxReceiveCount}, got ${c.maxReceiveCount}`,
     );
+  if (!Number.isInteger(c.maxAttempts) || c.maxAttempts < 1 || c.maxAttempts > c.maxReceiveCount)
+    fail(`maxAttempts must be an integer 1–maxReceiveCount (${c.maxReceiveCount}), got ${c.maxAttempts}`);
   if (
     c.backoff.baseSeconds < 0 ||
     c.backoff.capSeconds < c.backoff.baseSeconds ||

@@ -34,7 +34,17 @@ export interface StageConfig {
   readonly logRetentionDays: number;
   /** Source queue message retention, in days (DLQs keep messages for 14 days, always longer). */
   readonly queueRetentionDays: number;
-  /** Receives before SQS moves a message to its DLQ. */
+  /**
+   * Handler runs a message gets before the consumer gives up on it (archive, DLQ). Counted on its
+   * status row, so receives that did not run it (a crash-isolation hand-back, a batch-mate's
+   * crash before it started) do not use them up.
+   */
+  readonly maxAttempts: number;
+  /**
+   * Receives before SQS moves a message to its DLQ (the redrive policy): the backstop behind
+   * {@link maxAttempts}, for a message whose runs cannot be counted (status table unreachable).
+   * Resolved by `loadStageConfig` to `QUEUE_DEFAULTS.receivesPerAttempt` × `maxAttempts` unless a stage sets it.
+   */
   readonly maxReceiveCount: number;
   /** Retry backoff: first delay, cap, both in seconds. */
   readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };

@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { toEnvironment as consumerEnvironment } from '../../lambda/consumer/config';
+import { ConfigError } from '../config/errors';
 import type { ConsumerSettings } from '../config/types';
 import type { FailureArchive } from './failure-archive';
 import { PipelineFunction } from './pipeline-function';
@@ -17,6 +18,11 @@ export interface ConsumerFunctionProps {
   readonly archive: FailureArchive;
   /** Batch size, window, concurrency, timeout and memory (required; see `lib/config/defaults.ts`). */
   readonly settings: ConsumerSettings;
+  /**
+   * Handler runs a message gets before the consumer gives up on it (counted on its status row).
+   * At most the source queue's `maxReceiveCount`. @default the source queue's `maxReceiveCount`
+   */
+  readonly maxAttempts?: number;
   /** Retry backoff, first delay and cap, in seconds (required). */
   readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };
   /** Retention of the function's log group, in days (required). */
@@ -44,6 +50,11 @@ export class ConsumerFunction extends Construct {
     const timeout = Duration.seconds(settings.timeoutSeconds);
     const window = Duration.seconds(settings.maxBatchingWindowSeconds);
     source.assertConsumerFits(timeout, window);
+    const maxAttempts = props.maxAttempts ?? source.maxReceiveCount;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > source.maxReceiveCount)
+      throw new ConfigError(
+        `${this.node.path}: maxAttempts must be an integer 1–${source.maxReceiveCount} (the queue's maxReceiveCount), got ${maxAttempts}`,
+      );
 
     const handler = new PipelineFunction(this, 'Handler', {
       handlerDir: source.fifo ? 'fifo-consumer' : 'consumer',
@@ -57,6 +68,7 @@ export class ConsumerFunction extends Construct {
         queueUrl: source.queue.queueUrl,
         dlqUrl: source.deadLetterQueue.queueUrl,
         maxReceiveCount: source.maxReceiveCount,
+        maxAttempts,
         backoffBaseSeconds: props.backoff.baseSeconds,
         backoffCapSeconds: props.backoff.capSeconds,
         archiveBucket: props.archive.bucket.bucketName,

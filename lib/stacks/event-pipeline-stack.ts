@@ -75,6 +75,7 @@ export class EventPipelineStack extends Stack {
 
     const common = {
       archive: this.archive,
+      maxAttempts: c.maxAttempts,
       backoff: c.backoff,
       logRetentionDays: c.logRetentionDays,
       tracing: c.tracing,

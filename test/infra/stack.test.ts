@@ -44,12 +44,12 @@ const windowOf = (s: StageConfig['consumer']) =>
 // Figures a reader can check against docs/DESIGN.md §7 without re-deriving them from the config.
 const EXPECTED: Record<
   StageName,
-  { maxReceiveCount: number; logRetentionDays: number; retainArchive: boolean }
+  { maxAttempts: number; maxReceiveCount: number; logRetentionDays: number; retainArchive: boolean }
 > = {
-  dev: { maxReceiveCount: 5, logRetentionDays: 7, retainArchive: false },
-  staging: { maxReceiveCount: 5, logRetentionDays: 30, retainArchive: false },
-  prod: { maxReceiveCount: 6, logRetentionDays: 90, retainArchive: true },
-  local: { maxReceiveCount: 3, logRetentionDays: 1, retainArchive: false },
+  dev: { maxAttempts: 5, maxReceiveCount: 15, logRetentionDays: 7, retainArchive: false },
+  staging: { maxAttempts: 5, maxReceiveCount: 15, logRetentionDays: 30, retainArchive: false },
+  prod: { maxAttempts: 6, maxReceiveCount: 18, logRetentionDays: 90, retainArchive: true },
+  local: { maxAttempts: 3, maxReceiveCount: 9, logRetentionDays: 1, retainArchive: false },
 };
 
 describe.each(STAGE_NAMES)('stage %s', (stage) => {
@@ -61,6 +61,7 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
 
   it('resolves the stage figures the design promises', () => {
     expect({
+      maxAttempts: config.maxAttempts,
       maxReceiveCount: config.maxReceiveCount,
       logRetentionDays: config.logRetentionDays,
       retainArchive: config.retainArchive,
@@ -187,6 +188,17 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
           MaximumBatchingWindowInSeconds: windowOf(settings),
           ScalingConfig: { MaximumConcurrency: settings.maxConcurrency },
         });
+      },
+    );
+
+    it.each(['consumer', 'fifo-consumer'])(
+      'gives %s the stage attempt budget, with the redrive policy as its backstop',
+      (service) => {
+        const [, fn] = pipelineFunctions(template)[service]!;
+        const env = (fn.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+        expect(env.MAX_ATTEMPTS).toBe(String(config.maxAttempts));
+        expect(env.MAX_RECEIVE_COUNT).toBe(String(config.maxReceiveCount));
+        expect(config.maxReceiveCount).toBeGreaterThan(config.maxAttempts);
       },
     );
 
@@ -655,6 +667,18 @@ describe('stage configuration', () => {
     expect(() => loadStageConfig('qa')).toThrow(
       'Unknown stage "qa". Valid stages: dev, staging, prod, local',
     );
+  });
+
+  it('gives the redrive policy 3 receives per attempt unless the stage sets its own', () => {
+    expect(loadStageConfig('dev', { maxAttempts: 4 }).maxReceiveCount).toBe(12);
+    expect(loadStageConfig('dev', { maxAttempts: 4, maxReceiveCount: 4 }).maxReceiveCount).toBe(4);
+  });
+
+  it('refuses more attempts than the redrive policy allows receives', () => {
+    expect(() => loadStageConfig('dev', { maxAttempts: 6, maxReceiveCount: 5 })).toThrow(
+      /maxAttempts must be an integer 1–maxReceiveCount \(5\), got 6/,
+    );
+    expect(() => loadStageConfig('dev', { maxAttempts: 0 })).toThrow(ConfigError);
   });
 
   it('refuses maxReceiveCount 0', () => {

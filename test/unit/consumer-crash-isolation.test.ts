@@ -6,10 +6,17 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SQSRecord } from 'aws-lambda';
 import { SandboxDeliveryMemo } from '../../lambda/shared/consumer/delivery-memo';
 import { RUN_ATTRIBUTES } from '../../lambda/shared/consumer/idempotency';
-import { DynamoRunStates, failedOnItsOwn, type RunStates } from '../../lambda/shared/consumer/run-state';
+import { RUN_LOG_ATTRIBUTE } from '../../lambda/shared/status/keys';
+import {
+  DynamoRunStates,
+  failedOnItsOwn,
+  runFactsOf,
+  type RunFacts,
+  type RunStates,
+} from '../../lambda/shared/consumer/run-state';
 import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
 import { FakeAws } from '../helpers/aws-fakes';
-import { consumer, failedIds, FIFO_SETTINGS } from '../helpers/consumer';
+import { consumer, failedIds, FIFO_SETTINGS, STANDARD_SETTINGS } from '../helpers/consumer';
 import { recordingRegistry } from '../helpers/jobs';
 import { jobRecord, probeRecord } from '../helpers/sqs-events';
 
@@ -130,7 +137,11 @@ describe('standard consumer: crash isolation', () => {
     expect(seen[0]!.deletes).toEqual([[innocent.receiptHandle]]);
     expect(seen[0]!.archiveKeys).toHaveLength(1);
     expect(seen[0]!.archiveKeys[0]).toContain(suspect.messageId);
-    expect(failedIds(res)).toEqual([suspect.messageId]);
+    // Its failure on the final attempt is exhausted: archived, sent to the DLQ by the consumer.
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.sends().map((m) => m.MessageAttributes!['original-message-id']!.StringValue)).toEqual([
+      suspect.messageId,
+    ]);
   });
 
   it('reports the batch as before when an early delete fails', async () => {
@@ -214,15 +225,31 @@ describe('FIFO consumer: crash isolation', () => {
 
 describe('crash isolation: what the status rows say', () => {
   const envelopeIdOf = (r: SQSRecord) => (JSON.parse(r.body) as { id: string }).id;
-  /** Rows in memory: the records whose rows show they failed on their own; `fail`: reads fail. */
-  const rows = (failedOnTheirOwn: SQSRecord[], opts: { fail?: boolean } = {}) => {
+  /** The facts of a record that failed on its own on every earlier delivery. */
+  const ownFailure = (r: SQSRecord): RunFacts => ({
+    runs: Number(r.attributes.ApproximateReceiveCount) - 1,
+    status: 'retrying',
+    runInProgress: false,
+    failure: undefined,
+  });
+  /** Rows in memory: the facts given per record (by default: failed on its own); `fail`: reads fail. */
+  const rows = (
+    failedOnTheirOwn: SQSRecord[],
+    opts: { fail?: boolean; facts?: Map<SQSRecord, RunFacts> } = {},
+  ) => {
     const reads: string[][] = [];
+    const known = new Map([
+      ...failedOnTheirOwn.map((r) => [r, ownFailure(r)] as const),
+      ...(opts.facts ?? new Map<SQSRecord, RunFacts>()),
+    ]);
     const states: RunStates = {
-      async accountedFor(redeliveries) {
+      async read(redeliveries) {
         reads.push(redeliveries.map((r) => r.id));
-        if (opts.fail) return new Set();
-        const own = new Set(failedOnTheirOwn.map(envelopeIdOf));
-        return new Set(redeliveries.map((r) => r.id).filter((id) => own.has(id)));
+        const out = new Map<string, RunFacts>();
+        if (opts.fail) return out;
+        for (const [r, f] of known)
+          if (redeliveries.some((x) => x.messageId === r.messageId)) out.set(r.messageId, f);
+        return out;
       },
     };
     return { states, reads };
@@ -279,14 +306,160 @@ describe('crash isolation: what the status rows say', () => {
     await consumer({ registry, runStates: states }).run([ok(), ok()]);
     expect(reads).toEqual([]);
   });
+
+  /** Stage local's policy: 3 runs, the redrive policy at 9 receives. */
+  const BUDGET = { maxAttempts: 3, maxReceiveCount: 9 };
+  const budgeted = (fifo = false) => ({ ...(fifo ? FIFO_SETTINGS : STANDARD_SETTINGS), ...BUDGET });
+  const facts = (runs: number, more: Partial<RunFacts> = {}): RunFacts => ({
+    runs,
+    status: 'processing',
+    runInProgress: true,
+    failure: undefined,
+    ...more,
+  });
+  const sentIds = () => aws.sends().map((m) => m.MessageAttributes!['original-message-id']!.StringValue);
+
+  it('gives up a record whose runs are used up without running it: archive (unknown), DLQ, acknowledged', async () => {
+    // Prepare: its 3 runs all crashed (the last left its run in progress); a fresh batch-mate
+    const { registry, runs } = recordingRegistry();
+    const [usedUp, fresh] = [ok(5), ok()];
+    const { states } = rows([], { facts: new Map([[usedUp!, facts(3)]]) });
+
+    // Act
+    const res = await consumer({ registry, runStates: states, settings: budgeted() }).run([usedUp!, fresh!]);
+
+    // Assess
+    expect(runs).toEqual([fresh!.messageId]);
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.archived().map((r) => [r.messageId, r.failure.kind, r.failure.errorName])).toEqual([
+      [usedUp!.messageId, 'unknown', 'AttemptsUsedUp'],
+    ]);
+    expect(sentIds()).toEqual([usedUp!.messageId]);
+  });
+
+  it('FIFO: gives up a used-up head so the records of its group behind it run in the same batch', async () => {
+    // Prepare
+    const { registry, runs } = recordingRegistry();
+    const [head, a2, a3] = [ok(4, 'A'), ok(1, 'A'), ok(1, 'A')];
+    const { states } = rows([], { facts: new Map([[head!, facts(3)]]) });
+
+    // Act
+    const res = await consumer({ fifo: true, registry, runStates: states, settings: budgeted(true) }).run([
+      head!,
+      a2!,
+      a3!,
+    ]);
+
+    // Assess
+    expect(runs).toEqual([a2!.messageId, a3!.messageId]);
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.sends().map((m) => m.MessageDeduplicationId)).toEqual([head!.messageId]);
+  });
+
+  it('counts runs, not receives: a record handed back often is retried with backoff, not exhausted', async () => {
+    // Prepare: 6th receive, but it ran once (the other receives were hand-backs)
+    const { registry, runs } = recordingRegistry();
+    const record = failing(6);
+    const { states } = rows([], {
+      facts: new Map([[record, facts(1, { status: 'retrying', runInProgress: false })]]),
+    });
+
+    // Act
+    const res = await consumer({ registry, runStates: states, settings: budgeted(), random: () => 0 }).run([
+      record,
+    ]);
+
+    // Assess: it ran (alone: still a suspect), failed, and backs off as a 2nd attempt (10 s · 2 → 10–20)
+    expect(runs).toEqual([record.messageId]);
+    expect(failedIds(res)).toEqual([record.messageId]);
+    expect(aws.puts()).toEqual([]);
+    expect(aws.sends()).toEqual([]);
+    expect(aws.visibilityChanges().map((v) => v.VisibilityTimeout)).toEqual([10]);
+  });
+
+  it('writes the provisional record before the run that uses up the attempts, whatever its receive count', async () => {
+    // Prepare: 2 runs of 3 so far, at its 4th receive
+    const seen: AtCrash[] = [];
+    const { registry } = recordingRegistry([crashJob(seen)]);
+    const record = crashing(4);
+    const { states } = rows([], { facts: new Map([[record, facts(2)]]) });
+
+    // Act
+    await consumer({ registry, runStates: states, settings: budgeted() }).run([record]);
+
+    // Assess: a provisional record stood while it ran; its failure is then exhausted
+    expect(seen[0]!.archiveKeys).toHaveLength(1);
+    expect(aws.archived()[0]!.failure.kind).toBe('exhausted');
+    expect(sentIds()).toEqual([record.messageId]);
+  });
+
+  it('sends a used-up record archived before (its DLQ send had failed) without archiving it again', async () => {
+    // Prepare
+    const { registry, runs } = recordingRegistry();
+    const record = failing(4);
+    const archived = facts(3, {
+      status: 'failed',
+      runInProgress: false,
+      failure: { kind: 'exhausted', archiveKey: 'failures/x.json' },
+    });
+    const { states } = rows([], { facts: new Map([[record, archived]]) });
+
+    // Act
+    const res = await consumer({ registry, runStates: states, settings: budgeted() }).run([record]);
+
+    // Assess
+    expect(runs).toEqual([]);
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.puts()).toEqual([]);
+    expect(aws.sends().map((m) => m.MessageAttributes!['failure-kind']!.StringValue)).toEqual(['exhausted']);
+  });
+
+  it('never gives up a record whose row says it succeeded (a duplicate delivery)', async () => {
+    const { registry } = recordingRegistry();
+    const record = ok(4);
+    const { states } = rows([], {
+      facts: new Map([[record, facts(3, { status: 'succeeded', runInProgress: false })]]),
+    });
+
+    const res = await consumer({ registry, runStates: states, settings: budgeted() }).run([record]);
+
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.sends()).toEqual([]);
+  });
+
+  it('rejects a used-up record, to be given up later, when its DLQ send fails', async () => {
+    aws.failSend = () => new Error('SQS unavailable');
+    const record = ok(4);
+    const { states } = rows([], { facts: new Map([[record, facts(3)]]) });
+
+    const res = await consumer({ runStates: states, settings: budgeted() }).run([record]);
+
+    expect(failedIds(res)).toEqual([record.messageId]);
+    expect(aws.visibilityChanges().map((v) => v.VisibilityTimeout)).toEqual([0]);
+  });
 });
 
 describe('failedOnItsOwn', () => {
   it.each([
     [
       'retrying, one run per earlier delivery, nothing in progress',
+      { status: 'retrying', attempts: 2, [RUN_LOG_ATTRIBUTE]: ['m-1', 'm-1'] },
+      true,
+    ],
+    [
+      'the same, on a row written before the run log (its attempts count)',
       { status: 'retrying', attempts: 2 },
       true,
+    ],
+    [
+      'runs of an earlier life (before a redrive, under another SQS message id) do not count',
+      { status: 'retrying', attempts: 3, [RUN_LOG_ATTRIBUTE]: ['m-0', 'm-1', 'm-1'] },
+      true,
+    ],
+    [
+      'one run of two deliveries: handed back or killed before it ran once',
+      { status: 'retrying', attempts: 2, [RUN_LOG_ATTRIBUTE]: ['m-0', 'm-1'] },
+      false,
     ],
     [
       'a run left in progress (the runtime died during it)',
@@ -300,7 +473,7 @@ describe('failedOnItsOwn', () => {
     ],
     ['never ran', { status: 'accepted', attempts: 0 }, false],
   ])('%s → %s', (_, row, expected) => {
-    expect(failedOnItsOwn(row, 3)).toBe(expected);
+    expect(failedOnItsOwn(runFactsOf(row, 'm-1'), 3)).toBe(expected);
   });
 });
 
@@ -311,33 +484,56 @@ describe('DynamoRunStates', () => {
   const states = () =>
     new DynamoRunStates(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })), 'status');
 
-  it('reads the rows in one consistent BatchGetItem and accounts for those that failed on their own', async () => {
+  it('reads the rows in one consistent BatchGetItem and counts the runs of each SQS message', async () => {
     ddb.on(BatchGetCommand).resolves({
       Responses: {
         status: [
-          { id: 'a', status: 'retrying', attempts: 1 },
-          { id: 'b', status: 'processing', attempts: 1, [RUN_ATTRIBUTES.status]: 'INPROGRESS' },
+          { id: 'a', status: 'retrying', attempts: 2, [RUN_LOG_ATTRIBUTE]: ['old', 'm-a'] },
+          {
+            id: 'b',
+            status: 'processing',
+            attempts: 1,
+            [RUN_LOG_ATTRIBUTE]: ['m-b'],
+            [RUN_ATTRIBUTES.status]: 'INPROGRESS',
+          },
+          {
+            id: 'd',
+            status: 'failed',
+            attempts: 3,
+            failure: { kind: 'exhausted', archiveKey: 'k' },
+            [RUN_LOG_ATTRIBUTE]: ['m-d', 'm-d', 'm-d'],
+          },
         ],
       },
       UnprocessedKeys: { status: { Keys: [{ pk: 'msg#c' }] } },
     });
 
-    const out = await states().accountedFor([
-      { id: 'a', receiveCount: 2 },
-      { id: 'b', receiveCount: 2 },
-      { id: 'c', receiveCount: 2 },
+    const out = await states().read([
+      { id: 'a', messageId: 'm-a' },
+      { id: 'b', messageId: 'm-b' },
+      { id: 'c', messageId: 'm-c' },
+      { id: 'd', messageId: 'm-d' },
     ]);
 
-    expect([...out]).toEqual(['a']);
+    expect(Object.fromEntries(out)).toEqual({
+      'm-a': { runs: 1, status: 'retrying', runInProgress: false, failure: undefined },
+      'm-b': { runs: 1, status: 'processing', runInProgress: true, failure: undefined },
+      'm-d': {
+        runs: 3,
+        status: 'failed',
+        runInProgress: false,
+        failure: { kind: 'exhausted', archiveKey: 'k' },
+      },
+    });
     const [call] = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input);
     expect(call!.RequestItems!.status).toMatchObject({
-      Keys: [{ pk: 'msg#a' }, { pk: 'msg#b' }, { pk: 'msg#c' }],
+      Keys: [{ pk: 'msg#a' }, { pk: 'msg#b' }, { pk: 'msg#c' }, { pk: 'msg#d' }],
       ConsistentRead: true,
     });
   });
 
-  it('accounts for none when the read fails, without throwing', async () => {
+  it('knows none when the read fails, without throwing', async () => {
     ddb.on(BatchGetCommand).rejects(new Error('throttled'));
-    expect((await states().accountedFor([{ id: 'a', receiveCount: 2 }])).size).toBe(0);
+    expect((await states().read([{ id: 'a', messageId: 'm-a' }])).size).toBe(0);
   });
 });

@@ -168,7 +168,7 @@ describe('standard consumer', () => {
   });
 
   describe('last attempt', () => {
-    it('archives the record as exhausted, makes it visible again and reports it failed', async () => {
+    it('archives the record as exhausted, then sends it to the DLQ itself and acknowledges it', async () => {
       // Prepare
       const record = probeRecord({ mode: 'fail-always', tag: 'last' }, { receiveCount: 5 });
 
@@ -176,7 +176,7 @@ describe('standard consumer', () => {
       const res = await consumer().run([record]);
 
       // Assess
-      expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
+      expect(res.batchItemFailures).toEqual([]);
       // A provisional record before the handler ran, then the final one in its place.
       const key = archiveKeyOf(STANDARD_QUEUE.name, record.messageId);
       expect(aws.puts().map((p) => p.Key)).toEqual([key, key]);
@@ -192,12 +192,29 @@ describe('standard consumer', () => {
         errorMessage: 'probe failing attempt 5 (always)',
       });
       expect(archived!.receiveCount).toBe(5);
-      expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([0]);
-      expect(aws.sends()).toHaveLength(0);
-      const finalPut = aws.puts().length - 1;
+      expect(aws.visibilityChanges()).toHaveLength(0);
+      const [sent] = aws.sends();
+      expect(sent!.QueueUrl).toBe(STANDARD_DLQ.url);
+      expect(sent!.MessageBody).toBe(record.body);
+      expect(sent!.MessageAttributes![DLQ_ATTR.failureKind]!.StringValue).toBe('exhausted');
+      expect(sent!.MessageAttributes![DLQ_ATTR.originalMessageId]!.StringValue).toBe(record.messageId);
+      // Archived before it was sent.
       const putIndexes = aws['log'].flatMap((c, i) => (c.op === 'PutObject' ? [i] : []));
-      const release = aws.indexOf((c) => c.op === 'ChangeMessageVisibility');
-      expect(putIndexes[finalPut]).toBeLessThan(release);
+      expect(putIndexes.at(-1)).toBeLessThan(aws.indexOf((c) => c.op === 'SendMessage'));
+    });
+
+    it('leaves an exhausted record visible at once, reported failed, when the DLQ send fails', async () => {
+      // Prepare
+      aws.failSend = () => new Error('SQS unavailable');
+      const record = probeRecord({ mode: 'fail-always' }, { receiveCount: 5 });
+
+      // Act
+      const res = await consumer().run([record]);
+
+      // Assess: archived; the next delivery (runs used up) or the redrive policy moves it
+      expect(sortedFailedIds(res)).toEqual([record.messageId]);
+      expect(aws.archived()[0]!.failure).toMatchObject({ kind: 'exhausted' });
+      expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([0]);
     });
 
     it('writes a provisional record before running the handler, so a crash leaves one for the DLQ', async () => {
@@ -302,7 +319,8 @@ describe('standard consumer', () => {
 
       const res = await consumer().run([record], fakeContext({ remainingMs: 300, frozen: true }));
 
-      expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
+      expect(res.batchItemFailures).toEqual([]);
+      expect(aws.sends()).toHaveLength(1);
       expect(aws.archived()[0]!.failure).toMatchObject({
         kind: 'exhausted',
         errorName: 'DeadlineExceededError',
@@ -685,6 +703,7 @@ describe('consumer Lambda entry points', () => {
     QUEUE_URL: STANDARD_QUEUE.url,
     DLQ_URL: STANDARD_DLQ.url,
     MAX_RECEIVE_COUNT: '5',
+    MAX_ATTEMPTS: '5',
     BACKOFF_BASE_SECONDS: '10',
     BACKOFF_CAP_SECONDS: '600',
     ARCHIVE_BUCKET,

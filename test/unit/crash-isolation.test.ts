@@ -1,11 +1,18 @@
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { isSuspect, planBatch, type BatchPlan } from '../../lambda/shared/consumer/crash-isolation';
+import {
+  isSuspect,
+  planBatch,
+  receiveCountOf,
+  type BatchPlan,
+} from '../../lambda/shared/consumer/crash-isolation';
 import { SandboxDeliveryMemo } from '../../lambda/shared/consumer/delivery-memo';
 import { fifoRecord, sqsRecord } from '../helpers/sqs-events';
 
-const STANDARD = { fifo: false, maxReceiveCount: 3 } as const;
-const FIFO = { fifo: true, maxReceiveCount: 3 } as const;
+/** Final attempt by receive count (the consumer passes its own rule, over the rows' runs). */
+const finalAt = (max: number) => (r: SQSRecord) => receiveCountOf(r) >= max;
+const STANDARD = { fifo: false, isFinal: finalAt(3) } as const;
+const FIFO = { fifo: true, isFinal: finalAt(3) } as const;
 const empty = new SandboxDeliveryMemo();
 
 const rec = (messageId: string, receiveCount = 1) => sqsRecord({ messageId, receiveCount });
@@ -88,7 +95,7 @@ describe('crash isolation: planBatch (standard queue)', () => {
   it('runs the most-delivered suspect (the closest to its DLQ)', () => {
     const plan = planBatch([rec('s2', 2), rec('s3', 3), rec('s2b', 2)], empty, {
       ...STANDARD,
-      maxReceiveCount: 5,
+      isFinal: finalAt(5),
     });
     expect(summary(plan).alone).toEqual([['s3']]);
     expect(summary(plan).handBack.map((h) => h.ids)).toEqual([['s2'], ['s2b']]);

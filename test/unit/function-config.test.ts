@@ -14,7 +14,8 @@ describe('function configuration', () => {
   const env = {
     QUEUE_URL: FIFO_QUEUE.url,
     DLQ_URL: 'https://sqs/dlq.fifo',
-    MAX_RECEIVE_COUNT: '5',
+    MAX_RECEIVE_COUNT: '15',
+    MAX_ATTEMPTS: '5',
     BACKOFF_BASE_SECONDS: '2',
     BACKOFF_CAP_SECONDS: '300',
     ARCHIVE_BUCKET: 'bucket',
@@ -27,7 +28,8 @@ describe('function configuration', () => {
     expect(consumerSettings(consumerConfig.fromEnvironment(env))).toEqual({
       queueUrl: FIFO_QUEUE.url,
       dlqUrl: 'https://sqs/dlq.fifo',
-      maxReceiveCount: 5,
+      maxReceiveCount: 15,
+      maxAttempts: 5,
       backoff: { baseSeconds: 2, capSeconds: 300 },
     });
     expect(consumerConfig.fromEnvironment(env).archiveBucket).toBe('bucket');
@@ -59,7 +61,8 @@ describe('function configuration', () => {
     const input = {
       queueUrl: STANDARD_QUEUE.url,
       dlqUrl: STANDARD_DLQ.url,
-      maxReceiveCount: 5,
+      maxReceiveCount: 15,
+      maxAttempts: 5,
       backoffBaseSeconds: 10,
       backoffCapSeconds: 600,
       archiveBucket: 'bucket',
@@ -73,7 +76,8 @@ describe('function configuration', () => {
     expect(written).toEqual({
       QUEUE_URL: STANDARD_QUEUE.url,
       DLQ_URL: STANDARD_DLQ.url,
-      MAX_RECEIVE_COUNT: '5',
+      MAX_RECEIVE_COUNT: '15',
+      MAX_ATTEMPTS: '5',
       BACKOFF_BASE_SECONDS: '10',
       BACKOFF_CAP_SECONDS: '600',
       ARCHIVE_BUCKET: 'bucket',

@@ -33,7 +33,6 @@
  * back.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { isFinalAttempt } from './failure-policy';
 
 /** What the consumer remembers of deliveries that ended without a crash (`./delivery-memo.ts`). */
 export interface DeliveryMemo {
@@ -45,8 +44,11 @@ export interface DeliveryMemo {
 export interface IsolationSettings {
   /** FIFO queue: keep per-group order. */
   readonly fifo: boolean;
-  /** The source queue's redrive `maxReceiveCount`. */
-  readonly maxReceiveCount: number;
+  /**
+   * True for a record on its final attempt (`isFinalAttempt` in `./failure-policy.ts`, over the
+   * runs its status row counts).
+   */
+  readonly isFinal: (record: SQSRecord) => boolean;
   /** Hand-back delay of the first handed-back unit, in seconds. @default 2 */
   readonly handBackBaseSeconds?: number;
   /** Extra delay per further handed-back unit, so they come back apart. @default 3 */
@@ -107,7 +109,7 @@ export function planBatch(
   const suspect = new Set(records.filter((r) => isSuspect(r, memo)).map((r) => r.messageId));
   // A batch without suspects runs as one, unless it holds a final attempt (only after failures):
   // that one runs first, apart, so that a crash of a fresh record cannot take it.
-  const isFinal = (r: SQSRecord) => isFinalAttempt(receiveCountOf(r), settings.maxReceiveCount);
+  const { isFinal } = settings;
   const hasFinal = records.some(isFinal);
   if (suspect.size === 0 && !hasFinal)
     return { isolated: false, urgent: [], fresh: [...records], alone: [], handBack: [] };
@@ -141,7 +143,7 @@ export function planBatch(
   type Group = (typeof groups)[number];
   const recordsOf = (g: Group) => g.segments.flatMap((u) => [u.suspect, ...u.followers]);
   const urgency = (g: Group) => Math.max(...recordsOf(g).map(receiveCountOf));
-  const mustRun = (g: Group) => isFinalAttempt(urgency(g), settings.maxReceiveCount);
+  const mustRun = (g: Group) => recordsOf(g).some(isFinal);
   const urgent: SuspectUnit[] = [];
   for (const g of groups.filter(mustRun)) {
     if (g.prefix.length > 0) urgent.push({ suspect: g.prefix[0]!, followers: g.prefix.slice(1) });

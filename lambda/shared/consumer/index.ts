@@ -7,7 +7,7 @@ import type { BackoffSettings } from '../backoff';
 import { deadLetterAttributes } from '../dlq-attributes';
 import { parseEnvelope } from '../envelope';
 import type { PipelineError } from '../errors';
-import { RetryableError, UnknownFailure } from '../errors';
+import { AttemptsUsedUp, RetryableError, UnknownFailure } from '../errors';
 import type { JobRegistry } from '../jobs/registry';
 import type { StatusStore } from '../status/types';
 import { createCulpritCheck, crashedRuntimeError, type IsolatedRunMarker, type MarkerStore } from './culprit';
@@ -16,8 +16,14 @@ import { SandboxDeliveryMemo } from './delivery-memo';
 import { guardRecord } from './fault-guard';
 import { receiveCountOf } from './crash-isolation';
 import { createIsolatedBatch } from './isolated-batch';
-import type { RunStates } from './run-state';
-import { decideFailure, isFinalAttempt, retryAfterSeconds, type Attempt } from './failure-policy';
+import { failedOnItsOwn, type RunFacts, type RunStates } from './run-state';
+import {
+  attemptsUsedUp,
+  decideFailure,
+  isFinalAttempt,
+  retryAfterSeconds,
+  type Attempt,
+} from './failure-policy';
 import { BatchMetrics } from './metrics';
 import { InProgressElsewhere, type RecordIdempotency } from './idempotency';
 import { subjectOf } from './status-subject';
@@ -31,8 +37,13 @@ export interface ConsumerSettings {
   readonly queueUrl: string;
   /** URL of the source queue's DLQ, where permanent failures are sent. */
   readonly dlqUrl: string;
-  /** The source queue's redrive `maxReceiveCount`: the attempt with this count is the last. */
+  /** The source queue's redrive `maxReceiveCount`: the backstop behind `maxAttempts`. */
   readonly maxReceiveCount: number;
+  /**
+   * Handler runs a message gets before it is given up on, counted on its status row
+   * (`./run-state.ts`). @default maxReceiveCount (receives count as runs)
+   */
+  readonly maxAttempts?: number;
   readonly backoff: BackoffSettings;
 }
 
@@ -59,7 +70,11 @@ export interface ConsumerDeps {
   readonly memo?: SandboxDeliveryMemo;
   /** FIFO: lone-run markers of crash isolation (`./culprit.ts`); unused on a standard queue. @default none */
   readonly markers?: MarkerStore;
-  /** Crash isolation: unfinished runs on the status rows (`./run-state.ts`). @default none (the memo alone) */
+  /**
+   * The status rows of redelivered records (`./run-state.ts`): their handler runs, counted against
+   * `maxAttempts`, and what crash isolation needs. @default none (every earlier receive counts as
+   * a run, and the memo alone tells suspects)
+   */
   readonly runStates?: RunStates;
 }
 
@@ -72,9 +87,11 @@ export interface ConsumerDeps {
  * - `dead-letter`: archive (`archiveFailure`), then send to the DLQ (`sendToDlq`), then resolve, so
  *   the source deletes it. If either step fails the record is reported as failed and retried,
  *   never deleted unarchived;
- * - `exhausted`: archive; FIFO: send to the DLQ and resolve (its group goes on in this batch),
- *   falling back to the standard queue's way if the send fails; standard: let the redrive policy
- *   move it (visibility 0), then reject;
+ * - `exhausted`: archive, status `failed`, send to the DLQ and resolve (FIFO: its group goes on in
+ *   this batch). If the send fails the record is rejected: the redrive policy moves it on its
+ *   last receive, else its next delivery finds its runs used up and sends it;
+ * - runs used up before this delivery (its last run never returned: a crash or a timeout of the
+ *   runtime): given up on without running (`unknown`, {@link AttemptsUsedUp}).
  * - `retry`: delay the next attempt with a backoff visibility change, then reject, so the record
  *   is reported in `batchItemFailures`.
  *
@@ -115,7 +132,7 @@ export function createConsumer(deps: ConsumerDeps) {
   async function sendToDlq(
     record: SQSRecord,
     errorName: string,
-    kind: 'permanent' | 'exhausted' | 'unknown' = 'permanent',
+    kind: FailureKind = 'permanent',
   ): Promise<void> {
     await sqs.send(
       new SendMessageCommand({
@@ -138,7 +155,7 @@ export function createConsumer(deps: ConsumerDeps) {
    */
   async function deadLetterNow(
     record: SQSRecord,
-    kind: 'permanent' | 'unknown',
+    kind: FailureKind,
     error: unknown,
     log: Logger,
     metrics: BatchMetrics,
@@ -153,7 +170,7 @@ export function createConsumer(deps: ConsumerDeps) {
   async function sentToDlq(record: SQSRecord, error: unknown, log: Logger): Promise<boolean> {
     try {
       await sendToDlq(record, error instanceof Error ? error.name : UnknownFailure.name, 'exhausted');
-      log.info('retries exhausted: moved to the DLQ by the consumer, its group goes on');
+      log.info('retries exhausted: moved to the DLQ by the consumer');
       return true;
     } catch (sendError) {
       log.warn('could not send the exhausted record to the DLQ; the redrive policy moves it', {
@@ -178,7 +195,41 @@ export function createConsumer(deps: ConsumerDeps) {
     }
   }
 
-  const isFinal = (record: SQSRecord) => isFinalAttempt(receiveCountOf(record), settings.maxReceiveCount);
+  const limits = {
+    maxAttempts: settings.maxAttempts ?? settings.maxReceiveCount,
+    maxReceiveCount: settings.maxReceiveCount,
+  };
+
+  /** The status rows' facts of the running invocation's redelivered records, by SQS message id. */
+  let rowFacts = new Map<string, RunFacts>();
+
+  /** Reads the rows of the batch's redelivered records (none on a batch of first deliveries). */
+  async function readRowFacts(event: SQSEvent): Promise<Map<string, RunFacts>> {
+    if (!deps.runStates) return new Map();
+    const redeliveries = event.Records.flatMap((r) => {
+      const id = receiveCountOf(r) > 1 ? subjectOf(r, processing.fifo)?.id : undefined;
+      return id === undefined ? [] : [{ id, messageId: r.messageId }];
+    });
+    return redeliveries.length === 0 ? new Map() : deps.runStates.read(redeliveries);
+  }
+
+  /**
+   * A record's handler runs before this delivery: none on a first delivery, its row's count on a
+   * redelivery, else every earlier receive (`usedUp` only from a row: it is never guessed).
+   */
+  function historyOf(record: SQSRecord): { runsBefore: number; facts?: RunFacts; usedUp: boolean } {
+    const receiveCount = receiveCountOf(record);
+    if (receiveCount <= 1) return { runsBefore: 0, usedUp: false };
+    const facts = rowFacts.get(record.messageId);
+    if (!facts) return { runsBefore: receiveCount - 1, usedUp: false };
+    const usedUp = attemptsUsedUp(facts.runs, limits) && facts.status !== 'succeeded';
+    return { runsBefore: facts.runs, facts, usedUp };
+  }
+
+  const isFinal = (record: SQSRecord) => {
+    const history = historyOf(record);
+    return !history.usedUp && isFinalAttempt({ receiveCount: receiveCountOf(record), ...history }, limits);
+  };
 
   async function runJob(record: SQSRecord, receiveCount: number, budgetMs: number, log: Logger) {
     const envelope = parseEnvelope(record.body);
@@ -222,14 +273,17 @@ export function createConsumer(deps: ConsumerDeps) {
       },
     });
     const budgetMs = recordBudgetMs(context ? context.getRemainingTimeInMillis() : 60_000);
+    const history = historyOf(record);
     const attempt: Attempt = {
       receiveCount,
-      maxReceiveCount: settings.maxReceiveCount,
+      runsBefore: history.runsBefore,
+      ...limits,
       backoff: settings.backoff,
       ...(deps.random ? { random: deps.random } : {}),
     };
     // The status subject, when the body is an envelope (else runJob fails it as permanent).
     const subject = subjectOf(record, processing.fifo);
+    if (history.usedUp) return giveUpUsedUp(record, history.facts!, attempt, log, metrics);
     try {
       // With idempotency on the status row, its writes carry `processing` and `succeeded`.
       const guarded = subject !== undefined && deps.idempotency !== undefined;
@@ -278,14 +332,15 @@ export function createConsumer(deps: ConsumerDeps) {
           metrics.count('deadLettered', record);
           return;
         case 'exhausted': {
-          logFailure(log, 'retries exhausted: archiving before the redrive policy moves it', error);
+          logFailure(log, 'retries exhausted: archiving and dead-lettering', error);
           const key = await archiveFailure(record, 'exhausted', error, log, metrics);
           if (subject) await deps.status?.failed(subject, { kind: 'exhausted', archiveKey: key }, error);
-          // FIFO: the consumer moves it itself and acknowledges it, so the records of its group
-          // behind it in this batch run now instead of being handed back (each hand-back costs
-          // them a receive, and with it their own attempts). If the send fails, the redrive
-          // policy moves it as on a standard queue.
-          if (processing.fifo && (await sentToDlq(record, error, log))) {
+          // The consumer moves it itself and acknowledges it: the queue's redrive policy is only
+          // the backstop (its maxReceiveCount is above maxAttempts). FIFO: the records of its
+          // group behind it in this batch run now instead of being handed back. If the send
+          // fails: visibility 0, and the redrive policy (last receive) or the next delivery (its
+          // runs used up) moves it.
+          if (await sentToDlq(record, error, log)) {
             metrics.count('deadLettered', record);
             return;
           }
@@ -302,6 +357,36 @@ export function createConsumer(deps: ConsumerDeps) {
     }
   }
 
+  /**
+   * A record whose runs were used up before this delivery: its last run never returned (the
+   * runtime crashed or timed out while it ran), or its DLQ send failed after it was archived
+   * (`failed` on its row). It is given up on without running: archived as `unknown` (the
+   * existing record is kept when the row names one), sent to the DLQ, acknowledged. If that
+   * fails it is rejected, to be given up on by a later delivery (or the redrive policy).
+   */
+  async function giveUpUsedUp(
+    record: SQSRecord,
+    facts: RunFacts,
+    attempt: Attempt,
+    log: Logger,
+    metrics: BatchMetrics,
+  ): Promise<void> {
+    const error = new AttemptsUsedUp(facts.runs, attempt.maxAttempts);
+    try {
+      if (facts.status === 'failed' && facts.failure?.archiveKey) {
+        log.info('runs used up and archived before: dead-lettering it', { failure: facts.failure });
+        await sendToDlq(record, error.name, facts.failure.kind);
+      } else {
+        logFailure(log, 'runs used up, the last never returned: dead-lettering it without running', error);
+        await deadLetterNow(record, 'unknown', error, log, metrics);
+      }
+    } catch (bookkeepingError) {
+      await changeVisibility(record, retryAfterSeconds(attempt), log);
+      throw bookkeepingError;
+    }
+    metrics.count('deadLettered', record);
+  }
+
   /** Writes the provisional archive records of the batch's final-attempt records. */
   const beforeBatch = (event: SQSEvent) => provisionals.beforeBatch(event, isFinal);
   /** Removes the provisional records of the final-attempt records that succeeded. */
@@ -315,16 +400,21 @@ export function createConsumer(deps: ConsumerDeps) {
   const isolated = createIsolatedBatch({
     sqs,
     queueUrl: settings.queueUrl,
-    settings: { fifo: processing.fifo, maxReceiveCount: settings.maxReceiveCount },
+    settings: { fifo: processing.fifo, isFinal },
     processing,
     handleRecord: (record, context) => handleRecord(record, context, batchMetrics),
     memo: deps.memo ?? new SandboxDeliveryMemo(),
     logger: deps.logger,
     changeVisibility,
     onDeleted: (ids) => provisionals.release(ids),
-    ...(deps.runStates
-      ? { runStates: deps.runStates, envelopeIdOf: (r: SQSRecord) => subjectOf(r, processing.fifo)?.id }
-      : {}),
+    accountedByRow: (r: SQSRecord) => {
+      const { facts, usedUp } = historyOf(r);
+      // Failed on its own, or it will not run (used up, or already succeeded).
+      return (
+        facts !== undefined &&
+        (usedUp || facts.status === 'succeeded' || failedOnItsOwn(facts, receiveCountOf(r)))
+      );
+    },
     ...(processing.fifo && deps.markers
       ? {
           culprits: {
@@ -365,12 +455,14 @@ export function createConsumer(deps: ConsumerDeps) {
     const metrics = new BatchMetrics(deps.metrics);
     batchMetrics = metrics;
     try {
+      rowFacts = await readRowFacts(event);
       await beforeBatch(event);
       const response = await isolated(event, context);
       await afterBatch(response);
       return response;
     } finally {
       batchMetrics = undefined;
+      rowFacts = new Map();
       metrics.flush();
     }
   }

@@ -4,7 +4,6 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { deadlineMarginMs } from './deadline';
 import { isSuspect, planBatch, receiveCountOf, type IsolationSettings } from './crash-isolation';
 import type { CulpritCheck, IsolatedRunMarker } from './culprit';
-import type { RunStates } from './run-state';
 import type { SandboxDeliveryMemo } from './delivery-memo';
 import { deleteDone } from './early-delete';
 import type { BatchProcessing, RecordHandler } from './processing';
@@ -34,12 +33,11 @@ export interface IsolatedBatchDeps {
     readonly giveUp: (record: SQSRecord, marker: IsolatedRunMarker) => Promise<boolean>;
   };
   /**
-   * The status rows (`./run-state.ts`): a redelivered record the memo does not know is not a
-   * suspect when its row shows that it failed on its own. @default none (the memo alone decides)
+   * True when a redelivered record the memo does not know is accounted for by its status row
+   * (`./run-state.ts`, read by the consumer once per invocation): it failed on its own, or it will
+   * not run (its runs are used up, or it already succeeded). @default none (the memo alone decides)
    */
-  readonly runStates?: RunStates;
-  /** The envelope id of a record, or `undefined` (no envelope). Needed with `runStates`. */
-  readonly envelopeIdOf?: (record: SQSRecord) => string | undefined;
+  readonly accountedByRow?: (record: SQSRecord) => boolean;
 }
 
 /**
@@ -128,24 +126,15 @@ export function createIsolatedBatch(deps: IsolatedBatchDeps) {
     await deps.onDeleted(deleted);
   };
 
-  /**
-   * Accounts for the redelivered records the memo does not know whose status rows show that each
-   * earlier delivery ran and failed on its own (one read per invocation that has any; none on a
-   * batch of first deliveries).
-   */
-  const clearFromRows = async (records: readonly SQSRecord[]): Promise<void> => {
-    if (!deps.runStates || !deps.envelopeIdOf) return;
-    const unknown = records.flatMap((r) => {
-      const id = isSuspect(r, memo) ? deps.envelopeIdOf!(r) : undefined;
-      return id === undefined ? [] : [{ r, id, receiveCount: receiveCountOf(r) }];
-    });
-    if (unknown.length === 0) return;
-    const accounted = await deps.runStates.accountedFor(unknown);
-    for (const { r, id } of unknown) if (accounted.has(id)) memo.account(r.messageId, receiveCountOf(r) - 1);
+  /** Accounts for the suspects that their status rows account for (`accountedByRow`). */
+  const clearFromRows = (records: readonly SQSRecord[]): void => {
+    if (!deps.accountedByRow) return;
+    for (const r of records)
+      if (isSuspect(r, memo) && deps.accountedByRow(r)) memo.account(r.messageId, receiveCountOf(r) - 1);
   };
 
   return async function processIsolated(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-    await clearFromRows(event.Records);
+    clearFromRows(event.Records);
     const givenUp = await giveUpCulprits(event.Records);
     const batch = event.Records.filter((r) => !givenUp.has(r.messageId));
     const plan = planBatch(batch, memo, settings);

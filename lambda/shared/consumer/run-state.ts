@@ -1,42 +1,72 @@
 /**
- * What the status rows say about earlier deliveries, for crash isolation
- * (`./crash-isolation.ts`). A record delivered before whose sandbox memo has no entry (its
- * earlier delivery ran in another sandbox, or this one restarted) is not a suspect when its row
- * shows that **every earlier delivery ran and ended in a failure of its own**: `attempts` (handler
- * runs) is one less than its receive count, the state is `retrying`, and no idempotency record is
- * left in progress (`./idempotency.ts`: a run that ended removed it). That is the case of a retry
- * that lands in another sandbox, which before was isolated and handed back (and charged a receive
- * for it). A record that was running when the runtime died (its run still `INPROGRESS`), or one
- * that was in a crashed batch without running (`attempts` short of its deliveries), stays a
- * suspect: the second kind is innocent of the crash, but a batch that crashed once often holds
- * another crasher, and a suspect runs apart from the fresh records.
+ * What the status rows say about earlier deliveries of a batch's redelivered records: how often
+ * the handler ran for each (`attempts`, which `./failure-policy.ts` counts against
+ * `maxAttempts`), and whether crash isolation (`./crash-isolation.ts`) must treat it as a suspect.
+ *
+ * **Runs.** Every handler run appends its SQS message id to the row's {@link RUN_LOG_ATTRIBUTE}
+ * (in the same write that counts it, `statusTransition` in `../status/dynamodb-store.ts`), so the
+ * runs of this SQS message (not of earlier lives of its envelope before a redrive or replay) are
+ * the times its id appears there. A first delivery has none; rows are read only for redeliveries
+ * (one `BatchGetItem` per invocation that has any), so the happy path reads nothing.
+ *
+ * **Failed on its own.** A redelivered record whose sandbox memo has no entry (its earlier
+ * delivery ran in another sandbox, or this one restarted) is not a suspect when its row shows that
+ * every earlier delivery ran and ended in a failure of its own: one run per earlier delivery, the
+ * state is `retrying`, and no idempotency record is left in progress (`./idempotency.ts`: a run
+ * that ended removed it). That is the case of a retry that lands in another sandbox, which before
+ * was isolated and handed back (and charged a receive for it). A record that was running when the
+ * runtime died (its run still `INPROGRESS`), or one that was in a crashed batch without running
+ * (fewer runs than earlier deliveries), stays a suspect: the second kind is innocent of the crash,
+ * but a batch that crashed once often holds another crasher, and a suspect runs apart from the
+ * fresh records.
  */
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { STATUS_TABLE_KEYS, statusKey } from '../status/keys';
+import type { FailureKind } from '../archive';
+import { RUN_LOG_ATTRIBUTE, STATUS_TABLE_KEYS, statusKey } from '../status/keys';
 import { RUN_ATTRIBUTES } from './idempotency';
 
-/** A redelivered record to look up: its envelope id and `ApproximateReceiveCount`. */
+/** A redelivered record to look up: its envelope id and SQS message id. */
 export interface Redelivery {
   readonly id: string;
-  readonly receiveCount: number;
+  readonly messageId: string;
 }
 
-/** Reads which redeliveries their status rows account for. */
+/** What a status row says about one SQS message's earlier deliveries. */
+export interface RunFacts {
+  /** Handler runs of this SQS message so far. */
+  readonly runs: number;
+  /** The row's state (`retrying`, `succeeded`, …). */
+  readonly status: string | undefined;
+  /** A run's idempotency record is still on the row (`INPROGRESS`: that run never returned). */
+  readonly runInProgress: boolean;
+  /** Set once the message was given up on (`failed`). */
+  readonly failure: { readonly kind: FailureKind; readonly archiveKey: string | null } | undefined;
+}
+
+/** Reads the status rows of redelivered records. */
 export interface RunStates {
   /**
-   * The envelope ids among `redeliveries` whose every earlier delivery ran and failed on its own.
-   * Never throws: a failed read accounts for none.
+   * The facts of each redelivery that has a row, by SQS message id. Never throws: a failed read
+   * gives none (each record then counts as having run on every earlier delivery).
    */
-  accountedFor(redeliveries: readonly Redelivery[]): Promise<Set<string>>;
+  read(redeliveries: readonly Redelivery[]): Promise<Map<string, RunFacts>>;
 }
 
-/** True when a status row shows that the deliveries before `receiveCount` all ran and failed on their own. */
-export function failedOnItsOwn(row: Record<string, unknown>, receiveCount: number): boolean {
-  return (
-    row.status === 'retrying' &&
-    Number(row.attempts ?? 0) === receiveCount - 1 &&
-    row[RUN_ATTRIBUTES.status] === undefined
-  );
+/** The facts of `messageId` from its envelope's status row. */
+export function runFactsOf(row: Record<string, unknown>, messageId: string): RunFacts {
+  const log = row[RUN_LOG_ATTRIBUTE] as string[] | undefined;
+  return {
+    // A row written before the run log existed counts its attempts (all of them this message's).
+    runs: log ? log.filter((id) => id === messageId).length : Number(row.attempts ?? 0),
+    status: row.status as string | undefined,
+    runInProgress: row[RUN_ATTRIBUTES.status] !== undefined,
+    failure: (row.failure as RunFacts['failure'] | null) ?? undefined,
+  };
+}
+
+/** True when the deliveries before `receiveCount` all ran and failed on their own. */
+export function failedOnItsOwn(facts: RunFacts, receiveCount: number): boolean {
+  return facts.status === 'retrying' && facts.runs === receiveCount - 1 && !facts.runInProgress;
 }
 
 /** {@link RunStates} with one `BatchGetItem` (at most 100 keys; an SQS batch has at most 10). */
@@ -46,9 +76,9 @@ export class DynamoRunStates implements RunStates {
     private readonly tableName: string,
   ) {}
 
-  async accountedFor(redeliveries: readonly Redelivery[]): Promise<Set<string>> {
-    const accounted = new Set<string>();
-    if (redeliveries.length === 0) return accounted;
+  async read(redeliveries: readonly Redelivery[]): Promise<Map<string, RunFacts>> {
+    const facts = new Map<string, RunFacts>();
+    if (redeliveries.length === 0) return facts;
     try {
       const out = await this.db.send(
         new BatchGetCommand({
@@ -57,11 +87,12 @@ export class DynamoRunStates implements RunStates {
               Keys: [...new Set(redeliveries.map((r) => r.id))].map((id) => ({
                 [STATUS_TABLE_KEYS.partitionKey]: statusKey(id),
               })),
-              ProjectionExpression: '#id, #status, attempts, #runStatus',
+              ProjectionExpression: '#id, #status, attempts, failure, #runStatus, #runLog',
               ExpressionAttributeNames: {
                 '#id': 'id',
                 '#status': 'status',
                 '#runStatus': RUN_ATTRIBUTES.status,
+                '#runLog': RUN_LOG_ATTRIBUTE,
               },
               ConsistentRead: true,
             },
@@ -71,11 +102,11 @@ export class DynamoRunStates implements RunStates {
       const rows = new Map((out.Responses?.[this.tableName] ?? []).map((row) => [String(row.id), row]));
       for (const r of redeliveries) {
         const row = rows.get(r.id);
-        if (row && failedOnItsOwn(row, r.receiveCount)) accounted.add(r.id);
+        if (row) facts.set(r.messageId, runFactsOf(row, r.messageId));
       }
     } catch {
-      // None accounted for: the memo alone decides, as without this reader.
+      // None known: every record counts as having run on each earlier delivery.
     }
-    return accounted;
+    return facts;
   }
 }

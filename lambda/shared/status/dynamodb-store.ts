@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FailureKind } from '../archive';
-import { STATUS_TABLE_KEYS, statusKey } from './keys';
+import { RUN_LOG_ATTRIBUTE, STATUS_TABLE_KEYS, statusKey } from './keys';
 import type { MessageState, MessageStatus, StatusStore, StatusSubject } from './types';
 
 /** Options of {@link DynamoStatusStore}. */
@@ -84,7 +84,11 @@ export function statusTransition(
   ];
   if (o.attempt) {
     set.push('attempts = if_not_exists(attempts, :zero) + :one');
+    // Which SQS message ran: the consumer counts a message's runs by its id (a redrive or replay
+    // starts a new count under a new id).
+    set.push(`${RUN_LOG_ATTRIBUTE} = list_append(if_not_exists(${RUN_LOG_ATTRIBUTE}, :noRuns), :ids)`);
     values[':one'] = 1;
+    values[':noRuns'] = [];
   } else set.push('attempts = if_not_exists(attempts, :zero)');
   if (o.error !== undefined) {
     set.push('lastError = :err');

@@ -22,3 +22,10 @@ export function statusKey(id: string): string {
 export function idempotencyKeyKey(key: string): string {
   return `${STATUS_TABLE_KEYS.idempotencyKeyPrefix}${key}`;
 }
+
+/**
+ * The attribute of a status row listing the SQS message id of each handler run, oldest first
+ * (appended by the `processing` transition): the consumer counts a message's runs in it
+ * (`lambda/shared/consumer/run-state.ts`). Internal; the API does not return it.
+ */
+export const RUN_LOG_ATTRIBUTE = 'runLog';
