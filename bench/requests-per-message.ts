@@ -375,7 +375,7 @@ function write(results: Record<string, ScenarioResult>, f: SweepFigures): void {
     'durations, archive record size and metric count are estimates from code reading. `poller` is the event source mapping (non-empty ReceiveMessage, ' +
     'DeleteMessageBatch); its empty receives are a per-mapping constant (idlePolling), not per message. Per-batch ' +
     "figures hold at `measuredWith.batchSize` and the model rescales them to each mapping's BatchSize; exhausted " +
-    'figures hold at `measuredWith.maxReceiveCount`.';
+    "figures hold at `measuredWith.maxAttempts` (the consumer's attempt budget; the model rescales them to each consumer's MAX_ATTEMPTS).";
   writeFileSync(COST_INPUT, `${JSON.stringify(current, null, 2)}\n`);
   console.log(`\n  wrote ${path.relative(ROOT, COST_INPUT)}`);
 }

@@ -66,7 +66,7 @@ export interface ScenarioCounts {
 /** The shape of cost/requests-per-message.json. */
 export interface RequestsPerMessage {
   readonly status: string;
-  readonly measuredWith: { readonly batchSize: number; readonly maxReceiveCount: number };
+  readonly measuredWith: { readonly batchSize: number; readonly maxAttempts: number };
   readonly scenarios: Readonly<
     Record<'happySingle' | 'happyBatch' | 'retryThenSucceed' | 'permanent' | 'exhausted', ScenarioCounts>
   >;
@@ -149,8 +149,11 @@ export interface TemplateFunction {
   readonly logRetentionDays?: number;
   /** Event source mapping batch size (consumers only). */
   readonly batchSize?: number;
-  /** Redrive maxReceiveCount of the consumed queue (consumers only). */
-  readonly maxReceiveCount?: number;
+  /**
+   * Handler runs a message gets (consumers only): the function's `MAX_ATTEMPTS`, else (a template
+   * without it) the consumed queue's redrive `maxReceiveCount`.
+   */
+  readonly maxAttempts?: number;
   /** Schedule period in minutes (scheduled functions only). */
   readonly everyMinutes?: number;
 }
@@ -268,7 +271,7 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
     const mapping = mappings.find(([, m]) => refOf(m.Properties?.FunctionName) === id);
     let role: FunctionRole | undefined;
     let batchSize: number | undefined;
-    let maxReceiveCount: number | undefined;
+    let maxAttempts: number | undefined;
     if (mapping) {
       const queue = byId(refOf(mapping[1].Properties?.EventSourceArn) ?? '');
       if (!queue || queue.Type !== 'AWS::SQS::Queue')
@@ -277,7 +280,9 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
         );
       role = isFifo(queue) ? 'fifoConsumer' : 'consumer';
       batchSize = Number(mapping[1].Properties?.BatchSize ?? 10);
-      maxReceiveCount = Number(queue.Properties?.RedrivePolicy?.maxReceiveCount ?? 1);
+      maxAttempts = Number(
+        p.Environment?.Variables?.MAX_ATTEMPTS ?? queue.Properties?.RedrivePolicy?.maxReceiveCount ?? 1,
+      );
     } else if (apiTargets.has(id)) role = 'producer';
     else if (schedules.has(id)) role = 'scheduled';
     if (!role) continue; // CDK's own custom-resource functions: a handful of invocations per deploy.
@@ -290,7 +295,7 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
       tracing: p.TracingConfig?.Mode === 'Active',
       logRetentionDays: retentionOf(p.LoggingConfig?.LogGroup),
       batchSize,
-      maxReceiveCount,
+      maxAttempts,
       everyMinutes: schedules.get(id),
     });
   }
@@ -437,14 +442,14 @@ export function estimateMonthlyCost(
     const f = fn(role);
     if (!f) throw new CostModelError(`fifoShare/standard share > 0 but the template has no ${role} function`);
     const perBatch = measuredWith.batchSize / (f.batchSize ?? measuredWith.batchSize);
-    const extraAttempts = (f.maxReceiveCount ?? measuredWith.maxReceiveCount) - measuredWith.maxReceiveCount;
+    const extraAttempts = (f.maxAttempts ?? measuredWith.maxAttempts) - measuredWith.maxAttempts;
     const weighted: [ScenarioCounts, number][] = [
       [scenarios.happyBatch, happyShare],
       [scenarios.retryThenSucceed, inputs.retryRate],
       [scenarios.permanent, inputs.failureRate],
       [scenarios.exhausted, inputs.exhaustedRate],
     ];
-    // The exhausted scenario at the template's maxReceiveCount: add (or take off) retry increments.
+    // The exhausted scenario at the consumer's maxAttempts: add (or take off) retry increments.
     const retry = scenarios.retryThenSucceed;
     const happy = scenarios.happyBatch;
     const delta = (a: Readonly<Record<string, number>> = {}, b: Readonly<Record<string, number>> = {}) => {

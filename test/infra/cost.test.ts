@@ -48,7 +48,7 @@ describe('cost model on the synthesized stage', () => {
       timeoutSeconds: config.consumer.timeoutSeconds,
       architecture: 'arm64',
       batchSize: config.consumer.batchSize,
-      maxReceiveCount: config.maxReceiveCount,
+      maxAttempts: config.maxAttempts,
       logRetentionDays: config.logRetentionDays,
     });
     expect(facts.functions.find((f) => f.role === 'scheduled')?.everyMinutes).toBe(config.sweepEveryMinutes);
@@ -98,9 +98,9 @@ describe('cost model on the synthesized stage', () => {
     );
   });
 
-  it('follows the redrive maxReceiveCount into the visibility changes of exhausted messages', () => {
+  it("follows the consumers' attempt budget into the visibility changes of exhausted messages", () => {
     const base = loadStageConfig('prod');
-    const more = synthConfig({ ...base, maxReceiveCount: base.maxReceiveCount + 2 });
+    const more = synthConfig({ ...base, maxAttempts: base.maxAttempts + 2 });
     const only = inputs({ failureRate: 0, retryRate: 0, exhaustedRate: 0.1 });
 
     const before = estimateMonthlyCost(templateOf(synthStage('prod')), only, requests, prices);
@@ -205,7 +205,7 @@ const PRICES: Prices = {
 const ZERO = { producer: {}, poller: {}, consumer: {} };
 const REQUESTS: RequestsPerMessage = {
   status: 'test figures',
-  measuredWith: { batchSize: 10, maxReceiveCount: 2 },
+  measuredWith: { batchSize: 10, maxAttempts: 2 },
   scenarios: {
     happySingle: ZERO,
     happyBatch: {

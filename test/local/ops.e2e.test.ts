@@ -102,7 +102,7 @@ describe('dlq list', () => {
     expect(
       listing.messages
         .filter((m) => m.kind === 'exhausted')
-        .every((m) => m.receiveCount === LOCAL.maxReceiveCount),
+        .every((m) => m.receiveCount === LOCAL.maxAttempts),
     ).toBe(true);
     expect(again.messages.map((m) => m.messageId).sort()).toEqual([...permanent, ...exhausted].sort());
     expect(await dlqDepth('StandardDlq')).toBe(4);

@@ -170,13 +170,13 @@ describe('failures', () => {
     expect(attemptsOf(stage.local, id)).toEqual({ attempts: 1, succeeded: 1, failed: 0 });
   });
 
-  it('archives an exhausted message and lets the redrive policy move it to the DLQ', async () => {
+  it('archives an exhausted message after its last run and sends it to the DLQ', async () => {
     // Act
     const id = await accepted(probe({ mode: 'fail-always', tag: 'exhausted' }));
 
-    // Assess: maxReceiveCount is 3 on stage local. The final attempt writes a provisional record
-    // (kind "unknown") before it runs and replaces it when it fails; the redrive policy moves the
-    // message only after that attempt has returned, so the archive is read again once it is there.
+    // Assess: maxAttempts is 3 on stage local. The final attempt writes a provisional record
+    // (kind "unknown") before it runs and replaces it when it fails; the consumer then sends the
+    // message to the DLQ, so the archive is read again once it is there.
     const provisional = await waitFor(
       'the archive record of the final attempt',
       async () => (await archiveRecords(stage.s3, stage.bucket())).get(id)?.record,
@@ -193,7 +193,8 @@ describe('failures', () => {
     const record = (await archiveRecords(stage.s3, stage.bucket())).get(id)?.record;
     expect(record?.failure.kind).toBe('exhausted');
     expect(record?.receiveCount).toBe(3);
-    expect(attemptsOf(stage.local, id)).toEqual({ attempts: 3, succeeded: 0, failed: 3 });
+    // The last invocation acknowledged it (the consumer moved it), so the journal counts it done.
+    expect(attemptsOf(stage.local, id)).toEqual({ attempts: 3, succeeded: 1, failed: 2 });
   });
 
   it('redelivers the records of a crashed invocation', async () => {
