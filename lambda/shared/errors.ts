@@ -41,6 +41,16 @@ export class DeadlineExceededError extends RetryableError {
   }
 }
 
+/**
+ * The invocation had no time left for a record when its turn came: it did not run, and is
+ * delivered again without that counting as an attempt.
+ */
+export class NoTimeLeft extends RetryableError {
+  constructor(readonly budgetMs: number) {
+    super(`Record not started: ${budgetMs} ms left for it in the invocation`);
+  }
+}
+
 /** Writing the failure archive record failed; the message must stay where it is. */
 export class ArchiveWriteError extends RetryableError {}
 

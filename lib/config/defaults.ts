@@ -15,7 +15,7 @@ export const QUEUE_DEFAULTS = {
    * A stage's `maxReceiveCount` when it sets none: this many receives per handler run it allows
    * (`maxAttempts`), so hand-backs and batch-mates' crashes leave the redrive policy a backstop.
    */
-  receivesPerAttempt: 5,
+  receivesPerAttempt: 10,
   /** Source queue message retention, in days (shorter than the DLQ's 14). */
   retentionDays: 4,
 } as const;

@@ -46,10 +46,10 @@ const EXPECTED: Record<
   StageName,
   { maxAttempts: number; maxReceiveCount: number; logRetentionDays: number; retainArchive: boolean }
 > = {
-  dev: { maxAttempts: 5, maxReceiveCount: 25, logRetentionDays: 7, retainArchive: false },
-  staging: { maxAttempts: 5, maxReceiveCount: 25, logRetentionDays: 30, retainArchive: false },
-  prod: { maxAttempts: 6, maxReceiveCount: 30, logRetentionDays: 90, retainArchive: true },
-  local: { maxAttempts: 3, maxReceiveCount: 15, logRetentionDays: 1, retainArchive: false },
+  dev: { maxAttempts: 5, maxReceiveCount: 50, logRetentionDays: 7, retainArchive: false },
+  staging: { maxAttempts: 5, maxReceiveCount: 50, logRetentionDays: 30, retainArchive: false },
+  prod: { maxAttempts: 6, maxReceiveCount: 60, logRetentionDays: 90, retainArchive: true },
+  local: { maxAttempts: 3, maxReceiveCount: 30, logRetentionDays: 1, retainArchive: false },
 };
 
 describe.each(STAGE_NAMES)('stage %s', (stage) => {
@@ -669,8 +669,8 @@ describe('stage configuration', () => {
     );
   });
 
-  it('gives the redrive policy 5 receives per attempt unless the stage sets its own', () => {
-    expect(loadStageConfig('dev', { maxAttempts: 4 }).maxReceiveCount).toBe(20);
+  it('gives the redrive policy 10 receives per attempt unless the stage sets its own', () => {
+    expect(loadStageConfig('dev', { maxAttempts: 4 }).maxReceiveCount).toBe(40);
     expect(loadStageConfig('dev', { maxAttempts: 4, maxReceiveCount: 4 }).maxReceiveCount).toBe(4);
   });
 

@@ -307,8 +307,8 @@ describe('crash isolation: what the status rows say', () => {
     expect(reads).toEqual([]);
   });
 
-  /** Stage local's policy: 3 runs, the redrive policy at 15 receives. */
-  const BUDGET = { maxAttempts: 3, maxReceiveCount: 15 };
+  /** Stage local's policy: 3 runs, the redrive policy at 30 receives. */
+  const BUDGET = { maxAttempts: 3, maxReceiveCount: 30 };
   const budgeted = (fifo = false) => ({ ...(fifo ? FIFO_SETTINGS : STANDARD_SETTINGS), ...BUDGET });
   const facts = (runs: number, more: Partial<RunFacts> = {}): RunFacts => ({
     runs,

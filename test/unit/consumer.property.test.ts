@@ -124,8 +124,8 @@ async function runBatch(specs: readonly Spec[], fifo: boolean, random: number) {
     return byId.get(id)?.spec.dlqFails ? sqsError() : undefined;
   };
   const { registry, runs } = recordingRegistry();
-  // 270 ms left, 250 ms kept for bookkeeping: each record gets 20 ms.
-  const context = fakeContext({ remainingMs: 270, frozen: true });
+  // 300 ms left, 250 ms kept for bookkeeping: each record gets 50 ms.
+  const context = fakeContext({ remainingMs: 300, frozen: true });
   // The failure policy under arbitrary receive counts: earlier deliveries failed on their own
   // (crash isolation has its own tests, crash-isolation*.test.ts).
   const memo = accountedMemo(records);

@@ -519,7 +519,22 @@ describe('standard consumer', () => {
       const res = await consumer().run([record], fakeContext({ remainingMs: 200 }));
 
       expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
-      expect(aws.visibilityChanges()).toHaveLength(1);
+      expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([0]);
+    });
+
+    it('hands a final-attempt record with no time left back unrun: not exhausted, not an attempt', async () => {
+      // Prepare: the last of 3 runs is due, but the invocation's time went to the records before it
+      const record = probeRecord({ mode: 'fail-always' }, { receiveCount: 3 });
+      const settings = { ...STANDARD_SETTINGS, maxAttempts: 3, maxReceiveCount: 30 };
+
+      // Act
+      const res = await consumer({ settings }).run([record], fakeContext({ remainingMs: 260, frozen: true }));
+
+      // Assess: only the provisional record of its final attempt; no DLQ; visible again at once
+      expect(sortedFailedIds(res)).toEqual([record.messageId]);
+      expect(aws.archived().map((r) => r.failure.errorName)).toEqual(['FinalAttemptInterrupted']);
+      expect(aws.sends()).toEqual([]);
+      expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([0]);
     });
 
     it('keeps 10% of the time left for bookkeeping, between 250 ms and 5 s', () => {

@@ -13,6 +13,13 @@ export function recordBudgetMs(remainingMs: number): number {
   return remainingMs - deadlineMarginMs(remainingMs);
 }
 
+/**
+ * A record whose budget is below this does not start: it is handed back without counting as a
+ * run (the invocation's time went to the records before it; in a FIFO phase they run one after
+ * another, so the last ones of a long phase would otherwise each "run" with no time and fail).
+ */
+export const MIN_RECORD_BUDGET_MS = 25;
+
 /** Runs `work` with an abort signal that fires after `ms`; rejects with {@link DeadlineExceededError} then. */
 export async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   if (ms <= 0) throw new DeadlineExceededError(0);

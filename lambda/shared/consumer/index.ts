@@ -7,11 +7,11 @@ import type { BackoffSettings } from '../backoff';
 import { deadLetterAttributes } from '../dlq-attributes';
 import { parseEnvelope } from '../envelope';
 import type { PipelineError } from '../errors';
-import { AttemptsUsedUp, RetryableError, UnknownFailure } from '../errors';
+import { AttemptsUsedUp, NoTimeLeft, RetryableError, UnknownFailure } from '../errors';
 import type { JobRegistry } from '../jobs/registry';
 import type { StatusStore } from '../status/types';
 import { createCulpritCheck, crashedRuntimeError, type IsolatedRunMarker, type MarkerStore } from './culprit';
-import { recordBudgetMs, withDeadline } from './deadline';
+import { MIN_RECORD_BUDGET_MS, recordBudgetMs, withDeadline } from './deadline';
 import { SandboxDeliveryMemo } from './delivery-memo';
 import { guardRecord } from './fault-guard';
 import { receiveCountOf } from './crash-isolation';
@@ -284,6 +284,12 @@ export function createConsumer(deps: ConsumerDeps) {
     // The status subject, when the body is an envelope (else runJob fails it as permanent).
     const subject = subjectOf(record, processing.fifo);
     if (history.usedUp) return giveUpUsedUp(record, history.facts!, attempt, log, metrics);
+    if (budgetMs < MIN_RECORD_BUDGET_MS) {
+      // Not an attempt: no run, no status change; visible again at once (in order, on FIFO).
+      log.info('no time left in the invocation for this record: handing it back unrun', { budgetMs });
+      await changeVisibility(record, 0, log);
+      throw new NoTimeLeft(budgetMs);
+    }
     try {
       // With idempotency on the status row, its writes carry `processing` and `succeeded`.
       const guarded = subject !== undefined && deps.idempotency !== undefined;
