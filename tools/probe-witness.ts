@@ -11,6 +11,8 @@ import { PROBE_SUCCEEDED } from '../lambda/shared/jobs/probe';
 export interface ProbeWitness {
   /** Successful probe runs so far, by SQS message id. */
   readonly runs: ReadonlyMap<string, number>;
+  /** SQS message ids of the successful runs, in the order their lines arrived (one per run). */
+  readonly order: readonly string[];
   /** Gives `process.stdout` back. */
   stop(): void;
 }
@@ -20,14 +22,16 @@ export function startProbeWitness(
   streams: readonly NodeJS.WriteStream[] = [process.stdout, process.stderr],
 ): ProbeWitness {
   const runs = new Map<string, number>();
-  const stops = streams.map((s) => witnessStream(s, runs));
+  const order: string[] = [];
+  const stops = streams.map((s) => witnessStream(s, runs, order));
   return {
     runs,
+    order,
     stop: () => stops.forEach((stop) => stop()),
   };
 }
 
-function witnessStream(stream: NodeJS.WriteStream, runs: Map<string, number>): () => void {
+function witnessStream(stream: NodeJS.WriteStream, runs: Map<string, number>, order: string[]): () => void {
   const original = stream.write.bind(stream);
   let pending = '';
   const take = (line: string): boolean => {
@@ -36,6 +40,7 @@ function witnessStream(stream: NodeJS.WriteStream, runs: Map<string, number>): (
       const o = JSON.parse(line) as { message?: unknown; messageId?: unknown };
       if (o.message === PROBE_SUCCEEDED && typeof o.messageId === 'string') {
         runs.set(o.messageId, (runs.get(o.messageId) ?? 0) + 1);
+        order.push(o.messageId);
       }
       return true;
     } catch {

@@ -119,6 +119,49 @@ describe('crash isolation, standard queue', () => {
 
 describe('crash isolation, FIFO queue', () => {
   it(
+    'dead-letters a crashing record; its group goes on in order and the other group succeeds once',
+    async () => {
+      // Prepare: group A with a record that kills the runtime second, and group B in the same batch
+      const messages = [
+        probe({ mode: 'succeed', tag: 'fifo-crash-a1' }, { orderingKey: 'crash-A' }),
+        probe({ mode: 'crash', tag: 'fifo-crash' }, { orderingKey: 'crash-A' }),
+        probe({ mode: 'succeed', tag: 'fifo-crash-a3' }, { orderingKey: 'crash-A' }),
+        probe({ mode: 'succeed', tag: 'fifo-crash-a4' }, { orderingKey: 'crash-A' }),
+        probe({ mode: 'succeed', tag: 'fifo-crash-b1' }, { orderingKey: 'crash-B' }),
+        probe({ mode: 'succeed', tag: 'fifo-crash-b2' }, { orderingKey: 'crash-B' }),
+      ];
+
+      // Act
+      const ids = await accept(messages);
+      const [poison, good] = [ids[1]!, ids.filter((_, i) => i !== 1)];
+
+      // Assess
+      await waitFor(
+        'the crashing one in its DLQ',
+        async () => (await inDlq('FifoDlq')).has(poison),
+        SETTLE_MS,
+        1000,
+      );
+      await waitFor(
+        'the others processed',
+        () => good.every((id) => attemptsOf(stage.local, id).succeeded > 0),
+        SETTLE_MS,
+        500,
+      );
+      for (const id of good) expect(witness.runs.get(id), `good ${id}`).toBe(1);
+      const dlq = await inDlq('FifoDlq');
+      expect(good.filter((id) => dlq.has(id))).toEqual([]);
+      // Group A's successes in send order, across the crashes.
+      const groupA = [ids[0]!, ids[2]!, ids[3]!];
+      expect(witness.order.filter((id) => groupA.includes(id))).toEqual(groupA);
+      expect((await archiveRecords(stage.s3, stage.bucket())).get(poison)?.record.failure.kind).toBe(
+        'unknown',
+      );
+    },
+    TEST_MS,
+  );
+
+  it(
     'fails a record that hangs past its deadline; the other groups of its batch succeed once',
     async () => {
       // Prepare
