@@ -2,7 +2,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumerInvocations, probe } from '../helpers/local';
+import { consumerInvocations, probe, waitForIdle } from '../helpers/local';
 import {
   attemptsOf,
   depth,
@@ -151,6 +151,8 @@ describe('Idempotency-Key', () => {
     const first = await stage.post('/v1/messages', body, { 'idempotency-key': key });
     expect(first.status, first.text).toBe(202);
     await until(first.body.id as string, 'succeeded');
+    // `succeeded` is written inside the run; the mapping deletes the message after it returns.
+    await waitForIdle(stage);
     const before = await depth(stage.sqs, stage.queue('StandardQueue').url);
     const invocations = consumerInvocations(stage.local, 'consumer').length;
 
