@@ -11,6 +11,7 @@ import {
   type MarkerStore,
 } from '../../lambda/shared/consumer/culprit';
 import type { SandboxDeliveryMemo } from '../../lambda/shared/consumer/delivery-memo';
+import type { RunStates } from '../../lambda/shared/consumer/run-state';
 import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
 import type { StatusStore } from '../../lambda/shared/status/types';
 import { FakeAws } from '../helpers/aws-fakes';
@@ -175,6 +176,41 @@ describe('consumer (FIFO): lone-run markers', () => {
         .sort(),
     ).toEqual([p!, a2!].map(envelopeIdOf).sort());
     expect(markers.calls.filter((c) => c.op !== 'read')).toEqual([]);
+  });
+
+  it('takes the markers from the batch read of the rows, reading none alone', async () => {
+    // Prepare: as above, but the consumer's one read of the redelivered rows brings p's marker
+    const { registry, runs } = recordingRegistry();
+    const markers = new FakeMarkers(runs);
+    const [p, a2, a3] = [ok(3, 'A'), ok(3, 'A'), ok(3, 'A')];
+    const row = (marker?: IsolatedRunMarker) => ({
+      runs: 1,
+      status: 'processing',
+      runInProgress: true,
+      failure: undefined,
+      marker,
+    });
+    const rowsRead: string[][] = [];
+    const runStates: RunStates = {
+      async read(redeliveries) {
+        rowsRead.push(redeliveries.map((r) => r.messageId));
+        return new Map([
+          [p!.messageId, row(markerOf(p!, 2))],
+          [a2!.messageId, row()],
+        ]);
+      },
+    };
+
+    // Act
+    const res = await consumer({ fifo: true, registry, markers, runStates }).run([p!, a2!, a3!]);
+
+    // Assess: p given up on and its group ran; the candidates' markers (p's, and a2's absence of
+    // one) came with the batch read, so the store read none (a3, last of its group, is no candidate)
+    expect(rowsRead).toEqual([[p!.messageId, a2!.messageId, a3!.messageId]]);
+    expect(runs).toEqual([a2!.messageId, a3!.messageId]);
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.sends().map((m) => m.MessageDeduplicationId)).toEqual([p!.messageId]);
+    expect(markers.calls.filter((c) => c.op === 'read')).toEqual([]);
   });
 
   it('lets a culprit with nothing of its group behind it use its attempts, alone and marked again', async () => {

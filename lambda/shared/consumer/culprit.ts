@@ -10,8 +10,9 @@
  * Before a suspect's lone run the consumer writes a marker on its status row ("running alone
  * since <time>, delivery <n>") and clears it when the run returns, whether it succeeded or
  * failed. A marker still set on a later delivery means that run never returned: the runtime
- * crashed, or hung until the function timeout killed it (the same thing here). Only suspects are
- * read (one `GetItem` each); fresh records never are. A marker write that fails leaves the
+ * crashed, or hung until the function timeout killed it (the same thing here). The marker comes
+ * with the consumer's one read of a batch's redelivered rows (`./run-state.ts`); a suspect whose
+ * row that read missed is read alone (`GetItem`); fresh records never are. A marker write that fails leaves the
  * record to plain crash isolation.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -124,13 +125,19 @@ export interface CulpritCheckDeps {
   readonly logger: Logger;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /**
+   * The marker of a record whose status row the invocation has read already (the consumer's one
+   * `BatchGetItem` of its redeliveries, `./run-state.ts`); `undefined` when that row was not read
+   * (then the store is asked). @default none (the store is asked for each suspect)
+   */
+  readonly known?: (record: SQSRecord) => { readonly marker: IsolatedRunMarker | undefined } | undefined;
 }
 
 /** Marks lone runs and finds culprits; a store error never fails a record. */
 export function createCulpritCheck(deps: CulpritCheckDeps) {
   const now = deps.now ?? (() => new Date());
 
-  /** The suspects among `suspects` that are culprits, with their markers (one read each). */
+  /** The suspects among `suspects` that are culprits, with their markers (one read each, unless known). */
   async function find(suspects: readonly SQSRecord[]): Promise<Map<SQSRecord, IsolatedRunMarker>> {
     const found = new Map<SQSRecord, IsolatedRunMarker>();
     await Promise.all(
@@ -138,7 +145,8 @@ export function createCulpritCheck(deps: CulpritCheckDeps) {
         const id = deps.envelopeIdOf(record);
         if (id === undefined) return;
         try {
-          const marker = await deps.store.read(id);
+          const known = deps.known?.(record);
+          const marker = known ? known.marker : await deps.store.read(id);
           if (isCulprit(marker, record)) found.set(record, marker!);
         } catch (error) {
           deps.logger.warn('could not read the lone-run marker; the suspect stays a suspect', {

@@ -429,6 +429,10 @@ export function createConsumer(deps: ConsumerDeps) {
               envelopeIdOf: (r) => subjectOf(r, processing.fifo)?.id,
               logger: deps.logger,
               now,
+              known: (r) => {
+                const facts = rowFacts.get(r.messageId);
+                return facts && { marker: facts.marker };
+              },
             }),
             giveUp: (record, marker) => giveUpCulprit(record, marker),
           },

@@ -23,6 +23,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FailureKind } from '../archive';
 import { RUN_LOG_ATTRIBUTE, STATUS_TABLE_KEYS, statusKey } from '../status/keys';
+import { MARKER_ATTRIBUTE, type IsolatedRunMarker } from './culprit';
 import { RUN_ATTRIBUTES } from './idempotency';
 
 /** A redelivered record to look up: its envelope id and SQS message id. */
@@ -41,6 +42,8 @@ export interface RunFacts {
   readonly runInProgress: boolean;
   /** Set once the message was given up on (`failed`). */
   readonly failure: { readonly kind: FailureKind; readonly archiveKey: string | null } | undefined;
+  /** FIFO: the lone-run marker of crash isolation (`./culprit.ts`), if one is set. */
+  readonly marker?: IsolatedRunMarker | undefined;
 }
 
 /** Reads the status rows of redelivered records. */
@@ -61,6 +64,7 @@ export function runFactsOf(row: Record<string, unknown>, messageId: string): Run
     status: row.status as string | undefined,
     runInProgress: row[RUN_ATTRIBUTES.status] !== undefined,
     failure: (row.failure as RunFacts['failure'] | null) ?? undefined,
+    marker: row[MARKER_ATTRIBUTE] as IsolatedRunMarker | undefined,
   };
 }
 
@@ -87,12 +91,13 @@ export class DynamoRunStates implements RunStates {
               Keys: [...new Set(redeliveries.map((r) => r.id))].map((id) => ({
                 [STATUS_TABLE_KEYS.partitionKey]: statusKey(id),
               })),
-              ProjectionExpression: '#id, #status, attempts, failure, #runStatus, #runLog',
+              ProjectionExpression: '#id, #status, attempts, failure, #runStatus, #runLog, #marker',
               ExpressionAttributeNames: {
                 '#id': 'id',
                 '#status': 'status',
                 '#runStatus': RUN_ATTRIBUTES.status,
                 '#runLog': RUN_LOG_ATTRIBUTE,
+                '#marker': MARKER_ATTRIBUTE,
               },
               ConsistentRead: true,
             },
