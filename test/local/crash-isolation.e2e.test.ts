@@ -46,6 +46,17 @@ async function inDlq(logicalId: string): Promise<Set<string>> {
   );
 }
 
+/** Waits until the poison message is in its DLQ and every good one has succeeded. */
+async function settled(dlq: string, poison: string, good: readonly string[]): Promise<void> {
+  await waitFor('the poison message in its DLQ', async () => (await inDlq(dlq)).has(poison), SETTLE_MS, 1000);
+  await waitFor(
+    'the good ones processed',
+    () => good.every((id) => attemptsOf(stage.local, id).succeeded > 0),
+    SETTLE_MS,
+    500,
+  );
+}
+
 describe('crash isolation, standard queue', () => {
   it(
     'dead-letters the crashing record alone; its batch-mates are processed exactly once',
@@ -60,18 +71,7 @@ describe('crash isolation, standard queue', () => {
       const [poison, good] = [ids[3]!, ids.filter((_, i) => i !== 3)];
 
       // Assess
-      await waitFor(
-        'the good ones processed',
-        () => good.every((id) => attemptsOf(stage.local, id).succeeded > 0),
-        SETTLE_MS,
-        500,
-      );
-      await waitFor(
-        'the crashing one in its DLQ',
-        async () => (await inDlq('StandardDlq')).has(poison),
-        SETTLE_MS,
-        1000,
-      );
+      await settled('StandardDlq', poison, good);
       const crashes = consumerInvocations(stage.local, 'consumer').filter(
         (i) => i.error && i.messageIds.includes(poison),
       );
@@ -136,18 +136,7 @@ describe('crash isolation, FIFO queue', () => {
       const [poison, good] = [ids[1]!, ids.filter((_, i) => i !== 1)];
 
       // Assess
-      await waitFor(
-        'the crashing one in its DLQ',
-        async () => (await inDlq('FifoDlq')).has(poison),
-        SETTLE_MS,
-        1000,
-      );
-      await waitFor(
-        'the others processed',
-        () => good.every((id) => attemptsOf(stage.local, id).succeeded > 0),
-        SETTLE_MS,
-        500,
-      );
+      await settled('FifoDlq', poison, good);
       for (const id of good) expect(witness.runs.get(id), `good ${id}`).toBe(1);
       const dlq = await inDlq('FifoDlq');
       expect(good.filter((id) => dlq.has(id))).toEqual([]);
@@ -177,18 +166,7 @@ describe('crash isolation, FIFO queue', () => {
       const [hang, good] = [ids[0]!, ids.slice(1)];
 
       // Assess
-      await waitFor(
-        'the hanging one in its DLQ',
-        async () => (await inDlq('FifoDlq')).has(hang),
-        SETTLE_MS,
-        1000,
-      );
-      await waitFor(
-        'the others processed',
-        () => good.every((id) => attemptsOf(stage.local, id).succeeded > 0),
-        SETTLE_MS,
-        500,
-      );
+      await settled('FifoDlq', hang, good);
       for (const id of good) expect(witness.runs.get(id), `good ${id}`).toBe(1);
       expect((await archiveRecords(stage.s3, stage.bucket())).get(hang)?.record.failure.kind).toBe(
         'exhausted',
