@@ -88,7 +88,7 @@ export interface FaultRunReport {
   statusNotSucceeded: number;
   /** FIFO: a later message of a key processed before an earlier one. */
   orderViolations: number;
-  /** Good messages (succeed/retry/sleep) that ended in a DLQ, e.g. as batch-mates of crashes. */
+  /** Good messages (succeed/retry/sleep) that ended in a DLQ: a crash-isolation or attempt-budget miss. */
   goodDeadLettered: number;
   /** Of those: sent to the FIFO queue. */
   goodDeadLetteredFifo: number;
@@ -477,7 +477,7 @@ export function reportTable(r: FaultRunReport): string {
     ['processed but status not succeeded', r.statusNotSucceeded],
     ['**FIFO order violations**', `**${r.orderViolations}**`],
     [
-      '**good messages dead-lettered** (batch-mates of crashes; of them FIFO)',
+      '**good messages dead-lettered** (of them FIFO)',
       `**${r.goodDeadLettered}** (${r.goodDeadLetteredFifo})`,
     ],
     ['good messages in a crashed or timed-out invocation', r.goodInCrashedBatches],
