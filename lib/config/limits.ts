@@ -69,3 +69,15 @@ export function assertVisibilityFits(
     );
   }
 }
+
+/**
+ * Throws {@link ConfigError} unless `maxAttempts` (handler runs per message) is an integer from 1
+ * to the queue's `maxReceiveCount` (the redrive backstop behind it). `where` prefixes the message
+ * (a stage or a construct path).
+ */
+export function assertAttemptsFit(where: string, maxAttempts: number, maxReceiveCount: number): void {
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > maxReceiveCount)
+    throw new ConfigError(
+      `${where}: maxAttempts must be an integer 1–maxReceiveCount (${maxReceiveCount}), got ${maxAttempts}`,
+    );
+}

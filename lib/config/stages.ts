@@ -1,6 +1,6 @@
 import { DEFAULTS, QUEUE_DEFAULTS } from './defaults';
 import { ConfigError } from './errors';
-import { API_BODY_LIMITS, LAMBDA_LIMITS, SQS_LIMITS } from './limits';
+import { API_BODY_LIMITS, assertAttemptsFit, LAMBDA_LIMITS, SQS_LIMITS } from './limits';
 import type { StageConfig, StageName } from './types';
 import { STAGE_NAMES } from './types';
 
@@ -104,8 +104,7 @@ function validateStageConfig(c: StageConfig): void {
     fail(
       `maxReceiveCount must be an integer ${minReceiveCount}–${maxReceiveCount}, got ${c.maxReceiveCount}`,
     );
-  if (!Number.isInteger(c.maxAttempts) || c.maxAttempts < 1 || c.maxAttempts > c.maxReceiveCount)
-    fail(`maxAttempts must be an integer 1–maxReceiveCount (${c.maxReceiveCount}), got ${c.maxAttempts}`);
+  assertAttemptsFit(`Stage "${c.stage}"`, c.maxAttempts, c.maxReceiveCount);
   if (
     c.backoff.baseSeconds < 0 ||
     c.backoff.capSeconds < c.backoff.baseSeconds ||

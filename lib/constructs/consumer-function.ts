@@ -3,7 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { toEnvironment as consumerEnvironment } from '../../lambda/consumer/config';
-import { ConfigError } from '../config/errors';
+import { assertAttemptsFit } from '../config/limits';
 import type { ConsumerSettings } from '../config/types';
 import type { FailureArchive } from './failure-archive';
 import { PipelineFunction } from './pipeline-function';
@@ -51,10 +51,7 @@ export class ConsumerFunction extends Construct {
     const window = Duration.seconds(settings.maxBatchingWindowSeconds);
     source.assertConsumerFits(timeout, window);
     const maxAttempts = props.maxAttempts ?? source.maxReceiveCount;
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > source.maxReceiveCount)
-      throw new ConfigError(
-        `${this.node.path}: maxAttempts must be an integer 1–${source.maxReceiveCount} (the queue's maxReceiveCount), got ${maxAttempts}`,
-      );
+    assertAttemptsFit(this.node.path, maxAttempts, source.maxReceiveCount);
 
     const handler = new PipelineFunction(this, 'Handler', {
       handlerDir: source.fifo ? 'fifo-consumer' : 'consumer',
