@@ -58,9 +58,10 @@ export function createConsumerHandler(
     settings: consumerSettings(config),
     processing,
     status: new SafeStatusStore(statusStore, logger, metrics),
-    // Read only for redeliveries the sandbox does not know (`consumer/run-state.ts`).
+    // One BatchGetItem per invocation that holds redeliveries: their runs, for crash isolation and
+    // the attempt budget; none for a batch of first deliveries (`consumer/run-state.ts`).
     runStates: new DynamoRunStates(db, config.statusTable),
-    // Read and written only after a crash, for suspects (FIFO; `consumer/culprit.ts`).
+    // Written around a suspect's lone run (FIFO; `consumer/culprit.ts`); read with the rows above.
     markers: new DynamoMarkerStore(db, config.statusTable),
     // Its records live on the status rows and carry the `processing`/`succeeded` transitions.
     idempotency: new PowertoolsRecordIdempotency({

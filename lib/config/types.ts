@@ -42,7 +42,8 @@ export interface StageConfig {
   readonly maxAttempts: number;
   /**
    * Receives before SQS moves a message to its DLQ (the redrive policy): the backstop behind
-   * {@link maxAttempts}, for a message whose runs cannot be counted (status table unreachable).
+   * {@link maxAttempts}, for a message whose runs cannot be counted (status table unreachable, or
+   * a crash before its run is written).
    * Resolved by `loadStageConfig` to `QUEUE_DEFAULTS.receivesPerAttempt` × `maxAttempts` unless a stage sets it.
    */
   readonly maxReceiveCount: number;

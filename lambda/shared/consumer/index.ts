@@ -173,9 +173,12 @@ export function createConsumer(deps: ConsumerDeps) {
       log.info('retries exhausted: moved to the DLQ by the consumer');
       return true;
     } catch (sendError) {
-      log.warn('could not send the exhausted record to the DLQ; the redrive policy moves it', {
-        error: sendError,
-      });
+      log.warn(
+        'could not send the exhausted record to the DLQ; its next delivery or the redrive policy moves it',
+        {
+          error: sendError,
+        },
+      );
       return false;
     }
   }
@@ -330,8 +333,9 @@ export function createConsumer(deps: ConsumerDeps) {
             await deadLetterNow(record, 'permanent', error, log, metrics);
           } catch (bookkeepingError) {
             // Archive or DLQ unreachable: report the record failed (never deleted unarchived) and
-            // retry it after a backoff, like any retryable failure (on the final attempt the redrive
-            // policy takes it at once; its provisional record stays).
+            // retry it after a backoff, like any retryable failure (on the final attempt it is
+            // visible again at once: its next delivery finds its runs used up and gives it up, or
+            // the redrive policy moves it; its provisional record stays).
             await changeVisibility(record, retryAfterSeconds(attempt), log);
             throw bookkeepingError;
           }
