@@ -2,10 +2,11 @@
  * The monthly cost model: a pure function of a synthesized CloudFormation template, the traffic
  * inputs, the requests per message (cost/requests-per-message.json) and the unit prices
  * (cost/prices.us-east-1.json). Everything the stack decides (memory sizes, architectures, batch
- * sizes, redrive counts, retention, alarm and dashboard count, access logging, tracing, tables) is
+ * sizes, attempt budgets, retention, alarm and dashboard count, access logging, tracing, tables) is
  * read from the template, so the figure follows the stack; only traffic and per-message behaviour
  * come from the inputs.
  */
+import { spec as consumerVariables } from '../lambda/consumer/config';
 
 /** Seconds in the 30-day month the model uses. */
 export const SECONDS_PER_MONTH = 30 * 24 * 3600;
@@ -281,7 +282,9 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
       role = isFifo(queue) ? 'fifoConsumer' : 'consumer';
       batchSize = Number(mapping[1].Properties?.BatchSize ?? 10);
       maxAttempts = Number(
-        p.Environment?.Variables?.MAX_ATTEMPTS ?? queue.Properties?.RedrivePolicy?.maxReceiveCount ?? 1,
+        p.Environment?.Variables?.[consumerVariables.maxAttempts.name] ??
+          queue.Properties?.RedrivePolicy?.maxReceiveCount ??
+          1,
       );
     } else if (apiTargets.has(id)) role = 'producer';
     else if (schedules.has(id)) role = 'scheduled';

@@ -37,6 +37,7 @@ export type ConsumerEnvironmentInput = EnvironmentInput<typeof contract>;
 
 /**
  * `toEnvironment(input)`: the variables for the construct; `fromEnvironment(env)`: parses them at
- * cold start, throwing `ConfigError` naming the variable; `variables`: their names.
+ * cold start, throwing `ConfigError` naming the variable; `variables`: their names; `spec`: each
+ * variable by configuration key (`spec.maxAttempts.name` is `MAX_ATTEMPTS`).
  */
-export const { toEnvironment, fromEnvironment, variables } = contract;
+export const { toEnvironment, fromEnvironment, variables, spec } = contract;
