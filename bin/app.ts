@@ -1,11 +1,11 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConfigError } from '../lib/config/errors';
-import { loadStageConfig } from '../lib/config/stages';
-import { API_GATEWAY_ACCOUNT_STACK, ApiGatewayAccountStack } from '../lib/stacks/api-gateway-account-stack';
-import { EventPipelineStack } from '../lib/stacks/event-pipeline-stack';
+import { API_GATEWAY_ACCOUNT_STACK, ApiGatewayAccountStack, ConfigError } from 'event-pipeline';
+import { EventPipelineStack } from '../app/event-pipeline-stack';
+import { loadStageConfig } from '../app/stages';
 
-// The only place that reads context and the environment. The stage comes from `-c stage=<name>`
+// This repository's own app, the reference adopter of the package: it imports `event-pipeline`
+// by name, as an app that installed it does. The only place that reads context and the environment. The stage comes from `-c stage=<name>`
 // only: there is no default, so a deploy never picks a stage nobody asked for.
 const app = new App();
 try {
@@ -15,7 +15,7 @@ try {
       account: app.node.tryGetContext('account') ?? process.env.CDK_DEFAULT_ACCOUNT,
       region: app.node.tryGetContext('region') ?? process.env.CDK_DEFAULT_REGION,
     },
-    // For one deploy only: the stage's `alarmEmail` in lib/config/stages.ts is what persists.
+    // For one deploy only: the stage's `alarmEmail` in app/stages.ts is what persists.
     alarmEmail: app.node.tryGetContext('alarmEmail'),
   });
   const env = config.env.account || config.env.region ? config.env : undefined;

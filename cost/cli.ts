@@ -9,8 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isStageName } from '../lib/config/stages';
-import { STAGE_NAMES } from '../lib/config/types';
+import { isStageName, STAGE_NAMES } from '../app/stages';
 import {
   DEFAULT_INPUTS,
   estimateMonthlyCost,

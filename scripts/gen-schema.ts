@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { schemaFiles } from '../lambda/shared/schemas';
+import { schemaFiles } from '../tools/schemas';
 
 for (const [name, schema] of Object.entries(schemaFiles())) {
   writeFileSync(join(__dirname, '..', 'schemas', name), `${JSON.stringify(schema, null, 2)}\n`);

@@ -14,6 +14,8 @@ import { SHARED_VARIABLES } from '../shared/shared-environment';
  * knows its own.
  */
 const contract = defineEnvironment({
+  /** The lane this consumer runs (`standard`, `fifo`, or a custom lane's name). */
+  lane: text('LANE'),
   /** URL of the source queue (for visibility changes). */
   queueUrl: text('QUEUE_URL'),
   /** URL of the source queue's DLQ, where permanent failures are sent. */

@@ -3,10 +3,9 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { ProbeMode } from '../shared/jobs/probe';
-import type { JobRegistry } from '../shared/jobs/registry';
 import { encodeMessage, MessageTooLargeError, type EncodedMessage } from '../shared/message-codec';
 import type { StatusStore, StatusSubject } from '../shared/status/types';
-import { planBatches } from './batch-plan';
+import type { JobCatalog } from './catalog';
 import { ApiError, errorResponse, header, json } from './http';
 import {
   envelopeIdFor,
@@ -24,6 +23,7 @@ import {
   sendPlan,
   type Accepted,
   type BatchResult,
+  type LaneQueues,
   type PreparedEntry,
   type SendDeps,
 } from './send';
@@ -31,9 +31,11 @@ import { validateBatchShape, validateEntry, validateIdempotencyHeader, type Vali
 
 /** What the producer needs; everything is injectable for tests. */
 export interface ApiDeps {
-  readonly registry: JobRegistry;
+  /** The job types accepted, with their lanes and payload validators (`./catalog.ts`). */
+  readonly catalog: JobCatalog;
   readonly sqs: SQSClient;
-  readonly queues: { readonly standardUrl: string; readonly fifoUrl: string };
+  /** The default lanes' queues, and each custom lane's queue by lane name. */
+  readonly queues: LaneQueues;
   readonly maxBodyBytes: number;
   readonly allowedProbeModes: readonly ProbeMode[];
   readonly logger: Logger;
@@ -117,11 +119,12 @@ export function createApi(deps: ApiDeps) {
     m.addMetric('accepted', MetricUnit.Count, n);
   }
 
-  function subjectOf(msg: EncodedMessage, messageId: string): StatusSubject {
+  function subjectOf(msg: EncodedMessage, lane: string, messageId: string): StatusSubject {
     return {
       id: msg.envelope.id,
       type: msg.envelope.type,
       queue: msg.fifo ? 'fifo' : 'standard',
+      lane,
       messageId,
       acceptedAt: msg.envelope.createdAt,
     };
@@ -145,7 +148,7 @@ export function createApi(deps: ApiDeps) {
     }
     let out;
     try {
-      out = await sendOne(sendDeps, msg.fifo, msg.params);
+      out = await sendOne(sendDeps, { lane: entry.lane, fifo: msg.fifo }, msg.params);
     } catch (error) {
       if (keys && key !== undefined)
         await keys
@@ -154,17 +157,19 @@ export function createApi(deps: ApiDeps) {
       throw error;
     }
     accepted(entry.type);
-    const writingStatus = deps.status?.accepted(subjectOf(msg, out.MessageId));
+    const writingStatus = deps.status?.accepted(subjectOf(msg, entry.lane, out.MessageId));
     deps.logger.info('message accepted', {
       messageId: out.MessageId,
       envelopeId: msg.envelope.id,
       type: entry.type,
       fifo: msg.fifo,
+      lane: entry.lane,
     });
     const result: Accepted = {
       id: msg.envelope.id,
       messageId: out.MessageId,
       queue: msg.fifo ? 'fifo' : 'standard',
+      lane: entry.lane,
       ...(out.SequenceNumber ? { sequenceNumber: out.SequenceNumber } : {}),
     };
     const headers = { location: statusUrl(event, msg.envelope.id) };
@@ -204,7 +209,12 @@ export function createApi(deps: ApiDeps) {
       );
     const entries = validateBatchShape(parseJsonBody(event, deps.maxBodyBytes));
     const results: BatchResult[] = new Array(entries.length);
-    const candidates: { prepared: PreparedEntry; msg: EncodedMessage; key?: string; raw: unknown }[] = [];
+    const candidates: {
+      prepared: PreparedEntry;
+      msg: EncodedMessage;
+      key?: string;
+      raw: unknown;
+    }[] = [];
     entries.forEach((raw, index) => {
       try {
         const e = validateEntry(raw, { ...deps, batch: true, prefix: `messages.${index}` });
@@ -216,6 +226,7 @@ export function createApi(deps: ApiDeps) {
           prepared: {
             index,
             fifo: msg.fifo,
+            lane: e.lane,
             bytes: msg.bytes,
             ...(e.orderingKey !== undefined ? { key: e.orderingKey } : {}),
             type: e.type,
@@ -263,7 +274,7 @@ export function createApi(deps: ApiDeps) {
     }
     const byIndex = new Map(candidates.map((c) => [c.prepared.index, c]));
 
-    if (prepared.length > 0) await sendPlan(planBatches(prepared), sendDeps, results);
+    if (prepared.length > 0) await sendPlan(prepared, sendDeps, results);
     await Promise.all(
       prepared.map(async (p) => {
         const c = byIndex.get(p.index)!;
@@ -273,7 +284,7 @@ export function createApi(deps: ApiDeps) {
           results[p.index] = withId;
           // The status row and the key's completion are independent: written side by side.
           await Promise.all([
-            deps.status?.accepted(subjectOf(c.msg, r.messageId)),
+            deps.status?.accepted(subjectOf(c.msg, c.prepared.lane, r.messageId)),
             keys && c.key !== undefined
               ? keys
                   .complete(c.key, { statusCode: 202, body: JSON.stringify(withId), headers: {} })

@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import {
   defineEnvironment,
   integer,
+  json,
   oneOfList,
   text,
   type ConfigOf,
@@ -16,6 +18,8 @@ import { PROBE_MODES } from '../shared/jobs/probe';
 const contract = defineEnvironment({
   standardQueueUrl: text('STANDARD_QUEUE_URL'),
   fifoQueueUrl: text('FIFO_QUEUE_URL'),
+  /** Each custom lane's queue URL by lane name (`{}` when the app has none). */
+  laneQueueUrls: json('LANE_QUEUE_URLS', z.record(z.string(), z.string())),
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: integer('MAX_BODY_BYTES'),
   /** Probe modes this stage accepts; an unknown mode fails the cold start. */

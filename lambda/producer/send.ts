@@ -7,7 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { MessageParams } from '../shared/message-codec';
-import type { BatchPlan } from './batch-plan';
+import { planBatches, type BatchPlan } from './batch-plan';
 import { ApiError } from './http';
 
 /** Seconds a client should wait before retrying after a 503. */
@@ -19,6 +19,8 @@ export interface Accepted {
   readonly id?: string;
   readonly messageId: string;
   readonly queue: 'standard' | 'fifo';
+  /** The lane that runs it. */
+  readonly lane: string;
   readonly sequenceNumber?: string;
 }
 
@@ -32,6 +34,8 @@ export interface PreparedEntry {
   /** Position in the request. */
   readonly index: number;
   readonly fifo: boolean;
+  /** The lane it goes to (`./routing.ts`). */
+  readonly lane: string;
   /** The entry's `orderingKey`, if any. */
   readonly key?: string;
   /** The message's size (`messageBytes`), for the planner's 1 MiB per call. */
@@ -40,10 +44,27 @@ export interface PreparedEntry {
   readonly entry: SendMessageBatchRequestEntry;
 }
 
+/** The queue URL of each lane: the two default lanes', and the custom lanes' by name. */
+export interface LaneQueues {
+  readonly standardUrl: string;
+  readonly fifoUrl: string;
+  /** Custom lanes' queue URLs by lane name. @default none */
+  readonly lanes?: Readonly<Record<string, string>>;
+}
+
+/** The queue URL of `lane`; a lane the producer was not given a queue for is a deployment fault. */
+export function queueUrlOf(queues: LaneQueues, lane: string, fifo: boolean): string {
+  if (lane === 'standard') return queues.standardUrl;
+  if (lane === 'fifo') return queues.fifoUrl;
+  const url = queues.lanes?.[lane];
+  if (!url) throw new Error(`no queue for lane "${lane}" (${fifo ? 'FIFO' : 'standard'}) in the producer's environment`);
+  return url;
+}
+
 /** The queues and clients the send step uses. */
 export interface SendDeps {
   readonly sqs: SQSClient;
-  readonly queues: { readonly standardUrl: string; readonly fifoUrl: string };
+  readonly queues: LaneQueues;
   readonly logger: Logger;
   /** Called once per accepted message (metrics). */
   readonly onAccepted: (type: string) => void;
@@ -63,13 +84,13 @@ export function queueUnavailable(logger: Logger, error: unknown): ApiError {
 /** Sends one message; throws the 503 {@link ApiError} when the queue does not take it. */
 export async function sendOne(
   deps: SendDeps,
-  fifo: boolean,
+  target: { readonly lane: string; readonly fifo: boolean },
   params: MessageParams,
 ): Promise<SendMessageCommandOutput & { MessageId: string }> {
   let out;
   try {
     out = await deps.sqs.send(
-      new SendMessageCommand({ QueueUrl: fifo ? deps.queues.fifoUrl : deps.queues.standardUrl, ...params }),
+      new SendMessageCommand({ QueueUrl: queueUrlOf(deps.queues, target.lane, target.fifo), ...params }),
     );
   } catch (error) {
     throw queueUnavailable(deps.logger, error);
@@ -79,11 +100,25 @@ export async function sendOne(
 }
 
 /**
- * Carries out a batch plan (`planBatches`): FIFO chunks one after another, standard chunks in
- * parallel, writing each entry's outcome into `results` by index. Once an entry of an
- * `orderingKey` fails, its later entries are not sent (they would overtake it on the client's retry).
+ * Sends a batch's entries, lane by lane (in parallel): each lane's entries go through one batch
+ * plan (`planBatches`: FIFO chunks one after another, standard chunks in parallel), writing each
+ * entry's outcome into `results` by index. Once an entry of an `orderingKey` fails, its later
+ * entries are not sent (they would overtake it on the client's retry).
  */
 export async function sendPlan(
+  entries: readonly PreparedEntry[],
+  deps: SendDeps,
+  results: BatchResult[],
+): Promise<void> {
+  const byLane = new Map<string, PreparedEntry[]>();
+  for (const e of entries) byLane.set(e.lane, [...(byLane.get(e.lane) ?? []), e]);
+  await Promise.all(
+    [...byLane.entries()].map(([lane, list]) => sendLanePlan(lane, planBatches(list), deps, results)),
+  );
+}
+
+async function sendLanePlan(
+  lane: string,
   plan: BatchPlan<PreparedEntry>,
   deps: SendDeps,
   results: BatchResult[],
@@ -113,6 +148,7 @@ export async function sendPlan(
           index: p.index,
           messageId: ok.MessageId!,
           queue: p.fifo ? 'fifo' : 'standard',
+          lane: p.lane,
           ...(ok.SequenceNumber ? { sequenceNumber: ok.SequenceNumber } : {}),
         };
         deps.onAccepted(p.type);
@@ -141,8 +177,8 @@ export async function sendPlan(
   };
   await Promise.all([
     (async () => {
-      for (const c of plan.fifo) await send(deps.queues.fifoUrl, c);
+      for (const c of plan.fifo) await send(queueUrlOf(deps.queues, lane, true), c);
     })(),
-    ...plan.standard.map((c) => send(deps.queues.standardUrl, c)),
+    ...plan.standard.map((c) => send(queueUrlOf(deps.queues, lane, false), c)),
   ]);
 }

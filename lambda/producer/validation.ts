@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { ProbeMode } from '../shared/jobs/probe';
 import { JOB_TYPE_PATTERN } from '../shared/envelope';
-import { InvalidMessageError } from '../shared/errors';
-import type { JobRegistry } from '../shared/jobs/registry';
+import type { JobCatalog } from './catalog';
+import { laneFor } from './routing';
 import { ApiError, type ErrorDetail } from './http';
 
 /** Largest number of entries in one batch request. */
@@ -41,6 +41,8 @@ export interface ValidEntry {
   readonly orderingKey?: string;
   readonly delaySeconds?: number;
   readonly idempotencyKey?: string;
+  /** The lane the message goes to (`./routing.ts`). */
+  readonly lane: string;
 }
 
 function detailsOf(error: z.ZodError, prefix = ''): ErrorDetail[] {
@@ -71,7 +73,7 @@ export function validateIdempotencyHeader(value: string | undefined): string | u
  */
 export function validateEntry(
   raw: unknown,
-  ctx: { registry: JobRegistry; allowedProbeModes: readonly ProbeMode[]; batch?: boolean; prefix?: string },
+  ctx: { catalog: JobCatalog; allowedProbeModes: readonly ProbeMode[]; batch?: boolean; prefix?: string },
 ): ValidEntry {
   const prefix = ctx.prefix ?? '';
   const parsed = (ctx.batch ? BatchEntry : Entry).safeParse(raw);
@@ -79,29 +81,24 @@ export function validateEntry(
     const details = detailsOf(parsed.error, prefix);
     throw new ApiError('ValidationError', summary(details), details);
   }
-  const e = parsed.data as ValidEntry;
+  const e = parsed.data as Omit<ValidEntry, 'lane'>;
   const field = (f: string) => [prefix, f].filter(Boolean).join('.');
-  if (!ctx.registry.has(e.type)) {
+  if (!ctx.catalog.has(e.type)) {
     throw new ApiError(
       'UnknownType',
-      `Unknown message type "${e.type}". Registered types: ${ctx.registry.types().join(', ')}`,
+      `Unknown message type "${e.type}". Registered types: ${ctx.catalog.types().join(', ')}`,
       [{ field: field('type'), message: 'not a registered type' }],
     );
   }
-  let payload: Record<string, unknown>;
-  try {
-    payload = ctx.registry.parsePayload(e.type, e.payload) as Record<string, unknown>;
-  } catch (error) {
-    if (!(error instanceof InvalidMessageError)) throw error;
-    const details = error.issues.map((i) => {
-      const [f, ...m] = i.split(': ');
-      return { field: field(f ?? 'payload'), message: m.join(': ') };
-    });
+  const checked = ctx.catalog.validate(e.type, e.payload);
+  if (!checked.ok) {
+    const details = checked.issues.map((i) => ({ field: field(i.field), message: i.message }));
     throw new ApiError('ValidationError', summary(details), details);
   }
-  const def = ctx.registry.get(e.type);
-  if (def.ordered && e.orderingKey === undefined) {
-    const details = [{ field: field('orderingKey'), message: `required: "${e.type}" is an ordered type` }];
+  const payload = checked.payload;
+  const route = laneFor(e.type, ctx.catalog.get(e.type), e.orderingKey);
+  if (!route.ok) {
+    const details = [{ field: field(route.field), message: route.message }];
     throw new ApiError('ValidationError', summary(details), details);
   }
   if (e.orderingKey !== undefined && e.delaySeconds !== undefined && e.delaySeconds > 0) {
@@ -125,7 +122,7 @@ export function validateEntry(
       throw new ApiError('ValidationError', summary(details), details);
     }
   }
-  return { ...e, payload };
+  return { ...e, payload, lane: route.lane };
 }
 
 /** Validates the outer shape of a batch request; entries are validated one by one afterwards. */

@@ -11,7 +11,7 @@ import { PowertoolsRecordIdempotency } from './consumer/idempotency';
 import { DynamoRunStates } from './consumer/run-state';
 import { installFaultGuard } from './consumer/fault-guard';
 import type { BatchProcessing } from './consumer/processing';
-import { defaultRegistry } from './jobs/registry';
+import type { JobRegistry } from './jobs/registry';
 import { createLogger, createMetrics } from './runtime';
 import { DynamoStatusStore } from './status/dynamodb-store';
 import { SafeStatusStore } from './status/safe-store';
@@ -19,6 +19,7 @@ import { SafeStatusStore } from './status/safe-store';
 /** The consumer core's settings from a consumer's parsed configuration. */
 export function consumerSettings(config: ConsumerConfig): ConsumerSettings {
   return {
+    lane: config.lane,
     queueUrl: config.queueUrl,
     dlqUrl: config.dlqUrl,
     maxReceiveCount: config.maxReceiveCount,
@@ -36,8 +37,10 @@ export function createConsumerHandler(
   serviceName: string,
   config: ConsumerConfig,
   processing: BatchProcessing,
+  registry: JobRegistry,
 ) {
   const logger = createLogger(serviceName);
+  logger.appendKeys({ lane: config.lane });
   const metrics = createMetrics(serviceName);
   const dynamodb = new DynamoDBClient({});
   const db = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
@@ -50,7 +53,7 @@ export function createConsumerHandler(
     retentionDays: config.statusRetentionDays,
   });
   const consumer = createConsumer({
-    registry: defaultRegistry,
+    registry,
     sqs: new SQSClient({}),
     archive: new S3ArchiveWriter(new S3Client({}), config.archiveBucket),
     logger,

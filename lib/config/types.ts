@@ -1,9 +1,5 @@
 import type { ProbeMode } from '../../lambda/shared/jobs/probe';
 
-/** Names of the stages this app knows. */
-export const STAGE_NAMES = ['dev', 'staging', 'prod', 'local'] as const;
-/** One of {@link STAGE_NAMES}. */
-export type StageName = (typeof STAGE_NAMES)[number];
 
 /** Settings of one Lambda SQS consumer and its event source mapping. */
 export interface ConsumerSettings {
@@ -19,9 +15,14 @@ export interface ConsumerSettings {
   readonly memoryMb: number;
 }
 
-/** A fully resolved stage configuration. Every construct receives pieces of this as typed props. */
+/**
+ * The fully resolved settings of one pipeline (one stage of the adopter's app): `DEFAULTS`, then
+ * the app's settings, validated by `resolveSettings`. Every construct receives pieces of this as
+ * typed props.
+ */
 export interface StageConfig {
-  readonly stage: StageName;
+  /** The stage's name: the API Gateway stage (first path segment), labels (`[a-z][a-z0-9-]*`). */
+  readonly stage: string;
   /** Account and region; `undefined` means "from the CLI environment". */
   readonly env: { readonly account?: string; readonly region?: string };
   /** Keep the failure archive (and its records) when the stack is deleted. */
@@ -85,3 +86,12 @@ export interface StageConfig {
     readonly retain: boolean;
   };
 }
+
+/** {@link StageConfig} by its public name. */
+export type PipelineSettings = StageConfig;
+
+/**
+ * The settings an app gives `EventPipeline` (or `resolveSettings`): any subset of
+ * {@link StageConfig}, each one replacing the default (`lib/config/defaults.ts`) as a whole.
+ */
+export type PipelineSettingsInput = Partial<Omit<StageConfig, 'stage'>>;

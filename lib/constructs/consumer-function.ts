@@ -12,6 +12,14 @@ import type { StatusTable } from './status-table';
 
 /** Props of {@link ConsumerFunction}. */
 export interface ConsumerFunctionProps {
+  /** The lane this function runs (`LANE`; logs and status rows) (required). */
+  readonly lane: string;
+  /** The function's entry file: the lane's generated entry point (required). */
+  readonly entry: string;
+  /** Powertools service name. @default `consumer` (standard) / `fifo-consumer` (FIFO) */
+  readonly serviceName?: string;
+  /** Extra environment variables (the app's, per lane). @default none */
+  readonly environment?: Readonly<Record<string, string>>;
   /** The queue (and DLQ) this function consumes; its visibility must fit the timeout (required). */
   readonly source: QueueWithDlq;
   /** Archive the function writes failure records to (required). */
@@ -41,7 +49,7 @@ export interface ConsumerFunctionProps {
  * write archive records, and write its status and idempotency rows; nothing else.
  */
 export class ConsumerFunction extends Construct {
-  public readonly fn: lambda.IFunction;
+  public readonly fn: lambda.Function;
   public readonly eventSource: SqsEventSource;
 
   constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
@@ -54,14 +62,17 @@ export class ConsumerFunction extends Construct {
     assertAttemptsFit(this.node.path, maxAttempts, source.maxReceiveCount);
 
     const handler = new PipelineFunction(this, 'Handler', {
-      handlerDir: source.fifo ? 'fifo-consumer' : 'consumer',
-      serviceName: source.fifo ? 'fifo-consumer' : 'consumer',
-      description: `Processes the ${source.fifo ? 'FIFO' : 'standard'} queue with partial batch failures`,
+      handlerDir: props.entry,
+      serviceName: props.serviceName ?? (source.fifo ? 'fifo-consumer' : 'consumer'),
+      description: `Processes the ${props.lane} lane (${source.fifo ? 'FIFO' : 'standard'} queue) with partial batch failures`,
       timeout,
       memoryMb: settings.memoryMb,
       logRetentionDays: props.logRetentionDays,
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
-      environment: consumerEnvironment({
+      environment: {
+        ...props.environment,
+        ...consumerEnvironment({
+        lane: props.lane,
         queueUrl: source.queue.queueUrl,
         dlqUrl: source.deadLetterQueue.queueUrl,
         maxReceiveCount: source.maxReceiveCount,
@@ -73,6 +84,7 @@ export class ConsumerFunction extends Construct {
         statusRetentionDays: props.status.retentionDays,
         idempotencyWindowSeconds: props.status.idempotencyWindowHours * 3600,
       }),
+      },
     });
     this.fn = handler.fn;
 

@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -17,6 +17,10 @@ export interface IngestApiProps {
   readonly standardQueue: sqs.IQueue;
   /** Queue of ordered job types (required). */
   readonly fifoQueue: sqs.IQueue;
+  /** The custom lanes' queues by lane name. @default none */
+  readonly laneQueues?: Readonly<Record<string, sqs.IQueue>>;
+  /** The producer's entry file: the generated entry over the app's job catalog (required). */
+  readonly producerEntry: string;
   /** Largest accepted request body, in bytes (required). */
   readonly maxBodyBytes: number;
   /** Probe modes the producer accepts (required). */
@@ -62,7 +66,7 @@ export class IngestApi extends Construct {
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
     this.producer = new PipelineFunction(this, 'Producer', {
-      handlerDir: 'producer',
+      handlerDir: props.producerEntry,
       serviceName: 'producer',
       description: 'Validates API requests and enqueues them',
       timeout: Duration.seconds(FUNCTION_DEFAULTS.producerTimeoutSeconds),
@@ -71,14 +75,18 @@ export class IngestApi extends Construct {
       environment: producerEnvironment({
         standardQueueUrl: props.standardQueue.queueUrl,
         fifoQueueUrl: props.fifoQueue.queueUrl,
+        laneQueueUrls: Object.fromEntries(
+          Object.entries(props.laneQueues ?? {}).map(([lane, q]) => [lane, q.queueUrl]),
+        ),
         maxBodyBytes: props.maxBodyBytes,
         allowedProbeModes: props.allowedProbeModes,
         statusTable: props.statusTable.table.tableName,
         statusRetentionDays: props.statusRetentionDays,
         idempotencyWindowSeconds: props.idempotencyWindowHours * 3600,
-      }),
+      }, { json: (value) => Stack.of(this).toJsonString(value) }),
     });
     props.statusTable.grantProducer(this.producer.fn);
+    for (const q of Object.values(props.laneQueues ?? {})) q.grant(this.producer.fn, 'sqs:SendMessage');
     // SendMessage only: the producer never reads queue attributes or URLs.
     props.standardQueue.grant(this.producer.fn, 'sqs:SendMessage');
     props.fifoQueue.grant(this.producer.fn, 'sqs:SendMessage');

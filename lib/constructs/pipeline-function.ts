@@ -17,7 +17,10 @@ const ROOT = path.join(__dirname, '..', '..');
 
 /** Props of {@link PipelineFunction}. */
 export interface PipelineFunctionProps {
-  /** Folder under `lambda/` holding the handler's `index.ts` (required). */
+  /**
+   * The handler's entry file: a folder under the package's `lambda/` holding an `index.ts`, or an
+   * absolute path (a generated entry, `lib/bundling/entries.ts`) (required).
+   */
   readonly handlerDir: string;
   /** Short description shown in the console (required). */
   readonly description: string;
@@ -79,7 +82,9 @@ export class PipelineFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.fn = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(ROOT, 'lambda', props.handlerDir, 'index.ts'),
+      entry: path.isAbsolute(props.handlerDir)
+        ? props.handlerDir
+        : path.join(ROOT, 'lambda', props.handlerDir, 'index.ts'),
       handler: 'handler',
       description: props.description,
       runtime: FUNCTION_RUNTIME,

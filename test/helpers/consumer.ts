@@ -15,7 +15,8 @@ import type { RecordIdempotency } from '../../lambda/shared/consumer/idempotency
 import type { RunStates } from '../../lambda/shared/consumer/run-state';
 import type { StatusStore } from '../../lambda/shared/status/types';
 import { standardProcessing } from '../../lambda/shared/consumer/standard-processor';
-import { defaultRegistry, type JobRegistry } from '../../lambda/shared/jobs/registry';
+import type { JobRegistry } from '../../lambda/shared/jobs/registry';
+import { defaultRegistry } from '../../tools/example-registry';
 import { silentLogger } from './aws-fakes';
 import { fakeContext, FIFO_DLQ, FIFO_QUEUE, sqsEvent, STANDARD_DLQ, STANDARD_QUEUE, T0 } from './sqs-events';
 

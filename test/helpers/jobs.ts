@@ -1,5 +1,6 @@
 /** Job registries for consumer tests. */
-import { defaultRegistry, JobRegistry } from '../../lambda/shared/jobs/registry';
+import { JobRegistry } from '../../lambda/shared/jobs/registry';
+import { defaultRegistry } from '../../tools/example-registry';
 import type { JobDefinition } from '../../lambda/shared/jobs/types';
 
 /**

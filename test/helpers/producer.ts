@@ -1,8 +1,15 @@
+import { catalogFromRegistry } from '../../lambda/producer/catalog';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { App } from 'aws-cdk-lib';
+import { JOB_MODULES } from '../../app/event-pipeline-stack';
+import { loadStageConfig } from '../../app/stages';
+import { writeProducerEntry } from '../../lib/bundling/entries';
+import { buildCatalog } from '../../lib/bundling/job-catalog';
+import { resolveLanes } from '../../lib/config/lanes';
 import { createApi, type ApiDeps } from '../../lambda/producer/api';
 import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/shared/constants';
 import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
-import { defaultRegistry } from '../../lambda/shared/jobs/registry';
+import { defaultRegistry } from '../../tools/example-registry';
 import { silentLogger } from './aws-fakes';
 import { FIFO_QUEUE, STANDARD_QUEUE, T0 } from './sqs-events';
 
@@ -16,7 +23,7 @@ export const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart
 export function producerApi(overrides: Partial<ApiDeps> = {}) {
   let n = 0;
   return createApi({
-    registry: defaultRegistry,
+    catalog: catalogFromRegistry(defaultRegistry),
     sqs: new SQSClient({ region: 'eu-west-1' }),
     queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
@@ -32,9 +39,19 @@ export function producerApi(overrides: Partial<ApiDeps> = {}) {
 export const PRODUCER_ENV = {
   STANDARD_QUEUE_URL: STANDARD_QUEUE.url,
   FIFO_QUEUE_URL: FIFO_QUEUE.url,
+  LANE_QUEUE_URLS: '{}',
   MAX_BODY_BYTES: '1024',
   ALLOWED_PROBE_MODES: 'succeed, sleep',
   STATUS_TABLE: 'status',
   STATUS_RETENTION_DAYS: '7',
   IDEMPOTENCY_WINDOW_SECONDS: '86400',
 } as const;
+
+/**
+ * The producer's generated entry point for this repository's app (its job modules, default
+ * lanes), written the way a synth writes it: import it to get the deployed `handler`.
+ */
+export function producerEntry(): string {
+  const settings = loadStageConfig('local');
+  return writeProducerEntry(buildCatalog(new App(), JOB_MODULES, resolveLanes(settings), true), resolveLanes(settings));
+}

@@ -12,9 +12,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type AppProps } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { loadStageConfig } from '../../lib/config/stages';
-import type { StageConfig, StageName } from '../../lib/config/types';
-import { EventPipelineStack } from '../../lib/stacks/event-pipeline-stack';
+import { loadStageConfig } from '../../app/stages';
+import type { StageConfig } from '../../lib/config/types';
+import type { StageName } from '../../app/stages';
+import { EventPipelineStack } from '../../app/event-pipeline-stack';
 
 /** Repository root. */
 export const ROOT = join(__dirname, '..', '..');

@@ -5,8 +5,8 @@ import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadStageConfig } from '../../lib/config/stages';
-import { STAGE_NAMES } from '../../lib/config/types';
+import { loadStageConfig } from '../../app/stages';
+import { STAGE_NAMES } from '../../app/stages';
 import {
   API_GATEWAY_ACCOUNT_STACK,
   ApiGatewayAccountStack,

@@ -15,7 +15,7 @@ import {
   type Prices,
   type RequestsPerMessage,
 } from '../../cost/model';
-import { loadStageConfig } from '../../lib/config/stages';
+import { loadStageConfig } from '../../app/stages';
 import { synthConfig, synthStage } from '../helpers/synth';
 
 const { prices, requests } = loadCostData();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as consumerConfig from '../../lambda/consumer/config';
 import * as sweeperConfig from '../../lambda/dlq-sweeper/config';
 import * as producerConfig from '../../lambda/producer/config';
-import { STAGE_NAMES } from '../../lib/config/types';
+import { STAGE_NAMES } from '../../app/stages';
 import { synthStage } from '../helpers/synth';
 
 /** Variables `PipelineFunction` sets on every function, outside the functions' own contracts. */

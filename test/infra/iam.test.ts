@@ -4,8 +4,8 @@
  * access on every queue, bucket, topic and API method.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadStageConfig } from '../../lib/config/stages';
-import { STAGE_NAMES } from '../../lib/config/types';
+import { loadStageConfig } from '../../app/stages';
+import { STAGE_NAMES } from '../../app/stages';
 import { synthStage } from '../helpers/synth';
 import {
   type CfnTemplate,

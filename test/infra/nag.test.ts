@@ -17,8 +17,8 @@ import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadStageConfig } from '../../lib/config/stages';
-import { STAGE_NAMES } from '../../lib/config/types';
+import { loadStageConfig } from '../../app/stages';
+import { STAGE_NAMES } from '../../app/stages';
 import { buildStack, testApp } from '../helpers/synth';
 
 interface ReportedConstruct {

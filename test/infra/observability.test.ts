@@ -1,6 +1,6 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadStageConfig } from '../../lib/config/stages';
+import { loadStageConfig } from '../../app/stages';
 import { MAPPING_EVENT_METRICS } from '../../lib/constructs/pipeline-monitoring';
 import { synthConfig, synthStage } from '../helpers/synth';
 

@@ -3,8 +3,9 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../lib/config/defaults';
 import { ConfigError } from '../../lib/config/errors';
-import { loadStageConfig } from '../../lib/config/stages';
-import { STAGE_NAMES, type StageConfig, type StageName } from '../../lib/config/types';
+import { loadStageConfig } from '../../app/stages';
+import type { StageConfig } from '../../lib/config/types';
+import { STAGE_NAMES, type StageName } from '../../app/stages';
 import { QueueWithDlq } from '../../lib/constructs/queue-with-dlq';
 import { synthConfig, synthStage } from '../helpers/synth';
 

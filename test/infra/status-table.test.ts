@@ -1,8 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { loadStageConfig } from '../../lib/config/stages';
-import { STAGE_NAMES } from '../../lib/config/types';
-import { LOGICAL_IDS } from '../../lib/stacks/event-pipeline-stack';
+import { loadStageConfig } from '../../app/stages';
+import { STAGE_NAMES } from '../../app/stages';
+import { LOGICAL_IDS } from '../../lib/constructs/event-pipeline';
 import { synthStage } from '../helpers/synth';
 
 describe.each(STAGE_NAMES)('status table on stage %s', (stage) => {

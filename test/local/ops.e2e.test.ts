@@ -9,7 +9,7 @@ import { OpsError } from '../../ops/lib/errors';
 import { replay, REPLAY_OF_ATTR } from '../../ops/lib/replay';
 import { smoke } from '../../ops/lib/smoke';
 import { status } from '../../ops/lib/status';
-import { loadStageConfig } from '../../lib/config/stages';
+import { loadStageConfig } from '../../app/stages';
 import { putInDlq, resetStage, startOpsStage, type OpsStage } from '../helpers/ops';
 import { consumerInvocations, drainView } from '../helpers/local';
 import { archiveRecords, attemptsOf, waitFor } from '../../tools/local-stage';

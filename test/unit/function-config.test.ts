@@ -59,6 +59,7 @@ describe('function configuration', () => {
 
   it('writes the environment each consumer reads back (one contract, names written once)', () => {
     const input = {
+      lane: 'standard',
       queueUrl: STANDARD_QUEUE.url,
       dlqUrl: STANDARD_DLQ.url,
       maxReceiveCount: 15,
@@ -74,6 +75,7 @@ describe('function configuration', () => {
     const written = consumerConfig.toEnvironment(input);
 
     expect(written).toEqual({
+      LANE: 'standard',
       QUEUE_URL: STANDARD_QUEUE.url,
       DLQ_URL: STANDARD_DLQ.url,
       MAX_RECEIVE_COUNT: '15',

@@ -1,3 +1,4 @@
+import { catalogFromRegistry } from '../../lambda/producer/catalog';
 import {
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -17,7 +18,7 @@ import {
 } from '../../lambda/shared/constants';
 import { deadLetterAttributes } from '../../lambda/shared/dlq-attributes';
 import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
-import { defaultRegistry } from '../../lambda/shared/jobs/registry';
+import { defaultRegistry } from '../../tools/example-registry';
 import * as codec from '../../lambda/shared/message-codec';
 import { apiEvent, postBatch } from '../helpers/api-events';
 import { silentLogger } from '../helpers/aws-fakes';
@@ -29,7 +30,7 @@ const REQUEST_ID = 'r'.repeat(256);
 
 function api(overrides: Partial<ApiDeps> = {}) {
   return createApi({
-    registry: defaultRegistry,
+    catalog: catalogFromRegistry(defaultRegistry),
     sqs: new SQSClient({ region: 'eu-west-1' }),
     queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
     maxBodyBytes: DEFAULTS.api.maxBodyBytes,

@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RETRY_AFTER_SECONDS } from '../../lambda/producer/send';
 import { parseEnvelope } from '../../lambda/shared/envelope';
-import { defaultRegistry } from '../../lambda/shared/jobs/registry';
+import { defaultRegistry } from '../../tools/example-registry';
 import { apiEvent, postBatch, postMessage } from '../helpers/api-events';
 import { sqsError } from '../helpers/aws-fakes';
 import { producerApi, uuid } from '../helpers/producer';

@@ -1,3 +1,4 @@
+import { catalogFromRegistry } from '../../lambda/producer/catalog';
 import fc from 'fast-check';
 import {
   SendMessageBatchCommand,
@@ -11,7 +12,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createApi } from '../../lambda/producer/api';
 import { ERROR_CODES } from '../../lambda/producer/http';
 import { ATTR, parseEnvelope } from '../../lambda/shared/envelope';
-import { defaultRegistry } from '../../lambda/shared/jobs/registry';
+import { defaultRegistry } from '../../tools/example-registry';
 import { apiEvent } from '../helpers/api-events';
 import { silentLogger } from '../helpers/aws-fakes';
 import { FIFO_QUEUE, STANDARD_QUEUE } from '../helpers/sqs-events';
@@ -36,7 +37,7 @@ beforeEach(() => {
 });
 
 const handle = createApi({
-  registry: defaultRegistry,
+  catalog: catalogFromRegistry(defaultRegistry),
   sqs: new SQSClient({ region: 'eu-west-1' }),
   queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { postMessage } from '../helpers/api-events';
-import { PRODUCER_ENV } from '../helpers/producer';
+import { PRODUCER_ENV, producerEntry } from '../helpers/producer';
 import { fakeContext, STANDARD_QUEUE } from '../helpers/sqs-events';
 
 describe('producer Lambda entry point', () => {
@@ -14,6 +14,7 @@ describe('producer Lambda entry point', () => {
   const dynamoMock = mockClient(DynamoDBClient);
   const docMock = mockClient(DynamoDBDocumentClient);
   type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+  const entry = producerEntry();
 
   async function load(overrides: Record<string, string> = {}): Promise<Handler> {
     const env = {
@@ -25,7 +26,7 @@ describe('producer Lambda entry point', () => {
     };
     for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
     vi.resetModules();
-    return ((await import('../../lambda/producer/index.js')) as { handler: Handler }).handler;
+    return ((await import(entry)) as { handler: Handler }).handler;
   }
 
   beforeEach(() => {

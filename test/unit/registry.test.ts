@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidMessageError, isPermanent, UnknownJobTypeError } from '../../lambda/shared/errors';
 import { probeJob } from '../../lambda/shared/jobs/probe';
-import { defaultRegistry, JobRegistry } from '../../lambda/shared/jobs/registry';
+import { JobRegistry } from '../../lambda/shared/jobs/registry';
+import { defaultRegistry } from '../../tools/example-registry';
 import type { JobDefinition } from '../../lambda/shared/jobs/types';
 
 function invalid(type: string, payload: unknown): InvalidMessageError {

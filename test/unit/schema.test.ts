@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { schemaFiles } from '../../lambda/shared/schemas';
+import { schemaFiles } from '../../tools/schemas';
 
 describe('published JSON Schemas', () => {
   it.each(Object.keys(schemaFiles()))('schemas/%s matches the zod schema (run npm run schema)', (name) => {

@@ -33,6 +33,8 @@ import { ProvisionalArchive, queueOf } from './provisional-archive';
 
 /** Settings of a consumer, read from its environment by the entry point (`lambda/consumer/config.ts`). */
 export interface ConsumerSettings {
+  /** The lane this consumer runs (status rows, logs). @default the queue's default lane */
+  readonly lane?: string;
   /** URL of the source queue (for visibility changes). */
   readonly queueUrl: string;
   /** URL of the source queue's DLQ, where permanent failures are sent. */
@@ -162,7 +164,7 @@ export function createConsumer(deps: ConsumerDeps) {
   ): Promise<void> {
     const key = await archiveFailure(record, kind, error, log, metrics);
     await sendToDlq(record, (error as PipelineError).name, kind);
-    const subject = subjectOf(record, processing.fifo);
+    const subject = subjectOf(record, processing.fifo, settings.lane);
     if (subject) await deps.status?.failed(subject, { kind, archiveKey: key }, error);
   }
 
@@ -210,7 +212,7 @@ export function createConsumer(deps: ConsumerDeps) {
   async function readRowFacts(event: SQSEvent): Promise<Map<string, RunFacts>> {
     if (!deps.runStates) return new Map();
     const redeliveries = event.Records.flatMap((r) => {
-      const id = receiveCountOf(r) > 1 ? subjectOf(r, processing.fifo)?.id : undefined;
+      const id = receiveCountOf(r) > 1 ? subjectOf(r, processing.fifo, settings.lane)?.id : undefined;
       return id === undefined ? [] : [{ id, messageId: r.messageId }];
     });
     return redeliveries.length === 0 ? new Map() : deps.runStates.read(redeliveries);
@@ -285,7 +287,7 @@ export function createConsumer(deps: ConsumerDeps) {
       ...(deps.random ? { random: deps.random } : {}),
     };
     // The status subject, when the body is an envelope (else runJob fails it as permanent).
-    const subject = subjectOf(record, processing.fifo);
+    const subject = subjectOf(record, processing.fifo, settings.lane);
     if (history.usedUp) return giveUpUsedUp(record, history.facts!, attempt, log, metrics);
     if (budgetMs < MIN_RECORD_BUDGET_MS) {
       // Not an attempt: no run, no status change; visible again at once (in order, on FIFO).
@@ -430,7 +432,7 @@ export function createConsumer(deps: ConsumerDeps) {
           culprits: {
             check: createCulpritCheck({
               store: deps.markers,
-              envelopeIdOf: (r) => subjectOf(r, processing.fifo)?.id,
+              envelopeIdOf: (r) => subjectOf(r, processing.fifo, settings.lane)?.id,
               logger: deps.logger,
               now,
               known: (r) => {

@@ -9,6 +9,7 @@ import type { StatusSubject } from '../status/types';
 export function subjectOf(
   record: Pick<SQSRecord, 'body' | 'messageId'>,
   fifo: boolean,
+  lane?: string,
 ): StatusSubject | undefined {
   let parsed: unknown;
   try {
@@ -22,6 +23,7 @@ export function subjectOf(
     id: r.data.id,
     type: r.data.type,
     queue: fifo ? 'fifo' : 'standard',
+    ...(lane === undefined ? {} : { lane }),
     messageId: record.messageId,
     acceptedAt: r.data.createdAt,
   };

@@ -1,7 +1,5 @@
 import type { z } from 'zod';
 import { InvalidMessageError, UnknownJobTypeError } from '../errors';
-import { activityRecordedJob, emailSendJob, reportGenerateJob } from './examples';
-import { probeJob } from './probe';
 import type { JobDefinition } from './types';
 
 /** Maps job type names to their definitions. Producer and consumers share one instance. */
@@ -46,11 +44,3 @@ export class JobRegistry {
     return result.data;
   }
 }
-
-/** The job types shipped with the pipeline. */
-export const defaultRegistry = new JobRegistry([
-  emailSendJob as unknown as JobDefinition,
-  reportGenerateJob as unknown as JobDefinition,
-  activityRecordedJob as unknown as JobDefinition,
-  probeJob as unknown as JobDefinition,
-]);

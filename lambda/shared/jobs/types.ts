@@ -22,11 +22,64 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   readonly schema: S;
   /** Ordered types require `orderingKey` (FIFO queue, one message group per key). */
   readonly ordered: boolean;
+  /**
+   * The lane (queue + DLQ + consumer function) that runs this type, as named in the app's
+   * `EventPipeline` props. @default the default FIFO lane when `ordered`, else the default standard lane
+   */
+  readonly lane?: string;
   /** Throw a `PermanentError` to dead-letter at once, anything else to retry. */
   readonly handle: (payload: z.infer<S>, ctx: JobContext) => Promise<void>;
 }
 
-/** Helper that keeps the payload type of `handle` tied to `schema`. */
+/** Marks the objects {@link defineJob} returns, so a job module's exports can be told apart. */
+export const JOB_BRAND: unique symbol = Symbol.for('event-pipeline.job') as never;
+
+/**
+ * Declares a job type. Keeps the payload type of `handle` tied to `schema`, and marks the
+ * definition so the pipeline finds it among a job module's exports.
+ *
+ * @example
+ * export default defineJob({
+ *   type: 'thumbnail.create',
+ *   description: 'Make a thumbnail of an uploaded image',
+ *   schema: z.object({ key: z.string() }).strict(),
+ *   ordered: false,
+ *   lane: 'thumbnails',
+ *   async handle(payload, ctx) { ctx.logger.info('made', { key: payload.key }); },
+ * });
+ */
 export function defineJob<S extends z.ZodType>(def: JobDefinition<S>): JobDefinition<S> {
-  return def;
+  return Object.assign({ [JOB_BRAND]: true }, def);
+}
+
+/** True for a value {@link defineJob} returned. */
+export function isJobDefinition(value: unknown): value is JobDefinition {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[JOB_BRAND] === true &&
+    typeof (value as JobDefinition).type === 'string' &&
+    typeof (value as JobDefinition).handle === 'function'
+  );
+}
+
+/**
+ * The job definitions a job module exports (its default export and any named export made with
+ * {@link defineJob}), without duplicates. A module that exports none is a mistake of the app:
+ * the error names it.
+ */
+export function jobsOfModule(moduleExports: unknown, name: string): JobDefinition[] {
+  const found = new Set<JobDefinition>();
+  const visit = (v: unknown) => {
+    if (isJobDefinition(v)) found.add(v);
+  };
+  if (moduleExports && typeof moduleExports === 'object') {
+    for (const value of Object.values(moduleExports as Record<string, unknown>)) {
+      visit(value);
+      // CommonJS interop: a default export seen through `module.exports.default`.
+      if (value && typeof value === 'object' && 'default' in value) visit((value as { default: unknown }).default);
+    }
+  }
+  if (found.size === 0) throw new Error(`Job module ${name} exports no job defined with defineJob()`);
+  return [...found];
 }

@@ -65,6 +65,7 @@ export function statusTransition(
     ':id': s.id,
     ':type': s.type,
     ':queue': s.queue,
+    ':lane': s.lane ?? s.queue,
     ':acceptedAt': s.acceptedAt,
     ':ids': [s.messageId],
     ':state': state,
@@ -76,6 +77,7 @@ export function statusTransition(
     'id = if_not_exists(id, :id)',
     '#type = if_not_exists(#type, :type)',
     '#queue = if_not_exists(#queue, :queue)',
+    '#lane = if_not_exists(#lane, :lane)',
     'acceptedAt = if_not_exists(acceptedAt, :acceptedAt)',
     'messageIds = if_not_exists(messageIds, :ids)',
     o.keepState ? '#status = if_not_exists(#status, :state)' : '#status = :state',
@@ -116,6 +118,7 @@ export function statusTransition(
     names: {
       '#type': 'type',
       '#queue': 'queue',
+      '#lane': 'lane',
       '#status': 'status',
       '#exp': STATUS_TABLE_KEYS.ttlAttribute,
     },
@@ -180,6 +183,8 @@ export class DynamoStatusStore implements StatusStore {
       id: i.id as string,
       type: i.type as string,
       queue: i.queue as 'standard' | 'fifo',
+      // Rows written before lanes existed have none: their lane is their queue's default lane.
+      lane: (i.lane as string | undefined) ?? (i.queue as string),
       status: i.status as MessageState,
       attempts: Number(i.attempts ?? 0),
       acceptedAt: i.acceptedAt as string,

@@ -10,6 +10,8 @@ export interface MessageStatus {
   readonly id: string;
   readonly type: string;
   readonly queue: 'standard' | 'fifo';
+  /** The lane that runs it (`standard` or `fifo` for the default lanes). */
+  readonly lane: string;
   readonly status: MessageState;
   /** Handler runs so far. */
   readonly attempts: number;
@@ -26,6 +28,8 @@ export interface StatusSubject {
   readonly id: string;
   readonly type: string;
   readonly queue: 'standard' | 'fifo';
+  /** The lane that runs it. @default the default lane of `queue` */
+  readonly lane?: string;
   /** The SQS message id of this delivery (or of the send, for `accepted`). */
   readonly messageId: string;
   /** When the message was accepted (the envelope's `createdAt`). */

@@ -1,83 +1,23 @@
 import { DEFAULTS, QUEUE_DEFAULTS } from './defaults';
 import { ConfigError } from './errors';
 import { API_BODY_LIMITS, assertAttemptsFit, LAMBDA_LIMITS, SQS_LIMITS } from './limits';
-import type { StageConfig, StageName } from './types';
-import { STAGE_NAMES } from './types';
+import type { PipelineSettingsInput, StageConfig } from './types';
 
-type Overrides = Partial<Omit<StageConfig, 'stage'>>;
-
-/**
- * Each stage's settings where they differ from {@link DEFAULTS}. Settings that must survive from
- * one deploy to the next (such as `alarmEmail`, the address subscribed to the alarm topic) belong
- * here, not on the command line: a context value applies to the deploy that passes it only.
- */
-const STAGES: Record<StageName, Overrides> = {
-  dev: { logRetentionDays: 7, archiveExpirationDays: 14 },
-  staging: {
-    logRetentionDays: 30,
-    archiveExpirationDays: 30,
-    status: { ...DEFAULTS.status, retentionDays: 14 },
-  },
-  prod: {
-    retainArchive: true,
-    archiveExpirationDays: 400,
-    archiveNoncurrentVersionDays: 90,
-    logRetentionDays: 90,
-    queueRetentionDays: 7,
-    maxAttempts: 6,
-    backoff: { baseSeconds: 15, capSeconds: 900 },
-    consumer: { ...DEFAULTS.consumer, maxConcurrency: 50 },
-    fifoConsumer: { ...DEFAULTS.fifoConsumer, maxConcurrency: 20 },
-    fifoHighThroughput: true,
-    api: { ...DEFAULTS.api, rateLimit: 500, burstLimit: 1000, quotaPerDay: 10_000_000 },
-    allowedProbeModes: ['succeed', 'sleep'],
-    maxMessageAgeSeconds: 600,
-    status: { retentionDays: 30, idempotencyWindowHours: 24, pointInTimeRecovery: true, retain: true },
-    // alarmEmail: 'oncall@example.com',  ← set your on-call address here so every deploy keeps it
-  },
-  // Short timings so a retried message reaches its DLQ within about a minute locally, while
-  // still honouring visibility >= 6 x timeout + batching window.
-  local: {
-    logRetentionDays: 1,
-    archiveExpirationDays: 1,
-    archiveNoncurrentVersionDays: 1,
-    queueRetentionDays: 1,
-    maxAttempts: 3,
-    backoff: { baseSeconds: 1, capSeconds: 4 },
-    consumer: {
-      ...DEFAULTS.consumer,
-      maxBatchingWindowSeconds: 0,
-      maxConcurrency: 4,
-      timeoutSeconds: 3,
-      memoryMb: 256,
-    },
-    fifoConsumer: { ...DEFAULTS.fifoConsumer, maxConcurrency: 4, timeoutSeconds: 3, memoryMb: 256 },
-    sweepEveryMinutes: 1,
-    maxMessageAgeSeconds: 120,
-    // Not reproduced locally (no X-Ray); off so the local template carries no tracing settings.
-    tracing: false,
-    status: { ...DEFAULTS.status, retentionDays: 1 },
-  },
-};
-
-/** True when `name` is one of the known stages. */
-export function isStageName(name: string): name is StageName {
-  return (STAGE_NAMES as readonly string[]).includes(name);
-}
+/** What a stage name may be: it names the API Gateway stage and prefixes labels. */
+export const STAGE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 
 /**
- * Resolves a stage's configuration: {@link DEFAULTS}, then the stage's overrides, then `extra`
- * (e.g. an alarm email given as context for one deploy), validated. A missing or unknown stage
- * throws {@link ConfigError} listing the valid stages: there is no default stage.
+ * Resolves a pipeline's settings: {@link DEFAULTS}, then `settings` (each given setting replaces
+ * the default as a whole; `undefined` values are ignored), validated. Throws {@link ConfigError}
+ * naming the first invalid setting.
  *
  * @example
- * const config = loadStageConfig('dev', { env: { region: 'eu-west-1' } });
+ * const settings = resolveSettings('dev', { logRetentionDays: 7, alarmEmail: 'oncall@example.com' });
  */
-export function loadStageConfig(name: string | undefined, extra: Overrides = {}): StageConfig {
-  const choose = `Valid stages: ${STAGE_NAMES.join(', ')} (choose with -c stage=<name>).`;
-  if (name === undefined || name === '') throw new ConfigError(`No stage given. ${choose}`);
-  if (!isStageName(name)) throw new ConfigError(`Unknown stage "${name}". ${choose}`);
-  const merged = { ...DEFAULTS, ...STAGES[name], ...definedOnly(extra), stage: name };
+export function resolveSettings(stage: string, settings: PipelineSettingsInput = {}): StageConfig {
+  if (!STAGE_NAME_PATTERN.test(stage))
+    throw new ConfigError(`Stage name "${stage}" must match ${STAGE_NAME_PATTERN} (it names the API stage)`);
+  const merged = { ...DEFAULTS, ...definedOnly(settings), stage };
   const config: StageConfig = {
     ...merged,
     maxReceiveCount: merged.maxReceiveCount ?? merged.maxAttempts * QUEUE_DEFAULTS.receivesPerAttempt,
@@ -86,8 +26,8 @@ export function loadStageConfig(name: string | undefined, extra: Overrides = {})
   return config;
 }
 
-function definedOnly(o: Overrides): Overrides {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Overrides;
+function definedOnly(o: PipelineSettingsInput): PipelineSettingsInput {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as PipelineSettingsInput;
 }
 
 /** Throws {@link ConfigError} naming the first invalid setting. */

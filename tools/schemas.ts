@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { EnvelopeV1 } from './envelope';
-import { defaultRegistry } from './jobs/registry';
+import { EnvelopeV1 } from '../lambda/shared/envelope';
+import { defaultRegistry } from './example-registry';
 
 /** The JSON Schema documents published under `schemas/`, by file name. */
 export function schemaFiles(): Record<string, unknown> {

@@ -2,14 +2,23 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { defaultRegistry } from '../shared/jobs/registry';
 import { createLogger, createMetrics } from '../shared/runtime';
 import { DynamoStatusStore } from '../shared/status/dynamodb-store';
 import { SafeStatusStore } from '../shared/status/safe-store';
 import { createApi } from './api';
+import { compiledCatalog, type CatalogType, type CompiledValidator } from './catalog';
 import { fromEnvironment } from './config';
 import { DynamoIdempotencyKeys } from './idempotency-keys';
 
+/**
+ * The producer's Lambda handler over the app's job catalog. Its generated entry point
+ * (`lib/bundling/entries.ts`) passes the catalog built at synth: each type's routing facts and
+ * its payload validator, compiled from the type's JSON Schema (no job code is bundled).
+ */
+export function createProducerHandler(catalog: {
+  readonly types: Readonly<Record<string, CatalogType>>;
+  readonly validators: Readonly<Record<string, CompiledValidator>>;
+}) {
 const config = fromEnvironment(process.env);
 const logger = createLogger('producer');
 const metrics = createMetrics('producer');
@@ -18,9 +27,9 @@ const db = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 });
 
 const api = createApi({
-  registry: defaultRegistry,
+  catalog: compiledCatalog(catalog.types, catalog.validators),
   sqs: new SQSClient({}),
-  queues: { standardUrl: config.standardQueueUrl, fifoUrl: config.fifoQueueUrl },
+  queues: { standardUrl: config.standardQueueUrl, fifoUrl: config.fifoQueueUrl, lanes: config.laneQueueUrls },
   maxBodyBytes: config.maxBodyBytes,
   allowedProbeModes: config.allowedProbeModes,
   logger,
@@ -37,7 +46,7 @@ const api = createApi({
 });
 
 /** API Gateway REST proxy handler for `/v1/messages`, `/v1/messages/batch` and `/v1/messages/{id}`. */
-export const handler = async (
+return async (
   event: APIGatewayProxyEvent,
   context: Context,
 ): Promise<APIGatewayProxyResult> => {
@@ -49,3 +58,4 @@ export const handler = async (
     logger.resetKeys();
   }
 };
+}

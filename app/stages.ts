@@ -1,0 +1,86 @@
+/**
+ * The stages of this repository's own app (the reference adopter): each stage's settings where
+ * they differ from the package's defaults (`DEFAULTS` in event-pipeline). An app that installs
+ * the package keeps a file like this one in its own repository.
+ */
+import { ConfigError, DEFAULTS, resolveSettings, type PipelineSettings, type PipelineSettingsInput } from 'event-pipeline';
+
+/** Names of the stages this app knows. */
+export const STAGE_NAMES = ['dev', 'staging', 'prod', 'local'] as const;
+/** One of {@link STAGE_NAMES}. */
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/**
+ * Each stage's settings where they differ from {@link DEFAULTS}. Settings that must survive from
+ * one deploy to the next (such as `alarmEmail`, the address subscribed to the alarm topic) belong
+ * here, not on the command line: a context value applies to the deploy that passes it only.
+ */
+export const STAGES: Record<StageName, PipelineSettingsInput> = {
+  dev: { logRetentionDays: 7, archiveExpirationDays: 14 },
+  staging: {
+    logRetentionDays: 30,
+    archiveExpirationDays: 30,
+    status: { ...DEFAULTS.status, retentionDays: 14 },
+  },
+  prod: {
+    retainArchive: true,
+    archiveExpirationDays: 400,
+    archiveNoncurrentVersionDays: 90,
+    logRetentionDays: 90,
+    queueRetentionDays: 7,
+    maxAttempts: 6,
+    backoff: { baseSeconds: 15, capSeconds: 900 },
+    consumer: { ...DEFAULTS.consumer, maxConcurrency: 50 },
+    fifoConsumer: { ...DEFAULTS.fifoConsumer, maxConcurrency: 20 },
+    fifoHighThroughput: true,
+    api: { ...DEFAULTS.api, rateLimit: 500, burstLimit: 1000, quotaPerDay: 10_000_000 },
+    allowedProbeModes: ['succeed', 'sleep'],
+    maxMessageAgeSeconds: 600,
+    status: { retentionDays: 30, idempotencyWindowHours: 24, pointInTimeRecovery: true, retain: true },
+    // alarmEmail: 'oncall@example.com',  ← set your on-call address here so every deploy keeps it
+  },
+  // Short timings so a retried message reaches its DLQ within about a minute locally, while
+  // still honouring visibility >= 6 x timeout + batching window.
+  local: {
+    logRetentionDays: 1,
+    archiveExpirationDays: 1,
+    archiveNoncurrentVersionDays: 1,
+    queueRetentionDays: 1,
+    maxAttempts: 3,
+    backoff: { baseSeconds: 1, capSeconds: 4 },
+    consumer: {
+      ...DEFAULTS.consumer,
+      maxBatchingWindowSeconds: 0,
+      maxConcurrency: 4,
+      timeoutSeconds: 3,
+      memoryMb: 256,
+    },
+    fifoConsumer: { ...DEFAULTS.fifoConsumer, maxConcurrency: 4, timeoutSeconds: 3, memoryMb: 256 },
+    sweepEveryMinutes: 1,
+    maxMessageAgeSeconds: 120,
+    // Not reproduced locally (no X-Ray); off so the local template carries no tracing settings.
+    tracing: false,
+    status: { ...DEFAULTS.status, retentionDays: 1 },
+  },
+};
+
+/** True when `name` is one of the known stages. */
+export function isStageName(name: string): name is StageName {
+  return (STAGE_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * Resolves a stage's settings: the package's defaults, then the stage's overrides, then `extra`
+ * (e.g. an alarm email given as context for one deploy), validated. A missing or unknown stage
+ * throws `ConfigError` listing the valid stages: there is no default stage.
+ *
+ * @example
+ * const config = loadStageConfig('dev', { env: { region: 'eu-west-1' } });
+ */
+export function loadStageConfig(name: string | undefined, extra: PipelineSettingsInput = {}): PipelineSettings {
+  const choose = `Valid stages: ${STAGE_NAMES.join(', ')} (choose with -c stage=<name>).`;
+  if (name === undefined || name === '') throw new ConfigError(`No stage given. ${choose}`);
+  if (!isStageName(name)) throw new ConfigError(`Unknown stage "${name}". ${choose}`);
+  const defined = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
+  return resolveSettings(name, { ...STAGES[name], ...defined });
+}

@@ -1,0 +1,133 @@
+import { ConfigError } from './errors';
+import { assertAttemptsFit, LAMBDA_LIMITS, SQS_LIMITS } from './limits';
+import { QUEUE_DEFAULTS } from './defaults';
+import type { ConsumerSettings, StageConfig } from './types';
+
+/** The lane of unordered job types that name none. */
+export const DEFAULT_STANDARD_LANE = 'standard';
+/** The lane of ordered job types that name none (and of unordered ones sent with an `orderingKey`). */
+export const DEFAULT_FIFO_LANE = 'fifo';
+/** What a lane name may be: lower case, digits and dashes; it appears in ids, outputs and logs. */
+export const LANE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,23}$/;
+
+/**
+ * One custom lane: its own queue, DLQ, consumer function, event source mapping, alarms and
+ * dashboard widgets. Every setting left out comes from the pipeline's settings for the default
+ * lane of the same kind (`consumer` for standard lanes, `fifoConsumer` for FIFO lanes).
+ *
+ * @example
+ * lanes: { thumbnails: { timeoutSeconds: 120, memoryMb: 2048, maxConcurrency: 5 } }
+ */
+export interface LaneProps {
+  /** A FIFO lane (ordered per `orderingKey`); its types must be sent with one. @default false */
+  readonly fifo?: boolean;
+  /** Consumer timeout in seconds (1–900); the queue's visibility follows it. @default the pipeline's */
+  readonly timeoutSeconds?: number;
+  /** Consumer memory in MB (128–10240). @default the pipeline's */
+  readonly memoryMb?: number;
+  /** Event source mapping `MaximumConcurrency` (2–1000). @default the pipeline's */
+  readonly maxConcurrency?: number;
+  /** Records per invocation (standard 1–10000, FIFO 1–10). @default the pipeline's */
+  readonly batchSize?: number;
+  /** Batching window in seconds (standard lanes only). @default the pipeline's */
+  readonly maxBatchingWindowSeconds?: number;
+  /** Handler runs a message gets before it is dead-lettered. @default the pipeline's `maxAttempts` */
+  readonly maxAttempts?: number;
+  /** Retry backoff, first delay and cap in seconds. @default the pipeline's `backoff` */
+  readonly backoff?: { readonly baseSeconds: number; readonly capSeconds: number };
+  /** Extra environment variables of the lane's consumer (names the pipeline or Lambda set are refused). @default none */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** A lane with every setting resolved. */
+export interface ResolvedLane {
+  readonly name: string;
+  readonly fifo: boolean;
+  /** One of the two lanes every pipeline has. */
+  readonly isDefault: boolean;
+  readonly consumer: ConsumerSettings;
+  readonly maxAttempts: number;
+  readonly maxReceiveCount: number;
+  readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** Variable names the consumer's own contract uses; a lane's `environment` may not set them. */
+const RESERVED_ENV = /^(AWS_|LAMBDA_|_|POWERTOOLS_|NODE_OPTIONS$)/;
+
+/**
+ * The pipeline's lanes: the default standard and FIFO lanes (from `settings`), then each custom
+ * lane over the defaults of its kind, validated. Throws {@link ConfigError} naming the lane and
+ * the setting.
+ */
+export function resolveLanes(
+  settings: StageConfig,
+  lanes: Readonly<Record<string, LaneProps>> = {},
+  reservedEnv: readonly string[] = [],
+): ResolvedLane[] {
+  const base = (fifo: boolean) => ({
+    consumer: fifo ? settings.fifoConsumer : settings.consumer,
+    maxAttempts: settings.maxAttempts,
+    maxReceiveCount: settings.maxReceiveCount,
+    backoff: settings.backoff,
+  });
+  const out: ResolvedLane[] = [
+    { name: DEFAULT_STANDARD_LANE, fifo: false, isDefault: true, environment: {}, ...base(false) },
+    { name: DEFAULT_FIFO_LANE, fifo: true, isDefault: true, environment: {}, ...base(true) },
+  ];
+  for (const [name, p] of Object.entries(lanes)) {
+    const fail = (msg: string): never => {
+      throw new ConfigError(`Lane "${name}": ${msg}`);
+    };
+    if (name === DEFAULT_STANDARD_LANE || name === DEFAULT_FIFO_LANE)
+      fail(`"${name}" is a default lane; its settings are the pipeline's (consumer / fifoConsumer)`);
+    if (!LANE_NAME_PATTERN.test(name)) fail(`the name must match ${LANE_NAME_PATTERN}`);
+    const fifo = p.fifo ?? false;
+    const d = base(fifo);
+    const consumer: ConsumerSettings = {
+      batchSize: p.batchSize ?? d.consumer.batchSize,
+      maxBatchingWindowSeconds: fifo ? 0 : (p.maxBatchingWindowSeconds ?? d.consumer.maxBatchingWindowSeconds),
+      maxConcurrency: p.maxConcurrency ?? d.consumer.maxConcurrency,
+      timeoutSeconds: p.timeoutSeconds ?? d.consumer.timeoutSeconds,
+      memoryMb: p.memoryMb ?? d.consumer.memoryMb,
+    };
+    if (fifo && p.maxBatchingWindowSeconds !== undefined && p.maxBatchingWindowSeconds !== 0)
+      fail('maxBatchingWindowSeconds must be 0 on a FIFO lane (Lambda does not batch FIFO queues by window)');
+    assertConsumerSettings(`Lane "${name}"`, consumer, fifo);
+    if (p.memoryMb !== undefined && (p.memoryMb < 128 || p.memoryMb > 10_240 || !Number.isInteger(p.memoryMb)))
+      fail('memoryMb must be an integer 128–10240');
+    const maxAttempts = p.maxAttempts ?? d.maxAttempts;
+    // Keeps the pipeline's receives-per-attempt backstop when the lane gives more attempts.
+    const maxReceiveCount = Math.min(
+      SQS_LIMITS.maxReceiveCount,
+      Math.max(d.maxReceiveCount, maxAttempts * QUEUE_DEFAULTS.receivesPerAttempt),
+    );
+    assertAttemptsFit(`Lane "${name}"`, maxAttempts, maxReceiveCount);
+    const backoff = p.backoff ?? d.backoff;
+    if (backoff.baseSeconds < 0 || backoff.capSeconds < backoff.baseSeconds || backoff.capSeconds > 43_200)
+      fail('backoff needs 0 <= baseSeconds <= capSeconds <= 43200');
+    const environment = p.environment ?? {};
+    for (const key of Object.keys(environment)) {
+      if (RESERVED_ENV.test(key) || reservedEnv.includes(key))
+        fail(`environment variable ${key} is set by the pipeline or by Lambda; choose another name`);
+    }
+    out.push({ name, fifo, isDefault: false, consumer, maxAttempts, maxReceiveCount, backoff, environment });
+  }
+  return out;
+}
+
+/** Throws {@link ConfigError} when consumer settings are outside what SQS and Lambda accept. */
+export function assertConsumerSettings(where: string, s: ConsumerSettings, fifo: boolean): void {
+  const fail = (msg: string): never => {
+    throw new ConfigError(`${where}: ${msg}`);
+  };
+  const maxBatch = fifo ? SQS_LIMITS.maxFifoBatchSize : SQS_LIMITS.maxStandardBatchSize;
+  if (!Number.isInteger(s.batchSize) || s.batchSize < 1 || s.batchSize > maxBatch)
+    fail(`batchSize must be an integer 1–${maxBatch}${fifo ? ' on a FIFO queue' : ''}`);
+  if (s.batchSize > SQS_LIMITS.maxBatchSizeWithoutWindow && s.maxBatchingWindowSeconds < 1)
+    fail(`batchSize > ${SQS_LIMITS.maxBatchSizeWithoutWindow} needs maxBatchingWindowSeconds >= 1`);
+  if (s.maxConcurrency < SQS_LIMITS.minMaxConcurrency || s.maxConcurrency > SQS_LIMITS.maxMaxConcurrency)
+    fail(`maxConcurrency must be ${SQS_LIMITS.minMaxConcurrency}–${SQS_LIMITS.maxMaxConcurrency}`);
+  if (s.timeoutSeconds < LAMBDA_LIMITS.minTimeoutSeconds || s.timeoutSeconds > LAMBDA_LIMITS.maxTimeoutSeconds)
+    fail(`timeoutSeconds must be ${LAMBDA_LIMITS.minTimeoutSeconds}–${LAMBDA_LIMITS.maxTimeoutSeconds}`);
+}

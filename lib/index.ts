@@ -1,0 +1,16 @@
+/**
+ * `event-pipeline`: the construct an app installs. Everything exported here is the package's
+ * public surface (docs/DESIGN.md §9, CHANGELOG.md); the rest of `lib/` is internal.
+ *
+ * @example
+ * import { EventPipeline } from 'event-pipeline';
+ * new EventPipeline(stack, 'Default', { stage: 'dev', jobs: [path.join(__dirname, '../jobs/x.ts')] });
+ */
+export { EventPipeline, LANE_TAG, LOGICAL_IDS, type EventPipelineProps, type Lane } from './constructs/event-pipeline';
+export { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE, type LaneProps, type ResolvedLane } from './config/lanes';
+export { DEFAULTS } from './config/defaults';
+export { ConfigError } from './config/errors';
+export { resolveSettings } from './config/settings';
+export type { ConsumerSettings, PipelineSettings, PipelineSettingsInput, StageConfig } from './config/types';
+export { API_GATEWAY_ACCOUNT_STACK, ApiGatewayAccountStack } from './stacks/api-gateway-account-stack';
+export { PROBE_MODES, type ProbeMode } from '../lambda/shared/jobs/probe';

@@ -1,0 +1,11 @@
+import { validatorsModule } from '/work/main/lib/bundling/entries';
+import { z } from '/work/main/node_modules/zod';
+const schema = z.toJSONSchema(z.object({ to: z.email(), n: z.number().int().default(0), d: z.iso.date() }).strict(), { target: 'draft-7', io: 'input' }) as any;
+console.log(JSON.stringify(schema));
+const m = validatorsModule([{ type: 'a.b', description: '', ordered: false, jsonSchema: schema, source: { kind: 'builtin' } }]);
+console.log(m.exports, m.code.length, m.code.match(/require\([^)]*\)/g));
+require('fs').writeFileSync('/tmp/v.cjs', m.code);
+const v = require('/tmp/v.cjs');
+const f = v[m.exports['a.b']];
+const p: any = { to: 'x@y.com', d: '2024-01-01' };
+console.log(f(p), p, f({ to: 'bad', x: 1, d: '2024-13-01' }), JSON.stringify(f.errors));
