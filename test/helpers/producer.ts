@@ -1,11 +1,5 @@
 import { catalogFromRegistry } from '../../lambda/producer/catalog';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { App } from 'aws-cdk-lib';
-import { JOB_MODULES } from '../../app/event-pipeline-stack';
-import { loadStageConfig } from '../../app/stages';
-import { writeProducerEntry } from '../../lib/bundling/entries';
-import { buildCatalog } from '../../lib/bundling/job-catalog';
-import { resolveLanes } from '../../lib/config/lanes';
 import { createApi, type ApiDeps } from '../../lambda/producer/api';
 import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/shared/constants';
 import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
@@ -47,11 +41,3 @@ export const PRODUCER_ENV = {
   IDEMPOTENCY_WINDOW_SECONDS: '86400',
 } as const;
 
-/**
- * The producer's generated entry point for this repository's app (its job modules, default
- * lanes), written the way a synth writes it: import it to get the deployed `handler`.
- */
-export function producerEntry(): string {
-  const settings = loadStageConfig('local');
-  return writeProducerEntry(buildCatalog(new App(), JOB_MODULES, resolveLanes(settings), true), resolveLanes(settings));
-}

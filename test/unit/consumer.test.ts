@@ -11,6 +11,7 @@ import { deadlineMarginMs, withDeadline } from '../../lambda/shared/consumer/dea
 import { DLQ_ATTR, toSdkAttributes } from '../../lambda/shared/dlq-attributes';
 import { DeadlineExceededError } from '../../lambda/shared/errors';
 import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
+import { laneEntry } from '../helpers/lane-entries';
 import { FakeAws, s3Error, sqsError } from '../helpers/aws-fakes';
 import {
   accountedMemo,
@@ -725,6 +726,7 @@ describe('consumer Lambda entry points', () => {
     STATUS_TABLE: 'status',
     STATUS_RETENTION_DAYS: '7',
     IDEMPOTENCY_WINDOW_SECONDS: '86400',
+    LANE: 'standard',
     AWS_REGION: 'eu-west-1',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
@@ -732,13 +734,12 @@ describe('consumer Lambda entry points', () => {
   };
   type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-  async function load(
-    path: '../../lambda/consumer/index.js' | '../../lambda/fifo-consumer/index.js',
-    overrides = {},
-  ) {
+  // The default lanes' generated entry points, as a synth of this repository's app writes them.
+  const entries = { standard: laneEntry('standard'), fifo: laneEntry('fifo') };
+  async function load(lane: 'standard' | 'fifo', overrides = {}) {
     for (const [k, v] of Object.entries({ ...env, ...overrides })) vi.stubEnv(k, v);
     vi.resetModules();
-    return ((await import(path)) as { handler: Handler }).handler;
+    return ((await import(entries[lane])) as { handler: Handler }).handler;
   }
   // The status table: every write accepted, no idempotency record found.
   const dynamo = mockClient(DynamoDBClient);
@@ -759,7 +760,7 @@ describe('consumer Lambda entry points', () => {
 
   it('the standard handler reports only failing records and dead-letters permanent ones', async () => {
     // Prepare
-    const handler = await load('../../lambda/consumer/index.js');
+    const handler = await load('standard');
     const retry = probeRecord({ mode: 'fail-always' });
     const permanent = probeRecord({ mode: 'fail-permanent' });
 
@@ -777,7 +778,7 @@ describe('consumer Lambda entry points', () => {
   });
 
   it('the standard handler answers with item failures, not an error, when every record fails', async () => {
-    const handler = await load('../../lambda/consumer/index.js');
+    const handler = await load('standard');
     const records = [probeRecord({ mode: 'fail-always' }), sqsRecord({ body: '{' })];
     aws.failPut = () => s3Error(500);
 
@@ -788,7 +789,7 @@ describe('consumer Lambda entry points', () => {
 
   it('the FIFO handler holds back only the failing group', async () => {
     // Prepare
-    const handler = await load('../../lambda/fifo-consumer/index.js', {
+    const handler = await load('fifo', {
       QUEUE_URL: FIFO_QUEUE.url,
       DLQ_URL: FIFO_DLQ.url,
     });
@@ -808,7 +809,7 @@ describe('consumer Lambda entry points', () => {
   });
 
   it('fails its cold start with a clear message when configuration is missing', async () => {
-    await expect(load('../../lambda/consumer/index.js', { ARCHIVE_BUCKET: '' })).rejects.toThrow(
+    await expect(load('standard', { ARCHIVE_BUCKET: '' })).rejects.toThrow(
       'Environment variable ARCHIVE_BUCKET is required but not set',
     );
   });

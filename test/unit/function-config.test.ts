@@ -12,6 +12,7 @@ import { FIFO_DLQ, FIFO_QUEUE, STANDARD_DLQ, STANDARD_QUEUE } from '../helpers/s
 
 describe('function configuration', () => {
   const env = {
+    LANE: 'fifo',
     QUEUE_URL: FIFO_QUEUE.url,
     DLQ_URL: 'https://sqs/dlq.fifo',
     MAX_RECEIVE_COUNT: '15',
@@ -26,6 +27,7 @@ describe('function configuration', () => {
 
   it('reads consumer settings from the environment the stack sets', () => {
     expect(consumerSettings(consumerConfig.fromEnvironment(env))).toEqual({
+      lane: 'fifo',
       queueUrl: FIFO_QUEUE.url,
       dlqUrl: 'https://sqs/dlq.fifo',
       maxReceiveCount: 15,

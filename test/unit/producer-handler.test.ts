@@ -5,7 +5,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { postMessage } from '../helpers/api-events';
-import { PRODUCER_ENV, producerEntry } from '../helpers/producer';
+import { producerEntry } from '../helpers/lane-entries';
+import { PRODUCER_ENV } from '../helpers/producer';
 import { fakeContext, STANDARD_QUEUE } from '../helpers/sqs-events';
 
 describe('producer Lambda entry point', () => {

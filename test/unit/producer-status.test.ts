@@ -86,7 +86,7 @@ describe('producer: status of accepted messages', () => {
     const res = await api({ status })(postMessage(email()));
 
     expect(res.statusCode).toBe(202);
-    expect(body(res)).toEqual({ id: uuid(1), messageId: 'sqs-1', queue: 'standard' });
+    expect(body(res)).toEqual({ id: uuid(1), messageId: 'sqs-1', queue: 'standard', lane: 'standard' });
     expect(res.headers?.location).toBe(
       `https://abcdef1234.execute-api.eu-west-1.amazonaws.com/dev/v1/messages/${uuid(1)}`,
     );
@@ -95,6 +95,7 @@ describe('producer: status of accepted messages', () => {
         id: uuid(1),
         type: 'email.send',
         queue: 'standard',
+        lane: 'standard',
         messageId: 'sqs-1',
         acceptedAt: T0.toISOString(),
       },
