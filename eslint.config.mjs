@@ -3,12 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out*/**', '.local/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'cdk.out*/**', '.local/**', 'coverage/**', 'dist/**', 'scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ['**/*.mjs'],
     languageOptions: { globals: globals.node },
+  },
+  {
+    // Plain CommonJS scripts (postinstall, build steps).
+    files: ['**/*.cjs'],
+    languageOptions: { globals: globals.node, sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     rules: {

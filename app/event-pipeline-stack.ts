@@ -4,8 +4,8 @@ import type { Construct } from 'constructs';
 import { EventPipeline, type PipelineSettings } from 'event-pipeline';
 
 /** The job modules of this app (each exports its job type made with `defineJob`). */
-export const JOB_MODULES: readonly string[] = ['email-send', 'report-generate', 'activity-recorded'].map((m) =>
-  path.join(__dirname, 'jobs', `${m}.ts`),
+export const JOB_MODULES: readonly string[] = ['email-send', 'report-generate', 'activity-recorded'].map(
+  (m) => path.join(__dirname, 'jobs', `${m}.ts`),
 );
 
 /** Props of {@link EventPipelineStack}. */

@@ -3,7 +3,13 @@
  * they differ from the package's defaults (`DEFAULTS` in event-pipeline). An app that installs
  * the package keeps a file like this one in its own repository.
  */
-import { ConfigError, DEFAULTS, resolveSettings, type PipelineSettings, type PipelineSettingsInput } from 'event-pipeline';
+import {
+  ConfigError,
+  DEFAULTS,
+  resolveSettings,
+  type PipelineSettings,
+  type PipelineSettingsInput,
+} from 'event-pipeline';
 
 /** Names of the stages this app knows. */
 export const STAGE_NAMES = ['dev', 'staging', 'prod', 'local'] as const;
@@ -77,7 +83,10 @@ export function isStageName(name: string): name is StageName {
  * @example
  * const config = loadStageConfig('dev', { env: { region: 'eu-west-1' } });
  */
-export function loadStageConfig(name: string | undefined, extra: PipelineSettingsInput = {}): PipelineSettings {
+export function loadStageConfig(
+  name: string | undefined,
+  extra: PipelineSettingsInput = {},
+): PipelineSettings {
   const choose = `Valid stages: ${STAGE_NAMES.join(', ')} (choose with -c stage=<name>).`;
   if (name === undefined || name === '') throw new ConfigError(`No stage given. ${choose}`);
   if (!isStageName(name)) throw new ConfigError(`Unknown stage "${name}". ${choose}`);

@@ -6,7 +6,13 @@
  * import { EventPipeline } from 'event-pipeline';
  * new EventPipeline(stack, 'Default', { stage: 'dev', jobs: [path.join(__dirname, '../jobs/x.ts')] });
  */
-export { EventPipeline, LANE_TAG, LOGICAL_IDS, type EventPipelineProps, type Lane } from './constructs/event-pipeline';
+export {
+  EventPipeline,
+  LANE_TAG,
+  LOGICAL_IDS,
+  type EventPipelineProps,
+  type Lane,
+} from './constructs/event-pipeline';
 export { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE, type LaneProps, type ResolvedLane } from './config/lanes';
 export { DEFAULTS } from './config/defaults';
 export { ConfigError } from './config/errors';
@@ -14,3 +20,5 @@ export { resolveSettings } from './config/settings';
 export type { ConsumerSettings, PipelineSettings, PipelineSettingsInput, StageConfig } from './config/types';
 export { API_GATEWAY_ACCOUNT_STACK, ApiGatewayAccountStack } from './stacks/api-gateway-account-stack';
 export { PROBE_MODES, type ProbeMode } from '../lambda/shared/jobs/probe';
+/** cdk-nag's AWS Solutions rules, which the pipeline passes (re-exported so an app needs no other dependency). */
+export { AwsSolutionsChecks } from 'cdk-nag';

@@ -10,7 +10,7 @@ import { Journal } from './control/journal';
 import { functionEnv, logGroupNameOf } from './functions/environment';
 import { FunctionHost } from './functions/host';
 import { createLocalLogger, type LocalLogger, type LogMode } from './log';
-import { assertPortFree, generateApiKey, LOCAL_CDK_OUT, synthesize } from './startup';
+import { assertPortFree, generateApiKey, LOCAL_CDK_OUT, PROJECT_ROOT, synthesize } from './startup';
 import { readStageTemplate } from './template/reader';
 import { DEFAULT_LOCAL_REGION, localPseudoParameters, Resolver } from './template/resolver';
 import { analyzeTemplate } from './template/topology';
@@ -24,7 +24,12 @@ export type { LogMode } from './log';
 
 /** Options of {@link startLocal}. */
 export interface StartLocalOptions {
-  /** Cloud assembly directory. @default `<project>/cdk.out.local` (local mode's own) */
+  /**
+   * The CDK app's folder (its `cdk.json`): where the synth runs. @default this repository (its
+   * reference app); the `event-pipeline local` command passes the working directory
+   */
+  readonly appDir?: string;
+  /** Cloud assembly directory. @default `<appDir>/cdk.out.local` (local mode's own) */
   readonly cdkOut?: string;
   /** Synthesize the stage with the project's CDK CLI first (else the assembly must exist). @default false */
   readonly synth?: boolean;
@@ -121,7 +126,10 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   const logger: LocalLogger = createLocalLogger(options.logs ?? 'pretty');
   const stage = options.stage ?? 'local';
   const stackName = `EventPipeline-${stage}`;
-  const cdkOut = path.resolve(options.cdkOut ?? LOCAL_CDK_OUT);
+  const appDir = path.resolve(options.appDir ?? PROJECT_ROOT);
+  const cdkOut = path.resolve(
+    options.cdkOut ?? (options.appDir ? path.join(appDir, 'cdk.out.local') : LOCAL_CDK_OUT),
+  );
   const drainMs = options.drainTimeoutMs ?? 5000;
   const apiPort = options.apiPort ?? 3000;
   const awsPort = options.awsPort ?? 4566;
@@ -131,7 +139,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   if (options.synth) {
     logger.info(`synthesizing stage ${stage}…`);
     const t = Date.now();
-    await synthesize(stage, cdkOut);
+    await synthesize(stage, cdkOut, appDir);
     logger.info(`synthesized in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
   const template = readStageTemplate(cdkOut, stackName);

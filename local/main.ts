@@ -57,8 +57,12 @@ function banner(local: LocalHandle, envFile: string, seconds: number): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  const args = parseLocalArgs(process.argv.slice(2));
+/**
+ * Runs local mode for the CDK app in `appDir` until a signal stops it; `argv` are the options
+ * after the command. Used by `npm start` (this repository's app) and `event-pipeline local`.
+ */
+export async function runLocal(argv: readonly string[], appDir: string): Promise<void> {
+  const args = parseLocalArgs(argv);
   if (args.help) {
     process.stdout.write(LOCAL_USAGE);
     return;
@@ -66,8 +70,9 @@ async function main(): Promise<void> {
   // Lambda runs nodejs24.x; the SDK's "Node < 22" notice is noise for local mode.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const logs = logMode(args);
-  const envFile = path.resolve('.local', 'env.json');
+  const envFile = path.resolve(appDir, '.local', 'env.json');
   const local = await startLocal({
+    appDir,
     cdkOut: process.env.LOCAL_CDK_OUT ? path.resolve(process.env.LOCAL_CDK_OUT) : undefined,
     synth: args.synth,
     apiPort: port('PORT', 3000),
@@ -109,9 +114,13 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-main().catch((error: unknown) => {
+/** Prints a startup failure as one line (`LOCAL_DEBUG=1` adds the stack) and exits 2 (usage) or 1. */
+export function failLocal(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`error: ${message.split('\n')[0]}\n`);
   if (process.env.LOCAL_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   process.exit(error instanceof UsageError ? 2 : 1);
-});
+}
+
+// `npm start` in this repository runs this file for the repository's own app.
+if (require.main === module) runLocal(process.argv.slice(2), process.cwd()).catch(failLocal);

@@ -3,10 +3,11 @@ import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
+import { PACKAGE_ROOT } from '../lib/package-root';
 import { LocalModeError } from './errors';
 
-/** Repository root: where `cdk.json` and the project's CDK CLI live. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+/** The package's folder: this repository (and its reference app), or `node_modules/event-pipeline` in an app. */
+export const PROJECT_ROOT = PACKAGE_ROOT;
 
 /** A random API key shaped like API Gateway's (40 letters and digits). */
 export function generateApiKey(): string {
@@ -37,8 +38,13 @@ export async function assertPortFree(port: number, variable: string): Promise<vo
  * Synthesizes `stage` into `cdkOut` with the project's CDK CLI. Throws a one-line
  * {@link LocalModeError} when synth fails (the app's own `error: …` line when it printed one).
  */
-export async function synthesize(stage: string, cdkOut: string): Promise<void> {
-  const cli = require.resolve('aws-cdk/bin/cdk', { paths: [PROJECT_ROOT] });
+export async function synthesize(
+  stage: string,
+  cdkOut: string,
+  appDir: string = PROJECT_ROOT,
+): Promise<void> {
+  // The app's own CDK CLI when it has one, else the one this package depends on.
+  const cli = require.resolve('aws-cdk/bin/cdk', { paths: [appDir, PROJECT_ROOT] });
   // `cli-telemetry=false` is what CDK_DISABLE_CLI_TELEMETRY=true does, without touching the
   // environment the CLI inherits (local mode reads no environment; see main.ts).
   const args = [
@@ -57,7 +63,7 @@ export async function synthesize(stage: string, cdkOut: string): Promise<void> {
   const output: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(process.execPath, args, {
-      cwd: PROJECT_ROOT,
+      cwd: appDir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (d: Buffer) => output.push(d.toString()));

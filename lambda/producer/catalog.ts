@@ -69,12 +69,14 @@ export function catalogFromRegistry(
 /** A validator compiled at synth (Ajv standalone code): true when valid, else `errors` set. */
 export interface CompiledValidator {
   (data: unknown): boolean;
-  errors?: readonly {
-    instancePath: string;
-    keyword: string;
-    message?: string;
-    params: Record<string, unknown>;
-  }[] | null;
+  errors?:
+    | readonly {
+        instancePath: string;
+        keyword: string;
+        message?: string;
+        params: Record<string, unknown>;
+      }[]
+    | null;
 }
 
 /** The field an Ajv error is about, as the API names fields (`payload.a.b`, `payload.list.0`). */

@@ -19,43 +19,44 @@ export function createProducerHandler(catalog: {
   readonly types: Readonly<Record<string, CatalogType>>;
   readonly validators: Readonly<Record<string, CompiledValidator>>;
 }) {
-const config = fromEnvironment(process.env);
-const logger = createLogger('producer');
-const metrics = createMetrics('producer');
-const db = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+  const config = fromEnvironment(process.env);
+  const logger = createLogger('producer');
+  const metrics = createMetrics('producer');
+  const db = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
 
-const api = createApi({
-  catalog: compiledCatalog(catalog.types, catalog.validators),
-  sqs: new SQSClient({}),
-  queues: { standardUrl: config.standardQueueUrl, fifoUrl: config.fifoQueueUrl, lanes: config.laneQueueUrls },
-  maxBodyBytes: config.maxBodyBytes,
-  allowedProbeModes: config.allowedProbeModes,
-  logger,
-  metrics,
-  status: new SafeStatusStore(
-    new DynamoStatusStore(db, { tableName: config.statusTable, retentionDays: config.statusRetentionDays }),
+  const api = createApi({
+    catalog: compiledCatalog(catalog.types, catalog.validators),
+    sqs: new SQSClient({}),
+    queues: {
+      standardUrl: config.standardQueueUrl,
+      fifoUrl: config.fifoQueueUrl,
+      lanes: config.laneQueueUrls,
+    },
+    maxBodyBytes: config.maxBodyBytes,
+    allowedProbeModes: config.allowedProbeModes,
     logger,
     metrics,
-  ),
-  idempotencyKeys: new DynamoIdempotencyKeys(db, {
-    tableName: config.statusTable,
-    windowSeconds: config.idempotencyWindowSeconds,
-  }),
-});
+    status: new SafeStatusStore(
+      new DynamoStatusStore(db, { tableName: config.statusTable, retentionDays: config.statusRetentionDays }),
+      logger,
+      metrics,
+    ),
+    idempotencyKeys: new DynamoIdempotencyKeys(db, {
+      tableName: config.statusTable,
+      windowSeconds: config.idempotencyWindowSeconds,
+    }),
+  });
 
-/** API Gateway REST proxy handler for `/v1/messages`, `/v1/messages/batch` and `/v1/messages/{id}`. */
-return async (
-  event: APIGatewayProxyEvent,
-  context: Context,
-): Promise<APIGatewayProxyResult> => {
-  logger.addContext(context);
-  logger.appendKeys({ requestId: event.requestContext?.requestId });
-  try {
-    return await api(event);
-  } finally {
-    logger.resetKeys();
-  }
-};
+  /** API Gateway REST proxy handler for `/v1/messages`, `/v1/messages/batch` and `/v1/messages/{id}`. */
+  return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    logger.addContext(context);
+    logger.appendKeys({ requestId: event.requestContext?.requestId });
+    try {
+      return await api(event);
+    } finally {
+      logger.resetKeys();
+    }
+  };
 }

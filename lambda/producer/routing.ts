@@ -19,7 +19,11 @@ export function laneFor(type: string, facts: CatalogType, orderingKey: string | 
   if (facts.lane !== undefined) {
     const fifo = facts.laneFifo ?? false;
     if (fifo && !keyed)
-      return { ok: false, field: 'orderingKey', message: `required: "${type}" runs in the FIFO lane "${facts.lane}"` };
+      return {
+        ok: false,
+        field: 'orderingKey',
+        message: `required: "${type}" runs in the FIFO lane "${facts.lane}"`,
+      };
     if (!fifo && keyed)
       return {
         ok: false,
@@ -30,5 +34,7 @@ export function laneFor(type: string, facts: CatalogType, orderingKey: string | 
   }
   if (facts.ordered && !keyed)
     return { ok: false, field: 'orderingKey', message: `required: "${type}" is an ordered type` };
-  return keyed ? { ok: true, lane: DEFAULT_LANES.fifo, fifo: true } : { ok: true, lane: DEFAULT_LANES.standard, fifo: false };
+  return keyed
+    ? { ok: true, lane: DEFAULT_LANES.fifo, fifo: true }
+    : { ok: true, lane: DEFAULT_LANES.standard, fifo: false };
 }

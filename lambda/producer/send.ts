@@ -57,7 +57,10 @@ export function queueUrlOf(queues: LaneQueues, lane: string, fifo: boolean): str
   if (lane === 'standard') return queues.standardUrl;
   if (lane === 'fifo') return queues.fifoUrl;
   const url = queues.lanes?.[lane];
-  if (!url) throw new Error(`no queue for lane "${lane}" (${fifo ? 'FIFO' : 'standard'}) in the producer's environment`);
+  if (!url)
+    throw new Error(
+      `no queue for lane "${lane}" (${fifo ? 'FIFO' : 'standard'}) in the producer's environment`,
+    );
   return url;
 }
 

@@ -28,11 +28,15 @@ export interface CatalogEntry {
  */
 export function loadJobModule(file: string): JobDefinition[] {
   if (!path.isAbsolute(file))
-    throw new ConfigError(`Job module "${file}" must be an absolute path (e.g. path.join(__dirname, '../jobs/x.ts'))`);
+    throw new ConfigError(
+      `Job module "${file}" must be an absolute path (e.g. path.join(__dirname, '../jobs/x.ts'))`,
+    );
   let exports: unknown;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { require: tsxRequire } = require('tsx/cjs/api') as { require: (id: string, from: string) => unknown };
+    const { require: tsxRequire } = require('tsx/cjs/api') as {
+      require: (id: string, from: string) => unknown;
+    };
     exports = tsxRequire(file, __filename);
   } catch (error) {
     throw new ConfigError(`Job module ${file} cannot be loaded: ${(error as Error).message.split('\n')[0]}`);
@@ -100,7 +104,9 @@ export function buildCatalog(
           `Job type "${def.type}" names lane "${def.lane}", which the pipeline does not have (lanes: ${lanes.map((l) => l.name).join(', ')})`,
         );
       if (def.ordered && !lane.fifo)
-        throw new ConfigError(`Job type "${def.type}" is ordered but lane "${def.lane}" is not FIFO (fifo: true)`);
+        throw new ConfigError(
+          `Job type "${def.type}" is ordered but lane "${def.lane}" is not FIFO (fifo: true)`,
+        );
     }
     if (hasRefinement(def.schema))
       Annotations.of(scope).addWarningV2(

@@ -86,7 +86,9 @@ export function resolveLanes(
     const d = base(fifo);
     const consumer: ConsumerSettings = {
       batchSize: p.batchSize ?? d.consumer.batchSize,
-      maxBatchingWindowSeconds: fifo ? 0 : (p.maxBatchingWindowSeconds ?? d.consumer.maxBatchingWindowSeconds),
+      maxBatchingWindowSeconds: fifo
+        ? 0
+        : (p.maxBatchingWindowSeconds ?? d.consumer.maxBatchingWindowSeconds),
       maxConcurrency: p.maxConcurrency ?? d.consumer.maxConcurrency,
       timeoutSeconds: p.timeoutSeconds ?? d.consumer.timeoutSeconds,
       memoryMb: p.memoryMb ?? d.consumer.memoryMb,
@@ -94,7 +96,10 @@ export function resolveLanes(
     if (fifo && p.maxBatchingWindowSeconds !== undefined && p.maxBatchingWindowSeconds !== 0)
       fail('maxBatchingWindowSeconds must be 0 on a FIFO lane (Lambda does not batch FIFO queues by window)');
     assertConsumerSettings(`Lane "${name}"`, consumer, fifo);
-    if (p.memoryMb !== undefined && (p.memoryMb < 128 || p.memoryMb > 10_240 || !Number.isInteger(p.memoryMb)))
+    if (
+      p.memoryMb !== undefined &&
+      (p.memoryMb < 128 || p.memoryMb > 10_240 || !Number.isInteger(p.memoryMb))
+    )
       fail('memoryMb must be an integer 128–10240');
     const maxAttempts = p.maxAttempts ?? d.maxAttempts;
     // Keeps the pipeline's receives-per-attempt backstop when the lane gives more attempts.
@@ -128,6 +133,9 @@ export function assertConsumerSettings(where: string, s: ConsumerSettings, fifo:
     fail(`batchSize > ${SQS_LIMITS.maxBatchSizeWithoutWindow} needs maxBatchingWindowSeconds >= 1`);
   if (s.maxConcurrency < SQS_LIMITS.minMaxConcurrency || s.maxConcurrency > SQS_LIMITS.maxMaxConcurrency)
     fail(`maxConcurrency must be ${SQS_LIMITS.minMaxConcurrency}–${SQS_LIMITS.maxMaxConcurrency}`);
-  if (s.timeoutSeconds < LAMBDA_LIMITS.minTimeoutSeconds || s.timeoutSeconds > LAMBDA_LIMITS.maxTimeoutSeconds)
+  if (
+    s.timeoutSeconds < LAMBDA_LIMITS.minTimeoutSeconds ||
+    s.timeoutSeconds > LAMBDA_LIMITS.maxTimeoutSeconds
+  )
     fail(`timeoutSeconds must be ${LAMBDA_LIMITS.minTimeoutSeconds}–${LAMBDA_LIMITS.maxTimeoutSeconds}`);
 }

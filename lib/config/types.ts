@@ -1,6 +1,5 @@
 import type { ProbeMode } from '../../lambda/shared/jobs/probe';
 
-
 /** Settings of one Lambda SQS consumer and its event source mapping. */
 export interface ConsumerSettings {
   /** Records per invocation (standard: 1–10000, FIFO: 1–10). */

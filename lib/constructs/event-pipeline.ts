@@ -6,7 +6,13 @@ import { buildCatalog, typesOfLane, type CatalogEntry } from '../bundling/job-ca
 import { writeLaneEntry, writeProducerEntry } from '../bundling/entries';
 import { variables as consumerVariables } from '../../lambda/consumer/config';
 import { ConfigError } from '../config/errors';
-import { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE, resolveLanes, type LaneProps, type ResolvedLane } from '../config/lanes';
+import {
+  DEFAULT_FIFO_LANE,
+  DEFAULT_STANDARD_LANE,
+  resolveLanes,
+  type LaneProps,
+  type ResolvedLane,
+} from '../config/lanes';
 import { resolveSettings } from '../config/settings';
 import type { PipelineSettings, PipelineSettingsInput } from '../config/types';
 import { ConsumerFunction } from './consumer-function';
@@ -99,7 +105,8 @@ export function pascalOf(lane: string): string {
 
 /** Construct ids of a lane's queue and consumer (the default lanes keep their original ids). */
 function idsOf(lane: ResolvedLane): { queue: string; consumer: string; output: string } {
-  if (lane.name === DEFAULT_STANDARD_LANE) return { queue: 'Standard', consumer: 'Consumer', output: 'Standard' };
+  if (lane.name === DEFAULT_STANDARD_LANE)
+    return { queue: 'Standard', consumer: 'Consumer', output: 'Standard' };
   if (lane.name === DEFAULT_FIFO_LANE) return { queue: 'Fifo', consumer: 'FifoConsumer', output: 'Fifo' };
   const p = pascalOf(lane.name);
   return { queue: `Lane${p}`, consumer: `Lane${p}Consumer`, output: `Lane${p}` };
@@ -159,7 +166,7 @@ export class EventPipeline extends Construct {
       if (types.length === 0 && !lane.isDefault)
         throw new ConfigError(`Lane "${lane.name}" runs no job type: name it in a job's defineJob({ lane })`);
       const queue = new QueueWithDlq(this, ids.queue, {
-        label: lane.isDefault ? (lane.fifo ? 'FIFO' : 'standard') : `${lane.name} lane`,
+        label: lane.isDefault ? (lane.fifo ? 'FIFO' : 'standard') : lane.name,
         fifo: lane.fifo,
         ...(lane.fifo ? { highThroughput: c.fifoHighThroughput } : {}),
         maxReceiveCount: lane.maxReceiveCount,
@@ -175,7 +182,11 @@ export class EventPipeline extends Construct {
         pin(queue.queue, LOGICAL_IDS.fifoQueue);
         pin(queue.deadLetterQueue, LOGICAL_IDS.fifoDlq);
       }
-      const serviceName = lane.isDefault ? (lane.fifo ? 'fifo-consumer' : 'consumer') : `consumer-${lane.name}`;
+      const serviceName = lane.isDefault
+        ? lane.fifo
+          ? 'fifo-consumer'
+          : 'consumer'
+        : `consumer-${lane.name}`;
       const consumer = new ConsumerFunction(this, ids.consumer, {
         lane: lane.name,
         entry: writeLaneEntry(lane, types, serviceName),

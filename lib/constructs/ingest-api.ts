@@ -72,18 +72,21 @@ export class IngestApi extends Construct {
       timeout: Duration.seconds(FUNCTION_DEFAULTS.producerTimeoutSeconds),
       logRetentionDays: props.logRetentionDays,
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
-      environment: producerEnvironment({
-        standardQueueUrl: props.standardQueue.queueUrl,
-        fifoQueueUrl: props.fifoQueue.queueUrl,
-        laneQueueUrls: Object.fromEntries(
-          Object.entries(props.laneQueues ?? {}).map(([lane, q]) => [lane, q.queueUrl]),
-        ),
-        maxBodyBytes: props.maxBodyBytes,
-        allowedProbeModes: props.allowedProbeModes,
-        statusTable: props.statusTable.table.tableName,
-        statusRetentionDays: props.statusRetentionDays,
-        idempotencyWindowSeconds: props.idempotencyWindowHours * 3600,
-      }, { json: (value) => Stack.of(this).toJsonString(value) }),
+      environment: producerEnvironment(
+        {
+          standardQueueUrl: props.standardQueue.queueUrl,
+          fifoQueueUrl: props.fifoQueue.queueUrl,
+          laneQueueUrls: Object.fromEntries(
+            Object.entries(props.laneQueues ?? {}).map(([lane, q]) => [lane, q.queueUrl]),
+          ),
+          maxBodyBytes: props.maxBodyBytes,
+          allowedProbeModes: props.allowedProbeModes,
+          statusTable: props.statusTable.table.tableName,
+          statusRetentionDays: props.statusRetentionDays,
+          idempotencyWindowSeconds: props.idempotencyWindowHours * 3600,
+        },
+        { json: (value) => Stack.of(this).toJsonString(value) },
+      ),
     });
     props.statusTable.grantProducer(this.producer.fn);
     for (const q of Object.values(props.laneQueues ?? {})) q.grant(this.producer.fn, 'sqs:SendMessage');

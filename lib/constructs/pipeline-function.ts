@@ -8,12 +8,10 @@ import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambda/shared/constants';
 import { FUNCTION_DEFAULTS } from '../config/defaults';
 import { ConfigError } from '../config/errors';
+import { PACKAGE_ROOT } from '../package-root';
 
 /** The runtime of every function (set explicitly: NodejsFunction's own default is old). */
 const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
-
-/** Repository root, from which `lambda/<name>/index.ts` entries are resolved. */
-const ROOT = path.join(__dirname, '..', '..');
 
 /** Props of {@link PipelineFunction}. */
 export interface PipelineFunctionProps {
@@ -84,7 +82,7 @@ export class PipelineFunction extends Construct {
     this.fn = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.isAbsolute(props.handlerDir)
         ? props.handlerDir
-        : path.join(ROOT, 'lambda', props.handlerDir, 'index.ts'),
+        : path.join(PACKAGE_ROOT, 'lambda', props.handlerDir, 'index.ts'),
       handler: 'handler',
       description: props.description,
       runtime: FUNCTION_RUNTIME,
@@ -117,6 +115,10 @@ export class PipelineFunction extends Construct {
         mainFields: ['module', 'main'],
         // Some CommonJS dependencies call require(); ESM bundles need it defined.
         banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+        // `event-pipeline/jobs` in an app's job module resolves to the package's TypeScript
+        // source (package.json `exports`), the same module the lane runtime imports: one copy of
+        // each error class in a bundle, so `instanceof PermanentError` holds.
+        esbuildArgs: { '--conditions': 'event-pipeline-source,module' },
       },
     });
     Validations.of(this.fn).acknowledge({

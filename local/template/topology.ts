@@ -20,6 +20,7 @@ export const SKIPPED_TYPES: Readonly<Record<string, string>> = {
   'AWS::KMS::Key': 'no encryption at rest locally',
   'AWS::KMS::Alias': 'no encryption at rest locally',
   'AWS::SNS::Topic': 'alarm notifications are printed instead',
+  'AWS::SNS::Subscription': 'alarm notifications are printed instead (no email is sent)',
   'AWS::SNS::TopicPolicy': 'no resource policies locally',
   'AWS::SQS::QueuePolicy': 'no resource policies locally (TLS-only and account rules are not enforced)',
   'AWS::S3::BucketPolicy': 'no resource policies locally',

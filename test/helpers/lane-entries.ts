@@ -18,7 +18,11 @@ function appCatalog() {
 export function laneEntry(lane: 'standard' | 'fifo'): string {
   const { lanes, catalog } = appCatalog();
   const resolved = lanes.find((l) => l.name === lane)!;
-  return writeLaneEntry(resolved, typesOfLane(catalog, resolved), lane === 'fifo' ? 'fifo-consumer' : 'consumer');
+  return writeLaneEntry(
+    resolved,
+    typesOfLane(catalog, resolved),
+    lane === 'fifo' ? 'fifo-consumer' : 'consumer',
+  );
 }
 
 /** The producer's generated entry point for this repository's app. */

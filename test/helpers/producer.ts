@@ -40,4 +40,3 @@ export const PRODUCER_ENV = {
   STATUS_RETENTION_DAYS: '7',
   IDEMPOTENCY_WINDOW_SECONDS: '86400',
 } as const;
-

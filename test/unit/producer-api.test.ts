@@ -93,7 +93,12 @@ describe('producer API: POST /v1/messages', () => {
 
     // Assess
     expect(res.statusCode).toBe(202);
-    expect(parse(res)).toEqual({ id: uuid(1), messageId: 'sqs-message-1', queue: 'standard', lane: 'standard' });
+    expect(parse(res)).toEqual({
+      id: uuid(1),
+      messageId: 'sqs-message-1',
+      queue: 'standard',
+      lane: 'standard',
+    });
     expect(headerOf(res, 'content-type')).toBe('application/json');
     const [sent] = sentSingles();
     expect(sentSingles()).toHaveLength(1);
@@ -453,7 +458,14 @@ describe('producer API: POST /v1/messages/batch', () => {
     expect(res.statusCode).toBe(202);
     expect(parse<BatchBody>(res).results).toEqual([
       { index: 0, id: uuid(1), messageId: 'sqs-0', queue: 'standard', lane: 'standard' },
-      { index: 1, id: uuid(2), messageId: 'sqs-1', queue: 'fifo', lane: 'fifo', sequenceNumber: expect.any(String) },
+      {
+        index: 1,
+        id: uuid(2),
+        messageId: 'sqs-1',
+        queue: 'fifo',
+        lane: 'fifo',
+        sequenceNumber: expect.any(String),
+      },
       { index: 2, id: uuid(3), messageId: 'sqs-2', queue: 'standard', lane: 'standard' },
     ]);
     const byQueue: Record<string, SendMessageBatchRequestEntry[]> = Object.fromEntries(
@@ -546,7 +558,13 @@ describe('producer API: POST /v1/messages/batch', () => {
     expect(res.statusCode).toBe(207);
     const { results } = parse<BatchBody>(res);
     expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3, 4]);
-    expect(results[0]).toEqual({ index: 0, id: uuid(1), messageId: 'sqs-0', queue: 'standard', lane: 'standard' });
+    expect(results[0]).toEqual({
+      index: 0,
+      id: uuid(1),
+      messageId: 'sqs-0',
+      queue: 'standard',
+      lane: 'standard',
+    });
     expect(results[1]!.error).toMatchObject({
       code: 'ValidationError',
       details: [{ field: 'messages.1.payload.to', message: expect.any(String) }],
@@ -556,7 +574,13 @@ describe('producer API: POST /v1/messages/batch', () => {
       code: 'QueueUnavailable',
       message: expect.stringContaining('InternalError'),
     });
-    expect(results[4]).toEqual({ index: 4, id: uuid(3), messageId: 'sqs-4', queue: 'standard', lane: 'standard' });
+    expect(results[4]).toEqual({
+      index: 4,
+      id: uuid(3),
+      messageId: 'sqs-4',
+      queue: 'standard',
+      lane: 'standard',
+    });
     const sentIds = sentBatches().flatMap((b) => b.Entries!.map((e) => e.Id));
     expect(sentIds.sort()).toEqual(['0', '3', '4']);
   });

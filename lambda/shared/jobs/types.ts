@@ -77,7 +77,8 @@ export function jobsOfModule(moduleExports: unknown, name: string): JobDefinitio
     for (const value of Object.values(moduleExports as Record<string, unknown>)) {
       visit(value);
       // CommonJS interop: a default export seen through `module.exports.default`.
-      if (value && typeof value === 'object' && 'default' in value) visit((value as { default: unknown }).default);
+      if (value && typeof value === 'object' && 'default' in value)
+        visit((value as { default: unknown }).default);
     }
   }
   if (found.size === 0) throw new Error(`Job module ${name} exports no job defined with defineJob()`);
