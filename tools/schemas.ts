@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EnvelopeV1 } from '../lambda/shared/envelope';
+import { EnvelopeV1 } from '../lambda/shared/envelope-schema';
 import { defaultRegistry } from './example-registry';
 
 /** The JSON Schema documents published under `schemas/`, by file name. */

@@ -1,20 +1,35 @@
-import { z } from 'zod';
-import { defineEnvironment, json, type ConfigOf, type EnvironmentInput } from '../shared/env-contract';
+import {
+  defineEnvironment,
+  EnvValueError,
+  json,
+  type ConfigOf,
+  type EnvironmentInput,
+} from '../shared/env-contract';
 import { SHARED_VARIABLES } from '../shared/shared-environment';
 import type { SweptQueue } from '../shared/sweeper';
 
-const SweptQueues: z.ZodType<SweptQueue[]> = z
-  .array(
-    z
-      .object({
-        dlqUrl: z.string().min(1),
-        sourceQueueName: z.string().min(1),
-        sourceQueueArn: z.string().min(1),
-      })
-      .strict(),
-    'must be a JSON array of { dlqUrl, sourceQueueName, sourceQueueArn }',
-  )
-  .min(1, 'must list at least one queue');
+const FIELDS = ['dlqUrl', 'sourceQueueName', 'sourceQueueArn'] as const;
+
+/** SWEPT_QUEUES: a non-empty JSON array of `{ dlqUrl, sourceQueueName, sourceQueueArn }`. */
+function sweptQueues(value: unknown): SweptQueue[] {
+  if (!Array.isArray(value))
+    throw new EnvValueError('must be a JSON array of { dlqUrl, sourceQueueName, sourceQueueArn }');
+  if (value.length === 0) throw new EnvValueError('must list at least one queue');
+  value.forEach((q: unknown, i) => {
+    const o = q as Record<string, unknown>;
+    if (typeof q !== 'object' || q === null || Array.isArray(q))
+      throw new EnvValueError(
+        'must be a JSON array of { dlqUrl, sourceQueueName, sourceQueueArn }',
+        String(i),
+      );
+    for (const f of FIELDS)
+      if (typeof o[f] !== 'string' || o[f] === '')
+        throw new EnvValueError('must be a non-empty string', `${i}.${f}`);
+    const extra = Object.keys(o).find((k) => !(FIELDS as readonly string[]).includes(k));
+    if (extra) throw new EnvValueError(`unknown field "${extra}"`, String(i));
+  });
+  return value as SweptQueue[];
+}
 
 /**
  * The DLQ sweeper's environment contract: `DlqSweeper` writes it with {@link toEnvironment}
@@ -24,7 +39,7 @@ const SweptQueues: z.ZodType<SweptQueue[]> = z
 const contract = defineEnvironment({
   archiveBucket: SHARED_VARIABLES.archiveBucket,
   /** The DLQs to sweep and the queues they belong to (JSON). */
-  sweptQueues: json('SWEPT_QUEUES', SweptQueues),
+  sweptQueues: json('SWEPT_QUEUES', sweptQueues),
   /** Where swept messages are marked failed. */
   statusTable: SHARED_VARIABLES.statusTable,
   statusRetentionDays: SHARED_VARIABLES.statusRetentionDays,

@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type { ProbeMode } from '../shared/jobs/probe';
+import type { ProbeMode } from '../shared/jobs/probe-modes';
 import { encodeMessage, MessageTooLargeError, type EncodedMessage } from '../shared/message-codec';
 import type { StatusStore, StatusSubject } from '../shared/status/types';
 import type { JobCatalog } from './catalog';

@@ -1,15 +1,15 @@
-import { z } from 'zod';
 import {
   defineEnvironment,
   integer,
   json,
+  stringRecord,
   oneOfList,
   text,
   type ConfigOf,
   type EnvironmentInput,
 } from '../shared/env-contract';
 import { SHARED_VARIABLES } from '../shared/shared-environment';
-import { PROBE_MODES } from '../shared/jobs/probe';
+import { PROBE_MODES } from '../shared/jobs/probe-modes';
 
 /**
  * The producer's environment contract: `IngestApi` writes it with {@link toEnvironment}, the entry
@@ -19,7 +19,7 @@ const contract = defineEnvironment({
   standardQueueUrl: text('STANDARD_QUEUE_URL'),
   fifoQueueUrl: text('FIFO_QUEUE_URL'),
   /** Each custom lane's queue URL by lane name (`{}` when the app has none). */
-  laneQueueUrls: json('LANE_QUEUE_URLS', z.record(z.string(), z.string())),
+  laneQueueUrls: json('LANE_QUEUE_URLS', stringRecord),
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: integer('MAX_BODY_BYTES'),
   /** Probe modes this stage accepts; an unknown mode fails the cold start. */

@@ -1,38 +1,69 @@
-import { z } from 'zod';
-import type { ProbeMode } from '../shared/jobs/probe';
+import type { ProbeMode } from '../shared/jobs/probe-modes';
 import { JOB_TYPE_PATTERN } from '../shared/envelope';
+import { ApiError, type ErrorDetail } from './http';
 import type { JobCatalog } from './catalog';
 import { laneFor } from './routing';
-import { ApiError, type ErrorDetail } from './http';
 
 /** Largest number of entries in one batch request. */
 export const MAX_BATCH_ENTRIES = 100;
 
-/** Idempotency keys double as FIFO deduplication ids: 1–128 printable ASCII characters. */
-const IdempotencyKey = z
-  .string()
-  .regex(/^[\x21-\x7e]{1,128}$/, '1–128 printable ASCII characters, no spaces');
+/**
+ * Idempotency keys double as FIFO deduplication ids, ordering keys become FIFO message group
+ * ids: SQS limits both to 1–128 printable ASCII characters.
+ */
+const SQS_ID = /^[\x21-\x7e]{1,128}$/;
+const SQS_ID_RULE = '1–128 printable ASCII characters, no spaces';
 
-/** Ordering keys become FIFO message group ids, which SQS limits to the same character set. */
-const OrderingKey = z.string().regex(/^[\x21-\x7e]{1,128}$/, '1–128 printable ASCII characters, no spaces');
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const Entry = z
-  .object({
-    type: z.string().regex(JOB_TYPE_PATTERN, 'a job type: 1–128 of A-Z a-z 0-9 . _ : -'),
-    // Passed through as parsed, not copied: zod's record copy drops a "__proto__" key (by design),
-    // which would accept with 202 a payload whose own key the type's strict schema refuses.
-    payload: z.custom<Record<string, unknown>>(
-      (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-      'a JSON object',
-    ),
-    orderingKey: OrderingKey.optional(),
-    delaySeconds: z.number().int().min(0).max(900).optional(),
-  })
-  .strict();
+/**
+ * The fields of a message entry and what each must be. Hand-written rather than a schema
+ * library's: the producer's bundle carries none (the payload schemas are compiled at synth).
+ */
+const ENTRY_FIELDS: Readonly<
+  Record<string, { required: boolean; rule: string; ok: (v: unknown) => boolean }>
+> = {
+  type: {
+    required: true,
+    rule: 'a job type: 1–128 of A-Z a-z 0-9 . _ : -',
+    ok: (v) => typeof v === 'string' && JOB_TYPE_PATTERN.test(v),
+  },
+  // Passed through as parsed, not copied: a payload's own "__proto__" key stays for the type's
+  // schema to refuse.
+  payload: { required: true, rule: 'a JSON object', ok: isObject },
+  orderingKey: { required: false, rule: SQS_ID_RULE, ok: (v) => typeof v === 'string' && SQS_ID.test(v) },
+  delaySeconds: {
+    required: false,
+    rule: 'an integer 0–900',
+    ok: (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 900,
+  },
+};
+const BATCH_ENTRY_FIELDS = {
+  ...ENTRY_FIELDS,
+  idempotencyKey: {
+    required: false,
+    rule: SQS_ID_RULE,
+    ok: (v: unknown) => typeof v === 'string' && SQS_ID.test(v),
+  },
+};
 
-const BatchEntry = Entry.extend({ idempotencyKey: IdempotencyKey.optional() }).strict();
-
-const BatchRequest = z.object({ messages: z.array(z.unknown()).min(1).max(MAX_BATCH_ENTRIES) }).strict();
+/** The problems of an entry's shape (unknown fields, missing and malformed ones), by field. */
+function shapeIssues(raw: unknown, batch: boolean, prefix: string): ErrorDetail[] {
+  const at = (f: string) => [prefix, f].filter(Boolean).join('.');
+  if (!isObject(raw)) return [{ field: prefix || '(body)', message: 'a JSON object' }];
+  const fields = batch ? BATCH_ENTRY_FIELDS : ENTRY_FIELDS;
+  const issues: ErrorDetail[] = [];
+  for (const [name, f] of Object.entries(fields)) {
+    if (!Object.prototype.hasOwnProperty.call(raw, name)) {
+      if (f.required) issues.push({ field: at(name), message: `required: ${f.rule}` });
+    } else if (!f.ok(raw[name])) issues.push({ field: at(name), message: f.rule });
+  }
+  for (const key of Object.keys(raw))
+    if (!Object.prototype.hasOwnProperty.call(fields, key))
+      issues.push({ field: at(key), message: `not a field of a message${batch ? ' entry' : ''}` });
+  return issues;
+}
 
 /** A validated request entry, ready to enqueue. */
 export interface ValidEntry {
@@ -45,13 +76,6 @@ export interface ValidEntry {
   readonly lane: string;
 }
 
-function detailsOf(error: z.ZodError, prefix = ''): ErrorDetail[] {
-  return error.issues.map((i) => ({
-    field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(body)',
-    message: i.message,
-  }));
-}
-
 function summary(details: readonly ErrorDetail[]): string {
   return details.map((d) => `${d.field}: ${d.message}`).join('; ');
 }
@@ -59,12 +83,11 @@ function summary(details: readonly ErrorDetail[]): string {
 /** Validates the `Idempotency-Key` header. */
 export function validateIdempotencyHeader(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const r = IdempotencyKey.safeParse(value);
-  if (!r.success) {
-    const details = [{ field: 'Idempotency-Key', message: r.error.issues[0]?.message ?? 'invalid' }];
+  if (!SQS_ID.test(value)) {
+    const details = [{ field: 'Idempotency-Key', message: SQS_ID_RULE }];
     throw new ApiError('ValidationError', summary(details), details);
   }
-  return r.data;
+  return value;
 }
 
 /**
@@ -76,12 +99,9 @@ export function validateEntry(
   ctx: { catalog: JobCatalog; allowedProbeModes: readonly ProbeMode[]; batch?: boolean; prefix?: string },
 ): ValidEntry {
   const prefix = ctx.prefix ?? '';
-  const parsed = (ctx.batch ? BatchEntry : Entry).safeParse(raw);
-  if (!parsed.success) {
-    const details = detailsOf(parsed.error, prefix);
-    throw new ApiError('ValidationError', summary(details), details);
-  }
-  const e = parsed.data as Omit<ValidEntry, 'lane'>;
+  const problems = shapeIssues(raw, ctx.batch ?? false, prefix);
+  if (problems.length > 0) throw new ApiError('ValidationError', summary(problems), problems);
+  const e = raw as Omit<ValidEntry, 'lane'>;
   const field = (f: string) => [prefix, f].filter(Boolean).join('.');
   if (!ctx.catalog.has(e.type)) {
     throw new ApiError(
@@ -127,10 +147,17 @@ export function validateEntry(
 
 /** Validates the outer shape of a batch request; entries are validated one by one afterwards. */
 export function validateBatchShape(raw: unknown): unknown[] {
-  const r = BatchRequest.safeParse(raw);
-  if (!r.success) {
-    const details = detailsOf(r.error);
+  const fail = (field: string, message: string): never => {
+    const details = [{ field, message }];
     throw new ApiError('ValidationError', summary(details), details);
-  }
-  return r.data.messages;
+  };
+  if (!isObject(raw)) return fail('(body)', 'a JSON object with "messages"');
+  const extra = Object.keys(raw).find((k) => k !== 'messages');
+  if (extra !== undefined) fail(extra, 'not a field of a batch request (only "messages")');
+  const messages = raw.messages;
+  if (!Array.isArray(messages))
+    return fail('messages', `required: an array of 1–${MAX_BATCH_ENTRIES} messages`);
+  if (messages.length < 1) fail('messages', 'at least 1 message');
+  if (messages.length > MAX_BATCH_ENTRIES) fail('messages', `at most ${MAX_BATCH_ENTRIES} messages`);
+  return messages;
 }

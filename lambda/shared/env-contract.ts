@@ -1,13 +1,27 @@
-import { z } from 'zod';
 import { ConfigError } from './errors';
 
 /**
+ * A value that does not parse: `message` says what it must be, `at` where inside it (a list
+ * index, a JSON path), for the one-line {@link ConfigError}.
+ */
+export class EnvValueError extends Error {
+  constructor(
+    message: string,
+    readonly at?: string,
+  ) {
+    super(message);
+    this.name = 'EnvValueError';
+  }
+}
+
+/**
  * One environment variable of a function's configuration contract: its name (written only here),
- * how its text is parsed at cold start, and how the construct's value is written.
+ * how its text is parsed at cold start (throwing {@link EnvValueError}), and how the construct's
+ * value is written. No schema library: the producer's bundle carries none (docs/DESIGN.md §9).
  */
 export interface EnvVar<T, In> {
   readonly name: string;
-  readonly schema: z.ZodType<T, string>;
+  readonly parse: (raw: string) => T;
   /** Writes the construct's value (CDK tokens are strings or numbers). */
   readonly format: (value: In, codec: EnvCodec) => string;
 }
@@ -24,17 +38,18 @@ export interface EnvCodec {
 
 /** A required, non-empty text variable (queue URLs, bucket names). */
 export function text(name: string): EnvVar<string, string> {
-  return { name, schema: z.string(), format: (v) => v };
+  return { name, parse: (raw) => raw, format: (v) => v };
 }
 
 /** A required integer variable. */
 export function integer(name: string): EnvVar<number, number> {
   return {
     name,
-    schema: z
-      .string()
-      .transform(Number)
-      .refine((n) => Number.isInteger(n), 'must be an integer'),
+    parse(raw) {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || raw.trim() === '') throw new EnvValueError('must be an integer');
+      return n;
+    },
     format: (v) => String(v),
   };
 }
@@ -43,31 +58,45 @@ export function integer(name: string): EnvVar<number, number> {
 export function oneOfList<T extends string>(name: string, allowed: readonly T[]): EnvVar<T[], readonly T[]> {
   return {
     name,
-    schema: z
-      .string()
-      .transform((raw) => raw.split(',').map((m) => m.trim()))
-      .pipe(z.array(z.enum(allowed as [T, ...T[]], `must list only ${allowed.join(', ')}`))),
+    parse(raw) {
+      const list = raw.split(',').map((m) => m.trim());
+      list.forEach((m, i) => {
+        if (!(allowed as readonly string[]).includes(m))
+          throw new EnvValueError(`must list only ${allowed.join(', ')}`, String(i));
+      });
+      return list as T[];
+    },
     format: (v) => v.join(','),
   };
 }
 
-/** A JSON-encoded value checked against `schema`. */
-export function json<T>(name: string, schema: z.ZodType<T>): EnvVar<T, T> {
+/**
+ * A JSON-encoded value, checked by `check` (which returns the value, or throws
+ * {@link EnvValueError} saying what it must be).
+ */
+export function json<T>(name: string, check: (value: unknown) => T): EnvVar<T, T> {
   return {
     name,
-    schema: z
-      .string()
-      .transform((raw, ctx) => {
-        try {
-          return JSON.parse(raw) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-          return z.NEVER;
-        }
-      })
-      .pipe(schema),
+    parse(raw) {
+      let value: unknown;
+      try {
+        value = JSON.parse(raw) as unknown;
+      } catch {
+        throw new EnvValueError('must be JSON');
+      }
+      return check(value);
+    },
     format: (v, codec) => (codec.json ?? JSON.stringify)(v),
   };
+}
+
+/** A check for {@link json}: an object whose values are all non-empty strings. */
+export function stringRecord(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new EnvValueError('must be a JSON object of strings');
+  for (const [k, v] of Object.entries(value))
+    if (typeof v !== 'string' || v === '') throw new EnvValueError('must be a non-empty string', k);
+  return value as Record<string, string>;
 }
 
 type Spec = Record<string, EnvVar<unknown, never>>;
@@ -120,15 +149,15 @@ export function defineEnvironment<S extends Spec>(spec: S): EnvContract<S> {
       for (const [key, v] of Object.entries(spec)) {
         const raw = env[v.name];
         if (raw === undefined || raw === '') throw new ConfigError(v.name, 'is required but not set');
-        const parsed = v.schema.safeParse(raw);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0];
-          const where = issue?.path.length ? ` (at ${issue.path.join('.')})` : '';
+        try {
+          out[key] = v.parse(raw);
+        } catch (error) {
+          if (!(error instanceof EnvValueError)) throw error;
+          const where = error.at ? ` (at ${error.at})` : '';
           // JSON-quoted and cut short, so the message stays one readable line.
           const shown = JSON.stringify(raw.length > 160 ? `${raw.slice(0, 160)}…` : raw);
-          throw new ConfigError(v.name, `${issue?.message ?? 'is invalid'}${where}, got ${shown}`);
+          throw new ConfigError(v.name, `${error.message}${where}, got ${shown}`);
         }
-        out[key] = parsed.data;
       }
       return out as ConfigOf<S>;
     },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createEnvelope, JOB_TYPE_PATTERN, parseEnvelope } from '../../lambda/shared/envelope';
+import { createEnvelope, JOB_TYPE_PATTERN } from '../../lambda/shared/envelope';
+import { parseEnvelope } from '../../lambda/shared/envelope-schema';
 import { InvalidMessageError, isPermanent } from '../../lambda/shared/errors';
 import { T0 } from '../helpers/sqs-events';
 

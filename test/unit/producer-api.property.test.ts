@@ -13,7 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createApi } from '../../lambda/producer/api';
 import { ERROR_CODES } from '../../lambda/producer/http';
-import { parseEnvelope } from '../../lambda/shared/envelope';
+import { parseEnvelope } from '../../lambda/shared/envelope-schema';
 import { defaultRegistry } from '../../tools/example-registry';
 import { apiEvent } from '../helpers/api-events';
 import { silentLogger } from '../helpers/aws-fakes';

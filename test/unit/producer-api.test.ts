@@ -10,7 +10,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RETRY_AFTER_SECONDS } from '../../lambda/producer/send';
-import { parseEnvelope } from '../../lambda/shared/envelope';
+import { parseEnvelope } from '../../lambda/shared/envelope-schema';
 import { defaultRegistry } from '../../tools/example-registry';
 import { apiEvent, postBatch, postMessage } from '../helpers/api-events';
 import { sqsError } from '../helpers/aws-fakes';

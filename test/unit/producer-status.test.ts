@@ -8,7 +8,7 @@ import {
   type IdempotencyKeys,
   type StoredResponse,
 } from '../../lambda/producer/idempotency-keys';
-import { parseEnvelope } from '../../lambda/shared/envelope';
+import { parseEnvelope } from '../../lambda/shared/envelope-schema';
 import type { MessageStatus, StatusStore, StatusSubject } from '../../lambda/shared/status/types';
 import { apiEvent, postBatch, postMessage } from '../helpers/api-events';
 import { sqsError } from '../helpers/aws-fakes';

@@ -5,7 +5,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { archiveKey, buildArchiveRecord, type ArchiveWriter, type FailureKind } from '../archive';
 import type { BackoffSettings } from '../backoff';
 import { deadLetterAttributes } from '../dlq-attributes';
-import { parseEnvelope } from '../envelope';
+import { parseEnvelope } from '../envelope-schema';
 import type { PipelineError } from '../errors';
 import { AttemptsUsedUp, NoTimeLeft, RetryableError, UnknownFailure } from '../errors';
 import type { JobRegistry } from '../jobs/registry';

@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { EnvelopeV1 } from '../envelope';
+import { EnvelopeV1 } from '../envelope-schema';
 import type { StatusSubject } from '../status/types';
 
 /**

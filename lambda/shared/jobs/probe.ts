@@ -1,11 +1,9 @@
 import { z } from 'zod';
 import { PermanentError, RetryableError } from '../errors';
+import { PROBE_MODES } from './probe-modes';
 import { defineJob } from './types';
 
-/** Behaviours of the synthetic `probe` job (docs/DESIGN.md §4). */
-export const PROBE_MODES = ['succeed', 'sleep', 'fail-permanent', 'fail-always', 'timeout', 'crash'] as const;
-/** One of {@link PROBE_MODES}. */
-export type ProbeMode = (typeof PROBE_MODES)[number];
+export { PROBE_MODES, type ProbeMode } from './probe-modes';
 
 /** Payload contract of `probe`. */
 export const ProbePayload = z

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { type Envelope, JOB_TYPE_PATTERN } from './envelope';
+import { InvalidMessageError } from './errors';
+
+/**
+ * The versioned envelope carried as the body of every SQS message (docs/DESIGN.md §4).
+ * `schemas/envelope.v1.schema.json` is generated from this schema (`npm run schema`).
+ */
+export const EnvelopeV1 = z
+  .object({
+    v: z.literal(1),
+    id: z.uuid(),
+    type: z.string().regex(JOB_TYPE_PATTERN),
+    payload: z.record(z.string(), z.unknown()),
+    createdAt: z.iso.datetime(),
+    correlationId: z.string().min(1).max(256),
+  })
+  .strict()
+  .meta({
+    title: 'Event pipeline message envelope v1',
+    description: 'Body of every message on the pipeline queues.',
+  });
+
+/** Parses a message body into an envelope or throws {@link InvalidMessageError} (permanent). */
+export function parseEnvelope(body: string): Envelope {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new InvalidMessageError('Message body is not JSON');
+  }
+  const result = EnvelopeV1.safeParse(json);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new InvalidMessageError(`Message body is not a v1 envelope: ${issues.join('; ')}`, issues);
+  }
+  return result.data as Envelope;
+}
