@@ -1,9 +1,11 @@
 /**
- * `npm run cost -- [--stage prod] [--messages 10000000] [--failure-rate 0.01] [--json]`: the
- * monthly cost of a stage, from its synthesized template (through the project's CDK CLI, into
- * `cdk.out.cost/`), cost/requests-per-message.json and cost/prices.us-east-1.json.
+ * `npm run cost -- [--stage prod] [--messages 10000000] [--failure-rate 0.01] [--lane-share thumbnails=0.2] [--json]`:
+ * the monthly cost of a stage, from its synthesized template (through the project's CDK CLI, into
+ * `cdk.out.cost/`), cost/requests-per-message.json and cost/prices.us-east-1.json, with a
+ * breakdown per lane.
  *
- * Exit codes: 0 estimate printed, 1 failure (synth failed, template unreadable), 2 usage error.
+ * Exit codes: 0 estimate printed, 1 failure (synth failed, template unreadable), 2 usage error
+ * (also a share for a lane the template does not have).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,7 +13,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isStageName, STAGE_NAMES } from '../app/stages';
 import {
+  CostInputError,
+  DEFAULT_FIFO_LANE,
   DEFAULT_INPUTS,
+  DEFAULT_STANDARD_LANE,
   estimateMonthlyCost,
   type CfnTemplate,
   type CostEstimate,
@@ -27,7 +32,8 @@ export const COST_OUTDIR = 'cdk.out.cost';
 
 const USAGE =
   'usage: npm run cost -- [--stage dev|staging|prod|local] [--messages N] [--failure-rate R] [--retry-rate R] ' +
-  '[--exhausted-rate R] [--batch-share R] [--fifo-share R] [--message-bytes N] [--template FILE] [--json]';
+  '[--exhausted-rate R] [--batch-share R] [--fifo-share R] [--lane-share LANE=R ...] [--message-bytes N] ' +
+  '[--template FILE] [--json]';
 
 class UsageError extends Error {}
 
@@ -50,6 +56,55 @@ function numberOption(name: string, raw: string | undefined, fallback: number): 
   if (raw.trim() === '' || !Number.isFinite(n))
     throw new UsageError(`--${name} must be a number, got "${raw}"`);
   return n;
+}
+
+/**
+ * The `--lane-share LANE=R` options as shares by lane. `fifo=R` is the default FIFO lane's share
+ * (the same as `--fifo-share R`); the default standard lane gets the rest and cannot be given.
+ */
+export function parseLaneShares(raw: readonly string[]): {
+  fifoShare?: number;
+  laneShares: Record<string, number>;
+} {
+  const laneShares: Record<string, number> = {};
+  let fifoShare: number | undefined;
+  for (const item of raw) {
+    const m = /^([a-z][a-z0-9-]*)=(.*)$/.exec(item);
+    if (!m) throw new UsageError(`--lane-share must be LANE=SHARE (e.g. thumbnails=0.2), got "${item}"`);
+    const [, lane, value] = m as unknown as [string, string, string];
+    if (lane === DEFAULT_STANDARD_LANE)
+      throw new UsageError(
+        `--lane-share cannot give the ${DEFAULT_STANDARD_LANE} lane's share: it gets the rest of the messages`,
+      );
+    const share = numberOption(`lane-share ${lane}`, value, 0);
+    if (lane in laneShares || (lane === DEFAULT_FIFO_LANE && fifoShare !== undefined))
+      throw new UsageError(`--lane-share gives lane ${lane} twice`);
+    if (lane === DEFAULT_FIFO_LANE) fifoShare = share;
+    else laneShares[lane] = share;
+  }
+  return { ...(fifoShare === undefined ? {} : { fifoShare }), laneShares };
+}
+
+/** The model's input field names in a message, as the options that set them. */
+const OPTION_OF: Readonly<Record<string, string>> = {
+  failureRate: 'failure-rate',
+  retryRate: 'retry-rate',
+  exhaustedRate: 'exhausted-rate',
+  batchShare: 'batch-share',
+  fifoShare: 'fifo-share',
+  messageBytes: 'message-bytes',
+  laneShares: 'lane-share',
+};
+
+/** A model's message about its inputs, worded with the command's options. */
+export function inOptionTerms(message: string): string {
+  return message
+    .replace(/\blaneShares\.([a-z][a-z0-9-]*)/g, '--lane-share $1')
+    .replace(
+      /\b(failureRate|retryRate|exhaustedRate|batchShare|fifoShare|messageBytes|laneShares)\b/g,
+      (k) => `--${OPTION_OF[k]}`,
+    )
+    .replace(/^messages must/, '--messages must');
 }
 
 /** Synthesizes a stage through the project's CDK CLI into {@link COST_OUTDIR}; returns the template. */
@@ -76,7 +131,45 @@ const qty = (n: number) =>
         ? n.toFixed(0)
         : n.toFixed(3);
 
-/** The estimate as a text table. */
+/** The per-lane breakdown as a text table (the lines of the lanes' queues, consumers and DLQ sweeps). */
+export function formatLanes(e: CostEstimate): string {
+  const head = [
+    'lane',
+    'queue',
+    'share',
+    'SQS requests',
+    'consumer GB-s',
+    'DLQ sweep reads',
+    'SQS USD',
+    'Lambda USD',
+    'sweep USD',
+    'lane USD',
+  ];
+  const rows = e.lanes.map((l) => [
+    l.lane,
+    l.fifo ? 'FIFO' : 'standard',
+    String(Number(l.share.toFixed(4))),
+    qty(l.sqsRequests),
+    `${qty(l.consumer.gbSeconds)}${l.consumer.memoryMb === undefined ? '' : ` (${l.consumer.memoryMb} MB)`}`,
+    qty(l.dlqSweep.messagesRead),
+    usd(l.sqsUsd),
+    usd(l.consumer.usd),
+    usd(l.dlqSweep.usd),
+    usd(l.usd),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const pad = (r: string[]) =>
+    r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    'per lane: requests on its queue and DLQ, its consumer (requests and duration), the sweeper reading its DLQ',
+    '(SQS, S3 HEADs, duration); the API, producer, sweeper runs, table, archive, logs and monitoring are shared',
+    '',
+    pad(head),
+    ...rows.map(pad),
+  ].join('\n');
+}
+
+/** The estimate as a text table, then the per-lane breakdown. */
 export function formatTable(stage: string, e: CostEstimate): string {
   const rows = e.lines.map((l) => [l.service, l.item, `${qty(l.quantity)} ${l.unit}`, usd(l.usd)]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), 8));
@@ -84,15 +177,19 @@ export function formatTable(stage: string, e: CostEstimate): string {
     `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]!.padStart(widths[2]!)}  ${r[3]!.padStart(10)}`;
   const total = `${'total'.padEnd(widths[0]! + widths[1]! + widths[2]! + 4)}  ${usd(e.totalUsd).padStart(10)}`;
   const i = e.inputs;
+  const lanes = Object.entries(i.laneShares ?? {});
   return [
     `EventPipeline-${stage}: ${i.messages.toLocaleString('en-US')} messages/month, permanent failures ${i.failureRate}, ` +
-      `retried ${i.retryRate}, exhausted ${i.exhaustedRate}, batch POSTs ${i.batchShare}, FIFO ${i.fifoShare}, ${i.messageBytes} B`,
+      `retried ${i.retryRate}, exhausted ${i.exhaustedRate}, batch POSTs ${i.batchShare}, FIFO ${i.fifoShare}, ` +
+      `${lanes.map(([lane, share]) => `${lane} ${share}, `).join('')}${i.messageBytes} B`,
     `prices ${e.region} as of ${e.pricesTakenOn}; requests per message: ${e.requestsStatus}`,
     '',
     pad(['service', 'item', 'quantity', 'USD/month']),
     ...rows.map(pad),
     total,
     `per million messages: ${usd(e.usdPerMillionMessages)} USD`,
+    '',
+    formatLanes(e),
   ].join('\n');
 }
 
@@ -113,6 +210,7 @@ export function main(argv: readonly string[]): number {
         'exhausted-rate': { type: 'string' },
         'batch-share': { type: 'string' },
         'fifo-share': { type: 'string' },
+        'lane-share': { type: 'string', multiple: true },
         'message-bytes': { type: 'string' },
         template: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -128,26 +226,28 @@ export function main(argv: readonly string[]): number {
     stage = values.stage!;
     if (!isStageName(stage))
       throw new UsageError(`--stage must be one of ${STAGE_NAMES.join(', ')}, got "${stage}"`);
+    const lanes = parseLaneShares(values['lane-share'] ?? []);
+    if (lanes.fifoShare !== undefined && values['fifo-share'] !== undefined)
+      throw new UsageError(
+        `--lane-share ${DEFAULT_FIFO_LANE}=… and --fifo-share both give the fifo lane's share`,
+      );
     inputs = {
       messages: numberOption('messages', values.messages, 1_000_000),
       failureRate: numberOption('failure-rate', values['failure-rate'], DEFAULT_INPUTS.failureRate),
       retryRate: numberOption('retry-rate', values['retry-rate'], DEFAULT_INPUTS.retryRate),
       exhaustedRate: numberOption('exhausted-rate', values['exhausted-rate'], DEFAULT_INPUTS.exhaustedRate),
       batchShare: numberOption('batch-share', values['batch-share'], DEFAULT_INPUTS.batchShare),
-      fifoShare: numberOption('fifo-share', values['fifo-share'], DEFAULT_INPUTS.fifoShare),
+      fifoShare:
+        lanes.fifoShare ?? numberOption('fifo-share', values['fifo-share'], DEFAULT_INPUTS.fifoShare),
+      laneShares: lanes.laneShares,
       messageBytes: numberOption('message-bytes', values['message-bytes'], DEFAULT_INPUTS.messageBytes),
     };
     validateInputs(inputs);
     json = values.json!;
     templatePath = values.template;
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error))
-      .split('\n')[0]!
-      // Name the option, not the model's input field.
-      .replace(
-        /^(\w+) must/,
-        (_, k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must`,
-      );
+    // Name the option, not the model's input field.
+    const message = inOptionTerms((error instanceof Error ? error.message : String(error)).split('\n')[0]!);
     console.error(`error: ${message} (see --help)`);
     return 2;
   }
@@ -158,8 +258,13 @@ export function main(argv: readonly string[]): number {
     console.log(json ? JSON.stringify({ stage, ...estimate }, null, 2) : formatTable(stage, estimate));
     return 0;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`error: ${message.split('\n')[0]}`);
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+    // Inputs that do not fit the template (a share for a lane it lacks) are a usage error too.
+    if (error instanceof CostInputError) {
+      console.error(`error: ${inOptionTerms(message)} (see --help)`);
+      return 2;
+    }
+    console.error(`error: ${message}`);
     return 1;
   }
 }

@@ -4,9 +4,21 @@
  * (cost/prices.us-east-1.json). Everything the stack decides (memory sizes, architectures, batch
  * sizes, attempt budgets, retention, alarm and dashboard count, access logging, tracing, tables) is
  * read from the template, so the figure follows the stack; only traffic and per-message behaviour
- * come from the inputs.
+ * come from the inputs. The template's lanes (one queue, DLQ and consumer each) are priced one by
+ * one, with the traffic split the inputs give, and the estimate itemizes them besides the totals.
  */
 import { spec as consumerVariables } from '../lambda/consumer/config';
+
+/**
+ * The CloudFormation tag that names a queue's lane. The same string as `LANE_TAG` in
+ * `lib/constructs/event-pipeline.ts`, written again here so the model does not load the CDK library
+ * to read a template (test/infra/cost.test.ts keeps the two equal).
+ */
+export const LANE_TAG = 'event-pipeline:lane';
+/** The lane a template's standard queue is, when it has no {@link LANE_TAG} (a template from before lanes). */
+export const DEFAULT_STANDARD_LANE = 'standard';
+/** The lane a template's FIFO queue is, when it has no {@link LANE_TAG}. */
+export const DEFAULT_FIFO_LANE = 'fifo';
 
 /** Seconds in the 30-day month the model uses. */
 export const SECONDS_PER_MONTH = 30 * 24 * 3600;
@@ -29,8 +41,17 @@ export interface CostInputs {
   readonly exhaustedRate: number;
   /** Share of messages sent in batch POSTs of 10 (the rest one per POST). @default 1 */
   readonly batchShare: number;
-  /** Share of messages sent to the FIFO queue. @default 0 */
+  /** Share of messages sent to the default FIFO lane (`fifo`). @default 0 */
   readonly fifoShare: number;
+  /**
+   * Share of messages sent to each custom lane, by lane name. The default `fifo` lane's share is
+   * {@link fifoShare}; the default `standard` lane gets the rest (1 − `fifoShare` − these), so all
+   * shares together must not exceed 1.
+   * @default {} (every message in the default lanes)
+   * @example
+   * { thumbnails: 0.2, ledger: 0.05 }
+   */
+  readonly laneShares?: Readonly<Record<string, number>>;
   /** Average message size in bytes (SQS bills every 64 KB chunk as one request). @default 1024 */
   readonly messageBytes: number;
 }
@@ -42,6 +63,7 @@ export const DEFAULT_INPUTS: Omit<CostInputs, 'messages'> = {
   exhaustedRate: 0.001,
   batchShare: 1,
   fifoShare: 0,
+  laneShares: {},
   messageBytes: 1024,
 };
 
@@ -157,11 +179,31 @@ export interface TemplateFunction {
   readonly maxAttempts?: number;
   /** Schedule period in minutes (scheduled functions only). */
   readonly everyMinutes?: number;
+  /** The lane whose queue the function consumes (consumers only). */
+  readonly lane?: string;
+}
+
+/** One lane of the template: a source queue, its DLQ and the function its event source mapping feeds. */
+export interface TemplateLane {
+  /** The queue's {@link LANE_TAG}; without one, `standard` or `fifo` by the queue's kind. */
+  readonly name: string;
+  readonly fifo: boolean;
+  /** False when the name comes from the queue's kind (a template without lane tags). */
+  readonly tagged: boolean;
+  readonly queueLogicalId: string;
+  /** The queue's DLQ (its redrive policy's target), if it has one. */
+  readonly dlqLogicalId?: string;
+  /** Message retention of the DLQ in days (0 without a DLQ). */
+  readonly dlqRetentionDays: number;
+  /** The lane's consumer (memory, timeout, batch size, attempt budget); `undefined`: no mapping reads the queue. */
+  readonly consumer?: TemplateFunction;
 }
 
 /** What the model read from a template; printed with the estimate so a reader can check it. */
 export interface TemplateFacts {
   readonly functions: readonly TemplateFunction[];
+  /** Every source queue as a lane, in the template's order (the construct writes the default lanes first). */
+  readonly lanes: readonly TemplateLane[];
   readonly queues: { readonly standard: number; readonly fifo: number; readonly dlqs: number };
   /** DLQ message retention in days (the longest, when several). */
   readonly dlqRetentionDays: number;
@@ -188,6 +230,50 @@ export interface CostLine {
   readonly usd: number;
 }
 
+/**
+ * What one lane costs: the requests on its queue and DLQ, its consumer, and the sweeper's work on
+ * its DLQ. The API, the producer, the sweeper's runs themselves, the status table, the archive,
+ * logs and monitoring are shared and appear in the totals only.
+ */
+export interface LaneCost {
+  readonly lane: string;
+  readonly fifo: boolean;
+  /** Share of all messages the lane gets. */
+  readonly share: number;
+  /** Messages a month. */
+  readonly messages: number;
+  /**
+   * SQS requests on the lane's queue and DLQ (64 KB chunks counted as the bill does): the
+   * producer's sends, the mapping's receives and deletes (idle long polling included), the
+   * consumer's visibility changes and DLQ sends. The sweeper's are in {@link dlqSweep}.
+   */
+  readonly sqsRequests: number;
+  readonly sqsUsd: number;
+  /** The consumer's invocations, GB-s and USD (requests and duration); 0 when it has none. */
+  readonly consumer: {
+    readonly logicalId?: string;
+    readonly memoryMb?: number;
+    readonly invocations: number;
+    readonly gbSeconds: number;
+    readonly usd: number;
+  };
+  /** Messages reaching the lane's DLQ a month. */
+  readonly dlqMessages: number;
+  /** The DLQ sweeper's work on this lane's DLQ in a month. */
+  readonly dlqSweep: {
+    /** DLQ messages read, over all runs (each message is read on every run while it stays). */
+    readonly messagesRead: number;
+    readonly sqsRequests: number;
+    /** Archive checks (HEAD) of those messages. */
+    readonly s3Requests: number;
+    /** The sweeper's duration spent on them (its per-run base is shared). */
+    readonly gbSeconds: number;
+    readonly usd: number;
+  };
+  /** `sqsUsd + consumer.usd + dlqSweep.usd`. */
+  readonly usd: number;
+}
+
 /** The result of {@link estimateMonthlyCost}. */
 export interface CostEstimate {
   readonly region: string;
@@ -196,6 +282,8 @@ export interface CostEstimate {
   readonly inputs: CostInputs;
   readonly template: TemplateFacts;
   readonly lines: readonly CostLine[];
+  /** The per-lane breakdown (its items are also in {@link lines}). */
+  readonly lanes: readonly LaneCost[];
   readonly totalUsd: number;
   /** Cost of one million messages at these inputs. */
   readonly usdPerMillionMessages: number;
@@ -206,6 +294,17 @@ export class CostModelError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'CostModelError';
+  }
+}
+
+/**
+ * Thrown when the inputs are invalid, alone or for the template (a share for a lane it does not
+ * have); the message names the input field (`fifoShare`, `laneShares.thumbnails`).
+ */
+export class CostInputError extends CostModelError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CostInputError';
   }
 }
 
@@ -246,6 +345,33 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
     queues.map(([, q]) => refOf(q.Properties?.RedrivePolicy?.deadLetterTargetArn)).filter(Boolean),
   );
   const isFifo = (q: Resource) => q.Properties?.FifoQueue === true || q.Properties?.FifoQueue === 'true';
+  const retentionDaysOf = (q: Resource | undefined) =>
+    Number(q?.Properties?.MessageRetentionPeriod ?? 345_600) / 86_400;
+
+  // Lanes: every source queue, named by its lane tag (a template without tags: by its kind).
+  const laneOfQueue = new Map<string, Omit<TemplateLane, 'consumer'>>();
+  for (const [id, q] of queues) {
+    if (dlqIds.has(id)) continue;
+    const tag = (q.Properties?.Tags as { Key?: unknown; Value?: unknown }[] | undefined)?.find(
+      (t) => t.Key === LANE_TAG,
+    )?.Value;
+    const fifo = isFifo(q);
+    const name = typeof tag === 'string' ? tag : fifo ? DEFAULT_FIFO_LANE : DEFAULT_STANDARD_LANE;
+    const same = [...laneOfQueue.values()].find((l) => l.name === name);
+    if (same)
+      throw new CostModelError(
+        `queues ${same.queueLogicalId} and ${id} are both lane "${name}"${typeof tag === 'string' ? '' : ` (no ${LANE_TAG} tag)`}: the model cannot split its traffic`,
+      );
+    const dlq = refOf(q.Properties?.RedrivePolicy?.deadLetterTargetArn);
+    laneOfQueue.set(id, {
+      name,
+      fifo,
+      tagged: typeof tag === 'string',
+      queueLogicalId: id,
+      ...(dlq ? { dlqLogicalId: dlq } : {}),
+      dlqRetentionDays: dlq ? retentionDaysOf(byId(dlq)) : 0,
+    });
+  }
 
   const mappings = ofType('AWS::Lambda::EventSourceMapping');
   const apiTargets = new Set<string>();
@@ -273,8 +399,10 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
     let role: FunctionRole | undefined;
     let batchSize: number | undefined;
     let maxAttempts: number | undefined;
+    let lane: string | undefined;
     if (mapping) {
-      const queue = byId(refOf(mapping[1].Properties?.EventSourceArn) ?? '');
+      const queueId = refOf(mapping[1].Properties?.EventSourceArn) ?? '';
+      const queue = byId(queueId);
       if (!queue || queue.Type !== 'AWS::SQS::Queue')
         throw new CostModelError(
           `event source mapping ${mapping[0]} does not read an SQS queue of the template`,
@@ -286,6 +414,7 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
           queue.Properties?.RedrivePolicy?.maxReceiveCount ??
           1,
       );
+      lane = laneOfQueue.get(queueId)?.name;
     } else if (apiTargets.has(id)) role = 'producer';
     else if (schedules.has(id)) role = 'scheduled';
     if (!role) continue; // CDK's own custom-resource functions: a handful of invocations per deploy.
@@ -300,6 +429,7 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
       batchSize,
       maxAttempts,
       everyMinutes: schedules.get(id),
+      lane,
     });
   }
   if (!functions.some((f) => f.role === 'producer'))
@@ -327,8 +457,18 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
     (r: { ExpirationInDays?: number }) => r.ExpirationInDays,
   )?.ExpirationInDays;
 
+  const lanes: TemplateLane[] = [...laneOfQueue.values()].map((l) => {
+    const consumers = functions.filter((f) => f.lane === l.name);
+    if (consumers.length > 1)
+      throw new CostModelError(
+        `lane "${l.name}" has more than one consumer (${consumers.map((f) => f.logicalId).join(', ')}): the model cannot split its traffic`,
+      );
+    return consumers[0] ? { ...l, consumer: consumers[0] } : l;
+  });
+
   return {
     functions,
+    lanes,
     queues: {
       standard: queues.filter(([id, q]) => !dlqIds.has(id) && !isFifo(q)).length,
       fifo: queues.filter(([id, q]) => !dlqIds.has(id) && isFifo(q)).length,
@@ -336,9 +476,7 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
     },
     dlqRetentionDays: Math.max(
       0,
-      ...queues
-        .filter(([id]) => dlqIds.has(id))
-        .map(([, q]) => Number(q.Properties?.MessageRetentionPeriod ?? 345_600) / 86_400),
+      ...queues.filter(([id]) => dlqIds.has(id)).map(([, q]) => retentionDaysOf(q)),
     ),
     restApis: ofType('AWS::ApiGateway::RestApi').length,
     apiAccessLogs: accessLog !== undefined,
@@ -361,25 +499,111 @@ function add(into: Counter, from: Readonly<Record<string, number>> | undefined, 
   for (const [k, v] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + v * factor;
 }
 
-/** Validates inputs; throws {@link CostModelError} naming the first bad one. */
+/** Shares that add up to this much over 1 are rounding, not an error. */
+const SHARE_TOLERANCE = 1e-9;
+
+/** Validates inputs; throws {@link CostInputError} naming the first bad one. */
 export function validateInputs(inputs: CostInputs): void {
   if (!Number.isFinite(inputs.messages) || inputs.messages < 0)
-    throw new CostModelError(`messages must be a number >= 0, got ${inputs.messages}`);
+    throw new CostInputError(`messages must be a number >= 0, got ${inputs.messages}`);
   for (const k of ['failureRate', 'retryRate', 'exhaustedRate', 'batchShare', 'fifoShare'] as const)
     if (!(inputs[k] >= 0 && inputs[k] <= 1))
-      throw new CostModelError(`${k} must be between 0 and 1, got ${inputs[k]}`);
+      throw new CostInputError(`${k} must be between 0 and 1, got ${inputs[k]}`);
   if (inputs.failureRate + inputs.retryRate + inputs.exhaustedRate > 1)
-    throw new CostModelError('failureRate + retryRate + exhaustedRate must not exceed 1');
+    throw new CostInputError('failureRate + retryRate + exhaustedRate must not exceed 1');
+  const lanes = Object.entries(inputs.laneShares ?? {});
+  for (const [lane, share] of lanes) {
+    if (lane === DEFAULT_STANDARD_LANE)
+      throw new CostInputError(
+        `laneShares cannot name the ${DEFAULT_STANDARD_LANE} lane: it gets the rest (1 - fifoShare - the other lanes' shares)`,
+      );
+    if (lane === DEFAULT_FIFO_LANE)
+      throw new CostInputError(
+        `laneShares cannot name the ${DEFAULT_FIFO_LANE} lane: its share is fifoShare`,
+      );
+    if (!(share >= 0 && share <= 1))
+      throw new CostInputError(`laneShares.${lane} must be between 0 and 1, got ${share}`);
+  }
+  const sum = lanes.reduce((a, [, share]) => a + share, inputs.fifoShare);
+  if (lanes.length > 0 && sum > 1 + SHARE_TOLERANCE)
+    throw new CostInputError(
+      `fifoShare + laneShares must not exceed 1, got ${Number(sum.toFixed(6))} (${[
+        [DEFAULT_FIFO_LANE, inputs.fifoShare] as const,
+        ...lanes,
+      ]
+        .map(([lane, share]) => `${lane} ${share}`)
+        .join(', ')})`,
+    );
   if (!(inputs.messageBytes > 0 && inputs.messageBytes <= 1024 * 1024))
-    throw new CostModelError(`messageBytes must be between 1 and 1048576, got ${inputs.messageBytes}`);
+    throw new CostInputError(`messageBytes must be between 1 and 1048576, got ${inputs.messageBytes}`);
 }
 
 /**
- * The monthly cost of a stage, itemized.
+ * The share of all messages each lane of the template gets, in the template's lane order: the
+ * custom lanes' from `laneShares` (0 when not named), the default `fifo` lane's `fifoShare`, the
+ * default `standard` lane the rest. Throws {@link CostInputError} for a share of a lane the
+ * template does not have (or a rest with no standard lane to take it).
+ */
+export function laneSharesOf(facts: TemplateFacts, inputs: CostInputs): Map<string, number> {
+  const given = inputs.laneShares ?? {};
+  const names = facts.lanes.map((l) => l.name);
+  for (const lane of Object.keys(given))
+    if (!names.includes(lane))
+      throw new CostInputError(
+        `laneShares names lane "${lane}", which the template does not have (lanes: ${names.join(', ')})`,
+      );
+  if (inputs.fifoShare > 0 && !names.includes(DEFAULT_FIFO_LANE))
+    throw new CostInputError(
+      `fifoShare is ${inputs.fifoShare} but the template has no ${DEFAULT_FIFO_LANE} lane (lanes: ${names.join(', ')})`,
+    );
+  const custom = Object.values(given).reduce((a, b) => a + b, 0);
+  // The standard lane's share is written as before lanes (1 - fifoShare) when no custom lane gets one.
+  // Shares that fill 1 only up to rounding leave the standard lane nothing, not 1e-16.
+  const unrounded = 1 - inputs.fifoShare - custom;
+  const rest = custom === 0 ? 1 - inputs.fifoShare : unrounded > SHARE_TOLERANCE ? unrounded : 0;
+  if (rest > SHARE_TOLERANCE && !names.includes(DEFAULT_STANDARD_LANE))
+    throw new CostInputError(
+      `the rest of the messages (${Number(rest.toFixed(6))}) goes to the ${DEFAULT_STANDARD_LANE} lane, which the template does not have: make fifoShare + laneShares add up to 1`,
+    );
+  return new Map(
+    facts.lanes.map((l) => [
+      l.name,
+      l.name === DEFAULT_STANDARD_LANE
+        ? rest
+        : l.name === DEFAULT_FIFO_LANE
+          ? inputs.fifoShare
+          : (given[l.name] ?? 0),
+    ]),
+  );
+}
+
+/** How the estimate names a function: its role, and its lane when that is not the role's default lane. */
+export function functionLabel(f: TemplateFunction): string {
+  const label = ROLE_LABELS[f.role];
+  const defaultLane =
+    f.role === 'consumer' ? DEFAULT_STANDARD_LANE : f.role === 'fifoConsumer' ? DEFAULT_FIFO_LANE : undefined;
+  return f.lane === undefined || f.lane === defaultLane ? label : `${f.lane} lane ${label}`;
+}
+
+/** What one lane accumulates while the estimate walks the scenarios. */
+interface LaneTally {
+  readonly sqs: Counter;
+  readonly sweepSqs: Counter;
+  readonly sweepS3: Counter;
+  dlqMessages: number;
+  /** DLQ messages the sweeper holds at steady state (those within the DLQ's retention). */
+  backlog: number;
+  messagesRead: number;
+}
+
+/**
+ * The monthly cost of a stage, itemized, with a breakdown per lane.
  *
  * @example
  * const estimate = estimateMonthlyCost(template, { ...DEFAULT_INPUTS, messages: 1e6 }, requests, prices);
  * console.log(estimate.totalUsd);
+ * // A custom lane `thumbnails` gets a fifth of the messages:
+ * estimateMonthlyCost(template, { ...DEFAULT_INPUTS, messages: 1e6, laneShares: { thumbnails: 0.2 } }, requests, prices);
  */
 export function estimateMonthlyCost(
   template: CfnTemplate,
@@ -389,6 +613,7 @@ export function estimateMonthlyCost(
 ): CostEstimate {
   validateInputs(inputs);
   const facts = readTemplate(template);
+  const shares = laneSharesOf(facts, inputs);
   const { scenarios, measuredWith } = requests;
   const M = inputs.messages;
   const GB = 1024 ** 3;
@@ -399,26 +624,36 @@ export function estimateMonthlyCost(
   const sqsFifo: Counter = {};
   const s3: Counter = {};
   const ddb = { readUnits: 0, writeUnits: 0 };
-  const invocations: Record<FunctionRole, number> = {
-    producer: 0,
-    consumer: 0,
-    fifoConsumer: 0,
-    scheduled: 0,
-  };
-  const logBytes: Record<FunctionRole | 'apiAccess', number> = {
-    producer: 0,
-    consumer: 0,
-    fifoConsumer: 0,
-    scheduled: 0,
-    apiAccess: 0,
-  };
+  // Invocations and log bytes: per function for consumers (one per lane), per role for the others.
+  const keyOf = (f: TemplateFunction) =>
+    f.role === 'consumer' || f.role === 'fifoConsumer' ? `consumer:${f.logicalId}` : f.role;
+  const invocations = new Map<string, number>();
+  const logBytes = new Map<string, number>();
+  const bump = (into: Map<string, number>, key: string, n: number) => into.set(key, (into.get(key) ?? 0) + n);
   const fn = (role: FunctionRole) => facts.functions.find((f) => f.role === role);
   const sqsCost = (counter: Counter, ops: Readonly<Record<string, number>> | undefined, factor: number) => {
     for (const [op, n] of Object.entries(ops ?? {}))
       counter[op] = (counter[op] ?? 0) + n * factor * (op.endsWith('Batch') ? batchChunks : chunks);
   };
+  const tallies = new Map<string, LaneTally>(
+    facts.lanes.map((l) => [
+      l.name,
+      { sqs: {}, sweepSqs: {}, sweepS3: {}, dlqMessages: 0, backlog: 0, messagesRead: 0 },
+    ]),
+  );
+  const tallyOf = (lane: TemplateLane) => tallies.get(lane.name)!;
+  /** SQS requests on a lane's queues: into the totals of its kind and into the lane's own tally. */
+  const laneSqs = (
+    lane: TemplateLane,
+    ops: Readonly<Record<string, number>> | undefined,
+    factor: number,
+    counter: 'sqs' | 'sweepSqs' = 'sqs',
+  ) => {
+    sqsCost(lane.fifo ? sqsFifo : sqsStd, ops, factor);
+    sqsCost(tallyOf(lane)[counter], ops, factor);
+  };
 
-  // Producer side: a mix of single and batch POSTs.
+  // Producer side: a mix of single and batch POSTs, each message sent to its lane's queue.
   let apiRequests = 0;
   for (const [scenario, share] of [
     [scenarios.happyBatch, inputs.batchShare],
@@ -426,24 +661,26 @@ export function estimateMonthlyCost(
   ] as const) {
     const p = scenario.producer;
     apiRequests += (p.apiRequests ?? 0) * share * M;
-    invocations.producer += (p.invocations ?? 0) * share * M;
-    logBytes.producer += (p.logBytes ?? 0) * share * M;
-    sqsCost(sqsStd, p.sqs, share * M * (1 - inputs.fifoShare));
-    sqsCost(sqsFifo, p.sqs, share * M * inputs.fifoShare);
+    bump(invocations, 'producer', (p.invocations ?? 0) * share * M);
+    bump(logBytes, 'producer', (p.logBytes ?? 0) * share * M);
+    for (const lane of facts.lanes) laneSqs(lane, p.sqs, share * M * shares.get(lane.name)!);
   }
-  logBytes.apiAccess = facts.apiAccessLogs ? apiRequests * requests.apiAccessLogBytesPerRequest : 0;
+  const apiAccessLogBytes = facts.apiAccessLogs ? apiRequests * requests.apiAccessLogBytesPerRequest : 0;
 
-  // Consumer side: scenarios weighted by their rates, per queue kind, rescaled to the template.
+  // Consumer side: scenarios weighted by their rates, per lane, rescaled to the lane's consumer.
   const happyShare = 1 - inputs.failureRate - inputs.retryRate - inputs.exhaustedRate;
   let dlqMessages = 0;
   let archiveRecords = 0;
-  for (const [role, kindShare, counter] of [
-    ['consumer', 1 - inputs.fifoShare, sqsStd],
-    ['fifoConsumer', inputs.fifoShare, sqsFifo],
-  ] as const) {
-    if (kindShare === 0) continue;
-    const f = fn(role);
-    if (!f) throw new CostModelError(`fifoShare/standard share > 0 but the template has no ${role} function`);
+  for (const lane of facts.lanes) {
+    const laneShare = shares.get(lane.name)!;
+    if (laneShare === 0) continue;
+    const f = lane.consumer;
+    if (!f)
+      throw new CostModelError(
+        `lane "${lane.name}" gets ${laneShare} of the messages but no function consumes its queue ${lane.queueLogicalId}`,
+      );
+    const key = keyOf(f);
+    const tally = tallyOf(lane);
     const perBatch = measuredWith.batchSize / (f.batchSize ?? measuredWith.batchSize);
     const extraAttempts = (f.maxAttempts ?? measuredWith.maxAttempts) - measuredWith.maxAttempts;
     const weighted: [ScenarioCounts, number][] = [
@@ -461,55 +698,64 @@ export function estimateMonthlyCost(
       add(out, b, -1);
       return out;
     };
-    const n = kindShare * M;
+    const n = laneShare * M;
     for (const [s, rate] of weighted) {
       const k = rate * n;
-      sqsCost(counter, s.poller.sqs, k * perBatch);
-      sqsCost(counter, s.consumer.sqs, k);
+      laneSqs(lane, s.poller.sqs, k * perBatch);
+      laneSqs(lane, s.consumer.sqs, k);
       add(s3, s.consumer.s3, k);
       ddb.readUnits += (s.consumer.dynamodb?.readUnits ?? 0) * k;
       ddb.writeUnits += (s.consumer.dynamodb?.writeUnits ?? 0) * k;
-      invocations[role] += (s.consumer.invocations ?? 0) * k * perBatch;
-      logBytes[role] += (s.consumer.logBytes ?? 0) * k;
+      bump(invocations, key, (s.consumer.invocations ?? 0) * k * perBatch);
+      bump(logBytes, key, (s.consumer.logBytes ?? 0) * k);
       dlqMessages += (s.dlq ?? 0) * k;
+      tally.dlqMessages += (s.dlq ?? 0) * k;
       archiveRecords += (s.consumer.s3?.PutObject ?? 0) > 0 ? k : 0;
     }
     const kx = inputs.exhaustedRate * n * extraAttempts;
     if (kx !== 0) {
-      sqsCost(counter, delta(retry.poller.sqs, happy.poller.sqs), kx * perBatch);
-      sqsCost(counter, delta(retry.consumer.sqs, happy.consumer.sqs), kx);
-      invocations[role] +=
-        ((retry.consumer.invocations ?? 0) - (happy.consumer.invocations ?? 0)) * kx * perBatch;
-      logBytes[role] += ((retry.consumer.logBytes ?? 0) - (happy.consumer.logBytes ?? 0)) * kx;
+      laneSqs(lane, delta(retry.poller.sqs, happy.poller.sqs), kx * perBatch);
+      laneSqs(lane, delta(retry.consumer.sqs, happy.consumer.sqs), kx);
+      bump(
+        invocations,
+        key,
+        ((retry.consumer.invocations ?? 0) - (happy.consumer.invocations ?? 0)) * kx * perBatch,
+      );
+      bump(logBytes, key, ((retry.consumer.logBytes ?? 0) - (happy.consumer.logBytes ?? 0)) * kx);
     }
   }
 
   // Idle long polling of every mapping, whatever the traffic.
   const pollsPerMapping =
     (requests.idlePolling.pollersPerMapping * SECONDS_PER_MONTH) / requests.idlePolling.waitTimeSeconds;
-  for (const f of facts.functions) {
-    if (f.role === 'consumer') add(sqsStd, { ReceiveMessage: pollsPerMapping }, 1);
-    if (f.role === 'fifoConsumer') add(sqsFifo, { ReceiveMessage: pollsPerMapping }, 1);
-  }
+  for (const lane of facts.lanes) if (lane.consumer) laneSqs(lane, { ReceiveMessage: pollsPerMapping }, 1);
 
   // The scheduled DLQ sweeper reads every DLQ message on every run, as far as its timeout allows.
   const sweeper = fn('scheduled');
   let sweepSeconds = 0;
+  let runs = 0;
   if (sweeper?.everyMinutes) {
-    const runs = SECONDS_PER_MONTH / 60 / sweeper.everyMinutes;
+    runs = SECONDS_PER_MONTH / 60 / sweeper.everyMinutes;
     const sweep = requests.dlqSweep;
     const backlog = dlqMessages * Math.min(1, facts.dlqRetentionDays / 30) || 0;
+    for (const lane of facts.lanes) {
+      const t = tallyOf(lane);
+      t.backlog = t.dlqMessages * Math.min(1, lane.dlqRetentionDays / 30) || 0;
+    }
+    const laneBacklog = [...tallies.values()].reduce((a, t) => a + t.backlog, 0);
     const perRunCap = Math.max(0, (sweeper.timeoutSeconds * 1000 - sweep.reservedMs) / sweep.msPerMessage);
     const swept = Math.min(backlog, perRunCap);
-    invocations.scheduled += runs;
-    logBytes.scheduled += runs * sweep.perRun.logBytes;
-    // DLQs of both kinds: split the sweep by queue kind like the traffic.
-    for (const [counter, share, queues] of [
-      [sqsStd, 1 - inputs.fifoShare, facts.queues.standard],
-      [sqsFifo, inputs.fifoShare, facts.queues.fifo],
-    ] as const) {
-      add(counter, sweep.perRun.sqsPerQueue, runs * queues);
-      sqsCost(counter, sweep.perDlqMessagePerRun.sqs, runs * swept * share);
+    bump(invocations, 'scheduled', runs);
+    bump(logBytes, 'scheduled', runs * sweep.perRun.logBytes);
+    // Each DLQ: one empty receive a run, plus its part of what the run reads.
+    for (const lane of facts.lanes) {
+      if (!lane.dlqLogicalId) continue;
+      const t = tallyOf(lane);
+      const part = laneBacklog > 0 ? t.backlog / laneBacklog : 0;
+      laneSqs(lane, sweep.perRun.sqsPerQueue, runs, 'sweepSqs');
+      laneSqs(lane, sweep.perDlqMessagePerRun.sqs, runs * swept * part, 'sweepSqs');
+      add(t.sweepS3, sweep.perDlqMessagePerRun.s3, runs * swept * part);
+      t.messagesRead = runs * swept * part;
     }
     add(s3, sweep.perDlqMessagePerRun.s3, runs * swept);
     sweepSeconds = (runs * (swept * sweep.msPerMessage)) / 1000;
@@ -527,29 +773,22 @@ export function estimateMonthlyCost(
     (apiRequests / 1e6) * prices.apiGateway.restRequestPerMillion,
   );
 
+  const lambdaOf = new Map<string, { invocations: number; gbSeconds: number; usd: number }>();
   for (const f of facts.functions) {
-    const count = invocations[f.role];
+    const count = invocations.get(keyOf(f)) ?? 0;
     const perInvocationMs = requests.perInvocation.durationMs[f.role];
     const seconds =
       f.role === 'scheduled'
         ? count * (perInvocationMs / 1000) + sweepSeconds
         : count * (perInvocationMs / 1000);
     const gbSeconds = Math.min(seconds, count * f.timeoutSeconds) * (f.memoryMb / 1024);
-    line(
-      'Lambda',
-      `${ROLE_LABELS[f.role]} requests`,
-      count,
-      'invocations',
-      (count / 1e6) * prices.lambda.requestPerMillion,
-    );
-    line(
-      'Lambda',
-      `${ROLE_LABELS[f.role]} duration (${f.memoryMb} MB ${f.architecture})`,
-      gbSeconds,
-      'GB-s',
-      gbSeconds * prices.lambda.gbSecond[f.architecture],
-    );
-    logBytes[f.role] += count * requests.perInvocation.platformLogBytes;
+    const label = functionLabel(f);
+    const requestsUsd = (count / 1e6) * prices.lambda.requestPerMillion;
+    const durationUsd = gbSeconds * prices.lambda.gbSecond[f.architecture];
+    line('Lambda', `${label} requests`, count, 'invocations', requestsUsd);
+    line('Lambda', `${label} duration (${f.memoryMb} MB ${f.architecture})`, gbSeconds, 'GB-s', durationUsd);
+    bump(logBytes, keyOf(f), count * requests.perInvocation.platformLogBytes);
+    lambdaOf.set(f.logicalId, { invocations: count, gbSeconds, usd: requestsUsd + durationUsd });
   }
 
   for (const [kind, counter, price] of [
@@ -559,8 +798,12 @@ export function estimateMonthlyCost(
     for (const [op, n] of Object.entries(counter))
       if (n > 0) line('SQS', `${kind} ${op}`, n, 'requests', (n / 1e6) * price);
 
-  const puts = (s3.PutObject ?? 0) + (s3.CopyObject ?? 0) + (s3.ListObjectsV2 ?? 0);
-  const gets = (s3.GetObject ?? 0) + (s3.HeadObject ?? 0);
+  const S3_PUT_OPS = ['PutObject', 'CopyObject', 'ListObjectsV2'];
+  const S3_GET_OPS = ['GetObject', 'HeadObject'];
+  const sumOf = (counter: Counter, ops: readonly string[]) =>
+    ops.reduce((a, op) => a + (counter[op] ?? 0), 0);
+  const puts = sumOf(s3, S3_PUT_OPS);
+  const gets = sumOf(s3, S3_GET_OPS);
   line(
     'S3',
     'PUT requests (archive records)',
@@ -602,7 +845,7 @@ export function estimateMonthlyCost(
     );
   }
 
-  const ingestedGb = Object.values(logBytes).reduce((a, b) => a + b, 0) / GB;
+  const ingestedGb = ([...logBytes.values()].reduce((a, b) => a + b, 0) + apiAccessLogBytes) / GB;
   line(
     'CloudWatch',
     'Logs ingestion (function logs, EMF, API access logs)',
@@ -612,8 +855,11 @@ export function estimateMonthlyCost(
   );
   const retentionMonths = (days: number | undefined) => (days === undefined ? 12 : days / 30);
   const storedLogGb =
-    (facts.functions.reduce((a, f) => a + logBytes[f.role] * retentionMonths(f.logRetentionDays), 0) +
-      logBytes.apiAccess * retentionMonths(facts.apiAccessLogRetentionDays)) /
+    (facts.functions.reduce(
+      (a, f) => a + (logBytes.get(keyOf(f)) ?? 0) * retentionMonths(f.logRetentionDays),
+      0,
+    ) +
+      apiAccessLogBytes * retentionMonths(facts.apiAccessLogRetentionDays)) /
     GB;
   line(
     'CloudWatch',
@@ -646,7 +892,7 @@ export function estimateMonthlyCost(
 
   if (facts.apiTracing || facts.functions.some((f) => f.tracing)) {
     // X-Ray's default sampling rule: the first request each second, then 5% of the rest.
-    const entry = facts.apiTracing ? apiRequests : invocations.producer;
+    const entry = facts.apiTracing ? apiRequests : (invocations.get('producer') ?? 0);
     const traces = Math.min(entry, SECONDS_PER_MONTH) + 0.05 * Math.max(0, entry - SECONDS_PER_MONTH);
     line(
       'X-Ray',
@@ -659,6 +905,47 @@ export function estimateMonthlyCost(
   if (facts.kmsKeys > 0)
     line('KMS', 'customer managed keys', facts.kmsKeys, 'keys', facts.kmsKeys * prices.kms.keyMonth);
 
+  // Per lane: the same figures as the lines above, split by the lane they arise in.
+  const total = (counter: Counter) => Object.values(counter).reduce((a, b) => a + b, 0);
+  const lanes: LaneCost[] = facts.lanes.map((lane) => {
+    const t = tallyOf(lane);
+    const sqsPrice = lane.fifo ? prices.sqs.fifoRequestPerMillion : prices.sqs.standardRequestPerMillion;
+    const sqsRequests = total(t.sqs);
+    const sqsUsd = (sqsRequests / 1e6) * sqsPrice;
+    const f = lane.consumer;
+    const consumer = f
+      ? { logicalId: f.logicalId, memoryMb: f.memoryMb, ...lambdaOf.get(f.logicalId)! }
+      : { invocations: 0, gbSeconds: 0, usd: 0 };
+    const sweepGbSeconds =
+      sweeper && runs > 0
+        ? ((t.messagesRead * requests.dlqSweep.msPerMessage) / 1000) * (sweeper.memoryMb / 1024)
+        : 0;
+    const sweepSqsRequests = total(t.sweepSqs);
+    const sweepUsd =
+      (sweepSqsRequests / 1e6) * sqsPrice +
+      (sumOf(t.sweepS3, S3_PUT_OPS) / 1000) * prices.s3.putCopyPostListPerThousand +
+      (sumOf(t.sweepS3, S3_GET_OPS) / 1000) * prices.s3.getSelectOtherPerThousand +
+      (sweeper ? sweepGbSeconds * prices.lambda.gbSecond[sweeper.architecture] : 0);
+    return {
+      lane: lane.name,
+      fifo: lane.fifo,
+      share: shares.get(lane.name)!,
+      messages: shares.get(lane.name)! * M,
+      sqsRequests,
+      sqsUsd,
+      consumer,
+      dlqMessages: t.dlqMessages,
+      dlqSweep: {
+        messagesRead: t.messagesRead,
+        sqsRequests: sweepSqsRequests,
+        s3Requests: total(t.sweepS3),
+        gbSeconds: sweepGbSeconds,
+        usd: sweepUsd,
+      },
+      usd: sqsUsd + consumer.usd + sweepUsd,
+    };
+  });
+
   const totalUsd = lines.reduce((a, l) => a + l.usd, 0);
   return {
     region: prices.region,
@@ -667,6 +954,7 @@ export function estimateMonthlyCost(
     inputs,
     template: facts,
     lines,
+    lanes,
     totalUsd,
     usdPerMillionMessages: M > 0 ? (totalUsd / M) * 1e6 : 0,
   };

@@ -1,12 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadCostData, main } from '../../cost/cli';
 import {
+  CostInputError,
   CostModelError,
   DEFAULT_INPUTS,
   estimateMonthlyCost,
+  LANE_TAG,
   readTemplate,
   SECONDS_PER_MONTH,
   type CfnTemplate,
@@ -16,7 +20,8 @@ import {
   type RequestsPerMessage,
 } from '../../cost/model';
 import { loadStageConfig } from '../../app/stages';
-import { synthConfig, synthStage } from '../helpers/synth';
+import { EventPipeline, LANE_TAG as CONSTRUCT_LANE_TAG } from 'event-pipeline';
+import { synthConfig, synthStage, testApp } from '../helpers/synth';
 
 const { prices, requests } = loadCostData();
 const inputs = (over: Partial<CostInputs> = {}): CostInputs => ({
@@ -30,6 +35,30 @@ const lineOf = (e: CostEstimate, item: string) => {
   return found[0]!;
 };
 const templateOf = (t: { toJSON(): unknown }) => t.toJSON() as CfnTemplate;
+const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((a, x) => a + f(x), 0);
+const laneOf = (e: CostEstimate, name: string) => e.lanes.find((l) => l.lane === name)!;
+
+const FIXTURES = join(__dirname, '..', 'fixtures', 'cost-lane');
+let customLanes: CfnTemplate | undefined;
+/**
+ * A dev pipeline with two custom lanes besides the default ones: `mail` (standard; 1024 MB, 60 s,
+ * batches of 5, 3 attempts) and `ledger` (FIFO, the FIFO defaults). Synthesized once, read-only.
+ */
+function customLaneTemplate(): CfnTemplate {
+  if (!customLanes) {
+    const stack = new Stack(testApp({ builtinCloudFormationValidation: false }), 'CostLanes');
+    new EventPipeline(stack, 'Default', {
+      stage: 'dev',
+      jobs: [join(FIXTURES, 'mail-send.ts'), join(FIXTURES, 'ledger-append.ts')],
+      lanes: {
+        mail: { memoryMb: 1024, timeoutSeconds: 60, batchSize: 5, maxAttempts: 3 },
+        ledger: { fifo: true },
+      },
+    });
+    customLanes = templateOf(Template.fromStack(stack));
+  }
+  return customLanes;
+}
 
 describe('cost model on the synthesized stage', () => {
   it('reads the functions, queues, alarms and retention of the prod template', () => {
@@ -113,6 +142,62 @@ describe('cost model on the synthesized stage', () => {
     );
   });
 
+  it('lists the default lanes of the prod template, each with its consumer', () => {
+    const facts = readTemplate(templateOf(synthStage('prod')));
+    const config = loadStageConfig('prod');
+
+    expect(facts.lanes.map((l) => [l.name, l.fifo, l.tagged])).toEqual([
+      ['standard', false, true],
+      ['fifo', true, true],
+    ]);
+    expect(facts.lanes[1]!.consumer).toMatchObject({
+      role: 'fifoConsumer',
+      lane: 'fifo',
+      memoryMb: config.fifoConsumer.memoryMb,
+      batchSize: config.fifoConsumer.batchSize,
+      maxAttempts: config.maxAttempts,
+    });
+    expect(facts.lanes.map((l) => l.dlqRetentionDays)).toEqual([14, 14]);
+  });
+
+  it('splits the prod estimate into the standard and fifo lanes by fifoShare', () => {
+    const e = estimateMonthlyCost(
+      templateOf(synthStage('prod')),
+      inputs({ fifoShare: 0.25 }),
+      requests,
+      prices,
+    );
+    const mb = loadStageConfig('prod').consumer.memoryMb;
+
+    expect(e.lanes.map((l) => [l.lane, l.share, l.messages])).toEqual([
+      ['standard', 0.75, 750_000],
+      ['fifo', 0.25, 250_000],
+    ]);
+    expect(laneOf(e, 'standard').consumer.gbSeconds).toBe(
+      lineOf(e, `consumer duration (${mb} MB arm64)`).quantity,
+    );
+    expect(laneOf(e, 'fifo').sqsRequests).toBeGreaterThan(0);
+  });
+
+  it('prices a template without lane tags as its two default lanes, with the same figures', () => {
+    const tagged = templateOf(synthStage('prod'));
+    const untagged = structuredClone(tagged) as {
+      Resources: Record<string, { Properties?: { Tags?: unknown } }>;
+    };
+    for (const r of Object.values(untagged.Resources)) delete r.Properties?.Tags;
+    const mixed = inputs({ fifoShare: 0.3 });
+
+    const before = estimateMonthlyCost(tagged, mixed, requests, prices);
+    const after = estimateMonthlyCost(untagged as CfnTemplate, mixed, requests, prices);
+
+    expect(readTemplate(untagged as CfnTemplate).lanes.map((l) => [l.name, l.tagged])).toEqual([
+      ['standard', false],
+      ['fifo', false],
+    ]);
+    expect(after.lines).toEqual(before.lines);
+    expect(after.lanes).toEqual(before.lanes);
+  });
+
   it('prices the template of every stage', () => {
     for (const stage of ['dev', 'staging', 'prod', 'local'] as const) {
       const e = estimateMonthlyCost(templateOf(synthStage(stage)), inputs(), requests, prices);
@@ -122,6 +207,148 @@ describe('cost model on the synthesized stage', () => {
         stage,
       ).toBe(true);
     }
+  });
+});
+
+describe('cost model per lane', () => {
+  it('reads each lane from its queue tag, with its consumer settings', () => {
+    const facts = readTemplate(customLaneTemplate());
+
+    expect(facts.lanes.map((l) => [l.name, l.fifo, l.tagged])).toEqual([
+      ['standard', false, true],
+      ['fifo', true, true],
+      ['mail', false, true],
+      ['ledger', true, true],
+    ]);
+    expect(facts.lanes.find((l) => l.name === 'mail')!.consumer).toMatchObject({
+      role: 'consumer',
+      lane: 'mail',
+      memoryMb: 1024,
+      timeoutSeconds: 60,
+      batchSize: 5,
+      maxAttempts: 3,
+    });
+    expect(facts.lanes.find((l) => l.name === 'ledger')!.consumer).toMatchObject({
+      role: 'fifoConsumer',
+      lane: 'ledger',
+    });
+    expect(facts.queues).toEqual({ standard: 2, fifo: 2, dlqs: 4 });
+  });
+
+  it("prices a custom lane's share with its own consumer's memory and batch size", () => {
+    // Half the messages in the standard lane (512 MB, batches of 10), half in mail (1024 MB, batches of 5).
+    const happy = inputs({ failureRate: 0, retryRate: 0, exhaustedRate: 0, laneShares: { mail: 0.5 } });
+
+    const e = estimateMonthlyCost(customLaneTemplate(), happy, requests, prices);
+
+    const mail = lineOf(e, 'mail lane consumer duration (1024 MB arm64)');
+    expect(lineOf(e, 'mail lane consumer requests').quantity).toBeCloseTo(
+      2 * lineOf(e, 'consumer requests').quantity,
+      6,
+    );
+    expect(mail.quantity).toBeCloseTo(4 * lineOf(e, 'consumer duration (512 MB arm64)').quantity, 6);
+    expect(laneOf(e, 'mail')).toMatchObject({ share: 0.5, messages: 500_000, fifo: false });
+    expect(laneOf(e, 'mail').consumer).toMatchObject({ memoryMb: 1024, gbSeconds: mail.quantity });
+    expect(laneOf(e, 'standard').share).toBe(0.5);
+  });
+
+  it("follows a lane's attempt budget into its exhausted messages only", () => {
+    const exhausted = inputs({ failureRate: 0, retryRate: 0, exhaustedRate: 0.1 });
+    const only = (lane: string) =>
+      estimateMonthlyCost(
+        customLaneTemplate(),
+        { ...exhausted, laneShares: lane === 'standard' ? {} : { [lane]: 1 } },
+        requests,
+        prices,
+      );
+
+    // The same traffic in the standard lane (5 attempts) and in mail (3, as measured): mail's
+    // exhausted messages take 2 fewer visibility changes each.
+    expect(lineOf(only('standard'), 'standard ChangeMessageVisibility').quantity).toBeCloseTo(
+      lineOf(only('mail'), 'standard ChangeMessageVisibility').quantity + 2 * 0.1 * 1e6,
+      3,
+    );
+  });
+
+  it('adds up: lanes and their DLQ sweeps make the SQS lines, lane consumers the consumer lines', () => {
+    const e = estimateMonthlyCost(
+      customLaneTemplate(),
+      inputs({ fifoShare: 0.1, laneShares: { mail: 0.2, ledger: 0.1 } }),
+      requests,
+      prices,
+    );
+    const consumerLines = e.lines.filter((l) => /consumer (requests|duration)/.test(l.item));
+
+    expect(e.lanes.map((l) => l.lane)).toEqual(['standard', 'fifo', 'mail', 'ledger']);
+    expect(laneOf(e, 'standard').share).toBeCloseTo(0.6, 12);
+    expect(sum(e.lanes, (l) => l.sqsRequests + l.dlqSweep.sqsRequests)).toBeCloseTo(
+      sum(
+        e.lines.filter((l) => l.service === 'SQS'),
+        (l) => l.quantity,
+      ),
+      3,
+    );
+    expect(consumerLines).toHaveLength(8);
+    expect(sum(e.lanes, (l) => l.consumer.usd)).toBeCloseTo(
+      sum(consumerLines, (l) => l.usd),
+      9,
+    );
+    expect(sum(e.lanes, (l) => l.dlqSweep.s3Requests)).toBeCloseTo(
+      lineOf(e, 'GET/HEAD requests (sweeper checks)').quantity,
+      3,
+    );
+    // Every DLQ keeps messages 14 days: the sweeper reads each in proportion to its lane's traffic.
+    expect(laneOf(e, 'standard').dlqSweep.messagesRead).toBeCloseTo(
+      3 * laneOf(e, 'mail').dlqSweep.messagesRead,
+      3,
+    );
+    for (const l of e.lanes) expect(l.usd).toBeCloseTo(l.sqsUsd + l.consumer.usd + l.dlqSweep.usd, 12);
+  });
+
+  it('leaves a custom lane without traffic its fixed part: idle polling and an empty receive per sweep', () => {
+    const t = customLaneTemplate();
+    const e = estimateMonthlyCost(t, inputs(), requests, prices);
+    const sweeper = readTemplate(t).functions.find((f) => f.role === 'scheduled')!;
+    const runs = SECONDS_PER_MONTH / 60 / sweeper.everyMinutes!;
+    const { pollersPerMapping, waitTimeSeconds } = requests.idlePolling;
+
+    const mail = laneOf(e, 'mail');
+    expect(mail).toMatchObject({ share: 0, messages: 0, dlqMessages: 0 });
+    expect(mail.consumer.invocations).toBe(0);
+    expect(mail.sqsRequests).toBeCloseTo((pollersPerMapping * SECONDS_PER_MONTH) / waitTimeSeconds, 6);
+    expect(mail.dlqSweep).toMatchObject({ messagesRead: 0, s3Requests: 0 });
+    expect(mail.dlqSweep.sqsRequests).toBeCloseTo(
+      runs * requests.dlqSweep.perRun.sqsPerQueue.ReceiveMessage!,
+      6,
+    );
+  });
+
+  it('refuses shares adding up to more than 1 and shares of lanes the template lacks, in one line', () => {
+    const t = customLaneTemplate();
+    const estimate = (over: Partial<CostInputs>) => () =>
+      estimateMonthlyCost(t, inputs(over), requests, prices);
+
+    expect(estimate({ fifoShare: 0.5, laneShares: { mail: 0.6 } })).toThrow(CostInputError);
+    expect(estimate({ fifoShare: 0.5, laneShares: { mail: 0.6 } })).toThrow(
+      /^fifoShare \+ laneShares must not exceed 1, got 1.1 \(fifo 0.5, mail 0.6\)$/,
+    );
+    expect(estimate({ laneShares: { thumbnails: 0.1 } })).toThrow(
+      /^laneShares names lane "thumbnails", which the template does not have \(lanes: standard, fifo, mail, ledger\)$/,
+    );
+    expect(estimate({ laneShares: { standard: 0.1 } })).toThrow(/cannot name the standard lane/);
+    expect(estimate({ laneShares: { mail: -0.1 } })).toThrow(/^laneShares.mail must be between 0 and 1/);
+    // Shares that add up to 1 only up to rounding are accepted; the standard lane gets nothing.
+    const full = estimateMonthlyCost(
+      t,
+      inputs({ fifoShare: 0.1, laneShares: { mail: 0.7, ledger: 0.2 } }),
+      requests,
+      prices,
+    );
+    expect(laneOf(full, 'standard').share).toBe(0);
+  });
+
+  it("keeps the construct's lane tag", () => {
+    expect(LANE_TAG).toBe(CONSTRUCT_LANE_TAG);
   });
 });
 
@@ -320,6 +547,7 @@ describe('npm run cost', () => {
     const doc = JSON.parse(String(out.mock.calls[0]![0])) as CostEstimate & { stage: string };
     expect(doc.stage).toBe('dev');
     expect(doc.inputs.messages).toBe(100e6);
+    expect(doc.lanes.map((l) => l.lane)).toEqual(['standard', 'fifo']);
     expect(doc.totalUsd).toBeCloseTo(
       doc.lines.reduce((a, l) => a + l.usd, 0),
       9,
@@ -335,6 +563,67 @@ describe('npm run cost', () => {
       expect.stringMatching(/^error: --stage must be one of dev, staging, prod, local, got "qa"/),
       expect.stringMatching(/^error: --messages must be a number, got "lots"/),
       expect.stringMatching(/^error: --failure-rate must be between 0 and 1, got 1.5/),
+    ]);
+    expect(err.mock.calls.every((c) => !String(c[0]).includes('\n'))).toBe(true);
+  });
+
+  it('takes a share per custom lane and prints the per-lane breakdown after the totals', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cost-'));
+    const file = join(dir, 'template.json');
+    writeFileSync(file, JSON.stringify(customLaneTemplate()));
+    const { out } = capture();
+
+    const args = [
+      '--stage',
+      'dev',
+      '--template',
+      file,
+      '--lane-share',
+      'mail=0.2',
+      '--lane-share',
+      'fifo=0.1',
+    ];
+    expect(main([...args, '--json'])).toBe(0);
+    expect(main(args)).toBe(0);
+
+    const doc = JSON.parse(String(out.mock.calls[0]![0])) as CostEstimate;
+    expect(doc.inputs).toMatchObject({ fifoShare: 0.1, laneShares: { mail: 0.2 } });
+    expect(doc.lanes.map((l) => [l.lane, l.share])).toEqual([
+      ['standard', 0.7],
+      ['fifo', 0.1],
+      ['mail', 0.2],
+      ['ledger', 0],
+    ]);
+    const text = String(out.mock.calls[1]![0]).split('\n');
+    const total = text.findIndex((l) => l.startsWith('total '));
+    const header = text.findIndex((l) => /^lane +queue +share +SQS requests/.test(l));
+    expect(total).toBeGreaterThan(0);
+    expect(header).toBeGreaterThan(total);
+    expect(text.slice(header + 1).map((l) => l.split(/ +/).slice(0, 3))).toEqual([
+      ['standard', 'standard', '0.7'],
+      ['fifo', 'FIFO', '0.1'],
+      ['mail', 'standard', '0.2'],
+      ['ledger', 'FIFO', '0'],
+    ]);
+  });
+
+  it('exits 2 with one stderr line when lane shares do not fit the template', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cost-'));
+    const file = join(dir, 'template.json');
+    writeFileSync(file, JSON.stringify(customLaneTemplate()));
+    const { err } = capture();
+
+    expect(main(['--template', file, '--lane-share', 'mail=0.8', '--fifo-share', '0.3'])).toBe(2);
+    expect(main(['--template', file, '--lane-share', 'thumbnails=0.1'])).toBe(2);
+    expect(main(['--template', file, '--lane-share', 'mail'])).toBe(2);
+    expect(main(['--template', file, '--lane-share', 'fifo=0.1', '--fifo-share', '0.1'])).toBe(2);
+    expect(err.mock.calls.map((c) => String(c[0]))).toEqual([
+      expect.stringMatching(
+        /^error: --fifo-share \+ --lane-share must not exceed 1, got 1.1 \(fifo 0.3, mail 0.8\)/,
+      ),
+      expect.stringMatching(/^error: --lane-share names lane "thumbnails", which the template does not have/),
+      expect.stringMatching(/^error: --lane-share must be LANE=SHARE/),
+      expect.stringMatching(/^error: --lane-share fifo=… and --fifo-share both give the fifo lane's share/),
     ]);
     expect(err.mock.calls.every((c) => !String(c[0]).includes('\n'))).toBe(true);
   });
