@@ -11,6 +11,7 @@ import { functionEnv, logGroupNameOf } from './functions/environment';
 import { FunctionHost } from './functions/host';
 import { createLocalLogger, type LocalLogger, type LogMode } from './log';
 import { assertPortFree, generateApiKey, LOCAL_CDK_OUT, PROJECT_ROOT, synthesize } from './startup';
+import { analyzeLanes } from './template/lanes';
 import { readStageTemplate } from './template/reader';
 import { DEFAULT_LOCAL_REGION, localPseudoParameters, Resolver } from './template/resolver';
 import { analyzeTemplate } from './template/topology';
@@ -85,6 +86,15 @@ export interface LocalEnv {
   readonly dynamodbEndpoint: string;
   /** DynamoDB tables: logical id → table name. */
   readonly tables: Readonly<Record<string, string>>;
+  /**
+   * The pipeline's lanes by name (`standard`, `fifo`, then the app's own): the logical ids of the
+   * lane's queue and DLQ (keys of {@link LocalEnv.queues}) and whether it is FIFO. Read from the
+   * template's queues: the `event-pipeline:lane` tag and the redrive policies
+   * (`local/template/lanes.ts`).
+   */
+  readonly lanes: Readonly<
+    Record<string, { readonly queue: string; readonly dlq: string; readonly fifo: boolean }>
+  >;
 }
 
 /** A running local stage. */
@@ -147,6 +157,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   const pseudo = localPseudoParameters(stackName, region);
   const resolver = new Resolver({ pseudo, resources: template.resources, parameters: template.parameters });
   const topology = analyzeTemplate(template, resolver);
+  const lanes = analyzeLanes(topology.queues, resolver);
 
   // Everything started so far, stopped in reverse order if startup fails.
   const cleanup: (() => Promise<void>)[] = [];
@@ -173,7 +184,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     const buckets: Record<string, string> = {};
     for (const b of topology.buckets) buckets[b.logicalId] = await createBucket(emulator, b, resolver);
     logger.info(
-      `${queues.length} queues, ${Object.keys(buckets).length} bucket${topology.buckets.length === 1 ? '' : 's'} created`,
+      `${queues.length} queues (lanes: ${lanes.lanes.map((l) => l.name).join(', ') || 'none'}), ${Object.keys(buckets).length} bucket${topology.buckets.length === 1 ? '' : 's'} created`,
     );
     const dynamo = await startDynamo({ port: options.dynamodbPort ?? 0, region });
     cleanup.push(() => dynamo.stop());
@@ -271,7 +282,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
         `not evaluated locally: ${alarms.notEvaluated.map((a) => `${a.name} (${a.reason})`).join(', ')}`,
       );
     }
-    for (const note of topology.notes) logger.info(`note: ${note}`);
+    for (const note of [...topology.notes, ...lanes.notes]) logger.info(`note: ${note}`);
 
     const apiKey = options.apiKey ?? generateApiKey();
     const server: ApiServer = await startApiServer({
@@ -305,6 +316,9 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       buckets,
       dynamodbEndpoint: dynamo.endpoint,
       tables,
+      lanes: Object.fromEntries(
+        lanes.lanes.map((l) => [l.name, { queue: l.queueId, dlq: l.dlqId, fifo: l.fifo }]),
+      ),
     };
     const envFile = options.envFile === undefined ? path.resolve('.local', 'env.json') : options.envFile;
     if (envFile) {

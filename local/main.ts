@@ -34,19 +34,40 @@ function logMode(args: LocalArgs): LogMode {
   return raw;
 }
 
-function banner(local: LocalHandle, envFile: string, seconds: number): string {
+/**
+ * What `npm start` prints once the stage is up (pretty logs): where the API, the emulator and the
+ * env file are, each lane with its queue and DLQ (queues outside every lane by logical id, as all
+ * of them were before lanes), the buckets, and a request to try.
+ */
+export function banner(
+  local: Pick<LocalHandle, 'apiUrl' | 'apiKey' | 'awsEndpoint' | 'region' | 'env'>,
+  envFile: string,
+  seconds: number,
+): string {
   const key = local.apiKey;
   const body = `'{"type":"probe","payload":{"mode":"succeed"}}'`;
   const curl = `curl -s -X POST ${local.apiUrl}/v1/messages -H 'content-type: application/json' -H 'x-api-key: ${key}' -d ${body}`;
-  const queues = Object.entries(local.env.queues).map(([id, q]) => `${id.padEnd(14)} ${q.name}`);
+  const { queues, lanes } = local.env;
+  const nameOf = (id: string) => queues[id]?.name ?? id;
+  const laneWidth = Math.max(8, ...Object.keys(lanes).map((n) => n.length));
+  const queueWidth = Math.max(0, ...Object.values(lanes).map((l) => nameOf(l.queue).length));
+  const laneLines = Object.entries(lanes).map(
+    ([name, l]) => `${name.padEnd(laneWidth)}  ${nameOf(l.queue).padEnd(queueWidth)}  (DLQ ${nameOf(l.dlq)})`,
+  );
+  const inLane = new Set(Object.values(lanes).flatMap((l) => [l.queue, l.dlq]));
+  const others = Object.entries(queues)
+    .filter(([id]) => !inLane.has(id))
+    .map(([id, q]) => `${id.padEnd(14)} ${q.name}`);
   const buckets = Object.entries(local.env.buckets).map(([id, name]) => `${id.padEnd(14)} ${name}`);
+  const indent = '\n             ';
   return [
     '',
     `  API        ${local.apiUrl}`,
     `  API key    ${key}`,
     `  AWS        ${local.awsEndpoint}   (SQS + S3, region ${local.region}; any credentials)`,
-    `  queues     ${queues.join('\n             ')}`,
-    `  buckets    ${buckets.join('\n             ')}`,
+    ...(laneLines.length ? [`  lanes      ${laneLines.join(indent)}`] : []),
+    ...(others.length ? [`  queues     ${others.join(indent)}`] : []),
+    `  buckets    ${buckets.join(indent)}`,
     `  env file   ${path.relative(process.cwd(), envFile) || envFile}`,
     `  journal    curl -s ${local.apiUrl}/_local/invocations`,
     '',

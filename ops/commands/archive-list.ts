@@ -3,13 +3,13 @@ import type { Command } from '../lib/cli';
 import { parseSelection, selectionOptions } from '../lib/filters';
 import { clip, table } from '../lib/format';
 
-const SELECTION = ['queue', 'type', 'kind', 'since', 'until'] as const;
+const SELECTION = ['lane', 'type', 'kind', 'since', 'until'] as const;
 
 /** `archive list`: archive records, newest first. */
 export const archiveListCommand: Command = {
   name: 'archive list',
   summary: 'failure archive records, newest first',
-  usage: '[--queue standard|fifo] [--type T] [--kind K] [--since <date>] [--until <date>]',
+  usage: '[--lane <name> | --queue standard|fifo] [--type T] [--kind K] [--since <date>] [--until <date>]',
   options: selectionOptions(SELECTION),
   async run(ctx) {
     const filter = parseSelection(ctx.values, SELECTION);
@@ -19,10 +19,10 @@ export const archiveListCommand: Command = {
     );
     const text = records.length
       ? table(
-          ['archived at', 'queue', 'message id', 'type', 'kind', 'error', 'receives', 'key'],
+          ['archived at', 'lane', 'message id', 'type', 'kind', 'error', 'receives', 'key'],
           records.map((r) => [
             r.record.archivedAt,
-            r.queue ?? r.record.queue.name,
+            r.lane ?? r.record.queue.name,
             r.record.messageId,
             typeOfBody(r.record.body),
             r.record.failure.kind,

@@ -1,31 +1,31 @@
 import type { Command } from '../lib/cli';
 import { listDlq } from '../lib/dlq';
-import { parsePositive, parseQueue } from '../lib/filters';
+import { LANE_OPTIONS, parseLaneOption, parsePositive } from '../lib/filters';
 import { clip, table } from '../lib/format';
 
 /** `dlq list`: peeks at dead-lettered messages without consuming them. */
 export const dlqListCommand: Command = {
   name: 'dlq list',
   summary: 'dead-lettered messages (peeked, left in place), joined with their archive records',
-  usage: '[--queue standard|fifo] [--limit N]',
-  options: { queue: { type: 'string' }, limit: { type: 'string' } },
+  usage: '[--lane <name> | --queue standard|fifo] [--limit N]',
+  options: { ...LANE_OPTIONS, limit: { type: 'string' } },
   async run(ctx) {
-    const queue = parseQueue(ctx.values.queue as string | undefined);
+    const lane = parseLaneOption(ctx.values);
     const limit = parsePositive('limit', ctx.values.limit as string | undefined);
     const listing = await listDlq(await ctx.target(), {
-      ...(queue ? { queue } : {}),
+      ...(lane ? { lane } : {}),
       ...(limit ? { limit } : {}),
     });
     const notes = listing.queues.map((q) => {
       const hidden = q.depth - q.shown;
-      return `${q.dlq}: ${q.depth} message(s)${hidden > 0 && q.dlq.endsWith('.fifo') && !limit ? `, ${hidden} behind the head of their message group (FIFO: not readable without moving the head)` : ''}`;
+      return `lane ${q.lane}, ${q.dlq}: ${q.depth} message(s)${hidden > 0 && q.dlq.endsWith('.fifo') && !limit ? `, ${hidden} behind the head of their message group (FIFO: not readable without moving the head)` : ''}`;
     });
     const text = listing.messages.length
       ? [
           table(
-            ['queue', 'message id', 'type', 'kind', 'error', 'receives', 'failed at', 'archive key'],
+            ['lane', 'message id', 'type', 'kind', 'error', 'receives', 'failed at', 'archive key'],
             listing.messages.map((m) => [
-              m.queue,
+              m.lane,
               m.messageId,
               m.type,
               m.kind,

@@ -8,15 +8,15 @@ export const dlqRedriveCommand: Command = {
   name: 'dlq redrive',
   summary: 'move dead-lettered messages back to their source queue (send first, then delete)',
   usage:
-    '[--queue standard|fifo] [--type T] [--kind permanent|exhausted|unknown] [--ids a,b,…] [--one-by-one] [--dry-run]',
+    '[--lane <name> | --queue standard|fifo] [--type T] [--kind permanent|exhausted|unknown] [--ids a,b,…] [--one-by-one] [--dry-run]',
   options: {
-    ...selectionOptions(['queue', 'type', 'kind', 'ids']),
+    ...selectionOptions(['lane', 'type', 'kind', 'ids']),
     'dry-run': { type: 'boolean' },
     'one-by-one': { type: 'boolean' },
   },
   async run(ctx) {
     const v = ctx.values;
-    const result = await redrive(await ctx.target(), parseSelection(v, ['queue', 'type', 'kind', 'ids']), {
+    const result = await redrive(await ctx.target(), parseSelection(v, ['lane', 'type', 'kind', 'ids']), {
       dryRun: v['dry-run'] === true,
       oneByOne: v['one-by-one'] === true,
       progress: (l) => ctx.progress(l),
@@ -26,8 +26,8 @@ export const dlqRedriveCommand: Command = {
       result.mode === 'move-task'
         ? [
             table(
-              ['queue', 'task status', 'moved', 'to move', 'failure'],
-              result.tasks.map((t) => [t.queue, t.status, t.moved, t.toMove, t.failureReason]),
+              ['lane', 'task status', 'moved', 'to move', 'failure'],
+              result.tasks.map((t) => [t.lane, t.status, t.moved, t.toMove, t.failureReason]),
             ),
           ]
         : result.items.length

@@ -14,7 +14,7 @@ export const dlqShowCommand: Command = {
     const shown = await showDlqMessage(await ctx.target(), id);
     const text = [
       shown.dlqCopy
-        ? `in ${shown.dlqCopy.queue}`
+        ? `in ${shown.dlqCopy.queue} (lane ${shown.dlqCopy.lane})`
         : 'not in a DLQ (or not readable there: FIFO, behind its group head)',
       shown.archive ? `archive record ${shown.archive.key}:` : 'no archive record',
       ...(shown.archive ? [JSON.stringify(shown.archive.record, null, 2)] : []),

@@ -1,22 +1,32 @@
 import type { Command } from '../lib/cli';
 import { purgeDlq } from '../lib/dlq';
 import { UsageError } from '../lib/errors';
+import { LANE_OPTIONS, parseLane } from '../lib/filters';
+import { pairOf } from '../lib/target';
 
-/** `purge --queue <dlq> --yes`: empties a DLQ; archive records stay. */
+/** `purge --lane <name> --yes` (or `--queue standard|fifo|<dlq name>`): empties a DLQ; archive records stay. */
 export const purgeCommand: Command = {
   name: 'purge',
-  summary: 'empty a DLQ (archive records stay); needs --yes; refuses source queues',
-  usage: '--queue standard|fifo|<dlq name> --yes [--dry-run]',
-  options: { queue: { type: 'string' }, yes: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
+  summary: "empty a lane's DLQ (archive records stay); needs --yes; refuses source queues",
+  usage: '--lane <name> | --queue standard|fifo|<dlq name> --yes [--dry-run]',
+  options: { ...LANE_OPTIONS, yes: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
   async run(ctx) {
+    const lane = parseLane(ctx.values.lane as string | undefined);
     const queue = ctx.values.queue as string | undefined;
-    if (!queue) throw new UsageError('purge: give --queue standard|fifo (its DLQ) or a DLQ name');
+    if (lane !== undefined && queue !== undefined)
+      throw new UsageError('give --lane <name> or --queue standard|fifo|<dlq name>, not both');
+    const which = lane ?? queue;
+    if (!which)
+      throw new UsageError('purge: give --lane <name> (its DLQ), --queue standard|fifo or a DLQ name');
     const dryRun = ctx.values['dry-run'] === true;
     if (!dryRun && ctx.values.yes !== true)
       throw new UsageError(
-        `purge deletes every message of the ${queue} DLQ for good: add --yes (or --dry-run)`,
+        `purge deletes every message of the ${which} DLQ for good: add --yes (or --dry-run)`,
       );
-    const result = await purgeDlq(await ctx.target(), queue, { dryRun });
+    const target = await ctx.target();
+    // A lane the target lacks is refused as such (listing its lanes), not as an unknown DLQ name.
+    if (lane !== undefined) pairOf(target, lane);
+    const result = await purgeDlq(target, which, { dryRun });
     const text = `${dryRun ? 'would purge' : 'purged'} ${result.queue}: ${result.purged} message(s); archive records stay`;
     return { json: result, text };
   },

@@ -3,14 +3,14 @@ import { parseSelection, selectionOptions } from '../lib/filters';
 import { outcomeTable } from '../lib/format';
 import { replay } from '../lib/replay';
 
-const SELECTION = ['queue', 'type', 'kind', 'since', 'until', 'ids'] as const;
+const SELECTION = ['lane', 'type', 'kind', 'since', 'until', 'ids'] as const;
 
 /** `replay`: re-enqueues archived messages into the queue they came from. */
 export const replayCommand: Command = {
   name: 'replay',
   summary: 're-enqueue archived messages (original envelope + replay-of); skips ones still in a DLQ',
   usage:
-    '[--queue standard|fifo] [--type T] [--kind K] [--since <date>] [--until <date>] [--ids a,b,…] [--include-dead-lettered] [--dry-run]',
+    '[--lane <name> | --queue standard|fifo] [--type T] [--kind K] [--since <date>] [--until <date>] [--ids a,b,…] [--include-dead-lettered] [--dry-run]',
   options: {
     ...selectionOptions(SELECTION),
     'include-dead-lettered': { type: 'boolean' },

@@ -5,7 +5,7 @@ import { status } from '../lib/status';
 /** `status`: per queue depth and oldest age, and alarm states. */
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'per queue (source and DLQ): visible, in flight, delayed, oldest age; alarm states',
+  summary: "per lane, its queue's and its DLQ's visible, in flight, delayed, oldest age; alarm states",
   usage: '',
   options: {},
   async run(ctx) {
@@ -15,9 +15,9 @@ export const statusCommand: Command = {
       `target ${report.target}`,
       '',
       table(
-        ['queue', 'role', 'name', 'visible', 'in flight', 'delayed', 'oldest'],
+        ['lane', 'role', 'name', 'visible', 'in flight', 'delayed', 'oldest'],
         report.queues.map((q) => [
-          q.queue,
+          q.lane,
           q.role,
           q.name,
           q.visible,

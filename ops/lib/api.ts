@@ -67,7 +67,10 @@ export interface Accepted {
   /** The envelope id (answered once the message-status API exists). */
   readonly id?: string;
   readonly messageId: string;
+  /** `standard` or `fifo`: the kind of queue. */
   readonly queue: string;
+  /** The lane the message went to (answered since lanes exist). */
+  readonly lane?: string;
   readonly sequenceNumber?: string;
 }
 

@@ -1,17 +1,19 @@
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { archiveKey, type ArchiveRecord, type FailureKind } from '../../lambda/shared/archive';
-import { awsFailure, type QueueKey, type Target } from './target';
+import { awsFailure, pairsOf, selectedLane, type LaneSelection, type Target } from './target';
 
 /** An archive record with where it lives. */
 export interface ArchivedMessage {
   readonly key: string;
-  readonly queue: QueueKey | null;
+  /** The lane whose queue the message failed on; `null` for a queue the target does not have. */
+  readonly lane: string | null;
+  /** Same as `lane` (kept for scripts from before lanes). */
+  readonly queue: string | null;
   readonly record: ArchiveRecord;
 }
 
-/** Filters of `archive list` and `replay`. */
-export interface ArchiveFilter {
-  readonly queue?: QueueKey;
+/** Filters of `archive list` and `replay`: a lane ({@link LaneSelection}) and the rest. */
+export interface ArchiveFilter extends LaneSelection {
   readonly type?: string;
   readonly kind?: FailureKind;
   readonly since?: Date;
@@ -108,17 +110,22 @@ export class ArchiveReader {
         archivedAt: new Date().toISOString(),
       });
       const record = await this.get(key);
-      if (record) return { key, queue: this.queueKeyOf(record.queue.name), record };
+      if (record) return this.located(key, record);
     }
     const key = await this.keyOf(messageId);
     if (!key) return undefined;
     const record = await this.get(key);
-    return record ? { key, queue: this.queueKeyOf(record.queue.name), record } : undefined;
+    return record ? this.located(key, record) : undefined;
   }
 
-  /** Which of the target's queues a queue name is. */
-  queueKeyOf(name: string): QueueKey | null {
-    return this.target.queues.find((q) => q.source.name === name)?.key ?? null;
+  /** Which of the target's lanes a source queue name is. */
+  laneOf(queueName: string): string | null {
+    return this.target.queues.find((q) => q.source.name === queueName)?.key ?? null;
+  }
+
+  private located(key: string, record: ArchiveRecord): ArchivedMessage {
+    const lane = this.laneOf(record.queue.name);
+    return { key, lane, queue: lane, record };
   }
 
   /** Records matching `filter`, newest (by `archivedAt`) first. */
@@ -126,9 +133,9 @@ export class ArchiveReader {
     filter: ArchiveFilter = {},
     onProgress?: (done: number, total: number) => void,
   ): Promise<ArchivedMessage[]> {
-    const prefixes = filter.queue
-      ? this.target.queues.filter((q) => q.key === filter.queue).map((q) => `failed/${q.source.name}/`)
-      : ['failed/'];
+    const lane = selectedLane(filter);
+    const prefixes =
+      lane === undefined ? ['failed/'] : pairsOf(this.target, lane).map((q) => `failed/${q.source.name}/`);
     let keys = (await Promise.all(prefixes.map((p) => this.keys(p)))).flat();
     // The key's day is the envelope's createdAt: a coarse pre-filter that never drops a match
     // (a message is archived on or after the day it was created).
@@ -146,8 +153,7 @@ export class ArchiveReader {
       const chunk = keys.slice(i, i + 16);
       const records = await Promise.all(chunk.map((k) => this.get(k)));
       records.forEach((record, j) => {
-        if (record && matchesArchive(record, filter))
-          out.push({ key: chunk[j]!, queue: this.queueKeyOf(record.queue.name), record });
+        if (record && matchesArchive(record, filter)) out.push(this.located(chunk[j]!, record));
       });
       done += chunk.length;
       onProgress?.(done, keys.length);
@@ -161,7 +167,7 @@ function dayOfKey(key: string): string | null {
   return m ? `${m[1]}-${m[2]}-${m[3]}` : null;
 }
 
-/** Whether an archive record passes `filter` (queue and ids are applied on keys). */
+/** Whether an archive record passes `filter` (lane and ids are applied on keys). */
 export function matchesArchive(record: ArchiveRecord, filter: ArchiveFilter): boolean {
   if (filter.type && typeOfBody(record.body) !== filter.type) return false;
   if (filter.kind && record.failure.kind !== filter.kind) return false;

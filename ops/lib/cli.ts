@@ -45,7 +45,7 @@ export interface Command {
   /** `status`, `dlq list`, … */
   readonly name: string;
   readonly summary: string;
-  /** Usage after the name, e.g. `[--queue standard|fifo] [--limit N]`. */
+  /** Usage after the name, e.g. `[--lane <name> | --queue standard|fifo] [--limit N]`. */
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
   /** Returns what `--json` prints and the human text. */
@@ -67,6 +67,7 @@ function help(commands: readonly Command[]): string {
     '',
     'target: local mode (.local/env.json, --local-env) by default; --stage <name> [--region R] [--profile P] for EventPipeline-<name>',
     'every command: --json (one JSON document on stdout), --debug (stack traces)',
+    'a lane (its queue and DLQ): --lane <name>; --queue standard|fifo names the default lanes',
     'npm run ops -- <command> --help  shows its options',
   ].join('\n');
 }

@@ -15,7 +15,7 @@ import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
 import { ArchiveReader, envelopeIdOfBody, typeOfBody } from './archive';
 import { OpsError, UsageError } from './errors';
 import { readQueueDepth, type QueueDepth } from './queue-depth';
-import { awsFailure, pairOf, QUEUE_KEYS, type QueueKey, type QueuePair, type Target } from './target';
+import { awsFailure, pairsOf, selectedLane, type LaneSelection, type QueuePair, type Target } from './target';
 
 /** Message attribute the tool adds to a redriven message: the message id it had on its source queue. */
 export const REDRIVEN_FROM_ATTR = 'redriven-from';
@@ -25,7 +25,10 @@ export const HOLD_SECONDS = 60;
 
 /** One dead-lettered message, joined with its archive record when there is one. */
 export interface DlqMessage {
-  readonly queue: QueueKey;
+  /** The lane whose DLQ holds it. */
+  readonly lane: string;
+  /** Same as `lane` (kept for scripts from before lanes). */
+  readonly queue: string;
   /** The id the message had on its source queue (its archive key's id, and the id in its 202). */
   readonly messageId: string;
   /** The id of the DLQ copy (equal to `messageId` for messages the redrive policy moved). */
@@ -69,6 +72,7 @@ async function describe(pair: QueuePair, m: Message, archive: ArchiveReader): Pr
   const record = found?.record;
   const attrKind = str(m, DLQ_ATTR.failureKind) as FailureKind | undefined;
   const view: DlqMessage = {
+    lane: pair.key,
     queue: pair.key,
     messageId,
     dlqMessageId: m.MessageId ?? '',
@@ -182,17 +186,15 @@ export async function queueDepth(target: Target, url: string): Promise<QueueDept
 /** Result of {@link listDlq}. */
 export interface DlqListing {
   readonly messages: DlqMessage[];
-  /** Per queue: messages in the DLQ and how many could be looked at (FIFO: group heads only). */
+  /** Per lane: messages in its DLQ and how many could be looked at (FIFO: group heads only). */
   readonly queues: {
-    readonly queue: QueueKey;
+    readonly lane: string;
+    /** Same as `lane` (kept for scripts from before lanes). */
+    readonly queue: string;
     readonly dlq: string;
     readonly depth: number;
     readonly shown: number;
   }[];
-}
-
-function pairsOf(target: Target, key: QueueKey | undefined): QueuePair[] {
-  return key ? [pairOf(target, key)] : QUEUE_KEYS.flatMap((k) => target.queues.filter((q) => q.key === k));
 }
 
 /**
@@ -202,12 +204,12 @@ function pairsOf(target: Target, key: QueueKey | undefined): QueuePair[] {
  */
 export async function listDlq(
   target: Target,
-  options: { queue?: QueueKey; limit?: number } = {},
+  options: LaneSelection & { limit?: number } = {},
 ): Promise<DlqListing> {
   const archive = new ArchiveReader(target);
   const messages: DlqMessage[] = [];
   const queues: DlqListing['queues'][number][] = [];
-  for (const pair of pairsOf(target, options.queue)) {
+  for (const pair of pairsOf(target, selectedLane(options))) {
     const d = await queueDepth(target, pair.dlq.url);
     const walker = new DlqWalker(target, pair);
     let shown = 0;
@@ -223,7 +225,13 @@ export async function listDlq(
     } finally {
       await walker.release();
     }
-    queues.push({ queue: pair.key, dlq: pair.dlq.name, depth: d.visible + d.inFlight + d.delayed, shown });
+    queues.push({
+      lane: pair.key,
+      queue: pair.key,
+      dlq: pair.dlq.name,
+      depth: d.visible + d.inFlight + d.delayed,
+      shown,
+    });
   }
   return { messages, queues };
 }
@@ -234,6 +242,9 @@ export interface DlqShow {
   readonly archive: { readonly key: string; readonly record: ArchiveRecord } | null;
   /** The DLQ copy's system and message attributes, when it is still in a DLQ (and could be seen). */
   readonly dlqCopy: {
+    /** The lane whose DLQ holds it. */
+    readonly lane: string;
+    /** The DLQ's name. */
     readonly queue: string;
     readonly attributes: Record<string, string>;
     readonly messageAttributes: Record<string, string>;
@@ -270,6 +281,7 @@ export async function showDlqMessage(target: Target, id: string): Promise<DlqSho
     dlqCopy:
       copy && copyPair
         ? {
+            lane: copyPair.key,
             queue: copyPair.dlq.name,
             attributes: { ...(copy.message.Attributes ?? {}) } as Record<string, string>,
             messageAttributes: Object.fromEntries(
@@ -280,9 +292,8 @@ export async function showDlqMessage(target: Target, id: string): Promise<DlqSho
   };
 }
 
-/** Filters of `dlq redrive`. */
-export interface RedriveFilter {
-  readonly queue?: QueueKey;
+/** Filters of `dlq redrive`: a lane ({@link LaneSelection}) and the rest. */
+export interface RedriveFilter extends LaneSelection {
   readonly type?: string;
   readonly kind?: FailureKind;
   readonly ids?: readonly string[];
@@ -302,7 +313,9 @@ function selects(f: RedriveFilter, v: DlqMessage): boolean {
 
 /** One message's fate in a redrive. */
 export interface RedriveItem {
-  readonly queue: QueueKey;
+  readonly lane: string;
+  /** Same as `lane` (kept for scripts from before lanes). */
+  readonly queue: string;
   readonly messageId: string;
   readonly type: string | null;
   readonly kind: FailureKind;
@@ -324,7 +337,9 @@ export interface RedriveResult {
   readonly items: RedriveItem[];
   /** Move tasks (AWS, unfiltered): per DLQ, what the task reported last. */
   readonly tasks: {
-    readonly queue: QueueKey;
+    readonly lane: string;
+    /** Same as `lane` (kept for scripts from before lanes). */
+    readonly queue: string;
     readonly status: string;
     readonly moved: number;
     readonly toMove: number | null;
@@ -389,7 +404,7 @@ export async function redrive(
   const archive = new ArchiveReader(target);
   const items: RedriveItem[] = [];
   let skipped = 0;
-  for (const pair of pairsOf(target, filter.queue)) {
+  for (const pair of pairsOf(target, selectedLane(filter))) {
     const walker = new DlqWalker(target, pair);
     const resent = new Set<string>();
     const blockedGroups = new Set<string>();
@@ -414,7 +429,13 @@ export async function redrive(
             if (pair.dlq.fifo && group !== undefined) blockedGroups.add(group);
             continue;
           }
-          const base = { queue: pair.key, messageId: view.messageId, type: view.type, kind: view.kind };
+          const base = {
+            lane: pair.key,
+            queue: pair.key,
+            messageId: view.messageId,
+            type: view.type,
+            kind: view.kind,
+          };
           if (options.dryRun) {
             items.push({ ...base, outcome: 'would-move' });
             continue;
@@ -482,11 +503,12 @@ async function moveTasks(
   options: { dryRun?: boolean; progress?: Progress; pollMs?: number },
 ): Promise<RedriveResult> {
   const tasks: RedriveResult['tasks'][number][] = [];
-  for (const pair of pairsOf(target, filter.queue)) {
+  for (const pair of pairsOf(target, selectedLane(filter))) {
     const d = await queueDepth(target, pair.dlq.url);
     const toMove = d.visible + d.inFlight + d.delayed;
     if (options.dryRun || toMove === 0) {
       tasks.push({
+        lane: pair.key,
         queue: pair.key,
         status: options.dryRun ? 'DRY_RUN' : 'NOTHING_TO_MOVE',
         moved: 0,
@@ -516,6 +538,7 @@ async function moveTasks(
       options.progress?.(`${pair.key}: ${status} ${moved}/${total}`);
       if (TASK_DONE.has(status) || !task) {
         tasks.push({
+          lane: pair.key,
           queue: pair.key,
           status,
           moved,
@@ -548,8 +571,8 @@ export interface PurgeResult {
 }
 
 /**
- * Empties a DLQ (archive records stay). `queue` is `standard`/`fifo` (their DLQ) or a DLQ's name;
- * a source queue is refused.
+ * Empties a DLQ (archive records stay). `queue` is a lane's name (`standard`, `fifo`,
+ * `thumbnails`: its DLQ) or a DLQ's name or URL; a source queue is refused.
  */
 export async function purgeDlq(
   target: Target,
@@ -561,7 +584,7 @@ export async function purgeDlq(
     if (target.queues.some((p) => p.source.name === queue || p.source.url === queue))
       throw new OpsError(`${queue} is a source queue: purge empties DLQs only`);
     throw new UsageError(
-      `unknown queue ${queue}: use standard, fifo or one of ${target.queues.map((p) => p.dlq.name).join(', ')}`,
+      `unknown queue ${queue}: give a lane (${target.queues.map((p) => p.key).join(', ')}) or a DLQ name (${target.queues.map((p) => p.dlq.name).join(', ')})`,
     );
   }
   const d = await queueDepth(target, pair.dlq.url);

@@ -1,19 +1,46 @@
+import type { FailureKind } from '../../lambda/shared/archive';
+import { LANE_NAME_PATTERN } from '../../lib/config/lanes';
 import type { ArchiveFilter } from './archive';
 import type { Values } from './cli';
 import { UsageError } from './errors';
-import { QUEUE_KEYS, type QueueKey } from './target';
-import type { FailureKind } from '../../lambda/shared/archive';
+import { DEFAULT_LANES } from './target';
 
 /** Failure kinds a filter accepts. */
 export const KINDS = ['permanent', 'exhausted', 'unknown'] as const satisfies readonly FailureKind[];
 
-/** `--queue standard|fifo`. */
-export function parseQueue(v: string | undefined): QueueKey | undefined {
+/** `--queue standard|fifo`: a default lane, named as before lanes existed (`--lane` names any). */
+export function parseQueue(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
-  if (!(QUEUE_KEYS as readonly string[]).includes(v))
-    throw new UsageError(`--queue ${v}: use standard or fifo`);
-  return v as QueueKey;
+  if (!(DEFAULT_LANES as readonly string[]).includes(v))
+    throw new UsageError(`--queue ${v}: use standard or fifo, or --lane <name> for any lane`);
+  return v;
 }
+
+/**
+ * `--lane <name>`: what a lane's name may be (lib/config/lanes.ts). Whether the target has that
+ * lane is known once it is resolved: `pairOf` refuses one it lacks, listing the lanes it has.
+ */
+export function parseLane(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!LANE_NAME_PATTERN.test(v))
+    throw new UsageError(`--lane ${v}: not a lane name (lower case letters, digits and dashes)`);
+  return v;
+}
+
+/** The lane `--lane <name>` or its alias `--queue standard|fifo` names; giving both is refused. */
+export function parseLaneOption(values: Values): string | undefined {
+  const lane = parseLane(values.lane as string | undefined);
+  const queue = parseQueue(values.queue as string | undefined);
+  if (lane !== undefined && queue !== undefined)
+    throw new UsageError('give --lane <name> or --queue standard|fifo, not both');
+  return lane ?? queue;
+}
+
+/** The `parseArgs` options of {@link parseLaneOption}. */
+export const LANE_OPTIONS = {
+  lane: { type: 'string' },
+  queue: { type: 'string' },
+} as const satisfies Record<string, { readonly type: 'string' }>;
 
 /** `--kind permanent|exhausted|unknown`. */
 export function parseKind(v: string | undefined): FailureKind | undefined {
@@ -71,27 +98,30 @@ export function parsePayload(v: string | undefined): Record<string, unknown> {
   return json as Record<string, unknown>;
 }
 
-/** The selection options (`--queue`, `--type`, `--kind`, `--since`, `--until`, `--ids`), each with its parser. */
+/**
+ * The selection options, each with its parser: `lane` is `--lane <name>` or `--queue
+ * standard|fifo` ({@link parseLaneOption}); `type`, `kind`, `since`, `until` and `ids` are the
+ * options of their names.
+ */
 const SELECTION_PARSERS = {
-  queue: parseQueue,
-  type: parseType,
-  kind: parseKind,
-  since: (v: string | undefined) => parseDate('since', v),
-  until: (v: string | undefined) => parseDate('until', v),
-  ids: parseIds,
+  lane: parseLaneOption,
+  type: (values: Values) => parseType(values.type as string | undefined),
+  kind: (values: Values) => parseKind(values.kind as string | undefined),
+  since: (values: Values) => parseDate('since', values.since as string | undefined),
+  until: (values: Values) => parseDate('until', values.until as string | undefined),
+  ids: (values: Values) => parseIds(values.ids as string | undefined),
 } as const;
 
 /** One option of a selection. */
 export type SelectionOption = keyof typeof SELECTION_PARSERS;
 
-/** The `parseArgs` options of the selection options `names` (all strings). */
-export function selectionOptions<K extends SelectionOption>(
-  names: readonly K[],
-): Record<K, { readonly type: 'string' }> {
-  return Object.fromEntries(names.map((n) => [n, { type: 'string' }])) as Record<
-    K,
-    { readonly type: 'string' }
-  >;
+/** The `parseArgs` options of the selection options `names` (all strings; `lane` is `--lane` and `--queue`). */
+export function selectionOptions(
+  names: readonly SelectionOption[],
+): Record<string, { readonly type: 'string' }> {
+  return Object.fromEntries(
+    names.flatMap((n) => (n === 'lane' ? Object.entries(LANE_OPTIONS) : [[n, { type: 'string' }]])),
+  ) as Record<string, { readonly type: 'string' }>;
 }
 
 /**
@@ -104,7 +134,7 @@ export function parseSelection<K extends SelectionOption>(
 ): Pick<ArchiveFilter, K> {
   const out: Record<string, unknown> = {};
   for (const name of names) {
-    const parsed = SELECTION_PARSERS[name](values[name] as string | undefined);
+    const parsed = SELECTION_PARSERS[name](values);
     if (parsed !== undefined) out[name] = parsed;
   }
   return out as Pick<ArchiveFilter, K>;

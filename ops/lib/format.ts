@@ -19,7 +19,7 @@ export function clip(s: string | null | undefined, n: number): string {
 
 /** What `dlq redrive` and `replay` say of each message they moved (or would move). */
 export interface MessageOutcome {
-  readonly queue: string | null;
+  readonly lane: string | null;
   readonly messageId: string;
   readonly type: string | null;
   readonly kind: string;
@@ -34,7 +34,7 @@ export function outcomeTable<T extends MessageOutcome>(
   note: (item: T) => string | undefined,
 ): string {
   return table(
-    ['queue', 'message id', 'type', 'kind', 'outcome', 'new message id', noteHeader],
-    items.map((i) => [i.queue, i.messageId, i.type, i.kind, i.outcome, i.newMessageId, note(i)]),
+    ['lane', 'message id', 'type', 'kind', 'outcome', 'new message id', noteHeader],
+    items.map((i) => [i.lane, i.messageId, i.type, i.kind, i.outcome, i.newMessageId, note(i)]),
   );
 }

@@ -3,14 +3,17 @@ import { randomUUID } from 'node:crypto';
 import type { ArchiveRecord, FailureKind } from '../../lambda/shared/archive';
 import { ArchiveReader, typeOfBody, type ArchiveFilter, type ArchivedMessage } from './archive';
 import { DlqWalker, resendAttributes, sourceMessageId, type Progress } from './dlq';
-import { awsFailure, type QueueKey, type QueuePair, type Target } from './target';
+import { awsFailure, type QueuePair, type Target } from './target';
 
 /** Message attribute a replayed message carries: the archived message id it replays. */
 export const REPLAY_OF_ATTR = 'replay-of';
 
 /** One archived message's fate in a replay. */
 export interface ReplayItem {
-  readonly queue: QueueKey | null;
+  /** The lane the message came from; `null` for a queue the target does not have. */
+  readonly lane: string | null;
+  /** Same as `lane` (kept for scripts from before lanes). */
+  readonly queue: string | null;
   readonly messageId: string;
   readonly type: string | null;
   readonly kind: FailureKind;
@@ -94,14 +97,15 @@ export async function replay(
   const dlq = await presence(target, pairs);
   const items: ReplayItem[] = [];
   try {
-    for (const { record, queue } of records) {
+    for (const { record, lane } of records) {
       const base = {
-        queue,
+        lane,
+        queue: lane,
         messageId: record.messageId,
         type: typeOfBody(record.body),
         kind: record.failure.kind,
       };
-      const pair = pairs.find((p) => p.key === queue);
+      const pair = pairs.find((p) => p.key === lane);
       if (!pair) {
         items.push({
           ...base,

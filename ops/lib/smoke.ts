@@ -42,7 +42,9 @@ export function archiveSource(target: Target): StatusSource {
     name: 'failure archive',
     seesSuccess: false,
     async observe(a) {
-      const queueName = target.queues.find((q) => q.key === a.queue)?.source.name;
+      // The 202 names the lane since lanes exist; before, `queue` was the lane (standard or fifo).
+      const lane = a.lane ?? a.queue;
+      const queueName = target.queues.find((q) => q.key === lane)?.source.name;
       if (!queueName) return { state: 'pending', attempts: 0 };
       for (const day of [Date.now(), Date.now() - 86_400_000]) {
         const key = archiveKey({

@@ -1,9 +1,12 @@
 import { queueDepth } from './dlq';
-import type { AlarmView, QueueKey, Target } from './target';
+import type { AlarmView, Target } from './target';
 
 /** One queue's line of `status`. */
 export interface QueueStatus {
-  readonly queue: QueueKey;
+  /** The lane the queue belongs to. */
+  readonly lane: string;
+  /** Same as `lane` (kept for scripts from before lanes). */
+  readonly queue: string;
   readonly role: 'source' | 'dlq';
   readonly name: string;
   readonly visible: number;
@@ -20,7 +23,7 @@ export interface StatusReport {
   readonly alarms: AlarmView[];
 }
 
-/** Per queue (source and DLQ) depth and oldest age, and every alarm's state. */
+/** Per lane, its queue's and its DLQ's depth and oldest age; and every alarm's state. */
 export async function status(target: Target): Promise<StatusReport> {
   const refs = target.queues.flatMap((p) => [
     { pair: p, role: 'source' as const, ref: p.source },
@@ -34,6 +37,7 @@ export async function status(target: Target): Promise<StatusReport> {
   return {
     target: target.kind === 'local' ? 'local' : `EventPipeline-${target.name} (${target.region})`,
     queues: refs.map((r, i) => ({
+      lane: r.pair.key,
       queue: r.pair.key,
       role: r.role,
       name: r.ref.name,

@@ -3,13 +3,15 @@ import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readFile } from 'node:fs/promises';
+import { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE } from '../../lib/config/lanes';
 import type { LocalEnv } from '../../local/index';
-import { OpsError } from './errors';
+import { OpsError, UsageError } from './errors';
 
-/** The two queue families of the pipeline. */
-export const QUEUE_KEYS = ['standard', 'fifo'] as const;
-/** One of {@link QUEUE_KEYS}. */
-export type QueueKey = (typeof QUEUE_KEYS)[number];
+/**
+ * The lanes every pipeline has (lib/config/lanes.ts), first in every target. `--queue
+ * standard|fifo` names them, as it did before lanes existed.
+ */
+export const DEFAULT_LANES = [DEFAULT_STANDARD_LANE, DEFAULT_FIFO_LANE] as const;
 
 /** One SQS queue the tool acts on. */
 export interface QueueRef {
@@ -19,9 +21,10 @@ export interface QueueRef {
   readonly fifo: boolean;
 }
 
-/** A source queue and the DLQ its redrive policy points at. */
+/** A lane: its source queue and the DLQ that queue's redrive policy points at. */
 export interface QueuePair {
-  readonly key: QueueKey;
+  /** The lane's name: `standard`, `fifo` or one of the app's lanes (`thumbnails`). */
+  readonly key: string;
   readonly source: QueueRef;
   readonly dlq: QueueRef;
 }
@@ -49,6 +52,7 @@ export interface Target {
   /** `local`, or the stage name. */
   readonly name: string;
   readonly region: string;
+  /** One pair per lane: the default lanes first, then the app's own. */
   readonly queues: readonly QueuePair[];
   readonly bucket: string;
   readonly apiUrl: string;
@@ -66,14 +70,35 @@ export interface Target {
   close(): void;
 }
 
-/** The pair for `key`, or an {@link OpsError} naming the queues there are. */
-export function pairOf(target: Target, key: QueueKey): QueuePair {
-  const pair = target.queues.find((q) => q.key === key);
+/**
+ * The pair of lane `lane`; a lane the target does not have is bad usage ({@link UsageError}, exit
+ * 2) in one line that lists the lanes it has.
+ */
+export function pairOf(target: Target, lane: string): QueuePair {
+  const pair = target.queues.find((q) => q.key === lane);
   if (!pair)
-    throw new OpsError(
-      `no ${key} queue in ${target.name} (has ${target.queues.map((q) => q.key).join(', ')})`,
+    throw new UsageError(
+      `no lane ${lane} in ${target.name} (lanes: ${target.queues.map((q) => q.key).join(', ')})`,
     );
   return pair;
+}
+
+/** How a library call names a lane: `lane`, or `queue`, its name from before lanes existed. */
+export interface LaneSelection {
+  /** The lane's name. @default every lane */
+  readonly lane?: string;
+  /** Same as `lane` (`standard` and `fifo` were the pipeline's two queues before lanes). @default every lane */
+  readonly queue?: string;
+}
+
+/** The lane a {@link LaneSelection} names, if any. */
+export function selectedLane(s: LaneSelection): string | undefined {
+  return s.lane ?? s.queue;
+}
+
+/** The pairs of lane `lane` ({@link pairOf}), or every lane's when it is `undefined`. */
+export function pairsOf(target: Target, lane: string | undefined): QueuePair[] {
+  return lane === undefined ? [...target.queues] : [pairOf(target, lane)];
 }
 
 /** The queue name in an SQS ARN. */
@@ -81,10 +106,11 @@ function nameOfArn(arn: string): string {
   return arn.slice(arn.lastIndexOf(':') + 1);
 }
 
-const keyOf = (name: string): QueueKey => (name.endsWith('.fifo') ? 'fifo' : 'standard');
-
-/** `.local/env.json` as written by `npm start` (docs/DESIGN.md §6 item 8): local mode's own type. */
-export type LocalEnvFile = LocalEnv;
+/**
+ * `.local/env.json` as written by `npm start` (docs/DESIGN.md §6 item 8): local mode's own type,
+ * with `lanes` optional, as files written before lanes existed lack it.
+ */
+export type LocalEnvFile = Omit<LocalEnv, 'lanes'> & Partial<Pick<LocalEnv, 'lanes'>>;
 
 /** Reads `.local/env.json`; a missing or unreadable file is "local mode is not running". */
 export async function readLocalEnv(file: string): Promise<LocalEnvFile> {
@@ -106,6 +132,73 @@ export async function readLocalEnv(file: string): Promise<LocalEnvFile> {
   }
 }
 
+/** Default lanes first (in {@link DEFAULT_LANES} order), then the others in the order given. */
+function laneOrder(pairs: QueuePair[]): QueuePair[] {
+  const rank = (p: QueuePair) => {
+    const i = (DEFAULT_LANES as readonly string[]).indexOf(p.key);
+    return i < 0 ? DEFAULT_LANES.length : i;
+  };
+  return pairs
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i)
+    .map((x) => x.p);
+}
+
+type LocalQueue = LocalEnvFile['queues'][string];
+
+/** The pairs of an env file's `lanes`; one call to the emulator tells whether it is up. */
+async function lanePairs(
+  env: LocalEnvFile,
+  lanes: NonNullable<LocalEnvFile['lanes']>,
+  sqs: SQSClient,
+): Promise<QueuePair[]> {
+  const queue = (lane: string, id: string): LocalQueue => {
+    const q = env.queues[id];
+    if (!q) throw new OpsError(`the env file's lane ${lane} names queue ${id}, which its queues lack`);
+    return q;
+  };
+  const pairs = Object.entries(lanes).map(([key, l]) => {
+    const source = queue(key, l.queue);
+    const dlq = queue(key, l.dlq);
+    return {
+      key,
+      source: { ...source, fifo: l.fifo },
+      dlq: { ...dlq, fifo: dlq.name.endsWith('.fifo') },
+    };
+  });
+  const first = pairs[0];
+  if (first)
+    await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: first.source.url, AttributeNames: ['QueueArn'] }),
+    );
+  return laneOrder(pairs);
+}
+
+/**
+ * The pairs of an env file from before lanes: each queue whose redrive policy names another
+ * queue of the file is a source, `fifo` or `standard` by its name's `.fifo` suffix.
+ */
+async function redrivePairs(env: LocalEnvFile, sqs: SQSClient): Promise<QueuePair[]> {
+  const byArn = new Map(Object.values(env.queues).map((q) => [q.arn, q]));
+  const pairs: QueuePair[] = [];
+  for (const q of Object.values(env.queues)) {
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['RedrivePolicy'] }),
+    );
+    const policy = out.Attributes?.RedrivePolicy;
+    if (!policy) continue;
+    const dlqArn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
+    const dlq = dlqArn ? byArn.get(dlqArn) : undefined;
+    if (!dlq) continue;
+    const fifo = q.name.endsWith('.fifo');
+    const key = fifo ? DEFAULT_FIFO_LANE : DEFAULT_STANDARD_LANE;
+    if (pairs.some((p) => p.key === key))
+      throw new OpsError(`more than one ${key} queue with a DLQ in local mode`);
+    pairs.push({ key, source: { ...q, fifo }, dlq: { ...dlq, fifo: dlq.name.endsWith('.fifo') } });
+  }
+  return laneOrder(pairs);
+}
+
 /** Options of {@link localTarget}. */
 export interface LocalTargetOptions {
   /** SDK endpoint instead of the env file's `awsEndpoint` (tests put a fault proxy there). */
@@ -117,8 +210,10 @@ export interface LocalTargetOptions {
 }
 
 /**
- * The local stage of `env`. Source queues and DLQs are told apart by their redrive policies (a DLQ
- * is a queue another queue's `RedrivePolicy` targets), standard and FIFO by the `.fifo` suffix.
+ * The local stage of `env`: one pair per lane of its `lanes`. An env file from before lanes has
+ * none; then source queues and DLQs are told apart by their redrive policies (a DLQ is a queue
+ * another queue's `RedrivePolicy` targets), and the `standard` and `fifo` lanes by the `.fifo`
+ * suffix, as then.
  */
 export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions = {}): Promise<Target> {
   const client = {
@@ -142,27 +237,13 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
     if (!res.ok) throw new OpsError(`GET ${route} answered ${res.status}`);
     return res.json();
   };
-  const byArn = new Map(Object.values(env.queues).map((q) => [q.arn, q]));
-  const pairs: QueuePair[] = [];
+  let pairs: QueuePair[];
   try {
-    for (const q of Object.values(env.queues)) {
-      const out = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['RedrivePolicy'] }),
-      );
-      const policy = out.Attributes?.RedrivePolicy;
-      if (!policy) continue;
-      const dlqArn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
-      const dlq = dlqArn ? byArn.get(dlqArn) : undefined;
-      if (!dlq) continue;
-      const key = keyOf(q.name);
-      if (pairs.some((p) => p.key === key))
-        throw new OpsError(`more than one ${key} queue with a DLQ in local mode`);
-      pairs.push({
-        key,
-        source: { ...q, fifo: q.name.endsWith('.fifo') },
-        dlq: { ...dlq, fifo: dlq.name.endsWith('.fifo') },
-      });
-    }
+    // A template without lane tags (an app from before lanes) gives an empty `lanes`.
+    pairs =
+      env.lanes && Object.keys(env.lanes).length > 0
+        ? await lanePairs(env, env.lanes, sqs)
+        : await redrivePairs(env, sqs);
   } catch (error) {
     sqs.destroy();
     s3.destroy();
@@ -171,9 +252,12 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
       `local mode is not running (the emulator at ${client.endpoint} does not answer: ${(error as Error).message})`,
     );
   }
-  pairs.sort((a, b) => QUEUE_KEYS.indexOf(a.key) - QUEUE_KEYS.indexOf(b.key));
   const [bucket] = Object.values(env.buckets);
-  if (!bucket) throw new OpsError('local mode has no archive bucket');
+  if (!bucket) {
+    sqs.destroy();
+    s3.destroy();
+    throw new OpsError('local mode has no archive bucket');
+  }
   return {
     kind: 'local',
     name: 'local',
@@ -225,7 +309,10 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
   };
 }
 
-/** The stack outputs the tool reads (lib/stacks/event-pipeline-stack.ts). */
+/**
+ * The stack outputs the tool needs (lib/constructs/event-pipeline.ts); each of the app's own lanes
+ * adds `Lane<Name>QueueUrl`, `…QueueArn`, `…DlqUrl` and `…DlqArn` ({@link laneOutputs}).
+ */
 export const STACK_OUTPUTS = [
   'ApiUrl',
   'ArchiveBucketName',
@@ -239,6 +326,62 @@ export const STACK_OUTPUTS = [
   'FifoDlqArn',
   'AlarmNamePrefix',
 ] as const;
+
+/** A stack output's value and description. */
+export interface StackOutput {
+  readonly value: string;
+  readonly description?: string;
+}
+
+/** What the description of a lane's output starts with: `lane <name>` (`lane thumbnails: …`). */
+const LANE_DESCRIPTION = /^lane ([a-z][a-z0-9-]*)(?::|\s|$)/;
+
+/**
+ * The app's own lanes of a stack, from its outputs: each `Lane<Name>QueueUrl` with its
+ * `…QueueArn`, `…DlqUrl` and `…DlqArn` is one lane, named by the description `lane <name>` (the
+ * output key's `<Name>` is the lane's name in PascalCase, which does not always say where its
+ * dashes were). Default lanes (`StandardQueueUrl`, `FifoQueueUrl`, …) are not among them.
+ * Throws an {@link OpsError} naming what a lane's outputs lack.
+ *
+ * @example
+ * laneOutputs('EventPipeline-dev', outputs); // [{ key: 'thumbnails', queueUrl: …, queueArn: …, dlqUrl: …, dlqArn: … }]
+ */
+export function laneOutputs(
+  stackName: string,
+  outputs: ReadonlyMap<string, StackOutput>,
+): { key: string; queueUrl: string; queueArn: string; dlqUrl: string; dlqArn: string }[] {
+  const lanes: ReturnType<typeof laneOutputs> = [];
+  const missing: string[] = [];
+  for (const [outputKey, output] of outputs) {
+    const prefix = /^(Lane[A-Z0-9][A-Za-z0-9]*)QueueUrl$/.exec(outputKey)?.[1];
+    if (!prefix) continue;
+    const keys = [`${prefix}QueueArn`, `${prefix}DlqUrl`, `${prefix}DlqArn`];
+    const lacking = keys.filter((k) => !outputs.get(k)?.value);
+    if (lacking.length) {
+      missing.push(...lacking);
+      continue;
+    }
+    const name = LANE_DESCRIPTION.exec(output.description ?? '')?.[1];
+    if (!name)
+      throw new OpsError(
+        `stack ${stackName}: the output ${outputKey} has no description "lane <name>" (deploy this version of the app)`,
+      );
+    if ((DEFAULT_LANES as readonly string[]).includes(name) || lanes.some((l) => l.key === name))
+      throw new OpsError(`stack ${stackName}: more than one set of outputs is lane ${name} (${outputKey})`);
+    lanes.push({
+      key: name,
+      queueUrl: output.value,
+      queueArn: outputs.get(keys[0]!)!.value,
+      dlqUrl: outputs.get(keys[1]!)!.value,
+      dlqArn: outputs.get(keys[2]!)!.value,
+    });
+  }
+  if (missing.length)
+    throw new OpsError(
+      `stack ${stackName} lacks the outputs ${missing.join(', ')} (deploy this version of the app)`,
+    );
+  return lanes.sort((a, b) => a.key.localeCompare(b.key));
+}
 
 /** SDK clients of the AWS path; injectable so tests can mock them. */
 export interface AwsClients {
@@ -283,13 +426,18 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
     for (const c of Object.values(clients)) (c as { destroy(): void }).destroy();
   };
   const stackName = `EventPipeline-${options.stage}`;
-  let outputs: Map<string, string>;
+  let outputs: Map<string, StackOutput>;
   let region: string;
   try {
     const out = await clients.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = out.Stacks?.[0];
     if (!stack) throw new OpsError(`stack ${stackName} not found`);
-    outputs = new Map((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+    outputs = new Map(
+      (stack.Outputs ?? []).map((o) => [
+        o.OutputKey ?? '',
+        { value: o.OutputValue ?? '', ...(o.Description ? { description: o.Description } : {}) },
+      ]),
+    );
     region = (await clients.cloudFormation.config.region()) ?? options.region ?? '';
   } catch (error) {
     close();
@@ -300,14 +448,21 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
       );
     throw new OpsError(`cannot read stack ${stackName}: ${describeAwsError(error)}`);
   }
-  const missing = STACK_OUTPUTS.filter((k) => !outputs.get(k));
+  const missing = STACK_OUTPUTS.filter((k) => !outputs.get(k)?.value);
   if (missing.length) {
     close();
     throw new OpsError(
       `stack ${stackName} lacks the outputs ${missing.join(', ')} (deploy this version of the app)`,
     );
   }
-  const o = (k: (typeof STACK_OUTPUTS)[number]) => outputs.get(k)!;
+  let custom: ReturnType<typeof laneOutputs>;
+  try {
+    custom = laneOutputs(stackName, outputs);
+  } catch (error) {
+    close();
+    throw error;
+  }
+  const o = (k: (typeof STACK_OUTPUTS)[number]) => outputs.get(k)!.value;
   const ref = (url: string, arn: string): QueueRef => ({
     url,
     arn,
@@ -316,15 +471,16 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
   });
   const queues: QueuePair[] = [
     {
-      key: 'standard',
+      key: DEFAULT_STANDARD_LANE,
       source: ref(o('StandardQueueUrl'), o('StandardQueueArn')),
       dlq: ref(o('StandardDlqUrl'), o('StandardDlqArn')),
     },
     {
-      key: 'fifo',
+      key: DEFAULT_FIFO_LANE,
       source: ref(o('FifoQueueUrl'), o('FifoQueueArn')),
       dlq: ref(o('FifoDlqUrl'), o('FifoDlqArn')),
     },
+    ...custom.map((l) => ({ key: l.key, source: ref(l.queueUrl, l.queueArn), dlq: ref(l.dlqUrl, l.dlqArn) })),
   ];
   return {
     kind: 'aws',

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LOCAL_USAGE, parseLocalArgs, UsageError } from '../../local/cli-args';
+import type { LocalEnv } from '../../local/index';
+import { banner } from '../../local/main';
 import { PROJECT_ROOT, synthFailureReason } from '../../local/startup';
 import { TEST_CDK_OUT } from '../../tools/assembly';
 
@@ -44,6 +46,70 @@ describe('npm start command line', () => {
     const out = spawnSync('npm', ['start', '-s', '--', '--help'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
     expect(out.status).toBe(0);
     expect(out.stdout).toBe(LOCAL_USAGE);
+  });
+});
+
+describe('startup banner', () => {
+  const q = (name: string) => ({
+    url: `http://127.0.0.1:4566/000000000000/${name}`,
+    arn: `arn:aws:sqs:us-east-1:000000000000:${name}`,
+    name,
+  });
+  const env: LocalEnv = {
+    apiUrl: 'http://127.0.0.1:3000',
+    apiKey: 'k'.repeat(40),
+    awsEndpoint: 'http://127.0.0.1:4566',
+    region: 'us-east-1',
+    queues: {
+      StandardDlq: q('EventPipeline-local-StandardDlq-a'),
+      StandardQueue: q('EventPipeline-local-StandardQueue-b'),
+      FifoDlq: q('EventPipeline-local-FifoDlq-c.fifo'),
+      FifoQueue: q('EventPipeline-local-FifoQueue-d.fifo'),
+      PipelineLaneThumbnailsDlq5B1F0C3E: q('EventPipeline-local-PipelineLaneThumbnailsDlq5B1F0C3E-e'),
+      PipelineLaneThumbnailsQueueECF02AA0: q('EventPipeline-local-PipelineLaneThumbnailsQueueECF02AA0-f'),
+      Extra: q('EventPipeline-local-Extra-g'),
+    },
+    buckets: { ArchiveBucket: 'eventpipeline-local-archive' },
+    dynamodbEndpoint: 'http://127.0.0.1:8000',
+    tables: {},
+    lanes: {
+      standard: { queue: 'StandardQueue', dlq: 'StandardDlq', fifo: false },
+      fifo: { queue: 'FifoQueue', dlq: 'FifoDlq', fifo: true },
+      thumbnails: {
+        queue: 'PipelineLaneThumbnailsQueueECF02AA0',
+        dlq: 'PipelineLaneThumbnailsDlq5B1F0C3E',
+        fifo: false,
+      },
+    },
+  };
+  const handle = { apiUrl: env.apiUrl, apiKey: env.apiKey, awsEndpoint: env.awsEndpoint, region: env.region };
+  const section = (text: string, label: string) => {
+    const lines = text.split('\n');
+    const start = lines.findIndex((l) => l.startsWith(`  ${label} `));
+    if (start < 0) return [];
+    const end = lines.findIndex((l, i) => i > start && !l.startsWith('             '));
+    return lines.slice(start, end).map((l) => l.slice(13).replace(/\s+/g, ' '));
+  };
+
+  it('lists each lane with its queue and DLQ, and the queues outside every lane by logical id', () => {
+    const text = banner({ ...handle, env }, '/app/.local/env.json', 2.5);
+
+    expect(section(text, 'lanes')).toEqual([
+      'standard EventPipeline-local-StandardQueue-b (DLQ EventPipeline-local-StandardDlq-a)',
+      'fifo EventPipeline-local-FifoQueue-d.fifo (DLQ EventPipeline-local-FifoDlq-c.fifo)',
+      'thumbnails EventPipeline-local-PipelineLaneThumbnailsQueueECF02AA0-f (DLQ EventPipeline-local-PipelineLaneThumbnailsDlq5B1F0C3E-e)',
+    ]);
+    expect(section(text, 'queues')).toEqual(['Extra EventPipeline-local-Extra-g']);
+    for (const label of ['API', 'API key', 'AWS', 'buckets', 'env file', 'journal'])
+      expect(text).toMatch(new RegExp(`^  ${label} +\\S`, 'm'));
+    expect(text).toContain('ready in 2.5 s');
+  });
+
+  it('lists the queues by logical id when the template has no lanes', () => {
+    const text = banner({ ...handle, env: { ...env, lanes: {} } }, '/app/.local/env.json', 1);
+
+    expect(section(text, 'lanes')).toEqual([]);
+    expect(section(text, 'queues')).toHaveLength(7);
   });
 });
 

@@ -1,5 +1,9 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LANE_TAG as CONSTRUCT_LANE_TAG } from '../../lib/constructs/event-pipeline';
+import { analyzeLanes, LANE_TAG } from '../../local/template/lanes';
+import type { TemplateResource } from '../../local/template/reader';
+import { localPseudoParameters, Resolver } from '../../local/template/resolver';
 import { ratePeriodMs, SKIPPED_TYPES } from '../../local/template/topology';
 import { esm, fn, queue, useTemplateFixture, type RawResource } from '../helpers/topology';
 
@@ -271,5 +275,99 @@ describe('rate expressions', () => {
     ['rate(0 minutes)', undefined],
   ])('%s → %s ms', (expression, ms) => {
     expect(ratePeriodMs(expression)).toBe(ms);
+  });
+});
+
+describe('lanes', () => {
+  /** A queue as the EventPipeline construct writes it: tagged with its lane, redriving to `dlq`. */
+  const laneQueue = (lane: string, dlq?: string, fifo = false): RawResource => ({
+    Type: 'AWS::SQS::Queue',
+    Properties: {
+      ...(fifo ? { FifoQueue: true, ContentBasedDeduplication: false } : {}),
+      MessageRetentionPeriod: dlq ? 86400 : 1209600,
+      ...(dlq
+        ? { RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: 30 } }
+        : {}),
+      SqsManagedSseEnabled: true,
+      Tags: [{ Key: LANE_TAG, Value: lane }],
+    },
+  });
+  const lanesOf = (resources: Record<string, RawResource>) => {
+    const topology = analyze(resources);
+    const map = new Map<string, TemplateResource>(topology.queues.map((q) => [q.logicalId, q]));
+    return analyzeLanes(
+      topology.queues,
+      new Resolver({ pseudo: localPseudoParameters('S'), resources: map }),
+    );
+  };
+
+  it("reads each lane's queue, DLQ and kind from the queues' lane tags and redrive policies", () => {
+    const { lanes, notes } = lanesOf({
+      StandardDlq: laneQueue('standard'),
+      StandardQueue: laneQueue('standard', 'StandardDlq'),
+      FifoDlq: laneQueue('fifo', undefined, true),
+      FifoQueue: laneQueue('fifo', 'FifoDlq', true),
+      PipelineLaneThumbnailsDlq5B1F0C3E: laneQueue('thumbnails'),
+      PipelineLaneThumbnailsQueueECF02AA0: laneQueue('thumbnails', 'PipelineLaneThumbnailsDlq5B1F0C3E'),
+      PipelineLaneLedgerDlq1A2B3C4D: laneQueue('ledger', undefined, true),
+      PipelineLaneLedgerQueue9F8E7D6C: laneQueue('ledger', 'PipelineLaneLedgerDlq1A2B3C4D', true),
+      // Not in a lane: listed under `queues` only.
+      Other: queue,
+    });
+
+    expect(lanes).toEqual([
+      { name: 'standard', queueId: 'StandardQueue', dlqId: 'StandardDlq', fifo: false },
+      { name: 'fifo', queueId: 'FifoQueue', dlqId: 'FifoDlq', fifo: true },
+      {
+        name: 'thumbnails',
+        queueId: 'PipelineLaneThumbnailsQueueECF02AA0',
+        dlqId: 'PipelineLaneThumbnailsDlq5B1F0C3E',
+        fifo: false,
+      },
+      {
+        name: 'ledger',
+        queueId: 'PipelineLaneLedgerQueue9F8E7D6C',
+        dlqId: 'PipelineLaneLedgerDlq1A2B3C4D',
+        fifo: true,
+      },
+    ]);
+    expect(notes).toEqual([]);
+  });
+
+  it('reads the tag the construct writes', () => {
+    expect(LANE_TAG).toBe(CONSTRUCT_LANE_TAG);
+  });
+
+  it('has no lanes for a template from before lanes (no tags)', () => {
+    const { lanes, notes } = lanesOf({
+      Dlq: queue,
+      Source: {
+        Type: 'AWS::SQS::Queue',
+        Properties: { RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['Dlq', 'Arn'] } } },
+      },
+    });
+    expect(lanes).toEqual([]);
+    expect(notes).toEqual([]);
+  });
+
+  it('leaves out, with a note, what cannot be one lane: two queues of one lane, a tagged queue without DLQ, a DLQ of another lane', () => {
+    const { lanes, notes } = lanesOf({
+      Dlq1: laneQueue('twice'),
+      Twice1: laneQueue('twice', 'Dlq1'),
+      Dlq2: laneQueue('twice'),
+      Twice2: laneQueue('twice', 'Dlq2'),
+      Lonely: laneQueue('lonely'),
+      OtherDlq: laneQueue('other'),
+      Crossed: laneQueue('crossed', 'OtherDlq'),
+      GoodDlq: laneQueue('good'),
+      Good: laneQueue('good', 'GoodDlq'),
+    });
+
+    expect(lanes.map((l) => l.name)).toEqual(['good']);
+    expect(notes).toEqual([
+      'Crossed is tagged lane crossed but its DLQ OtherDlq lane other: neither is listed as a lane',
+      'lane twice is the tag of more than one queue with a DLQ (Twice1, Twice2): not listed as a lane',
+      "Lonely is tagged lane lonely but is neither a lane's queue (no redrive policy to a queue of the stack) nor a DLQ",
+    ]);
   });
 });

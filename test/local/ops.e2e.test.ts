@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { replay, REPLAY_OF_ATTR } from '../../ops/lib/replay';
 import { smoke } from '../../ops/lib/smoke';
 import { status } from '../../ops/lib/status';
 import { loadStageConfig } from '../../app/stages';
+import type { LocalEnv } from '../../local';
 import { putInDlq, resetStage, startOpsStage, type OpsStage } from '../helpers/ops';
 import { consumerInvocations, drainView } from '../helpers/local';
 import { archiveRecords, attemptsOf, waitFor } from '../../tools/local-stage';
@@ -403,6 +404,50 @@ describe('npm run ops (the process)', () => {
       'fifo/source',
       'fifo/dlq',
     ]);
+  });
+
+  it('names the default lanes in the env file; --lane selects one, and an unknown lane is refused listing them', async () => {
+    // Prepare
+    const env = JSON.parse(readFileSync(envFile, 'utf8')) as LocalEnv;
+    const id = await accepted(probe({ mode: 'fail-permanent' }));
+    await deadLettered([id]);
+
+    // Act
+    const standard = await ops$(['dlq', 'list', '--lane', 'standard', '--json', '--local-env', envFile]);
+    const fifo = await ops$(['dlq', 'list', '--lane', 'fifo', '--json', '--local-env', envFile]);
+    const unknown = await ops$(['dlq', 'list', '--lane', 'thumbnails', '--local-env', envFile]);
+
+    // Assess
+    expect(env.lanes).toEqual({
+      standard: { queue: 'StandardQueue', dlq: 'StandardDlq', fifo: false },
+      fifo: { queue: 'FifoQueue', dlq: 'FifoDlq', fifo: true },
+    });
+    expect(standard.status).toBe(0);
+    const doc = JSON.parse(standard.stdout) as { messages: { lane: string; messageId: string }[] };
+    expect(doc.messages.map((m) => [m.lane, m.messageId])).toEqual([['standard', id]]);
+    expect((JSON.parse(fifo.stdout) as { messages: unknown[] }).messages).toEqual([]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toBe('error: no lane thumbnails in local (lanes: standard, fifo)\n');
+    expect(unknown.stdout).toBe('');
+  });
+
+  it('reads an env file written before lanes existed (no lanes) through the redrive policies', async () => {
+    const { lanes: _lanes, ...before } = JSON.parse(readFileSync(envFile, 'utf8')) as LocalEnv;
+    const old = join(dir, 'env-before-lanes.json');
+    writeFileSync(old, JSON.stringify(before));
+
+    const out = await ops$(['status', '--json', '--local-env', old]);
+
+    expect(out.stderr).toBe('');
+    expect(out.status).toBe(0);
+    const doc = JSON.parse(out.stdout) as { queues: { lane: string; role: string; name: string }[] };
+    expect(doc.queues.map((q) => `${q.lane}/${q.role}`)).toEqual([
+      'standard/source',
+      'standard/dlq',
+      'fifo/source',
+      'fifo/dlq',
+    ]);
+    expect(doc.queues[0]!.name).toBe(ops.stage.queue('StandardQueue').name);
   });
 
   it('refuses a purge without --yes (exit 2) and reports a missing local mode (exit 1), one line each', async () => {

@@ -287,7 +287,9 @@ describe('ops on AWS: dlq redrive', () => {
     // Assess
     expect(result.mode).toBe('move-task');
     expect(result.moved).toBe(5);
-    expect(result.tasks).toEqual([{ queue: 'standard', status: 'COMPLETED', moved: 5, toMove: 5 }]);
+    expect(result.tasks).toEqual([
+      { lane: 'standard', queue: 'standard', status: 'COMPLETED', moved: 5, toMove: 5 },
+    ]);
     expect(mocks.sqs.commandCalls(StartMessageMoveTaskCommand).map((c) => c.args[0].input)).toEqual([
       { SourceArn: QUEUES.StandardDlq.arn },
     ]);
@@ -355,6 +357,7 @@ describe('ops on AWS: dlq redrive', () => {
     expect(result.mode).toBe('message-by-message');
     expect(result.items).toEqual([
       {
+        lane: 'fifo',
         queue: 'fifo',
         messageId: 'src-1',
         type: 'probe',

@@ -6,6 +6,8 @@ import {
   parseDate,
   parseIds,
   parseKind,
+  parseLane,
+  parseLaneOption,
   parsePayload,
   parsePositive,
   parseQueue,
@@ -42,8 +44,26 @@ describe('ops filters', () => {
     expect(parseQueue(undefined)).toBeUndefined();
   });
 
+  it('takes --lane <name> for any lane, and --queue standard|fifo as the name of a default lane', () => {
+    expect(parseLane('thumbnails')).toBe('thumbnails');
+    expect(parseLane('pdf-render2')).toBe('pdf-render2');
+    expect(parseLaneOption({ lane: 'thumbnails' })).toBe('thumbnails');
+    expect(parseLaneOption({ queue: 'fifo' })).toBe('fifo');
+    expect(parseLaneOption({ lane: 'standard' })).toBe('standard');
+    expect(parseLaneOption({})).toBeUndefined();
+  });
+
   it.each([
-    [() => parseQueue('dlq'), '--queue dlq: use standard or fifo'],
+    [() => parseQueue('dlq'), '--queue dlq: use standard or fifo, or --lane <name> for any lane'],
+    [() => parseQueue('thumbnails'), /^--queue thumbnails: use standard or fifo, or --lane <name>/],
+    [
+      () => parseLane('Thumbnails'),
+      '--lane Thumbnails: not a lane name (lower case letters, digits and dashes)',
+    ],
+    [
+      () => parseLaneOption({ lane: 'thumbnails', queue: 'standard' }),
+      'give --lane <name> or --queue standard|fifo, not both',
+    ],
     [() => parseKind('bad'), '--kind bad: use permanent, exhausted, unknown'],
     [() => parseIds(' , '), '--ids: give one or more message ids, separated by commas'],
     [() => parseDate('until', 'last week'), /^--until last week: use an ISO date/],
@@ -58,25 +78,27 @@ describe('ops filters', () => {
 
 describe('ops selection options', () => {
   it('parses the options named, leaving out the ones not given', () => {
-    expect(selectionOptions(['queue', 'ids'])).toEqual({
+    expect(selectionOptions(['lane', 'ids'])).toEqual({
+      lane: { type: 'string' },
       queue: { type: 'string' },
       ids: { type: 'string' },
     });
     const selection = parseSelection(
       { queue: 'fifo', kind: 'permanent', since: '2026-11-22', type: 'probe' },
-      ['queue', 'kind', 'since', 'until', 'ids'],
+      ['lane', 'kind', 'since', 'until', 'ids'],
     );
     expect(selection).toEqual({
-      queue: 'fifo',
+      lane: 'fifo',
       kind: 'permanent',
       since: new Date('2026-11-22T00:00:00.000Z'),
     });
-    expect(parseSelection({}, ['queue', 'type', 'kind', 'since', 'until', 'ids'])).toEqual({});
+    expect(parseSelection({ lane: 'thumbnails' }, ['lane', 'type'])).toEqual({ lane: 'thumbnails' });
+    expect(parseSelection({}, ['lane', 'type', 'kind', 'since', 'until', 'ids'])).toEqual({});
   });
 
   it('refuses the first bad option in the order named', () => {
-    expect(() => parseSelection({ kind: 'bad', queue: 'dlq' }, ['queue', 'kind'])).toThrow('--queue dlq');
-    expect(() => parseSelection({ kind: 'bad', queue: 'dlq' }, ['kind', 'queue'])).toThrow('--kind bad');
+    expect(() => parseSelection({ kind: 'bad', queue: 'dlq' }, ['lane', 'kind'])).toThrow('--queue dlq');
+    expect(() => parseSelection({ kind: 'bad', queue: 'dlq' }, ['kind', 'lane'])).toThrow('--kind bad');
   });
 });
 
