@@ -3,16 +3,22 @@
  * CLI (real esbuild bundles, into `cdk.out.bench-cold/`), then for each function spawns fresh
  * `node` processes that `import()` the bundle's handler module with the function's environment
  * (intrinsics replaced by dummy values), against a bare handler module that only creates the same
- * SDK clients, alternating the two in one run. Also prints each bundle's size with a breakdown of
- * its largest inputs (an esbuild metafile, from rebuilding the entry with NodejsFunction's options
- * and checking that the rebuild is byte-identical to the asset), and times an error path (stack
- * trace of an error thrown inside the bundle) with and without `--enable-source-maps`.
- * Prints figures; asserts nothing.
+ * SDK clients (the DynamoDB document client the way the handlers make it), alternating the two in
+ * one run. Also prints each bundle's size with a breakdown of its largest inputs (an esbuild
+ * metafile, from rebuilding the entry with NodejsFunction's options and checking that the rebuild
+ * is byte-identical to the asset), and times an error path (stack trace of an error thrown inside
+ * the bundle) with and without `--enable-source-maps`. Prints figures; asserts nothing.
  *
- *   npm run bench:cold-start [-- --stage dev --runs 7 --errors 2000]
+ *   npm run bench:cold-start [-- --stage dev --runs 7 --errors 2000 --root ../other-checkout]
+ *
+ * `--root` measures another checkout of the project (a worktree of an older commit, for a
+ * before/after comparison; bench/README.md): its own synth, bundles and entries, with this file's
+ * code. Entries are each `lambda/<function>/index.ts` (before lanes, every function had one; now
+ * only the DLQ sweeper) and the entries the synth generated under
+ * `node_modules/.cache/event-pipeline/` (lanes' consumers and the producer, lib/bundling/entries.ts).
  *
  * The bundles import `@aws-sdk/*` from the Lambda runtime; here the child resolves them from the
- * project's node_modules (the assembly directory is inside the project).
+ * checkout's node_modules (the assembly directory is inside the checkout).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,18 +28,21 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 
-const ROOT = path.join(__dirname, '..');
-/** The cloud assembly of this bench, apart from the others. */
-const OUTDIR = path.join(ROOT, 'cdk.out.bench-cold');
-
 const { values } = parseArgs({
   options: {
     stage: { type: 'string', default: 'dev' },
     runs: { type: 'string', default: '7' },
     errors: { type: 'string', default: '2000' },
     'skip-synth': { type: 'boolean', default: false },
+    root: { type: 'string' },
   },
 });
+/** The checkout measured: this one, or `--root`. */
+const ROOT = path.resolve(values.root ?? path.join(__dirname, '..'));
+/** The cloud assembly of this bench, apart from the others. */
+const OUTDIR = path.join(ROOT, 'cdk.out.bench-cold');
+/** Where the construct writes generated entry points (lib/bundling/entries.ts `writeGenerated`). */
+const GENERATED = path.join(ROOT, 'node_modules', '.cache', 'event-pipeline');
 const STAGE = values.stage!;
 const RUNS = Number(values.runs);
 const ERRORS = Number(values.errors);
@@ -65,9 +74,15 @@ function dummy(value: unknown): string {
   return 'dummy';
 }
 
-/** The NodejsFunction options of lib/constructs/pipeline-function.ts, with a metafile. */
+/**
+ * The NodejsFunction options of lib/constructs/pipeline-function.ts, with a metafile. The
+ * conditions (`esbuildArgs` `--conditions`) came with lanes; a checkout from before them builds
+ * the same bundle with them (no package it bundles exports `event-pipeline-source`, and `module`
+ * is esbuild's default).
+ */
 async function rebuild(entry: string): Promise<{ code: Buffer; metafile: Metafile }> {
   const out = await build({
+    absWorkingDir: ROOT,
     entryPoints: [entry],
     bundle: true,
     platform: 'node',
@@ -77,6 +92,7 @@ async function rebuild(entry: string): Promise<{ code: Buffer; metafile: Metafil
     keepNames: true,
     sourcemap: true,
     mainFields: ['module', 'main'],
+    conditions: ['event-pipeline-source', 'module'],
     external: ['@aws-sdk/*'],
     banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
     outfile: path.join(OUTDIR, 'rebuild', 'index.mjs'),
@@ -88,13 +104,18 @@ async function rebuild(entry: string): Promise<{ code: Buffer; metafile: Metafil
   return { code: Buffer.from(js.contents), metafile: out.metafile };
 }
 
-/** Bytes in the output by package (`node_modules/<pkg>`), and the project's own code. */
+/** Bytes in the output by package (`node_modules/<pkg>`), generated code, and the project's own code. */
 function byPackage(metafile: Metafile): Map<string, number> {
   const sizes = new Map<string, number>();
   const output = Object.values(metafile.outputs).find((o) => o.entryPoint)!;
   for (const [file, input] of Object.entries(output.inputs)) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
-    const key = m ? m[1]! : '(project code)';
+    // The synth's generated entry and the producer's compiled validators are the app's code, not a package.
+    const key = file.includes('node_modules/.cache/event-pipeline/')
+      ? '(generated code)'
+      : m
+        ? m[1]!
+        : '(project code)';
     sizes.set(key, (sizes.get(key) ?? 0) + input.bytesInOutput);
   }
   return new Map([...sizes].sort((a, b) => b[1] - a[1]));
@@ -106,6 +127,51 @@ function externals(metafile: Metafile): string[] {
   return [
     ...new Set(output.imports.filter((i) => i.external && i.path.startsWith('@aws-sdk/')).map((i) => i.path)),
   ];
+}
+
+/**
+ * The handler entries of the checkout: every `lambda/<function>/index.ts`, and the generated
+ * entries under {@link GENERATED} — with `since` (this run's synth start), only those that synth
+ * wrote (the folder keeps every earlier synth's too).
+ */
+function handlerEntries(since: number | undefined): string[] {
+  const indexIn = (dir: string) =>
+    readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => path.join(dir, d.name, 'index.ts'))
+      .filter((f) => statSync(f, { throwIfNoEntry: false })?.isFile());
+  const generated = statSync(GENERATED, { throwIfNoEntry: false })?.isDirectory()
+    ? indexIn(GENERATED).filter((f) => since === undefined || statSync(f).mtimeMs >= since)
+    : [];
+  return [...indexIn(path.join(ROOT, 'lambda')), ...generated];
+}
+
+/**
+ * The bare handler: creates the clients of the SDK packages the bundle imports and nothing else.
+ * The document client of `@aws-sdk/lib-dynamodb` wraps a DynamoDB client, as in the handlers
+ * (`DynamoDBDocumentClient.from(new DynamoDBClient({}))`); its constructor alone fails.
+ */
+function bareModule(sdk: readonly string[]): string {
+  const doc = sdk.includes('@aws-sdk/lib-dynamodb');
+  const lines = sdk
+    .filter((p) => p !== '@aws-sdk/lib-dynamodb' && !(doc && p === '@aws-sdk/client-dynamodb'))
+    .map(
+      (p, i) =>
+        `import * as m${i} from '${p}';\nnew (Object.entries(m${i}).find(([k]) => /^[A-Za-z0-9]+Client$/.test(k) && k !== 'Client')[1])({});`,
+    );
+  if (doc)
+    lines.push(
+      "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';",
+      "import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';",
+      'DynamoDBDocumentClient.from(new DynamoDBClient({}));',
+    );
+  return `${lines.join('\n')}\nexport const handler = async () => ({});\n`;
+}
+
+/** The checkout's commit, to label the figures (`undefined` outside a git checkout). */
+function commitOf(dir: string): string | undefined {
+  const r = spawnSync('git', ['-C', dir, 'log', '-1', '--format=%h (%cs)'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
 /** Runs `script` (an ES module) in a fresh node with `env`; returns its last stdout line as JSON. */
@@ -142,15 +208,18 @@ const ms = performance.now() - t0;
 console.log(JSON.stringify({ usPerError: (ms * 1000) / ${n}, failed, stackBytes: bytes / Math.max(1, failed), lines, top }));`;
 
 async function main(): Promise<void> {
+  let synthStart: number | undefined;
   if (!values['skip-synth']) {
     const t = Date.now();
+    // mtimes have at least 1 ms resolution; a second of slack covers coarser file systems.
+    synthStart = t - 1000;
     const r = spawnSync('npm', ['run', '-s', 'synth', '--', '-c', `stage=${STAGE}`, '-o', OUTDIR], {
       cwd: ROOT,
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`synth failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
     console.log(
-      `synthesized stage ${STAGE} into ${path.relative(ROOT, OUTDIR)} in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+      `synthesized stage ${STAGE} of ${ROOT} into ${path.relative(ROOT, OUTDIR)} in ${((Date.now() - t) / 1000).toFixed(1)} s`,
     );
   }
   const template = JSON.parse(
@@ -160,23 +229,26 @@ async function main(): Promise<void> {
   };
 
   // Rebuild every handler entry with a metafile; match each asset to its entry by content.
-  const entries = readdirSync(path.join(ROOT, 'lambda'))
-    .map((d) => path.join(ROOT, 'lambda', d, 'index.ts'))
-    .filter((f) => {
-      try {
-        return statSync(f).isFile();
-      } catch {
-        return false;
-      }
-    });
+  const entries = handlerEntries(synthStart);
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
   const rebuilt = new Map<string, { entry: string; metafile: Metafile }>();
+  let unbuildable = 0;
   for (const entry of entries) {
-    const { code, metafile } = await rebuild(entry);
-    rebuilt.set(sha(code), { entry: path.relative(ROOT, entry), metafile });
+    try {
+      const { code, metafile } = await rebuild(entry);
+      rebuilt.set(sha(code), { entry: path.relative(ROOT, entry), metafile });
+    } catch {
+      // A generated entry of an earlier synth (another app, a test) whose job modules are gone.
+      unbuildable++;
+    }
   }
 
   const nodeVersion = process.version;
+  const commit = commitOf(ROOT);
+  console.log(
+    `checkout ${ROOT}${commit ? ` at ${commit}` : ''}; ${entries.length - unbuildable} entries rebuilt` +
+      (unbuildable ? ` (${unbuildable} stale generated ones no longer build: skipped)` : ''),
+  );
   console.log(
     `node ${nodeVersion}, ${RUNS} fresh processes per module and setting (medians), ${ERRORS} errors per error-path run\n`,
   );
@@ -210,15 +282,7 @@ async function main(): Promise<void> {
     // The bare handler: the same SDK clients, nothing else.
     const sdk = match ? externals(match.metafile) : ['@aws-sdk/client-sqs'];
     const bare = path.join(OUTDIR, `bare-${service}.mjs`);
-    writeFileSync(
-      bare,
-      sdk
-        .map(
-          (p, i) =>
-            `import * as m${i} from '${p}';\nnew (Object.entries(m${i}).find(([k]) => /^[A-Za-z0-9]+Client$/.test(k) && k !== 'Client')[1])({});`,
-        )
-        .join('\n') + '\nexport const handler = async () => ({});\n',
-    );
+    writeFileSync(bare, bareModule(sdk));
 
     const times = { bundle: [] as number[], bundleMaps: [] as number[], bare: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
@@ -240,7 +304,9 @@ async function main(): Promise<void> {
       bundle: median(times.bundle),
       bundleMaps: median(times.bundleMaps),
     };
-    console.log(`${service} (${id}) — entry ${match?.entry ?? '(no rebuild matched the asset)'}`);
+    console.log(
+      `${service} (${id}${env.LANE ? `, lane ${env.LANE}` : ''}) — entry ${match?.entry ?? '(no rebuild matched the asset)'}`,
+    );
     console.log(
       `  init: bundle ${init.bundle.toFixed(1)} ms, bare handler with ${sdk.join(' + ')} ${init.bare.toFixed(1)} ms, ` +
         `ratio ${(init.bundle / init.bare).toFixed(2)}×; with --enable-source-maps ${init.bundleMaps.toFixed(1)} ms ` +
@@ -252,7 +318,7 @@ async function main(): Promise<void> {
     let libraries = 0;
     if (match) {
       const sizes = byPackage(match.metafile);
-      libraries = [...sizes].filter(([k]) => k !== '(project code)').reduce((a, [, v]) => a + v, 0);
+      libraries = [...sizes].filter(([k]) => !k.startsWith('(')).reduce((a, [, v]) => a + v, 0);
       console.log(
         `  inputs: ${[...sizes]
           .slice(0, 8)
@@ -261,7 +327,7 @@ async function main(): Promise<void> {
       );
       console.log(
         `  bundle / libraries it contains: ${(code.length / libraries).toFixed(2)}× ` +
-          `(${kb(code.length)} / ${kb(libraries)}; the rest is project code and esbuild glue)`,
+          `(${kb(code.length)} / ${kb(libraries)}; the rest is project and generated code and esbuild glue)`,
       );
     }
     let errors: { plain: Json; maps: Json } | undefined;
@@ -284,6 +350,7 @@ async function main(): Promise<void> {
     summary.push({
       service,
       id,
+      lane: env.LANE,
       init,
       mapParseMs: mapParse,
       bundleBytes: code.length,
@@ -292,7 +359,10 @@ async function main(): Promise<void> {
       errors,
     });
   }
-  writeFileSync(path.join(OUTDIR, 'cold-start.json'), JSON.stringify(summary, null, 2));
+  writeFileSync(
+    path.join(OUTDIR, 'cold-start.json'),
+    JSON.stringify({ checkout: ROOT, commit, node: nodeVersion, runs: RUNS, functions: summary }, null, 2),
+  );
   console.log(`figures also in ${path.relative(ROOT, path.join(OUTDIR, 'cold-start.json'))}`);
 }
 
