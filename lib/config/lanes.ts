@@ -7,8 +7,17 @@ import type { ConsumerSettings, StageConfig } from './types';
 export const DEFAULT_STANDARD_LANE = 'standard';
 /** The lane of ordered job types that name none (and of unordered ones sent with an `orderingKey`). */
 export const DEFAULT_FIFO_LANE = 'fifo';
-/** What a lane name may be: lower case, digits and dashes; it appears in ids, outputs and logs. */
-export const LANE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,23}$/;
+/**
+ * What a lane name may be: lower-case words of letters and digits joined by single dashes, at
+ * most 24 characters; it appears in construct ids (`thumbnails` → `LaneThumbnails`), outputs and logs.
+ */
+export const LANE_NAME_PATTERN = /^(?=.{1,24}$)[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** The longest batching window of an SQS event source mapping, in seconds. */
+const MAX_BATCHING_WINDOW_SECONDS = 300;
+
+/** What a lane's environment variable name may be (Lambda's rule). */
+const ENV_NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]*$/;
 
 /**
  * One custom lane: its own queue, DLQ, consumer function, event source mapping, alarms and
@@ -81,7 +90,22 @@ export function resolveLanes(
     };
     if (name === DEFAULT_STANDARD_LANE || name === DEFAULT_FIFO_LANE)
       fail(`"${name}" is a default lane; its settings are the pipeline's (consumer / fifoConsumer)`);
-    if (!LANE_NAME_PATTERN.test(name)) fail(`the name must match ${LANE_NAME_PATTERN}`);
+    if (!LANE_NAME_PATTERN.test(name))
+      fail(
+        'the name must be lower-case words of letters and digits joined by single dashes, 1–24 characters',
+      );
+    const pascal = name
+      .split('-')
+      .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+      .join('');
+    const clash = out.find(
+      (l) =>
+        l.name
+          .split('-')
+          .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+          .join('') === pascal,
+    );
+    if (clash) fail(`its construct ids (Lane${pascal}) would be those of lane "${clash.name}"; rename one`);
     const fifo = p.fifo ?? false;
     const d = base(fifo);
     const consumer: ConsumerSettings = {
@@ -113,6 +137,10 @@ export function resolveLanes(
       fail('backoff needs 0 <= baseSeconds <= capSeconds <= 43200');
     const environment = p.environment ?? {};
     for (const key of Object.keys(environment)) {
+      if (!ENV_NAME_PATTERN.test(key))
+        fail(
+          `environment variable name "${key}" is not one Lambda accepts (letters, digits, _; a letter first)`,
+        );
       if (RESERVED_ENV.test(key) || reservedEnv.includes(key))
         fail(`environment variable ${key} is set by the pipeline or by Lambda; choose another name`);
     }
@@ -131,11 +159,24 @@ export function assertConsumerSettings(where: string, s: ConsumerSettings, fifo:
     fail(`batchSize must be an integer 1–${maxBatch}${fifo ? ' on a FIFO queue' : ''}`);
   if (s.batchSize > SQS_LIMITS.maxBatchSizeWithoutWindow && s.maxBatchingWindowSeconds < 1)
     fail(`batchSize > ${SQS_LIMITS.maxBatchSizeWithoutWindow} needs maxBatchingWindowSeconds >= 1`);
-  if (s.maxConcurrency < SQS_LIMITS.minMaxConcurrency || s.maxConcurrency > SQS_LIMITS.maxMaxConcurrency)
-    fail(`maxConcurrency must be ${SQS_LIMITS.minMaxConcurrency}–${SQS_LIMITS.maxMaxConcurrency}`);
   if (
+    !Number.isInteger(s.maxBatchingWindowSeconds) ||
+    s.maxBatchingWindowSeconds < 0 ||
+    s.maxBatchingWindowSeconds > MAX_BATCHING_WINDOW_SECONDS
+  )
+    fail(`maxBatchingWindowSeconds must be an integer 0–${MAX_BATCHING_WINDOW_SECONDS}`);
+  if (
+    !Number.isInteger(s.maxConcurrency) ||
+    s.maxConcurrency < SQS_LIMITS.minMaxConcurrency ||
+    s.maxConcurrency > SQS_LIMITS.maxMaxConcurrency
+  )
+    fail(`maxConcurrency must be an integer ${SQS_LIMITS.minMaxConcurrency}–${SQS_LIMITS.maxMaxConcurrency}`);
+  if (
+    !Number.isInteger(s.timeoutSeconds) ||
     s.timeoutSeconds < LAMBDA_LIMITS.minTimeoutSeconds ||
     s.timeoutSeconds > LAMBDA_LIMITS.maxTimeoutSeconds
   )
-    fail(`timeoutSeconds must be ${LAMBDA_LIMITS.minTimeoutSeconds}–${LAMBDA_LIMITS.maxTimeoutSeconds}`);
+    fail(
+      `timeoutSeconds must be an integer ${LAMBDA_LIMITS.minTimeoutSeconds}–${LAMBDA_LIMITS.maxTimeoutSeconds}`,
+    );
 }

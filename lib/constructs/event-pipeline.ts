@@ -272,8 +272,9 @@ export class EventPipeline extends Construct {
 
   /** What operators and `event-pipeline ops --stage <name>` read (ops/lib/target.ts); no exportNames. */
   private outputs(lanes: readonly Lane[]): void {
+    // Each output's logical id is its key, whatever this construct's id: `ops --stage` reads them by key.
     const out = (id: string, value: string, description?: string) =>
-      new CfnOutput(this, id, { value, ...(description ? { description } : {}) });
+      new CfnOutput(this, id, { value, ...(description ? { description } : {}) }).overrideLogicalId(id);
     out('ApiUrl', this.ingest.api.url, 'Base URL of the ingest API');
     out(
       'ApiKeyId',

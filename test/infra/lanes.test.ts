@@ -11,9 +11,10 @@ import * as path from 'node:path';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, LANE_TAG, type EventPipeline, type EventPipelineProps } from 'event-pipeline';
+import { Stack } from 'aws-cdk-lib';
+import { ConfigError, EventPipeline, LANE_TAG, type EventPipelineProps } from 'event-pipeline';
 import { STAGE_NAMES } from '../../app/stages';
-import { JOB_MODULES, LANES } from '../fixtures/lanes-app/lanes-stack';
+import { JOB_MODULES, LANES, settingsOf } from '../fixtures/lanes-app/lanes-stack';
 import {
   buildLanesStack,
   buildPipelineWith,
@@ -22,7 +23,7 @@ import {
   logicalIdOf,
   type LaneIds,
 } from '../helpers/lanes-app';
-import { CDK_JSON_CONTEXT, ROOT, synthStage } from '../helpers/synth';
+import { CDK_JSON_CONTEXT, ROOT, synthStage, testApp } from '../helpers/synth';
 import { type CfnTemplate, permissionLine, roleTables, type RoleTable } from './iam-table';
 
 type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -384,6 +385,41 @@ describe('misconfigured lanes', () => {
       { lanes: { ...LANES, ledger: { ...LANES.ledger, maxBatchingWindowSeconds: 2 } } },
       ['"ledger"', 'maxBatchingWindowSeconds'],
     ],
+    [
+      'a lane name ending in a dash',
+      { lanes: { ...LANES, 'thumbnails-': LANES.thumbnails } },
+      ['"thumbnails-"'],
+    ],
+    [
+      'a lane name with a doubled dash',
+      { lanes: { ...LANES, 'thumb--nails': LANES.thumbnails } },
+      ['"thumb--nails"'],
+    ],
+    [
+      "a lane whose construct ids are another lane's",
+      { lanes: { ...LANES, 'ledger-2': { fifo: true }, ledger2: LANES.ledger } },
+      ['"ledger2"', '"ledger-2"', 'LaneLedger2'],
+    ],
+    [
+      'a batching window over 300 s',
+      { lanes: { ...LANES, thumbnails: { ...LANES.thumbnails, maxBatchingWindowSeconds: 301 } } },
+      ['"thumbnails"', 'maxBatchingWindowSeconds'],
+    ],
+    [
+      'a timeout that is not a whole number of seconds',
+      { lanes: { ...LANES, thumbnails: { ...LANES.thumbnails, timeoutSeconds: 1.5 } } },
+      ['"thumbnails"', 'timeoutSeconds'],
+    ],
+    [
+      'a maximum concurrency that is not an integer',
+      { lanes: { ...LANES, thumbnails: { ...LANES.thumbnails, maxConcurrency: 2.5 } } },
+      ['"thumbnails"', 'maxConcurrency'],
+    ],
+    [
+      'an environment variable name Lambda refuses',
+      { lanes: { ...LANES, thumbnails: { ...LANES.thumbnails, environment: { 'bad name': 'x' } } } },
+      ['"thumbnails"', '"bad name"'],
+    ],
   ] as const)('refuses %s in one line naming it', (_case, props, named) => {
     const { message } = refusal(props as Partial<EventPipelineProps>);
     expect(message).not.toContain('\n');
@@ -404,6 +440,34 @@ describe('misconfigured lanes', () => {
     expect(message).not.toContain('\n');
     expect(message).toContain('"thumbnails"');
     expect(message).toContain(variable);
+  });
+});
+
+describe('stack outputs', () => {
+  it('keep their keys whatever id the app gives the construct (ops reads them by key)', () => {
+    const stack = new Stack(testApp({ builtinCloudFormationValidation: false }), 'EventPipeline-dev');
+    new EventPipeline(stack, 'Jobs', {
+      stage: 'dev',
+      jobs: JOB_MODULES,
+      lanes: LANES,
+      settings: settingsOf('dev'),
+    });
+
+    const outputs = Object.keys(Template.fromStack(stack).toJSON().Outputs as Record<string, unknown>);
+
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'ApiUrl',
+        'StandardQueueUrl',
+        'FifoDlqArn',
+        'LaneThumbnailsQueueUrl',
+        'LaneLedgerDlqUrl',
+      ]),
+    );
+    // Only the RestApi's own `Endpoint` output (aws-cdk-lib's, not read by ops) carries the construct's path.
+    expect(outputs.filter((o) => o.startsWith('Jobs'))).toEqual([
+      expect.stringMatching(/^JobsIngestApiEndpoint/),
+    ]);
   });
 });
 
