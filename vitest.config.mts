@@ -30,6 +30,18 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        resolve,
+        test: {
+          ...shared,
+          // An app outside the repository that installs the packed package (README, "Adopting
+          // the stack in your app"): npm pack, npm install, two synths and local mode.
+          name: 'outside',
+          include: ['test/outside/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 });
