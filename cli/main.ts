@@ -9,8 +9,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { failLocal, runLocal } from '../local/main';
-import { COMMANDS } from '../ops/commands';
-import { runCli } from '../ops/lib/cli';
+import { runOps } from '../ops/main';
 
 const USAGE = `usage: event-pipeline <command> [options]
 
@@ -24,18 +23,7 @@ const [command, ...rest] = process.argv.slice(2);
 if (command === 'local') {
   runLocal(rest, process.cwd()).catch(failLocal);
 } else if (command === 'ops') {
-  void runCli(
-    rest,
-    {
-      stdout: (t) => process.stdout.write(t),
-      stderr: (t) => process.stderr.write(t),
-      isTTY: process.stderr.isTTY === true,
-      cwd: process.cwd(),
-    },
-    COMMANDS,
-  ).then((code) => {
-    process.exitCode = code;
-  });
+  runOps(rest);
 } else if (command === undefined || command === '--help' || command === '-h') {
   process.stdout.write(USAGE);
 } else {

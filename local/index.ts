@@ -3,7 +3,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startApiServer, type ApiServer } from './apigateway/server';
 import { createTable, startDynamo, tableNotReproduced } from './aws/dynamodb';
-import { createBucket, createQueue, LOCAL_CREDENTIALS, startEmulator, type LocalQueue } from './aws/emulator';
+import {
+  createBucket,
+  createQueue,
+  ensureEmulatorPatches,
+  LOCAL_CREDENTIALS,
+  startEmulator,
+  type LocalQueue,
+} from './aws/emulator';
 import { AlarmEvaluator, type AlarmStatus } from './control/alarms';
 import { healthReport } from './control/endpoints';
 import { Journal } from './control/journal';
@@ -165,6 +172,8 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
   };
   try {
+    for (const file of ensureEmulatorPatches())
+      logger.info(`applied the package's emulator patch to ${file} (npm had not run its postinstall)`);
     const emulator = await startEmulator({ port: awsPort, region });
     cleanup.push(() => emulator.stop());
     logger.info(`emulator up on ${emulator.endpoint} (SQS + S3)`);

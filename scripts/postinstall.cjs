@@ -33,9 +33,13 @@ function parsePatch(text) {
   return files;
 }
 
-/** Applies `patchFile` to the package it names, resolved from this package's folder. */
+/**
+ * Applies `patchFile` to the package it names, resolved from this package's folder; returns the
+ * files it changed (none when the patch was in place already).
+ */
 function applyPatch(patchFile) {
   const text = readFileSync(patchFile, 'utf8');
+  const changed = [];
   for (const { file, hunks } of parsePatch(text)) {
     // node_modules/<name>/<path> (scoped names have two parts)
     const parts = file.split('/').slice(1);
@@ -48,11 +52,23 @@ function applyPatch(patchFile) {
       .find((dir) => existsSync(path.join(dir, 'package.json')));
     if (!pkgDir) throw new Error(`${path.basename(patchFile)}: ${name} is not installed`);
     const target = path.join(pkgDir, inner);
-    writeFileSync(
-      target,
-      applyHunks(readFileSync(target, 'utf8'), hunks, `${path.basename(patchFile)} on ${target}`),
-    );
+    const before = readFileSync(target, 'utf8');
+    const after = applyHunks(before, hunks, `${path.basename(patchFile)} on ${target}`);
+    if (after !== before) {
+      writeFileSync(target, after);
+      changed.push(target);
+    }
   }
+  return changed;
+}
+
+/** Applies every patch of `patches/` (what an app's local mode checks at startup); returns the files changed. */
+function applyAllPatches() {
+  if (!existsSync(patchDir)) return [];
+  return readdirSync(patchDir)
+    .filter((n) => n.endsWith('.patch'))
+    .sort()
+    .flatMap((f) => applyPatch(path.join(patchDir, f)));
 }
 
 /** `source` with each hunk applied (already applied ones skipped); throws naming `what` otherwise. */
@@ -84,10 +100,7 @@ function main() {
     process.exitCode = r.status ?? 1;
     return;
   }
-  for (const f of readdirSync(patchDir)
-    .filter((n) => n.endsWith('.patch'))
-    .sort())
-    applyPatch(path.join(patchDir, f));
+  applyAllPatches();
 }
 
 if (require.main === module) {
@@ -99,4 +112,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { parsePatch, applyPatch, applyHunks };
+module.exports = { parsePatch, applyPatch, applyHunks, applyAllPatches };

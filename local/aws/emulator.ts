@@ -2,6 +2,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { PACKAGE_ROOT } from '../../lib/package-root';
 import { LocalModeError } from '../errors';
 import type { Resolver } from '../template/resolver';
 import type { TemplateResource } from '../template/reader';
@@ -51,6 +52,20 @@ export interface EmulatorOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. */
   readonly port: number;
   readonly region: string;
+}
+
+/**
+ * Applies the package's emulator patches (`patches/`, via `scripts/postinstall.cjs`) where they
+ * are not in place yet: an npm that skips dependencies' install scripts leaves an app's fauxqs
+ * unpatched. Returns the files it changed (none when the postinstall ran); a patch that does not
+ * fit the installed fauxqs throws, naming it.
+ */
+export function ensureEmulatorPatches(): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { applyAllPatches } = require(path.join(PACKAGE_ROOT, 'scripts', 'postinstall.cjs')) as {
+    applyAllPatches(): string[];
+  };
+  return applyAllPatches();
 }
 
 /**

@@ -78,18 +78,6 @@ function readmeApp(readme: string): ReadmeApp {
   return { files, install };
 }
 
-/**
- * The README's `package.json` with the tarball's install scripts allowed as the README allows
- * the registry's `event-pipeline`: npm (11.19) matches an approval of a tarball by its spec
- * (`file:<path>`), not by the package's name. Nothing else changes.
- */
-function approvingTarball(manifestText: string, tarball: string): string {
-  const manifest = JSON.parse(manifestText) as { allowScripts?: Record<string, boolean> };
-  if (manifest.allowScripts?.[PACKAGE] !== true) return manifestText;
-  manifest.allowScripts[`file:${tarball}`] = true;
-  return JSON.stringify(manifest, null, 2) + '\n';
-}
-
 /** Every hunk of the package's patches (`patches/*.patch`), by the file it changes. */
 function packagePatches(): { file: string; after: string }[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -159,10 +147,7 @@ describe('an app outside the repository that follows the README', () => {
 
     for (const [file, text] of app.files) {
       mkdirSync(path.dirname(path.join(appDir, file)), { recursive: true });
-      writeFileSync(
-        path.join(appDir, file),
-        file === 'package.json' ? approvingTarball(text, tarball) : text,
-      );
+      writeFileSync(path.join(appDir, file), text);
     }
     const [npm, ...args] = app.install.map((word) => (word === PACKAGE ? tarball : word));
     const install = timed('npm install', () =>
