@@ -13,12 +13,21 @@ const resolve = {
   ],
 };
 const shared = { testTimeout: 20_000, hookTimeout: 60_000, pool: 'forks' as const };
+/**
+ * Unit and infra tests run in random order. vitest 4.1 gives the test workers `sequence.shuffle`
+ * of the root config only, so the projects' own setting is not enough: their setup file
+ * (test/helpers/shuffle-tests.ts) turns it on for each of their files. The order comes from the
+ * root seed: VITEST_SEED=<n> repeats a run's order (a failing file prints its seed).
+ */
+const shuffled = { sequence: { shuffle: true }, setupFiles: ['test/helpers/shuffle-tests.ts'] };
+process.env.VITEST_SEED ||= String(Date.now());
 
 export default defineConfig({
   test: {
+    sequence: { seed: Number(process.env.VITEST_SEED) },
     projects: [
-      { resolve, test: { ...shared, name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { resolve, test: { ...shared, name: 'infra', include: ['test/infra/**/*.test.ts'] } },
+      { resolve, test: { ...shared, ...shuffled, name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { resolve, test: { ...shared, ...shuffled, name: 'infra', include: ['test/infra/**/*.test.ts'] } },
       {
         resolve,
         test: {

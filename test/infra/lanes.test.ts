@@ -138,10 +138,17 @@ describe('lanes of an app (test/fixtures/lanes-app, stage dev)', () => {
     expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(
       LANE_NAMES.length,
     );
-    for (const key of ['queue', 'dlq', 'alarm', 'consumer', 'role'] as const) {
+    const typeOf = {
+      queue: 'AWS::SQS::Queue',
+      dlq: 'AWS::SQS::Queue',
+      alarm: 'AWS::CloudWatch::Alarm',
+      consumer: 'AWS::Lambda::Function',
+      role: 'AWS::IAM::Role',
+    } as const;
+    for (const [key, type] of Object.entries(typeOf) as [keyof typeof typeOf, string][]) {
       const distinct = new Set(LANE_NAMES.map((n) => ids[n][key]));
       expect(distinct.size, key).toBe(LANE_NAMES.length);
-      for (const n of LANE_NAMES) expect(resources[ids[n][key]], `${n} ${key}`).toBeDefined();
+      for (const n of LANE_NAMES) expect(resources[ids[n][key]]?.Type, `${n} ${key}`).toBe(type);
     }
   });
 

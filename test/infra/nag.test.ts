@@ -110,6 +110,7 @@ describe.each(STAGE_NAMES)('cdk-nag AwsSolutions on stage %s', (stage) => {
     expect(synthError?.message).toBeUndefined();
     const open = reports.flatMap((r) => r.violations.map((v) => `[${r.pluginName}] ${describeViolation(v)}`));
     expect(open).toEqual([]);
+    expect(reports.map((r) => r.pluginName)).toContain('AwsSolutions');
     for (const r of reports) expect(r.conclusion, r.pluginName).toBe('success');
   });
 

@@ -94,6 +94,7 @@ describe('event source mapping metrics', () => {
     const [, dashboard] = resources(template, 'AWS::CloudWatch::Dashboard')[0]!;
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
 
+    expect(mappingIds).toHaveLength(2);
     for (const id of mappingIds) expect(body).toContain(`{"Ref":"${id}"}`);
     for (const name of MAPPING_EVENT_METRICS) expect(body).toContain(name);
     expect(body).toContain('Consumer event source mapping');

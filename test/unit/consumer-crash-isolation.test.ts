@@ -462,8 +462,14 @@ describe('failedOnItsOwn', () => {
       false,
     ],
     [
+      // The first row plus a run record still in progress: only the run in progress tells them apart.
       'a run left in progress (the runtime died during it)',
-      { status: 'processing', attempts: 2, [RUN_ATTRIBUTES.status]: 'INPROGRESS' },
+      {
+        status: 'retrying',
+        attempts: 2,
+        [RUN_LOG_ATTRIBUTE]: ['m-1', 'm-1'],
+        [RUN_ATTRIBUTES.status]: 'INPROGRESS',
+      },
       false,
     ],
     [

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { z } from 'zod';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Context } from 'aws-lambda';
 import type { ArchiveRecord } from '../../lambda/shared/archive';
 import { backoffSeconds } from '../../lambda/shared/backoff';
@@ -484,13 +484,29 @@ describe('standard consumer', () => {
   });
 
   describe('per-record deadline', () => {
+    // The clock is fake: a record's budget and its job's sleeps run on it, not on the machine's speed.
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** Runs `records` to the end, moving the fake clock as the consumer's timers come due. */
+    async function runOnFakeClock(c: ReturnType<typeof consumer>, records: SQSRecord[], context: Context) {
+      const run = c.run(records, context);
+      await vi.runAllTimersAsync();
+      return run;
+    }
+
     it('fails a record that outlives its deadline while its batch-mates succeed', async () => {
       // Prepare: 300 ms left → 50 ms per record after the 250 ms bookkeeping margin.
       const slow = [probeRecord({ mode: 'timeout' }), probeRecord({ mode: 'sleep', sleepMs: 60_000 })];
-      const fast = [ok(), probeRecord({ mode: 'sleep', sleepMs: 1 }), ok()];
+      const fast = [ok(), probeRecord({ mode: 'sleep', sleepMs: 49 }), ok()];
 
       // Act
-      const res = await consumer().run(
+      const res = await runOnFakeClock(
+        consumer(),
         [fast[0]!, slow[0]!, fast[1]!, slow[1]!, fast[2]!],
         fakeContext({ remainingMs: 300 }),
       );
@@ -507,17 +523,23 @@ describe('standard consumer', () => {
     });
 
     it('lets a record use the time left minus the bookkeeping margin', async () => {
-      const record = probeRecord({ mode: 'sleep', sleepMs: 50 });
+      // Prepare: 2 s left → a budget of 1 750 ms after the 250 ms margin.
+      const within = probeRecord({ mode: 'sleep', sleepMs: 1_749 });
+      const beyond = probeRecord({ mode: 'sleep', sleepMs: 1_751 });
 
-      const res = await consumer().run([record], fakeContext({ remainingMs: 2_000 }));
+      // Act
+      const inTime = await runOnFakeClock(consumer(), [within], fakeContext({ remainingMs: 2_000 }));
+      const late = await runOnFakeClock(consumer(), [beyond], fakeContext({ remainingMs: 2_000 }));
 
-      expect(res.batchItemFailures).toEqual([]);
+      // Assess
+      expect(inTime.batchItemFailures).toEqual([]);
+      expect(failedIds(late)).toEqual([beyond.messageId]);
     });
 
     it('does not start a record when less than the bookkeeping margin is left', async () => {
       const record = ok();
 
-      const res = await consumer().run([record], fakeContext({ remainingMs: 200 }));
+      const res = await runOnFakeClock(consumer(), [record], fakeContext({ remainingMs: 200 }));
 
       expect(sortedFailedIds(res)).toEqual(sorted([record.messageId]));
       expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([0]);
@@ -529,7 +551,11 @@ describe('standard consumer', () => {
       const settings = { ...STANDARD_SETTINGS, maxAttempts: 3, maxReceiveCount: 30 };
 
       // Act
-      const res = await consumer({ settings }).run([record], fakeContext({ remainingMs: 260, frozen: true }));
+      const res = await runOnFakeClock(
+        consumer({ settings }),
+        [record],
+        fakeContext({ remainingMs: 260, frozen: true }),
+      );
 
       // Assess: only the provisional record of its final attempt; no DLQ; visible again at once
       expect(sortedFailedIds(res)).toEqual([record.messageId]);
@@ -552,10 +578,15 @@ describe('standard consumer', () => {
           signal.addEventListener('abort', () => {
             aborted = true;
           });
-          setTimeout(() => resolve('late'), 1_000).unref();
+          setTimeout(() => resolve('late'), 1_000);
         });
 
-      await expect(withDeadline(20, work)).rejects.toBeInstanceOf(DeadlineExceededError);
+      const limited = withDeadline(20, work);
+      const outcome = expect(limited).rejects.toBeInstanceOf(DeadlineExceededError);
+      await vi.advanceTimersByTimeAsync(19);
+      expect(aborted).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await outcome;
       expect(aborted).toBe(true);
       await expect(withDeadline(0, async () => 'never')).rejects.toBeInstanceOf(DeadlineExceededError);
       await expect(withDeadline(1_000, async () => 'in time')).resolves.toBe('in time');

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createEnvelope, JOB_TYPE_PATTERN } from '../../lambda/shared/envelope';
 import { parseEnvelope } from '../../lambda/shared/envelope-schema';
 import { InvalidMessageError, isPermanent } from '../../lambda/shared/errors';
@@ -30,11 +30,23 @@ describe('envelope', () => {
   });
 
   it('gets a fresh UUID and the current time by default', () => {
-    const a = createEnvelope({ type: 't', payload: {}, correlationId: 'c' });
-    const b = createEnvelope({ type: 't', payload: {}, correlationId: 'c' });
+    // Prepare: a clock that reads T0
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(T0);
+    try {
+      // Act
+      const a = createEnvelope({ type: 't', payload: {}, correlationId: 'c' });
+      const b = createEnvelope({ type: 't', payload: {}, correlationId: 'c' });
 
-    expect(a.id).not.toBe(b.id);
-    expect(() => parseEnvelope(JSON.stringify(a))).not.toThrow();
+      // Assess
+      expect(a.createdAt).toBe(T0.toISOString());
+      expect(b.createdAt).toBe(T0.toISOString());
+      expect(a.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(a.id).not.toBe(b.id);
+      expect(() => parseEnvelope(JSON.stringify(a))).not.toThrow();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('round-trips through JSON', () => {

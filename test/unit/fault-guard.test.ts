@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { guardRecord, installFaultGuard, UncaughtJobError } from '../../lambda/shared/consumer/fault-guard';
 import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
 import { FakeAws } from '../helpers/aws-fakes';
@@ -7,9 +7,13 @@ import { consumer, failedIds } from '../helpers/consumer';
 import { recordingRegistry } from '../helpers/jobs';
 import { jobRecord, probeRecord } from '../helpers/sqs-events';
 
-const late: UncaughtJobError[] = [];
+/** Late errors the sink received during the current test. */
+let late: UncaughtJobError[] = [];
 // Installed once per process (as the consumer runtime does); vitest's own listeners stay behind it.
 beforeAll(() => installFaultGuard((e) => late.push(e)));
+beforeEach(() => {
+  late = [];
+});
 const aws = new FakeAws();
 
 const never = () => new Promise<void>(() => {});
@@ -44,10 +48,11 @@ describe('fault guard', () => {
         throw new Error('after the record');
       }, 1);
     });
-    await new Promise((r) => setTimeout(r, 20));
 
-    // Assess
-    expect(late.map((e) => e.message)).toContain('uncaughtException in the job: Error: after the record');
+    // Assess: the sink receives it once the timer has fired (the process is still alive to see it).
+    await vi.waitFor(() => expect(late).toHaveLength(1));
+    expect(late[0]).toBeInstanceOf(UncaughtJobError);
+    expect(late[0]!.message).toBe('uncaughtException in the job: Error: after the record');
   });
 
   it('fails only the guilty record of a standard batch; its batch-mates succeed', async () => {

@@ -13,7 +13,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { COMMANDS } from '../../ops/commands';
 import { runCli, type Io } from '../../ops/lib/cli';
 import { redrive, REDRIVEN_FROM_ATTR } from '../../ops/lib/dlq';
@@ -566,41 +566,50 @@ describe('ops on AWS: smoke', () => {
     return { sent, doFetch };
   }
 
-  it('verifies the failure path through the archive and reports the success probes as unverified', async () => {
-    // Prepare: the fail-permanent probe (the 5th message) has an archive record under today's date.
-    stackWith(OUTPUTS);
-    const d = new Date();
-    const day = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}`;
-    const key = `failed/EventPipeline-dev-StandardQueue-abc/${day}/m-5.json`;
-    mocks.s3.on(GetObjectCommand, { Key: key }).resolves({
-      Body: {
-        transformToString: async () => JSON.stringify({ receiveCount: 1, failure: { kind: 'permanent' } }),
-      },
-    } as never);
-    const { sent, doFetch } = api(false);
-    const target = await awsTarget({ stage: 'dev', clients, apiKey: 'the-key' });
+  it.each([
+    ['today', '2026-11-22T10:00:00.000Z'],
+    ['yesterday, just after UTC midnight', '2026-11-23T00:00:01.000Z'],
+  ])(
+    'verifies the failure path through the archive (record filed %s) and reports the success probes as unverified',
+    async (_when, now) => {
+      // Prepare: a clock that reads `now` (and moves on from it); the fail-permanent probe (the 5th
+      // message) has an archive record filed on 2026-11-22.
+      vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: new Date(now) });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
+      stackWith(OUTPUTS);
+      const key = 'failed/EventPipeline-dev-StandardQueue-abc/2026/11/22/m-5.json';
+      mocks.s3.on(GetObjectCommand, { Key: key }).resolves({
+        Body: {
+          transformToString: async () => JSON.stringify({ receiveCount: 1, failure: { kind: 'permanent' } }),
+        },
+      } as never);
+      const { sent, doFetch } = api(false);
+      const target = await awsTarget({ stage: 'dev', clients, apiKey: 'the-key' });
 
-    // Act
-    const result = await smoke(target, { doFetch, pollMs: 1, timeoutMs: 5_000 });
+      // Act
+      const result = await smoke(target, { doFetch, pollMs: 1, timeoutMs: 5_000 });
 
-    // Assess
-    expect(sent.map((s) => s.body.payload.mode)).toEqual([
-      'succeed',
-      'succeed',
-      'succeed',
-      'succeed',
-      'fail-permanent',
-    ]);
-    expect(sent.every((s) => s.key === 'the-key')).toBe(true);
-    expect(result.checks.map((c) => [c.name, c.result])).toEqual([
-      ['succeed', 'unverified'],
-      ['succeed after 1 failure', 'unverified'],
-      ['ordered pair (FIFO)', 'unverified'],
-      ['fail-permanent', 'pass'],
-    ]);
-    expect(result.checks[3]!.detail).toBe(`dead-lettered, archive record ${key}`);
-    expect(result.ok).toBe(true);
-  });
+      // Assess
+      expect(sent.map((s) => s.body.payload.mode)).toEqual([
+        'succeed',
+        'succeed',
+        'succeed',
+        'succeed',
+        'fail-permanent',
+      ]);
+      expect(sent.every((s) => s.key === 'the-key')).toBe(true);
+      expect(result.checks.map((c) => [c.name, c.result])).toEqual([
+        ['succeed', 'unverified'],
+        ['succeed after 1 failure', 'unverified'],
+        ['ordered pair (FIFO)', 'unverified'],
+        ['fail-permanent', 'pass'],
+      ]);
+      expect(result.checks[3]!.detail).toBe(`dead-lettered, archive record ${key}`);
+      expect(result.ok).toBe(true);
+    },
+  );
 
   it('follows each probe through GET /v1/messages/{id} when the 202s carry envelope ids', async () => {
     // Prepare: the API answers ids; the status API reports each probe's outcome

@@ -151,6 +151,24 @@ function assertContract(res: APIGatewayProxyResult) {
   }
 }
 
+/**
+ * What a batch answer says of each entry, in answer order: a 202/207 lists one result per entry
+ * (accepted ones carry a messageId); a 400 refuses the whole batch with one detail per entry
+ * (`messages.<index>`). Any other answer has no per-entry outcome, and fails the property.
+ */
+function entryOutcomes(res: APIGatewayProxyResult): { index: number; accepted: boolean }[] {
+  const body = JSON.parse(res.body) as {
+    results?: { index: number; messageId?: string }[];
+    error?: { details?: { field: string }[] };
+  };
+  const refused = (body.error?.details ?? []).map((d) => ({
+    index: Number(/^messages\.(\d+)$/.exec(d.field)?.[1] ?? NaN),
+    accepted: false,
+  }));
+  const answered = (body.results ?? []).map((r) => ({ index: r.index, accepted: r.messageId !== undefined }));
+  return SUCCESS.includes(res.statusCode) ? answered : refused;
+}
+
 async function call(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   installAcceptingQueue();
   const res = await handle(event);
@@ -311,7 +329,8 @@ describe('producer API (properties)', () => {
       fc.asyncProperty(entry, fc.option(idish, { nil: undefined }), async (body, key) => {
         const res = await call(apiEvent({ path: '/v1/messages', body, headers: { 'Idempotency-Key': key } }));
         statuses.push(res.statusCode);
-        if (res.statusCode === 202) expect(sentMessages()).toHaveLength(1);
+        // Accepted: exactly one message enqueued; refused: none.
+        expect(sentMessages()).toHaveLength(res.statusCode === 202 ? 1 : 0);
       }),
       { numRuns: 300 },
     );
@@ -326,11 +345,9 @@ describe('producer API (properties)', () => {
       fc.asyncProperty(fc.array(batchEntry, { minLength: 1, maxLength: 25 }), async (messages) => {
         const res = await call(apiEvent({ path: '/v1/messages/batch', body: { messages } }));
         statuses.push(res.statusCode);
-        if (res.statusCode === 202 || res.statusCode === 207) {
-          const { results } = JSON.parse(res.body) as { results: { index: number; messageId?: string }[] };
-          expect(results.map((r) => r.index)).toEqual(messages.map((_, i) => i));
-          expect(sentMessages()).toHaveLength(results.filter((r) => r.messageId).length);
-        }
+        const outcomes = entryOutcomes(res);
+        expect(outcomes.map((o) => o.index)).toEqual(messages.map((_, i) => i));
+        expect(sentMessages()).toHaveLength(outcomes.filter((o) => o.accepted).length);
       }),
       { numRuns: 150 },
     );

@@ -514,7 +514,8 @@ describe('producer API: POST /v1/messages/batch', () => {
     sqsMock.on(SendMessageBatchCommand).callsFake(async (input: SendMessageBatchCommandInput) => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      await new Promise((r) => setTimeout(r, 5));
+      // Stay in flight until the next turn of the event loop: any send started alongside is counted.
+      await new Promise((r) => setImmediate(r));
       inFlight--;
       return {
         Successful: input.Entries!.map((e) => ({ Id: e.Id, MessageId: `m${e.Id}`, MD5OfMessageBody: '' })),

@@ -6,6 +6,7 @@ import {
   GetCommand,
   PutCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -32,6 +33,44 @@ beforeEach(() => {
 afterAll(() => ddb.restore());
 
 const doc = () => DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
+
+/**
+ * Evaluates the condition expressions the status store writes against a row, as DynamoDB would:
+ * `attribute_not_exists(#a)`, `#a <> :v`, `#a = :v`, joined with `AND` / `OR`, in parentheses.
+ * Anything else throws, so a new form of condition is noticed here rather than misread.
+ */
+function conditionHolds(input: UpdateCommandInput, row: Record<string, unknown>): boolean {
+  const name = (n: string) => input.ExpressionAttributeNames?.[n] ?? n;
+  const value = (v: string) => {
+    if (!input.ExpressionAttributeValues || !(v in input.ExpressionAttributeValues))
+      throw new Error(`condition uses ${v}, which has no value`);
+    return input.ExpressionAttributeValues[v];
+  };
+  const evaluate = (expression: string): boolean => {
+    const e = expression.trim();
+    const split = (op: string) => {
+      let depth = 0;
+      for (let i = 0; i < e.length; i++) {
+        if (e[i] === '(') depth++;
+        else if (e[i] === ')') depth--;
+        else if (depth === 0 && e.startsWith(` ${op} `, i))
+          return [e.slice(0, i), e.slice(i + op.length + 2)];
+      }
+      return undefined;
+    };
+    const or = split('OR');
+    if (or) return evaluate(or[0]!) || evaluate(or[1]!);
+    const and = split('AND');
+    if (and) return evaluate(and[0]!) && evaluate(and[1]!);
+    if (e.startsWith('(') && e.endsWith(')')) return evaluate(e.slice(1, -1));
+    const absent = /^attribute_not_exists\((#\w+)\)$/.exec(e);
+    if (absent) return row[name(absent[1]!)] === undefined;
+    const compare = /^(#\w+) (<>|=) (:\w+)$/.exec(e);
+    if (compare) return (row[name(compare[1]!)] === value(compare[3]!)) === (compare[2] === '=');
+    throw new Error(`unsupported condition: ${e}`);
+  };
+  return evaluate(input.ConditionExpression!);
+}
 const conditionFailed = () => new ConditionalCheckFailedException({ message: 'failed', $metadata: {} });
 const SUBJECT: StatusSubject = {
   id: '11111111-1111-4111-8111-111111111111',
@@ -80,11 +119,24 @@ describe('DynamoStatusStore', () => {
   });
 
   it('leaves a succeeded row as it is when a late transition finds it (condition failed)', async () => {
-    ddb.on(UpdateCommand).rejects(conditionFailed());
+    // Prepare: one stored row, and DynamoDB's rule: an update whose condition does not hold on the
+    // row is refused with ConditionalCheckFailedException; any other update is applied.
+    const row: Record<string, unknown> = { status: 'succeeded' };
+    ddb.on(UpdateCommand).callsFake((input: UpdateCommandInput) => {
+      if (input.ConditionExpression !== undefined && !conditionHolds(input, row)) throw conditionFailed();
+      row.status = input.ExpressionAttributeValues?.[':state'];
+      return {};
+    });
 
-    await expect(store().retrying(SUBJECT, new Error('late'))).resolves.toBeUndefined();
-    await expect(store().processing(SUBJECT)).resolves.toBeUndefined();
-    expect(updates()).toHaveLength(2);
+    // Act
+    const late = store().retrying(SUBJECT, new Error('late'));
+    const redelivered = store().processing(SUBJECT);
+
+    // Assess
+    await expect(late).resolves.toBeUndefined();
+    await expect(redelivered).resolves.toBeUndefined();
+    expect(updates().map((u) => u.ExpressionAttributeValues?.[':state'])).toEqual(['retrying', 'processing']);
+    expect(row).toEqual({ status: 'succeeded' });
   });
 
   it('writes the failure and error; the sweeper variant also spares failed rows', async () => {
@@ -290,35 +342,36 @@ describe('Idempotency-Key records', () => {
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
   });
 
+  const stored = { statusCode: 202, body: '{"id":"first"}', headers: { location: '/v1/messages/first' } };
   it.each([
     [
       'the first response for the same request once completed',
-      { state: 'completed', requestHash: hash, response: { statusCode: 202, body: '{}', headers: {} } },
-      'replay',
+      { state: 'completed', requestHash: hash, response: stored },
+      { outcome: 'replay', response: stored },
     ],
     [
+      // A completed row with a stored response: only the fingerprint tells reuse from a replay.
       'reused for a different request',
-      { state: 'completed', requestHash: requestHash('single', { a: 2 }) },
-      'reused',
+      { state: 'completed', requestHash: requestHash('single', { a: 2 }), response: stored },
+      { outcome: 'reused' },
     ],
     [
       'reused for a different request still in flight',
-      { state: 'in-flight', requestHash: 'other' },
-      'reused',
+      { state: 'in-flight', requestHash: 'other', lockUntil: nowS + 12 },
+      { outcome: 'reused' },
     ],
     [
       'in progress while the first is in flight',
       { state: 'in-flight', requestHash: hash, lockUntil: nowS + 12 },
-      'in-progress',
+      { outcome: 'in-progress', retryAfterSeconds: 12 },
     ],
-  ])('answers %s', async (_what, item, outcome) => {
+  ])('answers %s', async (_what, item, expected) => {
     ddb.on(PutCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: { pk: 'key#k1', ...item } });
 
     const claim = await keys().claim('k1', hash);
 
-    expect(claim.outcome).toBe(outcome);
-    if (claim.outcome === 'in-progress') expect(claim.retryAfterSeconds).toBe(12);
+    expect(claim).toEqual(expected);
     expect(ddb.commandCalls(GetCommand)[0]!.args[0].input.ConsistentRead).toBe(true);
   });
 
