@@ -1,4 +1,6 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEnvelope } from '../../lambda/shared/envelope';
 import { consumerInvocations, drainView, probe } from '../helpers/local';
 import { FaultProxy } from '../../tools/fault-proxy';
 import { reportTable, runFaultSuite } from '../../tools/fault-run';
@@ -56,14 +58,30 @@ describe('SQS refusing sends', () => {
   });
 
   it('retries a permanent failure whose DLQ send fails, and dead-letters it once SQS is back', async () => {
-    // Prepare: only the consumer sends with SendMessage now (the API is not called meanwhile).
-    const id = (await stage.post('/v1/messages', probe({ mode: 'fail-permanent', tag: 'dlq-down' }))).body
-      .messageId as string;
+    // Prepare: SendMessage refused before the message exists. The message goes straight onto the
+    // queue (the test's client talks to the emulator, not through the proxy), so only the
+    // consumer's DLQ send meets the fault.
     const stop = proxy.inject({ match: 'sqs:SendMessage', kind: 'error', status: 503 });
+    const envelope = createEnvelope({
+      type: 'probe',
+      payload: { mode: 'fail-permanent', tag: 'dlq-down' },
+      correlationId: 'fault-e2e',
+    });
+    const sent = await stage.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stage.queue('StandardQueue').url,
+        MessageBody: JSON.stringify(envelope),
+      }),
+    );
+    const id = sent.MessageId!;
 
-    // Act + Assess: reported failed while the DLQ is unreachable.
+    // Act + Assess: reported failed while the DLQ is unreachable, and not in the DLQ meanwhile.
     await waitFor('a failed attempt', () => attemptsOf(stage.local, id).failed > 0);
+    const inDlqMeanwhile = (await drainView(stage.sqs, stage.queue('StandardDlq').url)).some(
+      (m) => m.MessageAttributes?.['original-message-id']?.StringValue === id,
+    );
     stop();
+    expect(inDlqMeanwhile).toBe(false);
     const dlq = await waitFor('the message in the DLQ', async () =>
       (await drainView(stage.sqs, stage.queue('StandardDlq').url)).find(
         (m) => m.MessageAttributes?.['original-message-id']?.StringValue === id,

@@ -8,8 +8,7 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 /*
  * The embedded emulator's FIFO and attribute behaviour after `patches/fauxqs+1.9.2.patch`
@@ -23,8 +22,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const REGION = 'us-east-1';
 /** Visibility timeout (s) for the expiry cases; the smallest SQS accepts above 0. */
 const SHORT_VISIBILITY = 1;
-/** Long enough for a {@link SHORT_VISIBILITY} to have ended. */
-const PAST_VISIBILITY_MS = SHORT_VISIBILITY * 1000 + 150;
+
+/*
+ * The emulator runs in this process and reads the time with Date.now(), so its clock is the test's
+ * fake Date: it stands still while a test runs (a message stays in flight however slow the machine
+ * is) and moves only when a test says so.
+ */
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-11-22T10:00:00.000Z') });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Moves the clock past a {@link SHORT_VISIBILITY} timeout (just past: 1 ms after it ends). */
+function pastVisibility(): void {
+  vi.setSystemTime(Date.now() + SHORT_VISIBILITY * 1000 + 1);
+}
 
 let close: () => Promise<void>;
 let sqs: SQSClient;
@@ -136,7 +150,7 @@ describe('fauxqs FIFO delivery (patched)', () => {
     const url = await fifoQueue();
     for (const b of ['a1', 'a2', 'a3', 'a4', 'a5']) await send(url, 'A', b);
     expect(bodies(await receive(url, 4, SHORT_VISIBILITY))).toEqual(['a1', 'a2', 'a3', 'a4']);
-    await sleep(PAST_VISIBILITY_MS);
+    pastVisibility();
     const again = await receive(url, 10);
     expect(bodies(again)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
     expect(again.map((m) => m.Attributes!.ApproximateReceiveCount)).toEqual(['2', '2', '2', '2', '1']);
@@ -147,7 +161,7 @@ describe('fauxqs FIFO delivery (patched)', () => {
     for (const b of ['a1', 'a2', 'a3', 'a4']) await send(url, 'A', b);
     const got = await receive(url, 10, SHORT_VISIBILITY);
     await remove(url, got[0]!);
-    await sleep(PAST_VISIBILITY_MS);
+    pastVisibility();
     expect(bodies(await receive(url, 10))).toEqual(['a2', 'a3', 'a4']);
   });
 
@@ -165,7 +179,7 @@ describe('fauxqs FIFO delivery (patched)', () => {
     );
     // a3 and a4 are still in flight: a2 must not be delivered ahead of them being settled.
     expect(await receive(url)).toEqual([]);
-    await sleep(PAST_VISIBILITY_MS);
+    pastVisibility();
     expect(bodies(await receive(url, 10))).toEqual(['a2', 'a3', 'a4']);
   });
 
@@ -228,7 +242,7 @@ describe('fauxqs FIFO delivery (patched)', () => {
     });
     for (const b of ['a1', 'a2', 'a3']) await send(url, 'A', b);
     expect(bodies(await receive(url, 10, SHORT_VISIBILITY))).toEqual(['a1', 'a2', 'a3']);
-    await sleep(PAST_VISIBILITY_MS);
+    pastVisibility();
     expect(await receive(url, 10)).toEqual([]);
     expect(bodies(await receive(dlq, 10))).toEqual(['a1', 'a2', 'a3']);
   });
@@ -241,7 +255,7 @@ describe('fauxqs GetQueueAttributes (patched)', () => {
     for (const b of ['m1', 'm2']) await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: b }));
     expect(await receive(url, 10, SHORT_VISIBILITY)).toHaveLength(2);
     expect(await counts(url)).toEqual({ visible: 0, inFlight: 2 });
-    await sleep(PAST_VISIBILITY_MS);
+    pastVisibility();
     expect(await counts(url)).toEqual({ visible: 2, inFlight: 0 });
   });
 
@@ -250,7 +264,7 @@ describe('fauxqs GetQueueAttributes (patched)', () => {
     for (const b of ['a1', 'a2', 'a3']) await send(url, 'A', b);
     expect(await receive(url, 10, SHORT_VISIBILITY)).toHaveLength(3);
     expect(await counts(url)).toEqual({ visible: 0, inFlight: 3 });
-    await sleep(PAST_VISIBILITY_MS);
+    pastVisibility();
     expect(await counts(url)).toEqual({ visible: 3, inFlight: 0 });
   });
 });

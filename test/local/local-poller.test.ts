@@ -1,12 +1,15 @@
 import {
   GetQueueAttributesCommand,
   PurgeQueueCommand,
+  ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   type Message,
+  type ReceiveMessageResult,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createQueue, startEmulator, type Emulator, type LocalQueue } from '../../local/aws/emulator';
 import { Journal } from '../../local/control/journal';
 import { compileFilterCriteria } from '../../local/triggers/filter-criteria';
@@ -144,14 +147,25 @@ describe('SQS poller', () => {
   let poller: SqsPoller | undefined;
   let respond: (event: SQSEvent) => InvokeOutcome;
   const events: SQSEvent[] = [];
-  const journal = new Journal(100);
+  /** Each test's own journal: what one test's poller recorded never shows in another's. */
+  let journal: Journal;
 
   const mapping = mappingSpec;
   const host = recordingHost(events, (event) => respond(event));
 
-  const start = (m: MappingSpec, concurrency = 1) => {
-    poller = startPoller({ mapping: m, queue, host, sqs: emulator.sqs, journal, concurrency });
+  const start = (m: MappingSpec, concurrency = 1, sqs: SQSClient = emulator.sqs) => {
+    poller = startPoller({ mapping: m, queue, host, sqs, journal, concurrency });
   };
+  /** The emulator's client, noting every message a ReceiveMessage returned, in the order returned. */
+  const receiving = (received: Message[]): SQSClient =>
+    ({
+      send: async (command: Parameters<SQSClient['send']>[0]) => {
+        const out = await emulator.sqs.send(command as never);
+        if (command instanceof ReceiveMessageCommand)
+          received.push(...((out as ReceiveMessageResult).Messages ?? []));
+        return out;
+      },
+    }) as unknown as SQSClient;
   const counts = async () => {
     const a = (
       await emulator.sqs.send(
@@ -192,6 +206,9 @@ describe('SQS poller', () => {
     });
     queue = await createQueue(emulator, resource, resolver);
   });
+  beforeEach(() => {
+    journal = new Journal(100);
+  });
   afterEach(async () => {
     await poller?.stop();
     poller = undefined;
@@ -207,12 +224,13 @@ describe('SQS poller', () => {
     respond = (event) => ok({ batchItemFailures: [{ itemIdentifier: event.Records[1]!.messageId }] });
     await send(3);
     start(mapping());
-    await until(() => events.length > 0);
-    await until(() => journal.list().length > 0);
+    await until(() => journal.length > 0);
     expect(await counts()).toEqual({ visible: 0, inFlight: 1 });
-    const entry = journal.list().at(-1)!;
-    expect(entry.messageIds).toEqual(events[0]!.Records.map((r) => r.messageId));
-    expect(entry.batchItemFailures).toEqual([events[0]!.Records[1]!.messageId]);
+    const [entry, ...more] = journal.list();
+    expect(more).toEqual([]);
+    expect(events).toHaveLength(1);
+    expect(entry!.messageIds).toEqual(events[0]!.Records.map((r) => r.messageId));
+    expect(entry!.batchItemFailures).toEqual([events[0]!.Records[1]!.messageId]);
     expect(events[0]!.Records[0]).toMatchObject({
       eventSource: 'aws:sqs',
       eventSourceARN: queue.arn,
@@ -223,11 +241,12 @@ describe('SQS poller', () => {
   it('keeps the whole batch when the response names a message that is not in it', async () => {
     respond = () => ok({ batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] });
     await send(2);
-    const before = journal.length;
     start(mapping());
-    await until(() => journal.length > before);
+    await until(() => journal.length > 0);
     expect(await counts()).toEqual({ visible: 0, inFlight: 2 });
-    expect(journal.list().at(-1)!.batchItemFailures).toHaveLength(2);
+    const [entry, ...more] = journal.list();
+    expect(more).toEqual([]);
+    expect(entry!.batchItemFailures).toEqual(events[0]!.Records.map((r) => r.messageId));
   });
 
   it('keeps the whole batch and records the error when the invocation fails', async () => {
@@ -239,11 +258,13 @@ describe('SQS poller', () => {
       error: { name: 'Sandbox.Timedout', message: 't' },
     });
     await send(1);
-    const before = journal.length;
     start(mapping());
-    await until(() => journal.length > before);
+    await until(() => journal.length > 0);
     expect(await counts()).toEqual({ visible: 0, inFlight: 1 });
-    expect(journal.list().at(-1)!.error).toEqual({ name: 'Sandbox.Timedout', message: 't' });
+    const [entry, ...more] = journal.list();
+    expect(more).toEqual([]);
+    expect(entry!.error).toEqual({ name: 'Sandbox.Timedout', message: 't' });
+    expect(entry!.batchItemFailures).toEqual(events[0]!.Records.map((r) => r.messageId));
   });
 
   it('deletes the records the filter criteria reject without invoking, and batches the rest', async () => {
@@ -262,18 +283,11 @@ describe('SQS poller', () => {
       }),
     );
     const filter = compileFilterCriteria({ Filters: [{ Pattern: '{"body":{"kind":["order"]}}' }] });
-    const before = journal.length;
     start(mapping({ filter }));
     await until(() => poller!.filteredRecords === 3);
     await until(() => events.reduce((n, e) => n + e.Records.length, 0) === 2);
     expect(events.flatMap((e) => e.Records.map((r) => r.body)).sort()).toEqual([bodies[0], bodies[3]]);
-    await until(
-      () =>
-        journal
-          .list()
-          .slice(before)
-          .flatMap((e) => e.messageIds).length === 2,
-    );
+    await until(() => journal.list().flatMap((e) => e.messageIds).length === 2);
     expect(await counts()).toEqual({ visible: 0, inFlight: 0 });
   });
 
@@ -282,8 +296,12 @@ describe('SQS poller', () => {
     await send(25);
     start(mapping({ batchSize: 25, maxBatchingWindowSeconds: 1 }));
     await until(() => events.reduce((n, e) => n + e.Records.length, 0) === 25);
-    expect(events[0]!.Records.length).toBe(25);
-    await until(() => journal.list().at(-1)!.messageIds.length === 25);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.Records.map((r) => r.body).sort()).toEqual(
+      Array.from({ length: 25 }, (_, i) => `body-${i}`).sort(),
+    );
+    await until(() => journal.length > 0);
+    expect(journal.list().map((e) => e.messageIds)).toEqual([events[0]!.Records.map((r) => r.messageId)]);
     expect(await counts()).toEqual({ visible: 0, inFlight: 0 });
   });
 
@@ -295,7 +313,8 @@ describe('SQS poller', () => {
         new SendMessageCommand({ QueueUrl: queue.url, MessageBody: String(i).repeat(1_000_000) }),
       );
     }
-    start(mapping({ batchSize: 10, maxBatchingWindowSeconds: 1 }));
+    const received: Message[] = [];
+    start(mapping({ batchSize: 10, maxBatchingWindowSeconds: 1 }), 1, receiving(received));
     await until(() => events.reduce((n, e) => n + e.Records.length, 0) === 8, 15_000);
     await until(() => journal.list().reduce((n, e) => n + e.messageIds.length, 0) >= 8, 5000);
 
@@ -303,7 +322,9 @@ describe('SQS poller', () => {
     for (const e of events) {
       expect(Buffer.byteLength(JSON.stringify(e))).toBeLessThanOrEqual(MAX_INVOKE_PAYLOAD_BYTES);
     }
+    // In order: what did not fit is carried, in the order it was received, to the next batch.
     const bodies = events.flatMap((e) => e.Records.map((r) => r.body[0]));
+    expect(bodies).toEqual(received.map((m) => m.Body![0]));
     expect([...bodies].sort()).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
     expect(await counts()).toEqual({ visible: 0, inFlight: 0 });
   });

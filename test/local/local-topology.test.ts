@@ -71,9 +71,21 @@ describe('template analysis', () => {
         Properties: { ServiceToken: { 'Fn::GetAtt': ['Provider', 'Arn'] } },
       },
     });
-    // Skipped, the asset-less provider function is neither hosted nor rejected.
-    expect(t.functions).toEqual([]);
-    expect(SKIPPED_TYPES['AWS::IAM::Role']).toBeDefined();
+    // Skipped, the asset-less provider function is neither hosted nor rejected, and the role and
+    // the custom resource leave nothing to run.
+    expect(t).toMatchObject({
+      queues: [],
+      buckets: [],
+      tables: [],
+      functions: [],
+      mappings: [],
+      schedules: [],
+      alarms: [],
+    });
+    // Every type on the list is skipped the same way: analysed alone, it leaves nothing to run.
+    for (const type of Object.keys(SKIPPED_TYPES)) {
+      expect(analyze({ Thing: { Type: type } }).functions, type).toEqual([]);
+    }
     // Not skipped, the same function is rejected (no bundled asset), as is a type without local meaning.
     const provider = {
       Type: 'AWS::Lambda::Function',

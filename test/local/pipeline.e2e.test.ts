@@ -219,10 +219,12 @@ describe('failures', () => {
   });
 
   it('raises the DLQ depth alarm once a message is dead-lettered', async () => {
-    // Prepare: the permanent-failure test above put a message in the standard DLQ.
-    await waitFor(
-      'a message in the standard DLQ',
-      async () => (await drainView(stage.sqs, stage.queue('StandardDlq').url)).length > 0,
+    // Prepare: a message of its own in the standard DLQ (a permanent failure goes there at once).
+    const id = await accepted(probe({ mode: 'fail-permanent', tag: 'dlq-alarm' }));
+    await waitFor('the message in the standard DLQ', async () =>
+      (await drainView(stage.sqs, stage.queue('StandardDlq').url)).some(
+        (m) => m.MessageAttributes?.['original-message-id']?.StringValue === id,
+      ),
     );
 
     // Assess

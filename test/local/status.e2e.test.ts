@@ -1,7 +1,10 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATUS_TABLE_KEYS, statusKey } from '../../lambda/shared/status/keys';
 import { consumerInvocations, probe, waitForIdle } from '../helpers/local';
 import {
   attemptsOf,
@@ -14,10 +17,19 @@ import {
 
 // Message status and idempotency end to end: real bundles, fauxqs (SQS + S3), dynalite (DynamoDB).
 let stage: LocalStage;
+let db: DynamoDBDocumentClient;
 beforeAll(async () => {
   stage = await startStage();
+  db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stage.local.env.dynamodbEndpoint,
+      region: stage.local.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
 });
 afterAll(async () => {
+  db?.destroy();
   await stage?.stop();
 });
 
@@ -39,6 +51,18 @@ const get = (url: string): Promise<ApiAnswer> =>
 const statusOf = async (id: string): Promise<Status | undefined> => {
   const res = await get(`/v1/messages/${id}`);
   return res.status === 200 ? (res.body as Status) : undefined;
+};
+/** The status row of `id` read straight from the table (consistently), without the API. */
+const statusRow = async (id: string): Promise<Record<string, unknown> | undefined> => {
+  const { env } = stage.local;
+  const out = await db.send(
+    new GetCommand({
+      TableName: Object.values(env.tables)[0],
+      Key: { [STATUS_TABLE_KEYS.partitionKey]: statusKey(id) },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item;
 };
 const until = (id: string, state: string, timeoutMs = 30_000) =>
   waitFor(
@@ -84,7 +108,10 @@ describe('message status', () => {
     const status = await until(res.body.id as string, 'failed');
 
     expect(status.failure?.kind).toBe('permanent');
-    expect(status.lastError?.name).toBeTruthy();
+    expect(status.lastError).toEqual({
+      name: 'ProbePermanentError',
+      message: 'probe asked to fail permanently',
+    });
     const head = await stage.s3.send(
       new HeadObjectCommand({ Bucket: stage.bucket(), Key: status.failure!.archiveKey }),
     );
@@ -97,13 +124,33 @@ describe('message status', () => {
       probe({ mode: 'succeed', failTimes: 2, tag: 'status-retry' }),
     );
     expect(res.status, res.text).toBe(202);
-    const id = res.body.id as string;
+    const { id, messageId } = res.body as { id: string; messageId: string };
 
-    const retrying = await until(id, 'retrying');
+    // Act: the row as it is right after each failed run. The run wrote `retrying` before it
+    // returned, and the backoff keeps the message out of sight for at least a second (stage local:
+    // base 1 s), so the row is read before the next run can start.
+    const afterFailedRun = async (n: number) => {
+      await waitFor(`failed run ${n}`, () => attemptsOf(stage.local, messageId).failed === n, 30_000, 5);
+      return statusRow(id);
+    };
+    const first = await afterFailedRun(1);
+    const second = await afterFailedRun(2);
     const done = await until(id, 'succeeded');
 
-    expect(retrying.lastError).not.toBeNull();
-    expect(done.attempts).toBe(3);
+    // Assess
+    const transient = (n: number) => ({
+      name: 'ProbeTransientError',
+      message: `probe failing attempt ${n} of 2`,
+    });
+    expect(first).toMatchObject({ status: 'retrying', attempts: 1, lastError: transient(1) });
+    expect(second).toMatchObject({ status: 'retrying', attempts: 2, lastError: transient(2) });
+    // lastError is the error of the last failed run (README, "Message status"), kept on success.
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      attempts: 3,
+      lastError: transient(2),
+      messageIds: [messageId],
+    });
   });
 
   it('answers 404 for an unknown id and 400 naming the field for an id that is not a UUID', async () => {
@@ -162,7 +209,8 @@ describe('Idempotency-Key', () => {
     expect(repeat.body).toEqual(first.body);
     expect(repeat.headers.get('location')).toBe(first.headers.get('location'));
     expect(await depth(stage.sqs, stage.queue('StandardQueue').url)).toBe(before);
-    await new Promise((r) => setTimeout(r, 500));
+    // Had the repeat enqueued a message, the pipeline would not be idle before it ran.
+    await waitForIdle(stage);
     expect(consumerInvocations(stage.local, 'consumer').length).toBe(invocations);
   });
 
