@@ -1,5 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startApiServer, type ApiServer } from './apigateway/server';
 import { createTable, startDynamo, tableNotReproduced } from './aws/dynamodb';
@@ -29,6 +29,16 @@ export { LocalModeError } from './errors';
 export { assertPortFree, generateApiKey, synthesize } from './startup';
 export type { InvocationRecord } from './control/journal';
 export type { LogMode } from './log';
+
+/**
+ * Writes `.local/env.json` readable by its owner only (0600, also when the file existed): it
+ * holds the API key.
+ */
+export function writeEnvFile(file: string, env: LocalEnv): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(env, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
 
 /** Options of {@link startLocal}. */
 export interface StartLocalOptions {
@@ -330,10 +340,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       ),
     };
     const envFile = options.envFile === undefined ? path.resolve('.local', 'env.json') : options.envFile;
-    if (envFile) {
-      mkdirSync(path.dirname(envFile), { recursive: true });
-      writeFileSync(envFile, `${JSON.stringify(env, null, 2)}\n`);
-    }
+    if (envFile) writeEnvFile(envFile, env);
 
     for (const p of pollers) p.start();
     scheduler.start();

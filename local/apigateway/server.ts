@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { answerLocalRequest, isLocalPath, type LocalEndpoints } from '../control/endpoints';
 import type { Journal } from '../control/journal';
 import { LocalModeError } from '../errors';
+import { refuseForeignRequest } from '../control/request-guard';
 import type { FunctionHost } from '../functions/host';
 import type { LocalLogger } from '../log';
 import type { ApiSpec, GatewayResponseSpec } from '../template/topology';
@@ -80,6 +81,25 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         httpMethod: method,
         ...extra,
       });
+
+    // DNS rebinding and cross-site requests from a browser: refused before anything is read.
+    const foreign = refuseForeignRequest(req.headers);
+    if (foreign) {
+      req.resume();
+      send(res, {
+        statusCode: 403,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          error: {
+            code: 'Forbidden',
+            message: `local mode serves this machine only: ${foreign}`,
+            details: [],
+            requestId,
+          },
+        }),
+      });
+      return;
+    }
 
     if (isLocalPath(url.pathname)) {
       req.resume();
