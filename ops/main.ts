@@ -9,8 +9,29 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { COMMANDS } from './commands';
 import { runCli } from './lib/cli';
 
+/**
+ * What a process that SIGPIPE ended reports in a shell (128 + 13): `ops status --json | head -3`
+ * under `set -o pipefail` fails as `yes | head -1` does. Node ignores SIGPIPE and reports EPIPE as
+ * an error on the stream instead; the tool ends quietly with this code.
+ */
+export const EXIT_CLOSED_STDOUT = 141;
+
+/**
+ * What to do when a standard stream's reader has gone (EPIPE): `code` ends the process quietly
+ * with it, `undefined` goes on without the stream. Other errors are rethrown.
+ */
+function onClosedPipe(stream: NodeJS.WriteStream, code: number | undefined): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    if (code !== undefined) process.exit(code);
+  });
+}
+
 /** Runs one `ops` command line (`argv` after `ops`) on this process's streams; sets the exit code. */
 export function runOps(argv: readonly string[]): void {
+  onClosedPipe(process.stdout, EXIT_CLOSED_STDOUT);
+  // Nobody reads stderr any more: the command goes on, and its exit code says how it ended.
+  onClosedPipe(process.stderr, undefined);
   void runCli(
     [...argv],
     {

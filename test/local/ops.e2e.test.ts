@@ -406,6 +406,28 @@ describe('npm run ops (the process)', () => {
     ]);
   });
 
+  it('ends quietly with 141 when its reader has gone: npm run ops -- status --json | head -3', async () => {
+    // npm's three header lines are all head reads: the tool then writes into a closed pipe.
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        'bash',
+        ['-c', `set -o pipefail; npm run ops -- status --json --local-env '${envFile}' | head -3`],
+        { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      );
+    });
+
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(141);
+    const [blank, script, command] = out.stdout.split('\n');
+    expect([blank, command]).toEqual([
+      '',
+      `> node --import tsx ops/main.ts status --json --local-env ${envFile}`,
+    ]);
+    expect(script).toMatch(/^> event-pipeline@\S+ ops$/);
+  });
+
   it('names the default lanes in the env file; --lane selects one, and an unknown lane is refused listing them', async () => {
     // Prepare
     const env = JSON.parse(readFileSync(envFile, 'utf8')) as LocalEnv;
