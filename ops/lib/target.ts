@@ -34,6 +34,13 @@ export interface AlarmView {
   readonly name: string;
   readonly state: string;
   readonly reason: string;
+  /**
+   * When the alarm entered its state: CloudWatch's `StateTransitionedTimestamp`; locally the
+   * evaluator's `stateChangedAt`. `null` where the target does not tell it (local mode's evaluator
+   * reports only when it last sampled, `updatedAt`).
+   */
+  readonly since: string | null;
+  /** The alarm's last update: CloudWatch's `StateUpdatedTimestamp`; locally its last evaluation. */
   readonly updatedAt: string | null;
 }
 
@@ -274,12 +281,16 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
         name: string;
         state: string;
         reason: string;
+        /** When the state began, if the evaluator tells it. */
+        stateChangedAt?: string;
+        /** The evaluator's last sample: not when the state began. */
         updatedAt?: string;
       }[];
       return list.map((a) => ({
         name: a.name,
         state: a.state,
         reason: a.reason,
+        since: a.stateChangedAt ?? null,
         updatedAt: a.updatedAt ?? null,
       }));
     },
@@ -509,6 +520,8 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
             name: a.AlarmName ?? '',
             state: a.StateValue ?? 'INSUFFICIENT_DATA',
             reason: a.StateReason ?? '',
+            // StateUpdatedTimestamp moves on any update (a composite alarm's on every evaluation).
+            since: (a.StateTransitionedTimestamp ?? a.StateUpdatedTimestamp)?.toISOString() ?? null,
             updatedAt: a.StateUpdatedTimestamp?.toISOString() ?? null,
           });
         }
