@@ -1,5 +1,6 @@
 import type { Command } from '../lib/cli';
 import { redrive } from '../lib/dlq';
+import { OpsError } from '../lib/errors';
 import { parseSelection, selectionOptions } from '../lib/filters';
 import { outcomeTable, table } from '../lib/format';
 
@@ -8,7 +9,7 @@ export const dlqRedriveCommand: Command = {
   name: 'dlq redrive',
   summary: 'move dead-lettered messages back to their source queue (send first, then delete)',
   usage:
-    '[--lane <name> | --queue standard|fifo] [--type T] [--kind permanent|exhausted|unknown] [--ids a,b,…] [--one-by-one] [--dry-run]',
+    '[--lane <name> | --queue standard|fifo] [--type T] [--kind permanent|exhausted|unknown] [--ids <envelope or message ids>] [--one-by-one] [--dry-run]',
   options: {
     ...selectionOptions(['lane', 'type', 'kind', 'ids']),
     'dry-run': { type: 'boolean' },
@@ -21,6 +22,10 @@ export const dlqRedriveCommand: Command = {
       oneByOne: v['one-by-one'] === true,
       progress: (l) => ctx.progress(l),
     });
+    if (result.unmatchedIds.length)
+      throw new OpsError(
+        `--ids: no dead-lettered message has the id ${result.unmatchedIds.join(', ')} (an envelope id or an SQS message id; dlq list shows them)`,
+      );
     const verb = result.dryRun ? 'would move' : 'moved';
     const lines =
       result.mode === 'move-task'

@@ -1,4 +1,5 @@
 import type { Command } from '../lib/cli';
+import { OpsError } from '../lib/errors';
 import { parseSelection, selectionOptions } from '../lib/filters';
 import { outcomeTable } from '../lib/format';
 import { replay } from '../lib/replay';
@@ -10,7 +11,7 @@ export const replayCommand: Command = {
   name: 'replay',
   summary: 're-enqueue archived messages (original envelope + replay-of); skips ones still in a DLQ',
   usage:
-    '[--lane <name> | --queue standard|fifo] [--type T] [--kind K] [--since <date>] [--until <date>] [--ids a,b,…] [--include-dead-lettered] [--dry-run]',
+    '[--lane <name> | --queue standard|fifo] [--type T] [--kind K] [--since <date>] [--until <date>] [--ids <envelope or message ids>] [--include-dead-lettered] [--dry-run]',
   options: {
     ...selectionOptions(SELECTION),
     'include-dead-lettered': { type: 'boolean' },
@@ -23,6 +24,10 @@ export const replayCommand: Command = {
       includeDeadLettered: v['include-dead-lettered'] === true,
       progress: (l) => ctx.progress(l),
     });
+    if (result.unmatchedIds.length)
+      throw new OpsError(
+        `--ids: no archive record matches ${result.unmatchedIds.join(', ')} (an envelope id or an SQS message id; archive list shows them)`,
+      );
     const text = [
       result.items.length
         ? outcomeTable(result.items, 'detail', (i) => i.detail)

@@ -15,6 +15,7 @@ export interface ReplayItem {
   /** Same as `lane` (kept for scripts from before lanes). */
   readonly queue: string | null;
   readonly messageId: string;
+  readonly envelopeId: string | null;
   readonly type: string | null;
   readonly kind: FailureKind;
   readonly outcome:
@@ -35,6 +36,8 @@ export interface ReplayResult {
   readonly skipped: number;
   readonly failed: number;
   readonly items: ReplayItem[];
+  /** Ids of the filter that match no archive record selected; when there are any, nothing was replayed. */
+  readonly unmatchedIds: string[];
 }
 
 /** Archive records keep message attributes in Lambda's shape (`stringValue`) or the SDK's (`StringValue`). */
@@ -84,7 +87,8 @@ async function presence(target: Target, pairs: readonly QueuePair[]): Promise<Dl
  * its `id` goes with it), its producer attributes plus `replay-of`, FIFO group kept with a fresh
  * deduplication id. A message still in a DLQ is skipped unless `includeDeadLettered`; then its DLQ
  * copy is deleted only after the replay was accepted. A FIFO message behind its group's head in
- * the DLQ cannot be reached there and is skipped in any case.
+ * the DLQ cannot be reached there and is skipped in any case. If an id of `filter.ids` (envelope
+ * or message id) matches no record selected, nothing is replayed (`unmatchedIds`).
  */
 export async function replay(
   target: Target,
@@ -93,15 +97,21 @@ export async function replay(
 ): Promise<ReplayResult> {
   const archive = new ArchiveReader(target);
   const records: ArchivedMessage[] = (await archive.list(filter)).reverse(); // oldest first: FIFO order
+  const unmatchedIds = (filter.ids ?? []).filter(
+    (id) => !records.some((r) => r.record.messageId === id || r.envelopeId === id),
+  );
+  if (unmatchedIds.length)
+    return { dryRun: options.dryRun ?? false, replayed: 0, skipped: 0, failed: 0, items: [], unmatchedIds };
   const pairs = target.queues;
   const dlq = await presence(target, pairs);
   const items: ReplayItem[] = [];
   try {
-    for (const { record, lane } of records) {
+    for (const { record, lane, envelopeId } of records) {
       const base = {
         lane,
         queue: lane,
         messageId: record.messageId,
+        envelopeId,
         type: typeOfBody(record.body),
         kind: record.failure.kind,
       };
@@ -174,6 +184,7 @@ export async function replay(
     skipped: n('skipped-dead-lettered', 'skipped-unknown-queue'),
     failed: n('failed'),
     items,
+    unmatchedIds: [],
   };
 }
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -382,6 +383,49 @@ describe('npm run ops (the process)', () => {
     expect(out.status).toBe(0);
     const doc = JSON.parse(out.stdout) as { messages: { messageId: string; kind: string }[] };
     expect(doc.messages.map((m) => [m.messageId, m.kind])).toEqual([[id, 'permanent']]);
+  });
+
+  it('takes the envelope id of the 202 wherever it takes an id; an id that names nothing fails in one line', async () => {
+    // Prepare
+    const res = await ops.stage.post(
+      '/v1/messages',
+      probe({ mode: 'fail-permanent', tag: 'by-envelope-id' }),
+    );
+    expect(res.status, res.text).toBe(202);
+    const { id, messageId } = res.body as { id: string; messageId: string };
+    await deadLettered([messageId]);
+    const nobody = randomUUID();
+
+    // Act
+    const show = await ops$(['dlq', 'show', id, '--json', '--local-env', envFile]);
+    const redrive = await ops$(['dlq', 'redrive', '--ids', id, '--dry-run', '--local-env', envFile]);
+    const replay = await ops$(['replay', '--ids', id, '--dry-run', '--local-env', envFile]);
+    const unknown = await ops$(['dlq', 'redrive', '--ids', nobody, '--dry-run', '--local-env', envFile]);
+
+    // Assess
+    expect(show.stderr).toBe('');
+    const shown = JSON.parse(show.stdout) as {
+      message: { messageId: string; envelopeId: string };
+      archive: { record: { messageId: string } };
+    };
+    expect(shown.message).toMatchObject({ messageId, envelopeId: id });
+    expect(shown.archive.record.messageId).toBe(messageId);
+    expect(redrive.status).toBe(0);
+    expect(redrive.stdout).toMatch(
+      new RegExp(`^standard\\s+${messageId}\\s+probe\\s+${id}\\s+permanent\\s+would-move`, 'm'),
+    );
+    expect(redrive.stdout.trimEnd().split('\n').at(-1)).toBe('would move 1, skipped 0, failed 0');
+    // Still in the DLQ: replay skips it (and says why), by its envelope id too.
+    expect(replay.status).toBe(0);
+    expect(replay.stdout).toMatch(
+      new RegExp(`^standard\\s+${messageId}\\s+probe\\s+${id}\\s+permanent\\s+skipped-dead-lettered`, 'm'),
+    );
+    expect(unknown.status).toBe(1);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toBe(
+      `error: --ids: no dead-lettered message has the id ${nobody} (an envelope id or an SQS message id; dlq list shows them)\n`,
+    );
+    expect(await dlqDepth('StandardDlq')).toBe(1);
   });
 
   it('runs as npm run -s ops: status --json is one document naming all four queues', async () => {
