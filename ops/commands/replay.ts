@@ -9,12 +9,14 @@ const SELECTION = ['lane', 'type', 'kind', 'since', 'until', 'ids'] as const;
 /** `replay`: re-enqueues archived messages into the queue they came from. */
 export const replayCommand: Command = {
   name: 'replay',
-  summary: 're-enqueue archived messages (original envelope + replay-of); skips ones still in a DLQ',
+  summary:
+    're-enqueue archived messages (original envelope + replay-of); skips ones still in a DLQ or that succeeded since (--force: a copy under a new envelope id)',
   usage:
-    '[--lane <name> | --queue standard|fifo] [--type T] [--kind K] [--since <date>] [--until <date>] [--ids <envelope or message ids>] [--include-dead-lettered] [--dry-run]',
+    '[--lane <name> | --queue standard|fifo] [--type T] [--kind K] [--since <date>] [--until <date>] [--ids <envelope or message ids>] [--include-dead-lettered] [--force] [--dry-run]',
   options: {
     ...selectionOptions(SELECTION),
     'include-dead-lettered': { type: 'boolean' },
+    force: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
   },
   async run(ctx) {
@@ -22,18 +24,23 @@ export const replayCommand: Command = {
     const result = await replay(await ctx.target(), parseSelection(v, SELECTION), {
       dryRun: v['dry-run'] === true,
       includeDeadLettered: v['include-dead-lettered'] === true,
+      force: v.force === true,
       progress: (l) => ctx.progress(l),
     });
     if (result.unmatchedIds.length)
       throw new OpsError(
         `--ids: no archive record matches ${result.unmatchedIds.join(', ')} (an envelope id or an SQS message id; archive list shows them)`,
       );
+    const succeeded = result.items.filter((i) => i.outcome === 'skipped-succeeded').length;
     const text = [
       result.items.length
         ? outcomeTable(result.items, 'detail', (i) => i.detail)
         : 'no archive records match',
       '',
-      `${result.dryRun ? 'would replay' : 'replayed'} ${result.replayed}, skipped ${result.skipped}, failed ${result.failed}`,
+      `${result.dryRun ? 'would replay' : 'replayed'} ${result.replayed}, skipped ${result.skipped}, failed ${result.failed}` +
+        (succeeded
+          ? `; ${succeeded} had succeeded already (--force replays a copy under a new envelope id)`
+          : ''),
     ].join('\n');
     return { json: result, text, exitCode: result.failed ? 1 : 0 };
   },

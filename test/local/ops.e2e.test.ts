@@ -263,6 +263,55 @@ describe('replay', () => {
   });
 });
 
+describe('replay and the status rows', () => {
+  /** The message's status as the API answers it. */
+  async function statusOf(id: string): Promise<{ status: string; attempts: number }> {
+    const res = await ops.stage.request(`/v1/messages/${id}`, {
+      headers: { 'x-api-key': ops.stage.local.apiKey },
+    });
+    expect(res.status, res.text).toBe(200);
+    return res.body as { status: string; attempts: number };
+  }
+
+  it('skips a message that succeeded since it was archived; --force runs a copy under a new envelope id', async () => {
+    // Prepare: an outage exhausts the message's runs (local: 3, back-off ≤ 4 s); once it is over, a
+    // redrive runs it to success. Its archive record stays.
+    const failUntil = new Date(Date.now() + 10_000).toISOString();
+    const res = await ops.stage.post('/v1/messages', probe({ mode: 'succeed', failUntil, tag: 'later' }));
+    expect(res.status, res.text).toBe(202);
+    const { id, messageId } = res.body as { id: string; messageId: string };
+    await deadLettered([messageId]);
+    await waitFor('the outage to end', () => Date.now() > Date.parse(failUntil), 30_000);
+    const moved = await redrive(ops.target, { ids: [id] });
+    await waitFor('the redriven message processed', succeeded(moved.items[0]!.newMessageId!), 30_000);
+    const before = await statusOf(id);
+    expect(before).toMatchObject({ status: 'succeeded', attempts: LOCAL.maxAttempts + 1 });
+
+    // Act
+    const actedAt = Date.now();
+    const skipped = await replay(ops.target, { ids: [id] });
+    const forced = await replay(ops.target, { ids: [id] }, { force: true });
+
+    // Assess
+    expect(skipped.items.map((i) => [i.messageId, i.outcome, i.status])).toEqual([
+      [messageId, 'skipped-succeeded', 'succeeded'],
+    ]);
+    expect(skipped).toMatchObject({ replayed: 0, skipped: 1 });
+    const [copy] = forced.items;
+    expect(copy).toMatchObject({ messageId, outcome: 'replayed' });
+    expect(copy!.newEnvelopeId).not.toBe(id);
+    await waitFor('the copy processed', succeeded(copy!.newMessageId!), 30_000);
+    // The copy ran its handler once, under its own status row; the original's row is as it was.
+    expect(await statusOf(copy!.newEnvelopeId!)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await statusOf(id)).toMatchObject({ status: 'succeeded', attempts: before.attempts });
+    // The skipped replay sent nothing: since it ran, the consumer has seen the copy only.
+    const seen = consumerInvocations(ops.stage.local, 'consumer')
+      .filter((inv) => Date.parse(inv.startedAt) >= actedAt)
+      .flatMap((inv) => inv.messageIds);
+    expect(new Set(seen)).toEqual(new Set([copy!.newMessageId]));
+  });
+});
+
 describe('purge', () => {
   it('empties a DLQ and leaves the archive; refuses source queues', async () => {
     // Prepare

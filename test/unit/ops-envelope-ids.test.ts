@@ -55,6 +55,8 @@ const target: Target = {
   moveTasks: false,
   alarms: async () => [],
   oldestAges: async () => new Map(),
+  // No status rows: nothing has succeeded since it was archived.
+  messageStatus: async () => undefined,
   close: () => undefined,
 };
 
