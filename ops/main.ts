@@ -6,6 +6,7 @@
 // The SDK's notice about future Node versions is not the tool's to print (local mode silences it too).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+import { createInterface } from 'node:readline/promises';
 import { COMMANDS } from './commands';
 import { runCli } from './lib/cli';
 
@@ -39,6 +40,22 @@ export function runOps(argv: readonly string[]): void {
       stderr: (t) => process.stderr.write(t),
       isTTY: process.stderr.isTTY === true,
       cwd: process.cwd(),
+      stdinIsTTY: process.stdin.isTTY === true,
+      ask: async (question) => {
+        // The question goes to stderr: stdout carries the command's output (or its JSON) only.
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          return await rl.question(question);
+        } finally {
+          rl.close();
+        }
+      },
+      readStdin: async () => {
+        let text = '';
+        for await (const chunk of process.stdin) text += String(chunk);
+        return text;
+      },
+      env: process.env,
     },
     COMMANDS,
   ).then((code) => {

@@ -565,6 +565,31 @@ describe('npm run ops (the process)', () => {
     expect(doc.queues[0]!.name).toBe(ops.stage.queue('StandardQueue').name);
   });
 
+  it('refuses an unfiltered redrive or replay without --yes when stdin is not a terminal; --yes moves', async () => {
+    // Prepare
+    const id = await accepted(probe({ mode: 'fail-permanent' }));
+    await deadLettered([id]);
+
+    // Act
+    const redriveAll = await ops$(['dlq', 'redrive', '--local-env', envFile]);
+    const replayLane = await ops$(['replay', '--lane', 'standard', '--local-env', envFile]);
+    const depthAfterRefusals = await dlqDepth('StandardDlq');
+    const confirmed = await ops$(['dlq', 'redrive', '--lane', 'standard', '--yes', '--local-env', envFile]);
+
+    // Assess
+    expect(redriveAll).toMatchObject({ status: 2, stdout: '' });
+    expect(redriveAll.stderr).toBe(
+      "error: dlq redrive without --type, --kind or --ids moves every message of every lane's DLQ (1 message) back to its queue: add --yes (or --dry-run)\n",
+    );
+    expect(replayLane).toMatchObject({ status: 2, stdout: '' });
+    expect(replayLane.stderr).toBe(
+      'error: replay without --type, --kind, --since, --until or --ids re-enqueues every archived message of the standard lane: add --yes (or --dry-run)\n',
+    );
+    expect(depthAfterRefusals).toBe(1);
+    expect(confirmed.status).toBe(0);
+    expect(confirmed.stdout.trimEnd().split('\n').at(-1)).toBe('moved 1, skipped 0, failed 0');
+  });
+
   it('refuses a purge without --yes (exit 2) and reports a missing local mode (exit 1), one line each', async () => {
     const purge = await ops$(['purge', '--queue', 'standard', '--local-env', envFile]);
     const missing = await ops$(['status', '--local-env', join(dir, 'nope.json')]);
