@@ -4,12 +4,22 @@ import { UsageError } from '../lib/errors';
 import { LANE_OPTIONS, parseLane } from '../lib/filters';
 import { pairOf } from '../lib/target';
 
-/** `purge --lane <name> --yes` (or `--queue standard|fifo|<dlq name>`): empties a DLQ; archive records stay. */
+/**
+ * `purge --lane <name> --yes` (or `--queue standard|fifo|<dlq name>`): empties a DLQ of messages
+ * that have an archive record (refusing while one lacks it; `--archive-missing` writes it first);
+ * archive records stay.
+ */
 export const purgeCommand: Command = {
   name: 'purge',
-  summary: "empty a lane's DLQ (archive records stay); needs --yes; refuses source queues",
-  usage: '--lane <name> | --queue standard|fifo|<dlq name> --yes [--dry-run]',
-  options: { ...LANE_OPTIONS, yes: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
+  summary:
+    "empty a lane's DLQ (archive records stay); needs --yes; refuses while a message has no archive record (--archive-missing writes it)",
+  usage: '--lane <name> | --queue standard|fifo|<dlq name> --yes [--archive-missing] [--dry-run]',
+  options: {
+    ...LANE_OPTIONS,
+    yes: { type: 'boolean' },
+    'archive-missing': { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+  },
   async run(ctx) {
     const lane = parseLane(ctx.values.lane as string | undefined);
     const queue = ctx.values.queue as string | undefined;
@@ -26,8 +36,19 @@ export const purgeCommand: Command = {
     const target = await ctx.target();
     // A lane the target lacks is refused as such (listing its lanes), not as an unknown DLQ name.
     if (lane !== undefined) pairOf(target, lane);
-    const result = await purgeDlq(target, which, { dryRun });
-    const text = `${dryRun ? 'would purge' : 'purged'} ${result.queue}: ${result.purged} message(s); archive records stay`;
+    const result = await purgeDlq(target, which, {
+      dryRun,
+      archiveMissing: ctx.values['archive-missing'] === true,
+    });
+    const text =
+      `${dryRun ? 'would purge' : 'purged'} ${result.queue}: ${result.purged} message(s)` +
+      (result.archived
+        ? `, ${result.archived} of them archived first (the record the DLQ sweeper writes)`
+        : '') +
+      '; archive records stay' +
+      (result.unread
+        ? `; ${result.unread} could not be read (FIFO: behind their group's head, or held by another reader) and stay: run purge again`
+        : '');
     return { json: result, text };
   },
 };

@@ -1,8 +1,8 @@
 import {
   ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   ListMessageMoveTasksCommand,
-  PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   StartMessageMoveTaskCommand,
@@ -10,8 +10,10 @@ import {
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import type { ArchiveRecord, FailureKind } from '../../lambda/shared/archive';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { S3ArchiveWriter, type ArchiveRecord, type FailureKind } from '../../lambda/shared/archive';
 import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
+import { sweep } from '../../lambda/shared/sweeper';
 import { ArchiveReader, envelopeIdOfBody, typeOfBody } from './archive';
 import { OpsError, UsageError } from './errors';
 import { readQueueDepth, type QueueDepth } from './queue-depth';
@@ -623,20 +625,39 @@ async function moveTasks(
 
 /** Result of {@link purgeDlq}. */
 export interface PurgeResult {
+  /** The DLQ's name. */
   readonly queue: string;
   readonly dryRun: boolean;
-  /** Messages in the DLQ when it was purged (approximate, like SQS's counts). */
+  /** Messages deleted (or, in a dry run, that would be): each one read, with an archive record. */
   readonly purged: number;
+  /** Of those, how many got their archive record from this run (`archiveMissing`). */
+  readonly archived: number;
+  /**
+   * Messages the DLQ counted that the run could not read (FIFO: behind their group's head; or
+   * held by another reader, such as the sweeper): they were not checked, so they stay.
+   */
+  readonly unread: number;
+}
+
+/** The archive records a purge would lose: messages of the DLQ that have none. */
+export class UnarchivedMessages extends OpsError {
+  override readonly name = 'UnarchivedMessages';
 }
 
 /**
- * Empties a DLQ (archive records stay). `queue` is a lane's name (`standard`, `fifo`,
- * `thumbnails`: its DLQ) or a DLQ's name or URL; a source queue is refused.
+ * Empties a DLQ, deleting only messages that have an archive record: it reads every message it
+ * can (held, as `dlq list` does), looks up each one's record, and refuses
+ * ({@link UnarchivedMessages}, exit 1) while one lacks it, deleting nothing. With
+ * `archiveMissing`, it first runs the DLQ sweeper's own `sweep` (lambda/shared/sweeper.ts) on
+ * the DLQ, which writes each missing record exactly as the scheduled sweeper does. Then it deletes
+ * the messages it checked, by receipt handle: messages that arrive meanwhile, or that it could
+ * not read, stay (`unread`). `queue` is a lane's name (its DLQ) or a DLQ's name or URL; a source
+ * queue is refused.
  */
 export async function purgeDlq(
   target: Target,
   queue: string,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; archiveMissing?: boolean } = {},
 ): Promise<PurgeResult> {
   const pair = target.queues.find((p) => p.key === queue || p.dlq.name === queue || p.dlq.url === queue);
   if (!pair) {
@@ -646,16 +667,77 @@ export async function purgeDlq(
       `unknown queue ${queue}: give a lane (${target.queues.map((p) => p.key).join(', ')}) or a DLQ name (${target.queues.map((p) => p.dlq.name).join(', ')})`,
     );
   }
-  const d = await queueDepth(target, pair.dlq.url);
-  const purged = d.visible + d.inFlight + d.delayed;
-  if (!options.dryRun) {
-    try {
-      await target.sqs.send(new PurgeQueueCommand({ QueueUrl: pair.dlq.url }));
-    } catch (error) {
-      throw awsFailure(`cannot purge ${pair.dlq.name}`, error);
-    }
+  const dryRun = options.dryRun ?? false;
+  let archived = 0;
+  if (options.archiveMissing && !dryRun) {
+    const swept = await sweep(
+      [{ dlqUrl: pair.dlq.url, sourceQueueName: pair.source.name, sourceQueueArn: pair.source.arn }],
+      {
+        sqs: target.sqs,
+        archive: new S3ArchiveWriter(target.s3, target.bucket, { checkFirst: true }),
+        // A silent Powertools logger: the sweep's lines are the function's, not the tool's output.
+        logger: new Logger({ logLevel: 'SILENT' }),
+        // No Lambda deadline here: the sweep reads the DLQ to its end.
+        deadline: () => Number.MAX_SAFE_INTEGER,
+      },
+    ).catch((error: unknown) => {
+      throw awsFailure(`cannot archive the messages of ${pair.dlq.name}`, error);
+    });
+    archived = swept.archived;
+    if (swept.failed)
+      throw new UnarchivedMessages(
+        `${swept.failed} archive write(s) failed for messages of ${pair.dlq.name} (${archived} archived): nothing was purged; run again`,
+      );
   }
-  return { queue: pair.dlq.name, dryRun: options.dryRun ?? false, purged };
+  const depth = await queueDepth(target, pair.dlq.url);
+  const archive = new ArchiveReader(target);
+  const walker = new DlqWalker(target, pair);
+  try {
+    const read: Message[] = [];
+    const missing: Message[] = [];
+    for (let round = await walker.next(); round; round = await walker.next()) {
+      for (const m of round) {
+        read.push(m);
+        const found = await archive.find(sourceMessageId(m), {
+          queueName: pair.source.name,
+          body: m.Body ?? '',
+          sentAt: isoMs(m.Attributes?.SentTimestamp),
+        });
+        if (!found) missing.push(m);
+      }
+    }
+    const unread = Math.max(0, depth.visible + depth.inFlight + depth.delayed - read.length);
+    if (missing.length && !(dryRun && options.archiveMissing))
+      throw new UnarchivedMessages(
+        `${missing.length} of the ${read.length} messages in ${pair.dlq.name} have no archive record, and purging would lose them: add --archive-missing to archive them first (the record the DLQ sweeper writes), or redrive them`,
+      );
+    if (dryRun)
+      return { queue: pair.dlq.name, dryRun, purged: read.length, archived: missing.length, unread };
+    let purged = 0;
+    for (let i = 0; i < read.length; i += 10) {
+      const chunk = read.slice(i, i + 10);
+      let out;
+      try {
+        out = await target.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: pair.dlq.url,
+            Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+      } catch (error) {
+        throw awsFailure(`cannot delete from ${pair.dlq.name} (${purged} purged)`, error);
+      }
+      for (const ok of out.Successful ?? []) walker.gone(chunk[Number(ok.Id)]!);
+      purged += out.Successful?.length ?? 0;
+      if (out.Failed?.length)
+        throw new OpsError(
+          `cannot delete ${out.Failed.length} message(s) from ${pair.dlq.name} (${out.Failed[0]!.Code}; ${purged} purged): run purge again`,
+        );
+    }
+    return { queue: pair.dlq.name, dryRun, purged, archived, unread };
+  } finally {
+    await walker.release();
+  }
 }
 
 export { DlqWalker };

@@ -67,6 +67,21 @@ async function deadLettered(ids: string[], dlq: 'StandardDlq' | 'FifoDlq' = 'Sta
   );
 }
 
+/**
+ * Runs the tool's process (`args` name the env file). Asynchronous: the local stage runs in this
+ * process, so a blocking spawn would starve it.
+ */
+const ops$ = (args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'ops', 'main.ts'), ...args],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+
 describe('dlq list', () => {
   it('shows exactly the dead-lettered messages with their failure kinds, and leaves them in place', async () => {
     // Prepare
@@ -337,6 +352,50 @@ describe('purge', () => {
   });
 });
 
+describe('purge and messages without an archive record', () => {
+  it("refuses while one lacks its record; --archive-missing writes the sweeper's record first, then purges", async () => {
+    // Prepare: one failure the consumer archived, one message the redrive policy moved (a crash: no record yet).
+    const archived = await accepted(probe({ mode: 'fail-permanent' }));
+    await deadLettered([archived]);
+    const crashed = await putInDlq(ops.stage, 'StandardDlq', { mode: 'succeed', tag: 'no-record' });
+    const dlqName = ops.stage.queue('StandardDlq').name;
+
+    // Act
+    const refused = await ops$(['purge', '--lane', 'standard', '--yes', '--local-env', envFile]);
+    const depthAfterRefusal = await dlqDepth('StandardDlq');
+    const purged = await ops$([
+      'purge',
+      '--lane',
+      'standard',
+      '--yes',
+      '--archive-missing',
+      '--local-env',
+      envFile,
+    ]);
+
+    // Assess
+    expect(refused).toMatchObject({ status: 1, stdout: '' });
+    expect(refused.stderr).toBe(
+      `error: 1 of the 2 messages in ${dlqName} have no archive record, and purging would lose them: add --archive-missing to archive them first (the record the DLQ sweeper writes), or redrive them\n`,
+    );
+    expect(depthAfterRefusal).toBe(2);
+    expect(purged.stderr).toBe('');
+    expect(purged.status).toBe(0);
+    expect(purged.stdout).toBe(
+      `purged ${dlqName}: 2 message(s), 1 of them archived first (the record the DLQ sweeper writes); archive records stay\n`,
+    );
+    expect(await dlqDepth('StandardDlq')).toBe(0);
+    const records = await archiveRecords(ops.stage.s3, ops.stage.bucket());
+    expect([...records.keys()].sort()).toEqual([archived, crashed.messageId].sort());
+    expect(records.get(crashed.messageId)!.record).toMatchObject({
+      messageId: crashed.messageId,
+      queue: { name: ops.stage.queue('StandardQueue').name },
+      failure: { kind: 'unknown', errorName: 'UnknownFailure' },
+    });
+    expect(JSON.parse(records.get(crashed.messageId)!.record.body)).toMatchObject({ id: crashed.envelopeId });
+  });
+});
+
 describe('--dry-run', () => {
   it('changes nothing: redrive, replay and purge only report', async () => {
     // Prepare
@@ -410,18 +469,6 @@ describe('status and smoke', () => {
 });
 
 describe('npm run ops (the process)', () => {
-  // Asynchronous: the local stage runs in this process, so a blocking spawn would starve it.
-  const ops$ = (args: string[]) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', join(ROOT, 'ops', 'main.ts'), ...args],
-        { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
-        (error, stdout, stderr) =>
-          resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
-      );
-    });
-
   it('prints one JSON document on stdout with --json, and nothing on stderr', async () => {
     const id = await accepted(probe({ mode: 'fail-permanent' }));
     await deadLettered([id]);
