@@ -3,7 +3,7 @@ import { parsePositive } from '../lib/filters';
 import { table } from '../lib/format';
 import { smoke, statusApiSource } from '../lib/smoke';
 
-/** `smoke`: the post-deploy check. */
+/** `smoke`: the post-deploy check; it removes its dead-lettered probe from the DLQ (its archive record stays). */
 export const smokeCommand: Command = {
   name: 'smoke',
   summary: 'send probes through the API and follow each to its expected outcome; exit 1 on a mismatch',
@@ -24,6 +24,13 @@ export const smokeCommand: Command = {
         result.checks.map((c) => [c.name, c.expect, c.result, c.detail, c.messageIds.join(',')]),
       ),
       '',
+      ...(result.cleanup
+        ? [
+            result.cleanup.removed
+              ? `removed the dead-lettered fail-permanent probe ${result.cleanup.messageId} from ${result.cleanup.dlq}; its archive record stays (${result.cleanup.archiveKey}, tag ${result.tag})`
+              : `the dead-lettered fail-permanent probe ${result.cleanup.messageId} is still in ${result.cleanup.dlq}: ${result.cleanup.detail}`,
+          ]
+        : []),
       `${result.ok ? 'smoke passed' : 'smoke FAILED'} (followed through: ${result.source})`,
     ].join('\n');
     return { json: result, text, exitCode: result.ok ? 0 : 1 };

@@ -3,6 +3,7 @@ import { archiveKey } from '../../lambda/shared/archive';
 import { ArchiveReader } from './archive';
 import { postMessage, type Accepted, type SendInput } from './api';
 import { OpsError } from './errors';
+import { ProbeCatcher } from './smoke-cleanup';
 import type { InvocationView, Target } from './target';
 
 /** What a probe is expected to end as. */
@@ -138,11 +139,34 @@ export interface SmokeCheck {
   readonly messageIds: string[];
 }
 
+/** What smoke did with its dead-lettered `fail-permanent` probe. */
+export interface SmokeCleanup {
+  readonly lane: string;
+  /** The DLQ's name. */
+  readonly dlq: string;
+  readonly messageId: string;
+  readonly envelopeId: string | null;
+  /** Its archive record, which stays (the payload's `tag` names the smoke run). */
+  readonly archiveKey: string | null;
+  /** Whether its DLQ copy was deleted (only that message). */
+  readonly removed: boolean;
+  /**
+   * Whether it was received as it arrived in the DLQ (a long poll was waiting: it was never
+   * counted as visible there), rather than found there later.
+   */
+  readonly caughtOnArrival: boolean;
+  readonly detail: string;
+}
+
 /** Result of {@link smoke}. */
 export interface SmokeResult {
   readonly ok: boolean;
   readonly source: string;
   readonly checks: SmokeCheck[];
+  /** The `fail-permanent` probe's removal from its DLQ; `null` when it was not sent or not accepted. */
+  readonly cleanup: SmokeCleanup | null;
+  /** The `tag` of every probe's payload (the run's `smoke-<id>`, on its archive record too). */
+  readonly tag: string;
 }
 
 interface Probe {
@@ -157,6 +181,11 @@ interface Probe {
  * The post-deploy check: sends probes through the API (`succeed`; `succeed` with `failTimes: 1`;
  * an ordered pair on one `orderingKey`; `fail-permanent` where the stage accepts it) and follows
  * each to its expected outcome, until all are decided or `timeoutMs` passes.
+ *
+ * It leaves nothing behind that pages: once the `fail-permanent` probe is checked (its archive
+ * record exists), its DLQ copy is deleted, that message only ({@link ProbeCatcher}, which keeps
+ * it out of the DLQ depth alarm's sight meanwhile). Its archive record stays. A probe it could not
+ * remove fails the check.
  */
 export async function smoke(
   target: Target,
@@ -198,88 +227,142 @@ export async function smoke(
       accepted: [],
     },
   ];
-  for (const p of probes) {
-    for (const input of p.inputs) {
-      const answer = await postMessage(target, input, options.doFetch);
-      if (answer.status === 202) {
-        p.accepted.push(answer.body as Accepted);
-        continue;
-      }
-      const err = (answer.body as { error?: { code?: string; message?: string } }).error;
-      if (
-        p.expect === 'failed-archived' &&
-        answer.status === 400 &&
-        /mode/i.test(JSON.stringify(err ?? ''))
-      ) {
-        p.refused = `this stage refuses mode fail-permanent (${err?.message ?? ''})`;
-      } else {
-        p.refused = `the API answered ${answer.status} ${err?.code ?? ''}: ${err?.message ?? JSON.stringify(answer.body)}`;
-      }
-      break;
-    }
-  }
-  // Local: the journal. Deployed: the status API when every 202 carried an envelope id (it does
-  // since GET /v1/messages/{id} exists), else the archive, which sees failures only.
-  const withIds = probes.every((p) => p.accepted.every((a) => a.id));
-  const source =
-    options.source ??
-    (target.invocations
-      ? journalSource(target)
-      : withIds
-        ? statusApiSource(target, options.doFetch)
-        : archiveSource(target));
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-  const decided = new Map<Probe, SmokeCheck>();
-  const ids = (p: Probe) => p.accepted.map((a) => a.messageId);
-  for (const p of probes) {
-    if (p.refused !== undefined) {
-      const optional = p.expect === 'failed-archived' && p.refused.startsWith('this stage refuses');
-      decided.set(p, {
-        name: p.name,
-        expect: p.expect,
-        result: optional ? 'skipped' : 'fail',
-        detail: p.refused,
-        messageIds: ids(p),
-      });
-    }
-  }
-  for (;;) {
+  let catcher: ProbeCatcher | undefined;
+  try {
     for (const p of probes) {
-      if (decided.has(p)) continue;
-      const obs = await Promise.all(p.accepted.map((a) => source.observe(a)));
-      const check = judge(p, obs);
-      if (check) decided.set(p, { name: p.name, expect: p.expect, ...check, messageIds: ids(p) });
+      for (const input of p.inputs) {
+        const answer = await postMessage(target, input, options.doFetch);
+        if (answer.status === 202) {
+          const a = answer.body as Accepted;
+          p.accepted.push(a);
+          const pair = target.queues.find((q) => q.key === (a.lane ?? a.queue));
+          if (p.expect === 'failed-archived' && pair) {
+            catcher = new ProbeCatcher(target, pair, {
+              messageId: a.messageId,
+              ...(a.id ? { envelopeId: a.id } : {}),
+            });
+            await catcher.start();
+          }
+          continue;
+        }
+        const err = (answer.body as { error?: { code?: string; message?: string } }).error;
+        if (
+          p.expect === 'failed-archived' &&
+          answer.status === 400 &&
+          /mode/i.test(JSON.stringify(err ?? ''))
+        ) {
+          p.refused = `this stage refuses mode fail-permanent (${err?.message ?? ''})`;
+        } else {
+          p.refused = `the API answered ${answer.status} ${err?.code ?? ''}: ${err?.message ?? JSON.stringify(answer.body)}`;
+        }
+        break;
+      }
     }
-    options.progress?.(`${decided.size}/${probes.length} probes decided`);
-    if (decided.size === probes.length || Date.now() > deadline) break;
-    // A source blind to success has nothing more to tell once every failing probe is decided.
-    if (!source.seesSuccess && probes.every((p) => p.expect !== 'failed-archived' || decided.has(p))) break;
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
-  }
-  const checks = probes.map((p): SmokeCheck => {
-    const done = decided.get(p);
-    if (done) return done;
-    if (!source.seesSuccess && p.expect !== 'failed-archived')
+    // Local: the journal. Deployed: the status API when every 202 carried an envelope id (it does
+    // since GET /v1/messages/{id} exists), else the archive, which sees failures only.
+    const withIds = probes.every((p) => p.accepted.every((a) => a.id));
+    const source =
+      options.source ??
+      (target.invocations
+        ? journalSource(target)
+        : withIds
+          ? statusApiSource(target, options.doFetch)
+          : archiveSource(target));
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    const decided = new Map<Probe, SmokeCheck>();
+    const ids = (p: Probe) => p.accepted.map((a) => a.messageId);
+    for (const p of probes) {
+      if (p.refused !== undefined) {
+        const optional = p.expect === 'failed-archived' && p.refused.startsWith('this stage refuses');
+        decided.set(p, {
+          name: p.name,
+          expect: p.expect,
+          result: optional ? 'skipped' : 'fail',
+          detail: p.refused,
+          messageIds: ids(p),
+        });
+      }
+    }
+    let cleanup: SmokeCleanup | null = null;
+    for (;;) {
+      for (const p of probes) {
+        if (decided.has(p)) continue;
+        const obs = await Promise.all(p.accepted.map((a) => source.observe(a)));
+        let check = judge(p, obs);
+        if (check?.result === 'pass' && p.expect === 'failed-archived' && catcher) {
+          cleanup = await removeProbe(catcher, p.accepted[0]!, obs[0]!.archiveKey ?? null, deadline);
+          if (!cleanup.removed) check = { result: 'fail', detail: `${check.detail}; ${cleanup.detail}` };
+        }
+        if (check) decided.set(p, { name: p.name, expect: p.expect, ...check, messageIds: ids(p) });
+      }
+      options.progress?.(`${decided.size}/${probes.length} probes decided`);
+      if (decided.size === probes.length || Date.now() > deadline) break;
+      // A source blind to success has nothing more to tell once every failing probe is decided.
+      if (!source.seesSuccess && probes.every((p) => p.expect !== 'failed-archived' || decided.has(p))) break;
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+    }
+    const checks = probes.map((p): SmokeCheck => {
+      const done = decided.get(p);
+      if (done) return done;
+      if (!source.seesSuccess && p.expect !== 'failed-archived')
+        return {
+          name: p.name,
+          expect: p.expect,
+          result: 'unverified',
+          detail: `accepted and not archived as failed; ${source.name} cannot see success (GET /v1/messages/{id} will)`,
+          messageIds: ids(p),
+        };
       return {
         name: p.name,
         expect: p.expect,
-        result: 'unverified',
-        detail: `accepted and not archived as failed; ${source.name} cannot see success (GET /v1/messages/{id} will)`,
+        result: 'timeout',
+        detail: `not decided within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`,
         messageIds: ids(p),
       };
+    });
     return {
-      name: p.name,
-      expect: p.expect,
-      result: 'timeout',
-      detail: `not decided within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`,
-      messageIds: ids(p),
+      ok: checks.every((c) => c.result === 'pass' || c.result === 'skipped' || c.result === 'unverified'),
+      source: source.name,
+      checks,
+      cleanup,
+      tag: run,
     };
-  });
-  return {
-    ok: checks.every((c) => c.result === 'pass' || c.result === 'skipped' || c.result === 'unverified'),
-    source: source.name,
-    checks,
+  } finally {
+    // What the catcher still holds is made visible again (the probe too, if it was not deleted).
+    await catcher?.stop();
+  }
+}
+
+/** Deletes the dead-lettered probe's DLQ copy; says what became of it. */
+async function removeProbe(
+  catcher: ProbeCatcher,
+  a: Accepted,
+  archiveKey: string | null,
+  deadline: number,
+): Promise<SmokeCleanup> {
+  const base = {
+    lane: catcher.pair.key,
+    dlq: catcher.pair.dlq.name,
+    messageId: a.messageId,
+    envelopeId: a.id ?? null,
+    archiveKey,
   };
+  try {
+    await catcher.remove(deadline);
+    return {
+      ...base,
+      removed: true,
+      caughtOnArrival: catcher.caughtOnArrival,
+      detail: `removed from ${base.dlq} (its archive record stays)`,
+    };
+  } catch (error) {
+    return {
+      ...base,
+      removed: false,
+      caughtOnArrival: catcher.caughtOnArrival,
+      detail: `its DLQ copy could not be removed: ${(error as Error).message}; it raises the DLQ alarm until it is gone (ops dlq show ${a.messageId})`,
+    };
+  }
 }
 
 function judge(p: Probe, obs: Observation[]): Omit<SmokeCheck, 'name' | 'expect' | 'messageIds'> | undefined {

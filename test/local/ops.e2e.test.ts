@@ -466,6 +466,45 @@ describe('status and smoke', () => {
     ]);
     expect(result.ok).toBe(true);
   });
+
+  it('smoke leaves nothing that pages: its dead-lettered probe is removed, and the DLQ alarm never goes to ALARM', async () => {
+    // Prepare: the DLQ alarm is OK (a former test's DLQ messages are gone); from now on every state
+    // it reports is recorded. Local mode samples the DLQ every 2 s and a state lasts until the next
+    // sample, so a poll every 100 ms sees every state it reports.
+    const dlqAlarm = () =>
+      ops.stage.local.alarms().find((a) => a.logicalId.startsWith('StandardDlqDepthAlarm'))!;
+    await waitFor('the DLQ alarm OK', () => dlqAlarm().state === 'OK', 30_000, 100);
+    const states = new Set<string>();
+    const watch = setInterval(() => states.add(dlqAlarm().state), 100);
+
+    // Act: the smoke run, then three more evaluations.
+    let result: Awaited<ReturnType<typeof smoke>>;
+    try {
+      result = await smoke(ops.target, { timeoutMs: 60_000, pollMs: 250 });
+      await new Promise((r) => setTimeout(r, 3 * 2000 + 200));
+    } finally {
+      clearInterval(watch);
+    }
+
+    // Assess
+    expect(result.ok, JSON.stringify(result.checks)).toBe(true);
+    const probe = result.checks.find((c) => c.name === 'fail-permanent')!;
+    expect(probe.result).toBe('pass');
+    const [messageId] = probe.messageIds;
+    // The DLQ was empty: a long poll was waiting there and received the probe as it arrived.
+    expect(result.cleanup).toMatchObject({
+      removed: true,
+      caughtOnArrival: true,
+      lane: 'standard',
+      messageId,
+    });
+    expect(states).toEqual(new Set(['OK']));
+    expect(await dlqDepth('StandardDlq')).toBe(0);
+    // Its archive record stays: the probe's failure is on record.
+    const records = await archiveRecords(ops.stage.s3, ops.stage.bucket());
+    expect(records.get(messageId!)?.record.failure.kind).toBe('permanent');
+    expect(result.cleanup!.archiveKey).toBe(records.get(messageId!)!.key);
+  });
 });
 
 describe('npm run ops (the process)', () => {
