@@ -8,7 +8,7 @@ export const smokeCommand: Command = {
   name: 'smoke',
   summary: 'send probes through the API and follow each to its expected outcome; exit 1 on a mismatch',
   usage: '[--timeout 120] [--status-api]',
-  // --status-api follows each probe through GET /v1/messages/{id} (once the message-status API exists).
+  // --status-api follows each probe through GET /v1/messages/{id} (locally too; on a deployed stage it is the default).
   options: { timeout: { type: 'string' }, 'status-api': { type: 'boolean' } },
   async run(ctx) {
     const seconds = parsePositive('timeout', ctx.values.timeout as string | undefined) ?? 120;

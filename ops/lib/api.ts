@@ -65,7 +65,7 @@ export async function postMessage(
 
 /** The 202 body of an accepted message. */
 export interface Accepted {
-  /** The envelope id (answered once the message-status API exists). */
+  /** The envelope id (`GET /v1/messages/{id}`); absent from the 202 of a stage deployed before the status API. */
   readonly id?: string;
   readonly messageId: string;
   /** `standard` or `fifo`: the kind of queue. */

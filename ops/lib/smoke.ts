@@ -99,8 +99,9 @@ export function journalSource(target: Target): StatusSource {
 }
 
 /**
- * The message-status API (`GET /v1/messages/{id}`), for when it exists: pass it to {@link smoke}
- * as `source`. Needs the envelope `id` in the 202.
+ * The message-status API (`GET /v1/messages/{id}`, docs/DESIGN.md §3): the default on a deployed
+ * stage, and `smoke --status-api` locally (pass it to {@link smoke} as `source`). Needs the
+ * envelope `id` in the 202.
  */
 export function statusApiSource(target: Target, doFetch: typeof fetch = fetch): StatusSource {
   return {
@@ -258,8 +259,8 @@ export async function smoke(
         break;
       }
     }
-    // Local: the journal. Deployed: the status API when every 202 carried an envelope id (it does
-    // since GET /v1/messages/{id} exists), else the archive, which sees failures only.
+    // Local: the journal. Deployed: the status API when every 202 carried an envelope id (every
+    // stage deployed since GET /v1/messages/{id} exists), else the archive, which sees failures only.
     const withIds = probes.every((p) => p.accepted.every((a) => a.id));
     const source =
       options.source ??
@@ -309,7 +310,7 @@ export async function smoke(
           name: p.name,
           expect: p.expect,
           result: 'unverified',
-          detail: `accepted and not archived as failed; ${source.name} cannot see success (GET /v1/messages/{id} will)`,
+          detail: `accepted and not archived as failed; ${source.name} cannot see success (this stage's API answers no envelope id: deploy this version to follow probes through GET /v1/messages/{id})`,
           messageIds: ids(p),
         };
       return {
