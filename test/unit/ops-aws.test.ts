@@ -317,9 +317,14 @@ describe('ops on AWS: dlq redrive', () => {
     });
     const { io: stdio, out } = io();
 
-    const code = await runCli(['dlq', 'redrive', '--queue', 'fifo', '--stage', 'dev'], stdio, COMMANDS, {
-      awsClients: clients,
-    });
+    const code = await runCli(
+      ['dlq', 'redrive', '--queue', 'fifo', '--stage', 'dev', '--yes'],
+      stdio,
+      COMMANDS,
+      {
+        awsClients: clients,
+      },
+    );
 
     expect(code).toBe(1);
     expect(out.stdout).toMatch(/fifo\s+FAILED\s+1\s+2\s+AccessDenied/);
@@ -360,6 +365,7 @@ describe('ops on AWS: dlq redrive', () => {
         lane: 'fifo',
         queue: 'fifo',
         messageId: 'src-1',
+        envelopeId: '00000000-0000-4000-8000-000000000001',
         type: 'probe',
         kind: 'permanent',
         outcome: 'moved',
@@ -539,6 +545,31 @@ describe('ops command line', () => {
 });
 
 describe('ops on AWS: smoke', () => {
+  /**
+   * The standard DLQ as smoke finds it after its fail-permanent probe (SQS message `messageId`)
+   * was dead-lettered: empty at first, then the probe's DLQ copy, which smoke removes.
+   */
+  function dlqReceivesProbe(messageId: string) {
+    mocks.sqs.on(GetQueueAttributesCommand).resolves({
+      Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' },
+    });
+    mocks.sqs
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({
+        Messages: [
+          {
+            MessageId: 'dlq-copy-1',
+            ReceiptHandle: 'rh-dlq-copy-1',
+            Body: '{}',
+            MessageAttributes: { 'original-message-id': { DataType: 'String', StringValue: messageId } },
+          },
+        ],
+      })
+      .resolves({ Messages: [] });
+    mocks.sqs.on(DeleteMessageCommand).resolves({});
+    mocks.sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [] });
+  }
+
   function api(refuse: boolean) {
     const sent: { body: { payload: { mode: string } }; key: string | null }[] = [];
     let n = 0;
@@ -579,6 +610,7 @@ describe('ops on AWS: smoke', () => {
         vi.useRealTimers();
       });
       stackWith(OUTPUTS);
+      dlqReceivesProbe('m-5');
       const key = 'failed/EventPipeline-dev-StandardQueue-abc/2026/11/22/m-5.json';
       mocks.s3.on(GetObjectCommand, { Key: key }).resolves({
         Body: {
@@ -608,12 +640,17 @@ describe('ops on AWS: smoke', () => {
       ]);
       expect(result.checks[3]!.detail).toBe(`dead-lettered, archive record ${key}`);
       expect(result.ok).toBe(true);
+      // The probe's DLQ copy, checked, is removed (the DLQ alarm must not page for a smoke run).
+      expect(mocks.sqs.commandCalls(DeleteMessageCommand).map((c) => c.args[0].input.ReceiptHandle)).toEqual([
+        'rh-dlq-copy-1',
+      ]);
     },
   );
 
   it('follows each probe through GET /v1/messages/{id} when the 202s carry envelope ids', async () => {
     // Prepare: the API answers ids; the status API reports each probe's outcome
     stackWith(OUTPUTS);
+    dlqReceivesProbe('m-5');
     let n = 0;
     const modes = new Map<string, { mode: string; failTimes?: number }>();
     const doFetch = (async (url: string, init?: RequestInit) => {

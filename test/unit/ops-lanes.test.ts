@@ -3,6 +3,7 @@ import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   PurgeQueueCommand,
   ReceiveMessageCommand,
@@ -408,7 +409,32 @@ describe('--lane on the command line', () => {
   it("reads only the lane's archive prefix, and purges the lane's DLQ", async () => {
     stackWith(OUTPUTS);
     mocks.sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '2' } });
-    mocks.sqs.on(PurgeQueueCommand).resolves({});
+    // The lane's DLQ holds two messages, each with its archive record: purge deletes exactly those.
+    const dlqUrl = awsQueue(THUMBS.dlq).url;
+    const copy = (n: number) => ({
+      MessageId: `d-${n}`,
+      ReceiptHandle: `rh-d-${n}`,
+      Body: '{}',
+      Attributes: { SentTimestamp: '1764000000000' },
+    });
+    mocks.sqs
+      .on(ReceiveMessageCommand, { QueueUrl: dlqUrl })
+      .resolvesOnce({ Messages: [copy(1), copy(2)] })
+      .resolves({ Messages: [] });
+    mocks.s3.on(GetObjectCommand).resolves({
+      Body: {
+        transformToString: async () =>
+          JSON.stringify({
+            v: 1,
+            queue: { name: THUMBS.queue, arn: awsQueue(THUMBS.queue).arn },
+            body: '{}',
+            receiveCount: 1,
+            failure: { kind: 'permanent', errorName: 'PermanentError', errorMessage: 'bad' },
+          }),
+      },
+    } as never);
+    mocks.sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: '0' }, { Id: '1' }] });
+    mocks.sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [] });
 
     const archive = await run(['archive', 'list', '--lane', 'thumbnails', '--stage', 'dev']);
     const purge = await run(['purge', '--lane', 'thumbnails', '--yes', '--stage', 'dev']);
@@ -417,11 +443,13 @@ describe('--lane on the command line', () => {
     expect(mocks.s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix)).toEqual([
       `failed/${THUMBS.queue}/`,
     ]);
+    expect(purge.stderr).toBe('');
     expect(purge.code).toBe(0);
     expect(purge.stdout).toBe(`purged ${THUMBS.dlq}: 2 message(s); archive records stay\n`);
-    expect(mocks.sqs.commandCalls(PurgeQueueCommand).map((c) => c.args[0].input.QueueUrl)).toEqual([
-      awsQueue(THUMBS.dlq).url,
-    ]);
+    const deletes = mocks.sqs.commandCalls(DeleteMessageBatchCommand).map((c) => c.args[0].input);
+    expect(deletes.map((d) => d.QueueUrl)).toEqual([dlqUrl]);
+    expect(deletes[0]!.Entries!.map((e) => e.ReceiptHandle)).toEqual(['rh-d-1', 'rh-d-2']);
+    expect(mocks.sqs.commandCalls(PurgeQueueCommand)).toHaveLength(0);
   });
 
   it('keeps --queue standard|fifo as the names of the default lanes', async () => {
