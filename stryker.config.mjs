@@ -8,6 +8,24 @@
 // DynamoDB emulator (vitest.mutation.config.mts); only the tests that import a mutated module
 // (`related`) and, per mutant, only the tests that reach it (`perTest`) run.
 
+import { readFileSync } from 'node:fs';
+
+/**
+ * `file:start-end` (Stryker's line range): from the first line matching `from` to the first
+ * matching `to` after it, moved by `offset` lines; so the ranges follow the code as it changes.
+ * Throws when a pattern is not found (the code moved on: update the pattern).
+ */
+function lines(file, from, to, offset = 0) {
+  const text = readFileSync(new URL(file, import.meta.url), 'utf8').split('\n');
+  const start = text.findIndex((l) => from.test(l));
+  const end = start < 0 ? -1 : text.findIndex((l, i) => i > start && to.test(l));
+  if (start < 0 || end < 0) throw new Error(`stryker.config.mjs: no lines of ${file} from ${from} to ${to}`);
+  return `${file}:${start + 1}-${end + 1 + offset}`;
+}
+
+/** The lines of the top-level function whose first line matches `signature`. */
+const fn = (file, signature) => lines(file, signature, /^}/);
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
@@ -39,12 +57,17 @@ export default {
     'local/triggers/filter-criteria.ts',
     // ops: the selection options, and what a redrive or a replay selects
     'ops/lib/filters.ts',
-    'ops/lib/dlq.ts:303-313', // isFiltered, selects
-    'ops/lib/dlq.ts:398-431', // redrive: move task or not, lanes, which messages are skipped
-    'ops/lib/replay.ts:59-80', // presence: what is still in a DLQ
-    'ops/lib/replay.ts:94-140', // replay: which archived messages are replayed or skipped
-    'ops/lib/archive.ts:132-149', // the archive listing's lane, --until and --ids filters
-    'ops/lib/archive.ts:171-178', // matchesArchive: --type, --kind, --since, --until
+    fn('ops/lib/dlq.ts', /^export function idsOfCopy\(/),
+    fn('ops/lib/dlq.ts', /^export function isFiltered\(/),
+    fn('ops/lib/dlq.ts', /^function selects\(/),
+    // redrive: move task or not, lanes, --ids read first, which messages are skipped
+    lines('ops/lib/dlq.ts', /const useTasks = /, /const base = \{/, -1),
+    fn('ops/lib/replay.ts', /^async function presence\(/),
+    // replay: --ids, statuses, newest record, which archived messages are replayed or skipped
+    lines('ops/lib/replay.ts', /const records: ArchivedMessage\[\] =/, /if \(options\.dryRun\) \{/, 3),
+    // the archive listing's lane, --until and --ids pre-filters; matchesArchive
+    lines('ops/lib/archive.ts', /async list\(/, /const out: ArchivedMessage\[\] = \[\];/, -1),
+    fn('ops/lib/archive.ts', /^export function matchesArchive\(/),
   ],
   // What the sandboxes leave out: build and synth output, local state (.gitignore's list).
   ignorePatterns: ['cdk.out*', 'dist', 'scratch', '.local', 'coverage', '*.tgz', '*.log'],

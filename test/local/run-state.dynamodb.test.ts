@@ -50,10 +50,13 @@ async function failedRun(s: StatusSubject): Promise<void> {
   await store.retrying(s, error);
 }
 
-/** One delivery whose run never returns (the runtime died during it); resolves once it started. */
-async function runThatNeverReturns(s: StatusSubject): Promise<void> {
-  await new Promise<void>((started) => {
-    void idempotency.run(s, () => (started(), new Promise<void>(() => undefined)), fakeContext());
+/**
+ * One delivery whose run never returns (the runtime died during it); resolves once it started,
+ * rejects if it could not start.
+ */
+function runThatNeverReturns(s: StatusSubject): Promise<void> {
+  return new Promise<void>((started, failed) => {
+    idempotency.run(s, () => (started(), new Promise<void>(() => undefined)), fakeContext()).catch(failed);
   });
 }
 
@@ -129,6 +132,15 @@ describe('run state of a redelivery, from rows the consumer wrote on the emulato
     expect(failedOnItsOwn(facts.get('m-1')!, 2)).toBe(true);
     const after = await table.dynamo.requests();
     expect((after.BatchGetItem ?? 0) - (before.BatchGetItem ?? 0)).toBe(1);
+  });
+
+  it('reads nothing for a batch without redeliveries', async () => {
+    const before = await table.dynamo.requests();
+
+    const facts = await states.read([]);
+
+    expect(facts.size).toBe(0);
+    expect(await table.dynamo.requests()).toEqual(before);
   });
 
   it('reads the give-up of a message: failed, with its failure', async () => {

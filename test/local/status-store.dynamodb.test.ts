@@ -182,6 +182,90 @@ describe('status transitions on the emulator: succeeded is final', () => {
   });
 });
 
+describe('status transitions on the emulator: what a write keeps', () => {
+  it('keeps the failure of a failed row when the producer’s accepted arrives late', async () => {
+    const { store, tick } = storeWithClock();
+    const s = subject();
+    await store.failed(s, { kind: 'permanent', archiveKey: 'failed/standard/p.json' }, new Error('bad'));
+
+    tick();
+    await store.accepted(s);
+
+    expect(await store.get(s.id)).toMatchObject({
+      status: 'failed',
+      failure: { kind: 'permanent', archiveKey: 'failed/standard/p.json' },
+    });
+  });
+
+  it('clears the failure when a redriven message runs again', async () => {
+    const { store } = storeWithClock();
+    const s = subject('sqs-1');
+    await store.failed(s, { kind: 'exhausted', archiveKey: 'failed/standard/e.json' }, new Error('last'));
+
+    await store.processing({ ...s, messageId: 'sqs-redriven' });
+
+    expect(await store.get(s.id)).toMatchObject({
+      status: 'processing',
+      failure: null,
+      messageIds: ['sqs-1', 'sqs-redriven'],
+    });
+  });
+
+  it("replaces the sweeper's unknown with the consumer's own give-up (only the sweeper spares failed rows)", async () => {
+    // Prepare: the sweeper archived it first (say, after a crash); the consumer gives up on it later
+    const { store } = storeWithClock();
+    const s = subject();
+    await store.failed(s, { kind: 'unknown', archiveKey: 'failed/standard/u.json' }, new Error('swept'), {
+      unlessFinal: true,
+    });
+
+    // Act
+    await store.failed(s, { kind: 'permanent', archiveKey: 'failed/standard/p.json' }, new Error('bad'));
+
+    // Assess
+    expect(await store.get(s.id)).toMatchObject({
+      failure: { kind: 'permanent', archiveKey: 'failed/standard/p.json' },
+      lastError: { name: 'Error', message: 'bad' },
+    });
+  });
+
+  it('keeps the first 1000 characters of an error message, and names a thrown value that is not an Error', async () => {
+    const { store } = storeWithClock();
+    const [a, b] = [subject(), subject()];
+
+    await store.retrying(a, new RangeError('x'.repeat(1500)));
+    await store.retrying(b, 'y'.repeat(1500));
+
+    expect((await store.get(a.id))?.lastError).toEqual({ name: 'RangeError', message: 'x'.repeat(1000) });
+    expect((await store.get(b.id))?.lastError).toEqual({ name: 'Error', message: 'y'.repeat(1000) });
+  });
+
+  it('appends a message id once when two deliveries race to append it', async () => {
+    // Prepare: the row lists sqs-1; this delivery's write returned a row read before sqs-2 was added
+    const { store } = storeWithClock();
+    const s = subject('sqs-1');
+    await store.processing(s);
+    const stale = await rowOf(s.id);
+    await store.appendIdIfNew({ ...s, messageId: 'sqs-2' }, stale);
+
+    // Act: the second append finds the id there (its condition fails) and resolves
+    await store.appendIdIfNew({ ...s, messageId: 'sqs-2' }, stale);
+
+    // Assess
+    expect((await store.get(s.id))?.messageIds).toEqual(['sqs-1', 'sqs-2']);
+  });
+
+  it('throws what DynamoDB refuses for another reason than its condition', async () => {
+    // A row that does not exist has no list to append to: a validation error, not a condition
+    const { store } = storeWithClock();
+    const s = subject();
+
+    const append = store.appendIdIfNew(s, { messageIds: [] });
+
+    await expect(append).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+});
+
 describe('status transitions on the emulator: the sweeper', () => {
   it('marks a row that is not final failed (unknown) with its archive key', async () => {
     const { store } = storeWithClock();

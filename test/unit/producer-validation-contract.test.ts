@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { catalogFromRegistry } from '../../lambda/producer/catalog';
+import { ApiError } from '../../lambda/producer/http';
+import { MAX_BATCH_ENTRIES, validateBatchShape, validateEntry } from '../../lambda/producer/validation';
+import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
+import { defaultRegistry } from '../../tools/example-registry';
+
+// The 400s of the producer are part of the API (README, "HTTP API"): each refusal names its field
+// and says what the field must be, and the message sums the details up. These pin each rule's
+// boundary, field and wording at the validation functions.
+
+const catalog = catalogFromRegistry(defaultRegistry);
+const ctx = { catalog, allowedProbeModes: PROBE_MODES };
+const email = { type: 'email.send', payload: { to: 'a@example.com', subject: 's', body: 'b' } };
+
+/** The ApiError `act` throws (fails the test when it throws none). */
+function refusal(act: () => unknown): ApiError {
+  try {
+    act();
+  } catch (error) {
+    if (error instanceof ApiError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('producer validation: a message entry', () => {
+  it.each([
+    ['a string', 'x', '', '(body)'],
+    ['null', null, '', '(body)'],
+    ['an array', [email], '', '(body)'],
+    ['a batch entry that is not an object', 42, 'messages.3', 'messages.3'],
+  ])('refuses %s as "a JSON object", named %s', (_what, raw, prefix, field) => {
+    const e = refusal(() => validateEntry(raw, { ...ctx, batch: prefix !== '', prefix }));
+
+    expect({ code: e.code, details: e.details }).toEqual({
+      code: 'ValidationError',
+      details: [{ field, message: 'a JSON object' }],
+    });
+  });
+
+  it('names each missing required field with its rule, and sums them up in the message', () => {
+    const e = refusal(() => validateEntry({}, ctx));
+
+    expect(e.details).toEqual([
+      { field: 'type', message: 'required: a job type: 1–128 of A-Z a-z 0-9 . _ : -' },
+      { field: 'payload', message: 'required: a JSON object' },
+    ]);
+    expect(e.message).toBe(
+      'type: required: a job type: 1–128 of A-Z a-z 0-9 . _ : -; payload: required: a JSON object',
+    );
+  });
+
+  it('refuses an orderingKey SQS would refuse as a message group id', () => {
+    const e = refusal(() => validateEntry({ ...email, orderingKey: 'a b' }, ctx));
+
+    expect(e.details).toEqual([
+      { field: 'orderingKey', message: '1–128 printable ASCII characters, no spaces' },
+    ]);
+  });
+
+  it.each([0, 900])('accepts delaySeconds %s', (delaySeconds) => {
+    expect(validateEntry({ ...email, delaySeconds }, ctx)).toMatchObject({ delaySeconds, lane: 'standard' });
+  });
+
+  it.each([-1, 901, 1.5, '5'])('refuses delaySeconds %s', (delaySeconds) => {
+    const e = refusal(() => validateEntry({ ...email, delaySeconds }, ctx));
+
+    expect(e.details).toEqual([{ field: 'delaySeconds', message: 'an integer 0–900' }]);
+  });
+
+  it('refuses a delay with an orderingKey (FIFO queues have none), and takes a delay of 0 with one', () => {
+    const keyed = { type: 'activity.recorded', payload: { userId: 'u', action: 'login' }, orderingKey: 'u' };
+
+    const e = refusal(() => validateEntry({ ...keyed, delaySeconds: 5 }, { ...ctx, prefix: 'messages.0' }));
+
+    expect(e.details).toEqual([
+      {
+        field: 'messages.0.delaySeconds',
+        message: 'not supported with orderingKey (FIFO queues have no per-message delay)',
+      },
+    ]);
+    expect(validateEntry({ ...keyed, delaySeconds: 0 }, ctx)).toMatchObject({ lane: 'fifo' });
+  });
+
+  it('answers UnknownType for a type no job registered, listing the registered ones', () => {
+    const e = refusal(() => validateEntry({ type: 'no.such.type', payload: {} }, ctx));
+
+    expect({ code: e.code, message: e.message, details: e.details }).toEqual({
+      code: 'UnknownType',
+      message: `Unknown message type "no.such.type". Registered types: ${defaultRegistry.types().join(', ')}`,
+      details: [{ field: 'type', message: 'not a registered type' }],
+    });
+    expect(defaultRegistry.types().length).toBeGreaterThan(1);
+  });
+});
+
+describe('producer validation: the shape of a batch request', () => {
+  const batchOf = (n: number) => ({ messages: Array.from({ length: n }, () => email) });
+  const shapeRefusal = (raw: unknown) => {
+    const e = refusal(() => validateBatchShape(raw));
+    return { code: e.code, message: e.message, details: e.details };
+  };
+
+  it.each([
+    ['a body that is not an object', [email], '(body)', 'a JSON object with "messages"'],
+    [
+      'a field next to messages',
+      { ...batchOf(1), extra: 1 },
+      'extra',
+      'not a field of a batch request (only "messages")',
+    ],
+    ['no messages', {}, 'messages', `required: an array of 1–${MAX_BATCH_ENTRIES} messages`],
+    [
+      'messages that are not an array',
+      { messages: email },
+      'messages',
+      'required: an array of 1–100 messages',
+    ],
+    ['no message at all', batchOf(0), 'messages', 'at least 1 message'],
+    ['more than 100 messages', batchOf(101), 'messages', 'at most 100 messages'],
+  ])('refuses %s', (_what, raw, field, message) => {
+    expect(shapeRefusal(raw)).toEqual({
+      code: 'ValidationError',
+      message: `${field}: ${message}`,
+      details: [{ field, message }],
+    });
+  });
+
+  it.each([1, 100])('takes %s messages', (n) => {
+    expect(validateBatchShape(batchOf(n))).toHaveLength(n);
+  });
+});
