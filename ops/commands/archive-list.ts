@@ -19,12 +19,13 @@ export const archiveListCommand: Command = {
     );
     const text = records.length
       ? table(
-          ['archived at', 'lane', 'message id', 'type', 'kind', 'error', 'receives', 'key'],
+          ['archived at', 'lane', 'message id', 'type', 'envelope id', 'kind', 'error', 'receives', 'key'],
           records.map((r) => [
             r.record.archivedAt,
             r.lane ?? r.record.queue.name,
             r.record.messageId,
             typeOfBody(r.record.body),
+            r.envelopeId,
             r.record.failure.kind,
             clip(`${r.record.failure.errorName}: ${r.record.failure.errorMessage}`, 50),
             r.record.receiveCount,

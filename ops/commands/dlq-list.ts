@@ -23,11 +23,22 @@ export const dlqListCommand: Command = {
     const text = listing.messages.length
       ? [
           table(
-            ['lane', 'message id', 'type', 'kind', 'error', 'receives', 'failed at', 'archive key'],
+            [
+              'lane',
+              'message id',
+              'type',
+              'envelope id',
+              'kind',
+              'error',
+              'receives',
+              'failed at',
+              'archive key',
+            ],
             listing.messages.map((m) => [
               m.lane,
               m.messageId,
               m.type,
+              m.envelopeId,
               m.kind,
               clip([m.errorName, m.errorMessage].filter(Boolean).join(': '), 60),
               m.receiveCount,

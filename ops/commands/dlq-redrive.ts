@@ -1,26 +1,49 @@
 import type { Command } from '../lib/cli';
-import { redrive } from '../lib/dlq';
+import { isFiltered, queueDepth, redrive } from '../lib/dlq';
+import { OpsError } from '../lib/errors';
 import { parseSelection, selectionOptions } from '../lib/filters';
 import { outcomeTable, table } from '../lib/format';
+import { pairsOf, selectedLane } from '../lib/target';
 
 /** `dlq redrive`: moves dead-lettered messages back to their source queues. */
 export const dlqRedriveCommand: Command = {
   name: 'dlq redrive',
   summary: 'move dead-lettered messages back to their source queue (send first, then delete)',
   usage:
-    '[--lane <name> | --queue standard|fifo] [--type T] [--kind permanent|exhausted|unknown] [--ids a,b,…] [--one-by-one] [--dry-run]',
+    '[--lane <name> | --queue standard|fifo] [--type T] [--kind permanent|exhausted|unknown] [--ids <envelope or message ids>] [--one-by-one] [--dry-run] [--yes]',
   options: {
     ...selectionOptions(['lane', 'type', 'kind', 'ids']),
     'dry-run': { type: 'boolean' },
     'one-by-one': { type: 'boolean' },
+    yes: { type: 'boolean' },
   },
   async run(ctx) {
     const v = ctx.values;
-    const result = await redrive(await ctx.target(), parseSelection(v, ['lane', 'type', 'kind', 'ids']), {
-      dryRun: v['dry-run'] === true,
+    const filter = parseSelection(v, ['lane', 'type', 'kind', 'ids']);
+    const dryRun = v['dry-run'] === true;
+    const target = await ctx.target();
+    // A lane the target lacks is refused as such first (pairsOf); a lane alone is no filter.
+    const pairs = pairsOf(target, selectedLane(filter));
+    if (!isFiltered(filter) && !dryRun) {
+      const depths = await Promise.all(pairs.map((p) => queueDepth(target, p.dlq.url)));
+      const n = depths.reduce((sum, d) => sum + d.visible + d.inFlight + d.delayed, 0);
+      const lane = selectedLane(filter);
+      const what = `every message of ${lane === undefined ? "every lane's DLQ" : `the ${lane} DLQ`} (${n} message${n === 1 ? '' : 's'}) back to its queue`;
+      await ctx.confirm({
+        refusal: `dlq redrive without --type, --kind or --ids moves ${what}`,
+        question: `move ${what}`,
+        notDone: 'nothing was moved',
+      });
+    }
+    const result = await redrive(target, filter, {
+      dryRun,
       oneByOne: v['one-by-one'] === true,
       progress: (l) => ctx.progress(l),
     });
+    if (result.unmatchedIds.length)
+      throw new OpsError(
+        `--ids: no dead-lettered message has the id ${result.unmatchedIds.join(', ')} (an envelope id or an SQS message id; dlq list shows them)`,
+      );
     const verb = result.dryRun ? 'would move' : 'moved';
     const lines =
       result.mode === 'move-task'

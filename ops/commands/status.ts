@@ -2,7 +2,7 @@ import type { Command } from '../lib/cli';
 import { table } from '../lib/format';
 import { status } from '../lib/status';
 
-/** `status`: per queue depth and oldest age, and alarm states. */
+/** `status`: per queue depth and oldest age, and alarm states (`since`: when each entered its state). */
 export const statusCommand: Command = {
   name: 'status',
   summary: "per lane, its queue's and its DLQ's visible, in flight, delayed, oldest age; alarm states",
@@ -30,7 +30,7 @@ export const statusCommand: Command = {
       report.alarms.length
         ? table(
             ['alarm', 'state', 'since', 'reason'],
-            report.alarms.map((a) => [a.name, a.state, a.updatedAt, a.reason]),
+            report.alarms.map((a) => [a.name, a.state, a.since, a.reason]),
           )
         : 'no alarms',
     ].join('\n');

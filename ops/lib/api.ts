@@ -1,3 +1,4 @@
+import { API_KEY_ENV } from './cli';
 import { OpsError } from './errors';
 import type { Target } from './target';
 
@@ -18,7 +19,7 @@ export interface ApiAnswer {
 function requireKey(target: Target): string {
   if (!target.apiKey)
     throw new OpsError(
-      `no API key for ${target.name}: pass --api-key (aws apigateway get-api-key --include-value --api-key <ApiKeyId output> --query value --output text)`,
+      `no API key for ${target.name}: pass --api-key-stdin or set ${API_KEY_ENV} (--api-key works too, but ps shows it); its value: aws apigateway get-api-key --include-value --api-key <ApiKeyId output> --query value --output text`,
     );
   return target.apiKey;
 }

@@ -5,6 +5,8 @@ import { awsFailure, pairsOf, selectedLane, type LaneSelection, type Target } fr
 /** An archive record with where it lives. */
 export interface ArchivedMessage {
   readonly key: string;
+  /** The envelope id of its body (the `id` in the 202); `null` for a body that is not an envelope. */
+  readonly envelopeId: string | null;
   /** The lane whose queue the message failed on; `null` for a queue the target does not have. */
   readonly lane: string | null;
   /** Same as `lane` (kept for scripts from before lanes). */
@@ -18,7 +20,13 @@ export interface ArchiveFilter extends LaneSelection {
   readonly kind?: FailureKind;
   readonly since?: Date;
   readonly until?: Date;
+  /** Envelope ids or SQS message ids (the id the message had when it was archived). */
   readonly ids?: readonly string[];
+}
+
+/** The message id a key files its record under (`failed/<queue>/<yyyy>/<mm>/<dd>/<messageId>.json`). */
+function idOfKey(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1, -'.json'.length);
 }
 
 /** The string field `field` of a JSON object body; `null` if the body is not JSON or has none. */
@@ -89,7 +97,7 @@ export class ArchiveReader {
     if (hit || (this.index && Date.now() - this.indexedAt < 2000)) return hit;
     this.index = new Map();
     this.indexedAt = Date.now();
-    for (const k of await this.keys()) this.index.set(k.slice(k.lastIndexOf('/') + 1, -'.json'.length), k);
+    for (const k of await this.keys()) this.index.set(idOfKey(k), k);
     return this.index.get(messageId);
   }
 
@@ -125,7 +133,7 @@ export class ArchiveReader {
 
   private located(key: string, record: ArchiveRecord): ArchivedMessage {
     const lane = this.laneOf(record.queue.name);
-    return { key, lane, queue: lane, record };
+    return { key, envelopeId: envelopeIdOfBody(record.body), lane, queue: lane, record };
   }
 
   /** Records matching `filter`, newest (by `archivedAt`) first. */
@@ -144,8 +152,11 @@ export class ArchiveReader {
       keys = keys.filter((k) => (dayOfKey(k) ?? '') <= until);
     }
     if (filter.ids?.length) {
-      const ids = new Set(filter.ids);
-      keys = keys.filter((k) => ids.has(k.slice(k.lastIndexOf('/') + 1, -'.json'.length)));
+      // Keys carry message ids only: an id no key carries may be an envelope id, which only the
+      // records' bodies hold, so then every record is read.
+      const byKey = keys.filter((k) => filter.ids!.includes(idOfKey(k)));
+      const named = new Set(byKey.map(idOfKey));
+      if (filter.ids.every((id) => named.has(id))) keys = byKey;
     }
     const out: ArchivedMessage[] = [];
     let done = 0;
@@ -167,8 +178,14 @@ function dayOfKey(key: string): string | null {
   return m ? `${m[1]}-${m[2]}-${m[3]}` : null;
 }
 
-/** Whether an archive record passes `filter` (lane and ids are applied on keys). */
+/** Whether an archive record passes `filter` (the lane is applied on keys). */
 export function matchesArchive(record: ArchiveRecord, filter: ArchiveFilter): boolean {
+  if (
+    filter.ids?.length &&
+    !filter.ids.includes(record.messageId) &&
+    !filter.ids.includes(envelopeIdOfBody(record.body) ?? '')
+  )
+    return false;
   if (filter.type && typeOfBody(record.body) !== filter.type) return false;
   if (filter.kind && record.failure.kind !== filter.kind) return false;
   const at = Date.parse(record.archivedAt);

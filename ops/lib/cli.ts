@@ -3,14 +3,25 @@ import * as path from 'node:path';
 import { OpsError, UsageError } from './errors';
 import { awsTarget, localTarget, readLocalEnv, type AwsClients, type Target } from './target';
 
-/** Where a command writes, and what it may know of the terminal. */
+/** Where a command writes, and what it may know of the terminal and the environment. */
 export interface Io {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   /** Whether stderr is a terminal (progress lines are shown then). */
   readonly isTTY: boolean;
   readonly cwd: string;
+  /** Whether stdin is a terminal: then a bulk operation without `--yes` asks before it starts. @default false */
+  readonly stdinIsTTY?: boolean;
+  /** Asks the operator `question` on the terminal; resolves the line answered. */
+  readonly ask?: (question: string) => Promise<string>;
+  /** The whole of stdin (`--api-key-stdin`). */
+  readonly readStdin?: () => Promise<string>;
+  /** The process's environment: {@link API_KEY_ENV}. @default {} */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
+
+/** The environment variable the stage's API key may come from (instead of `--api-key`, which `ps` shows). */
+export const API_KEY_ENV = 'EVENT_PIPELINE_API_KEY';
 
 /** Options every command takes. */
 export const GLOBAL_OPTIONS = {
@@ -18,6 +29,7 @@ export const GLOBAL_OPTIONS = {
   region: { type: 'string' },
   profile: { type: 'string' },
   'api-key': { type: 'string' },
+  'api-key-stdin': { type: 'boolean' },
   // Not `--env-file`: Node 20 takes that flag for itself wherever it appears on the command line.
   'local-env': { type: 'string' },
   json: { type: 'boolean' },
@@ -38,6 +50,16 @@ export interface CommandContext {
   target(): Promise<Target>;
   /** A progress line on stderr when it is a TTY (and not `--json`… progress never goes to stdout). */
   progress(line: string): void;
+  /**
+   * Goes on when the operator confirmed a bulk operation: `--yes` was given, or stdin is a
+   * terminal and they answered `y` to `question` (a refusal then, {@link OpsError}, exit 1, says
+   * `notDone`). Without either, a {@link UsageError} (exit 2): `refusal`, plus how to confirm.
+   */
+  confirm(o: {
+    readonly refusal: string;
+    readonly question: string;
+    readonly notDone: string;
+  }): Promise<void>;
 }
 
 /** One command of the tool. */
@@ -67,6 +89,7 @@ function help(commands: readonly Command[]): string {
     '',
     'target: local mode (.local/env.json, --local-env) by default; --stage <name> [--region R] [--profile P] for EventPipeline-<name>',
     'every command: --json (one JSON document on stdout), --debug (stack traces)',
+    `the API key on AWS (send, smoke): ${API_KEY_ENV}, --api-key-stdin, or --api-key (ps shows it)`,
     'a lane (its queue and DLQ): --lane <name>; --queue standard|fifo names the default lanes',
     'npm run ops -- <command> --help  shows its options',
   ].join('\n');
@@ -125,6 +148,17 @@ export async function runCli(
       return 0;
     }
     const json = values.json === true;
+    if (values['api-key'] !== undefined && values['api-key-stdin'])
+      throw new UsageError('give the API key once: --api-key or --api-key-stdin');
+    const apiKey = async (): Promise<string | undefined> => {
+      if (values['api-key'] !== undefined) return values['api-key'] as string;
+      if (values['api-key-stdin']) {
+        const [line] = ((await io.readStdin?.()) ?? '').trim().split('\n');
+        if (!line?.trim()) throw new UsageError('--api-key-stdin: stdin holds no key');
+        return line.trim();
+      }
+      return io.env?.[API_KEY_ENV] || undefined;
+    };
     const ctx: CommandContext = {
       values,
       positionals: parsed.positionals,
@@ -136,11 +170,12 @@ export async function runCli(
         if (stage !== undefined) {
           if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(stage))
             throw new UsageError(`--stage ${stage}: not a stage name`);
+          const key = await apiKey();
           target = await awsTarget({
             stage,
             ...(values.region ? { region: values.region as string } : {}),
             ...(values.profile ? { profile: values.profile as string } : {}),
-            ...(values['api-key'] ? { apiKey: values['api-key'] as string } : {}),
+            ...(key ? { apiKey: key } : {}),
             ...(factory.awsClients ? { clients: factory.awsClients } : {}),
           });
         } else {
@@ -153,6 +188,12 @@ export async function runCli(
       },
       progress(line) {
         if (io.isTTY) io.stderr(`\r\x1b[2K${line}`);
+      },
+      async confirm({ refusal, question, notDone }) {
+        if (values.yes === true) return;
+        if (!io.stdinIsTTY || !io.ask) throw new UsageError(`${refusal}: add --yes (or --dry-run)`);
+        const answer = await io.ask(`${question}? [y/N] `);
+        if (!/^y(es)?$/i.test(answer.trim())) throw new OpsError(`not confirmed: ${notDone}`);
       },
     };
     const out = await command.run(ctx);

@@ -33,6 +33,7 @@ export interface DlqMessage {
   readonly messageId: string;
   /** The id of the DLQ copy (equal to `messageId` for messages the redrive policy moved). */
   readonly dlqMessageId: string;
+  /** The envelope id of its body (the `id` in the 202, the same on every copy); `null` for a body that is not an envelope. */
   readonly envelopeId: string | null;
   readonly type: string | null;
   readonly kind: FailureKind;
@@ -59,6 +60,12 @@ const isoMs = (v: string | undefined): string | null =>
 /** The id a DLQ copy had on its source queue. */
 export function sourceMessageId(m: Message): string {
   return str(m, DLQ_ATTR.originalMessageId) ?? m.MessageId ?? '';
+}
+
+/** Every id a DLQ copy answers to: its own, the one it had on its source queue, its envelope id. */
+export function idsOfCopy(m: Message): string[] {
+  const envelopeId = envelopeIdOfBody(m.Body ?? '');
+  return [m.MessageId ?? '', sourceMessageId(m), ...(envelopeId ? [envelopeId] : [])];
 }
 
 async function describe(pair: QueuePair, m: Message, archive: ArchiveReader): Promise<Held> {
@@ -239,7 +246,13 @@ export async function listDlq(
 /** What `dlq show` prints. */
 export interface DlqShow {
   readonly message: DlqMessage | null;
+  /** The DLQ copy's archive record; for a message no longer in a DLQ, its newest record. */
   readonly archive: { readonly key: string; readonly record: ArchiveRecord } | null;
+  /**
+   * Keys of older records of the same envelope (a replayed or redriven message that failed again
+   * is archived again, under its new message id), newest first.
+   */
+  readonly otherArchiveKeys: string[];
   /** The DLQ copy's system and message attributes, when it is still in a DLQ (and could be seen). */
   readonly dlqCopy: {
     /** The lane whose DLQ holds it. */
@@ -251,7 +264,10 @@ export interface DlqShow {
   } | null;
 }
 
-/** The whole archive record of a message (source id or DLQ copy id) and its DLQ copy's attributes. */
+/**
+ * The whole archive record of a message and its DLQ copy's attributes. `id` is its envelope id,
+ * the id it had on its source queue, or its DLQ copy's id.
+ */
 export async function showDlqMessage(target: Target, id: string): Promise<DlqShow> {
   const archive = new ArchiveReader(target);
   let copy: Held | undefined;
@@ -260,7 +276,7 @@ export async function showDlqMessage(target: Target, id: string): Promise<DlqSho
     const walker = new DlqWalker(target, pair);
     try {
       for (let round = await walker.next(); round && !copy; round = await walker.next()) {
-        const m = round.find((x) => x.MessageId === id || sourceMessageId(x) === id);
+        const m = round.find((x) => idsOfCopy(x).includes(id));
         if (m) {
           copy = await describe(pair, m, archive);
           copyPair = pair;
@@ -271,13 +287,19 @@ export async function showDlqMessage(target: Target, id: string): Promise<DlqSho
     }
     if (copy) break;
   }
+  // Every record of the envelope, newest first: an envelope id is in the records' bodies only.
+  const envelopeId = copy?.view.envelopeId ?? id;
+  const records = await archive.list({ ids: [...new Set([envelopeId, copy?.view.messageId ?? id])] });
   const found = copy?.view.archiveKey
     ? { key: copy.view.archiveKey, record: copy.record! }
-    : await archive.find(copy?.view.messageId ?? id);
+    : copy
+      ? undefined
+      : records[0];
   if (!copy && !found) throw new OpsError(`no message ${id} in a DLQ or in the archive`);
   return {
     message: copy?.view ?? null,
     archive: found ? { key: found.key, record: found.record } : null,
+    otherArchiveKeys: records.map((r) => r.key).filter((k) => k !== found?.key),
     dlqCopy:
       copy && copyPair
         ? {
@@ -296,6 +318,7 @@ export async function showDlqMessage(target: Target, id: string): Promise<DlqSho
 export interface RedriveFilter extends LaneSelection {
   readonly type?: string;
   readonly kind?: FailureKind;
+  /** Envelope ids, source message ids or DLQ copy ids. */
   readonly ids?: readonly string[];
 }
 
@@ -307,7 +330,11 @@ export function isFiltered(f: RedriveFilter): boolean {
 function selects(f: RedriveFilter, v: DlqMessage): boolean {
   if (f.type !== undefined && v.type !== f.type) return false;
   if (f.kind !== undefined && v.kind !== f.kind) return false;
-  if (f.ids?.length && !f.ids.includes(v.messageId) && !f.ids.includes(v.dlqMessageId)) return false;
+  if (
+    f.ids?.length &&
+    ![v.messageId, v.dlqMessageId, v.envelopeId].some((id) => id !== null && f.ids!.includes(id))
+  )
+    return false;
   return true;
 }
 
@@ -317,6 +344,7 @@ export interface RedriveItem {
   /** Same as `lane` (kept for scripts from before lanes). */
   readonly queue: string;
   readonly messageId: string;
+  readonly envelopeId: string | null;
   readonly type: string | null;
   readonly kind: FailureKind;
   readonly outcome: 'moved' | 'would-move' | 'failed' | 'moved-not-deleted';
@@ -335,6 +363,8 @@ export interface RedriveResult {
   /** Resent, but the DLQ copy could not be deleted: it is a duplicate now (nothing is lost). */
   readonly notDeleted: number;
   readonly items: RedriveItem[];
+  /** Ids of the filter that no message in the DLQs read has; when there are any, nothing was moved. */
+  readonly unmatchedIds: string[];
   /** Move tasks (AWS, unfiltered): per DLQ, what the task reported last. */
   readonly tasks: {
     readonly lane: string;
@@ -380,6 +410,9 @@ export function resendAttributes(
  * resent message carries `redriven-from`. Only what the DLQ held when the run started is moved,
  * once: messages sent after the start (including ones this run resent that failed again) stay.
  *
+ * With `ids`, every DLQ is read before anything moves: if an id names no message there
+ * (`unmatchedIds`), nothing moves and every message read counts as skipped.
+ *
  * An unfiltered move on AWS starts `StartMessageMoveTask` per DLQ and follows it with
  * `ListMessageMoveTasks` until it ends.
  */
@@ -404,12 +437,45 @@ export async function redrive(
   const archive = new ArchiveReader(target);
   const items: RedriveItem[] = [];
   let skipped = 0;
-  for (const pair of pairsOf(target, selectedLane(filter))) {
-    const walker = new DlqWalker(target, pair);
-    const resent = new Set<string>();
-    const blockedGroups = new Set<string>();
-    try {
-      for (let round = await walker.next(); round; round = await walker.next()) {
+  const lanes = pairsOf(target, selectedLane(filter)).map((pair) => ({
+    pair,
+    walker: new DlqWalker(target, pair),
+    /** With ids: every message of the DLQ, read before anything moves. */
+    read: undefined as Message[] | undefined,
+  }));
+  const count = (o: RedriveItem['outcome']) => items.filter((i) => i.outcome === o).length;
+  const result = (unmatchedIds: string[]): RedriveResult => ({
+    mode: 'message-by-message',
+    dryRun: options.dryRun ?? false,
+    moved: count('moved') + count('moved-not-deleted'),
+    skipped,
+    failed: count('failed'),
+    notDeleted: count('moved-not-deleted'),
+    items,
+    tasks: [],
+    unmatchedIds,
+  });
+  try {
+    if (filter.ids?.length) {
+      const found = new Set<string>();
+      for (const lane of lanes) {
+        lane.read = [];
+        for (let round = await lane.walker.next(); round; round = await lane.walker.next())
+          lane.read.push(...round);
+        for (const m of lane.read) for (const id of idsOfCopy(m)) found.add(id);
+      }
+      const unmatched = filter.ids.filter((id) => !found.has(id));
+      if (unmatched.length) {
+        skipped = lanes.reduce((n, l) => n + l.read!.length, 0);
+        return result(unmatched);
+      }
+    }
+    for (const { pair, walker, read } of lanes) {
+      const resent = new Set<string>();
+      const blockedGroups = new Set<string>();
+      const rounds = read ? [read] : undefined;
+      const next = async () => (rounds ? rounds.shift() : walker.next());
+      for (let round = await next(); round; round = await next()) {
         for (const m of round) {
           const sent = Number(m.Attributes?.SentTimestamp ?? 0);
           const group = m.Attributes?.MessageGroupId;
@@ -433,6 +499,7 @@ export async function redrive(
             lane: pair.key,
             queue: pair.key,
             messageId: view.messageId,
+            envelopeId: view.envelopeId,
             type: view.type,
             kind: view.kind,
           };
@@ -475,24 +542,15 @@ export async function redrive(
               error: awsFailure('delete', error).message,
             });
           }
-          options.progress?.(`${pair.key}: ${items.filter((i) => i.outcome === 'moved').length} moved`);
+          options.progress?.(`${pair.key}: ${count('moved')} moved`);
         }
       }
-    } finally {
       await walker.release();
     }
+  } finally {
+    for (const { walker } of lanes) await walker.release();
   }
-  const count = (o: RedriveItem['outcome']) => items.filter((i) => i.outcome === o).length;
-  return {
-    mode: 'message-by-message',
-    dryRun: options.dryRun ?? false,
-    moved: count('moved') + count('moved-not-deleted'),
-    skipped,
-    failed: count('failed'),
-    notDeleted: count('moved-not-deleted'),
-    items,
-    tasks: [],
-  };
+  return result([]);
 }
 
 const TASK_DONE = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
@@ -559,6 +617,7 @@ async function moveTasks(
     notDeleted: 0,
     items: [],
     tasks,
+    unmatchedIds: [],
   };
 }
 

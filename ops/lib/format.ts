@@ -21,6 +21,7 @@ export function clip(s: string | null | undefined, n: number): string {
 export interface MessageOutcome {
   readonly lane: string | null;
   readonly messageId: string;
+  readonly envelopeId: string | null;
   readonly type: string | null;
   readonly kind: string;
   readonly outcome: string;
@@ -34,7 +35,7 @@ export function outcomeTable<T extends MessageOutcome>(
   note: (item: T) => string | undefined,
 ): string {
   return table(
-    ['lane', 'message id', 'type', 'kind', 'outcome', 'new message id', noteHeader],
-    items.map((i) => [i.lane, i.messageId, i.type, i.kind, i.outcome, i.newMessageId, note(i)]),
+    ['lane', 'message id', 'type', 'envelope id', 'kind', 'outcome', 'new message id', noteHeader],
+    items.map((i) => [i.lane, i.messageId, i.type, i.envelopeId, i.kind, i.outcome, i.newMessageId, note(i)]),
   );
 }

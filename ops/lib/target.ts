@@ -1,8 +1,12 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readFile } from 'node:fs/promises';
+import { DynamoStatusStore } from '../../lambda/shared/status/dynamodb-store';
+import type { MessageStatus } from '../../lambda/shared/status/types';
 import { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE } from '../../lib/config/lanes';
 import type { LocalEnv } from '../../local/index';
 import { OpsError, UsageError } from './errors';
@@ -34,6 +38,13 @@ export interface AlarmView {
   readonly name: string;
   readonly state: string;
   readonly reason: string;
+  /**
+   * When the alarm entered its state: CloudWatch's `StateTransitionedTimestamp`; locally the
+   * evaluator's `stateChangedAt`. `null` where the target does not tell it (local mode's evaluator
+   * reports only when it last sampled, `updatedAt`).
+   */
+  readonly since: string | null;
+  /** The alarm's last update: CloudWatch's `StateUpdatedTimestamp`; locally its last evaluation. */
   readonly updatedAt: string | null;
 }
 
@@ -67,7 +78,38 @@ export interface Target {
   oldestAges(queues: readonly QueueRef[]): Promise<Map<string, number | null>>;
   /** Local only: the invocation journal. */
   invocations?(): Promise<InvocationView[]>;
+  /**
+   * The status row of an envelope id (`GET /v1/messages/{id}`'s body), read from the status table;
+   * absent where the target names no status table (an env file or a stack from before it).
+   */
+  messageStatus?(envelopeId: string): Promise<MessageStatus | undefined>;
   close(): void;
+}
+
+/**
+ * Reads status rows, read-only: the status store's own `get` (one `GetItem`), so a row reads as
+ * the API answers it. The store is never asked to write.
+ */
+function statusReader(
+  db: DynamoDBClient,
+  tableName: string,
+): (envelopeId: string) => Promise<MessageStatus | undefined> {
+  // retentionDays only sets the TTL of writes, which this store never makes.
+  const store = new DynamoStatusStore(DynamoDBDocumentClient.from(db), { tableName, retentionDays: 1 });
+  return async (envelopeId) => {
+    try {
+      return await store.get(envelopeId);
+    } catch (error) {
+      throw awsFailure(`cannot read the status of ${envelopeId} from ${tableName}`, error);
+    }
+  };
+}
+
+/** The local env file's status table: `StatusTable` (its pinned logical id), else the only table. */
+function localStatusTable(env: LocalEnvFile): string | undefined {
+  const tables = env.tables ?? {};
+  const names = Object.values(tables);
+  return tables.StatusTable ?? (names.length === 1 ? names[0] : undefined);
 }
 
 /**
@@ -110,7 +152,8 @@ function nameOfArn(arn: string): string {
  * `.local/env.json` as written by `npm start` (docs/DESIGN.md §6 item 8): local mode's own type,
  * with `lanes` optional, as files written before lanes existed lack it.
  */
-export type LocalEnvFile = Omit<LocalEnv, 'lanes'> & Partial<Pick<LocalEnv, 'lanes'>>;
+export type LocalEnvFile = Omit<LocalEnv, 'lanes' | 'dynamodbEndpoint' | 'tables'> &
+  Partial<Pick<LocalEnv, 'lanes' | 'dynamodbEndpoint' | 'tables'>>;
 
 /** Reads `.local/env.json`; a missing or unreadable file is "local mode is not running". */
 export async function readLocalEnv(file: string): Promise<LocalEnvFile> {
@@ -224,6 +267,11 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
   };
   const sqs = new SQSClient({ ...client, useQueueUrlAsEndpoint: false });
   const s3 = new S3Client({ ...client, forcePathStyle: true });
+  const statusTable = localStatusTable(env);
+  const dynamoDb =
+    env.dynamodbEndpoint && statusTable
+      ? new DynamoDBClient({ ...client, endpoint: env.dynamodbEndpoint })
+      : undefined;
   const doFetch = options.fetch ?? globalThis.fetch;
   const getJson = async (route: string): Promise<unknown> => {
     let res: Response;
@@ -247,6 +295,7 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
   } catch (error) {
     sqs.destroy();
     s3.destroy();
+    dynamoDb?.destroy();
     if (error instanceof OpsError) throw error;
     throw new OpsError(
       `local mode is not running (the emulator at ${client.endpoint} does not answer: ${(error as Error).message})`,
@@ -256,6 +305,7 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
   if (!bucket) {
     sqs.destroy();
     s3.destroy();
+    dynamoDb?.destroy();
     throw new OpsError('local mode has no archive bucket');
   }
   return {
@@ -274,12 +324,16 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
         name: string;
         state: string;
         reason: string;
+        /** When the state began, if the evaluator tells it. */
+        stateChangedAt?: string;
+        /** The evaluator's last sample: not when the state began. */
         updatedAt?: string;
       }[];
       return list.map((a) => ({
         name: a.name,
         state: a.state,
         reason: a.reason,
+        since: a.stateChangedAt ?? null,
         updatedAt: a.updatedAt ?? null,
       }));
     },
@@ -302,9 +356,11 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
     async invocations() {
       return (await getJson('/_local/invocations')) as InvocationView[];
     },
+    ...(dynamoDb && statusTable ? { messageStatus: statusReader(dynamoDb, statusTable) } : {}),
     close() {
       sqs.destroy();
       s3.destroy();
+      dynamoDb?.destroy();
     },
   };
 }
@@ -389,6 +445,8 @@ export interface AwsClients {
   readonly cloudWatch: CloudWatchClient;
   readonly sqs: SQSClient;
   readonly s3: S3Client;
+  /** Reads the status table (`StatusTableName`). @default none: status rows are not read */
+  readonly dynamoDb?: DynamoDBClient;
 }
 
 /** Options of {@link awsTarget}. */
@@ -421,9 +479,10 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
     cloudWatch: new CloudWatchClient(config),
     sqs: new SQSClient(config),
     s3: new S3Client(config),
+    dynamoDb: new DynamoDBClient(config),
   };
   const close = () => {
-    for (const c of Object.values(clients)) (c as { destroy(): void }).destroy();
+    for (const c of Object.values(clients)) (c as { destroy(): void } | undefined)?.destroy();
   };
   const stackName = `EventPipeline-${options.stage}`;
   let outputs: Map<string, StackOutput>;
@@ -463,6 +522,7 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
     throw error;
   }
   const o = (k: (typeof STACK_OUTPUTS)[number]) => outputs.get(k)!.value;
+  const statusTable = outputs.get('StatusTableName')?.value;
   const ref = (url: string, arn: string): QueueRef => ({
     url,
     arn,
@@ -493,6 +553,9 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
     sqs: clients.sqs,
     s3: clients.s3,
     moveTasks: true,
+    ...(clients.dynamoDb && statusTable
+      ? { messageStatus: statusReader(clients.dynamoDb, statusTable) }
+      : {}),
     async alarms() {
       const alarms: AlarmView[] = [];
       let token: string | undefined;
@@ -509,6 +572,8 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
             name: a.AlarmName ?? '',
             state: a.StateValue ?? 'INSUFFICIENT_DATA',
             reason: a.StateReason ?? '',
+            // StateUpdatedTimestamp moves on any update (a composite alarm's on every evaluation).
+            since: (a.StateTransitionedTimestamp ?? a.StateUpdatedTimestamp)?.toISOString() ?? null,
             updatedAt: a.StateUpdatedTimestamp?.toISOString() ?? null,
           });
         }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -262,6 +263,55 @@ describe('replay', () => {
   });
 });
 
+describe('replay and the status rows', () => {
+  /** The message's status as the API answers it. */
+  async function statusOf(id: string): Promise<{ status: string; attempts: number }> {
+    const res = await ops.stage.request(`/v1/messages/${id}`, {
+      headers: { 'x-api-key': ops.stage.local.apiKey },
+    });
+    expect(res.status, res.text).toBe(200);
+    return res.body as { status: string; attempts: number };
+  }
+
+  it('skips a message that succeeded since it was archived; --force runs a copy under a new envelope id', async () => {
+    // Prepare: an outage exhausts the message's runs (local: 3, back-off ≤ 4 s); once it is over, a
+    // redrive runs it to success. Its archive record stays.
+    const failUntil = new Date(Date.now() + 10_000).toISOString();
+    const res = await ops.stage.post('/v1/messages', probe({ mode: 'succeed', failUntil, tag: 'later' }));
+    expect(res.status, res.text).toBe(202);
+    const { id, messageId } = res.body as { id: string; messageId: string };
+    await deadLettered([messageId]);
+    await waitFor('the outage to end', () => Date.now() > Date.parse(failUntil), 30_000);
+    const moved = await redrive(ops.target, { ids: [id] });
+    await waitFor('the redriven message processed', succeeded(moved.items[0]!.newMessageId!), 30_000);
+    const before = await statusOf(id);
+    expect(before).toMatchObject({ status: 'succeeded', attempts: LOCAL.maxAttempts + 1 });
+
+    // Act
+    const actedAt = Date.now();
+    const skipped = await replay(ops.target, { ids: [id] });
+    const forced = await replay(ops.target, { ids: [id] }, { force: true });
+
+    // Assess
+    expect(skipped.items.map((i) => [i.messageId, i.outcome, i.status])).toEqual([
+      [messageId, 'skipped-succeeded', 'succeeded'],
+    ]);
+    expect(skipped).toMatchObject({ replayed: 0, skipped: 1 });
+    const [copy] = forced.items;
+    expect(copy).toMatchObject({ messageId, outcome: 'replayed' });
+    expect(copy!.newEnvelopeId).not.toBe(id);
+    await waitFor('the copy processed', succeeded(copy!.newMessageId!), 30_000);
+    // The copy ran its handler once, under its own status row; the original's row is as it was.
+    expect(await statusOf(copy!.newEnvelopeId!)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await statusOf(id)).toMatchObject({ status: 'succeeded', attempts: before.attempts });
+    // The skipped replay sent nothing: since it ran, the consumer has seen the copy only.
+    const seen = consumerInvocations(ops.stage.local, 'consumer')
+      .filter((inv) => Date.parse(inv.startedAt) >= actedAt)
+      .flatMap((inv) => inv.messageIds);
+    expect(new Set(seen)).toEqual(new Set([copy!.newMessageId]));
+  });
+});
+
 describe('purge', () => {
   it('empties a DLQ and leaves the archive; refuses source queues', async () => {
     // Prepare
@@ -384,6 +434,49 @@ describe('npm run ops (the process)', () => {
     expect(doc.messages.map((m) => [m.messageId, m.kind])).toEqual([[id, 'permanent']]);
   });
 
+  it('takes the envelope id of the 202 wherever it takes an id; an id that names nothing fails in one line', async () => {
+    // Prepare
+    const res = await ops.stage.post(
+      '/v1/messages',
+      probe({ mode: 'fail-permanent', tag: 'by-envelope-id' }),
+    );
+    expect(res.status, res.text).toBe(202);
+    const { id, messageId } = res.body as { id: string; messageId: string };
+    await deadLettered([messageId]);
+    const nobody = randomUUID();
+
+    // Act
+    const show = await ops$(['dlq', 'show', id, '--json', '--local-env', envFile]);
+    const redrive = await ops$(['dlq', 'redrive', '--ids', id, '--dry-run', '--local-env', envFile]);
+    const replay = await ops$(['replay', '--ids', id, '--dry-run', '--local-env', envFile]);
+    const unknown = await ops$(['dlq', 'redrive', '--ids', nobody, '--dry-run', '--local-env', envFile]);
+
+    // Assess
+    expect(show.stderr).toBe('');
+    const shown = JSON.parse(show.stdout) as {
+      message: { messageId: string; envelopeId: string };
+      archive: { record: { messageId: string } };
+    };
+    expect(shown.message).toMatchObject({ messageId, envelopeId: id });
+    expect(shown.archive.record.messageId).toBe(messageId);
+    expect(redrive.status).toBe(0);
+    expect(redrive.stdout).toMatch(
+      new RegExp(`^standard\\s+${messageId}\\s+probe\\s+${id}\\s+permanent\\s+would-move`, 'm'),
+    );
+    expect(redrive.stdout.trimEnd().split('\n').at(-1)).toBe('would move 1, skipped 0, failed 0');
+    // Still in the DLQ: replay skips it (and says why), by its envelope id too.
+    expect(replay.status).toBe(0);
+    expect(replay.stdout).toMatch(
+      new RegExp(`^standard\\s+${messageId}\\s+probe\\s+${id}\\s+permanent\\s+skipped-dead-lettered`, 'm'),
+    );
+    expect(unknown.status).toBe(1);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toBe(
+      `error: --ids: no dead-lettered message has the id ${nobody} (an envelope id or an SQS message id; dlq list shows them)\n`,
+    );
+    expect(await dlqDepth('StandardDlq')).toBe(1);
+  });
+
   it('runs as npm run -s ops: status --json is one document naming all four queues', async () => {
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(
@@ -404,6 +497,28 @@ describe('npm run ops (the process)', () => {
       'fifo/source',
       'fifo/dlq',
     ]);
+  });
+
+  it('ends quietly with 141 when its reader has gone: npm run ops -- status --json | head -3', async () => {
+    // npm's three header lines are all head reads: the tool then writes into a closed pipe.
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        'bash',
+        ['-c', `set -o pipefail; npm run ops -- status --json --local-env '${envFile}' | head -3`],
+        { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      );
+    });
+
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(141);
+    const [blank, script, command] = out.stdout.split('\n');
+    expect([blank, command]).toEqual([
+      '',
+      `> node --import tsx ops/main.ts status --json --local-env ${envFile}`,
+    ]);
+    expect(script).toMatch(/^> event-pipeline@\S+ ops$/);
   });
 
   it('names the default lanes in the env file; --lane selects one, and an unknown lane is refused listing them', async () => {
@@ -448,6 +563,31 @@ describe('npm run ops (the process)', () => {
       'fifo/dlq',
     ]);
     expect(doc.queues[0]!.name).toBe(ops.stage.queue('StandardQueue').name);
+  });
+
+  it('refuses an unfiltered redrive or replay without --yes when stdin is not a terminal; --yes moves', async () => {
+    // Prepare
+    const id = await accepted(probe({ mode: 'fail-permanent' }));
+    await deadLettered([id]);
+
+    // Act
+    const redriveAll = await ops$(['dlq', 'redrive', '--local-env', envFile]);
+    const replayLane = await ops$(['replay', '--lane', 'standard', '--local-env', envFile]);
+    const depthAfterRefusals = await dlqDepth('StandardDlq');
+    const confirmed = await ops$(['dlq', 'redrive', '--lane', 'standard', '--yes', '--local-env', envFile]);
+
+    // Assess
+    expect(redriveAll).toMatchObject({ status: 2, stdout: '' });
+    expect(redriveAll.stderr).toBe(
+      "error: dlq redrive without --type, --kind or --ids moves every message of every lane's DLQ (1 message) back to its queue: add --yes (or --dry-run)\n",
+    );
+    expect(replayLane).toMatchObject({ status: 2, stdout: '' });
+    expect(replayLane.stderr).toBe(
+      'error: replay without --type, --kind, --since, --until or --ids re-enqueues every archived message of the standard lane: add --yes (or --dry-run)\n',
+    );
+    expect(depthAfterRefusals).toBe(1);
+    expect(confirmed.status).toBe(0);
+    expect(confirmed.stdout.trimEnd().split('\n').at(-1)).toBe('moved 1, skipped 0, failed 0');
   });
 
   it('refuses a purge without --yes (exit 2) and reports a missing local mode (exit 1), one line each', async () => {
