@@ -66,6 +66,8 @@ export const STAGES: Record<StageName, PipelineSettingsInput> = {
     maxMessageAgeSeconds: 120,
     // Not reproduced locally (no X-Ray); off so the local template carries no tracing settings.
     tracing: false,
+    // One API key per tenant: the quick start stays one copy-paste command (npm start -- --auth iam signs).
+    auth: { mode: 'apiKey', tenants: ['tenant-a', 'tenant-b'], allowedPrincipals: [] },
     status: { ...DEFAULTS.status, retentionDays: 1 },
   },
 };

@@ -1,6 +1,11 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { API_GATEWAY_ACCOUNT_STACK, ApiGatewayAccountStack, ConfigError } from 'event-pipeline';
+import {
+  API_GATEWAY_ACCOUNT_STACK,
+  ApiGatewayAccountStack,
+  ConfigError,
+  type AuthMode,
+} from 'event-pipeline';
 import { EventPipelineStack } from '../app/event-pipeline-stack';
 import { loadStageConfig } from '../app/stages';
 
@@ -10,14 +15,22 @@ import { loadStageConfig } from '../app/stages';
 const app = new App();
 try {
   const stage: unknown = app.node.tryGetContext('stage');
-  const config = loadStageConfig(stage === undefined ? undefined : String(stage), {
+  const name = stage === undefined ? undefined : String(stage);
+  const extra = {
     env: {
       account: app.node.tryGetContext('account') ?? process.env.CDK_DEFAULT_ACCOUNT,
       region: app.node.tryGetContext('region') ?? process.env.CDK_DEFAULT_REGION,
     },
     // For one deploy only: the stage's `alarmEmail` in app/stages.ts is what persists.
     alarmEmail: app.node.tryGetContext('alarmEmail'),
-  });
+  };
+  const base = loadStageConfig(name, extra);
+  // `-c auth=iam|apiKey` (what `npm start -- --auth …` passes): the stage with another auth mode.
+  const authMode: unknown = app.node.tryGetContext('auth');
+  const config =
+    authMode === undefined
+      ? base
+      : loadStageConfig(name, { ...extra, auth: { ...base.auth, mode: String(authMode) as AuthMode } });
   const env = config.env.account || config.env.region ? config.env : undefined;
   new EventPipelineStack(app, `EventPipeline-${config.stage}`, {
     config,

@@ -17,7 +17,15 @@ export { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE, type LaneProps, type Resolved
 export { DEFAULTS } from './config/defaults';
 export { ConfigError } from './config/errors';
 export { resolveSettings } from './config/settings';
-export type { ConsumerSettings, PipelineSettings, PipelineSettingsInput, StageConfig } from './config/types';
+export { AUTH_MODES } from './config/types';
+export type {
+  AuthMode,
+  AuthSettings,
+  ConsumerSettings,
+  PipelineSettings,
+  PipelineSettingsInput,
+  StageConfig,
+} from './config/types';
 export { API_GATEWAY_ACCOUNT_STACK, ApiGatewayAccountStack } from './stacks/api-gateway-account-stack';
 export { PROBE_MODES, type ProbeMode } from '../lambda/shared/jobs/probe';
 /** cdk-nag's AWS Solutions rules, which the pipeline passes (re-exported so an app needs no other dependency). */

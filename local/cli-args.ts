@@ -1,3 +1,4 @@
+import { AUTH_MODES, type AuthMode } from './apigateway/local-auth';
 import { LocalModeError } from './errors';
 
 /** The command line of `npm start -- …`. */
@@ -8,6 +9,11 @@ export interface LocalArgs {
   readonly json: boolean;
   /** `--help` / `-h`: print {@link LOCAL_USAGE} and exit. @default false */
   readonly help: boolean;
+  /**
+   * `--auth iam|apiKey` (or `--auth=…`): synthesize the stage with that authentication mode
+   * (`-c auth=<mode>`). @default the local stage's own mode (`apiKey`)
+   */
+  readonly auth?: AuthMode;
 }
 
 /** A command line `npm start` does not accept (exit code 2). */
@@ -19,22 +25,27 @@ export class UsageError extends LocalModeError {
 }
 
 /** What `npm start -- --help` prints. */
-export const LOCAL_USAGE = `usage: npm start [-- [--no-synth] [--json] [--help]]
+export const LOCAL_USAGE = `usage: npm start [-- [--no-synth] [--auth iam|apiKey] [--json] [--help]]
 
 Runs stage "local" of the stack on this machine: an SQS + S3 emulator, every function in its
 own sandbox, a poller per event source mapping, the schedules, the API and the alarms.
 
 options:
-  --no-synth   run the assembly in cdk.out.local as it is (default: synthesize it first)
-  --json       JSON log lines (same as LOCAL_LOGS=json)
-  -h, --help   print this help and exit
+  --no-synth      run the assembly in cdk.out.local as it is (default: synthesize it first)
+  --auth MODE     synthesize with this API authentication (-c auth=MODE): apiKey (one key per
+                  tenant; the local stage's default) or iam (SigV4 signatures of local IAM users);
+                  the tenants' keys or credentials go to .local/env.json (auth.tenants).
+                  jwt is not supported locally yet
+  --json          JSON log lines (same as LOCAL_LOGS=json)
+  -h, --help      print this help and exit
 
 environment:
   PORT            API port on 127.0.0.1 (default 3000; 0 picks a free one)
   LOCAL_AWS_PORT  emulator port (default 4566)
   LOCAL_DYNAMODB_PORT  DynamoDB emulator port (default: a free one)
   LOCAL_REGION    region of every local resource (default: the stack's, else us-east-1)
-  LOCAL_API_KEY   the API key the local API accepts (default: a random key, printed)
+  LOCAL_API_KEY   the first tenant's API key (default: a random key per tenant, printed)
+  LOCAL_TENANTS   iam mode: the local IAM users, comma-separated (default tenant-a,tenant-b)
   LOCAL_LOGS      pretty | json | silent (default pretty)
   LOCAL_CDK_OUT   assembly directory (default cdk.out.local)
   LOCAL_DEBUG=1   print the stack of a startup error
@@ -42,12 +53,29 @@ environment:
 
 const FLAGS = { '--no-synth': 'synth', '--json': 'json', '--help': 'help', '-h': 'help' } as const;
 
+/** The mode `--auth` names, or a {@link UsageError} saying which modes there are. */
+function authMode(value: string | undefined): AuthMode {
+  if (value === undefined || value === '' || value.startsWith('-'))
+    throw new UsageError(`--auth needs a mode: ${AUTH_MODES.join(', ')}`);
+  const mode = AUTH_MODES.find((m) => m === value);
+  if (!mode) throw new UsageError(`--auth ${value} is not a mode (use ${AUTH_MODES.join(', ')})`);
+  if (mode === 'jwt') throw new UsageError('--auth jwt is not supported locally yet (use iam or apiKey)');
+  return mode;
+}
+
 /** Parses `argv` (without node and the script); throws {@link UsageError} on anything unknown. */
 export function parseLocalArgs(argv: readonly string[]): LocalArgs {
   let synth = true;
   let json = false;
   let help = false;
-  for (const arg of argv) {
+  let auth: AuthMode | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--auth' || arg.startsWith('--auth=')) {
+      if (auth !== undefined) throw new UsageError('--auth is given twice');
+      auth = authMode(arg === '--auth' ? argv[++i] : arg.slice('--auth='.length));
+      continue;
+    }
     const flag = FLAGS[arg as keyof typeof FLAGS];
     if (flag === 'synth') synth = false;
     else if (flag === 'json') json = true;
@@ -57,5 +85,5 @@ export function parseLocalArgs(argv: readonly string[]): LocalArgs {
         `${arg.startsWith('-') ? 'unknown option' : 'unexpected argument'} ${arg} (npm start -- --help lists the options)`,
       );
   }
-  return { synth, json, help };
+  return { synth, json, help, ...(auth === undefined ? {} : { auth }) };
 }

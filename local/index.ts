@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { LocalAuth, type AuthMode, type LocalAuthInfo } from './apigateway/local-auth';
 import { startApiServer, type ApiServer } from './apigateway/server';
 import { createTable, startDynamo, tableNotReproduced } from './aws/dynamodb';
 import {
@@ -16,8 +17,9 @@ import { healthReport } from './control/endpoints';
 import { Journal } from './control/journal';
 import { functionEnv, logGroupNameOf } from './functions/environment';
 import { FunctionHost } from './functions/host';
+import { LocalModeError } from './errors';
 import { createLocalLogger, type LocalLogger, type LogMode } from './log';
-import { assertPortFree, generateApiKey, LOCAL_CDK_OUT, PROJECT_ROOT, synthesize } from './startup';
+import { assertPortFree, LOCAL_CDK_OUT, PROJECT_ROOT, synthesize } from './startup';
 import { analyzeLanes } from './template/lanes';
 import { readStageTemplate } from './template/reader';
 import { DEFAULT_LOCAL_REGION, localPseudoParameters, Resolver } from './template/resolver';
@@ -28,11 +30,13 @@ import { Scheduler, type ScheduleRun } from './triggers/schedules';
 export { LocalModeError } from './errors';
 export { assertPortFree, generateApiKey, synthesize } from './startup';
 export type { InvocationRecord } from './control/journal';
+export { AUTH_MODES, DEFAULT_LOCAL_TENANTS } from './apigateway/local-auth';
+export type { AuthMode, LocalAuthInfo, LocalAuthMode, LocalTenantCredentials } from './apigateway/local-auth';
 export type { LogMode } from './log';
 
 /**
  * Writes `.local/env.json` readable by its owner only (0600, also when the file existed): it
- * holds the API key.
+ * holds the tenants' API keys and secret access keys.
  */
 export function writeEnvFile(file: string, env: LocalEnv): void {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -61,8 +65,23 @@ export interface StartLocalOptions {
   readonly dynamodbPort?: number;
   /** Region of every local resource. @default the stack's region, else us-east-1 */
   readonly region?: string;
-  /** The API key the local API accepts. @default a random 40-character key */
+  /**
+   * The value of the first tenant's API key (the template's first `AWS::ApiGateway::ApiKey`).
+   * @default a random 40-character key, like every other tenant's
+   */
   readonly apiKey?: string;
+  /**
+   * The authentication mode to synthesize the stage with (`-c auth=<mode>`, which the app's
+   * `bin/` reads); the template must then use it (the methods' `AuthorizationType` and
+   * `ApiKeyRequired`), else startup fails saying so. `jwt` is not supported locally yet.
+   * @default the mode the stage's config gives (the template decides)
+   */
+  readonly auth?: AuthMode;
+  /**
+   * The local IAM users of `iam` mode, one per tenant, each with a generated access key.
+   * @default `tenant-a`, `tenant-b`
+   */
+  readonly iamTenants?: readonly string[];
   /** Terminal output. @default 'pretty' */
   readonly logs?: LogMode;
   /** Where to write the env file; `null` writes none. @default `<cwd>/.local/env.json` */
@@ -92,7 +111,17 @@ export interface StartLocalOptions {
 /** The contents of `.local/env.json` (docs/DESIGN.md §6 item 8). */
 export interface LocalEnv {
   readonly apiUrl: string;
-  readonly apiKey: string;
+  /**
+   * The first tenant's API key, for scripts that read one key; absent when no method requires
+   * an API key (`iam` mode).
+   */
+  readonly apiKey?: string;
+  /**
+   * How the API authenticates callers and every local tenant's credentials: `{ apiKey, apiKeyId }`
+   * in `apiKey` mode, `{ accessKeyId, secretAccessKey, userArn }` in `iam` mode.
+   * (Absent from env files written before tenants.)
+   */
+  readonly auth?: LocalAuthInfo;
   readonly awsEndpoint: string;
   readonly region: string;
   readonly queues: Readonly<
@@ -118,7 +147,10 @@ export interface LocalEnv {
 export interface LocalHandle {
   /** Base URL of the API, e.g. `http://127.0.0.1:3000` (routes as in the template: `/v1/messages`). */
   readonly apiUrl: string;
+  /** The first tenant's API key; `''` when no method requires one (`iam` mode). */
   readonly apiKey: string;
+  /** The authentication mode and every local tenant's credentials (also in {@link LocalEnv.auth}). */
+  readonly auth: LocalAuthInfo;
   /** Endpoint for SDK clients (SQS and S3): `http://127.0.0.1:<port>`. */
   readonly awsEndpoint: string;
   readonly region: string;
@@ -163,10 +195,13 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   await assertPortFree(apiPort, 'PORT');
   await assertPortFree(awsPort, 'LOCAL_AWS_PORT');
 
+  if (options.auth === 'jwt') {
+    throw new LocalModeError('auth mode jwt is not supported locally yet (use iam or apiKey)');
+  }
   if (options.synth) {
-    logger.info(`synthesizing stage ${stage}…`);
+    logger.info(`synthesizing stage ${stage}${options.auth ? ` with auth ${options.auth}` : ''}…`);
     const t = Date.now();
-    await synthesize(stage, cdkOut, appDir);
+    await synthesize(stage, cdkOut, appDir, options.auth ? { auth: options.auth } : {});
     logger.info(`synthesized in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
   const template = readStageTemplate(cdkOut, stackName);
@@ -175,6 +210,19 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   const resolver = new Resolver({ pseudo, resources: template.resources, parameters: template.parameters });
   const topology = analyzeTemplate(template, resolver);
   const lanes = analyzeLanes(topology.queues, resolver);
+  const auth = LocalAuth.create({
+    api: topology.api,
+    region,
+    accountId: pseudo.accountId,
+    stackName,
+    firstApiKey: options.apiKey,
+    iamTenants: options.iamTenants,
+  });
+  if (options.auth && options.auth !== auth.mode) {
+    throw new LocalModeError(
+      `auth ${options.auth} was asked for, but the template's API uses ${auth.mode}: the app's bin/ must read the "auth" context (-c auth=${options.auth}) and give it to the stage's settings`,
+    );
+  }
 
   // Everything started so far, stopped in reverse order if startup fails.
   const cleanup: (() => Promise<void>)[] = [];
@@ -303,11 +351,23 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     }
     for (const note of [...topology.notes, ...lanes.notes]) logger.info(`note: ${note}`);
 
-    const apiKey = options.apiKey ?? generateApiKey();
+    const authInfo = auth.info();
+    logger.info(
+      `API authentication: ${auth.mode}${
+        Object.keys(authInfo.tenants).length ? `; tenants ${Object.keys(authInfo.tenants).join(', ')}` : ''
+      }`,
+    );
+    const methods = topology.api?.resources.flatMap((r) => r.methods) ?? [];
+    if (methods.some((m) => m.apiKeyRequired) && !topology.api?.apiKeys?.length) {
+      logger.info(
+        'note: methods require an API key but the template creates none: they refuse every request',
+      );
+    }
+    const apiKey = auth.firstApiKey ?? '';
     const server: ApiServer = await startApiServer({
       port: apiPort,
       api: topology.api,
-      apiKey,
+      auth,
       accountId: pseudo.accountId,
       hosts,
       journal,
@@ -328,7 +388,8 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
 
     const env: LocalEnv = {
       apiUrl: server.url,
-      apiKey,
+      ...(auth.firstApiKey === undefined ? {} : { apiKey: auth.firstApiKey }),
+      auth: authInfo,
       awsEndpoint: emulator.endpoint,
       region,
       queues: Object.fromEntries(queues.map((q) => [q.logicalId, { url: q.url, arn: q.arn, name: q.name }])),
@@ -351,6 +412,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     return {
       apiUrl: env.apiUrl,
       apiKey,
+      auth: authInfo,
       awsEndpoint: env.awsEndpoint,
       region,
       env,

@@ -3,11 +3,14 @@
  *
  * The only place of local mode that reads the environment and the command line:
  * - `PORT` (API, default 3000), `LOCAL_AWS_PORT` (emulator, default 4566), `LOCAL_REGION`,
- *   `LOCAL_API_KEY` (default: a random key, printed), `LOCAL_LOGS` (`pretty` | `json` | `silent`),
+ *   `LOCAL_API_KEY` (the first tenant's key; default: a random key per tenant, printed),
+ *   `LOCAL_TENANTS` (iam mode's local IAM users, comma-separated; default `tenant-a,tenant-b`),
+ *   `LOCAL_LOGS` (`pretty` | `json` | `silent`),
  *   `LOCAL_CDK_OUT` (assembly directory, default `cdk.out.local`: local mode's own, so another
  *   `cdk synth` into `cdk.out` does not break `--no-synth`);
- * - `--no-synth` reuses the assembly as it is; `--json` is `LOCAL_LOGS=json`; `--help`
- *   ({@link LOCAL_USAGE}). Anything else: one line on stderr and exit 2.
+ * - `--no-synth` reuses the assembly as it is; `--auth iam|apiKey` synthesizes with that
+ *   authentication mode; `--json` is `LOCAL_LOGS=json`; `--help` ({@link LOCAL_USAGE}). Anything
+ *   else (`--auth jwt` too, for now): one line on stderr and exit 2.
  *
  * Stops cleanly on Ctrl-C / SIGTERM (exit 0); `npm start` execs node, so signalling npm's PID
  * works too (npm forwards SIGINT/SIGTERM to its script). Startup problems print one line,
@@ -15,7 +18,7 @@
  */
 import * as path from 'node:path';
 import { LOCAL_USAGE, parseLocalArgs, UsageError, type LocalArgs } from './cli-args';
-import { LocalModeError, startLocal, type LocalHandle, type LogMode } from './index';
+import { LocalModeError, startLocal, type LocalEnv, type LocalHandle, type LogMode } from './index';
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -24,6 +27,13 @@ function port(name: string, fallback: number): number {
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new LocalModeError(`${name}=${raw} is not a port number`);
   return n;
+}
+
+/** `LOCAL_TENANTS=a,b`: the local IAM users of iam mode; `undefined` when unset. */
+function localTenants(): string[] | undefined {
+  const raw = process.env.LOCAL_TENANTS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw.split(',').map((t) => t.trim());
 }
 
 function logMode(args: LocalArgs): LogMode {
@@ -35,18 +45,52 @@ function logMode(args: LocalArgs): LogMode {
 }
 
 /**
+ * The request to try, ready to paste, as the first tenant: signed with its access key
+ * (`curl --aws-sigv4`) in iam mode, with its API key in apiKey mode.
+ */
+export function tryCommand(env: Pick<LocalEnv, 'apiUrl' | 'apiKey' | 'auth' | 'region'>): string {
+  const body = `'{"type":"probe","payload":{"mode":"succeed"}}'`;
+  const [first] = Object.values(env.auth?.tenants ?? {});
+  const sign =
+    env.auth?.mode === 'iam' && first?.accessKeyId
+      ? ` --aws-sigv4 'aws:amz:${env.region}:execute-api' --user '${first.accessKeyId}:${first.secretAccessKey}'`
+      : '';
+  const apiKey = first?.apiKey ?? env.apiKey;
+  const key = apiKey ? ` -H 'x-api-key: ${apiKey}'` : '';
+  return `curl -s${sign} -X POST ${env.apiUrl}/v1/messages -H 'content-type: application/json'${key} -d ${body}`;
+}
+
+/**
  * What `npm start` prints once the stage is up (pretty logs): where the API, the emulator and the
- * env file are, each lane with its queue and DLQ (queues outside every lane by logical id, as all
- * of them were before lanes), the buckets, and a request to try.
+ * env file are, how callers authenticate (each tenant; the first one's key or access key),
+ * each lane with its queue and DLQ (queues outside every lane by logical id, as all of them were
+ * before lanes), the buckets, and a request to try as the first tenant.
  */
 export function banner(
-  local: Pick<LocalHandle, 'apiUrl' | 'apiKey' | 'awsEndpoint' | 'region' | 'env'>,
+  local: Pick<LocalHandle, 'apiUrl' | 'awsEndpoint' | 'region' | 'env'>,
   envFile: string,
   seconds: number,
 ): string {
-  const key = local.apiKey;
-  const body = `'{"type":"probe","payload":{"mode":"succeed"}}'`;
-  const curl = `curl -s -X POST ${local.apiUrl}/v1/messages -H 'content-type: application/json' -H 'x-api-key: ${key}' -d ${body}`;
+  const curl = tryCommand(local.env);
+  const auth = local.env.auth;
+  const tenants = Object.entries(auth?.tenants ?? {});
+  const [firstName, first] = tenants[0] ?? [];
+  const authLines =
+    auth?.mode === 'iam'
+      ? [
+          `  auth       iam (SigV4, service execute-api, region ${local.region}); tenants ${tenants.map(([n]) => n).join(', ')}`,
+          ...(first?.accessKeyId
+            ? [`  access key ${first.accessKeyId} (${firstName}; secrets in the env file)`]
+            : []),
+        ]
+      : auth?.mode === 'apiKey'
+        ? [
+            `  auth       apiKey (header x-api-key); tenants ${tenants.map(([n]) => n).join(', ')}`,
+            ...(local.env.apiKey ? [`  API key    ${local.env.apiKey} (${firstName})`] : []),
+          ]
+        : local.env.apiKey
+          ? [`  API key    ${local.env.apiKey}`]
+          : [];
   const { queues, lanes } = local.env;
   const nameOf = (id: string) => queues[id]?.name ?? id;
   const laneWidth = Math.max(8, ...Object.keys(lanes).map((n) => n.length));
@@ -63,7 +107,7 @@ export function banner(
   return [
     '',
     `  API        ${local.apiUrl}`,
-    `  API key    ${key}`,
+    ...authLines,
     `  AWS        ${local.awsEndpoint}   (SQS + S3, region ${local.region}; any credentials)`,
     ...(laneLines.length ? [`  lanes      ${laneLines.join(indent)}`] : []),
     ...(others.length ? [`  queues     ${others.join(indent)}`] : []),
@@ -101,6 +145,8 @@ export async function runLocal(argv: readonly string[], appDir: string): Promise
     dynamodbPort: port('LOCAL_DYNAMODB_PORT', 0),
     region: process.env.LOCAL_REGION || undefined,
     apiKey: process.env.LOCAL_API_KEY || undefined,
+    auth: args.auth,
+    iamTenants: localTenants(),
     logs,
     envFile,
     sandboxPath: process.env.PATH,

@@ -35,13 +35,15 @@ export async function assertPortFree(port: number, variable: string): Promise<vo
 }
 
 /**
- * Synthesizes `stage` into `cdkOut` with the project's CDK CLI. Throws a one-line
+ * Synthesizes `stage` into `cdkOut` with the project's CDK CLI, with `context` as more `-c
+ * key=value` pairs (local mode passes `auth=<mode>` for `--auth`). Throws a one-line
  * {@link LocalModeError} when synth fails (the app's own `error: …` line when it printed one).
  */
 export async function synthesize(
   stage: string,
   cdkOut: string,
   appDir: string = PROJECT_ROOT,
+  context: Readonly<Record<string, string>> = {},
 ): Promise<void> {
   // The app's own CDK CLI when it has one, else the one this package depends on.
   const cli = require.resolve('aws-cdk/bin/cdk', { paths: [appDir, PROJECT_ROOT] });
@@ -57,6 +59,7 @@ export async function synthesize(
     'cli-telemetry=false',
     '-c',
     `stage=${stage}`,
+    ...Object.entries(context).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
     '-o',
     cdkOut,
   ];

@@ -6,8 +6,10 @@ import type { ProbeMode } from '../shared/jobs/probe-modes';
 import { encodeMessage, MessageTooLargeError, type EncodedMessage } from '../shared/message-codec';
 import type { StatusStore, StatusSubject } from '../shared/status/types';
 import type { JobCatalog } from './catalog';
+import { messageGroupIdOf } from './group-id';
 import { ApiError, errorResponse, header, json } from './http';
 import {
+  deduplicationIdFor,
   envelopeIdFor,
   requestHash,
   type Claim,
@@ -27,6 +29,8 @@ import {
   type PreparedEntry,
   type SendDeps,
 } from './send';
+import { readableBy } from './status-access';
+import { tenantOf, type TenantOptions } from './tenant';
 import { validateBatchShape, validateEntry, validateIdempotencyHeader, type ValidEntry } from './validation';
 
 /** What the producer needs; everything is injectable for tests. */
@@ -36,6 +40,8 @@ export interface ApiDeps {
   readonly sqs: SQSClient;
   /** The default lanes' queues, and each custom lane's queue by lane name. */
   readonly queues: LaneQueues;
+  /** How the stage authenticates callers, and what names their tenants (`./tenant.ts`). */
+  readonly auth: TenantOptions;
   readonly maxBodyBytes: number;
   readonly allowedProbeModes: readonly ProbeMode[];
   readonly logger: Logger;
@@ -55,9 +61,21 @@ export interface ApiDeps {
   readonly idempotencyKeys?: IdempotencyKeys;
 }
 
+/** What the producer knows of a request before reading it. */
+interface RequestFacts {
+  /** API Gateway's request id: the envelope's `correlationId` and the errors' `requestId`. */
+  readonly correlationId: string;
+  /** Who is calling (`./tenant.ts`). */
+  readonly tenant: string;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The 409 for a key that cannot be used for this request (`undefined` for a claim or a replay). */
+/**
+ * The 422 for a key used with another request and the 409 for one still in flight (`undefined`
+ * for a claim or a replay). Keys are the caller's own (`./idempotency-keys.ts`): neither answer
+ * tells anything of another tenant's keys.
+ */
 function conflictOf(claim: Claim, field: string): ApiError | undefined {
   if (claim.outcome === 'reused')
     return new ApiError(
@@ -87,15 +105,16 @@ export function createApi(deps: ApiDeps) {
 
   function encode(
     entry: ValidEntry,
-    correlationId: string,
+    request: RequestFacts,
     idempotencyKey: string | undefined,
-    hash?: string,
+    hash: string,
   ): EncodedMessage {
+    const { correlationId, tenant } = request;
     // A keyed request gets the same envelope id on every retry: if a send that "failed" did reach
     // the queue, the retry's copy is the same message to the consumers' idempotency.
     const id =
-      idempotencyKey !== undefined && hash !== undefined && deps.idempotencyKeys
-        ? envelopeIdFor(idempotencyKey, hash)
+      idempotencyKey !== undefined && deps.idempotencyKeys
+        ? envelopeIdFor(tenant, idempotencyKey, hash)
         : deps.newId?.();
     try {
       return encodeMessage(entry, {
@@ -103,6 +122,13 @@ export function createApi(deps: ApiDeps) {
         idempotencyKey,
         now: now(),
         ...(id ? { id } : {}),
+        tenant,
+        // Per tenant: its FIFO groups are its own, and on a standard queue the group names the
+        // tenant to SQS fair queues.
+        messageGroupId: messageGroupIdOf(tenant, entry.orderingKey),
+        ...(idempotencyKey !== undefined
+          ? { deduplicationId: deduplicationIdFor(tenant, idempotencyKey) }
+          : {}),
       });
     } catch (error) {
       if (!(error instanceof MessageTooLargeError)) throw error;
@@ -119,6 +145,7 @@ export function createApi(deps: ApiDeps) {
     m.addMetric('accepted', MetricUnit.Count, n);
   }
 
+  /** The status subject of an accepted message; its tenant becomes the row's owner. */
   function subjectOf(msg: EncodedMessage, lane: string, messageId: string): StatusSubject {
     return {
       id: msg.envelope.id,
@@ -127,18 +154,20 @@ export function createApi(deps: ApiDeps) {
       lane,
       messageId,
       acceptedAt: msg.envelope.createdAt,
+      ...(msg.envelope.tenant !== undefined ? { tenant: msg.envelope.tenant } : {}),
     };
   }
 
-  async function single(event: APIGatewayProxyEvent, correlationId: string): Promise<APIGatewayProxyResult> {
+  async function single(event: APIGatewayProxyEvent, request: RequestFacts): Promise<APIGatewayProxyResult> {
+    const { tenant } = request;
     const body = parseJsonBody(event, deps.maxBodyBytes);
     const key = validateIdempotencyHeader(header(event.headers, 'idempotency-key'));
     const entry = validateEntry(body, deps);
     const hash = requestHash('single', body);
-    const msg = encode(entry, correlationId, key, hash);
+    const msg = encode(entry, request, key, hash);
     const keys = key !== undefined ? deps.idempotencyKeys : undefined;
     if (keys && key !== undefined) {
-      const claim = await keys.claim(key, hash);
+      const claim = await keys.claim(tenant, key, hash);
       if (claim.outcome === 'replay') {
         deps.logger.info('idempotent replay', { idempotencyKey: key });
         return json(claim.response.statusCode, JSON.parse(claim.response.body), claim.response.headers);
@@ -152,7 +181,7 @@ export function createApi(deps: ApiDeps) {
     } catch (error) {
       if (keys && key !== undefined)
         await keys
-          .release(key)
+          .release(tenant, key)
           .catch((e: unknown) => deps.logger.warn('could not release key', { error: e }));
       throw error;
     }
@@ -177,25 +206,28 @@ export function createApi(deps: ApiDeps) {
       const stored: StoredResponse = { statusCode: 202, body: JSON.stringify(result), headers };
       // The message is on its queue: a failed completion leaves the claim to run out (RequestInProgress).
       await keys
-        .complete(key, stored)
+        .complete(tenant, key, stored)
         .catch((e: unknown) => deps.logger.error('could not complete idempotency key', { error: e }));
     }
     await writingStatus;
     return json(202, result, headers);
   }
 
-  async function status(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  async function status(event: APIGatewayProxyEvent, tenant: string): Promise<APIGatewayProxyResult> {
     const id = statusIdOf(event);
     if (!UUID.test(id))
       throw new ApiError('ValidationError', `"${id.slice(0, 64)}" is not a message id (a UUID)`, [
         { field: 'id', message: 'must be a UUID' },
       ]);
     const found = await deps.status?.get(id.toLowerCase());
-    if (!found) throw new ApiError('NotFound', `No message with id ${id}`);
-    return json(200, found);
+    // Another tenant's message answers as an unknown id does: same status, same body.
+    if (!found || !readableBy(found, tenant)) throw new ApiError('NotFound', `No message with id ${id}`);
+    const { owner: _owner, ...body } = found;
+    return json(200, body);
   }
 
-  async function batch(event: APIGatewayProxyEvent, correlationId: string): Promise<APIGatewayProxyResult> {
+  async function batch(event: APIGatewayProxyEvent, request: RequestFacts): Promise<APIGatewayProxyResult> {
+    const { correlationId, tenant } = request;
     if (header(event.headers, 'idempotency-key') !== undefined)
       throw new ApiError(
         'ValidationError',
@@ -218,7 +250,7 @@ export function createApi(deps: ApiDeps) {
     entries.forEach((raw, index) => {
       try {
         const e = validateEntry(raw, { ...deps, batch: true, prefix: `messages.${index}` });
-        const msg = encode(e, correlationId, e.idempotencyKey, requestHash('batch-entry', raw));
+        const msg = encode(e, request, e.idempotencyKey, requestHash('batch-entry', raw));
         candidates.push({
           msg,
           raw,
@@ -255,7 +287,7 @@ export function createApi(deps: ApiDeps) {
         const field = `messages.${index}.idempotencyKey`;
         let claim: Claim;
         try {
-          claim = await keys.claim(c.key, requestHash('batch-entry', c.raw));
+          claim = await keys.claim(tenant, c.key, requestHash('batch-entry', c.raw));
         } catch (error) {
           deps.logger.error('idempotency key claim failed', { error });
           results[index] = {
@@ -265,7 +297,9 @@ export function createApi(deps: ApiDeps) {
           return;
         }
         if (claim.outcome === 'claimed') claimed.add(index);
-        else if (claim.outcome === 'replay') results[index] = JSON.parse(claim.response.body) as BatchResult;
+        // The first result, at this request's index (the key may have been at another position).
+        else if (claim.outcome === 'replay')
+          results[index] = { ...(JSON.parse(claim.response.body) as BatchResult), index };
         else results[index] = { index, error: conflictOf(claim, field)!.toBody().error };
       }),
     );
@@ -287,7 +321,7 @@ export function createApi(deps: ApiDeps) {
             deps.status?.accepted(subjectOf(c.msg, c.prepared.lane, r.messageId)),
             keys && c.key !== undefined
               ? keys
-                  .complete(c.key, { statusCode: 202, body: JSON.stringify(withId), headers: {} })
+                  .complete(tenant, c.key, { statusCode: 202, body: JSON.stringify(withId), headers: {} })
                   .catch((e: unknown) =>
                     deps.logger.error('could not complete idempotency key', { error: e }),
                   )
@@ -295,7 +329,7 @@ export function createApi(deps: ApiDeps) {
           ]);
         } else if (keys && c.key !== undefined) {
           await keys
-            .release(c.key)
+            .release(tenant, c.key)
             .catch((e: unknown) => deps.logger.warn('could not release key', { error: e }));
         }
       }),
@@ -321,13 +355,36 @@ export function createApi(deps: ApiDeps) {
     return json(207, { results });
   }
 
-  /** Handles one API Gateway REST proxy event. Never throws: every outcome is an HTTP response. */
+  /**
+   * Handles one API Gateway REST proxy event. Never throws: every outcome is an HTTP response. A
+   * request without a tenant (`./tenant.ts`) is refused first, with 403 and nothing else said.
+   */
   return async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
     const correlationId = event.requestContext?.requestId ?? deps.newId?.() ?? 'unknown';
+    const tenant = tenantOf(event.requestContext, deps.auth);
+    if (tenant === undefined) {
+      // API Gateway's authorization normally stops such a request: this is defence in depth.
+      deps.logger.warn('request refused: no tenant for the caller', {
+        authMode: deps.auth.mode,
+        // Not a secret (the key's value is): it tells an operator which key the stage does not name.
+        apiKeyId: event.requestContext?.identity?.apiKeyId ?? null,
+      });
+      return errorResponse(new ApiError('Forbidden', 'Access denied'), {}, correlationId);
+    }
+    deps.logger.appendKeys({ tenant });
     try {
-      const route = routeOf(event);
-      if (!route) throw new ApiError('NotFound', `No route for ${event.httpMethod} ${event.path}`);
-      if (route === 'status') {
+      return await route(event, { correlationId, tenant });
+    } finally {
+      deps.logger.removeKeys(['tenant']);
+    }
+  };
+
+  async function route(event: APIGatewayProxyEvent, request: RequestFacts): Promise<APIGatewayProxyResult> {
+    const { correlationId, tenant } = request;
+    try {
+      const kind = routeOf(event);
+      if (!kind) throw new ApiError('NotFound', `No route for ${event.httpMethod} ${event.path}`);
+      if (kind === 'status') {
         if (event.httpMethod !== 'GET')
           throw new ApiError(
             'MethodNotAllowed',
@@ -335,7 +392,7 @@ export function createApi(deps: ApiDeps) {
             [],
             { allow: 'GET' },
           );
-        return await status(event);
+        return await status(event, tenant);
       }
       if (event.httpMethod !== 'POST') {
         throw new ApiError(
@@ -345,7 +402,7 @@ export function createApi(deps: ApiDeps) {
           { allow: 'POST' },
         );
       }
-      return route === 'single' ? await single(event, correlationId) : await batch(event, correlationId);
+      return kind === 'single' ? await single(event, request) : await batch(event, request);
     } catch (error) {
       if (error instanceof ApiError) {
         if (error.status >= 500) deps.logger.warn('request not accepted', { code: error.code });
@@ -360,5 +417,5 @@ export function createApi(deps: ApiDeps) {
       deps.logger.error('unexpected error', { error });
       return errorResponse(queueUnavailable(deps.logger, error), {}, correlationId);
     }
-  };
+  }
 }

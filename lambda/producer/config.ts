@@ -1,8 +1,10 @@
 import {
   defineEnvironment,
+  EnvValueError,
   integer,
   json,
   stringRecord,
+  oneOf,
   oneOfList,
   text,
   type ConfigOf,
@@ -10,6 +12,21 @@ import {
 } from '../shared/env-contract';
 import { SHARED_VARIABLES } from '../shared/shared-environment';
 import { PROBE_MODES } from '../shared/jobs/probe-modes';
+import { TENANT_MAX_BYTES } from '../shared/constants';
+import { isTenantName } from '../shared/envelope';
+import { AUTH_MODES } from './tenant';
+
+/** A check for `API_KEY_TENANTS`: an object of tenant names (`isTenantName`) by key id. */
+function tenantsByKeyId(value: unknown): Record<string, string> {
+  const record = stringRecord(value);
+  for (const [id, tenant] of Object.entries(record))
+    if (!isTenantName(tenant))
+      throw new EnvValueError(
+        `must be a tenant name (no control characters, at most ${TENANT_MAX_BYTES} bytes as JSON)`,
+        id,
+      );
+  return record;
+}
 
 /**
  * The producer's environment contract: `IngestApi` writes it with {@link toEnvironment}, the entry
@@ -24,6 +41,13 @@ const contract = defineEnvironment({
   maxBodyBytes: integer('MAX_BODY_BYTES'),
   /** Probe modes this stage accepts; an unknown mode fails the cold start. */
   allowedProbeModes: oneOfList('ALLOWED_PROBE_MODES', PROBE_MODES),
+  /** How the stage authenticates callers, which decides where a request's tenant comes from. */
+  authMode: oneOf('AUTH_MODE', AUTH_MODES),
+  /**
+   * `apiKey` mode: each API key's tenant, by the key's id (`{ "<key id>": "<tenant>" }`; `{}` in
+   * the other modes). A key it does not name has no tenant (403).
+   */
+  apiKeyTenants: json('API_KEY_TENANTS', tenantsByKeyId),
   statusTable: SHARED_VARIABLES.statusTable,
   statusRetentionDays: SHARED_VARIABLES.statusRetentionDays,
   idempotencyWindowSeconds: SHARED_VARIABLES.idempotencyWindowSeconds,

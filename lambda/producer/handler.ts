@@ -34,6 +34,7 @@ export function createProducerHandler(catalog: {
       fifoUrl: config.fifoQueueUrl,
       lanes: config.laneQueueUrls,
     },
+    auth: { mode: config.authMode, apiKeyTenants: config.apiKeyTenants },
     maxBodyBytes: config.maxBodyBytes,
     allowedProbeModes: config.allowedProbeModes,
     logger,

@@ -17,14 +17,18 @@ export type Claim =
   | { readonly outcome: 'reused' }
   | { readonly outcome: 'in-progress'; readonly retryAfterSeconds: number };
 
-/** The API's `Idempotency-Key` records (docs/DESIGN.md §3); injectable for tests. */
+/**
+ * The API's `Idempotency-Key` records (docs/DESIGN.md §3), one per tenant and key: a tenant's
+ * keys are its own, another tenant using the same key neither sees nor blocks them. Injectable
+ * for tests.
+ */
 export interface IdempotencyKeys {
-  /** Claims `key` for a request with fingerprint `hash`, or says why it cannot. */
-  claim(key: string, hash: string): Promise<Claim>;
+  /** Claims `tenant`'s `key` for a request with fingerprint `hash`, or says why it cannot. */
+  claim(tenant: string, key: string, hash: string): Promise<Claim>;
   /** Remembers the response of a claimed key for the window. */
-  complete(key: string, response: StoredResponse): Promise<void>;
+  complete(tenant: string, key: string, response: StoredResponse): Promise<void>;
   /** Releases a claimed key whose request was not accepted, so a retry can succeed. */
-  release(key: string): Promise<void>;
+  release(tenant: string, key: string): Promise<void>;
 }
 
 /** The fingerprint of a request: its route and its body (as parsed JSON). */
@@ -33,11 +37,19 @@ export function requestHash(route: string, body: unknown): string {
 }
 
 /**
- * The envelope id of a keyed request: derived from the key and the request's fingerprint (a
- * UUID v4 in form), so every retry of the same request carries the same envelope id.
+ * The envelope id of a keyed request: derived from the tenant, the key and the request's
+ * fingerprint (a UUID v4 in form), so every retry of the same request carries the same envelope
+ * id, and two tenants' requests never share one whatever their keys and bodies. (The parts are
+ * joined with a newline, which neither a tenant name nor a key contains.)
  */
-export function envelopeIdFor(key: string, hash: string): string {
-  const h = createHash('sha256').update(key).update('\n').update(hash).digest('hex');
+export function envelopeIdFor(tenant: string, key: string, hash: string): string {
+  const h = createHash('sha256')
+    .update(tenant)
+    .update('\n')
+    .update(key)
+    .update('\n')
+    .update(hash)
+    .digest('hex');
   const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
@@ -54,7 +66,17 @@ export interface DynamoIdempotencyKeysOptions {
 }
 
 /**
- * {@link IdempotencyKeys} on the status table (`key#<key>` rows): a conditional `PutItem` claims
+ * The FIFO `MessageDeduplicationId` of a keyed request: the SHA-256 (hex) of the tenant and the
+ * key. SQS deduplicates across the whole queue (or group): with the bare key, another tenant's
+ * message with the same key would be dropped as a duplicate.
+ */
+export function deduplicationIdFor(tenant: string, key: string): string {
+  return createHash('sha256').update(tenant).update('\n').update(key).digest('hex');
+}
+
+/**
+ * {@link IdempotencyKeys} on the status table (`key#<tenant hash>#<key>` rows, with the tenant's
+ * name as attribute `tenant`, for operators): a conditional `PutItem` claims
  * a key that is absent, expired, released or whose in-flight lock ran out; on a conflict the row
  * is read (consistently) to tell a replay, a reuse with another request, and one in flight apart.
  */
@@ -70,15 +92,16 @@ export class DynamoIdempotencyKeys implements IdempotencyKeys {
     this.#lock = options.lockSeconds ?? 30;
   }
 
-  async claim(key: string, hash: string): Promise<Claim> {
+  async claim(tenant: string, key: string, hash: string): Promise<Claim> {
     const nowS = Math.floor(this.#now().getTime() / 1000);
-    const pk = idempotencyKeyKey(key);
+    const pk = idempotencyKeyKey(tenant, key);
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.options.tableName,
           Item: {
             [STATUS_TABLE_KEYS.partitionKey]: pk,
+            tenant,
             state: 'in-flight',
             requestHash: hash,
             lockUntil: nowS + this.#lock,
@@ -117,11 +140,11 @@ export class DynamoIdempotencyKeys implements IdempotencyKeys {
     };
   }
 
-  async complete(key: string, response: StoredResponse): Promise<void> {
+  async complete(tenant: string, key: string, response: StoredResponse): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.options.tableName,
-        Key: { [STATUS_TABLE_KEYS.partitionKey]: idempotencyKeyKey(key) },
+        Key: { [STATUS_TABLE_KEYS.partitionKey]: idempotencyKeyKey(tenant, key) },
         UpdateExpression: 'SET #state = :completed, #response = :response',
         ExpressionAttributeNames: { '#state': 'state', '#response': 'response' },
         ExpressionAttributeValues: { ':completed': 'completed', ':response': response },
@@ -129,11 +152,11 @@ export class DynamoIdempotencyKeys implements IdempotencyKeys {
     );
   }
 
-  async release(key: string): Promise<void> {
+  async release(tenant: string, key: string): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.options.tableName,
-        Key: { [STATUS_TABLE_KEYS.partitionKey]: idempotencyKeyKey(key) },
+        Key: { [STATUS_TABLE_KEYS.partitionKey]: idempotencyKeyKey(tenant, key) },
         UpdateExpression: 'SET #state = :released',
         ConditionExpression: '#state = :inflight',
         ExpressionAttributeNames: { '#state': 'state' },

@@ -159,11 +159,17 @@ async function sendLanePlan(
       for (const bad of out.Failed ?? []) {
         const p = live.find((x) => x.entry.Id === bad.Id)!;
         if (p.key) failedKeys.add(p.key);
+        // SQS's own text stays in the log: it may name the queue or its settings.
+        deps.logger.warn('queue refused a batch entry', {
+          index: p.index,
+          code: bad.Code,
+          reason: bad.Message,
+        });
         results[p.index] = {
           index: p.index,
           error: {
             code: 'QueueUnavailable',
-            message: `${bad.Code ?? 'Error'}: ${bad.Message ?? 'not accepted by the queue'}`,
+            message: `The queue did not accept the entry (${bad.Code ?? 'Error'}); retry it`,
           },
         };
       }

@@ -104,11 +104,10 @@ export function validateEntry(
   const e = raw as Omit<ValidEntry, 'lane'>;
   const field = (f: string) => [prefix, f].filter(Boolean).join('.');
   if (!ctx.catalog.has(e.type)) {
-    throw new ApiError(
-      'UnknownType',
-      `Unknown message type "${e.type}". Registered types: ${ctx.catalog.types().join(', ')}`,
-      [{ field: field('type'), message: 'not a registered type' }],
-    );
+    // Names only the caller's own input: the catalog is not listed to any caller.
+    throw new ApiError('UnknownType', `Unknown message type "${e.type}"`, [
+      { field: field('type'), message: 'not a registered type' },
+    ]);
   }
   const checked = ctx.catalog.validate(e.type, e.payload);
   if (!checked.ok) {

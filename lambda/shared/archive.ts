@@ -7,6 +7,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { ARCHIVE_PREFIX } from './constants';
+import { isTenantName } from './envelope';
 import { ArchiveWriteError } from './errors';
 
 /** Why a message was given up on. */
@@ -25,6 +26,11 @@ export interface ArchiveRecord {
   readonly firstReceivedAt: string | null;
   readonly archivedAt: string;
   readonly failure: { readonly kind: FailureKind; readonly errorName: string; readonly errorMessage: string };
+  /**
+   * Who sent the message: the envelope's `tenant` (also in `body`), here to find a tenant's
+   * records without parsing bodies. Absent when the body carries none.
+   */
+  readonly tenant?: string;
 }
 
 /** The minimal view of a message the archive needs; both Lambda records and SDK messages map to it. */
@@ -72,6 +78,16 @@ export function archiveDay(body: string, sentAt: string | null, now: Date): Date
   return sentAt ? new Date(sentAt) : now;
 }
 
+/** The envelope's `tenant` of a message body, or `undefined` (no envelope, or no tenant). */
+export function tenantOfBody(body: string): string | undefined {
+  try {
+    const tenant = (JSON.parse(body) as { tenant?: unknown } | null)?.tenant;
+    return isTenantName(tenant) ? tenant : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `failed/<queue-name>/<yyyy>/<mm>/<dd>/<messageId>.json` */
 export function archiveKey(
   record: Pick<ArchiveRecord, 'queue' | 'messageId' | 'body' | 'sentAt' | 'archivedAt'>,
@@ -93,6 +109,7 @@ export function buildArchiveRecord(
   const err = failure.error;
   const errorName = err instanceof Error ? err.name : 'Error';
   const errorMessage = err instanceof Error ? err.message : String(err);
+  const tenant = tenantOfBody(message.body);
   const attributes = Object.fromEntries(
     Object.entries(message.attributes as Record<string, unknown>).filter(
       (e): e is [string, string] => typeof e[1] === 'string',
@@ -110,6 +127,7 @@ export function buildArchiveRecord(
     firstReceivedAt: isoFromEpochMs(attributes.ApproximateFirstReceiveTimestamp),
     archivedAt: now.toISOString(),
     failure: { kind: failure.kind, errorName, errorMessage: errorMessage.slice(0, 4096) },
+    ...(tenant !== undefined ? { tenant } : {}),
   };
 }
 

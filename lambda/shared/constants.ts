@@ -39,3 +39,11 @@ export const ENVELOPE_RESERVE_BYTES = 2048;
 
 /** The API's default request body limit: 1 MiB − 4 KiB (1,044,480 bytes). */
 export const DEFAULT_MAX_BODY_BYTES = MAX_ENQUEUED_MESSAGE_BYTES - ENVELOPE_RESERVE_BYTES;
+
+/**
+ * The largest tenant name (`isTenantName` in `./envelope.ts`), in bytes as JSON text (the way the
+ * envelope carries it): the longest IAM principal ARN in practice (a user with a 512-character
+ * path, about 620 bytes) fits, and so does the envelope of a request at the default body limit,
+ * within {@link ENVELOPE_RESERVE_BYTES}.
+ */
+export const TENANT_MAX_BYTES = 768;

@@ -70,6 +70,19 @@ export function oneOfList<T extends string>(name: string, allowed: readonly T[])
   };
 }
 
+/** One value from `allowed`; anything else is an error. */
+export function oneOf<T extends string>(name: string, allowed: readonly T[]): EnvVar<T, T> {
+  return {
+    name,
+    parse(raw) {
+      if (!(allowed as readonly string[]).includes(raw))
+        throw new EnvValueError(`must be one of ${allowed.join(', ')}`);
+      return raw as T;
+    },
+    format: (v) => v,
+  };
+}
+
 /**
  * A JSON-encoded value, checked by `check` (which returns the value, or throws
  * {@link EnvValueError} saying what it must be).

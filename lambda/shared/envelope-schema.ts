@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type Envelope, JOB_TYPE_PATTERN } from './envelope';
+import { TENANT_MAX_BYTES } from './constants';
+import { type Envelope, isTenantName, JOB_TYPE_PATTERN } from './envelope';
 import { InvalidMessageError } from './errors';
 
 /**
@@ -14,6 +15,19 @@ export const EnvelopeV1 = z
     payload: z.record(z.string(), z.unknown()),
     createdAt: z.iso.datetime(),
     correlationId: z.string().min(1).max(256),
+    tenant: z
+      .string()
+      .min(1)
+      .max(TENANT_MAX_BYTES)
+      .refine(isTenantName, {
+        message: `a tenant name: no control characters, at most ${TENANT_MAX_BYTES} bytes as JSON`,
+      })
+      .meta({
+        description:
+          'Who sent the message: the tenant the API authenticated. Absent on a message that entered a queue without the API. ' +
+          `No control characters; at most ${TENANT_MAX_BYTES} bytes as JSON text.`,
+      })
+      .optional(),
   })
   .strict()
   .meta({

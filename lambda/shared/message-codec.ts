@@ -51,24 +51,40 @@ export interface EncodedMessage {
   readonly params: MessageParams;
 }
 
+/** What a message is sent with besides its content. */
+export interface MessageMeta {
+  readonly correlationId: string;
+  /** Carried as the `idempotency-key` attribute. */
+  readonly idempotencyKey?: string | undefined;
+  readonly now: Date;
+  /** The envelope id. @default a random UUID */
+  readonly id?: string;
+  /** The tenant that sent it, carried in the envelope. @default none (a message not from the API) */
+  readonly tenant?: string;
+  /**
+   * `MessageGroupId`: on a FIFO queue the ordering group, on a standard queue the tenant's group
+   * for SQS fair queues. @default FIFO: the `orderingKey`; standard: none
+   */
+  readonly messageGroupId?: string;
+  /** FIFO `MessageDeduplicationId`. @default the idempotency key, else the envelope id */
+  readonly deduplicationId?: string;
+}
+
 /**
  * Encodes a message as the consumers read it (`parseEnvelope` in `./envelope.ts`): the v1
- * envelope as body, the producer's attributes ({@link ATTR}), and for FIFO the message group
- * (`orderingKey`) and deduplication id (the idempotency key, else the envelope id). Throws
- * {@link MessageTooLargeError} above {@link MAX_ENQUEUED_MESSAGE_BYTES} (SQS's 1 MiB less the room
- * kept for the consumer's DLQ attributes).
+ * envelope as body, the producer's attributes ({@link ATTR}), the message group (see
+ * {@link MessageMeta}) and for FIFO the deduplication id. Throws {@link MessageTooLargeError}
+ * above {@link MAX_ENQUEUED_MESSAGE_BYTES} (SQS's 1 MiB less the room kept for the consumer's DLQ
+ * attributes).
  */
-export function encodeMessage(
-  input: MessageInput,
-  meta: {
-    readonly correlationId: string;
-    readonly idempotencyKey?: string | undefined;
-    readonly now: Date;
-    readonly id?: string;
-  },
-): EncodedMessage {
+export function encodeMessage(input: MessageInput, meta: MessageMeta): EncodedMessage {
   const envelope = createEnvelope(
-    { type: input.type, payload: input.payload, correlationId: meta.correlationId },
+    {
+      type: input.type,
+      payload: input.payload,
+      correlationId: meta.correlationId,
+      ...(meta.tenant !== undefined ? { tenant: meta.tenant } : {}),
+    },
     meta.now,
     meta.id,
   );
@@ -95,8 +111,14 @@ export function encodeMessage(
       MessageBody: body,
       MessageAttributes: attributes,
       ...(fifo
-        ? { MessageGroupId: input.orderingKey, MessageDeduplicationId: meta.idempotencyKey ?? envelope.id }
-        : { DelaySeconds: input.delaySeconds }),
+        ? {
+            MessageGroupId: meta.messageGroupId ?? input.orderingKey,
+            MessageDeduplicationId: meta.deduplicationId ?? meta.idempotencyKey ?? envelope.id,
+          }
+        : {
+            ...(meta.messageGroupId !== undefined ? { MessageGroupId: meta.messageGroupId } : {}),
+            DelaySeconds: input.delaySeconds,
+          }),
     },
   };
 }

@@ -104,7 +104,11 @@ export async function sweep(
             const outcome = await deps.archive.write(record);
             if (outcome === 'written') {
               result.archived++;
-              deps.logger.info('swept message archived', { messageId: originalId, dlq: q.dlqUrl });
+              deps.logger.info('swept message archived', {
+                messageId: originalId,
+                dlq: q.dlqUrl,
+                ...(record.tenant !== undefined ? { tenant: record.tenant } : {}),
+              });
             } else result.alreadyArchived++;
             const subject = subjectOf(
               { body: m.Body ?? '', messageId: originalId },

@@ -61,6 +61,8 @@ export const DEFAULTS: Omit<StageConfig, 'stage' | 'maxReceiveCount'> & { maxRec
   fifoHighThroughput: false,
   // 1 MiB less the envelope's and the DLQ attributes' reserve (lambda/shared/constants.ts).
   api: { rateLimit: 50, burstLimit: 100, quotaPerDay: 500_000, maxBodyBytes: DEFAULT_MAX_BODY_BYTES },
+  // Services call with their IAM identity (SigV4): no shared secret to hand out or rotate.
+  auth: { mode: 'iam', tenants: [], allowedPrincipals: [] },
   allowedProbeModes: PROBE_MODES,
   sweepEveryMinutes: 15,
   maxMessageAgeSeconds: 900,

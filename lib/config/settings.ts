@@ -1,7 +1,7 @@
 import { DEFAULTS, QUEUE_DEFAULTS } from './defaults';
 import { ConfigError } from './errors';
 import { API_BODY_LIMITS, assertAttemptsFit, LAMBDA_LIMITS, SQS_LIMITS } from './limits';
-import type { PipelineSettingsInput, StageConfig } from './types';
+import { AUTH_MODES, type PipelineSettingsInput, type StageConfig } from './types';
 
 /** What a stage name may be: it names the API Gateway stage and prefixes labels. */
 export const STAGE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
@@ -81,6 +81,7 @@ function validateStageConfig(c: StageConfig): void {
     );
   if (c.api.maxBodyBytes < API_BODY_LIMITS.minBytes || c.api.maxBodyBytes > API_BODY_LIMITS.maxBytes)
     fail('api.maxBodyBytes must be 1 KiB – 10 MiB');
+  validateAuth(c, fail);
   if (c.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(c.alarmEmail))
     fail(`alarmEmail "${c.alarmEmail}" is not an email address`);
   if (c.sweepEveryMinutes < 1) fail('sweepEveryMinutes must be >= 1');
@@ -88,4 +89,45 @@ function validateStageConfig(c: StageConfig): void {
     fail('status.retentionDays must be an integer >= 1');
   if (c.status.idempotencyWindowHours < 1 || c.status.idempotencyWindowHours > c.status.retentionDays * 24)
     fail('status.idempotencyWindowHours must be 1 h up to status.retentionDays');
+}
+
+/** What a tenant name may be (it names an API key, a usage plan and output keys). */
+export const TENANT_NAME_PATTERN = /^(?=.{1,32}$)[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const PRINCIPAL = /^(\d{12}|arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+)$/;
+
+/** Per-tenant limits: the stage's halved (at least 1) unless the settings give them. */
+export function tenantLimitsOf(c: StageConfig): {
+  rateLimit: number;
+  burstLimit: number;
+  quotaPerDay: number;
+} {
+  return (
+    c.auth.tenantLimits ?? {
+      rateLimit: Math.max(1, Math.floor(c.api.rateLimit / 2)),
+      burstLimit: Math.max(1, Math.floor(c.api.burstLimit / 2)),
+      quotaPerDay: Math.max(1, Math.floor(c.api.quotaPerDay / 2)),
+    }
+  );
+}
+
+function validateAuth(c: StageConfig, fail: (msg: string) => never): void {
+  const { auth } = c;
+  if (!(AUTH_MODES as readonly string[]).includes(auth.mode))
+    fail(`auth.mode must be one of ${AUTH_MODES.join(', ')}, got "${String(auth.mode)}"`);
+  const bad = auth.tenants.find((t) => !TENANT_NAME_PATTERN.test(t));
+  if (bad !== undefined)
+    fail(`auth.tenants: "${bad}" must be lower-case words of letters and digits joined by single dashes`);
+  if (new Set(auth.tenants).size !== auth.tenants.length) fail('auth.tenants names a tenant twice');
+  if (auth.mode === 'apiKey' && auth.tenants.length === 0)
+    fail('auth.mode apiKey needs at least one tenant in auth.tenants (one API key each)');
+  const principal = auth.allowedPrincipals.find((p) => !PRINCIPAL.test(p));
+  if (principal !== undefined)
+    fail(`auth.allowedPrincipals: "${principal}" is not an account id or an IAM/STS ARN`);
+  if (auth.mode !== 'iam' && auth.allowedPrincipals.length > 0)
+    fail('auth.allowedPrincipals applies to auth.mode iam only');
+  const t = tenantLimitsOf(c);
+  if (t.rateLimit > c.api.rateLimit || t.burstLimit > c.api.burstLimit || t.quotaPerDay > c.api.quotaPerDay)
+    fail(
+      "auth.tenantLimits must not exceed the stage's api limits (one tenant must not take the whole stage)",
+    );
 }

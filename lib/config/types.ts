@@ -14,6 +14,40 @@ export interface ConsumerSettings {
   readonly memoryMb: number;
 }
 
+/** How callers authenticate: SigV4 with their IAM identity, or one API key per tenant. */
+export const AUTH_MODES = ['iam', 'apiKey'] as const;
+/** One of {@link AUTH_MODES}. */
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+/** Authentication and tenants of the API. */
+export interface AuthSettings {
+  /**
+   * `iam`: every method is `AWS_IAM` (SigV4); the tenant is the caller's account and principal.
+   * `apiKey`: one API key per tenant in `tenants`, each with its own usage plan.
+   */
+  readonly mode: AuthMode;
+  /**
+   * `apiKey`: the tenants, one key and usage plan each (names: lower case, digits, dashes).
+   * `iam`: local mode's principals (one generated credential each); AWS needs no list.
+   */
+  readonly tenants: readonly string[];
+  /**
+   * `iam`: AWS account ids (12 digits) or principal ARNs of other accounts allowed to call, by an
+   * API resource policy; principals of the stage's own account are allowed by their identity
+   * policies. @default none
+   */
+  readonly allowedPrincipals: readonly string[];
+  /**
+   * Throttle and daily quota of each tenant's usage plan (`apiKey`), below the stage's so that no
+   * tenant can take the whole stage. @default half of `api`'s rate, burst and quota
+   */
+  readonly tenantLimits?: {
+    readonly rateLimit: number;
+    readonly burstLimit: number;
+    readonly quotaPerDay: number;
+  };
+}
+
 /**
  * The fully resolved settings of one pipeline (one stage of the adopter's app): `DEFAULTS`, then
  * the app's settings, validated by `resolveSettings`. Every construct receives pieces of this as
@@ -61,6 +95,11 @@ export interface StageConfig {
     /** Largest accepted request body, in bytes. */
     readonly maxBodyBytes: number;
   };
+  /**
+   * Who may call the API and how each caller is told apart (docs/DESIGN.md §3, "Authentication").
+   * Every request is authenticated; the tenant a request belongs to comes from its credentials.
+   */
+  readonly auth: AuthSettings;
   /** Address that receives alarm notifications (`undefined`: topic without subscription). */
   readonly alarmEmail?: string;
   /** Probe modes the API accepts on this stage. */

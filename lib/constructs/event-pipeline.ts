@@ -13,7 +13,7 @@ import {
   type LaneProps,
   type ResolvedLane,
 } from '../config/lanes';
-import { resolveSettings } from '../config/settings';
+import { resolveSettings, tenantLimitsOf } from '../config/settings';
 import type { PipelineSettings, PipelineSettingsInput } from '../config/types';
 import { ConsumerFunction } from './consumer-function';
 import { DlqSweeper } from './dlq-sweeper';
@@ -236,12 +236,13 @@ export class EventPipeline extends Construct {
       maxBodyBytes: c.api.maxBodyBytes,
       allowedProbeModes: c.allowedProbeModes,
       throttle: { rateLimit: c.api.rateLimit, burstLimit: c.api.burstLimit },
-      quotaPerDay: c.api.quotaPerDay,
       logRetentionDays: c.logRetentionDays,
       tracing: c.tracing,
       statusTable: this.status,
       statusRetentionDays: c.status.retentionDays,
       idempotencyWindowHours: c.status.idempotencyWindowHours,
+      auth: c.auth,
+      tenantLimits: tenantLimitsOf(c),
     });
 
     const stack = Stack.of(this);
@@ -277,10 +278,17 @@ export class EventPipeline extends Construct {
       new CfnOutput(this, id, { value, ...(description ? { description } : {}) }).overrideLogicalId(id);
     out('ApiUrl', this.ingest.api.url, 'Base URL of the ingest API');
     out(
-      'ApiKeyId',
-      this.ingest.apiKey.keyId,
-      'Read the key with: aws apigateway get-api-key --include-value --api-key <id> --query value --output text',
+      'AuthMode',
+      this.settings.auth.mode,
+      'How callers authenticate: iam (SigV4) or apiKey (one key per tenant)',
     );
+    this.ingest.tenantKeys.forEach(({ key }, tenant) => {
+      out(
+        `Tenant${pascalOf(tenant)}ApiKeyId`,
+        key.keyId,
+        `tenant ${tenant}: aws apigateway get-api-key --include-value --api-key <id> --query value --output text`,
+      );
+    });
     out('ArchiveBucketName', this.archive.bucket.bucketName);
     for (const l of lanes) {
       const prefix = idsOf(l.settings).output;

@@ -1,5 +1,6 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -7,6 +8,7 @@ import { FUNCTION_DEFAULTS } from '../config/defaults';
 import { toEnvironment as producerEnvironment } from '../../lambda/producer/config';
 import type { ProbeMode } from '../../lambda/shared/jobs/probe';
 import { PipelineFunction, retentionDays } from './pipeline-function';
+import type { AuthSettings } from '../config/types';
 import type { StatusTable } from './status-table';
 
 /** Props of {@link IngestApi}. */
@@ -25,10 +27,8 @@ export interface IngestApiProps {
   readonly maxBodyBytes: number;
   /** Probe modes the producer accepts (required). */
   readonly allowedProbeModes: readonly ProbeMode[];
-  /** Stage and usage-plan throttle, requests per second (required). */
+  /** Stage throttle, requests per second (required). */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
-  /** Usage-plan quota per API key and day (required). */
-  readonly quotaPerDay: number;
   /** Retention of the producer's and the access logs' log groups, in days (required). */
   readonly logRetentionDays: number;
   /** X-Ray active tracing on the API stage and the producer. @default false */
@@ -39,6 +39,14 @@ export interface IngestApiProps {
   readonly statusRetentionDays: number;
   /** Hours an `Idempotency-Key` answers repeats (required). */
   readonly idempotencyWindowHours: number;
+  /** How callers authenticate, the tenants and their limits (required). */
+  readonly auth: AuthSettings;
+  /** Throttle and daily quota of each tenant's usage plan (`apiKey` mode) (required). */
+  readonly tenantLimits: {
+    readonly rateLimit: number;
+    readonly burstLimit: number;
+    readonly quotaPerDay: number;
+  };
 }
 
 /** The JSON error body API Gateway itself answers with, in the API's error shape. */
@@ -59,12 +67,27 @@ function gatewayError(code: string, message: string): Record<string, string> {
 export class IngestApi extends Construct {
   public readonly api: apigw.RestApi;
   public readonly producer: PipelineFunction;
-  public readonly apiKey: apigw.IApiKey;
-  public readonly usagePlan: apigw.UsagePlan;
+  /** `apiKey` mode: each tenant's API key and usage plan, by tenant name (empty in `iam` mode). */
+  public readonly tenantKeys: ReadonlyMap<
+    string,
+    { readonly key: apigw.IApiKey; readonly plan: apigw.UsagePlan }
+  >;
   public readonly accessLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
+    const { auth } = props;
+    const iamAuth = auth.mode === 'iam';
+    // apiKey mode: one key per tenant (made before the producer, whose environment maps key ids to tenants).
+    const tenantKeys = new Map(
+      (iamAuth ? [] : auth.tenants).map((tenant) => [
+        tenant,
+        new apigw.ApiKey(this, `Tenant${pascal(tenant)}Key`, {
+          apiKeyName: `${Stack.of(this).stackName}-${tenant}`,
+          description: `tenant ${tenant}`,
+        }),
+      ]),
+    );
     this.producer = new PipelineFunction(this, 'Producer', {
       handlerDir: props.producerEntry,
       serviceName: 'producer',
@@ -84,6 +107,8 @@ export class IngestApi extends Construct {
           statusTable: props.statusTable.table.tableName,
           statusRetentionDays: props.statusRetentionDays,
           idempotencyWindowSeconds: props.idempotencyWindowHours * 3600,
+          authMode: auth.mode,
+          apiKeyTenants: Object.fromEntries([...tenantKeys].map(([tenant, key]) => [key.keyId, tenant])),
         },
         { json: (value) => Stack.of(this).toJsonString(value) },
       ),
@@ -102,11 +127,16 @@ export class IngestApi extends Construct {
       endpointTypes: [apigw.EndpointType.REGIONAL],
       // The account-wide CloudWatch role setting lives in its own stack (lib/stacks/api-gateway-account-stack.ts).
       cloudWatchRole: false,
-      apiKeySourceType: apigw.ApiKeySourceType.HEADER,
+      ...(iamAuth ? {} : { apiKeySourceType: apigw.ApiKeySourceType.HEADER }),
+      // Callers of other accounts (iam): allowed by name; this account's principals by their own policies.
+      ...(iamAuth && auth.allowedPrincipals.length > 0
+        ? { policy: allowCallers(auth.allowedPrincipals) }
+        : {}),
       deployOptions: {
         stageName: props.stageName,
         accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+        // The audit trail per caller: who (principal, account, API key) did what, with the request id.
+        accessLogFormat: ACCESS_LOG_FORMAT,
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
@@ -114,7 +144,7 @@ export class IngestApi extends Construct {
         throttlingRateLimit: props.throttle.rateLimit,
         throttlingBurstLimit: props.throttle.burstLimit,
       },
-      defaultMethodOptions: { apiKeyRequired: true },
+      defaultMethodOptions: methodAuth(auth.mode),
     });
 
     const validator = this.api.addRequestValidator('Validator', {
@@ -128,22 +158,41 @@ export class IngestApi extends Construct {
     // ANY (not POST/GET) so other methods reach the producer and get its JSON 405 with an Allow header.
     for (const resource of [messages, batch, status]) {
       const method = resource.addMethod('ANY', integration, {
-        apiKeyRequired: true,
+        ...methodAuth(auth.mode),
         requestValidator: validator,
       });
-      for (const id of ['AwsSolutions::AwsSolutions-APIG4', 'AwsSolutions::AwsSolutions-COG4']) {
+      if (iamAuth) {
         Validations.of(method).acknowledge({
-          id,
+          id: 'AwsSolutions::AwsSolutions-COG4',
           reason:
-            'Callers are services, not end users: every method requires an API key bound to a usage plan (throttle + ' +
-            'quota per client); there is no user identity for a Cognito or IAM authorizer to check.',
+            'Every method is AWS_IAM: callers are services that sign each request with their IAM identity (SigV4); ' +
+            'there are no end users for a Cognito user pool to sign in.',
         });
+      } else {
+        for (const ackId of ['AwsSolutions::AwsSolutions-APIG4', 'AwsSolutions::AwsSolutions-COG4']) {
+          Validations.of(method).acknowledge({
+            id: ackId,
+            reason:
+              'This stage chose auth.mode apiKey: every method requires the API key of a named tenant, each key bound ' +
+              'to its own usage plan (throttle and quota per tenant); stages whose callers can sign use auth.mode iam.',
+          });
+        }
       }
     }
 
     const R = apigw.ResponseType;
     const responses: readonly (readonly [apigw.ResponseType, number, string, string])[] = [
-      [R.MISSING_AUTHENTICATION_TOKEN, 404, 'NotFound', 'No such route'],
+      // API Gateway answers an unknown route and (AWS_IAM) an unsigned request with this one type.
+      iamAuth
+        ? [
+            R.MISSING_AUTHENTICATION_TOKEN,
+            403,
+            'MissingAuthenticationToken',
+            'Missing SigV4 authentication, or no such route',
+          ]
+        : [R.MISSING_AUTHENTICATION_TOKEN, 404, 'NotFound', 'No such route'],
+      [R.INVALID_SIGNATURE, 403, 'InvalidSignature', 'The request signature does not match (SigV4)'],
+      [R.EXPIRED_TOKEN, 403, 'ExpiredToken', 'The security token of the request has expired'],
       [R.INVALID_API_KEY, 403, 'Forbidden', 'Missing or invalid API key (header x-api-key)'],
       [R.ACCESS_DENIED, 403, 'Forbidden', 'Access denied'],
       [R.THROTTLED, 429, 'TooManyRequests', 'Rate limit of this API key exceeded; retry later'],
@@ -169,13 +218,69 @@ export class IngestApi extends Construct {
         'web ACL per organisation policy (it is account-specific, not part of this stack).',
     });
 
-    this.apiKey = this.api.addApiKey('ApiKey', { description: 'Default client key (generated value)' });
-    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
-      description: 'Throttle and daily quota per API key',
-      throttle: props.throttle,
-      quota: { limit: props.quotaPerDay, period: apigw.Period.DAY },
-    });
-    this.usagePlan.addApiKey(this.apiKey);
-    this.usagePlan.addApiStage({ stage: this.api.deploymentStage });
+    const keys = new Map<string, { key: apigw.IApiKey; plan: apigw.UsagePlan }>();
+    for (const [tenant, key] of tenantKeys) {
+      const limits = props.tenantLimits;
+      {
+        const plan = this.api.addUsagePlan(`Tenant${pascal(tenant)}Plan`, {
+          description: `Throttle and daily quota of tenant ${tenant}`,
+          throttle: { rateLimit: limits.rateLimit, burstLimit: limits.burstLimit },
+          quota: { limit: limits.quotaPerDay, period: apigw.Period.DAY },
+        });
+        plan.addApiKey(key);
+        plan.addApiStage({ stage: this.api.deploymentStage });
+        keys.set(tenant, { key, plan });
+      }
+    }
+    this.tenantKeys = keys;
   }
 }
+
+/** `thumb-nails` → `ThumbNails`. */
+function pascal(name: string): string {
+  return name
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+}
+
+/** The method options of an auth mode. */
+function methodAuth(mode: AuthSettings['mode']): apigw.MethodOptions {
+  return mode === 'iam' ? { authorizationType: apigw.AuthorizationType.IAM } : { apiKeyRequired: true };
+}
+
+/** A resource policy that lets the given accounts or principals invoke the API. */
+function allowCallers(principals: readonly string[]): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        actions: ['execute-api:Invoke'],
+        principals: principals.map((p) =>
+          /^\d{12}$/.test(p) ? new iam.AccountPrincipal(p) : new iam.ArnPrincipal(p),
+        ),
+        resources: ['execute-api:/*'],
+      }),
+    ],
+  });
+}
+
+/** Access log lines: the standard fields plus who called (principal, account, API key id). */
+const F = apigw.AccessLogField;
+const ACCESS_LOG_FORMAT = apigw.AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: F.contextRequestId(),
+    ip: F.contextIdentitySourceIp(),
+    caller: F.contextIdentityCaller(),
+    user: F.contextIdentityUser(),
+    userArn: F.contextIdentityUserArn(),
+    accountId: F.contextIdentityAccountId(),
+    apiKeyId: F.contextIdentityApiKeyId(),
+    requestTime: F.contextRequestTime(),
+    httpMethod: F.contextHttpMethod(),
+    resourcePath: F.contextResourcePath(),
+    status: F.contextStatus(),
+    protocol: F.contextProtocol(),
+    responseLength: F.contextResponseLength(),
+    errorMessage: F.contextErrorMessage(),
+  }),
+);

@@ -5,6 +5,7 @@ import type { HttpAnswer } from './http-answer';
 export type GatewayResponseType =
   | 'MISSING_AUTHENTICATION_TOKEN'
   | 'INVALID_API_KEY'
+  | 'INVALID_SIGNATURE'
   | 'REQUEST_TOO_LARGE'
   | 'INTEGRATION_TIMEOUT'
   | 'LAMBDA_FAILURE';
@@ -24,6 +25,13 @@ const GATEWAY_DEFAULTS: Record<
     status: 403,
     message: 'Forbidden',
     errorType: 'ForbiddenException',
+    family: 'DEFAULT_4XX',
+  },
+  INVALID_SIGNATURE: {
+    status: 403,
+    message:
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    errorType: 'InvalidSignatureException',
     family: 'DEFAULT_4XX',
   },
   REQUEST_TOO_LARGE: {
@@ -57,6 +65,10 @@ export interface GatewayContext {
   readonly httpMethod?: string;
   readonly resourcePath?: string;
   readonly path?: string;
+  /** `$context.error.message` when it is not the type's default (e.g. why a signature was refused). */
+  readonly errorMessage?: string;
+  /** The `x-amzn-errortype` header when it is not the type's default (e.g. `UnrecognizedClientException`). */
+  readonly errorType?: string;
 }
 
 /**
@@ -82,8 +94,8 @@ export function renderGatewayResponse(
     httpMethod: context.httpMethod ?? '',
     resourcePath: context.resourcePath ?? '',
     path: context.path ?? '',
-    'error.message': d.message,
-    'error.messageString': JSON.stringify(d.message),
+    'error.message': context.errorMessage ?? d.message,
+    'error.messageString': JSON.stringify(context.errorMessage ?? d.message),
     'error.responseType': responseType,
     'error.validationErrorString': '',
   };
@@ -100,7 +112,7 @@ export function renderGatewayResponse(
     headers: {
       'content-type': 'application/json',
       'x-amzn-requestid': context.requestId,
-      'x-amzn-errortype': d.errorType,
+      'x-amzn-errortype': context.errorType ?? d.errorType,
       ...spec?.headers,
     },
     body,

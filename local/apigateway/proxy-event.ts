@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { ApiSpec } from '../template/topology';
+import type { CallerIdentity } from './local-auth';
 import type { RouteMatch } from './routes';
 
 /** Whether a `content-type` is one of the API's binary media types (wildcards such as `image/*` allowed). */
@@ -44,13 +45,16 @@ function requestTime(d: Date): string {
  * multi-value headers and query parameters (`null` when there are none), path parameters,
  * `stageVariables: null`, the request context, and the body as text, or base64 with
  * `isBase64Encoded` when its content type is one of the API's binary media types (as API Gateway
- * does; without binary media types every body is passed as text).
+ * does; without binary media types every body is passed as text). `identity` is the authenticated
+ * caller: the API key and its id (`apiKeyId`, the id the producer maps to a tenant), or the IAM
+ * user (`accountId`, `caller`, `user`, `userArn`, `accessKey`); `accountId` is the API's account.
  */
 export function buildProxyEvent(
   api: Pick<ApiSpec, 'apiId' | 'stageName' | 'deploymentId' | 'binaryMediaTypes'>,
   match: RouteMatch,
   req: ProxyRequest,
-  identity: { readonly apiKey: string | null; readonly accountId: string; readonly host: string },
+  identity: CallerIdentity & { readonly host: string },
+  accountId: string,
 ): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
@@ -99,7 +103,7 @@ export function buildProxyEvent(
       extendedRequestId: req.requestId,
       requestTime: requestTime(req.now),
       path: `/${api.stageName}${req.path}`,
-      accountId: identity.accountId,
+      accountId,
       protocol: 'HTTP/1.1',
       stage: api.stageName,
       domainPrefix: identity.host.split('.')[0]!.split(':')[0]!,
@@ -107,19 +111,19 @@ export function buildProxyEvent(
       requestId: req.requestId,
       identity: {
         cognitoIdentityPoolId: null,
-        accountId: null,
+        accountId: identity.accountId,
         cognitoIdentityId: null,
-        caller: null,
+        caller: identity.caller,
         sourceIp: req.sourceIp,
         principalOrgId: null,
-        accessKey: null,
+        accessKey: identity.accessKey,
         cognitoAuthenticationType: null,
         cognitoAuthenticationProvider: null,
-        userArn: null,
+        userArn: identity.userArn,
         userAgent,
-        user: null,
+        user: identity.user,
         apiKey: identity.apiKey,
-        apiKeyId: null,
+        apiKeyId: identity.apiKeyId,
         clientCert: null,
       },
       domainName: identity.host.split(':')[0]!,

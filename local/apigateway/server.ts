@@ -10,6 +10,7 @@ import type { LocalLogger } from '../log';
 import type { ApiSpec, GatewayResponseSpec } from '../template/topology';
 import { renderGatewayResponse, type GatewayContext, type GatewayResponseType } from './gateway-responses';
 import { jsonAnswer, type HttpAnswer } from './http-answer';
+import type { LocalAuth } from './local-auth';
 import { buildProxyEvent } from './proxy-event';
 import { proxyAnswer } from './proxy-response';
 import { matchRoute } from './routes';
@@ -27,7 +28,8 @@ export interface ApiServerOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. */
   readonly port: number;
   readonly api?: ApiSpec;
-  readonly apiKey: string;
+  /** Who may call which method: the tenants' API keys and local IAM users. */
+  readonly auth: LocalAuth;
   readonly accountId: string;
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   readonly journal: Journal;
@@ -55,7 +57,8 @@ function send(res: ServerResponse, answer: HttpAnswer): void {
 
 /**
  * Serves the template's REST API on 127.0.0.1 as API Gateway would: the route table from the
- * `Resource`/`Method` tree, the API key check (`x-api-key`), API Gateway's 10 MB request limit,
+ * `Resource`/`Method` tree, each method's authentication ({@link LocalAuth}: a tenant's API key in
+ * `x-api-key`, a SigV4 signature of a local IAM user), API Gateway's 10 MB request limit,
  * Lambda proxy events to the integrated function and its response passed back verbatim, and
  * API Gateway's own error answers rendered from the template's gateway responses. Also serves
  * `GET /_local/invocations`, `GET /_local/health`, `GET /_local/alarms` and
@@ -125,10 +128,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return;
     }
     const context = { resourcePath: match.resource.path, path: `/${api!.stageName}${url.pathname}` };
-    const givenKey = req.headers['x-api-key'];
-    const key = typeof givenKey === 'string' ? givenKey : undefined;
-    if (match.method.apiKeyRequired && key !== options.apiKey) {
-      send(res, gw('INVALID_API_KEY', context));
+    const auth = options.auth.authenticate(
+      match.method,
+      { method, target, rawHeaders: req.rawHeaders, body },
+      now,
+    );
+    if (!auth.ok) {
+      options.logger.info(`${method} ${url.pathname}: ${auth.response} (${auth.detail})`);
+      send(res, gw(auth.response, { ...context, errorMessage: auth.message, errorType: auth.errorType }));
       return;
     }
     const event = buildProxyEvent(
@@ -144,11 +151,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         requestId,
         now,
       },
-      {
-        apiKey: match.method.apiKeyRequired ? key! : null,
-        accountId: options.accountId,
-        host: req.headers.host ?? '127.0.0.1',
-      },
+      { ...auth.identity, host: req.headers.host ?? '127.0.0.1' },
+      options.accountId,
     );
     const host = options.hosts.get(match.method.functionId)!;
     const invocation = host.invoke(event).then((outcome) => {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { LocalModeError } from '../errors';
+import { analyzeApiKeys, type ApiKeySpec } from './api-keys';
 import { compileFilterCriteria, FilterCriteriaError, type RecordFilter } from '../triggers/filter-criteria';
 import { refuseMappings } from './mapping-refusals';
 import type { Resolver } from './resolver';
@@ -28,9 +29,7 @@ export const SKIPPED_TYPES: Readonly<Record<string, string>> = {
   'AWS::Lambda::Permission': 'no resource policies locally',
   'AWS::ApiGateway::Account': 'account-level logging role',
   'AWS::ApiGateway::Deployment': 'routes are served straight from the Resource/Method definitions',
-  'AWS::ApiGateway::UsagePlan': 'no throttling or quotas locally; one generated key is accepted',
-  'AWS::ApiGateway::UsagePlanKey': 'one generated key is accepted',
-  'AWS::ApiGateway::ApiKey': 'one generated key (or LOCAL_API_KEY) is accepted',
+  'AWS::ApiGateway::UsagePlan': 'no throttling or quotas locally',
   'AWS::ApiGateway::RequestValidator': 'no request models are attached, so validation has nothing to check',
   'Custom::S3AutoDeleteObjects': 'buckets live in memory and vanish on stop',
 };
@@ -88,12 +87,17 @@ export interface ScheduleSpec {
   readonly targets: readonly { readonly functionId: string; readonly input?: unknown }[];
 }
 
+/** How a method authenticates callers (its `AuthorizationType`; local mode runs these two). */
+export type MethodAuthorization = 'NONE' | 'AWS_IAM';
+
 /** One API method. */
 export interface MethodSpec {
   readonly logicalId: string;
   /** `GET`, `POST`, … or `ANY`. */
   readonly httpMethod: string;
   readonly apiKeyRequired: boolean;
+  /** `AWS_IAM`: callers sign requests with SigV4. @default 'NONE' */
+  readonly authorizationType?: MethodAuthorization;
   readonly functionId: string;
 }
 
@@ -125,6 +129,8 @@ export interface ApiSpec {
   readonly binaryMediaTypes: readonly string[];
   readonly resources: readonly ApiResourceSpec[];
   readonly gatewayResponses: ReadonlyMap<string, GatewayResponseSpec>;
+  /** The API keys callers may use on methods with `ApiKeyRequired`, one per tenant, in template order. @default none */
+  readonly apiKeys?: readonly ApiKeySpec[];
 }
 
 /** Everything local mode runs, derived from the template (nothing else describes the topology). */
@@ -155,6 +161,9 @@ const HANDLED = new Set([
   'AWS::ApiGateway::Method',
   'AWS::ApiGateway::Stage',
   'AWS::ApiGateway::GatewayResponse',
+  // Read for the tenants' keys (template/api-keys.ts): which keys exist and which are in a usage plan.
+  'AWS::ApiGateway::ApiKey',
+  'AWS::ApiGateway::UsagePlanKey',
   'AWS::CloudWatch::Alarm',
 ]);
 
@@ -385,7 +394,14 @@ export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topol
     functions,
     mappings,
     schedules,
-    api: analyzeApi(ofType, (type) => resources.filter((r) => r.type === type), resolver, functionOf, fail),
+    api: analyzeApi(
+      ofType,
+      (type) => resources.filter((r) => r.type === type),
+      resolver,
+      functionOf,
+      fail,
+      notes,
+    ),
     alarms: ofType('AWS::CloudWatch::Alarm'),
     notes,
   };
@@ -397,6 +413,7 @@ function analyzeApi(
   resolver: Resolver,
   functionOf: (r: TemplateResource, property: string, value: unknown) => string,
   fail: (r: TemplateResource, message: string) => never,
+  notes: string[],
 ): ApiSpec | undefined {
   const apis = ofType('AWS::ApiGateway::RestApi');
   if (apis.length === 0) return undefined;
@@ -434,7 +451,12 @@ function analyzeApi(
   for (const m of ofType('AWS::ApiGateway::Method')) {
     const p = m.properties;
     const auth = String(p.AuthorizationType ?? 'NONE');
-    if (auth !== 'NONE') fail(m, `AuthorizationType ${auth} is not supported locally`);
+    if (auth !== 'NONE' && auth !== 'AWS_IAM') {
+      fail(
+        m,
+        `AuthorizationType ${auth} is not supported locally yet (local mode runs NONE, API keys and AWS_IAM)`,
+      );
+    }
     const integration = (p.Integration ?? {}) as Record<string, unknown>;
     if (integration.Type !== 'AWS_PROXY') {
       fail(m, `integration type ${String(integration.Type)} is not supported locally (Lambda proxy only)`);
@@ -448,6 +470,7 @@ function analyzeApi(
       logicalId: m.logicalId,
       httpMethod: resolver.resolveString(p.HttpMethod, at(m, 'HttpMethod')).toUpperCase(),
       apiKeyRequired: p.ApiKeyRequired === true || p.ApiKeyRequired === 'true',
+      authorizationType: auth as MethodAuthorization,
       functionId: functionOf(m, 'Integration.Uri', fnArn),
     });
     methods.set(resourceId, list);
@@ -475,6 +498,13 @@ function analyzeApi(
     });
   }
 
+  const apiKeys = analyzeApiKeys(
+    [...ofType('AWS::ApiGateway::ApiKey'), ...ofType('AWS::ApiGateway::UsagePlanKey')],
+    resolver,
+    resolver.pseudo.stackName,
+  );
+  notes.push(...apiKeys.notes);
+
   const deployment = anyOfType('AWS::ApiGateway::Deployment')[0];
   return {
     logicalId: api.logicalId,
@@ -493,5 +523,6 @@ function analyzeApi(
       methods: methods.get(id) ?? [],
     })),
     gatewayResponses,
+    apiKeys: apiKeys.keys,
   };
 }

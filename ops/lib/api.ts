@@ -1,5 +1,6 @@
 import { API_KEY_ENV } from './cli';
 import { OpsError } from './errors';
+import { authHeaders } from './request-auth';
 import type { Target } from './target';
 
 /** A message to send through the HTTP API (docs/DESIGN.md §3). */
@@ -30,22 +31,29 @@ export async function postMessage(
   input: SendInput,
   doFetch: typeof fetch = fetch,
 ): Promise<ApiAnswer> {
-  const key = requireKey(target);
-  let res: Response;
-  try {
-    res = await doFetch(`${target.apiUrl}/v1/messages`, {
+  const url = `${target.apiUrl}/v1/messages`;
+  const requestBody = JSON.stringify({
+    type: input.type,
+    payload: input.payload,
+    ...(input.orderingKey ? { orderingKey: input.orderingKey } : {}),
+  });
+  // x-api-key on apiKey stages, a SigV4 signature on iam ones (`./request-auth.ts`).
+  const headers = await authHeaders(
+    target,
+    {
       method: 'POST',
+      url,
       headers: {
         'content-type': 'application/json',
-        'x-api-key': key,
-        ...(input.idempotencyKey ? { 'Idempotency-Key': input.idempotencyKey } : {}),
+        ...(input.idempotencyKey ? { 'idempotency-key': input.idempotencyKey } : {}),
       },
-      body: JSON.stringify({
-        type: input.type,
-        payload: input.payload,
-        ...(input.orderingKey ? { orderingKey: input.orderingKey } : {}),
-      }),
-    });
+      body: requestBody,
+    },
+    () => requireKey(target) as never,
+  );
+  let res: Response;
+  try {
+    res = await doFetch(url, { method: 'POST', headers, body: requestBody });
   } catch (error) {
     throw new OpsError(
       target.kind === 'local'

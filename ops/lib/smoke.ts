@@ -3,6 +3,7 @@ import { archiveKey } from '../../lambda/shared/archive';
 import { ArchiveReader } from './archive';
 import { postMessage, type Accepted, type SendInput } from './api';
 import { OpsError } from './errors';
+import { authHeaders } from './request-auth';
 import { ProbeCatcher } from './smoke-cleanup';
 import type { InvocationView, Target } from './target';
 
@@ -110,9 +111,11 @@ export function statusApiSource(target: Target, doFetch: typeof fetch = fetch): 
     async observe(a) {
       if (!a.id)
         throw new OpsError('the API answered no envelope id: GET /v1/messages/{id} cannot be followed');
-      const res = await doFetch(`${target.apiUrl}/v1/messages/${a.id}`, {
-        headers: { 'x-api-key': target.apiKey ?? '' },
+      const url = `${target.apiUrl}/v1/messages/${a.id}`;
+      const headers = await authHeaders(target, { method: 'GET', url, headers: {} }, () => {
+        throw new OpsError(`no API key for ${target.name}`);
       });
+      const res = await doFetch(url, { headers });
       if (res.status === 404) return { state: 'pending', attempts: 0 };
       const s = (await res.json()) as {
         status: string;

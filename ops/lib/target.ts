@@ -10,6 +10,7 @@ import type { MessageStatus } from '../../lambda/shared/status/types';
 import { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE } from '../../lib/config/lanes';
 import type { LocalEnv } from '../../local/index';
 import { OpsError, UsageError } from './errors';
+import type { ApiAuth } from './request-auth';
 
 /**
  * The lanes every pipeline has (lib/config/lanes.ts), first in every target. `--queue
@@ -69,6 +70,8 @@ export interface Target {
   readonly apiUrl: string;
   /** The API key; on AWS only when given with `--api-key`. */
   readonly apiKey?: string;
+  /** How the API authenticates the tool: SigV4 on iam stages, the API key on apiKey ones. @default the API key */
+  readonly auth?: ApiAuth;
   readonly sqs: SQSClient;
   readonly s3: S3Client;
   /** Whether `StartMessageMoveTask` exists there (not in the local emulator). */
@@ -242,6 +245,21 @@ async function redrivePairs(env: LocalEnvFile, sqs: SQSClient): Promise<QueuePai
   return laneOrder(pairs);
 }
 
+/**
+ * How the tool authenticates to local mode: the first tenant's credentials of the env file's
+ * `auth` (SigV4 in iam mode, the key in apiKey mode); an env file from before tenants: its key.
+ */
+function localAuth(env: LocalEnvFile): ApiAuth {
+  const first = env.auth ? Object.values(env.auth.tenants)[0] : undefined;
+  const { accessKeyId, secretAccessKey } = (first ?? {}) as {
+    accessKeyId?: string;
+    secretAccessKey?: string;
+  };
+  if (env.auth?.mode === 'iam' && accessKeyId && secretAccessKey)
+    return { mode: 'iam', credentials: { accessKeyId, secretAccessKey } };
+  return { mode: 'apiKey', ...(env.apiKey ? { apiKey: env.apiKey } : {}) };
+}
+
 /** Options of {@link localTarget}. */
 export interface LocalTargetOptions {
   /** SDK endpoint instead of the env file's `awsEndpoint` (tests put a fault proxy there). */
@@ -315,7 +333,8 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
     queues: pairs,
     bucket,
     apiUrl: env.apiUrl,
-    apiKey: env.apiKey,
+    ...(env.apiKey ? { apiKey: env.apiKey } : {}),
+    auth: localAuth(env),
     sqs,
     s3,
     moveTasks: false,
@@ -550,6 +569,11 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
     bucket: o('ArchiveBucketName'),
     apiUrl: o('ApiUrl').replace(/\/$/, ''),
     ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+    // An iam stage (output AuthMode, since 0.3.0) is signed with the default credential chain.
+    auth:
+      outputs.get('AuthMode')?.value === 'iam'
+        ? { mode: 'iam' }
+        : { mode: 'apiKey', ...(options.apiKey ? { apiKey: options.apiKey } : {}) },
     sqs: clients.sqs,
     s3: clients.s3,
     moveTasks: true,

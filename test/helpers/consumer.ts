@@ -3,6 +3,7 @@
  * provisional records, Powertools' `BatchProcessor` or `SqsFifoPartialProcessorAsync` with
  * `skipGroupOnError`, clean-up), against mocked AWS.
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
@@ -56,6 +57,8 @@ export interface ConsumerOptions {
   readonly markers?: MarkerStore;
   /** Unfinished runs on the status rows. @default none */
   readonly runStates?: RunStates;
+  /** @default a silent logger */
+  readonly logger?: Logger;
 }
 
 /**
@@ -78,7 +81,7 @@ export function consumer(opts: ConsumerOptions = {}) {
     registry: opts.registry ?? defaultRegistry,
     sqs: new SQSClient({ region: 'eu-west-1' }),
     archive: new S3ArchiveWriter(new S3Client({ region: 'eu-west-1' }), ARCHIVE_BUCKET),
-    logger: silentLogger(),
+    logger: opts.logger ?? silentLogger(),
     settings,
     processing: opts.fifo ? fifoProcessing() : standardProcessing(),
     ...(opts.random ? { random: opts.random } : {}),

@@ -4,15 +4,19 @@ import { createApi, type ApiDeps } from '../../lambda/producer/api';
 import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/shared/constants';
 import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
 import { defaultRegistry } from '../../tools/example-registry';
+import { API_KEY_TENANTS } from './api-events';
 import { silentLogger } from './aws-fakes';
 import { FIFO_QUEUE, STANDARD_QUEUE, T0 } from './sqs-events';
 
 /** The n-th envelope id the producer under test hands out (`uuid(1)` is the first). */
 export const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
+/** The test stage's authentication: `apiKey`, with the helpers' tenants (`TENANTS`). */
+export const TEST_AUTH = { mode: 'apiKey', apiKeyTenants: API_KEY_TENANTS } as const;
+
 /**
  * The producer's API core over the test queues, with a fixed clock and ids `uuid(1)`, `uuid(2)`, …
- * (mock `SQSClient` with aws-sdk-client-mock to see what it sends).
+ * and the test stage's tenants (mock `SQSClient` with aws-sdk-client-mock to see what it sends).
  */
 export function producerApi(overrides: Partial<ApiDeps> = {}) {
   let n = 0;
@@ -20,6 +24,7 @@ export function producerApi(overrides: Partial<ApiDeps> = {}) {
     catalog: catalogFromRegistry(defaultRegistry),
     sqs: new SQSClient({ region: 'eu-west-1' }),
     queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
+    auth: TEST_AUTH,
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     allowedProbeModes: PROBE_MODES,
     logger: silentLogger(),
@@ -39,4 +44,6 @@ export const PRODUCER_ENV = {
   STATUS_TABLE: 'status',
   STATUS_RETENTION_DAYS: '7',
   IDEMPOTENCY_WINDOW_SECONDS: '86400',
+  AUTH_MODE: 'apiKey',
+  API_KEY_TENANTS: JSON.stringify(API_KEY_TENANTS),
 } as const;

@@ -173,13 +173,20 @@ export interface EnvelopeOptions {
   readonly createdAt?: Date;
   /** @default a random UUID */
   readonly id?: string;
+  /** The tenant that sent it. @default none (a message that entered without the API) */
+  readonly tenant?: string;
 }
 
 /** A v1 envelope serialized as a message body, built with the production `createEnvelope`. */
 export function envelopeBody(opts: EnvelopeOptions): string {
   return JSON.stringify(
     createEnvelope(
-      { type: opts.type, payload: opts.payload, correlationId: opts.correlationId ?? `req-${randomUUID()}` },
+      {
+        type: opts.type,
+        payload: opts.payload,
+        correlationId: opts.correlationId ?? `req-${randomUUID()}`,
+        ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
+      },
       opts.createdAt ?? T0,
       opts.id ?? randomUUID(),
     ),

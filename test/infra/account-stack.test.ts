@@ -95,7 +95,7 @@ describe.each(STAGE_NAMES)('stage %s stack', (stage) => {
   it('outputs what operators and the ops tool need, without exports', () => {
     const outputs = t.toJSON().Outputs as Record<string, { Value: unknown; Export?: unknown }>;
     // What the ops tool reads (its own list, so a rename on either side fails here), and what operators read.
-    for (const name of [...STACK_OUTPUTS, 'ApiKeyId', 'AlarmTopicArn', 'DashboardName', 'DashboardUrl']) {
+    for (const name of [...STACK_OUTPUTS, 'AuthMode', 'AlarmTopicArn', 'DashboardName', 'DashboardUrl']) {
       expect(outputs, name).toHaveProperty(name);
       expect(outputs[name]!.Export, name).toBeUndefined();
     }

@@ -488,10 +488,18 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
   });
 
   describe('ingest API', () => {
-    it('requires an API key on every method', () => {
+    it("authenticates every method the stage's way: SigV4 (iam) or a tenant's API key (apiKey)", () => {
       const methods = Object.entries(template.findResources('AWS::ApiGateway::Method'));
       expect(methods.length).toBeGreaterThanOrEqual(2);
-      for (const [id, m] of methods) expect(m.Properties.ApiKeyRequired, id).toBe(true);
+      for (const [id, m] of methods) {
+        if (config.auth.mode === 'iam') {
+          expect(m.Properties.AuthorizationType, id).toBe('AWS_IAM');
+          expect(m.Properties.ApiKeyRequired, id).toBeUndefined();
+        } else {
+          expect(m.Properties.AuthorizationType, id).toBe('NONE');
+          expect(m.Properties.ApiKeyRequired, id).toBe(true);
+        }
+      }
     });
 
     it('routes ANY /v1/messages, /v1/messages/batch and /v1/messages/{id} to the producer as a Lambda proxy', () => {
@@ -516,19 +524,32 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
       expect(limit).toBe(1_048_576 - 4096);
     });
 
-    it('throttles and limits every key through a usage plan bound to the stage', () => {
+    it("gives each tenant (apiKey) its own key and usage plan, below the stage's limits", () => {
+      const plans = Object.entries(template.findResources('AWS::ApiGateway::UsagePlan'));
+      const keys = Object.values(template.findResources('AWS::ApiGateway::ApiKey'));
+      if (config.auth.mode === 'iam') {
+        expect(plans).toEqual([]);
+        expect(keys).toEqual([]);
+        return;
+      }
       const [stageId] = only(template, 'AWS::ApiGateway::Stage');
-      const [planId] = only(template, 'AWS::ApiGateway::UsagePlan', {
-        Throttle: { RateLimit: config.api.rateLimit, BurstLimit: config.api.burstLimit },
-        Quota: { Limit: config.api.quotaPerDay, Period: 'DAY' },
-      });
-      template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
-        ApiStages: [Match.objectLike({ Stage: ref(stageId) })],
-      });
-      template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', {
-        UsagePlanId: ref(planId),
-        KeyType: 'API_KEY',
-      });
+      expect(keys.map((k) => k.Properties.Description).sort()).toEqual(
+        config.auth.tenants.map((t) => `tenant ${t}`).sort(),
+      );
+      expect(plans).toHaveLength(config.auth.tenants.length);
+      for (const [planId, plan] of plans) {
+        expect(plan.Properties.ApiStages).toEqual([expect.objectContaining({ Stage: ref(stageId) })]);
+        expect(plan.Properties.Throttle.RateLimit).toBeLessThan(config.api.rateLimit);
+        expect(plan.Properties.Throttle.BurstLimit).toBeLessThan(config.api.burstLimit);
+        expect(plan.Properties.Quota).toEqual({
+          Limit: Math.floor(config.api.quotaPerDay / 2),
+          Period: 'DAY',
+        });
+        template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', {
+          UsagePlanId: ref(planId),
+          KeyType: 'API_KEY',
+        });
+      }
     });
 
     it('writes JSON access logs and error execution logs for every method of the stage', () => {
@@ -567,7 +588,11 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
     });
 
     it.each([
-      ['MISSING_AUTHENTICATION_TOKEN', '404', 'NotFound'],
+      // An unknown route, and (iam) an unsigned request: API Gateway gives both this one type.
+      config.auth.mode === 'iam'
+        ? ['MISSING_AUTHENTICATION_TOKEN', '403', 'MissingAuthenticationToken']
+        : ['MISSING_AUTHENTICATION_TOKEN', '404', 'NotFound'],
+      ['INVALID_SIGNATURE', '403', 'InvalidSignature'],
       ['INVALID_API_KEY', '403', 'Forbidden'],
       ['THROTTLED', '429', 'TooManyRequests'],
     ])('answers %s with %s and the API error shape', (responseType, statusCode, code) => {

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderGatewayResponse } from '../../local/apigateway/gateway-responses';
+import { LocalAuth } from '../../local/apigateway/local-auth';
 import { proxyAnswer } from '../../local/apigateway/proxy-response';
 import { matchRoute } from '../../local/apigateway/routes';
 import { API_GATEWAY_MAX_BODY_BYTES, startApiServer, type ApiServer } from '../../local/apigateway/server';
@@ -214,7 +215,16 @@ describe('API server', () => {
     server = await startApiServer({
       port: 0,
       api,
-      apiKey: API_KEY,
+      auth: LocalAuth.create({
+        api: {
+          resources: RESOURCES,
+          apiKeys: [{ logicalId: 'ApiKey', id: 'key0123456', tenant: 'default' }],
+        },
+        region: 'us-east-1',
+        accountId: '000000000000',
+        stackName: 'S',
+        firstApiKey: API_KEY,
+      }),
       accountId: '000000000000',
       hosts: new Map([['Producer', producer]]),
       journal,
@@ -262,7 +272,7 @@ describe('API server', () => {
         accountId: '000000000000',
         apiId: 'abc123defg',
         protocol: 'HTTP/1.1',
-        identity: { sourceIp: '127.0.0.1', apiKey: API_KEY },
+        identity: { sourceIp: '127.0.0.1', apiKey: API_KEY, apiKeyId: 'key0123456' },
       },
     });
     expect(event.headers['X-Multi'] ?? event.headers['x-multi']).toBe('one');

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalAuth } from '../../local/apigateway/local-auth';
 import { startApiServer, type ApiServer } from '../../local/apigateway/server';
 import { refuseForeignRequest } from '../../local/control/request-guard';
 import { Journal } from '../../local/control/journal';
@@ -38,7 +39,7 @@ describe('local API server behind the guard', () => {
   beforeAll(async () => {
     server = await startApiServer({
       port: 0,
-      apiKey: 'k',
+      auth: LocalAuth.create({ region: 'us-east-1', accountId: '000000000000', stackName: 'S' }),
       accountId: '000000000000',
       hosts: new Map(),
       journal: new Journal(10),

@@ -227,3 +227,23 @@ describe('S3 archive writer', () => {
     });
   });
 });
+
+describe('archive record: the tenant', () => {
+  it("carries the envelope's tenant at its top level, and none for a body without one", () => {
+    const withTenant = sqsRecord({
+      body: envelopeBody({ type: 'probe', payload: {}, tenant: 'arn:aws:iam::210987654321:role/billing' }),
+    });
+    const failure = { kind: 'permanent', error: new Error('boom') } as const;
+
+    const owned = buildArchiveRecord(withTenant, queue, failure, NOW);
+    const plain = buildArchiveRecord(probeRecord({ mode: 'succeed' }), queue, failure, NOW);
+    const notJson = buildArchiveRecord(sqsRecord({ body: 'plain text' }), queue, failure, NOW);
+    const forged = buildArchiveRecord(sqsRecord({ body: '{"tenant":"a\\u0000b"}' }), queue, failure, NOW);
+
+    expect(owned.tenant).toBe('arn:aws:iam::210987654321:role/billing');
+    expect(JSON.parse(owned.body).tenant).toBe(owned.tenant);
+    expect('tenant' in plain).toBe(false);
+    expect('tenant' in notJson).toBe(false);
+    expect('tenant' in forged).toBe(false);
+  });
+});

@@ -12,7 +12,7 @@ import { DLQ_ATTR, toSdkAttributes } from '../../lambda/shared/dlq-attributes';
 import { DeadlineExceededError } from '../../lambda/shared/errors';
 import { defineJob, type JobDefinition } from '../../lambda/shared/jobs/types';
 import { laneEntry } from '../helpers/lane-entries';
-import { FakeAws, s3Error, sqsError } from '../helpers/aws-fakes';
+import { FakeAws, s3Error, silentLogger, sqsError } from '../helpers/aws-fakes';
 import {
   accountedMemo,
   ARCHIVE_BUCKET,
@@ -605,6 +605,35 @@ describe('standard consumer', () => {
       n: { DataType: 'Number', StringValue: '42' },
       blob: { DataType: 'Binary', BinaryValue: Buffer.from('hi') },
     });
+  });
+});
+
+describe('consumer: the tenant of a message', () => {
+  it("logs every line about a record with its envelope's tenant, and archives it with it", async () => {
+    // Prepare: one record from a tenant (it fails permanently), one that entered without the API.
+    const logger = silentLogger();
+    const keys: Record<string, unknown>[] = [];
+    const createChild = logger.createChild.bind(logger);
+    vi.spyOn(logger, 'createChild').mockImplementation((options) => {
+      keys.push({ ...options?.persistentKeys });
+      return createChild(options);
+    });
+    const tenant = 'https://login.example.com/#acme';
+    const owned = probeRecord({ mode: 'fail-permanent' }, { tenant });
+    const plain = probeRecord({ mode: 'succeed' });
+
+    // Act
+    await consumer({ logger }).run([owned, plain]);
+
+    // Assess
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ messageId: owned.messageId, tenant }),
+        expect.objectContaining({ messageId: plain.messageId }),
+      ]),
+    );
+    expect(keys.find((k) => k.messageId === plain.messageId)).not.toHaveProperty('tenant');
+    expect(aws.archived().map((r) => [r.messageId, r.tenant])).toEqual([[owned.messageId, tenant]]);
   });
 });
 

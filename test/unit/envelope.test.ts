@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createEnvelope, JOB_TYPE_PATTERN } from '../../lambda/shared/envelope';
+import { TENANT_MAX_BYTES } from '../../lambda/shared/constants';
+import { createEnvelope, isTenantName, JOB_TYPE_PATTERN } from '../../lambda/shared/envelope';
 import { parseEnvelope } from '../../lambda/shared/envelope-schema';
 import { InvalidMessageError, isPermanent } from '../../lambda/shared/errors';
 import { T0 } from '../helpers/sqs-events';
@@ -69,6 +70,10 @@ describe('envelope', () => {
     ['createdAt is not an ISO date-time', { createdAt: '22/11/2026' }, 'createdAt'],
     ['correlationId is empty', { correlationId: '' }, 'correlationId'],
     ['correlationId is over 256 characters', { correlationId: 'c'.repeat(257) }, 'correlationId'],
+    ['the tenant is empty', { tenant: '' }, 'tenant'],
+    ['the tenant is not a string', { tenant: { name: 'a' } }, 'tenant'],
+    ['the tenant has a control character', { tenant: 'team-a\u001b[31m' }, 'tenant'],
+    ['the tenant is over its size limit', { tenant: 'é'.repeat(TENANT_MAX_BYTES / 2) }, 'tenant'],
   ])('refuses an envelope where %s, naming the field', (_case, change, field) => {
     const error = parseError(JSON.stringify({ ...valid(), ...change }));
 
@@ -86,6 +91,33 @@ describe('envelope', () => {
 
   it.each([['null'], ['42'], ['"a string"'], ['[]']])('refuses the JSON value %s as (root)', (body) => {
     expect(parseError(body).issues[0]).toMatch(/^\(root\): /);
+  });
+
+  it('carries the tenant that sent it when there is one, and none otherwise', () => {
+    const owned = createEnvelope(
+      { type: 'email.send', payload: {}, correlationId: 'req-1', tenant: 'team-billing' },
+      T0,
+      ID,
+    );
+
+    expect(owned.tenant).toBe('team-billing');
+    expect(parseEnvelope(JSON.stringify(owned))).toEqual(owned);
+    expect('tenant' in valid()).toBe(false);
+    expect(parseEnvelope(JSON.stringify(valid()))).not.toHaveProperty('tenant');
+  });
+
+  it('accepts tenant names without control characters up to the size limit as JSON', () => {
+    expect(isTenantName('arn:aws:iam::210987654321:role/billing')).toBe(true);
+    expect(isTenantName('https://login.example.com/#Ünïcødé 租户 😀')).toBe(true);
+    expect(isTenantName('x'.repeat(TENANT_MAX_BYTES - 2))).toBe(true);
+    expect(isTenantName('x'.repeat(TENANT_MAX_BYTES - 1))).toBe(false);
+    // Quotes are escaped in JSON, and count twice.
+    expect(isTenantName('"'.repeat(TENANT_MAX_BYTES / 2 - 1))).toBe(true);
+    expect(isTenantName('"'.repeat(TENANT_MAX_BYTES / 2))).toBe(false);
+    expect(isTenantName('')).toBe(false);
+    expect(isTenantName('a\u0085b')).toBe(false); // C1 control
+    expect(isTenantName('a\ud800b')).toBe(false); // lone surrogate
+    expect(isTenantName(7)).toBe(false);
   });
 
   it('accepts job type names of the documented pattern only', () => {

@@ -112,6 +112,36 @@ describe('producer configuration', () => {
     expect(producerConfig.fromEnvironment(producerConfig.toEnvironment(config))).toEqual(config);
     expect(producerConfig.toEnvironment(config).ALLOWED_PROBE_MODES).toBe('succeed,sleep');
   });
+
+  it('parses the authentication mode and the tenants of API keys by key id', () => {
+    const config = producerConfig.fromEnvironment(env);
+    const iam = producerConfig.fromEnvironment({ ...env, AUTH_MODE: 'iam', API_KEY_TENANTS: '{}' });
+
+    expect(config.authMode).toBe('apiKey');
+    expect(config.apiKeyTenants).toEqual({ k1l2m3n4o5: 'team-billing', p6q7r8s9t0: 'team-search' });
+    expect(iam).toMatchObject({ authMode: 'iam', apiKeyTenants: {} });
+  });
+
+  it.each([
+    [
+      'AUTH_MODE is unknown',
+      { AUTH_MODE: 'cognito' },
+      /^Environment variable AUTH_MODE must be one of iam, apiKey, jwt, got "cognito"$/,
+    ],
+    ['AUTH_MODE is missing', { AUTH_MODE: '' }, /AUTH_MODE is required but not set/],
+    [
+      'API_KEY_TENANTS is not an object',
+      { API_KEY_TENANTS: '["team-a"]' },
+      /API_KEY_TENANTS must be a JSON object of strings/,
+    ],
+    [
+      'a tenant name has a control character',
+      { API_KEY_TENANTS: JSON.stringify({ k1: 'team\u0007a' }) },
+      /API_KEY_TENANTS must be a tenant name .* \(at k1\)/,
+    ],
+  ])('fails its cold start when %s', (_case, overrides, message) => {
+    expect(() => producerConfig.fromEnvironment({ ...env, ...overrides })).toThrow(message);
+  });
 });
 
 describe('DLQ sweeper configuration', () => {

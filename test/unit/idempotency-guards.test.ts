@@ -25,8 +25,9 @@ const conditionFailed = () => new ConditionalCheckFailedException({ message: 'fa
 
 describe('Idempotency-Key fingerprints (stable across releases)', () => {
   // A keyed retry that spans a deploy must fingerprint and derive its envelope id as before, or
-  // the retry is refused as a reuse (409) or runs as a second message. Computed independently
-  // (sha256 of "route\nbody" and of "key\nfingerprint", UUID v4 form).
+  // the retry is refused as a reuse (422) or runs as a second message. Computed independently
+  // (sha256 of "route\nbody" and of "tenant\nkey\nfingerprint", UUID v4 form; 0.3.0 scoped the
+  // derivation by tenant, CHANGELOG.md).
   const body = { type: 'probe', payload: { mode: 'succeed' } };
 
   it('fingerprints a request as sha256 of its route, a newline and its JSON', () => {
@@ -35,9 +36,9 @@ describe('Idempotency-Key fingerprints (stable across releases)', () => {
     );
   });
 
-  it('derives the envelope id of a keyed request from the key and the fingerprint', () => {
-    expect(envelopeIdFor('order-1234-confirmation', requestHash('single', body))).toBe(
-      '98abe86d-d5d4-405d-a853-4723731f0645',
+  it('derives the envelope id of a keyed request from the tenant, the key and the fingerprint', () => {
+    expect(envelopeIdFor('tenant-a', 'order-1234-confirmation', requestHash('single', body))).toBe(
+      '96852824-4e3e-4231-89f9-d4dcb9a8f594',
     );
   });
 });
@@ -52,7 +53,7 @@ describe('Idempotency-Key claims when DynamoDB fails', () => {
       .on(GetCommand)
       .resolves({ Item: { pk: 'key#k', state: 'in-flight', requestHash: 'h', lockUntil: 0 } });
 
-    await expect(keys().claim('k', 'h')).rejects.toMatchObject({
+    await expect(keys().claim('tenant-a', 'k', 'h')).rejects.toMatchObject({
       name: 'ProvisionedThroughputExceededException',
     });
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);

@@ -15,24 +15,30 @@ import {
   DEFAULT_MAX_BODY_BYTES,
   MAX_ENQUEUED_MESSAGE_BYTES,
   SQS_MAX_MESSAGE_BYTES,
+  TENANT_MAX_BYTES,
 } from '../../lambda/shared/constants';
+import { isTenantName } from '../../lambda/shared/envelope';
 import { deadLetterAttributes } from '../../lambda/shared/dlq-attributes';
 import { PROBE_MODES } from '../../lambda/shared/jobs/probe';
 import { defaultRegistry } from '../../tools/example-registry';
 import * as codec from '../../lambda/shared/message-codec';
-import { apiEvent, postBatch } from '../helpers/api-events';
+import { apiEvent, postBatch, TENANTS } from '../helpers/api-events';
 import { silentLogger } from '../helpers/aws-fakes';
+import { TEST_AUTH } from '../helpers/producer';
 import { FIFO_QUEUE, queueRef, sqsRecord, STANDARD_QUEUE, T0 } from '../helpers/sqs-events';
 
 const sqsMock = mockClient(SQSClient);
 const KEY = 'k'.repeat(128);
 const REQUEST_ID = 'r'.repeat(256);
+/** The longest tenant name: `TENANT_MAX_BYTES` as JSON, quotes included. */
+const LONGEST_TENANT = 't'.repeat(TENANT_MAX_BYTES - 2);
 
 function api(overrides: Partial<ApiDeps> = {}) {
   return createApi({
     catalog: catalogFromRegistry(defaultRegistry),
     sqs: new SQSClient({ region: 'eu-west-1' }),
     queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
+    auth: TEST_AUTH,
     maxBodyBytes: DEFAULTS.api.maxBodyBytes,
     allowedProbeModes: PROBE_MODES,
     logger: silentLogger(),
@@ -86,10 +92,10 @@ describe('message size limits', () => {
   });
 
   it('keeps room for the DLQ copy: a largest message plus its failure attributes fits 1 MiB', () => {
-    // Prepare: the largest body the default limit lets through, with the longest attributes.
+    // Prepare: the largest body the default limit lets through, with the longest attributes and tenant.
     const msg = codec.encodeMessage(
       { type: 'probe', payload: { mode: 'succeed', padding: 'x'.repeat(DEFAULT_MAX_BODY_BYTES - 60) } },
-      { correlationId: REQUEST_ID, idempotencyKey: KEY, now: T0 },
+      { correlationId: REQUEST_ID, idempotencyKey: KEY, now: T0, tenant: LONGEST_TENANT },
     );
     const attrs = Object.fromEntries(
       Object.entries(msg.params.MessageAttributes).map(([k, v]) => [k, v.StringValue!]),
@@ -108,12 +114,18 @@ describe('message size limits', () => {
     expect(codec.messageBytes(msg.params.MessageBody, dlqAttrs)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
   });
 
-  it('accepts a body of exactly the default limit (longest key and request id) and answers 413 one byte over', async () => {
-    const handle = api();
+  it('accepts a body of exactly the default limit (longest key, request id and tenant) and answers 413 one byte over', async () => {
+    expect(isTenantName(LONGEST_TENANT)).toBe(true);
+    expect(isTenantName(`${LONGEST_TENANT}t`)).toBe(false);
+    const handle = api({
+      auth: { mode: 'apiKey', apiKeyTenants: { [TENANTS.a.apiKeyId]: LONGEST_TENANT } },
+    });
 
     const ok = await handle(post(bodyOf(DEFAULT_MAX_BODY_BYTES)));
     expect(ok.statusCode).toBe(202);
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(1);
+    const sent = sqsMock.commandCalls(SendMessageCommand)[0]!.args[0].input.MessageBody!;
+    expect(JSON.parse(sent).tenant).toBe(LONGEST_TENANT);
     sqsMock.resetHistory();
     const tooBig = await handle(post(bodyOf(DEFAULT_MAX_BODY_BYTES + 1)));
 

@@ -15,8 +15,10 @@ import { createApi } from '../../lambda/producer/api';
 import { ERROR_CODES } from '../../lambda/producer/http';
 import { parseEnvelope } from '../../lambda/shared/envelope-schema';
 import { defaultRegistry } from '../../tools/example-registry';
-import { apiEvent } from '../helpers/api-events';
+import { tenantGroupOf } from '../../lambda/producer/group-id';
+import { apiEvent, TENANTS } from '../helpers/api-events';
 import { silentLogger } from '../helpers/aws-fakes';
+import { TEST_AUTH } from '../helpers/producer';
 import { FIFO_QUEUE, STANDARD_QUEUE } from '../helpers/sqs-events';
 import { DEFAULT_MAX_BODY_BYTES, MAX_ENQUEUED_MESSAGE_BYTES } from '../../lambda/shared/constants';
 
@@ -34,7 +36,7 @@ function installAcceptingQueue() {
   sqsMock.on(SendMessageCommand).callsFake(async (input: SendMessageCommandInput) => ({
     MessageId: `m-${++sequence}`,
     MD5OfMessageBody: 'md5',
-    ...(input.MessageGroupId ? { SequenceNumber: String(10n ** 19n + BigInt(sequence)) } : {}),
+    ...(input.QueueUrl === FIFO_QUEUE.url ? { SequenceNumber: String(10n ** 19n + BigInt(sequence)) } : {}),
   }));
   sqsMock.on(SendMessageBatchCommand).callsFake(async (input: SendMessageBatchCommandInput) => ({
     Successful: (input.Entries ?? []).map((e) => ({
@@ -50,6 +52,7 @@ const handle = createApi({
   catalog: catalogFromRegistry(defaultRegistry),
   sqs: new SQSClient({ region: 'eu-west-1' }),
   queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
+  auth: TEST_AUTH,
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   allowedProbeModes: ['succeed', 'sleep'],
   logger: silentLogger(),
@@ -112,10 +115,13 @@ function assertSqsWouldAccept({ params, fifo }: Sent) {
   expect(size).toBeLessThanOrEqual(MAX_ENQUEUED_MESSAGE_BYTES);
   if (fifo) {
     expect(params.MessageGroupId).toMatch(SQS_ID);
+    expect(params.MessageGroupId!.startsWith(`${tenantGroupOf(TENANTS.a.name)}:`)).toBe(true);
     expect(params.MessageDeduplicationId).toMatch(SQS_ID);
     expect(params.DelaySeconds).toBeUndefined();
   } else {
-    expect(params.MessageGroupId).toBeUndefined();
+    // SQS fair queues: a standard message's group names its tenant (the events' tenant A).
+    expect(params.MessageGroupId).toBe(tenantGroupOf(TENANTS.a.name));
+    expect(params.MessageDeduplicationId).toBeUndefined();
     if (params.DelaySeconds !== undefined) {
       expect(Number.isInteger(params.DelaySeconds)).toBe(true);
       expect(params.DelaySeconds).toBeGreaterThanOrEqual(0);
@@ -124,6 +130,7 @@ function assertSqsWouldAccept({ params, fifo }: Sent) {
   }
   // The consumer can read what the producer wrote.
   const envelope = parseEnvelope(body);
+  expect(envelope.tenant).toBe(TENANTS.a.name);
   expect(() => defaultRegistry.parsePayload(envelope.type, envelope.payload)).not.toThrow();
   expect(attrs.type?.StringValue).toBe(envelope.type);
 }

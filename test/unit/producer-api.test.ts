@@ -9,10 +9,12 @@ import {
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { messageGroupIdOf } from '../../lambda/producer/group-id';
+import { deduplicationIdFor } from '../../lambda/producer/idempotency-keys';
 import { RETRY_AFTER_SECONDS } from '../../lambda/producer/send';
 import { parseEnvelope } from '../../lambda/shared/envelope-schema';
 import { defaultRegistry } from '../../tools/example-registry';
-import { apiEvent, postBatch, postMessage } from '../helpers/api-events';
+import { apiEvent, postBatch, postMessage, TENANTS } from '../helpers/api-events';
 import { sqsError } from '../helpers/aws-fakes';
 import { producerApi, uuid } from '../helpers/producer';
 import { FIFO_QUEUE, STANDARD_QUEUE, T0 } from '../helpers/sqs-events';
@@ -20,6 +22,9 @@ import { FIFO_QUEUE, STANDARD_QUEUE, T0 } from '../helpers/sqs-events';
 const sqsMock = mockClient(SQSClient);
 
 const api = producerApi;
+/** The tenant every event comes from (its API key's), and its message groups. */
+const TENANT = TENANTS.a.name;
+const group = (orderingKey?: string) => messageGroupIdOf(TENANT, orderingKey);
 
 type ErrorBody = { error: { code: string; message: string; details?: { field: string; message: string }[] } };
 type BatchBody = {
@@ -103,7 +108,8 @@ describe('producer API: POST /v1/messages', () => {
     const [sent] = sentSingles();
     expect(sentSingles()).toHaveLength(1);
     expect(sent!.QueueUrl).toBe(STANDARD_QUEUE.url);
-    expect(sent!.MessageGroupId).toBeUndefined();
+    // SQS fair queues: on a standard queue the message group names the tenant.
+    expect(sent!.MessageGroupId).toBe(group());
     expect(sent!.MessageDeduplicationId).toBeUndefined();
     expect(JSON.parse(sent!.MessageBody!)).toEqual({
       v: 1,
@@ -112,6 +118,7 @@ describe('producer API: POST /v1/messages', () => {
       payload: email().payload,
       createdAt: T0.toISOString(),
       correlationId: 'req-abc-123',
+      tenant: TENANT,
     });
     expect(sent!.MessageAttributes).toEqual({
       type: { DataType: 'String', StringValue: 'email.send' },
@@ -175,7 +182,7 @@ describe('producer API: POST /v1/messages', () => {
     expect(sent.MessageDeduplicationId).toBeUndefined();
   });
 
-  it('sends a message with orderingKey to the FIFO queue, grouped by the key and deduplicated by the envelope id', async () => {
+  it("sends a message with orderingKey to the FIFO queue, grouped by the tenant's key and deduplicated by the envelope id", async () => {
     // Prepare
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'fifo-1', SequenceNumber: '18849496460467696128' });
 
@@ -193,20 +200,29 @@ describe('producer API: POST /v1/messages', () => {
     });
     const sent = sentSingles()[0]!;
     expect(sent.QueueUrl).toBe(FIFO_QUEUE.url);
-    expect(sent.MessageGroupId).toBe('user-42');
+    expect(sent.MessageGroupId).toBe(group('user-42'));
+    expect(sent.MessageGroupId).toMatch(/^[0-9a-f]{16}:user-42$/);
     expect(sent.MessageDeduplicationId).toBe(uuid(1));
     expect(JSON.parse(sent.MessageBody!).id).toBe(uuid(1));
     expect(sent.DelaySeconds).toBeUndefined();
   });
 
-  it('uses the Idempotency-Key header (any case) as the FIFO deduplication id', async () => {
+  it('derives the FIFO deduplication id from the tenant and the Idempotency-Key header (any case)', async () => {
     const res = await api()(
       postMessage(activity('user-42', 1), { headers: { 'idempotency-KEY': 'retry-safe-1' } }),
     );
+    const other = await api()(
+      postMessage(activity('user-42', 1), { headers: { 'Idempotency-Key': 'retry-safe-1' }, tenant: 'b' }),
+    );
 
-    expect(res.statusCode).toBe(202);
-    expect(sentSingles()[0]!.MessageDeduplicationId).toBe('retry-safe-1');
-    expect(sentSingles()[0]!.MessageAttributes?.['idempotency-key']?.StringValue).toBe('retry-safe-1');
+    expect([res.statusCode, other.statusCode]).toEqual([202, 202]);
+    const [mine, theirs] = sentSingles();
+    expect(mine!.MessageDeduplicationId).toBe(deduplicationIdFor(TENANT, 'retry-safe-1'));
+    expect(mine!.MessageDeduplicationId).toMatch(/^[0-9a-f]{64}$/);
+    // SQS deduplicates across the queue: the other tenant's same key must not be a duplicate.
+    expect(theirs!.MessageDeduplicationId).not.toBe(mine!.MessageDeduplicationId);
+    expect(theirs!.MessageGroupId).not.toBe(mine!.MessageGroupId);
+    expect(mine!.MessageAttributes?.['idempotency-key']?.StringValue).toBe('retry-safe-1');
   });
 
   it('accepts a base64-encoded body and a content-type with parameters', async () => {
@@ -347,16 +363,20 @@ describe('producer API: refusals', () => {
     expect(res.statusCode).toBe(202);
   });
 
-  it('answers 400 UnknownType for an unregistered type, listing the registered ones', async () => {
+  it('answers 400 UnknownType for an unregistered type, naming no other type', async () => {
     const { body } = await refused(
       api()(postMessage({ type: 'invoice.pay', payload: {} })),
       400,
       'UnknownType',
     );
 
-    expect(fields(body)).toEqual(['type']);
-    expect(body.error.message).toContain('invoice.pay');
-    for (const t of defaultRegistry.types()) expect(body.error.message).toContain(t);
+    expect(body.error).toEqual({
+      code: 'UnknownType',
+      message: 'Unknown message type "invoice.pay"',
+      details: [{ field: 'type', message: 'not a registered type' }],
+      requestId: expect.any(String),
+    });
+    for (const t of defaultRegistry.types()) expect(JSON.stringify(body)).not.toContain(t);
   });
 
   it('answers 404 NotFound for an unknown route', async () => {
@@ -473,13 +493,14 @@ describe('producer API: POST /v1/messages/batch', () => {
     );
     expect(byQueue[STANDARD_QUEUE.url]!.map((e) => e.Id)).toEqual(['0', '2']);
     expect(byQueue[FIFO_QUEUE.url]!.map((e) => e.Id)).toEqual(['1']);
-    expect(byQueue[FIFO_QUEUE.url]![0]!.MessageGroupId).toBe('u1');
+    expect(byQueue[FIFO_QUEUE.url]![0]!.MessageGroupId).toBe(group('u1'));
+    expect(byQueue[STANDARD_QUEUE.url]!.map((e) => e.MessageGroupId)).toEqual([group(), group()]);
     expect(byQueue[STANDARD_QUEUE.url]![1]!.MessageAttributes?.['idempotency-key']?.StringValue).toBe(
       'batch-key-2',
     );
   });
 
-  it('uses an entry idempotencyKey as its FIFO deduplication id', async () => {
+  it("derives an entry's FIFO deduplication id from the tenant and its idempotencyKey", async () => {
     batchAccepts();
 
     await api()(
@@ -487,7 +508,7 @@ describe('producer API: POST /v1/messages/batch', () => {
     );
 
     const entries = sentBatches().flatMap((b) => b.Entries!);
-    expect(entries[0]!.MessageDeduplicationId).toBe('evt-991');
+    expect(entries[0]!.MessageDeduplicationId).toBe(deduplicationIdFor(TENANT, 'evt-991'));
     expect(entries[1]!.MessageDeduplicationId).toBe(JSON.parse(entries[1]!.MessageBody!).id);
   });
 
@@ -534,7 +555,7 @@ describe('producer API: POST /v1/messages/batch', () => {
     expect(sent).toHaveLength(23);
     for (const key of keys) {
       const seqs = sent
-        .filter((e) => e.MessageGroupId === key)
+        .filter((e) => e.MessageGroupId === group(key))
         .map((e) => JSON.parse(e.MessageBody!).payload.seq);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
       expect(seqs).toHaveLength(key === 'alice' || key === 'bob' ? 8 : 7);
@@ -617,7 +638,8 @@ describe('producer API: POST /v1/messages/batch', () => {
     // Assess
     expect(res.statusCode).toBe(207);
     const calls = sentBatches();
-    expect(calls.map((c) => c.Entries!.map((e) => e.MessageGroupId).join(''))).toEqual([
+    const keyOf = (groupId: string | undefined) => (groupId === group('a') ? 'a' : 'b');
+    expect(calls.map((c) => c.Entries!.map((e) => keyOf(e.MessageGroupId)).join(''))).toEqual([
       'ab',
       'ab',
       'ab',

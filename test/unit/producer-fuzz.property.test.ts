@@ -14,8 +14,11 @@ import { ERROR_CODES } from '../../lambda/producer/http';
 import { ATTR } from '../../lambda/shared/envelope';
 import { parseEnvelope } from '../../lambda/shared/envelope-schema';
 import { defaultRegistry } from '../../tools/example-registry';
-import { apiEvent } from '../helpers/api-events';
+import { messageGroupIdOf } from '../../lambda/producer/group-id';
+import { deduplicationIdFor } from '../../lambda/producer/idempotency-keys';
+import { apiEvent, TENANTS } from '../helpers/api-events';
 import { silentLogger } from '../helpers/aws-fakes';
+import { TEST_AUTH } from '../helpers/producer';
 import { FIFO_QUEUE, STANDARD_QUEUE } from '../helpers/sqs-events';
 import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/shared/constants';
 
@@ -33,7 +36,7 @@ beforeEach(() => {
   sqsMock.on(SendMessageCommand).callsFake(async (input: SendMessageCommandInput) => ({
     MessageId: `m-${++sequence}`,
     MD5OfMessageBody: 'md5',
-    ...(input.MessageGroupId ? { SequenceNumber: String(10n ** 19n + BigInt(sequence)) } : {}),
+    ...(input.QueueUrl === FIFO_QUEUE.url ? { SequenceNumber: String(10n ** 19n + BigInt(sequence)) } : {}),
   }));
 });
 
@@ -41,6 +44,7 @@ const handle = createApi({
   catalog: catalogFromRegistry(defaultRegistry),
   sqs: new SQSClient({ region: 'eu-west-1' }),
   queues: { standardUrl: STANDARD_QUEUE.url, fifoUrl: FIFO_QUEUE.url },
+  auth: TEST_AUTH,
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   allowedProbeModes: ['succeed', 'sleep'],
   logger: silentLogger(),
@@ -297,11 +301,13 @@ describe('producer handler fuzzing (properties)', () => {
         expect(input!.MessageAttributes?.[ATTR.idempotencyKey]?.StringValue).toBe(key);
         if (entry.orderingKey !== undefined) {
           expect(input!.QueueUrl).toBe(FIFO_QUEUE.url);
-          expect(input!.MessageDeduplicationId).toBe(key);
-          expect(input!.MessageGroupId).toBe(entry.orderingKey);
+          // The tenant's own deduplication id and group: another tenant's same key is another message.
+          expect(input!.MessageDeduplicationId).toBe(deduplicationIdFor(TENANTS.a.name, key));
+          expect(input!.MessageGroupId).toBe(messageGroupIdOf(TENANTS.a.name, entry.orderingKey as string));
         } else {
           expect(input!.QueueUrl).toBe(STANDARD_QUEUE.url);
           expect(input!.MessageDeduplicationId).toBeUndefined();
+          expect(input!.MessageGroupId).toBe(messageGroupIdOf(TENANTS.a.name));
         }
       }),
       { numRuns: 400 },

@@ -10,7 +10,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createHash } from 'node:crypto';
 import { DynamoIdempotencyKeys, requestHash } from '../../lambda/producer/idempotency-keys';
+import { idempotencyKeyKey } from '../../lambda/shared/status/keys';
 import {
   InProgressElsewhere,
   PowertoolsRecordIdempotency,
@@ -165,6 +167,30 @@ describe('DynamoStatusStore', () => {
     expect(updates()[0]!.ConditionExpression).toBeUndefined();
   });
 
+  it("sets the row's owner on accepted only, where it has none; consumers' transitions never write it", async () => {
+    // Prepare: the subject as the producer (with its tenant) and a consumer (from the envelope) see it.
+    ddb.on(UpdateCommand).resolves({ Attributes: { messageIds: ['sqs-1'] } });
+    const subject = { ...SUBJECT, tenant: 'team-billing' };
+
+    // Act
+    await store().accepted(subject);
+    await store().processing(subject);
+    await store().retrying(subject, new Error('x'));
+    await store().succeeded(subject);
+    await store().failed(subject, { kind: 'permanent', archiveKey: 'k' }, new Error('x'));
+
+    // Assess: OWNER is a reserved word, hence #owner.
+    const [accepted, ...others] = updates();
+    expect(accepted!.UpdateExpression).toContain('#owner = if_not_exists(#owner, :owner)');
+    expect(accepted!.ExpressionAttributeNames).toMatchObject({ '#owner': 'owner' });
+    expect(accepted!.ExpressionAttributeValues).toMatchObject({ ':owner': 'team-billing' });
+    expect(others).toHaveLength(4);
+    for (const u of others) {
+      expect(u.UpdateExpression).not.toContain('owner');
+      expect(Object.values(u.ExpressionAttributeValues ?? {})).not.toContain('team-billing');
+    }
+  });
+
   it('reads a row into the GET body, and undefined when there is none', async () => {
     ddb
       .on(GetCommand)
@@ -176,11 +202,14 @@ describe('DynamoStatusStore', () => {
           queue: 'standard',
           status: 'succeeded',
           attempts: 2,
+          owner: 'team-billing',
         },
       })
+      .resolvesOnce({ Item: { pk: 'msg#x', id: SUBJECT.id, type: 'probe', queue: 'standard' } })
       .resolvesOnce({});
 
     const found = await store().get(SUBJECT.id);
+    const ownerless = await store().get(SUBJECT.id);
     const missing = await store().get(SUBJECT.id);
 
     expect(found).toMatchObject({
@@ -189,7 +218,9 @@ describe('DynamoStatusStore', () => {
       lastError: null,
       failure: null,
       messageIds: [],
+      owner: 'team-billing',
     });
+    expect(ownerless!.owner).toBeUndefined();
     expect(missing).toBeUndefined();
   });
 });
@@ -324,14 +355,25 @@ describe('Idempotency-Key records', () => {
   const nowS = Math.floor(T0.getTime() / 1000);
   const hash = requestHash('single', { a: 1 });
 
+  const TENANT = 'https://login.example.com/#acme';
+  /** The row key: the SHA-256 of the tenant, then the key. */
+  const PK = `key#${createHash('sha256').update(TENANT).digest('hex')}#k1`;
+
+  it("keys a record by tenant and key, so that no tenant name and key make another's row", () => {
+    expect(idempotencyKeyKey(TENANT, 'k1')).toBe(PK);
+    expect(idempotencyKeyKey('a#b', 'c')).not.toBe(idempotencyKeyKey('a', 'b#c'));
+    expect(idempotencyKeyKey('team-a', 'k1')).not.toBe(idempotencyKeyKey('team-b', 'k1'));
+  });
+
   it('claims an absent, expired, released or stale key with one conditional put', async () => {
     ddb.on(PutCommand).resolves({});
 
-    expect(await keys().claim('k1', hash)).toEqual({ outcome: 'claimed' });
+    expect(await keys().claim(TENANT, 'k1', hash)).toEqual({ outcome: 'claimed' });
 
     const put = ddb.commandCalls(PutCommand)[0]!.args[0].input;
     expect(put.Item).toMatchObject({
-      pk: 'key#k1',
+      pk: PK,
+      tenant: TENANT,
       state: 'in-flight',
       requestHash: hash,
       expiration: nowS + 86_400,
@@ -367,12 +409,24 @@ describe('Idempotency-Key records', () => {
     ],
   ])('answers %s', async (_what, item, expected) => {
     ddb.on(PutCommand).rejects(conditionFailed());
-    ddb.on(GetCommand).resolves({ Item: { pk: 'key#k1', ...item } });
+    ddb.on(GetCommand).resolves({ Item: { pk: PK, ...item } });
 
-    const claim = await keys().claim('k1', hash);
+    const claim = await keys().claim(TENANT, 'k1', hash);
 
     expect(claim).toEqual(expected);
-    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input.ConsistentRead).toBe(true);
+    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({
+      Key: { pk: PK },
+      ConsistentRead: true,
+    });
+  });
+
+  it("completes and releases the tenant's own record", async () => {
+    ddb.on(UpdateCommand).resolves({});
+
+    await keys().complete(TENANT, 'k1', stored);
+    await keys().release(TENANT, 'k1');
+
+    expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key)).toEqual([{ pk: PK }, { pk: PK }]);
   });
 
   it('fingerprints the route and the body', () => {

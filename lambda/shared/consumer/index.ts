@@ -270,11 +270,15 @@ export function createConsumer(deps: ConsumerDeps) {
 
   async function handleRecordInto(record: SQSRecord, context: Context | undefined, metrics: BatchMetrics) {
     const receiveCount = receiveCountOf(record);
+    // The status subject, when the body is an envelope (else runJob fails it as permanent).
+    const subject = subjectOf(record, processing.fifo, settings.lane);
     const log = deps.logger.createChild({
       persistentKeys: {
         messageId: record.messageId,
         receiveCount,
         messageGroupId: record.attributes.MessageGroupId,
+        // Who sent it (the envelope's tenant), in every line about the record.
+        ...(subject?.tenant !== undefined ? { tenant: subject.tenant } : {}),
       },
     });
     const budgetMs = recordBudgetMs(context ? context.getRemainingTimeInMillis() : 60_000);
@@ -286,8 +290,6 @@ export function createConsumer(deps: ConsumerDeps) {
       backoff: settings.backoff,
       ...(deps.random ? { random: deps.random } : {}),
     };
-    // The status subject, when the body is an envelope (else runJob fails it as permanent).
-    const subject = subjectOf(record, processing.fifo, settings.lane);
     if (history.usedUp) return giveUpUsedUp(record, history.facts!, attempt, log, metrics);
     if (budgetMs < MIN_RECORD_BUDGET_MS) {
       // Not an attempt: no run, no status change; visible again at once (in order, on FIFO).
@@ -449,7 +451,10 @@ export function createConsumer(deps: ConsumerDeps) {
   /** Archives a culprit (`unknown`, `CrashedRuntime`), sends it to the DLQ; false if either failed. */
   async function giveUpCulprit(record: SQSRecord, marker: IsolatedRunMarker): Promise<boolean> {
     const metrics = batchMetrics ?? new BatchMetrics(deps.metrics);
-    const log = deps.logger.createChild({ persistentKeys: { messageId: record.messageId } });
+    const tenant = subjectOf(record, processing.fifo, settings.lane)?.tenant;
+    const log = deps.logger.createChild({
+      persistentKeys: { messageId: record.messageId, ...(tenant !== undefined ? { tenant } : {}) },
+    });
     const error = crashedRuntimeError(marker);
     logFailure(
       log,

@@ -4,7 +4,8 @@ import type { StatusSubject } from '../status/types';
 
 /**
  * The status subject of a record whose body is a v1 envelope (`undefined` otherwise: such a
- * record has no envelope id, and the consumer fails it as permanent without a status row).
+ * record has no envelope id, and the consumer fails it as permanent without a status row), with
+ * the envelope's tenant for log lines.
  */
 export function subjectOf(
   record: Pick<SQSRecord, 'body' | 'messageId'>,
@@ -26,5 +27,6 @@ export function subjectOf(
     ...(lane === undefined ? {} : { lane }),
     messageId: record.messageId,
     acceptedAt: r.data.createdAt,
+    ...(r.data.tenant !== undefined ? { tenant: r.data.tenant } : {}),
   };
 }

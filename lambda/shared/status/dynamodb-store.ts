@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FailureKind } from '../archive';
 import { RUN_LOG_ATTRIBUTE, STATUS_TABLE_KEYS, statusKey } from './keys';
-import type { MessageState, MessageStatus, StatusStore, StatusSubject } from './types';
+import type { MessageState, MessageStatus, StatusStore, StatusSubject, StoredStatus } from './types';
 
 /** Options of {@link DynamoStatusStore}. */
 export interface DynamoStatusStoreOptions {
@@ -31,6 +31,8 @@ export interface TransitionOptions {
   readonly failure?: { kind: FailureKind; archiveKey: string | null };
   /** The sweeper: leave a row that is already `failed` or `succeeded`. */
   readonly unlessFinal?: boolean;
+  /** `accepted`: set the row's owner to this tenant where it has none. */
+  readonly owner?: string;
 }
 
 /** The options of the `processing` transition. */
@@ -50,7 +52,7 @@ export interface StatusTransition {
 
 /**
  * The `UpdateItem` parts of moving status row `s` to `state` (placeholders `#type #queue #status
- * #exp` and `:`-values prefixed by nothing else), so that another writer of the same row (the
+ * #exp`, and `#owner` for `accepted` and `:`-values prefixed by nothing else), so that another writer of the same row (the
  * consumers' idempotency records, `../consumer/idempotency.ts`) can add its own clauses to the
  * same write.
  */
@@ -99,6 +101,11 @@ export function statusTransition(
     set.push('lastError = if_not_exists(lastError, :null)');
     values[':null'] = null;
   }
+  if (o.owner !== undefined) {
+    // OWNER is a DynamoDB reserved word: `#owner`.
+    set.push('#owner = if_not_exists(#owner, :owner)');
+    values[':owner'] = o.owner;
+  }
   if (o.failure) {
     set.push('failure = :failure');
     values[':failure'] = o.failure;
@@ -121,6 +128,7 @@ export function statusTransition(
       '#lane': 'lane',
       '#status': 'status',
       '#exp': STATUS_TABLE_KEYS.ttlAttribute,
+      ...(o.owner !== undefined ? { '#owner': 'owner' } : {}),
     },
     values,
     condition: guarded ? condition : undefined,
@@ -145,7 +153,10 @@ export class DynamoStatusStore implements StatusStore {
   }
 
   async accepted(s: StatusSubject): Promise<void> {
-    await this.#update(s, 'accepted', { keepState: true });
+    await this.#update(s, 'accepted', {
+      keepState: true,
+      ...(s.tenant !== undefined ? { owner: s.tenant } : {}),
+    });
   }
 
   async processing(s: StatusSubject): Promise<void> {
@@ -170,7 +181,7 @@ export class DynamoStatusStore implements StatusStore {
     await this.#update(s, 'failed', { error, failure, unlessFinal: options.unlessFinal ?? false });
   }
 
-  async get(id: string): Promise<MessageStatus | undefined> {
+  async get(id: string): Promise<StoredStatus | undefined> {
     const out = await this.db.send(
       new GetCommand({
         TableName: this.options.tableName,
@@ -192,6 +203,7 @@ export class DynamoStatusStore implements StatusStore {
       lastError: (i.lastError as MessageStatus['lastError']) ?? null,
       failure: (i.failure as MessageStatus['failure']) ?? null,
       messageIds: (i.messageIds as string[] | undefined) ?? [],
+      owner: typeof i.owner === 'string' ? i.owner : undefined,
     };
   }
 

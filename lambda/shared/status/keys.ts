@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The status table's layout (docs/DESIGN.md §5), shared by the construct and the functions: one
  * string partition key and one TTL attribute; rows are told apart by their key prefix.
@@ -9,7 +11,7 @@ export const STATUS_TABLE_KEYS = {
   ttlAttribute: 'expiration',
   /** Key prefix of a status row: `msg#<envelope id>`. */
   statusPrefix: 'msg#',
-  /** Key prefix of an API `Idempotency-Key` record: `key#<key>`. */
+  /** Key prefix of an API `Idempotency-Key` record: `key#<tenant hash>#<key>`. */
   idempotencyKeyPrefix: 'key#',
 } as const;
 
@@ -18,9 +20,15 @@ export function statusKey(id: string): string {
   return `${STATUS_TABLE_KEYS.statusPrefix}${id}`;
 }
 
-/** The key of an API `Idempotency-Key` record. */
-export function idempotencyKeyKey(key: string): string {
-  return `${STATUS_TABLE_KEYS.idempotencyKeyPrefix}${key}`;
+/**
+ * The key of an API `Idempotency-Key` record: the client's key scoped by its tenant
+ * (`key#<SHA-256 of the tenant, hex>#<key>`; the hash is fixed-length, so no tenant name and key
+ * can make another's row key), as the IETF Idempotency-Key draft asks: the client's key combined
+ * with what only the server knows of the client.
+ */
+export function idempotencyKeyKey(tenant: string, key: string): string {
+  const scope = createHash('sha256').update(tenant).digest('hex');
+  return `${STATUS_TABLE_KEYS.idempotencyKeyPrefix}${scope}#${key}`;
 }
 
 /**

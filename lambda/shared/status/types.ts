@@ -34,7 +34,21 @@ export interface StatusSubject {
   readonly messageId: string;
   /** When the message was accepted (the envelope's `createdAt`). */
   readonly acceptedAt: string;
+  /**
+   * The tenant that sent it (the envelope's `tenant`), for log lines. Only `accepted` stores it,
+   * as the row's owner: see {@link StatusStore.accepted}.
+   */
+  readonly tenant?: string;
 }
+
+/**
+ * A status row as the store reads it: the body of `GET /v1/messages/{id}` and the row's owner
+ * (the tenant whose request the API accepted), which the API checks and does not return.
+ */
+export type StoredStatus = MessageStatus & {
+  /** `undefined` for a row nobody owns: see {@link StatusStore.accepted}. */
+  readonly owner: string | undefined;
+};
 
 /**
  * Writes and reads status rows. Every transition is an upsert of its own fields (identity fields
@@ -42,7 +56,12 @@ export interface StatusSubject {
  * the next. `succeeded` is final: later `processing`/`retrying`/`failed` writes do not undo it.
  */
 export interface StatusStore {
-  /** The producer: the message is on its queue. */
+  /**
+   * The producer: the message is on its queue. Sets the row's owner to `subject.tenant` where the
+   * row has none (`if_not_exists`); no other transition writes it, so consumers never change it.
+   * A row written without an owner (before tenants existed, or by a consumer for a message that
+   * entered without the API, or whose `accepted` write was lost) keeps none.
+   */
   accepted(subject: StatusSubject): Promise<void>;
   /** A consumer is about to run the handler (`attempts` + 1). */
   processing(subject: StatusSubject): Promise<void>;
@@ -60,6 +79,6 @@ export interface StatusStore {
     error: unknown,
     options?: { readonly unlessFinal?: boolean },
   ): Promise<void>;
-  /** The status of `id`, or `undefined` when there is none. */
-  get(id: string): Promise<MessageStatus | undefined>;
+  /** The status row of `id` with its owner, or `undefined` when there is none. */
+  get(id: string): Promise<StoredStatus | undefined>;
 }

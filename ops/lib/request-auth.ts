@@ -1,0 +1,82 @@
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { OpsError } from './errors';
+import type { Target } from './target';
+
+/** A string as it is, any binary source as a Uint8Array view of the same bytes. */
+function bytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  return data instanceof ArrayBuffer
+    ? new Uint8Array(data)
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** `@smithy/signature-v4`'s hash: SHA-256, or HMAC-SHA-256 with a secret, from node:crypto. */
+class Sha256 {
+  readonly #hash: Hash | Hmac;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.#hash.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.#hash.digest());
+  }
+}
+
+/** What authenticates the tool's API calls on a target (docs/DESIGN.md §3, "Authentication"). */
+export type ApiAuth =
+  | { readonly mode: 'apiKey'; readonly apiKey?: string }
+  | {
+      readonly mode: 'iam';
+      /** Local mode's generated credentials; on AWS the default credential chain. */
+      readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+    };
+
+/**
+ * The headers that authenticate one API request the stage's way: `x-api-key` (apiKey stages) or
+ * a SigV4 signature for `execute-api` (iam stages), over the method, URL, headers and body.
+ */
+export async function authHeaders(
+  target: Pick<Target, 'name' | 'region' | 'auth' | 'apiKey'>,
+  request: {
+    readonly method: string;
+    readonly url: string;
+    readonly headers: Record<string, string>;
+    readonly body?: string;
+  },
+  missingKey: () => never,
+): Promise<Record<string, string>> {
+  // A target without `auth` (an env file or stack from before 0.3.0) uses its API key.
+  const auth: ApiAuth = target.auth ?? {
+    mode: 'apiKey',
+    ...(target.apiKey ? { apiKey: target.apiKey } : {}),
+  };
+  if (auth.mode === 'apiKey') return { ...request.headers, 'x-api-key': auth.apiKey ?? missingKey() };
+  const url = new URL(request.url);
+  const signer = new SignatureV4({
+    service: 'execute-api',
+    region: target.region,
+    credentials: auth.credentials ?? defaultProvider(),
+    sha256: Sha256,
+  });
+  try {
+    const signed = await signer.sign({
+      method: request.method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { ...request.headers, host: url.host },
+      ...(request.body === undefined ? {} : { body: request.body }),
+    });
+    return signed.headers as Record<string, string>;
+  } catch (error) {
+    throw new OpsError(
+      `cannot sign the request to ${target.name} (SigV4, execute-api): ${(error as Error).message.split('\n')[0]}`,
+    );
+  }
+}
