@@ -41,6 +41,11 @@ export const STAGES: Record<StageName, PipelineSettingsInput> = {
     fifoHighThroughput: true,
     api: { ...DEFAULTS.api, rateLimit: 500, burstLimit: 1000, quotaPerDay: 10_000_000 },
     allowedProbeModes: ['succeed', 'sleep'],
+    // Probes are off until the operators' roles are listed here (the tenant of an iam caller is its
+    // principal ARN, e.g. 'arn:aws:iam::111122223333:role/oncall'): any other caller gets 403. A
+    // probe then fails at most 2 times (of maxAttempts 6), sleeps at most 10 s (timeout 30 s) and
+    // fails until at most a minute ahead: it never dead-letters, and holds a FIFO group briefly.
+    probes: { senders: [], maxFailTimes: 2, maxSleepMs: 10_000, maxFailUntilSeconds: 60 },
     maxMessageAgeSeconds: 600,
     status: { retentionDays: 30, idempotencyWindowHours: 24, pointInTimeRecovery: true, retain: true },
     // alarmEmail: 'oncall@example.com',  ← set your on-call address here so every deploy keeps it

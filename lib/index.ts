@@ -24,6 +24,7 @@ export type {
   ConsumerSettings,
   PipelineSettings,
   PipelineSettingsInput,
+  ProbeSettings,
   StageConfig,
 } from './config/types';
 export { API_GATEWAY_ACCOUNT_STACK, ApiGatewayAccountStack } from './stacks/api-gateway-account-stack';

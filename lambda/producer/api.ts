@@ -29,6 +29,7 @@ import {
   type PreparedEntry,
   type SendDeps,
 } from './send';
+import type { ProbePolicy } from './probe-policy';
 import { readableBy } from './status-access';
 import { tenantOf, type TenantOptions } from './tenant';
 import { validateBatchShape, validateEntry, validateIdempotencyHeader, type ValidEntry } from './validation';
@@ -44,6 +45,8 @@ export interface ApiDeps {
   readonly auth: TenantOptions;
   readonly maxBodyBytes: number;
   readonly allowedProbeModes: readonly ProbeMode[];
+  /** Who may send probes and their limits (`./probe-policy.ts`). @default every probe the stage's modes allow, from anyone */
+  readonly probePolicy?: ProbePolicy;
   readonly logger: Logger;
   /** @default no metrics */
   readonly metrics?: Metrics;
@@ -162,7 +165,7 @@ export function createApi(deps: ApiDeps) {
     const { tenant } = request;
     const body = parseJsonBody(event, deps.maxBodyBytes);
     const key = validateIdempotencyHeader(header(event.headers, 'idempotency-key'));
-    const entry = validateEntry(body, deps);
+    const entry = validateEntry(body, { ...deps, tenant, requestTime: now().getTime() });
     const hash = requestHash('single', body);
     const msg = encode(entry, request, key, hash);
     const keys = key !== undefined ? deps.idempotencyKeys : undefined;
@@ -249,7 +252,13 @@ export function createApi(deps: ApiDeps) {
     }[] = [];
     entries.forEach((raw, index) => {
       try {
-        const e = validateEntry(raw, { ...deps, batch: true, prefix: `messages.${index}` });
+        const e = validateEntry(raw, {
+          ...deps,
+          tenant: request.tenant,
+          requestTime: now().getTime(),
+          batch: true,
+          prefix: `messages.${index}`,
+        });
         const msg = encode(e, request, e.idempotencyKey, requestHash('batch-entry', raw));
         candidates.push({
           msg,

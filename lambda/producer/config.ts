@@ -15,6 +15,7 @@ import { PROBE_MODES } from '../shared/jobs/probe-modes';
 import { TENANT_MAX_BYTES } from '../shared/constants';
 import { isTenantName } from '../shared/envelope';
 import { AUTH_MODES } from './tenant';
+import { probePolicyOf } from './probe-policy';
 
 /** A check for `API_KEY_TENANTS`: an object of tenant names (`isTenantName`) by key id. */
 function tenantsByKeyId(value: unknown): Record<string, string> {
@@ -41,6 +42,8 @@ const contract = defineEnvironment({
   maxBodyBytes: integer('MAX_BODY_BYTES'),
   /** Probe modes this stage accepts; an unknown mode fails the cold start. */
   allowedProbeModes: oneOfList('ALLOWED_PROBE_MODES', PROBE_MODES),
+  /** Who may send probes and how hard they may fail (`./probe-policy.ts`). */
+  probePolicy: json('PROBE_LIMITS', probePolicyOf),
   /** How the stage authenticates callers, which decides where a request's tenant comes from. */
   authMode: oneOf('AUTH_MODE', AUTH_MODES),
   /**

@@ -37,6 +37,7 @@ export function createProducerHandler(catalog: {
     auth: { mode: config.authMode, apiKeyTenants: config.apiKeyTenants },
     maxBodyBytes: config.maxBodyBytes,
     allowedProbeModes: config.allowedProbeModes,
+    probePolicy: config.probePolicy,
     logger,
     metrics,
     status: new SafeStatusStore(

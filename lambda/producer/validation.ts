@@ -3,6 +3,7 @@ import { JOB_TYPE_PATTERN } from '../shared/envelope';
 import { ApiError, type ErrorDetail } from './http';
 import type { JobCatalog } from './catalog';
 import { laneFor } from './routing';
+import { OPEN_PROBE_POLICY, probeRefusal, type ProbePolicy } from './probe-policy';
 
 /** Largest number of entries in one batch request. */
 export const MAX_BATCH_ENTRIES = 100;
@@ -96,7 +97,18 @@ export function validateIdempotencyHeader(value: string | undefined): string | u
  */
 export function validateEntry(
   raw: unknown,
-  ctx: { catalog: JobCatalog; allowedProbeModes: readonly ProbeMode[]; batch?: boolean; prefix?: string },
+  ctx: {
+    catalog: JobCatalog;
+    allowedProbeModes: readonly ProbeMode[];
+    /** The stage's probe senders and limits. @default {@link OPEN_PROBE_POLICY} */
+    probePolicy?: ProbePolicy;
+    /** The caller (`./tenant.ts`), for the probe senders. */
+    tenant?: string;
+    /** The request's time (ms), for a probe's `failUntil`. @default Date.now() */
+    requestTime?: number;
+    batch?: boolean;
+    prefix?: string;
+  },
 ): ValidEntry {
   const prefix = ctx.prefix ?? '';
   const problems = shapeIssues(raw, ctx.batch ?? false, prefix);
@@ -140,6 +152,14 @@ export function validateEntry(
       ];
       throw new ApiError('ValidationError', summary(details), details);
     }
+    const refusal = probeRefusal(
+      payload,
+      ctx.tenant,
+      ctx.probePolicy ?? OPEN_PROBE_POLICY,
+      ctx.requestTime ?? Date.now(),
+      field,
+    );
+    if (refusal) throw new ApiError(refusal.code, summary(refusal.details), refusal.details);
   }
   return { ...e, payload, lane: route.lane };
 }

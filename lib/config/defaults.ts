@@ -64,6 +64,8 @@ export const DEFAULTS: Omit<StageConfig, 'stage' | 'maxReceiveCount'> & { maxRec
   // Services call with their IAM identity (SigV4): no shared secret to hand out or rotate.
   auth: { mode: 'iam', tenants: [], allowedPrincipals: [] },
   allowedProbeModes: PROBE_MODES,
+  // The probe schema's own limits and a day: every mode works on a stage that allows it.
+  probes: { senders: 'any', maxFailTimes: 1000, maxSleepMs: 900_000, maxFailUntilSeconds: 86_400 },
   sweepEveryMinutes: 15,
   maxMessageAgeSeconds: 900,
   tracing: true,

@@ -82,6 +82,7 @@ function validateStageConfig(c: StageConfig): void {
   if (c.api.maxBodyBytes < API_BODY_LIMITS.minBytes || c.api.maxBodyBytes > API_BODY_LIMITS.maxBytes)
     fail('api.maxBodyBytes must be 1 KiB – 10 MiB');
   validateAuth(c, fail);
+  validateProbes(c, fail);
   if (c.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(c.alarmEmail))
     fail(`alarmEmail "${c.alarmEmail}" is not an email address`);
   if (c.sweepEveryMinutes < 1) fail('sweepEveryMinutes must be >= 1');
@@ -91,9 +92,42 @@ function validateStageConfig(c: StageConfig): void {
     fail('status.idempotencyWindowHours must be 1 h up to status.retentionDays');
 }
 
+/**
+ * The probe limits: within the probe's own schema, senders the stage's auth can name, and on a
+ * stage that refuses the failing modes (`fail-always`), `succeed` and `sleep` kept from failing
+ * for good: fewer failures than attempts, a sleep shorter than the consumers' timeout.
+ */
+function validateProbes(c: StageConfig, fail: (msg: string) => never): void {
+  const p = c.probes;
+  const within = (v: number, max: number) => Number.isInteger(v) && v >= 0 && v <= max;
+  if (!within(p.maxFailTimes, 1000)) fail('probes.maxFailTimes must be an integer 0–1000');
+  if (!within(p.maxSleepMs, 900_000)) fail('probes.maxSleepMs must be an integer 0–900000');
+  if (!within(p.maxFailUntilSeconds, 31_536_000))
+    fail('probes.maxFailUntilSeconds must be an integer 0–31536000');
+  if (p.senders !== 'any') {
+    for (const s of p.senders) {
+      if (c.auth.mode === 'apiKey' && !c.auth.tenants.includes(s))
+        fail(`probes.senders: "${s}" is not one of auth.tenants`);
+      if (c.auth.mode === 'iam' && !PRINCIPAL_ARN.test(s))
+        fail(`probes.senders: "${s}" is not an IAM principal ARN (the tenant of an iam caller)`);
+    }
+  }
+  if (c.allowedProbeModes.includes('fail-always')) return;
+  if (p.maxFailTimes >= c.maxAttempts)
+    fail(
+      `probes.maxFailTimes must be below maxAttempts (${c.maxAttempts}) on a stage without the fail-always probe mode, or a succeed probe dead-letters`,
+    );
+  const timeoutMs = Math.min(c.consumer.timeoutSeconds, c.fifoConsumer.timeoutSeconds) * 1000;
+  if (p.maxSleepMs >= timeoutMs)
+    fail(
+      `probes.maxSleepMs must be below the consumers' timeout (${timeoutMs} ms) on a stage without the fail-always probe mode, or a sleep probe times out`,
+    );
+}
+
 /** What a tenant name may be (it names an API key, a usage plan and output keys). */
 export const TENANT_NAME_PATTERN = /^(?=.{1,32}$)[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const PRINCIPAL = /^(\d{12}|arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+)$/;
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$/;
 
 /** Per-tenant limits: the stage's halved (at least 1) unless the settings give them. */
 export function tenantLimitsOf(c: StageConfig): {

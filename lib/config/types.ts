@@ -14,6 +14,26 @@ export interface ConsumerSettings {
   readonly memoryMb: number;
 }
 
+/**
+ * Limits on the `probe` canary the API accepts. A probe is a message any sender could otherwise
+ * shape to fail for a whole attempt budget (blocking its FIFO group, tripping the DLQ alarm):
+ * a stage that allows only `succeed`/`sleep` keeps these below its attempt budget and timeout.
+ */
+export interface ProbeSettings {
+  /**
+   * Tenants (docs/DESIGN.md §3, `tenantOf`) allowed to send probes: on `iam` stages principal
+   * ARNs (a role's sessions are the role), on `apiKey` stages tenant names of `auth.tenants`;
+   * `'any'`: every caller; `[]`: probes are off. @default 'any'
+   */
+  readonly senders: 'any' | readonly string[];
+  /** Largest `failTimes` accepted (0–1000). @default 1000 */
+  readonly maxFailTimes: number;
+  /** Largest `sleepMs` accepted (0–900000). @default 900000 */
+  readonly maxSleepMs: number;
+  /** Latest `failUntil` accepted, in seconds after the request. @default 86400 */
+  readonly maxFailUntilSeconds: number;
+}
+
 /** How callers authenticate: SigV4 with their IAM identity, or one API key per tenant. */
 export const AUTH_MODES = ['iam', 'apiKey'] as const;
 /** One of {@link AUTH_MODES}. */
@@ -104,6 +124,8 @@ export interface StageConfig {
   readonly alarmEmail?: string;
   /** Probe modes the API accepts on this stage. */
   readonly allowedProbeModes: readonly ProbeMode[];
+  /** Who may send the `probe` canary and how hard it may fail (docs/DESIGN.md §4). */
+  readonly probes: ProbeSettings;
   /** How often the DLQ sweeper runs, in minutes. */
   readonly sweepEveryMinutes: number;
   /** Seconds a queue's oldest message may wait before the age alarm fires. */

@@ -235,6 +235,7 @@ export class EventPipeline extends Construct {
       producerEntry: writeProducerEntry(this.catalog, resolved),
       maxBodyBytes: c.api.maxBodyBytes,
       allowedProbeModes: c.allowedProbeModes,
+      probes: c.probes,
       throttle: { rateLimit: c.api.rateLimit, burstLimit: c.api.burstLimit },
       logRetentionDays: c.logRetentionDays,
       tracing: c.tracing,

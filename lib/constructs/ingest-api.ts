@@ -4,11 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FUNCTION_DEFAULTS } from '../config/defaults';
+import { DEFAULTS, FUNCTION_DEFAULTS } from '../config/defaults';
 import { toEnvironment as producerEnvironment } from '../../lambda/producer/config';
 import type { ProbeMode } from '../../lambda/shared/jobs/probe';
 import { PipelineFunction, retentionDays } from './pipeline-function';
-import type { AuthSettings } from '../config/types';
+import type { AuthSettings, ProbeSettings } from '../config/types';
 import type { StatusTable } from './status-table';
 
 /** Props of {@link IngestApi}. */
@@ -27,6 +27,11 @@ export interface IngestApiProps {
   readonly maxBodyBytes: number;
   /** Probe modes the producer accepts (required). */
   readonly allowedProbeModes: readonly ProbeMode[];
+  /**
+   * Who may send probes and their limits (`probes` of the settings).
+   * @default every probe of the allowed modes, from any caller
+   */
+  readonly probes?: ProbeSettings;
   /** Stage throttle, requests per second (required). */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   /** Retention of the producer's and the access logs' log groups, in days (required). */
@@ -104,6 +109,7 @@ export class IngestApi extends Construct {
           ),
           maxBodyBytes: props.maxBodyBytes,
           allowedProbeModes: props.allowedProbeModes,
+          probePolicy: props.probes ?? DEFAULTS.probes,
           statusTable: props.statusTable.table.tableName,
           statusRetentionDays: props.statusRetentionDays,
           idempotencyWindowSeconds: props.idempotencyWindowHours * 3600,

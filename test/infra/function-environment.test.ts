@@ -28,3 +28,19 @@ describe.each(STAGE_NAMES)('function environments (%s)', (stage) => {
     );
   });
 });
+
+describe('producer probe limits', () => {
+  it('gives the prod producer the stage probe limits: no sender (probes off), failures below the attempt budget', () => {
+    const [producer] = Object.values(synthStage('prod').findResources('AWS::Lambda::Function')).filter(
+      (r) => r.Properties?.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'producer',
+    );
+    const env = producer!.Properties.Environment.Variables as Record<string, string>;
+
+    expect(producerConfig.fromEnvironment(env).probePolicy).toEqual({
+      senders: [],
+      maxFailTimes: 2,
+      maxSleepMs: 10_000,
+      maxFailUntilSeconds: 60,
+    });
+  });
+});
