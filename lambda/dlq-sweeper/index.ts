@@ -4,11 +4,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { S3ArchiveWriter } from '../shared/archive';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createLogger, createMetrics } from '../shared/runtime';
 import { DynamoStatusStore } from '../shared/status/dynamodb-store';
 import { SafeStatusStore } from '../shared/status/safe-store';
-import { sweep, type SweepResult } from '../shared/sweeper';
+import { publishSweepMetrics, sweep, type SweepResult } from '../shared/sweeper';
 import { fromEnvironment } from './config';
 
 const config = fromEnvironment(process.env);
@@ -36,8 +35,6 @@ export const handler = async (_event: unknown, context: Context): Promise<SweepR
     deadline: () => context.getRemainingTimeInMillis(),
   });
   logger.info('sweep finished', { ...result });
-  metrics.addMetric('archived', MetricUnit.Count, result.archived);
-  metrics.addMetric('archiveFailed', MetricUnit.Count, result.failed);
-  metrics.publishStoredMetrics();
+  publishSweepMetrics(metrics, result);
   return result;
 };

@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import {
   ChangeMessageVisibilityBatchCommand,
   ReceiveMessageCommand,
@@ -21,9 +22,30 @@ export interface SweptQueue {
 /** Figures of one sweep. */
 export interface SweepResult {
   seen: number;
+  /** Records this sweep wrote. */
   archived: number;
+  /** Records this sweep found in S3 (`HeadObject`) and did not write again. */
   alreadyArchived: number;
+  /**
+   * Messages whose record was known to exist without asking S3: the consumer's DLQ annotations
+   * (it writes the record before it sends the copy), or the status row naming this very record.
+   */
+  confirmed: number;
   failed: number;
+}
+
+/**
+ * Whether `attrs` are the annotations the consumer adds to a message it dead-letters itself
+ * (`failure-kind` and `original-message-id`): it sends that copy only after its archive record
+ * was written (docs/DESIGN.md §5: archive, then DLQ; `lambda/shared/consumer/index.ts`), so the
+ * copy carries its own proof. `ops` drops these annotations when it redrives or replays a message.
+ */
+export function archivedByConsumer(attrs: Message['MessageAttributes']): boolean {
+  const kind = attrs?.[DLQ_ATTR.failureKind]?.StringValue;
+  return (
+    (kind === 'permanent' || kind === 'exhausted' || kind === 'unknown') &&
+    typeof attrs?.[DLQ_ATTR.originalMessageId]?.StringValue === 'string'
+  );
 }
 
 /** Seconds a message stays hidden while a sweep looks at it; released (visibility 0) at the end. */
@@ -42,6 +64,13 @@ function attributeMap(m: Message): Record<string, unknown> {
  * Archives every message of each DLQ that has no archive record yet (crashes, timeouts,
  * messages moved by the redrive policy while their archive write failed). It never deletes:
  * messages stay in their DLQ for inspection and redrive, and are made visible again at the end.
+ *
+ * A message's work is done once: a message the consumer dead-lettered itself
+ * ({@link archivedByConsumer}) costs no request beyond its share of the receive and the release;
+ * any other message is checked in S3 (`HeadObject`, then the conditional put) until its status row
+ * says `failed` with this record's key, which the sweep writes once the record exists; from then on
+ * the row (one `GetItem`) is its marker. A message without a status row (a body that is not an
+ * envelope) is checked in S3 on every run.
  */
 export async function sweep(
   queues: readonly SweptQueue[],
@@ -55,7 +84,7 @@ export async function sweep(
     status?: StatusStore;
   },
 ): Promise<SweepResult> {
-  const result: SweepResult = { seen: 0, archived: 0, alreadyArchived: 0, failed: 0 };
+  const result: SweepResult = { seen: 0, archived: 0, alreadyArchived: 0, confirmed: 0, failed: 0 };
   for (const q of queues) {
     const held: { Id: string; ReceiptHandle: string }[] = [];
     const seen = new Set<string>();
@@ -79,10 +108,18 @@ export async function sweep(
           seen.add(m.MessageId!);
           result.seen++;
           const attrs = m.MessageAttributes ?? {};
+          if (archivedByConsumer(attrs)) {
+            result.confirmed++;
+            continue;
+          }
           const originalId = attrs[DLQ_ATTR.originalMessageId]?.StringValue ?? m.MessageId!;
           const recordedKind = attrs[DLQ_ATTR.failureKind]?.StringValue;
           const kind: FailureKind =
-            recordedKind === 'permanent' || recordedKind === 'exhausted' ? recordedKind : 'unknown';
+            recordedKind === 'permanent' ||
+            recordedKind === 'exhausted' ||
+            recordedKind === 'deferral-exhausted'
+              ? recordedKind
+              : 'unknown';
           const error = new UnknownFailure(
             'Message reached its DLQ without an archive record (crash, timeout or failed archive write)',
           );
@@ -101,6 +138,19 @@ export async function sweep(
               { kind, error },
               deps.now?.(),
             );
+            const key = archiveKey(record);
+            const subject = subjectOf(
+              { body: m.Body ?? '', messageId: originalId },
+              q.sourceQueueName.endsWith('.fifo'),
+            );
+            if (
+              subject &&
+              deps.status &&
+              (await confirmedByStatus(deps.status, subject.id, key, deps.logger))
+            ) {
+              result.confirmed++;
+              continue;
+            }
             const outcome = await deps.archive.write(record);
             if (outcome === 'written') {
               result.archived++;
@@ -110,12 +160,9 @@ export async function sweep(
                 ...(record.tenant !== undefined ? { tenant: record.tenant } : {}),
               });
             } else result.alreadyArchived++;
-            const subject = subjectOf(
-              { body: m.Body ?? '', messageId: originalId },
-              q.sourceQueueName.endsWith('.fifo'),
-            );
+            // The marker of later runs: the row names this record (a row already final is left).
             if (subject && kind === 'unknown')
-              await deps.status?.failed(subject, { kind, archiveKey: archiveKey(record) }, error, {
+              await deps.status?.failed(subject, { kind, archiveKey: key }, error, {
                 unlessFinal: true,
               });
           } catch (error) {
@@ -145,4 +192,37 @@ export async function sweep(
     }
   }
   return result;
+}
+
+/**
+ * Whether the status row of envelope `id` says `failed` with the archive record `key`: written by
+ * the consumer or by an earlier sweep only after that record existed. A row that cannot be read
+ * is no marker (the sweep checks S3 instead).
+ */
+async function confirmedByStatus(
+  status: StatusStore,
+  id: string,
+  key: string,
+  logger: Logger,
+): Promise<boolean> {
+  try {
+    const row = await status.get(id);
+    return row?.status === 'failed' && row.failure?.archiveKey === key;
+  } catch (error) {
+    logger.warn('could not read the status row; checking the archive instead', { error });
+    return false;
+  }
+}
+
+/**
+ * Publishes a sweep's counts (`archived`, `archiveFailed`; dimension `service`), each only when it
+ * is not 0: CloudWatch bills a custom metric for every hour it receives data, so zeros every run
+ * would cost 2 metrics a month at no traffic and say nothing (the archive alarm treats missing data
+ * as not breaching; the dashboard sums what exists). Nothing is written for a sweep that did
+ * neither.
+ */
+export function publishSweepMetrics(metrics: Metrics, result: SweepResult): void {
+  if (result.archived > 0) metrics.addMetric('archived', MetricUnit.Count, result.archived);
+  if (result.failed > 0) metrics.addMetric('archiveFailed', MetricUnit.Count, result.failed);
+  if (result.archived > 0 || result.failed > 0) metrics.publishStoredMetrics();
 }

@@ -57,8 +57,11 @@ export class StatusTable extends Construct {
     return this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
   }
 
-  /** The DLQ sweeper: marks status rows failed. */
+  /**
+   * The DLQ sweeper: marks status rows failed (`UpdateItem`), and reads a swept message's row
+   * (`GetItem`): a row `failed` with the record's key tells it the record exists (no S3 check).
+   */
   grantSweeper(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(grantee, 'dynamodb:UpdateItem');
+    return this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
   }
 }

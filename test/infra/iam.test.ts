@@ -84,11 +84,11 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
   },
   // Reads and releases DLQ messages (never deletes them); HeadObject (s3:GetObject) + conditional put
   // on failed/*; ListBucket only under failed/ so a missing record answers 404, not 403; marks status
-  // rows failed (UpdateItem only).
+  // rows failed (UpdateItem) and reads a swept message's row (GetItem: its marker of a record).
   'dlq-sweeper': {
     managed: [LAMBDA_BASIC],
     permissions: [
-      ...allow(['dynamodb:UpdateItem'], [TABLE]),
+      ...allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [TABLE]),
       ...allow(['sqs:ChangeMessageVisibility', 'sqs:ReceiveMessage'], ['<FifoDlq.Arn>', '<StandardDlq.Arn>']),
       ...allow(['s3:GetObject', 's3:PutObject'], [RECORDS]),
       ...allow(['s3:ListBucket'], [BUCKET], '{"StringLike":{"s3:prefix":["failed/*"]}}'),

@@ -1,3 +1,4 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,7 +13,13 @@ import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { archiveKey, S3ArchiveWriter } from '../../lambda/shared/archive';
 import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
-import { sweep, SWEEP_VISIBILITY_SECONDS, type SweptQueue } from '../../lambda/shared/sweeper';
+import type { StatusStore } from '../../lambda/shared/status/types';
+import {
+  publishSweepMetrics,
+  sweep,
+  SWEEP_VISIBILITY_SECONDS,
+  type SweptQueue,
+} from '../../lambda/shared/sweeper';
 import { FakeAws, s3Error, silentLogger, sqsError } from '../helpers/aws-fakes';
 import { ARCHIVE_BUCKET, consumer } from '../helpers/consumer';
 import {
@@ -59,6 +66,31 @@ const noDeletes = () => {
   expect(aws.sqsMock.commandCalls(DeleteMessageBatchCommand)).toHaveLength(0);
 };
 
+/** The part of a status store the sweeper uses, in memory, with a log of its calls. */
+class MemoryStatus {
+  readonly rows = new Map<string, { status: string; failure: { kind: string; archiveKey: string | null } }>();
+  readonly calls: Record<string, unknown>[] = [];
+  failGet = false;
+  readonly store = {
+    get: async (id: string) => {
+      this.calls.push({ op: 'get', id });
+      if (this.failGet) throw new Error('table unavailable');
+      return this.rows.get(id);
+    },
+    failed: async (
+      s: { id: string },
+      failure: { kind: string; archiveKey: string | null },
+      _error: unknown,
+      o: { unlessFinal?: boolean } = {},
+    ) => {
+      this.calls.push({ op: 'failed', id: s.id, failure, unlessFinal: o.unlessFinal });
+      const row = this.rows.get(s.id);
+      if (o.unlessFinal && (row?.status === 'failed' || row?.status === 'succeeded')) return;
+      this.rows.set(s.id, { status: 'failed', failure });
+    },
+  } as unknown as StatusStore;
+}
+
 describe('DLQ sweeper', () => {
   it("archives DLQ messages that have no archive record with failure kind 'unknown'", async () => {
     // Prepare: two messages moved by the redrive policy after a crash / timeout.
@@ -72,7 +104,7 @@ describe('DLQ sweeper', () => {
     const result = await sweep([standard], deps());
 
     // Assess
-    expect(result).toEqual({ seen: 2, archived: 2, alreadyArchived: 0, failed: 0 });
+    expect(result).toEqual({ seen: 2, archived: 2, alreadyArchived: 0, confirmed: 0, failed: 0 });
     const records = aws.archived();
     expect(records.map((r) => r.messageId)).toEqual(messages.map((m) => m.MessageId));
     expect(records[0]).toMatchObject({
@@ -108,8 +140,8 @@ describe('DLQ sweeper', () => {
     });
   });
 
-  it('uses the original-message-id and source-queue attributes the consumer set when dead-lettering', async () => {
-    // Prepare
+  it('uses the failure-kind, failure-error and source-queue attributes of a message without original-message-id', async () => {
+    // Prepare: annotations without the original id are not the consumer's proof of a record.
     const message = dlqMessage({
       messageId: 'dlq-side-id',
       body: probeBody(),
@@ -117,7 +149,6 @@ describe('DLQ sweeper', () => {
         type: 'probe',
         [DLQ_ATTR.failureKind]: 'permanent',
         [DLQ_ATTR.errorName]: 'ProbePermanentError',
-        [DLQ_ATTR.originalMessageId]: 'source-side-id',
         [DLQ_ATTR.sourceQueue]: 'renamed-source-queue',
       },
     });
@@ -127,36 +158,111 @@ describe('DLQ sweeper', () => {
     const result = await sweep([standard], deps());
 
     // Assess
-    expect(result.archived).toBe(1);
+    expect(result).toEqual({ seen: 1, archived: 1, alreadyArchived: 0, confirmed: 0, failed: 0 });
     const [record] = aws.archived();
-    expect(record!.messageId).toBe('source-side-id');
+    expect(record!.messageId).toBe('dlq-side-id');
     expect(record!.queue.name).toBe('renamed-source-queue');
     expect(record!.failure).toMatchObject({ kind: 'permanent', errorName: 'ProbePermanentError' });
     expect(record!.messageAttributes).toMatchObject({ type: { stringValue: 'probe', dataType: 'String' } });
-    expect(aws.puts()[0]!.Key).toBe('failed/renamed-source-queue/2026/11/22/source-side-id.json');
+    expect(aws.puts()[0]!.Key).toBe('failed/renamed-source-queue/2026/11/22/dlq-side-id.json');
   });
 
-  it('finds the record the consumer archived for a message it dead-lettered, and does not write another', async () => {
-    // Prepare: the FIFO consumer archives and dead-letters a permanent failure.
+  it('takes the annotations of a message the consumer dead-lettered as proof of its record: no S3 request and no status call, on every run', async () => {
+    // Prepare: the FIFO consumer archives, then dead-letters a permanent failure (its copy
+    // carries failure-kind and original-message-id).
     const record = probeRecord({ mode: 'fail-permanent' }, { messageGroupId: 'user-1' });
     await consumer({ fifo: true }).run([record]);
-    const [consumerKey] = aws.puts().map((p) => p.Key);
+    expect(aws.puts()).toHaveLength(1);
     const sent = aws.sends()[0]!;
     const asReceived = dlqMessage({
+      messageId: 'dlq-side-id',
       body: sent.MessageBody!,
       messageAttributes: Object.fromEntries(
         Object.entries(sent.MessageAttributes!).map(([k, v]) => [k, v.StringValue!]),
       ),
     });
-    aws.receivePages = [[asReceived]];
+    const status = new MemoryStatus();
     aws.log.length = 0;
 
-    // Act
-    const result = await sweep([fifo], deps());
+    // Act: three runs over the same message
+    const results = [];
+    for (let run = 0; run < 3; run++) {
+      aws.receivePages = [[asReceived]];
+      results.push(await sweep([fifo], { ...deps(), status: status.store }));
+    }
 
     // Assess
-    expect(result).toEqual({ seen: 1, archived: 0, alreadyArchived: 1, failed: 0 });
-    expect(aws.log).toEqual([{ op: 'HeadObject', key: consumerKey }]);
+    expect(results).toEqual(
+      Array.from({ length: 3 }, () => ({
+        seen: 1,
+        archived: 0,
+        alreadyArchived: 0,
+        confirmed: 1,
+        failed: 0,
+      })),
+    );
+    expect(aws.log).toEqual([]);
+    expect(status.calls).toEqual([]);
+    expect(releases().flatMap((c) => c.Entries!.map((e) => e.ReceiptHandle))).toEqual(
+      Array.from({ length: 3 }, () => asReceived.ReceiptHandle),
+    );
+  });
+
+  it('checks S3 for a message moved by the redrive policy once, then trusts the status row that names its record', async () => {
+    // Prepare: a crashed message, no record, no status row.
+    const message = dlqMessage({ body: probeBody() });
+    const id = (JSON.parse(message.Body!) as { id: string }).id;
+    const status = new MemoryStatus();
+    const run = async () => {
+      aws.receivePages = [[message]];
+      return sweep([standard], { ...deps(), status: status.store });
+    };
+
+    // Act
+    const first = await run();
+    const afterFirst = aws.log.map((c) => c.op);
+    aws.log.length = 0;
+    const second = await run();
+    const third = await run();
+
+    // Assess: the first run checks, writes the record and marks the row; the others read the row only.
+    const key = `failed/${STANDARD_QUEUE.name}/2026/11/22/${message.MessageId}.json`;
+    expect(first).toEqual({ seen: 1, archived: 1, alreadyArchived: 0, confirmed: 0, failed: 0 });
+    expect(afterFirst).toEqual(['HeadObject', 'PutObject']);
+    expect(aws.objects.has(key)).toBe(true);
+    expect(second).toEqual({ seen: 1, archived: 0, alreadyArchived: 0, confirmed: 1, failed: 0 });
+    expect(third).toEqual(second);
+    expect(aws.log).toEqual([]);
+    expect(status.calls).toEqual([
+      { op: 'get', id },
+      { op: 'failed', id, failure: { kind: 'unknown', archiveKey: key }, unlessFinal: true },
+      { op: 'get', id },
+      { op: 'get', id },
+    ]);
+  });
+
+  it('checks S3 while the status row names another record, or cannot be read', async () => {
+    // Prepare: a row `failed` with an older record's key (an earlier life of the envelope); later
+    // a status table that does not answer.
+    const message = dlqMessage({ body: probeBody() });
+    const id = (JSON.parse(message.Body!) as { id: string }).id;
+    const status = new MemoryStatus();
+    status.rows.set(id, {
+      status: 'failed',
+      failure: { kind: 'permanent', archiveKey: 'failed/other.json' },
+    });
+
+    // Act
+    aws.receivePages = [[message]];
+    const stale = await sweep([standard], { ...deps(), status: status.store });
+    status.failGet = true;
+    aws.receivePages = [[message]];
+    const unreadable = await sweep([standard], { ...deps(), status: status.store });
+
+    // Assess: both runs asked S3 (the first wrote the record, the second found it).
+    expect(stale).toEqual({ seen: 1, archived: 1, alreadyArchived: 0, confirmed: 0, failed: 0 });
+    expect(unreadable).toEqual({ seen: 1, archived: 0, alreadyArchived: 1, confirmed: 0, failed: 0 });
+    expect(aws.log.map((c) => c.op)).toEqual(['HeadObject', 'PutObject', 'HeadObject']);
   });
 
   it('is idempotent: a second run finds every record and writes nothing', async () => {
@@ -171,8 +277,8 @@ describe('DLQ sweeper', () => {
     const second = await sweep([standard], deps());
 
     // Assess
-    expect(first).toEqual({ seen: 3, archived: 3, alreadyArchived: 0, failed: 0 });
-    expect(second).toEqual({ seen: 3, archived: 0, alreadyArchived: 3, failed: 0 });
+    expect(first).toEqual({ seen: 3, archived: 3, alreadyArchived: 0, confirmed: 0, failed: 0 });
+    expect(second).toEqual({ seen: 3, archived: 0, alreadyArchived: 3, confirmed: 0, failed: 0 });
     expect(aws.puts()).toHaveLength(0);
     expect(aws.objects.size).toBe(3);
   });
@@ -209,7 +315,7 @@ describe('DLQ sweeper', () => {
     const result = await sweep([standard], deps());
 
     // Assess
-    expect(result).toEqual({ seen: 2, archived: 1, alreadyArchived: 0, failed: 1 });
+    expect(result).toEqual({ seen: 2, archived: 1, alreadyArchived: 0, confirmed: 0, failed: 1 });
     expect(releases().flatMap((c) => c.Entries!.map((e) => e.ReceiptHandle))).toEqual(
       messages.map((m) => m.ReceiptHandle),
     );
@@ -222,7 +328,7 @@ describe('DLQ sweeper', () => {
 
     const result = await sweep([standard], deps());
 
-    expect(result).toEqual({ seen: 1, archived: 1, alreadyArchived: 0, failed: 0 });
+    expect(result).toEqual({ seen: 1, archived: 1, alreadyArchived: 0, confirmed: 0, failed: 0 });
     expect(releases()[0]!.Entries!.map((e) => e.ReceiptHandle)).toEqual([
       message.ReceiptHandle,
       'second-receipt',
@@ -243,7 +349,7 @@ describe('DLQ sweeper', () => {
 
     const result = await sweep([standard], deps(5_000));
 
-    expect(result).toEqual({ seen: 0, archived: 0, alreadyArchived: 0, failed: 0 });
+    expect(result).toEqual({ seen: 0, archived: 0, alreadyArchived: 0, confirmed: 0, failed: 0 });
     expect(aws.sqsMock.commandCalls(ReceiveMessageCommand)).toHaveLength(0);
   });
 
@@ -326,7 +432,7 @@ describe('DLQ sweeper Lambda entry point', () => {
     );
 
     // Assess
-    expect(result).toEqual({ seen: 1, archived: 1, alreadyArchived: 0, failed: 0 });
+    expect(result).toEqual({ seen: 1, archived: 1, alreadyArchived: 0, confirmed: 0, failed: 0 });
     expect(aws.log.map((c) => c.op)).toEqual(['HeadObject', 'PutObject']);
     expect(aws.puts()[0]!.Bucket).toBe(ARCHIVE_BUCKET);
     const receivedFrom = aws.sqsMock.commandCalls(ReceiveMessageCommand).map((c) => c.args[0].input.QueueUrl);
@@ -340,5 +446,44 @@ describe('DLQ sweeper Lambda entry point', () => {
         ':failure': expect.objectContaining({ kind: 'unknown' }),
       }),
     });
+  });
+});
+
+describe('DLQ sweeper metrics', () => {
+  let lines: string[];
+  beforeEach(() => {
+    lines = [];
+    // Powertools writes through its own Console on process.stdout / process.stderr.
+    const capture = (chunk: unknown) => {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      return true;
+    };
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  });
+  afterEach(() => vi.restoreAllMocks());
+  const metrics = () => new Metrics({ serviceName: 'dlq-sweeper', namespace: 'Test' });
+  const documents = () =>
+    lines.map((l) => JSON.parse(l) as Record<string, unknown> & { _aws?: { CloudWatchMetrics: unknown[] } });
+
+  it('writes nothing for a sweep that archived nothing and failed nothing', () => {
+    publishSweepMetrics(metrics(), { seen: 4, archived: 0, alreadyArchived: 1, confirmed: 3, failed: 0 });
+
+    expect(lines).toEqual([]);
+  });
+
+  it('writes only the counts that are not 0, with the dimension service', () => {
+    publishSweepMetrics(metrics(), { seen: 3, archived: 2, alreadyArchived: 0, confirmed: 1, failed: 0 });
+    publishSweepMetrics(metrics(), { seen: 3, archived: 0, alreadyArchived: 0, confirmed: 2, failed: 1 });
+
+    const docs = documents();
+    expect(docs).toHaveLength(2);
+    expect(docs[0]).toMatchObject({ service: 'dlq-sweeper', archived: 2 });
+    expect(docs[0]).not.toHaveProperty('archiveFailed');
+    expect(docs[1]).toMatchObject({ service: 'dlq-sweeper', archiveFailed: 1 });
+    expect(docs[1]).not.toHaveProperty('archived');
+    expect(docs[0]!._aws!.CloudWatchMetrics).toEqual([
+      { Namespace: 'Test', Dimensions: [['service']], Metrics: [{ Name: 'archived', Unit: 'Count' }] },
+    ]);
   });
 });
