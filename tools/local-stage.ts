@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveRecord } from '../lambda/shared/archive';
 import { startLocal, type LocalHandle, type StartLocalOptions } from '../local';
 import { readQueueDepth } from '../ops/lib/queue-depth';
+import { authHeaders, type ApiAuth } from '../ops/lib/request-auth';
 import type { HealthReport } from '../local/control/endpoints';
 import { TEST_CDK_OUT } from './assembly';
 
@@ -19,9 +20,14 @@ export interface LocalStage {
   /** `{ url, arn, name }` of a queue by logical id (StandardQueue, StandardDlq, FifoQueue, FifoDlq). */
   queue(logicalId: string): { url: string; arn: string; name: string };
   bucket(): string;
-  /** POSTs JSON to the API with the key; returns status, headers and parsed body. */
+  /**
+   * POSTs JSON to the API as the stage's first tenant, authenticated the stage's way (its API key,
+   * or a SigV4 signature on an iam stage); returns status, headers and parsed body.
+   */
   post(route: string, body: unknown, headers?: Record<string, string>): Promise<ApiAnswer>;
-  /** Raw request to the API. */
+  /** GETs `route` as the stage's first tenant, authenticated as {@link post} is. */
+  get(route: string, headers?: Record<string, string>): Promise<ApiAnswer>;
+  /** Raw request to the API (no authentication added). */
   request(route: string, init: RequestInit): Promise<ApiAnswer>;
   stop(): Promise<void>;
 }
@@ -63,6 +69,30 @@ export async function startStage(options: Partial<StartLocalOptions> = {}): Prom
     }
     return { status: res.status, headers: res.headers, body, text };
   };
+  const [firstTenant] = Object.values(local.auth.tenants);
+  const auth: ApiAuth =
+    local.auth.mode === 'iam' && firstTenant?.accessKeyId && firstTenant.secretAccessKey
+      ? {
+          mode: 'iam',
+          credentials: {
+            accessKeyId: firstTenant.accessKeyId,
+            secretAccessKey: firstTenant.secretAccessKey,
+          },
+        }
+      : { mode: 'apiKey', apiKey: local.apiKey };
+  /** `request` as the first tenant: the stage's authentication over the headers given. */
+  const authed = async (route: string, method: string, headers: Record<string, string>, body?: string) =>
+    request(route, {
+      method,
+      headers: await authHeaders(
+        { name: 'local', region: local.region, auth },
+        { method, url: `${local.apiUrl}${route}`, headers, ...(body === undefined ? {} : { body }) },
+        () => {
+          throw new Error('the local stage has no API key');
+        },
+      ),
+      ...(body === undefined ? {} : { body }),
+    });
   return {
     local,
     sqs,
@@ -79,11 +109,13 @@ export async function startStage(options: Partial<StartLocalOptions> = {}): Prom
     },
     request,
     post: (route, body, headers = {}) =>
-      request(route, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': local.apiKey, ...headers },
-        body: typeof body === 'string' ? body : JSON.stringify(body),
-      }),
+      authed(
+        route,
+        'POST',
+        { 'content-type': 'application/json', ...headers },
+        typeof body === 'string' ? body : JSON.stringify(body),
+      ),
+    get: (route, headers = {}) => authed(route, 'GET', headers),
     async stop() {
       sqs.destroy();
       s3.destroy();

@@ -43,9 +43,7 @@ async function sendBatch(messages: unknown[]): Promise<Accepted[]> {
 }
 
 const statusOf = async (id: string): Promise<Status | undefined> => {
-  const res: ApiAnswer = await stage.request(`/v1/messages/${id}`, {
-    headers: { 'x-api-key': stage.local.apiKey },
-  });
+  const res: ApiAnswer = await stage.get(`/v1/messages/${id}`);
   return res.status === 200 ? (res.body as Status) : undefined;
 };
 const until = (id: string, state: string, timeoutMs = 30_000) =>

@@ -11,6 +11,7 @@ import { replay, REPLAY_OF_ATTR } from '../../ops/lib/replay';
 import { smoke } from '../../ops/lib/smoke';
 import { status } from '../../ops/lib/status';
 import { loadStageConfig } from '../../app/stages';
+import { messageGroupIdOf } from '../../lambda/producer/group-id';
 import type { LocalEnv } from '../../local';
 import { putInDlq, resetStage, startOpsStage, type OpsStage } from '../helpers/ops';
 import { consumerInvocations, drainView } from '../helpers/local';
@@ -274,18 +275,21 @@ describe('replay', () => {
       (await archiveRecords(ops.stage.s3, ops.stage.bucket())).get(newId),
     );
     const again = (await archiveRecords(ops.stage.s3, ops.stage.bucket())).get(newId)!.record;
-    expect(again.attributes.MessageGroupId).toBe('replay-group');
+    const [tenant] = Object.keys(ops.stage.local.auth.tenants);
+    expect(again.attributes.MessageGroupId).toBe(messageGroupIdOf(tenant!, 'replay-group'));
   });
 });
 
 describe('replay and the status rows', () => {
-  /** The message's status as the API answers it. */
+  /** The message's status as the API answers its tenant. */
   async function statusOf(id: string): Promise<{ status: string; attempts: number }> {
-    const res = await ops.stage.request(`/v1/messages/${id}`, {
-      headers: { 'x-api-key': ops.stage.local.apiKey },
-    });
+    const res = await ops.stage.get(`/v1/messages/${id}`);
     expect(res.status, res.text).toBe(200);
     return res.body as { status: string; attempts: number };
+  }
+  /** The status row as ops reads it from the table (a replayed copy's row has no owner). */
+  async function rowOf(id: string): Promise<{ status: string; attempts: number } | undefined> {
+    return ops.target.messageStatus!(id);
   }
 
   it('skips a message that succeeded since it was archived; --force runs a copy under a new envelope id', async () => {
@@ -316,8 +320,10 @@ describe('replay and the status rows', () => {
     expect(copy).toMatchObject({ messageId, outcome: 'replayed' });
     expect(copy!.newEnvelopeId).not.toBe(id);
     await waitFor('the copy processed', succeeded(copy!.newMessageId!), 30_000);
-    // The copy ran its handler once, under its own status row; the original's row is as it was.
-    expect(await statusOf(copy!.newEnvelopeId!)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    // The copy ran its handler once, under its own status row (ops reads it: no API request
+    // accepted the copy, so its row has no owner); the original's row is as it was.
+    expect(await rowOf(copy!.newEnvelopeId!)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect((await ops.stage.get(`/v1/messages/${copy!.newEnvelopeId!}`)).status).toBe(404);
     expect(await statusOf(id)).toMatchObject({ status: 'succeeded', attempts: before.attempts });
     // The skipped replay sent nothing: since it ran, the consumer has seen the copy only.
     const seen = consumerInvocations(ops.stage.local, 'consumer')
