@@ -4,10 +4,14 @@
  * the event source mapping pollers' requests to the emulator (they run in this process) on Node's
  * `http.client.response.finish` diagnostics channel. Per scenario, sends probe messages to the
  * standard queue, waits until the pipeline is idle, and divides each actor's requests by action by
- * the number of messages. The sweeper is run on its own afterwards (once over empty DLQs, once
- * over what the scenarios left there). Prints figures; asserts nothing.
+ * the number of messages. The sweeper is run on its own afterwards: once over empty DLQs, then
+ * `--sweeps` times over what the scenarios left there (messages the consumer dead-lettered itself,
+ * with its annotations), then `--sweeps` times over as many messages as a scenario sends put into
+ * the standard DLQ the way the redrive policy moves them (no annotations; an envelope each, so a
+ * status row can be its marker): requests per DLQ message on each run, S3, SQS and DynamoDB.
+ * Prints figures; asserts nothing.
  *
- *   npm run bench:requests [-- --messages 100 --no-write]
+ *   npm run bench:requests [-- --messages 100 --sweeps 3 --no-write]
  *
  * Unless `--no-write`, writes the figures to `cost/requests-per-message.json` (the cost model's
  * input), keeping its format and its figures that this bench does not measure (log bytes,
@@ -15,9 +19,11 @@
  * (long polls of an idle queue), not per message: reported apart, as receives per mapping per
  * minute, and left out of the per-message figures.
  */
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { synthesize } from '../local';
@@ -35,8 +41,14 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '100' },
     'no-write': { type: 'boolean', default: false },
     'skip-synth': { type: 'boolean', default: false },
+    sweeps: { type: 'string', default: '3' },
   },
 });
+const SWEEPS = Number(values.sweeps);
+if (!Number.isInteger(SWEEPS) || SWEEPS < 1) {
+  process.stderr.write(`error: --sweeps must be a whole number, at least 1 (got "${values.sweeps}")\n`);
+  process.exit(2);
+}
 const MESSAGES = Number(values.messages);
 if (!Number.isInteger(MESSAGES) || MESSAGES < 10 || MESSAGES % 10 !== 0) {
   process.stderr.write(
@@ -179,9 +191,11 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, idleMs));
     const idleReceivesPerMappingMinute = (emptyReceives / mappings) * (60_000 / idleMs);
 
-    const sweep = async () => {
+    /** One sweeper run: its SQS/S3 requests (by op) and its DynamoDB requests (by op). */
+    const sweep = async (): Promise<SweepRun> => {
       counts = emptyCounts();
       sweeping = true;
+      const dynamoBefore = await stage.local.dynamodbRequests();
       try {
         const run = stage.local.triggerSchedule(sweepRule!);
         if (!run) throw new Error(`no schedule ${sweepRule}`);
@@ -190,7 +204,13 @@ async function main(): Promise<void> {
       } finally {
         sweeping = false;
       }
-      return counts;
+      const dynamoAfter = await stage.local.dynamodbRequests();
+      const dynamodb = Object.fromEntries(
+        Object.entries(dynamoAfter)
+          .map(([op, n]) => [`dynamodb:${op}`, n - (dynamoBefore[op] ?? 0)] as const)
+          .filter(([, n]) => n > 0),
+      );
+      return { ...counts.sweeper, ...dynamodb };
     };
     const sweepEmpty = await sweep();
 
@@ -232,11 +252,26 @@ async function main(): Promise<void> {
       (a, b) => a + b,
       0,
     );
-    const sweepFull = await sweep();
+    // The scenarios' DLQ messages: the consumer dead-lettered each one itself.
+    const sweepAnnotated: SweepRun[] = [];
+    for (let i = 0; i < SWEEPS; i++) sweepAnnotated.push(await sweep());
+    // As many messages as the redrive policy would move after crashes: no annotations.
+    const moved = await putMovedMessages(stage, MESSAGES);
+    const sweepMoved: SweepRun[] = [];
+    for (let i = 0; i < SWEEPS; i++) sweepMoved.push(await sweep());
+    const sweepFull = sweepAnnotated[sweepAnnotated.length - 1]!;
 
-    print(results, { idleReceivesPerMappingMinute, sweepEmpty, sweepFull, dlqMessages });
-    if (!values['no-write'])
-      write(results, { sweepEmpty, sweepFull, dlqMessages, idleReceivesPerMappingMinute });
+    const figures = {
+      idleReceivesPerMappingMinute,
+      sweepEmpty,
+      sweepFull,
+      dlqMessages,
+      sweepAnnotated,
+      sweepMoved,
+      moved,
+    };
+    print(results, figures);
+    if (!values['no-write']) write(results, figures);
   } finally {
     await stage.stop();
     await proxy?.stop();
@@ -261,14 +296,60 @@ function dynamoDelta(before: Record<string, number>, after: Record<string, numbe
   return { readUnits: sum(DYNAMO_READS), writeUnits: sum(DYNAMO_WRITES) };
 }
 
+/** One sweeper run's requests by op (`sqs:…`, `s3:…`, `dynamodb:…`). */
+type SweepRun = Record<string, number>;
+
 interface SweepFigures {
-  readonly sweepEmpty: Counts;
-  readonly sweepFull: Counts;
+  readonly sweepEmpty: SweepRun;
+  /** The last run over the scenarios' DLQ messages (the consumer's, annotated). */
+  readonly sweepFull: SweepRun;
   readonly dlqMessages: number;
   readonly idleReceivesPerMappingMinute: number;
+  /** Each run over the scenarios' DLQ messages. */
+  readonly sweepAnnotated: readonly SweepRun[];
+  /** Each run after {@link moved} unannotated messages were added to the standard DLQ. */
+  readonly sweepMoved: readonly SweepRun[];
+  readonly moved: number;
 }
 
-function print(results: Record<string, ScenarioResult>, f: Omit<SweepFigures, never>): void {
+/**
+ * Puts `n` probe envelopes into the standard DLQ as the redrive policy moves a message (body only,
+ * no consumer annotations), through the bench's own uncounted client.
+ */
+async function putMovedMessages(stage: LocalStage, n: number): Promise<number> {
+  const url = stage.queue('StandardDlq').url;
+  for (let i = 0; i < n; i += 10) {
+    await stage.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: Array.from({ length: Math.min(10, n - i) }, (_, j) => ({
+          Id: String(j),
+          MessageBody: JSON.stringify({
+            v: 1,
+            id: randomUUID(),
+            type: 'probe',
+            payload: { mode: 'crash', tag: 'moved-by-redrive' },
+            createdAt: new Date().toISOString(),
+            correlationId: 'bench-requests',
+          }),
+        })),
+      }),
+    );
+  }
+  return n;
+}
+
+/** Requests of `run` beyond `empty` (a run over empty DLQs), per DLQ message. */
+function perDlqMessage(run: SweepRun, empty: SweepRun, messages: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [op, n] of Object.entries(run)) {
+    const extra = n - (empty[op] ?? 0);
+    if (extra > 0 && messages > 0) out[op] = round(extra / messages);
+  }
+  return out;
+}
+
+function print(results: Record<string, ScenarioResult>, f: SweepFigures): void {
   console.log(
     `Requests per message, counted at the emulator boundary (${MESSAGES} messages per scenario, local stage)`,
   );
@@ -298,9 +379,22 @@ function print(results: Record<string, ScenarioResult>, f: Omit<SweepFigures, ne
   console.log(
     `  pollers' empty receives (per mapping, not per message): ${f.idleReceivesPerMappingMinute.toFixed(1)} per minute`,
   );
-  console.log(`  sweeper over empty DLQs, per run: ${JSON.stringify(perMessage(f.sweepEmpty.sweeper, 1))}`);
+  console.log(`  sweeper over empty DLQs, per run: ${JSON.stringify(perMessage(f.sweepEmpty, 1))}`);
   console.log(
-    `  sweeper over ${f.dlqMessages} DLQ messages, per run: ${JSON.stringify(perMessage(f.sweepFull.sweeper, 1))}`,
+    `  sweeper over the scenarios' ${f.dlqMessages} DLQ messages (dead-lettered by the consumer), per run:`,
+  );
+  f.sweepAnnotated.forEach((run, i) =>
+    console.log(
+      `    run ${i + 1}: ${JSON.stringify(perMessage(run, 1))}; per DLQ message ${JSON.stringify(perDlqMessage(run, f.sweepEmpty, f.dlqMessages))}`,
+    ),
+  );
+  console.log(
+    `  + ${f.moved} messages moved the redrive policy's way (no annotations) into the standard DLQ, per run:`,
+  );
+  f.sweepMoved.forEach((run, i) =>
+    console.log(
+      `    run ${i + 1}: ${JSON.stringify(perMessage(run, 1))}; per moved message ${JSON.stringify(perDlqMessage(run, f.sweepFull, f.moved))}`,
+    ),
   );
 }
 
@@ -349,17 +443,21 @@ function write(results: Record<string, ScenarioResult>, f: SweepFigures): void {
     };
   }
   const sweepers = Math.max(1, dlqs.size);
-  const emptyRun = f.sweepEmpty.sweeper;
-  const perMsg: Record<string, number> = {};
-  for (const [op, n] of Object.entries(f.sweepFull.sweeper)) {
-    const extra = n - (emptyRun[op] ?? 0);
-    if (extra > 0 && f.dlqMessages > 0) perMsg[op] = extra;
-  }
+  const emptyRun = f.sweepEmpty;
+  const byServiceOf = (c: Record<string, number>) => ({
+    sqs: pick(c, 'sqs:'),
+    s3: pick(c, 's3:'),
+    ...(Object.keys(pick(c, 'dynamodb:')).length ? { dynamodb: pick(c, 'dynamodb:') } : {}),
+  });
+  const annotated = perDlqMessage(f.sweepFull, emptyRun, f.dlqMessages);
+  const movedFirst = perDlqMessage(f.sweepMoved[0]!, f.sweepFull, f.moved);
+  const movedLater = perDlqMessage(f.sweepMoved[f.sweepMoved.length - 1]!, f.sweepFull, f.moved);
   current.dlqSweep = {
     ...current.dlqSweep,
-    $comment: `Measured by bench/requests-per-message.ts: one run over empty DLQs (perRun, per queue), one over ${f.dlqMessages} DLQ messages (the increment, per message). The sweeper reads every DLQ to the end on every run (messages stay for inspection).`,
+    $comment: `Measured by bench/requests-per-message.ts: one run over empty DLQs (perRun, per queue); ${f.sweepAnnotated.length} runs over the ${f.dlqMessages} messages the scenarios left in the DLQs, which the consumer dead-lettered itself (perDlqMessagePerRun: the increment per message of a run, the same on every run); then ${f.moved} messages put into the standard DLQ the way the redrive policy moves them (movedByRedrive, per message: its first run and each later one). The sweeper reads every DLQ to the end on every run (messages stay for inspection); S3 and the status table only for a message without the consumer's annotations, and after its first run only the status row.`,
     perRun: { ...current.dlqSweep.perRun, sqsPerQueue: perMessage(scale(emptyRun, 1 / sweepers), 1) },
-    perDlqMessagePerRun: { sqs: {}, s3: {}, ...byService(perMsg, f.dlqMessages) },
+    perDlqMessagePerRun: byServiceOf(annotated),
+    movedByRedrive: { firstRun: byServiceOf(movedFirst), laterRuns: byServiceOf(movedLater) },
   };
   current.idlePolling = {
     ...current.idlePolling,
@@ -379,6 +477,15 @@ function write(results: Record<string, ScenarioResult>, f: SweepFigures): void {
   writeFileSync(COST_INPUT, `${JSON.stringify(current, null, 2)}\n`);
   console.log(`\n  wrote ${path.relative(ROOT, COST_INPUT)}`);
 }
+
+/** The ops of `c` under `prefix` (`sqs:`), without it. */
+const pick = (c: Record<string, number>, prefix: string) =>
+  Object.fromEntries(
+    Object.entries(c)
+      .filter(([op]) => op.startsWith(prefix))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([op, n]) => [op.slice(prefix.length), n]),
+  );
 
 const scale = (c: Record<string, number>, k: number) =>
   Object.fromEntries(Object.entries(c).map(([op, n]) => [op, n * k]));

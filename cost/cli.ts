@@ -188,6 +188,8 @@ export function formatTable(stage: string, e: CostEstimate): string {
     ...rows.map(pad),
     total,
     `per million messages: ${usd(e.usdPerMillionMessages)} USD`,
+    `idle (0 messages: alarms, dashboards, keys, idle polling, sweeper runs): ${usd(e.idleUsd)} USD; ` +
+      `the traffic adds ${usd(e.totalUsd - e.idleUsd)} USD`,
     '',
     formatLanes(e),
   ].join('\n');

@@ -109,7 +109,26 @@ export interface RequestsPerMessage {
     readonly reservedMs: number;
   };
   readonly idlePolling: { readonly pollersPerMapping: number; readonly waitTimeSeconds: number };
-  readonly customMetrics: { readonly count: number };
+  readonly customMetrics: CustomMetrics;
+}
+
+/** A scenario of {@link RequestsPerMessage} (`happyBatch`, `permanent`, …). */
+export type ScenarioKey = keyof RequestsPerMessage['scenarios'];
+
+/**
+ * The custom metrics (EMF) the functions publish as traffic happens. CloudWatch bills a custom
+ * metric (a name and dimension set) for each hour in which it receives data, prorated (the monthly
+ * price / 720 per metric-hour): a metric nobody publishes costs nothing. Every name here is
+ * published with the dimensions `service` and `type` (one metric per job type), and only when its
+ * count is not 0 (`lambda/shared/consumer/metrics.ts`, `lambda/producer/api.ts`).
+ */
+export interface CustomMetrics {
+  /** Job types that carry the traffic, evenly: each has its own metric of every name. */
+  readonly jobTypes: number;
+  /** Names the producer publishes for an accepted message. */
+  readonly producer: readonly string[];
+  /** Names a lane's consumer publishes for a message of each scenario. */
+  readonly consumer: Readonly<Record<ScenarioKey, readonly string[]>>;
 }
 
 /** The shape of cost/prices.us-east-1.json. */
@@ -287,6 +306,12 @@ export interface CostEstimate {
   readonly totalUsd: number;
   /** Cost of one million messages at these inputs. */
   readonly usdPerMillionMessages: number;
+  /**
+   * The stage's cost at 0 messages with the same template and inputs: what it costs idle (alarms,
+   * dashboards, keys, the mappings' idle long polls, the sweeper's runs). `totalUsd - idleUsd` is
+   * what the traffic adds.
+   */
+  readonly idleUsd: number;
 }
 
 /** Thrown when a template lacks something the model needs; the message names it. */
@@ -868,12 +893,13 @@ export function estimateMonthlyCost(
     'GB-month',
     storedLogGb * prices.cloudWatch.logsStorageGbMonth,
   );
+  const metricMonths = customMetricMonths(facts, inputs, shares, requests.customMetrics, invocations, keyOf);
   line(
     'CloudWatch',
-    'custom metrics (EMF)',
-    requests.customMetrics.count,
-    'metrics',
-    requests.customMetrics.count * prices.cloudWatch.metricMonth,
+    'custom metrics (EMF; billed for the hours they receive data)',
+    metricMonths,
+    'metric-months',
+    metricMonths * prices.cloudWatch.metricMonth,
   );
   line(
     'CloudWatch',
@@ -957,5 +983,58 @@ export function estimateMonthlyCost(
     lanes,
     totalUsd,
     usdPerMillionMessages: M > 0 ? (totalUsd / M) * 1e6 : 0,
+    idleUsd:
+      M === 0
+        ? totalUsd
+        : estimateMonthlyCost(template, { ...inputs, messages: 0 }, requests, prices).totalUsd,
   };
+}
+
+/** Hours in the model's 30-day month. */
+const HOURS_PER_MONTH = SECONDS_PER_MONTH / 3600;
+
+/**
+ * The custom metrics a month of traffic is billed for, in metric-months: each metric (name × job
+ * type × function) counts for the share of hours in which it receives data. A metric published
+ * `k` times an hour at random is silent in an hour with probability `e^-k`, so it is billed
+ * `1 - e^-k` of the month; it is published at most once per invocation (one EMF document per job
+ * type and batch), so `k` is the smaller of its messages and its function's invocations an hour.
+ * The sweeper's `archived` and the `archiveFailed` counts appear only when a message reaches a DLQ
+ * unarchived or an archive write fails, which the traffic inputs do not model: 0 here.
+ */
+export function customMetricMonths(
+  facts: TemplateFacts,
+  inputs: CostInputs,
+  shares: ReadonlyMap<string, number>,
+  metrics: CustomMetrics,
+  invocations: ReadonlyMap<string, number>,
+  keyOf: (f: TemplateFunction) => string,
+): number {
+  const types = Math.max(1, metrics.jobTypes);
+  /** Metric-months of `names`, each published for `messages` a month by a function invoked `calls` times. */
+  const billed = (names: number, messages: number, calls: number) => {
+    const perHour = Math.min(messages / types, calls) / HOURS_PER_MONTH;
+    return names * types * (1 - Math.exp(-perHour));
+  };
+  const M = inputs.messages;
+  let total = billed(metrics.producer.length, M, invocations.get('producer') ?? 0);
+  const rates: Record<ScenarioKey, number> = {
+    happySingle: 0,
+    happyBatch: 1 - inputs.failureRate - inputs.retryRate - inputs.exhaustedRate,
+    retryThenSucceed: inputs.retryRate,
+    permanent: inputs.failureRate,
+    exhausted: inputs.exhaustedRate,
+  };
+  for (const lane of facts.lanes) {
+    const f = lane.consumer;
+    const n = (shares.get(lane.name) ?? 0) * M;
+    if (!f || n === 0) continue;
+    const messagesOf = new Map<string, number>();
+    for (const [scenario, rate] of Object.entries(rates) as [ScenarioKey, number][])
+      for (const name of metrics.consumer[scenario] ?? [])
+        messagesOf.set(name, (messagesOf.get(name) ?? 0) + rate * n);
+    const calls = invocations.get(keyOf(f)) ?? 0;
+    for (const messages of messagesOf.values()) if (messages > 0) total += billed(1, messages, calls);
+  }
+  return total;
 }

@@ -37,6 +37,7 @@ const lineOf = (e: CostEstimate, item: string) => {
 const templateOf = (t: { toJSON(): unknown }) => t.toJSON() as CfnTemplate;
 const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((a, x) => a + f(x), 0);
 const laneOf = (e: CostEstimate, name: string) => e.lanes.find((l) => l.lane === name)!;
+const CUSTOM_METRICS = 'custom metrics (EMF; billed for the hours they receive data)';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'cost-lane');
 let customLanes: CfnTemplate | undefined;
@@ -457,7 +458,17 @@ const REQUESTS: RequestsPerMessage = {
     reservedMs: 0,
   },
   idlePolling: { pollersPerMapping: 0, waitTimeSeconds: 20 },
-  customMetrics: { count: 3 },
+  customMetrics: {
+    jobTypes: 1,
+    producer: ['accepted'],
+    consumer: {
+      happySingle: ['processed'],
+      happyBatch: ['processed'],
+      retryThenSucceed: ['failed', 'processed'],
+      permanent: ['failed', 'archived', 'deadLettered'],
+      exhausted: ['failed', 'archived', 'deadLettered'],
+    },
+  },
 };
 const HAPPY: CostInputs = {
   ...DEFAULT_INPUTS,
@@ -480,7 +491,9 @@ describe('cost model arithmetic', () => {
     expect(lineOf(e, 'standard SendMessageBatch').quantity).toBeCloseTo(100_000, 6);
     expect(lineOf(e, 'standard ReceiveMessage').quantity).toBeCloseTo(200_000, 6);
     expect(lineOf(e, 'alarms (2 alarms)')).toMatchObject({ quantity: 3, usd: 3 });
-    expect(lineOf(e, 'custom metrics (EMF)')).toMatchObject({ quantity: 3, usd: 3 });
+    // accepted (producer) and processed (consumer), each received data in (nearly) every hour.
+    expect(lineOf(e, CUSTOM_METRICS).quantity).toBeCloseTo(2, 9);
+    expect(lineOf(e, CUSTOM_METRICS).usd).toBeCloseTo(2, 9);
     // The sweeper runs once a day, with nothing in its DLQ.
     expect(lineOf(e, 'DLQ sweeper requests').quantity).toBeCloseTo(30, 9);
     expect(e.lines.some((l) => l.service === 'DynamoDB')).toBe(false);
@@ -489,6 +502,35 @@ describe('cost model arithmetic', () => {
       12,
     );
     expect(e.usdPerMillionMessages).toBeCloseTo(e.totalUsd, 12);
+  });
+
+  it('bills a custom metric for the share of hours it receives data, nothing at 0 messages', () => {
+    // 7,200 messages a month in batches of 5 (1,440 consumer invocations, 720 producer ones): the
+    // producer's accepted is published once an hour on average, processed twice.
+    const few = estimateMonthlyCost(smallTemplate(), { ...HAPPY, messages: 7200 }, REQUESTS, PRICES);
+    expect(lineOf(few, CUSTOM_METRICS).quantity).toBeCloseTo(1 - Math.exp(-1) + 1 - Math.exp(-2), 9);
+    // With 2 job types sharing the traffic: 2 metrics each, each half as often (capped by invocations).
+    const twoTypes = { ...REQUESTS, customMetrics: { ...REQUESTS.customMetrics, jobTypes: 2 } };
+    const split = estimateMonthlyCost(smallTemplate(), { ...HAPPY, messages: 7200 }, twoTypes, PRICES);
+    expect(lineOf(split, CUSTOM_METRICS).quantity).toBeCloseTo(
+      2 * (1 - Math.exp(-1)) + 2 * (1 - Math.exp(-2)),
+      9,
+    );
+    // Failures add their metrics: 1% permanent failures are failed, archived and deadLettered.
+    const failing = estimateMonthlyCost(smallTemplate(), { ...HAPPY, failureRate: 0.01 }, REQUESTS, PRICES);
+    expect(lineOf(failing, CUSTOM_METRICS).quantity).toBeCloseTo(5, 4);
+    const idle = estimateMonthlyCost(smallTemplate(), { ...HAPPY, messages: 0 }, REQUESTS, PRICES);
+    expect(lineOf(idle, CUSTOM_METRICS)).toMatchObject({ quantity: 0, usd: 0 });
+  });
+
+  it('gives the idle cost (0 messages, same template) with every estimate', () => {
+    const busy = estimateMonthlyCost(smallTemplate(), HAPPY, REQUESTS, PRICES);
+    const idle = estimateMonthlyCost(smallTemplate(), { ...HAPPY, messages: 0 }, REQUESTS, PRICES);
+
+    expect(idle.idleUsd).toBe(idle.totalUsd);
+    expect(busy.idleUsd).toBe(idle.totalUsd);
+    // Idle: the 3 alarm metrics and the sweeper's 30 daily runs (0 s each here); no custom metric.
+    expect(idle.totalUsd).toBeCloseTo(3 + 30 / 1e6, 9);
   });
 
   it('uses the x86 duration price for an x86_64 function', () => {
