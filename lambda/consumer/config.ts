@@ -26,6 +26,8 @@ const contract = defineEnvironment({
   maxAttempts: integer('MAX_ATTEMPTS'),
   backoffBaseSeconds: integer('BACKOFF_BASE_SECONDS'),
   backoffCapSeconds: integer('BACKOFF_CAP_SECONDS'),
+  /** The lane's deferral cap: how long after it was enqueued a message may be held back, in seconds. */
+  maxDeferralSeconds: integer('MAX_DEFERRAL_SECONDS'),
   archiveBucket: SHARED_VARIABLES.archiveBucket,
   statusTable: SHARED_VARIABLES.statusTable,
   statusRetentionDays: SHARED_VARIABLES.statusRetentionDays,

@@ -11,7 +11,12 @@ import { isTenantName } from './envelope';
 import { ArchiveWriteError } from './errors';
 
 /** Why a message was given up on. */
-export type FailureKind = 'permanent' | 'exhausted' | 'unknown';
+/**
+ * Why a message was given up on: `permanent` (its handler said it never succeeds), `exhausted`
+ * (its attempts are used up), `unknown` (no recorded cause), `deferral-exhausted` (it could not be
+ * deferred any longer: `DeferralExhausted` in `./errors.ts`).
+ */
+export type FailureKind = 'permanent' | 'exhausted' | 'unknown' | 'deferral-exhausted';
 
 /** A failure archive record (docs/DESIGN.md §5). */
 export interface ArchiveRecord {

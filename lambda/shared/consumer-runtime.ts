@@ -25,6 +25,7 @@ export function consumerSettings(config: ConsumerConfig): ConsumerSettings {
     maxReceiveCount: config.maxReceiveCount,
     maxAttempts: config.maxAttempts,
     backoff: { baseSeconds: config.backoffBaseSeconds, capSeconds: config.backoffCapSeconds },
+    maxDeferralSeconds: config.maxDeferralSeconds,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { queueNameFromArn } from './archive';
+import { queueNameFromArn, type FailureKind } from './archive';
 
 /**
  * Attribute names the consumer adds to a message it moves to the DLQ itself; the DLQ sweeper
@@ -41,7 +41,7 @@ export const MAX_ERROR_NAME_LENGTH = 256;
 export function deadLetterAttributes(
   record: SQSRecord,
   errorName: string,
-  kind: 'permanent' | 'exhausted' | 'unknown' = 'permanent',
+  kind: FailureKind = 'permanent',
 ): Record<string, MessageAttributeValue> {
   return {
     ...toSdkAttributes(record.messageAttributes),

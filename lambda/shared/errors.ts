@@ -51,6 +51,52 @@ export class NoTimeLeft extends RetryableError {
   }
 }
 
+/** When a deferred message may run again: seconds from now, or an absolute time. */
+export interface RetryLater {
+  /** Seconds from now (`>= 0`, whole or not), or the moment itself. */
+  readonly after: number | Date;
+}
+
+/**
+ * "Not now, come back at T": a downstream's rate limit or quota (a `429` with `Retry-After`), a
+ * maintenance window, a partner that accepts calls only later. Thrown by a handler, it **defers**
+ * the message instead of failing it: it does not spend an attempt, its status is `deferred` with
+ * `notBefore`, and it comes back no earlier than that time (on FIFO its group waits behind it).
+ * Deferring past the lane's deferral cap gives the message up (`deferral-exhausted`).
+ *
+ * @example
+ * const res = await fetch(url);
+ * if (res.status === 429) throw new RetryLaterError(retryAfter(res.headers.get('retry-after')) ?? { after: 60 });
+ */
+export class RetryLaterError extends RetryableError {
+  readonly after: number | Date;
+
+  constructor(when: RetryLater, message?: string, options?: { cause?: unknown }) {
+    const { after } = when;
+    const valid =
+      after instanceof Date ? !Number.isNaN(after.getTime()) : Number.isFinite(after) && after >= 0;
+    if (!valid) throw new TypeError('RetryLaterError: after must be seconds >= 0 or a valid Date');
+    super(
+      message ?? `retry later: ${after instanceof Date ? `at ${after.toISOString()}` : `after ${after} s`}`,
+      options,
+    );
+    this.after = after;
+  }
+
+  /** The moment the message may run again, as seen at `now`. */
+  notBefore(now: Date): Date {
+    return this.after instanceof Date ? this.after : new Date(now.getTime() + this.after * 1000);
+  }
+}
+
+/**
+ * A message could not be deferred any longer: the time it asked for is past its lane's deferral
+ * cap (`maxDeferralSeconds`, counted from when it was enqueued), or its queue has too few receives
+ * left (`maxReceiveCount`) to wait and still have its remaining attempts. It is given up on like
+ * any exhausted failure (archived, dead-lettered, status `failed`), kind `deferral-exhausted`.
+ */
+export class DeferralExhausted extends PipelineError {}
+
 /** Writing the failure archive record failed; the message must stay where it is. */
 export class ArchiveWriteError extends RetryableError {}
 

@@ -2,6 +2,10 @@ import { ConfigError } from './errors';
 import { assertAttemptsFit, LAMBDA_LIMITS, SQS_LIMITS } from './limits';
 import { QUEUE_DEFAULTS } from './defaults';
 import type { ConsumerSettings, StageConfig } from './types';
+import {
+  DEFERRAL_RETENTION_MARGIN_SECONDS,
+  defaultMaxDeferralSeconds,
+} from '../../lambda/shared/consumer/deferral';
 
 /** The lane of unordered job types that name none. */
 export const DEFAULT_STANDARD_LANE = 'standard';
@@ -46,6 +50,15 @@ export interface LaneProps {
   readonly backoff?: { readonly baseSeconds: number; readonly capSeconds: number };
   /** Extra environment variables of the lane's consumer (names the pipeline or Lambda set are refused). @default none */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Deferral (a job's `RetryLaterError`, a caller's `notBefore`): `maxSeconds` is the cap, how long
+   * after it was enqueued a message may be held back (a later time gives it up as
+   * `deferral-exhausted`), at most the queue retention less 2 hours; `maxSteps` the deferral steps
+   * (each costs an SQS receive) its queue's `maxReceiveCount` must leave room for, beyond
+   * `maxAttempts` × 10 (a lane under a tight rate limit defers often).
+   * @default { maxSeconds: queue retention − 2 h, maxSteps: 0 }
+   */
+  readonly deferral?: { readonly maxSeconds?: number; readonly maxSteps?: number };
 }
 
 /** A lane with every setting resolved. */
@@ -59,6 +72,8 @@ export interface ResolvedLane {
   readonly maxReceiveCount: number;
   readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };
   readonly environment: Readonly<Record<string, string>>;
+  /** The deferral cap, in seconds after a message was enqueued (`lambda/shared/consumer/deferral.ts`). */
+  readonly maxDeferralSeconds: number;
 }
 
 /** Variable names the consumer's own contract uses; a lane's `environment` may not set them. */
@@ -74,11 +89,13 @@ export function resolveLanes(
   lanes: Readonly<Record<string, LaneProps>> = {},
   reservedEnv: readonly string[] = [],
 ): ResolvedLane[] {
+  const retentionSeconds = settings.queueRetentionDays * 86_400;
   const base = (fifo: boolean) => ({
     consumer: fifo ? settings.fifoConsumer : settings.consumer,
     maxAttempts: settings.maxAttempts,
     maxReceiveCount: settings.maxReceiveCount,
     backoff: settings.backoff,
+    maxDeferralSeconds: defaultMaxDeferralSeconds(retentionSeconds),
   });
   const out: ResolvedLane[] = [
     { name: DEFAULT_STANDARD_LANE, fifo: false, isDefault: true, environment: {}, ...base(false) },
@@ -126,10 +143,25 @@ export function resolveLanes(
     )
       fail('memoryMb must be an integer 128–10240');
     const maxAttempts = p.maxAttempts ?? d.maxAttempts;
-    // Keeps the pipeline's receives-per-attempt backstop when the lane gives more attempts.
+    const maxSteps = p.deferral?.maxSteps ?? 0;
+    if (!Number.isInteger(maxSteps) || maxSteps < 0 || maxSteps > SQS_LIMITS.maxReceiveCount)
+      fail(`deferral.maxSteps must be an integer 0–${SQS_LIMITS.maxReceiveCount}`);
+    const maxDeferralSeconds = p.deferral?.maxSeconds ?? d.maxDeferralSeconds;
+    const deferralCeiling = retentionSeconds - DEFERRAL_RETENTION_MARGIN_SECONDS;
+    if (
+      !Number.isInteger(maxDeferralSeconds) ||
+      maxDeferralSeconds < 1 ||
+      maxDeferralSeconds > deferralCeiling
+    )
+      fail(
+        `deferral.maxSeconds must be an integer 1–${deferralCeiling} (the queue retention less ` +
+          `${DEFERRAL_RETENTION_MARGIN_SECONDS / 3600} hours, so a deferred message never expires)`,
+      );
+    // Keeps the pipeline's receives-per-attempt backstop when the lane gives more attempts, and
+    // room for the deferral steps the lane expects (each costs a receive).
     const maxReceiveCount = Math.min(
       SQS_LIMITS.maxReceiveCount,
-      Math.max(d.maxReceiveCount, maxAttempts * QUEUE_DEFAULTS.receivesPerAttempt),
+      Math.max(d.maxReceiveCount, maxAttempts * QUEUE_DEFAULTS.receivesPerAttempt + maxSteps),
     );
     assertAttemptsFit(`Lane "${name}"`, maxAttempts, maxReceiveCount);
     const backoff = p.backoff ?? d.backoff;
@@ -144,7 +176,17 @@ export function resolveLanes(
       if (RESERVED_ENV.test(key) || reservedEnv.includes(key))
         fail(`environment variable ${key} is set by the pipeline or by Lambda; choose another name`);
     }
-    out.push({ name, fifo, isDefault: false, consumer, maxAttempts, maxReceiveCount, backoff, environment });
+    out.push({
+      name,
+      fifo,
+      isDefault: false,
+      consumer,
+      maxAttempts,
+      maxReceiveCount,
+      backoff,
+      environment,
+      maxDeferralSeconds,
+    });
   }
   return out;
 }

@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { toEnvironment as consumerEnvironment } from '../../lambda/consumer/config';
+import { DEFAULT_MAX_DEFERRAL_SECONDS } from '../../lambda/shared/consumer/deferral';
 import { assertAttemptsFit } from '../config/limits';
 import type { ConsumerSettings } from '../config/types';
 import type { FailureArchive } from './failure-archive';
@@ -31,6 +32,11 @@ export interface ConsumerFunctionProps {
    * At most the source queue's `maxReceiveCount`. @default the source queue's `maxReceiveCount`
    */
   readonly maxAttempts?: number;
+  /**
+   * The deferral cap: how long after it was enqueued a message may be held back, in seconds.
+   * @default DEFAULT_MAX_DEFERRAL_SECONDS (4 days less 2 hours)
+   */
+  readonly maxDeferralSeconds?: number;
   /** Retry backoff, first delay and cap, in seconds (required). */
   readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };
   /** Retention of the function's log group, in days (required). */
@@ -79,6 +85,7 @@ export class ConsumerFunction extends Construct {
           maxAttempts,
           backoffBaseSeconds: props.backoff.baseSeconds,
           backoffCapSeconds: props.backoff.capSeconds,
+          maxDeferralSeconds: props.maxDeferralSeconds ?? DEFAULT_MAX_DEFERRAL_SECONDS,
           archiveBucket: props.archive.bucket.bucketName,
           statusTable: props.statusTable.table.tableName,
           statusRetentionDays: props.status.retentionDays,

@@ -196,6 +196,7 @@ export class EventPipeline extends Construct {
         settings: lane.consumer,
         archive: this.archive,
         maxAttempts: lane.maxAttempts,
+        maxDeferralSeconds: lane.maxDeferralSeconds,
         backoff: lane.backoff,
         logRetentionDays: c.logRetentionDays,
         tracing: c.tracing,

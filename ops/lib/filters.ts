@@ -6,7 +6,12 @@ import { UsageError } from './errors';
 import { DEFAULT_LANES } from './target';
 
 /** Failure kinds a filter accepts. */
-export const KINDS = ['permanent', 'exhausted', 'unknown'] as const satisfies readonly FailureKind[];
+export const KINDS = [
+  'permanent',
+  'exhausted',
+  'unknown',
+  'deferral-exhausted',
+] as const satisfies readonly FailureKind[];
 
 /** `--queue standard|fifo`: a default lane, named as before lanes existed (`--lane` names any). */
 export function parseQueue(v: string | undefined): string | undefined {

@@ -522,10 +522,11 @@ describe('DynamoRunStates', () => {
     ]);
 
     expect(Object.fromEntries(out)).toEqual({
-      'm-a': { runs: 1, status: 'retrying', runInProgress: false, failure: undefined },
-      'm-b': { runs: 1, status: 'processing', runInProgress: true, failure: undefined },
+      'm-a': { runs: 1, receivesAccounted: 1, status: 'retrying', runInProgress: false, failure: undefined },
+      'm-b': { runs: 1, receivesAccounted: 1, status: 'processing', runInProgress: true, failure: undefined },
       'm-d': {
         runs: 3,
+        receivesAccounted: 3,
         status: 'failed',
         runInProgress: false,
         failure: { kind: 'exhausted', archiveKey: 'k' },

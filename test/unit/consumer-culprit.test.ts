@@ -56,6 +56,7 @@ function failedTransitions() {
     processing: async () => {},
     succeeded: async () => {},
     retrying: async () => {},
+    deferred: async () => {},
     failed: async (s, f, e) => {
       failed.push({ id: s.id, kind: f.kind, archiveKey: f.archiveKey, error: (e as Error).name });
     },

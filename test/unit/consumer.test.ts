@@ -782,6 +782,7 @@ describe('consumer Lambda entry points', () => {
     MAX_ATTEMPTS: '5',
     BACKOFF_BASE_SECONDS: '10',
     BACKOFF_CAP_SECONDS: '600',
+    MAX_DEFERRAL_SECONDS: '338400',
     ARCHIVE_BUCKET,
     STATUS_TABLE: 'status',
     STATUS_RETENTION_DAYS: '7',

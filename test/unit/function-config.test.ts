@@ -19,6 +19,7 @@ describe('function configuration', () => {
     MAX_ATTEMPTS: '5',
     BACKOFF_BASE_SECONDS: '2',
     BACKOFF_CAP_SECONDS: '300',
+    MAX_DEFERRAL_SECONDS: '3600',
     ARCHIVE_BUCKET: 'bucket',
     STATUS_TABLE: 'status',
     STATUS_RETENTION_DAYS: '7',
@@ -33,6 +34,7 @@ describe('function configuration', () => {
       maxReceiveCount: 15,
       maxAttempts: 5,
       backoff: { baseSeconds: 2, capSeconds: 300 },
+      maxDeferralSeconds: 3600,
     });
     expect(consumerConfig.fromEnvironment(env).archiveBucket).toBe('bucket');
   });
@@ -68,6 +70,7 @@ describe('function configuration', () => {
       maxAttempts: 5,
       backoffBaseSeconds: 10,
       backoffCapSeconds: 600,
+      maxDeferralSeconds: 338_400,
       archiveBucket: 'bucket',
       statusTable: 'status',
       statusRetentionDays: 7,
@@ -84,6 +87,7 @@ describe('function configuration', () => {
       MAX_ATTEMPTS: '5',
       BACKOFF_BASE_SECONDS: '10',
       BACKOFF_CAP_SECONDS: '600',
+      MAX_DEFERRAL_SECONDS: '338400',
       ARCHIVE_BUCKET: 'bucket',
       STATUS_TABLE: 'status',
       STATUS_RETENTION_DAYS: '7',

@@ -85,6 +85,8 @@ const statusOf = (id: string, status: MessageStatus['status']): MessageStatus =>
   lane: 'standard',
   status,
   attempts: 4,
+  deferrals: 0,
+  notBefore: null,
   acceptedAt: '2026-11-22T10:00:00.000Z',
   updatedAt: '2026-11-22T10:07:00.000Z',
   lastError: null,

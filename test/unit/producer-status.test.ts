@@ -89,6 +89,7 @@ function memoryStatus(): StatusStore & { accepted_: StatusSubject[]; rows: Map<s
     processing: noop,
     succeeded: noop,
     retrying: noop,
+    deferred: noop,
     failed: noop,
     get: async (id) => rows.get(id),
   };
@@ -104,6 +105,8 @@ const storedRow = (id: string, owner: string | undefined): StoredStatus => ({
   lane: 'standard',
   status: 'failed',
   attempts: 3,
+  deferrals: 0,
+  notBefore: null,
   acceptedAt: T0.toISOString(),
   updatedAt: T0.toISOString(),
   lastError: { name: 'SmtpRejected', message: 'mailbox unavailable: user1@example.com' },

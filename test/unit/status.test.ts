@@ -260,6 +260,7 @@ function recorder(fail = false): StatusStore & { log: string[] } {
     processing: w('processing'),
     succeeded: w('succeeded'),
     retrying: w('retrying'),
+    deferred: w('deferred'),
     failed: w('failed'),
     get: async () => undefined,
   };

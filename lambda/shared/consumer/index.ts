@@ -7,7 +7,14 @@ import type { BackoffSettings } from '../backoff';
 import { deadLetterAttributes } from '../dlq-attributes';
 import { parseEnvelope } from '../envelope-schema';
 import type { PipelineError } from '../errors';
-import { AttemptsUsedUp, NoTimeLeft, RetryableError, UnknownFailure } from '../errors';
+import {
+  AttemptsUsedUp,
+  DeferralExhausted,
+  NoTimeLeft,
+  RetryableError,
+  RetryLaterError,
+  UnknownFailure,
+} from '../errors';
 import type { JobRegistry } from '../jobs/registry';
 import type { StatusStore } from '../status/types';
 import { createCulpritCheck, crashedRuntimeError, type IsolatedRunMarker, type MarkerStore } from './culprit';
@@ -30,6 +37,14 @@ import { subjectOf } from './status-subject';
 import type { BatchProcessing } from './processing';
 import { logFailure } from './failure-log';
 import { ProvisionalArchive, queueOf } from './provisional-archive';
+import {
+  DEFAULT_MAX_DEFERRAL_SECONDS,
+  laterOf,
+  notBeforeOfBody,
+  NotYetDue,
+  planDeferral,
+  type DeferralContext,
+} from './deferral';
 
 /** Settings of a consumer, read from its environment by the entry point (`lambda/consumer/config.ts`). */
 export interface ConsumerSettings {
@@ -47,6 +62,11 @@ export interface ConsumerSettings {
    */
   readonly maxAttempts?: number;
   readonly backoff: BackoffSettings;
+  /**
+   * The lane's deferral cap: a record may be held back (deferred, scheduled) until at most this
+   * long after it was enqueued (`./deferral.ts`). @default DEFAULT_MAX_DEFERRAL_SECONDS
+   */
+  readonly maxDeferralSeconds?: number;
 }
 
 /** Everything a consumer depends on; injectable for tests. */
@@ -204,6 +224,117 @@ export function createConsumer(deps: ConsumerDeps) {
     maxAttempts: settings.maxAttempts ?? settings.maxReceiveCount,
     maxReceiveCount: settings.maxReceiveCount,
   };
+  const maxDeferralSeconds = settings.maxDeferralSeconds ?? DEFAULT_MAX_DEFERRAL_SECONDS;
+
+  /** What a deferral of `record` is checked against (`./deferral.ts`). */
+  function deferralContext(record: SQSRecord, attempt: Attempt): DeferralContext {
+    const at = now();
+    const sent = Number(record.attributes.SentTimestamp);
+    return {
+      now: at,
+      sentAt: Number.isFinite(sent) && sent > 0 ? new Date(sent) : at,
+      receiveCount: attempt.receiveCount,
+      maxReceiveCount: limits.maxReceiveCount,
+      attemptsLeft: limits.maxAttempts - attempt.runsBefore,
+      maxDeferralSeconds,
+    };
+  }
+
+  /**
+   * A record that may not be deferred any longer (`DeferralExhausted`): archived, dead-lettered,
+   * status `failed`, kind `deferral-exhausted`, acknowledged; if that fails it is rejected and
+   * retried after a backoff, like any failed give-up.
+   */
+  async function giveUpDeferral(
+    record: SQSRecord,
+    error: DeferralExhausted,
+    attempt: Attempt,
+    log: Logger,
+    metrics: BatchMetrics,
+  ): Promise<void> {
+    logFailure(log, 'deferral exhausted: archiving and dead-lettering', error);
+    try {
+      await deadLetterNow(record, 'deferral-exhausted', error, log, metrics);
+    } catch (bookkeepingError) {
+      await changeVisibility(record, retryAfterSeconds(attempt), log);
+      throw bookkeepingError;
+    }
+    metrics.count('deadLettered', record);
+  }
+
+  /**
+   * A record delivered before its `notBefore` (a step of a long deferral, a scheduled message, or
+   * a visibility change that was lost): hidden again for the time left (one step at most) without
+   * running its handler, so without spending an attempt; given up on when the wait is past the cap
+   * or the queue's receives.
+   */
+  async function waitUntilDue(
+    record: SQSRecord,
+    due: Date,
+    history: { facts?: RunFacts },
+    attempt: Attempt,
+    log: Logger,
+    metrics: BatchMetrics,
+  ): Promise<void> {
+    const plan = planDeferral(due, deferralContext(record, attempt));
+    if (plan.action === 'exhausted')
+      return giveUpDeferral(record, new DeferralExhausted(plan.reason), attempt, log, metrics);
+    const visibilitySeconds = plan.action === 'defer' ? plan.visibilitySeconds : 0;
+    // Scheduled by its caller and never run: it stays `scheduled`.
+    const facts = history.facts;
+    const state =
+      facts === undefined || facts.status === 'scheduled' || facts.status === 'accepted'
+        ? 'scheduled'
+        : 'deferred';
+    log.info('not due yet: hidden again without running', {
+      notBefore: due.toISOString(),
+      visibilitySeconds,
+    });
+    const subject = subjectOf(record, processing.fifo, settings.lane);
+    if (subject) await deps.status?.deferred(subject, { notBefore: due.toISOString(), ran: false, state });
+    await changeVisibility(record, visibilitySeconds, log);
+    metrics.count('deferred', record);
+    throw new NotYetDue(due);
+  }
+
+  /**
+   * Its handler deferred the record (`RetryLaterError`): the run's attempt is given back, status
+   * `deferred` with `notBefore`, hidden until then (one step at most; `./deferral.ts`), reported
+   * failed so it stays on its queue (FIFO: its group waits behind it). A wait past the lane's cap
+   * or the queue's receives gives it up (`deferral-exhausted`).
+   */
+  async function deferFromHandler(
+    record: SQSRecord,
+    error: RetryLaterError,
+    attempt: Attempt,
+    log: Logger,
+    metrics: BatchMetrics,
+  ): Promise<void> {
+    const context = deferralContext(record, attempt);
+    const notBefore = error.notBefore(context.now);
+    const plan = planDeferral(notBefore, context);
+    if (plan.action === 'exhausted')
+      return giveUpDeferral(
+        record,
+        new DeferralExhausted(`${error.message}: ${plan.reason}`, { cause: error }),
+        attempt,
+        log,
+        metrics,
+      );
+    const visibilitySeconds = plan.action === 'defer' ? plan.visibilitySeconds : 0;
+    log.info('deferred by its handler: no attempt spent', {
+      notBefore: notBefore.toISOString(),
+      visibilitySeconds,
+      reason: error.message,
+    });
+    const subject = subjectOf(record, processing.fifo, settings.lane);
+    if (subject) await deps.status?.deferred(subject, { notBefore: notBefore.toISOString(), ran: true });
+    await changeVisibility(record, visibilitySeconds, log);
+    // A final attempt's provisional record: this run did not end it.
+    await provisionals.release(new Set([record.messageId]));
+    metrics.count('deferred', record);
+    throw error;
+  }
 
   /** The status rows' facts of the running invocation's redelivered records, by SQS message id. */
   let rowFacts = new Map<string, RunFacts>();
@@ -291,6 +422,10 @@ export function createConsumer(deps: ConsumerDeps) {
       ...(deps.random ? { random: deps.random } : {}),
     };
     if (history.usedUp) return giveUpUsedUp(record, history.facts!, attempt, log, metrics);
+    // Deferred or scheduled and not due yet: hidden again, its handler not run.
+    const due = laterOf(notBeforeOfBody(record.body), history.facts?.notBefore);
+    if (due && due.getTime() > now().getTime())
+      return waitUntilDue(record, due, history, attempt, log, metrics);
     if (budgetMs < MIN_RECORD_BUDGET_MS) {
       // Not an attempt: no run, no status change; visible again at once (in order, on FIFO).
       log.info('no time left in the invocation for this record: handing it back unrun', { budgetMs });
@@ -320,6 +455,7 @@ export function createConsumer(deps: ConsumerDeps) {
       log.debug('record processed');
       return;
     } catch (error) {
+      if (error instanceof RetryLaterError) return deferFromHandler(record, error, attempt, log, metrics);
       if (error instanceof InProgressElsewhere) {
         // Not an attempt of this delivery: no status change, retried after a backoff.
         log.info('another delivery of this message is in progress: retrying later');

@@ -2,7 +2,14 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 
 /** The per-record counts a consumer publishes, with the dimensions `service` and `type`. */
-export const RECORD_METRICS = ['processed', 'failed', 'archived', 'deadLettered', 'duplicate'] as const;
+export const RECORD_METRICS = [
+  'processed',
+  'failed',
+  'archived',
+  'deadLettered',
+  'duplicate',
+  'deferred',
+] as const;
 /** A per-record count's name. */
 export type RecordMetric = (typeof RECORD_METRICS)[number];
 

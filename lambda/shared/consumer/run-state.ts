@@ -22,7 +22,13 @@
  */
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FailureKind } from '../archive';
-import { RUN_LOG_ATTRIBUTE, STATUS_TABLE_KEYS, statusKey } from '../status/keys';
+import {
+  DEFER_LOG_ATTRIBUTE,
+  RUN_LOG_ATTRIBUTE,
+  STATUS_TABLE_KEYS,
+  WAIT_LOG_ATTRIBUTE,
+  statusKey,
+} from '../status/keys';
 import { MARKER_ATTRIBUTE, type IsolatedRunMarker } from './culprit';
 import { RUN_ATTRIBUTES } from './idempotency';
 
@@ -34,8 +40,15 @@ export interface Redelivery {
 
 /** What a status row says about one SQS message's earlier deliveries. */
 export interface RunFacts {
-  /** Handler runs of this SQS message so far. */
+  /** Handler runs of this SQS message so far that spent an attempt (a run that deferred did not). */
   readonly runs: number;
+  /**
+   * Receives of this SQS message the row accounts for: every handler run (deferred or not), and
+   * every delivery hidden again without running (`../status/keys.ts`, `WAIT_LOG_ATTRIBUTE`).
+   */
+  readonly receivesAccounted?: number;
+  /** `scheduled`/`deferred`: the time before which it must not run. */
+  readonly notBefore?: Date | undefined;
   /** The row's state (`retrying`, `succeeded`, …). */
   readonly status: string | undefined;
   /** A run's idempotency record is still on the row (`INPROGRESS`: that run never returned). */
@@ -58,9 +71,16 @@ export interface RunStates {
 /** The facts of `messageId` from its envelope's status row. */
 export function runFactsOf(row: Record<string, unknown>, messageId: string): RunFacts {
   const log = row[RUN_LOG_ATTRIBUTE] as string[] | undefined;
+  const count = (attribute: string) =>
+    ((row[attribute] as string[] | undefined) ?? []).filter((id) => id === messageId).length;
+  const ran = log ? count(RUN_LOG_ATTRIBUTE) : Number(row.attempts ?? 0);
+  const notBefore = typeof row.notBefore === 'string' ? new Date(row.notBefore) : undefined;
   return {
     // A row written before the run log existed counts its attempts (all of them this message's).
-    runs: log ? log.filter((id) => id === messageId).length : Number(row.attempts ?? 0),
+    // Runs that deferred gave their attempt back.
+    runs: log ? ran - count(DEFER_LOG_ATTRIBUTE) : ran,
+    receivesAccounted: ran + count(WAIT_LOG_ATTRIBUTE),
+    notBefore: notBefore && !Number.isNaN(notBefore.getTime()) ? notBefore : undefined,
     status: row.status as string | undefined,
     runInProgress: row[RUN_ATTRIBUTES.status] !== undefined,
     failure: (row.failure as RunFacts['failure'] | null) ?? undefined,
@@ -68,9 +88,16 @@ export function runFactsOf(row: Record<string, unknown>, messageId: string): Run
   };
 }
 
-/** True when the deliveries before `receiveCount` all ran and failed on their own. */
+/**
+ * True when the deliveries before `receiveCount` all ended on their own: each ran and failed or
+ * deferred, or was hidden again unrun (waiting for its `notBefore`).
+ */
 export function failedOnItsOwn(facts: RunFacts, receiveCount: number): boolean {
-  return facts.status === 'retrying' && facts.runs === receiveCount - 1 && !facts.runInProgress;
+  return (
+    (facts.status === 'retrying' || facts.status === 'deferred' || facts.status === 'scheduled') &&
+    (facts.receivesAccounted ?? facts.runs) === receiveCount - 1 &&
+    !facts.runInProgress
+  );
 }
 
 /** {@link RunStates} with one `BatchGetItem` (at most 100 keys; an SQS batch has at most 10). */
@@ -91,12 +118,15 @@ export class DynamoRunStates implements RunStates {
               Keys: [...new Set(redeliveries.map((r) => r.id))].map((id) => ({
                 [STATUS_TABLE_KEYS.partitionKey]: statusKey(id),
               })),
-              ProjectionExpression: '#id, #status, attempts, failure, #runStatus, #runLog, #marker',
+              ProjectionExpression:
+                '#id, #status, attempts, failure, notBefore, #runStatus, #runLog, #deferLog, #waitLog, #marker',
               ExpressionAttributeNames: {
                 '#id': 'id',
                 '#status': 'status',
                 '#runStatus': RUN_ATTRIBUTES.status,
                 '#runLog': RUN_LOG_ATTRIBUTE,
+                '#deferLog': DEFER_LOG_ATTRIBUTE,
+                '#waitLog': WAIT_LOG_ATTRIBUTE,
                 '#marker': MARKER_ATTRIBUTE,
               },
               ConsistentRead: true,

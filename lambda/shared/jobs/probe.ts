@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PermanentError, RetryableError } from '../errors';
+import { PermanentError, RetryableError, RetryLaterError } from '../errors';
 import { PROBE_MODES } from './probe-modes';
 import { defineJob } from './types';
 
@@ -14,6 +14,10 @@ export const ProbePayload = z
     failUntil: z.iso.datetime({ offset: true }).optional(),
     sleepMs: z.number().int().min(0).max(900_000).default(0),
     tag: z.string().max(256).optional(),
+    /** Defers (`RetryLaterError`, no attempt spent) on its first this many deliveries, then goes on as `mode` says. */
+    deferTimes: z.number().int().min(0).max(100).optional(),
+    /** How long each deferral asks to wait, in seconds (up to 14 days, to reach a lane's cap). @default 5 */
+    deferSeconds: z.number().int().min(0).max(1_209_600).optional(),
     /** Ignored filler, to make a message of a chosen size (the queues take 1 MiB). */
     padding: z.string().max(1_048_576).optional(),
   })
@@ -54,6 +58,14 @@ export const probeJob = defineJob({
     // The canary's proof of life, one line per successful run: operators see the probe went
     // through, and fault runs count how often a message's handler really succeeded.
     const succeeded = () => ctx.logger.info(PROBE_SUCCEEDED, { probeMode: p.mode, probeTag: p.tag });
+    // A downstream that says "not now": each deferral is one more delivery of the same message.
+    if (ctx.receiveCount <= (p.deferTimes ?? 0)) {
+      const seconds = p.deferSeconds ?? 5;
+      throw new RetryLaterError(
+        { after: seconds },
+        `probe deferring delivery ${ctx.receiveCount} of ${p.deferTimes} by ${seconds} s`,
+      );
+    }
     switch (p.mode) {
       case 'succeed':
         if (ctx.receiveCount <= p.failTimes) {

@@ -20,4 +20,5 @@
  */
 export { z } from 'zod';
 export { defineJob, type JobContext, type JobDefinition } from './types';
-export { PermanentError, RetryableError } from '../errors';
+export { PermanentError, RetryableError, RetryLaterError, type RetryLater } from '../errors';
+export { retryAfter } from './retry-after';

@@ -1,7 +1,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FailureKind } from '../archive';
-import { RUN_LOG_ATTRIBUTE, STATUS_TABLE_KEYS, statusKey } from './keys';
+import {
+  DEFER_LOG_ATTRIBUTE,
+  RUN_LOG_ATTRIBUTE,
+  STATUS_TABLE_KEYS,
+  WAIT_LOG_ATTRIBUTE,
+  statusKey,
+} from './keys';
 import type { MessageState, MessageStatus, StatusStore, StatusSubject, StoredStatus } from './types';
 
 /** Options of {@link DynamoStatusStore}. */
@@ -33,6 +39,14 @@ export interface TransitionOptions {
   readonly unlessFinal?: boolean;
   /** `accepted`: set the row's owner to this tenant where it has none. */
   readonly owner?: string;
+  /** `scheduled`/`deferred`: the time before which the message does not run (else cleared). */
+  readonly notBefore?: string;
+  /**
+   * `deferred`: `ran` gives back the attempt of the run that deferred (`attempts` - 1,
+   * `deferrals` + 1, the id appended to the defer log); `waited` records a delivery hidden again
+   * without running (the id appended to the wait log).
+   */
+  readonly deferral?: 'ran' | 'waited';
 }
 
 /** The options of the `processing` transition. */
@@ -86,7 +100,14 @@ export function statusTransition(
     o.keepState ? 'updatedAt = if_not_exists(updatedAt, :now)' : 'updatedAt = :now',
     '#exp = :exp',
   ];
-  if (o.attempt) {
+  if (o.deferral === 'ran') {
+    // The run that deferred spent no attempt: its count is given back, its id logged as deferred.
+    set.push('attempts = if_not_exists(attempts, :one) - :one');
+    set.push('deferrals = if_not_exists(deferrals, :zero) + :one');
+    set.push(`${DEFER_LOG_ATTRIBUTE} = list_append(if_not_exists(${DEFER_LOG_ATTRIBUTE}, :noRuns), :ids)`);
+    values[':one'] = 1;
+    values[':noRuns'] = [];
+  } else if (o.attempt) {
     set.push('attempts = if_not_exists(attempts, :zero) + :one');
     // Which SQS message ran: the consumer counts a message's runs by its id (a redrive or replay
     // starts a new count under a new id).
@@ -94,6 +115,19 @@ export function statusTransition(
     values[':one'] = 1;
     values[':noRuns'] = [];
   } else set.push('attempts = if_not_exists(attempts, :zero)');
+  if (o.deferral === 'waited') {
+    set.push(`${WAIT_LOG_ATTRIBUTE} = list_append(if_not_exists(${WAIT_LOG_ATTRIBUTE}, :noWaits), :ids)`);
+    values[':noWaits'] = [];
+  }
+  if (o.deferral !== 'ran') set.push('deferrals = if_not_exists(deferrals, :zero)');
+  if (o.notBefore !== undefined) {
+    set.push(o.keepState ? 'notBefore = if_not_exists(notBefore, :notBefore)' : 'notBefore = :notBefore');
+    values[':notBefore'] = o.notBefore;
+  } else if (!o.keepState) {
+    // Only a waiting message has a notBefore.
+    set.push('notBefore = :noNotBefore');
+    values[':noNotBefore'] = null;
+  }
   if (o.error !== undefined) {
     set.push('lastError = :err');
     values[':err'] = errorOf(o.error);
@@ -152,10 +186,11 @@ export class DynamoStatusStore implements StatusStore {
     this.#now = options.now ?? (() => new Date());
   }
 
-  async accepted(s: StatusSubject): Promise<void> {
-    await this.#update(s, 'accepted', {
+  async accepted(s: StatusSubject, options: { readonly notBefore?: string } = {}): Promise<void> {
+    await this.#update(s, options.notBefore !== undefined ? 'scheduled' : 'accepted', {
       keepState: true,
       ...(s.tenant !== undefined ? { owner: s.tenant } : {}),
+      ...(options.notBefore !== undefined ? { notBefore: options.notBefore } : {}),
     });
   }
 
@@ -170,6 +205,16 @@ export class DynamoStatusStore implements StatusStore {
 
   async retrying(s: StatusSubject, error: unknown): Promise<void> {
     await this.#update(s, 'retrying', { error });
+  }
+
+  async deferred(
+    s: StatusSubject,
+    d: { readonly notBefore: string; readonly ran: boolean; readonly state?: 'deferred' | 'scheduled' },
+  ): Promise<void> {
+    await this.#update(s, d.state ?? 'deferred', {
+      notBefore: d.notBefore,
+      deferral: d.ran ? 'ran' : 'waited',
+    });
   }
 
   async failed(
@@ -198,6 +243,8 @@ export class DynamoStatusStore implements StatusStore {
       lane: (i.lane as string | undefined) ?? (i.queue as string),
       status: i.status as MessageState,
       attempts: Number(i.attempts ?? 0),
+      deferrals: Number(i.deferrals ?? 0),
+      notBefore: typeof i.notBefore === 'string' ? i.notBefore : null,
       acceptedAt: i.acceptedAt as string,
       updatedAt: i.updatedAt as string,
       lastError: (i.lastError as MessageStatus['lastError']) ?? null,

@@ -37,3 +37,17 @@ export function idempotencyKeyKey(tenant: string, key: string): string {
  * (`lambda/shared/consumer/run-state.ts`). Internal; the API does not return it.
  */
 export const RUN_LOG_ATTRIBUTE = 'runLog';
+
+/**
+ * The attribute of a status row listing the SQS message id of each handler run that deferred
+ * (`RetryLaterError`), oldest first: those runs spent no attempt, so the consumer subtracts them
+ * from the message's runs (`lambda/shared/consumer/run-state.ts`). Internal.
+ */
+export const DEFER_LOG_ATTRIBUTE = 'deferLog';
+
+/**
+ * The attribute of a status row listing the SQS message id of each delivery the consumer hid again
+ * without running it (its `notBefore` had not come): receives that ran nothing, which crash
+ * isolation accounts for. Internal.
+ */
+export const WAIT_LOG_ATTRIBUTE = 'waitLog';

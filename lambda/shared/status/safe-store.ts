@@ -15,11 +15,12 @@ export class SafeStatusStore implements StatusStore {
     private readonly metrics?: Metrics,
   ) {}
 
-  accepted: StatusStore['accepted'] = (s) => this.#safe('accepted', s.id, () => this.inner.accepted(s));
+  accepted: StatusStore['accepted'] = (s, o) => this.#safe('accepted', s.id, () => this.inner.accepted(s, o));
   processing: StatusStore['processing'] = (s) =>
     this.#safe('processing', s.id, () => this.inner.processing(s));
   succeeded: StatusStore['succeeded'] = (s) => this.#safe('succeeded', s.id, () => this.inner.succeeded(s));
   retrying: StatusStore['retrying'] = (s, e) => this.#safe('retrying', s.id, () => this.inner.retrying(s, e));
+  deferred: StatusStore['deferred'] = (s, d) => this.#safe('deferred', s.id, () => this.inner.deferred(s, d));
   failed: StatusStore['failed'] = (s, f, e, o) =>
     this.#safe('failed', s.id, () => this.inner.failed(s, f, e, o));
   get: StatusStore['get'] = (id) => this.inner.get(id);

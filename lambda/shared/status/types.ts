@@ -1,7 +1,15 @@
 import type { FailureKind } from '../archive';
 
 /** The states of a message (docs/DESIGN.md §3). */
-export const MESSAGE_STATES = ['accepted', 'processing', 'retrying', 'succeeded', 'failed'] as const;
+export const MESSAGE_STATES = [
+  'accepted',
+  'scheduled',
+  'processing',
+  'retrying',
+  'deferred',
+  'succeeded',
+  'failed',
+] as const;
 /** One of {@link MESSAGE_STATES}. */
 export type MessageState = (typeof MESSAGE_STATES)[number];
 
@@ -13,8 +21,14 @@ export interface MessageStatus {
   /** The lane that runs it (`standard` or `fifo` for the default lanes). */
   readonly lane: string;
   readonly status: MessageState;
-  /** Handler runs so far. */
+  /** Handler runs so far that counted against its attempts (a run that deferred does not). */
   readonly attempts: number;
+  /** Times its handler deferred it (`RetryLaterError`). */
+  readonly deferrals: number;
+  /**
+   * `scheduled` or `deferred`: the time before which it does not run (ISO 8601); `null` otherwise.
+   */
+  readonly notBefore: string | null;
   readonly acceptedAt: string;
   readonly updatedAt: string;
   readonly lastError: { readonly name: string; readonly message: string } | null;
@@ -60,15 +74,29 @@ export interface StatusStore {
    * The producer: the message is on its queue. Sets the row's owner to `subject.tenant` where the
    * row has none (`if_not_exists`); no other transition writes it, so consumers never change it.
    * A row written without an owner (before tenants existed, or by a consumer for a message that
-   * entered without the API, or whose `accepted` write was lost) keeps none.
+   * entered without the API, or whose `accepted` write was lost) keeps none. With `notBefore` (a
+   * message the caller scheduled) the state is `scheduled` and the row holds that time.
    */
-  accepted(subject: StatusSubject): Promise<void>;
+  accepted(subject: StatusSubject, options?: { readonly notBefore?: string }): Promise<void>;
   /** A consumer is about to run the handler (`attempts` + 1). */
   processing(subject: StatusSubject): Promise<void>;
   /** The handler succeeded. */
   succeeded(subject: StatusSubject): Promise<void>;
   /** The handler failed and the message will be retried. */
   retrying(subject: StatusSubject, error: unknown): Promise<void>;
+  /**
+   * The message waits until `notBefore` without spending an attempt: its handler deferred it
+   * (`ran`: the run's attempt is given back, `deferrals` + 1), or the consumer hid it again without
+   * running it (its time had not come; `state` keeps `scheduled` for a message that never ran).
+   */
+  deferred(
+    subject: StatusSubject,
+    deferral: {
+      readonly notBefore: string;
+      readonly ran: boolean;
+      readonly state?: 'deferred' | 'scheduled';
+    },
+  ): Promise<void>;
   /**
    * The message was given up on (dead-lettered and archived). With `unlessFinal` (the DLQ
    * sweeper) a row that is already `failed` or `succeeded` is left as it is.
