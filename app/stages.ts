@@ -33,6 +33,7 @@ export const STAGES: Record<StageName, PipelineSettingsInput> = {
     archiveExpirationDays: 400,
     archiveNoncurrentVersionDays: 90,
     logRetentionDays: 90,
+    retainLogs: true,
     queueRetentionDays: 7,
     maxAttempts: 6,
     backoff: { baseSeconds: 15, capSeconds: 900 },

@@ -52,6 +52,7 @@ export const DEFAULTS: Omit<StageConfig, 'stage' | 'maxReceiveCount'> & { maxRec
   archiveExpirationDays: 90,
   archiveNoncurrentVersionDays: ARCHIVE_DEFAULTS.noncurrentVersionDays,
   logRetentionDays: 30,
+  retainLogs: false,
   queueRetentionDays: QUEUE_DEFAULTS.retentionDays,
   maxAttempts: 5,
   backoff: { baseSeconds: 10, capSeconds: 600 },

@@ -86,6 +86,11 @@ export interface StageConfig {
   readonly archiveNoncurrentVersionDays: number;
   /** CloudWatch Logs retention for functions and API access logs, in days. */
   readonly logRetentionDays: number;
+  /**
+   * Keep the function log groups when the stack is deleted (they hold what happened to each
+   * message); the API access logs are always kept.
+   */
+  readonly retainLogs: boolean;
   /** Source queue message retention, in days (DLQs keep messages for 14 days, always longer). */
   readonly queueRetentionDays: number;
   /**

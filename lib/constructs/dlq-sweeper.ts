@@ -20,6 +20,8 @@ export interface DlqSweeperProps {
   readonly every: Duration;
   /** Retention of the function's log group, in days (required). */
   readonly logRetentionDays: number;
+  /** Keep the function's log group when the stack is deleted. @default false */
+  readonly retainLogs?: boolean;
   /** X-Ray active tracing on the function. @default false */
   readonly tracing?: boolean;
   /** The status table, where swept messages are marked failed (required). */
@@ -49,6 +51,7 @@ export class DlqSweeper extends Construct {
       description: 'Archives DLQ messages that have no failure archive record yet',
       timeout: Duration.seconds(FUNCTION_DEFAULTS.sweeperTimeoutSeconds),
       logRetentionDays: props.logRetentionDays,
+      retainLogs: props.retainLogs ?? false,
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       environment: sweeperEnvironment(
         {

@@ -1,5 +1,6 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ARCHIVE_PREFIX } from '../../lambda/shared/constants';
@@ -7,6 +8,8 @@ import { ARCHIVE_DEFAULTS } from '../config/defaults';
 
 /** Pinned logical id of the archive bucket (the stack pins it; nag findings name it). */
 export const ARCHIVE_BUCKET_LOGICAL_ID = 'FailureArchiveBucket';
+/** Pinned logical id of the archive's KMS key (losing it loses every record it encrypted). */
+export const ARCHIVE_KEY_LOGICAL_ID = 'FailureArchiveKey';
 
 /** Props of {@link FailureArchive}. */
 export interface FailureArchiveProps {
@@ -19,17 +22,33 @@ export interface FailureArchiveProps {
 }
 
 /**
- * The S3 failure archive: versioned, S3-managed encryption, TLS-only, public access blocked,
- * lifecycle per stage. It owns the grants its writers need.
+ * The S3 failure archive: versioned, encrypted with a customer-managed KMS key of its own
+ * (rotated yearly, S3 Bucket Key on), TLS-only, public access blocked, lifecycle per stage. It
+ * owns the grants its writers need: they may encrypt through S3 (`kms:GenerateDataKey` with
+ * `kms:ViaService`) but never decrypt; reading records (whole message bodies) takes `kms:Decrypt`
+ * on the key, which no role of the stack holds: only principals the account's IAM grants it
+ * (operators, through `ops`).
  */
 export class FailureArchive extends Construct {
   public readonly bucket: s3.Bucket;
+  /** The key of the records; retained with the bucket. */
+  public readonly key: kms.Key;
 
   constructor(scope: Construct, id: string, props: FailureArchiveProps = {}) {
     super(scope, id);
     const retain = props.retain ?? false;
+    this.key = new kms.Key(this, 'Key', {
+      description: 'Failure archive records (S3 SSE-KMS)',
+      enableKeyRotation: true,
+      // A retained archive keeps its key: without it the records could never be read again.
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    (this.key.node.defaultChild as kms.CfnKey).overrideLogicalId(ARCHIVE_KEY_LOGICAL_ID);
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      // One data key per bucket and period instead of one KMS call per record.
+      bucketKeyEnabled: true,
       enforceSSL: true,
       minimumTLSVersion: 1.2,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -82,11 +101,19 @@ export class FailureArchive extends Construct {
   }
 
   /**
-   * Lets `grantee` write records (`s3:PutObject` on `failed/*` only). Hand-written instead of
+   * Lets `grantee` write records (`s3:PutObject` on `failed/*` only, and `kms:GenerateDataKey` on
+   * the archive's key through S3 only: it encrypts, never decrypts). Hand-written instead of
    * `bucket.grantPut`, which would add legal-hold, retention, tagging and abort actions the
-   * writers never call.
+   * writers never call, and `kms:Decrypt` besides.
    */
   grantWriteRecords(grantee: iam.IGrantable): iam.Grant {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GenerateDataKey'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
     return this.grantOnRecords(grantee, 's3:PutObject');
   }
 

@@ -36,6 +36,8 @@ export interface IngestApiProps {
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   /** Retention of the producer's and the access logs' log groups, in days (required). */
   readonly logRetentionDays: number;
+  /** Keep the function's log group when the stack is deleted. @default false */
+  readonly retainLogs?: boolean;
   /** X-Ray active tracing on the API stage and the producer. @default false */
   readonly tracing?: boolean;
   /** The message status table: `accepted` rows, `Idempotency-Key` records, GET reads (required). */
@@ -99,6 +101,7 @@ export class IngestApi extends Construct {
       description: 'Validates API requests and enqueues them',
       timeout: Duration.seconds(FUNCTION_DEFAULTS.producerTimeoutSeconds),
       logRetentionDays: props.logRetentionDays,
+      retainLogs: props.retainLogs ?? false,
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       environment: producerEnvironment(
         {

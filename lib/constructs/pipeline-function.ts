@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { Duration } from 'aws-cdk-lib';
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -9,6 +10,7 @@ import { METRICS_NAMESPACE } from '../../lambda/shared/constants';
 import { FUNCTION_DEFAULTS } from '../config/defaults';
 import { ConfigError } from '../config/errors';
 import { PACKAGE_ROOT } from '../package-root';
+import { logDataProtectionPolicy } from './log-data-protection';
 
 /** The runtime of every function (set explicitly: NodejsFunction's own default is old). */
 const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -28,6 +30,8 @@ export interface PipelineFunctionProps {
   readonly memoryMb?: number;
   /** Retention of the function's log group, in days; one CloudWatch offers (required). */
   readonly logRetentionDays: number;
+  /** Keep the function's log group when the stack is deleted. @default false */
+  readonly retainLogs?: boolean;
   /** Variables added to the Powertools ones (service name, metrics namespace, source maps). @default none */
   readonly environment?: Record<string, string>;
   /** Powertools service name (log `service` key and metric dimension) (required). */
@@ -66,19 +70,31 @@ export function retentionDays(days: number): logs.RetentionDays {
 
 /**
  * A NodejsFunction with the project's defaults: explicit Node.js runtime, arm64, ESM bundle
- * (minified, with source maps), JSON logs into a log group with a set retention, Powertools
- * environment.
+ * (minified, with source maps), JSON logs into a log group of its own with a set retention and a
+ * data protection policy (`./log-data-protection.ts`), Powertools environment, and a role of its
+ * own that may write to that log group only (no `AWSLambdaBasicExecutionRole`, whose logs actions
+ * are on every log group of the account).
  */
 export class PipelineFunction extends Construct {
   public readonly fn: nodejs.NodejsFunction;
   public readonly logGroup: logs.LogGroup;
+  /** The function's role: its own log group, then what the pipeline grants it. */
+  public readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     super(scope, id);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: retentionDays(props.logRetentionDays),
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      dataProtectionPolicy: logDataProtectionPolicy(),
     });
+    // The log group exists before the function (CloudFormation creates it), so the role needs
+    // no logs:CreateLogGroup; streams and events of this one group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.serviceName}: writes its own log group only, plus the grants of the pipeline`,
+    });
+    this.logGroup.grant(this.role, 'logs:CreateLogStream', 'logs:PutLogEvents');
     this.fn = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.isAbsolute(props.handlerDir)
         ? props.handlerDir
@@ -90,6 +106,7 @@ export class PipelineFunction extends Construct {
       timeout: props.timeout,
       memorySize: props.memoryMb ?? FUNCTION_DEFAULTS.memoryMb,
       logGroup: this.logGroup,
+      role: this.role,
       ...(props.tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: {
@@ -121,14 +138,8 @@ export class PipelineFunction extends Construct {
         esbuildArgs: { '--conditions': 'event-pipeline-source,module' },
       },
     });
-    Validations.of(this.fn).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason:
-        'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup/CreateLogStream/PutLogEvents, which every function ' +
-        'needs to write its own log group; it carries no data-plane access.',
-    });
     if (props.tracing) {
-      Validations.of(this.fn).acknowledge({
+      Validations.of(this.role).acknowledge({
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
         reason:
           'Active tracing grants only xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource ' +

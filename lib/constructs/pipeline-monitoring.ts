@@ -45,6 +45,24 @@ export const MAPPING_EVENT_METRICS = [
 ] as const;
 
 /**
+ * The condition that limits a grant to CloudWatch alarms of this stack's account and region
+ * (`aws:SourceAccount`, `aws:SourceArn`): the topic policy and the topic key's policy both use it.
+ */
+function alarmSource(stack: Stack): Record<string, Record<string, string>> {
+  return {
+    StringEquals: { 'aws:SourceAccount': stack.account },
+    ArnLike: {
+      'aws:SourceArn': stack.formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: '*',
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    },
+  };
+}
+
+/**
  * The alarm topic and all alarms and the dashboard: DLQ depth (owned by each queue, wired to
  * the topic here), oldest-message age, consumer errors and throttles, API 5xx, archive write
  * failures; one dashboard with queues, functions, API and archive figures.
@@ -61,11 +79,13 @@ export class PipelineMonitoring extends Construct {
       enableKeyRotation: true,
       description: `${props.name} alarm topic key`,
     });
+    // Only for this account's alarms (no confused deputy: another account's alarm cannot use it).
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: alarmSource(Stack.of(this)),
       }),
     );
     this.topic = new sns.Topic(this, 'AlarmTopic', {
@@ -75,24 +95,13 @@ export class PipelineMonitoring extends Construct {
     });
     // enforceSSL gives the topic its own policy, which replaces SNS's default one (the default let the
     // account's services publish). Without this statement CloudWatch is refused and no alarm is delivered.
-    const stack = Stack.of(this);
     this.topic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublish',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [this.topic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: {
-            'aws:SourceArn': stack.formatArn({
-              service: 'cloudwatch',
-              resource: 'alarm',
-              resourceName: '*',
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          },
-        },
+        conditions: alarmSource(Stack.of(this)),
       }),
     );
     if (props.alarmEmail) this.topic.addSubscription(new subs.EmailSubscription(props.alarmEmail));

@@ -24,6 +24,9 @@ import {
 const BUCKET = '<FailureArchiveBucket.Arn>';
 const RECORDS = `${BUCKET}/failed/*`;
 const TABLE = '<StatusTable.Arn>';
+const ARCHIVE_KEY = '<FailureArchiveKey.Arn>';
+/** A writer's use of the archive key: encrypt through S3 only, never decrypt. */
+const ARCHIVE_ENCRYPT = `Allow kms:GenerateDataKey on ${ARCHIVE_KEY} when {"StringEquals":{"kms:ViaService":"s3.<AWS::Region>.amazonaws.com"}}`;
 const LAMBDA_BASIC = 'arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
 const AUTO_DELETE_PROVIDER = 'custom-resource provider CustomS3AutoDeleteObjectsCustomResourceProvider';
 const PROVIDER_ROLE = '{"AWS":"<CustomS3AutoDeleteObjectsCustomResourceProviderRole3B1BD092.Arn>"}';
@@ -44,16 +47,45 @@ const CONSUME = [
 const TRACING = allow(['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], ['*']);
 const TRACED_FUNCTIONS = new Set(['producer', 'consumer', 'fifo-consumer', 'dlq-sweeper']);
 
+/**
+ * A pipeline function's writes to its own log group (the one its LoggingConfig names), and no
+ * other: `[]` for a role that is no pipeline function's.
+ */
+function ownLogs(template: CfnTemplate, owner: string): string[] {
+  if (!TRACED_FUNCTIONS.has(owner)) return [];
+  const fn = Object.values(template.Resources).find(
+    (r) =>
+      r.Type === 'AWS::Lambda::Function' &&
+      (r.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables
+        ?.POWERTOOLS_SERVICE_NAME === owner,
+  );
+  const group = render((fn?.Properties?.LoggingConfig as { LogGroup?: unknown })?.LogGroup);
+  expect(group, `${owner} logs to a log group of the stack`).toMatch(/^<[A-Za-z0-9]+>$/);
+  // CDK's LogGroup.grant names the group both ways: its ARN (`…:log-group:<name>:*`, the streams)
+  // and the bare group ARN (CreateLogStream's resource).
+  return allow(
+    ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    [
+      group.replace(/>$/, '.Arn>'),
+      `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${group}`,
+    ],
+  );
+}
+
 /** What a consumer needs on the status table. */
 const STATUS_CONSUMER = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'];
 
-/** Every role the stack may hold, and exactly what each may do (without tracing; see {@link TRACING}). */
+/**
+ * Every role the stack may hold, and exactly what each may do (without tracing; see {@link TRACING},
+ * and without a pipeline function's writes to its own log group; see {@link ownLogs}). No pipeline
+ * function has a managed policy: AWSLambdaBasicExecutionRole would let it write every log group.
+ */
 const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] }> = {
   // Calls SendMessage / SendMessageBatch (both authorised by sqs:SendMessage) on the two source queues;
   // on the status table: claims Idempotency-Key records (PutItem), reads them on a conflict and status
   // rows for GET (GetItem), completes/releases keys and writes `accepted` (UpdateItem). No delete, no scan.
   producer: {
-    managed: [LAMBDA_BASIC],
+    managed: [],
     permissions: [
       ...allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [TABLE]),
       ...allow(['sqs:SendMessage'], ['<FifoQueue.Arn>', '<StandardQueue.Arn>']),
@@ -65,8 +97,9 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
   // the same row, lone-run markers); GetItem on a conflict or for a marker; BatchGetItem for the
   // rows of unknown redeliveries (crash isolation).
   consumer: {
-    managed: [LAMBDA_BASIC],
+    managed: [],
     permissions: [
+      ARCHIVE_ENCRYPT,
       ...allow(STATUS_CONSUMER, [TABLE]),
       ...allow(CONSUME, ['<StandardQueue.Arn>']),
       ...allow(['sqs:SendMessage'], ['<StandardDlq.Arn>']),
@@ -74,8 +107,9 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
     ],
   },
   'fifo-consumer': {
-    managed: [LAMBDA_BASIC],
+    managed: [],
     permissions: [
+      ARCHIVE_ENCRYPT,
       ...allow(STATUS_CONSUMER, [TABLE]),
       ...allow(CONSUME, ['<FifoQueue.Arn>']),
       ...allow(['sqs:SendMessage'], ['<FifoDlq.Arn>']),
@@ -86,8 +120,9 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
   // on failed/*; ListBucket only under failed/ so a missing record answers 404, not 403; marks status
   // rows failed (UpdateItem) and reads a swept message's row (GetItem: its marker of a record).
   'dlq-sweeper': {
-    managed: [LAMBDA_BASIC],
+    managed: [],
     permissions: [
+      ARCHIVE_ENCRYPT,
       ...allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [TABLE]),
       ...allow(['sqs:ChangeMessageVisibility', 'sqs:ReceiveMessage'], ['<FifoDlq.Arn>', '<StandardDlq.Arn>']),
       ...allow(['s3:GetObject', 's3:PutObject'], [RECORDS]),
@@ -120,13 +155,11 @@ interface AllowedWildcard {
 
 const ACCOUNT_ROOT = '{"AWS":"arn:<AWS::Partition>:iam::<AWS::AccountId>:root"}';
 const CLOUDWATCH = '{"Service":"cloudwatch.amazonaws.com"}';
-const PIPELINE_WRITERS =
-  /^(Consumer|FifoConsumer|DlqSweeper)HandlerFunctionServiceRoleDefaultPolicy[0-9A-F]{8}$/;
+const PIPELINE_WRITERS = /^(Consumer|FifoConsumer|DlqSweeper)(Handler)?RoleDefaultPolicy[0-9A-F]{8}$/;
 
 const ALLOWED_WILDCARDS: readonly AllowedWildcard[] = [
   {
-    source:
-      /^(IngestProducer|Consumer|FifoConsumer|DlqSweeper)(Handler)?FunctionServiceRoleDefaultPolicy[0-9A-F]{8}$/,
+    source: /^(IngestProducer|Consumer|FifoConsumer|DlqSweeper)(Handler)?RoleDefaultPolicy[0-9A-F]{8}$/,
     kind: 'resource',
     value: '*',
     principal: '',
@@ -138,6 +171,20 @@ const ALLOWED_WILDCARDS: readonly AllowedWildcard[] = [
     value: RECORDS,
     principal: '',
     why: 'Archive keys are failed/<queue>/<yyyy>/<mm>/<dd>/<messageId>.json, unknown until a message fails; the grant is limited to the failed/ prefix of the one archive bucket.',
+  },
+  {
+    source: /^FailureArchiveKey$/,
+    kind: 'resource',
+    value: '*',
+    principal: ACCOUNT_ROOT,
+    why: 'In a key policy Resource "*" means "this key": the default key policy that leaves the archive key\'s use to IAM policies (no role of the stack may decrypt).',
+  },
+  {
+    source: /^FailureArchiveKey$/,
+    kind: 'action',
+    value: 'kms:*',
+    principal: ACCOUNT_ROOT,
+    why: 'The account-root kms:* statement is the default key policy; without it the archive key could not be administered, rotated or granted to operators by IAM.',
   },
   {
     source: /^MonitoringTopicKey[0-9A-F]{8}$/,
@@ -237,9 +284,17 @@ const allowancesUsedBy = (template: CfnTemplate): AllowedWildcard[] => {
   return ALLOWED_WILDCARDS.filter((a) => findings.some((f) => isAllowed(f, a)));
 };
 
-/** Exactly how each stage encrypts its archive bucket (S3-managed keys) and alarm topic (its own key). */
+/** Exactly how each stage encrypts its archive bucket (its own KMS key) and alarm topic (its own key). */
 const BUCKET_ENCRYPTION = {
-  ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+  ServerSideEncryptionConfiguration: [
+    {
+      BucketKeyEnabled: true,
+      ServerSideEncryptionByDefault: {
+        SSEAlgorithm: 'aws:kms',
+        KMSMasterKeyID: { 'Fn::GetAtt': ['FailureArchiveKey', 'Arn'] },
+      },
+    },
+  ],
 };
 const TOPIC_KEY = { 'Fn::GetAtt': [expect.stringMatching(/^MonitoringTopicKey[0-9A-F]{8}$/), 'Arn'] };
 
@@ -272,7 +327,9 @@ describe.each(STAGE_NAMES)('least privilege on stage %s', (stage) => {
     expect(table!.unsupported).toEqual([]);
     expect(table!.managedPolicies).toEqual(EXPECTED_ROLES[owner].managed);
     const tracing = config.tracing && TRACED_FUNCTIONS.has(owner) ? TRACING : [];
-    expect(table!.permissions).toEqual([...EXPECTED_ROLES[owner].permissions, ...tracing].sort());
+    expect(table!.permissions).toEqual(
+      [...EXPECTED_ROLES[owner].permissions, ...tracing, ...ownLogs(template, owner)].sort(),
+    );
   });
 
   it('grants no wildcard action, resource or principal that is not justified', () => {

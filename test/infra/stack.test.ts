@@ -257,7 +257,9 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
         VersioningConfiguration: { Status: 'Enabled' },
         BucketEncryption: {
           ServerSideEncryptionConfiguration: [
-            { ServerSideEncryptionByDefault: { SSEAlgorithm: Match.anyValue() } },
+            Match.objectLike({
+              ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }),
+            }),
           ],
         },
         PublicAccessBlockConfiguration: {
@@ -438,7 +440,10 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
     });
 
     it('encrypts the alarm topic with a rotating KMS key CloudWatch may use', () => {
-      const [keyId] = only(template, 'AWS::KMS::Key', { EnableKeyRotation: true });
+      const [keyId] = only(template, 'AWS::KMS::Key', {
+        EnableKeyRotation: true,
+        Description: Match.stringLikeRegexp('alarm topic key$'),
+      });
       template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arn(keyId) });
       template.hasResourceProperties('AWS::KMS::Key', {
         KeyPolicy: {

@@ -1,0 +1,600 @@
+// The local console's page script (plain JavaScript, served as is: no build step, no download).
+// It renders what local mode pushes on /_local/console/events (Server-Sent Events) and asks
+// /_local/invocations and /_local/console/message for the rest. Every value is set as text
+// (textContent), never as HTML.
+/* global document, window, EventSource, HTMLDialogElement, CSS */
+
+const $ = (selector) => document.querySelector(selector);
+const token = document.querySelector('meta[name="console-token"]')?.getAttribute('content') ?? '';
+const SVG = 'http://www.w3.org/2000/svg';
+const MAX_ROWS = 200;
+const MAX_HISTORY = 600;
+
+const state = {
+  model: null,
+  snapshot: null,
+  history: {},
+  /** The newest invocations pushed (unfiltered), oldest first. */
+  recent: [],
+  journalLength: 0,
+  /** Rows of the journal view when a filter is set (from /_local/invocations), oldest first. */
+  filtered: null,
+  filterNote: '',
+  filters: { function: '', outcome: '', messageId: '' },
+  fetchingJournal: false,
+  /** The id whose life is shown, refreshed on each push. */
+  watching: null,
+  fetchingLife: false,
+};
+
+/** An element with attributes and children (strings become text nodes). */
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    e.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  }
+  return e;
+}
+
+const time = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour12: false }) : '–');
+const age = (s) =>
+  s === null || s === undefined ? '–' : s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+const outcomeOf = (r) => (r.error === null && r.batchItemFailures.length === 0 ? 'ok' : 'failed');
+
+// ---------------------------------------------------------------- topology
+
+function part(id, kind, title, fields) {
+  return el(
+    'div',
+    { class: 'part', 'data-part': id, role: 'group', 'aria-label': `${kind} ${title}` },
+    el('div', { class: 'kind', text: kind }),
+    el('h3', { text: title }),
+    el(
+      'dl',
+      {},
+      fields.flatMap(([key, label]) => [
+        el('dt', { text: label }),
+        el('dd', { 'data-field': key, text: '–' }),
+      ]),
+    ),
+  );
+}
+const arrow = () => el('span', { class: 'arrow', 'aria-hidden': 'true', text: '→' });
+const FN_FIELDS = [
+  ['in', 'in'],
+  ['inFlight', 'in flight'],
+  ['failed', 'failed'],
+];
+
+function renderTopology() {
+  const m = state.model;
+  const view = $('#topology-view');
+  view.replaceChildren();
+  const producers = [...new Set(m.routes.map((r) => r.functionId))];
+  view.append(
+    el(
+      'div',
+      { class: 'row' },
+      el(
+        'div',
+        { class: 'part', role: 'group', 'aria-label': 'API routes' },
+        el('div', { class: 'kind', text: 'API routes' }),
+        el(
+          'ul',
+          {},
+          m.routes.map((r) =>
+            el('li', {}, el('code', { text: `${r.method} ${r.path}` }), ` → ${r.functionId}`),
+          ),
+        ),
+      ),
+      arrow(),
+      producers.map((f) => part(`fn:${f}`, 'function', f, FN_FIELDS)),
+      arrow(),
+      el('span', { class: 'arrow', text: `${m.lanes.length} lane${m.lanes.length === 1 ? '' : 's'}` }),
+    ),
+  );
+  for (const lane of m.lanes) {
+    view.append(
+      el(
+        'div',
+        { class: 'row', 'data-lane': lane.name },
+        part(`q:${lane.queue}`, `lane ${lane.name}${lane.fifo ? ' (FIFO)' : ''}: queue`, lane.queue, [
+          ['visible', 'visible'],
+          ['inFlight', 'in flight'],
+          ['delayed', 'delayed'],
+        ]),
+        arrow(),
+        lane.consumers.map((f) => part(`fn:${f}`, 'consumer', f, FN_FIELDS)),
+        arrow(),
+        part(`q:${lane.dlq}`, 'DLQ', lane.dlq, [
+          ['depth', 'dead-lettered'],
+          ['oldest', 'oldest'],
+        ]),
+      ),
+    );
+  }
+  const alarmList = el(
+    'ul',
+    { 'data-part': 'alarms' },
+    m.alarms.map((a) => el('li', { 'data-alarm-id': a.id }, a.name)),
+  );
+  view.append(
+    el(
+      'div',
+      { class: 'row' },
+      m.buckets.map((b) => part(`bucket:${b.id}`, 'failure archive (S3)', b.id, [['records', 'records']])),
+      m.tables.map((t) => part(`table:${t.id}`, 'status table (DynamoDB)', t.id, [])),
+      m.schedules.map((s) =>
+        part(`fn:${s.targets[0]}`, `schedule ${s.expression}`, s.targets.join(', '), FN_FIELDS),
+      ),
+      el(
+        'div',
+        { class: 'part', role: 'group', 'aria-label': 'alarms' },
+        el('div', { class: 'kind', text: 'alarms' }),
+        alarmList,
+      ),
+    ),
+  );
+}
+
+function setField(partId, key, value) {
+  for (const p of document.querySelectorAll(`[data-part="${CSS.escape(partId)}"]`)) {
+    const dd = p.querySelector(`[data-field="${key}"]`);
+    if (dd && dd.textContent !== String(value)) dd.textContent = String(value);
+  }
+}
+
+function updateTopology(s) {
+  for (const [id, c] of Object.entries(s.functions)) {
+    setField(`fn:${id}`, 'in', c.messages || c.invocations);
+    setField(`fn:${id}`, 'inFlight', c.active);
+    setField(`fn:${id}`, 'failed', c.messages ? c.failedMessages : c.failedInvocations);
+  }
+  for (const [id, q] of Object.entries(s.queues)) {
+    setField(`q:${id}`, 'visible', q.visible);
+    setField(`q:${id}`, 'inFlight', q.inFlight);
+    setField(`q:${id}`, 'delayed', q.delayed);
+    setField(`q:${id}`, 'depth', q.visible + q.inFlight + q.delayed);
+    setField(`q:${id}`, 'oldest', age(q.oldestAgeSeconds));
+  }
+  for (const b of state.model.buckets) setField(`bucket:${b.id}`, 'records', s.archive.objects ?? '–');
+  for (const lane of state.model.lanes) {
+    const q = s.queues[lane.dlq];
+    const p = document.querySelector(`[data-part="${CSS.escape(`q:${lane.dlq}`)}"]`);
+    if (p && q) p.dataset.hot = String(q.visible + q.inFlight + q.delayed > 0);
+  }
+  for (const a of s.alarms) {
+    const li = document.querySelector(`[data-alarm-id="${CSS.escape(a.logicalId)}"]`);
+    if (li) {
+      li.dataset.alarm = a.state;
+      li.textContent = `${a.name}: ${a.state}`;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- queues
+
+function spark(samples) {
+  const w = 160;
+  const h = 32;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('width', String(w));
+  svg.setAttribute('height', String(h));
+  svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
+  svg.setAttribute('role', 'img');
+  const max = Math.max(1, ...samples.map((x) => x.visible + x.inFlight + x.delayed));
+  const minutes = samples.length ? Math.max(1, Math.round((samples.at(-1).t - samples[0].t) / 60000)) : 0;
+  svg.setAttribute('aria-label', `depth over the last ${minutes} min, at most ${max}`);
+  const line = (value, cls) => {
+    const pl = document.createElementNS(SVG, 'polyline');
+    const n = samples.length;
+    pl.setAttribute(
+      'points',
+      samples
+        .map(
+          (x, i) =>
+            `${n < 2 ? 0 : ((i / (n - 1)) * w).toFixed(1)},${(h - 1 - (value(x) / max) * (h - 2)).toFixed(1)}`,
+        )
+        .join(' '),
+    );
+    if (cls) pl.setAttribute('class', cls);
+    return pl;
+  };
+  svg.append(
+    line((x) => x.visible + x.inFlight + x.delayed),
+    line((x) => x.inFlight, 'inflight'),
+  );
+  return svg;
+}
+
+function renderQueues(s) {
+  const rows = state.model.queues.map((q) => {
+    const d = s.queues[q.id] ?? { visible: 0, inFlight: 0, delayed: 0, oldestAgeSeconds: null };
+    return el(
+      'tr',
+      { 'data-queue': q.id },
+      el('th', { scope: 'row' }, el('span', { text: q.id }), el('div', { class: 'muted id', text: q.name })),
+      el('td', { text: q.lane ?? '–' }),
+      el('td', { text: q.role }),
+      el('td', { class: 'num', 'data-field': 'visible', text: d.visible }),
+      el('td', { class: 'num', 'data-field': 'inFlight', text: d.inFlight }),
+      el('td', { class: 'num', 'data-field': 'delayed', text: d.delayed }),
+      el('td', { class: 'num', 'data-field': 'oldest', text: age(d.oldestAgeSeconds) }),
+      el('td', {}, spark(state.history[q.id] ?? [])),
+    );
+  });
+  $('#queue-table tbody').replaceChildren(...rows);
+}
+
+// ---------------------------------------------------------------- a message's life
+
+async function refreshLife() {
+  if (!state.watching || state.fetchingLife) return;
+  state.fetchingLife = true;
+  const id = state.watching;
+  try {
+    const res = await fetch(`/_local/console/message?id=${encodeURIComponent(id)}`);
+    const body = await res.json();
+    if (state.watching !== id) return;
+    renderLife(res.status, body);
+  } catch (error) {
+    $('#message-result').replaceChildren(
+      el('p', { 'data-tone': 'failed', text: `could not look ${id} up: ${error.message}` }),
+    );
+  } finally {
+    state.fetchingLife = false;
+  }
+}
+
+function renderLife(status, body) {
+  const out = $('#message-result');
+  if (status !== 200) {
+    out.replaceChildren(el('p', { 'data-tone': 'failed', text: body.error?.message ?? `HTTP ${status}` }));
+    return;
+  }
+  const s = body.status;
+  const summary = el(
+    'p',
+    {},
+    'Envelope id ',
+    el('code', { text: body.envelopeId ?? 'unknown' }),
+    s ? ' · status ' : '',
+    s
+      ? el('strong', {
+          id: 'message-status',
+          'data-status': s.status,
+          'data-tone': s.status === 'succeeded' ? 'ok' : s.status === 'failed' ? 'failed' : 'info',
+          text: s.status,
+        })
+      : '',
+    s ? ` · ${s.attempts} run${s.attempts === 1 ? '' : 's'} · lane ${s.lane} · type ${s.type}` : '',
+  );
+  const ids = el(
+    'p',
+    { class: 'muted' },
+    'SQS message ids: ',
+    body.messageIds.map((m, i) => [i ? ', ' : '', el('code', { text: m })]),
+  );
+  const list = el(
+    'ol',
+    { class: 'timeline', id: 'timeline', 'aria-label': 'timeline' },
+    body.events.map((e) =>
+      el(
+        'li',
+        { 'data-kind': e.kind, 'data-tone': e.tone },
+        e.at ? el('time', { datetime: e.at, text: time(e.at) }) : el('time', { text: 'now' }),
+        el('strong', { text: e.title }),
+        e.detail.length
+          ? el(
+              'div',
+              { class: 'detail' },
+              e.detail.map((d, i) => [i ? ' · ' : '', d]),
+            )
+          : '',
+      ),
+    ),
+  );
+  out.replaceChildren(summary, ids, list);
+}
+
+// ---------------------------------------------------------------- invocations
+
+function filterQuery() {
+  const q = new URLSearchParams();
+  if (state.filters.function) q.set('function', state.filters.function);
+  if (state.filters.outcome) q.set('outcome', state.filters.outcome);
+  return q;
+}
+
+async function fetchJournal() {
+  const f = state.filters;
+  if (!f.function && !f.outcome && !f.messageId) {
+    state.filtered = null;
+    renderJournal();
+    return;
+  }
+  if (state.fetchingJournal) return;
+  state.fetchingJournal = true;
+  try {
+    const q = filterQuery();
+    q.set('limit', String(MAX_ROWS));
+    let res;
+    let note = '';
+    if (f.messageId) {
+      // An envelope id first (every message id it has had), else an SQS message id.
+      const byEnvelope = new URLSearchParams(q);
+      byEnvelope.set('envelopeId', f.messageId);
+      res = await fetch(`/_local/invocations?${byEnvelope}`);
+      if (res.status === 404) q.set('messageId', f.messageId);
+      else note = ' (by envelope id)';
+    }
+    if (!res || res.status === 404) res = await fetch(`/_local/invocations?${q}`);
+    const body = await res.json();
+    if (!res.ok) {
+      state.filtered = [];
+      state.filterNote = body.error?.message ?? `HTTP ${res.status}`;
+    } else {
+      state.filtered = body;
+      state.filterNote = note;
+    }
+  } finally {
+    state.fetchingJournal = false;
+  }
+  renderJournal();
+}
+
+function renderJournal() {
+  const rows = state.filtered ?? state.recent;
+  const shown = rows.slice(-MAX_ROWS).reverse();
+  const filtered = state.filtered !== null;
+  $('#journal-count').textContent = filtered
+    ? `${rows.length === MAX_ROWS ? `newest ${MAX_ROWS}` : rows.length} matching${state.filterNote ? ` ${state.filterNote}` : ''} · ${state.journalLength} in the journal`
+    : `${state.journalLength} in the journal · newest ${shown.length} shown`;
+  $('#invocation-table tbody').replaceChildren(
+    ...shown.map((r) => {
+      const outcome = outcomeOf(r);
+      return el(
+        'tr',
+        { 'data-function': r.function, 'data-outcome': outcome },
+        el('td', {}, el('time', { datetime: r.startedAt, text: time(r.startedAt) })),
+        el('td', { text: r.function }),
+        el('td', { class: 'num', text: `${r.durationMs} ms` }),
+        el('td', {
+          'data-tone': outcome === 'ok' ? 'ok' : 'failed',
+          text: outcome === 'ok' ? 'ok' : r.error ? 'error' : `${r.batchItemFailures.length} failed`,
+        }),
+        el('td', { class: 'id', text: r.messageIds.join(' ') || '–' }),
+        el('td', { text: r.error ? `${r.error.name}: ${r.error.message}` : '' }),
+      );
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- DLQs
+
+function confirmAction(text) {
+  const dialog = $('#confirm-dialog');
+  $('#confirm-text').textContent = text;
+  if (!(dialog instanceof HTMLDialogElement) || !dialog.showModal)
+    return Promise.resolve(window.confirm(text));
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'confirm'), { once: true });
+    dialog.returnValue = '';
+    dialog.showModal();
+    $('#confirm-button').focus();
+  });
+}
+
+async function redrive(input, what) {
+  if (
+    !(await confirmAction(`Move ${what} back to ${input.lane ? `lane ${input.lane}'s queue` : 'its queue'}?`))
+  )
+    return;
+  const out = $('#dlq-result');
+  out.replaceChildren(el('p', { text: `redriving ${what}…` }));
+  const res = await fetch('/_local/console/actions/redrive', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-console-token': token },
+    body: JSON.stringify(input),
+  });
+  const body = await res.json();
+  if (!res.ok) {
+    out.replaceChildren(
+      el('p', { 'data-tone': 'failed', text: `redrive refused: ${body.error?.message ?? res.status}` }),
+    );
+    return;
+  }
+  out.replaceChildren(
+    el('p', {
+      'data-tone': body.failed ? 'failed' : 'ok',
+      id: 'redrive-summary',
+      text: `redrive: ${body.moved} moved, ${body.failed} failed, ${body.skipped} skipped${body.unmatchedIds.length ? `; not in a DLQ: ${body.unmatchedIds.join(', ')}` : ''}`,
+    }),
+    el(
+      'ul',
+      {},
+      body.items.map((i) =>
+        el('li', {
+          class: 'id',
+          text: `${i.envelopeId ?? i.messageId}: ${i.outcome}${i.newMessageId ? ` → ${i.newMessageId}` : ''}${i.error ? ` (${i.error})` : ''}`,
+        }),
+      ),
+    ),
+  );
+}
+
+function renderDlqs(s) {
+  const lanes = state.model.lanes.map((l) => {
+    const q = s.queues[l.dlq];
+    const depth = q ? q.visible + q.inFlight + q.delayed : 0;
+    return el(
+      'p',
+      { 'data-dlq-lane': l.name },
+      el('strong', { text: l.dlq }),
+      ` (lane ${l.name}): `,
+      el('span', { 'data-field': 'depth', text: depth }),
+      ` message${depth === 1 ? '' : 's'} `,
+      depth
+        ? el('button', {
+            type: 'button',
+            'data-action': 'redrive-lane',
+            'data-lane': l.name,
+            text: `Redrive all of ${l.name}`,
+          })
+        : '',
+    );
+  });
+  $('#dlq-lanes').replaceChildren(...lanes);
+  $('#dlq-table tbody').replaceChildren(
+    ...s.dlq.map((m) =>
+      el(
+        'tr',
+        { 'data-envelope-id': m.envelopeId ?? '', 'data-message-id': m.messageId },
+        el('td', { text: m.lane }),
+        el('td', { class: 'id', text: m.envelopeId ?? '–' }),
+        el('td', { class: 'id', text: m.messageId }),
+        el('td', { text: m.type ?? '–' }),
+        el('td', {
+          text: [m.failureKind, m.errorName].filter(Boolean).join(', ') || 'exhausted (redrive policy)',
+        }),
+        el('td', { class: 'num', text: m.receiveCount }),
+        el('td', {}, el('time', { datetime: m.sentAt, text: time(m.sentAt) })),
+        el(
+          'td',
+          {},
+          el('button', {
+            type: 'button',
+            'data-action': 'redrive',
+            'data-id': m.envelopeId ?? m.messageId,
+            'data-lane': m.lane,
+            'aria-label': `Redrive ${m.envelopeId ?? m.messageId}`,
+            text: 'Redrive',
+          }),
+        ),
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------- alarms
+
+function renderAlarms(s) {
+  const byId = new Map(s.alarms.map((a) => [a.logicalId, a]));
+  $('#alarm-table tbody').replaceChildren(
+    ...state.model.alarms.map((m) => {
+      const a = byId.get(m.id);
+      return el(
+        'tr',
+        { 'data-alarm-row': m.id },
+        el('th', { scope: 'row', text: m.name }),
+        el('td', { 'data-alarm': a?.state ?? '', text: a?.state ?? 'not evaluated' }),
+        el('td', { text: a?.reason ?? m.note ?? '' }),
+        el('td', {}, a ? el('time', { datetime: a.updatedAt, text: time(a.updatedAt) }) : '–'),
+      );
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- wiring
+
+function onSnapshot(s) {
+  state.snapshot = s;
+  for (const [id, q] of Object.entries(s.queues)) {
+    const h = (state.history[id] ??= []);
+    h.push({ t: q.t, visible: q.visible, inFlight: q.inFlight, delayed: q.delayed });
+    if (h.length > MAX_HISTORY) h.splice(0, h.length - MAX_HISTORY);
+  }
+  state.journalLength = s.journalLength;
+  if (s.invocations.length) {
+    state.recent.push(...s.invocations);
+    if (state.recent.length > 2000) state.recent.splice(0, state.recent.length - 2000);
+  }
+  if (!state.model) return;
+  updateTopology(s);
+  renderQueues(s);
+  renderDlqs(s);
+  renderAlarms(s);
+  if (state.filtered !== null) {
+    if (s.invocations.length) void fetchJournal();
+  } else if (s.invocations.length || !document.querySelector('#invocation-table tbody tr')) renderJournal();
+  if (state.watching) void refreshLife();
+}
+
+function connect() {
+  const status = $('#connection');
+  const source = new EventSource('/_local/console/events');
+  source.addEventListener('open', () => {
+    status.dataset.state = 'live';
+    status.textContent = 'live';
+  });
+  source.addEventListener('error', () => {
+    status.dataset.state = 'down';
+    status.textContent = source.readyState === EventSource.CLOSED ? 'disconnected' : 'reconnecting…';
+  });
+  source.addEventListener('model', (e) => {
+    state.model = JSON.parse(e.data);
+    renderTopology();
+    const select = $('#filter-function');
+    const chosen = select.value;
+    select.replaceChildren(
+      el('option', { value: '', text: 'all' }),
+      ...state.model.functions.map((f) => el('option', { value: f.id, text: f.id })),
+    );
+    select.value = chosen;
+  });
+  source.addEventListener('history', (e) => {
+    state.history = JSON.parse(e.data);
+  });
+  source.addEventListener('journal', (e) => {
+    const j = JSON.parse(e.data);
+    state.recent = j.recent;
+    state.journalLength = j.length;
+    renderJournal();
+  });
+  source.addEventListener('snapshot', (e) => onSnapshot(JSON.parse(e.data)));
+}
+
+$('#message-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const id = $('#message-id').value.trim();
+  if (!id) return;
+  state.watching = id;
+  $('#message-result').replaceChildren(el('p', { class: 'muted', text: `looking ${id} up…` }));
+  void refreshLife();
+});
+
+$('#journal-filters').addEventListener('submit', (e) => {
+  e.preventDefault();
+  state.filters = {
+    function: $('#filter-function').value,
+    outcome: $('#filter-outcome').value,
+    messageId: $('#filter-message').value.trim(),
+  };
+  void fetchJournal();
+});
+for (const id of ['#filter-function', '#filter-outcome']) {
+  $(id).addEventListener('change', () => $('#journal-filters').requestSubmit());
+}
+
+$('#dlqs').addEventListener('click', (e) => {
+  const button = e.target.closest('button[data-action]');
+  if (!button) return;
+  button.disabled = true;
+  const done = () => (button.disabled = false);
+  if (button.dataset.action === 'redrive')
+    void redrive({ ids: [button.dataset.id], lane: button.dataset.lane }, button.dataset.id).finally(done);
+  else if (button.dataset.action === 'redrive-lane')
+    void redrive({ lane: button.dataset.lane }, `every message of lane ${button.dataset.lane}'s DLQ`).finally(
+      done,
+    );
+});
+
+connect();

@@ -1,0 +1,174 @@
+import type { MessageStatus } from '../../lambda/shared/status/types';
+import { outcomeOf } from './invocations-query';
+import type { InvocationRecord } from './journal';
+
+/** One step of a message's life, as the console draws it. */
+export interface TimelineEvent {
+  /** ISO time; `null` for what has no time (where the message is now). */
+  readonly at: string | null;
+  readonly kind: 'accepted' | 'run' | 'status' | 'waiting' | 'dlq' | 'archive' | 'action';
+  /** One line: what happened. */
+  readonly title: string;
+  /** What else is known (function, duration, error), one line each. */
+  readonly detail: readonly string[];
+  /** How it went. */
+  readonly tone: 'ok' | 'failed' | 'info';
+}
+
+/** A copy of the message in a queue now, as the emulator holds it. */
+export interface QueuedCopy {
+  readonly queue: string;
+  readonly role: 'queue' | 'dlq';
+  readonly messageId: string;
+  readonly state: 'visible' | 'in flight' | 'delayed';
+  readonly receiveCount: number;
+  readonly sentAt: string;
+  /** DLQ copies: the consumer's annotations (`failure-kind`, `failure-error`). */
+  readonly failureKind?: string;
+  readonly errorName?: string;
+}
+
+/** What the console knows of one archive record of the message (no body: payloads stay out). */
+export interface ArchiveFacts {
+  readonly key: string;
+  readonly archivedAt: string;
+  readonly kind: string;
+  readonly errorName: string;
+  readonly errorMessage: string;
+  readonly receiveCount: number;
+}
+
+/** Something the console did to the message (a redrive). */
+export interface ConsoleAction {
+  readonly at: string;
+  readonly action: 'redrive';
+  readonly envelopeId: string | null;
+  readonly messageId: string;
+  readonly outcome: string;
+  readonly newMessageId?: string;
+}
+
+/** The answer of `GET /_local/console/message?id=`. */
+export interface MessageLife {
+  /** The id searched for. */
+  readonly query: string;
+  readonly envelopeId: string | null;
+  /** Every SQS message id the message has had. */
+  readonly messageIds: readonly string[];
+  readonly status: MessageStatus | null;
+  readonly events: readonly TimelineEvent[];
+}
+
+/** Inputs of {@link buildTimeline}. */
+export interface TimelineFacts {
+  readonly query: string;
+  readonly envelopeId: string | null;
+  readonly status: MessageStatus | null;
+  /** Message ids known without the status row (a copy in a queue, the id searched for). */
+  readonly messageIds: readonly string[];
+  /** The journal, oldest first (only records that name one of the message ids are read). */
+  readonly journal: readonly InvocationRecord[];
+  readonly copies: readonly QueuedCopy[];
+  readonly archive: ArchiveFacts | null;
+  readonly actions: readonly ConsoleAction[];
+}
+
+const when = (e: TimelineEvent) => e.at ?? '\uffff';
+
+/**
+ * One message's life in time order: accepted (status row), each handler run that had one of its
+ * message ids (from the journal: function, duration, outcome, error), its archive record, the
+ * console's redrives, where its copies are now (queue or DLQ), and its status now. A run whose
+ * record the event source mapping reported as a batch item failure is failed; the error of one
+ * record is the status row's `lastError` (the journal has errors of whole invocations only).
+ */
+export function buildTimeline(f: TimelineFacts): MessageLife {
+  const ids = [...new Set([...(f.status?.messageIds ?? []), ...f.messageIds])];
+  const idSet = new Set(ids);
+  const events: TimelineEvent[] = [];
+  if (f.status) {
+    events.push({
+      at: f.status.acceptedAt,
+      kind: 'accepted',
+      title: `accepted: ${f.status.type} on lane ${f.status.lane}`,
+      detail: [`envelope id ${f.status.id}`, `SQS message id ${f.status.messageIds[0] ?? '–'}`],
+      tone: 'info',
+    });
+  }
+  let run = 0;
+  for (const r of f.journal) {
+    const mine = r.messageIds.filter((id) => idSet.has(id));
+    if (mine.length === 0) continue;
+    run++;
+    const failed = r.error !== null || r.batchItemFailures.some((id) => idSet.has(id));
+    const others = r.messageIds.length - mine.length;
+    events.push({
+      at: r.startedAt,
+      kind: 'run',
+      title: `run ${run}: ${r.function} ${failed ? 'failed' : 'succeeded'}`,
+      detail: [
+        `message id ${mine.join(', ')}`,
+        `${r.durationMs} ms${others ? `, in a batch with ${others} other${others === 1 ? '' : 's'}` : ''}`,
+        ...(r.error ? [`${r.error.name}: ${r.error.message}`] : []),
+        ...(!r.error && failed && outcomeOf(r) === 'failed' ? ['reported as a batch item failure'] : []),
+      ],
+      tone: failed ? 'failed' : 'ok',
+    });
+  }
+  if (f.archive) {
+    events.push({
+      at: f.archive.archivedAt,
+      kind: 'archive',
+      title: `archived (${f.archive.kind})`,
+      detail: [
+        f.archive.key,
+        `${f.archive.errorName}: ${f.archive.errorMessage}`,
+        `received ${f.archive.receiveCount} time${f.archive.receiveCount === 1 ? '' : 's'}`,
+      ],
+      tone: 'failed',
+    });
+  }
+  for (const a of f.actions) {
+    events.push({
+      at: a.at,
+      kind: 'action',
+      title: `${a.action} from the console: ${a.outcome}`,
+      detail: [
+        `from DLQ copy ${a.messageId}`,
+        ...(a.newMessageId ? [`new message id ${a.newMessageId}`] : []),
+      ],
+      tone: a.outcome === 'moved' ? 'info' : 'failed',
+    });
+  }
+  for (const c of f.copies) {
+    events.push({
+      at: c.role === 'dlq' ? c.sentAt : null,
+      kind: c.role === 'dlq' ? 'dlq' : 'waiting',
+      title:
+        c.role === 'dlq'
+          ? `dead-lettered in ${c.queue}`
+          : `on ${c.queue}: ${c.state}, received ${c.receiveCount} time${c.receiveCount === 1 ? '' : 's'}`,
+      detail: [
+        `message id ${c.messageId}`,
+        ...(c.failureKind ? [`failure ${c.failureKind}${c.errorName ? ` (${c.errorName})` : ''}`] : []),
+      ],
+      tone: c.role === 'dlq' ? 'failed' : 'info',
+    });
+  }
+  events.sort((a, b) => (when(a) < when(b) ? -1 : when(a) > when(b) ? 1 : 0));
+  if (f.status) {
+    const s = f.status;
+    events.push({
+      at: s.updatedAt,
+      kind: 'status',
+      title: `status ${s.status}`,
+      detail: [
+        `${s.attempts} run${s.attempts === 1 ? '' : 's'}`,
+        ...(s.lastError ? [`last error ${s.lastError.name}: ${s.lastError.message}`] : []),
+        ...(s.failure ? [`failure ${s.failure.kind}`] : []),
+      ],
+      tone: s.status === 'succeeded' ? 'ok' : s.status === 'failed' ? 'failed' : 'info',
+    });
+  }
+  return { query: f.query, envelopeId: f.envelopeId, messageIds: ids, status: f.status, events };
+}

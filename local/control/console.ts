@@ -1,0 +1,784 @@
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as path from 'node:path';
+import type { ArchiveRecord } from '../../lambda/shared/archive';
+import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
+import { DynamoStatusStore } from '../../lambda/shared/status/dynamodb-store';
+import { STATUS_TABLE_KEYS } from '../../lambda/shared/status/keys';
+import type { MessageStatus } from '../../lambda/shared/status/types';
+import { redrive } from '../../ops/lib/dlq';
+import { OpsError } from '../../ops/lib/errors';
+import { localTarget } from '../../ops/lib/target';
+import { consoleCss, consolePage } from '../console/page';
+import type { Emulator, LocalQueue } from '../aws/emulator';
+import type { FunctionHost } from '../functions/host';
+import type { LocalEnv } from '../index';
+import type { LocalLogger } from '../log';
+import type { LaneSpec } from '../template/lanes';
+import type { Topology } from '../template/topology';
+import type { AlarmEvaluator } from './alarms';
+import {
+  buildTimeline,
+  type ArchiveFacts,
+  type ConsoleAction,
+  type MessageLife,
+  type QueuedCopy,
+} from './console-timeline';
+import type { InvocationRecord, Journal } from './journal';
+
+/** The console's path; `/_local` and `/_local/` redirect to it. */
+export const CONSOLE_PATH = '/_local/console';
+
+/** Header that carries the console's action token (the page reads it from its own HTML). */
+export const CONSOLE_TOKEN_HEADER = 'x-console-token';
+
+/** The stack as the console draws it: from the template, once. */
+export interface ConsoleModel {
+  readonly stage: string;
+  readonly apiUrl: string;
+  readonly routes: readonly { readonly method: string; readonly path: string; readonly functionId: string }[];
+  readonly functions: readonly {
+    readonly id: string;
+    readonly name: string;
+    readonly timeoutSeconds: number;
+  }[];
+  readonly lanes: readonly {
+    readonly name: string;
+    readonly queue: string;
+    readonly dlq: string;
+    readonly fifo: boolean;
+    /** Functions an event source mapping of the lane's queue invokes. */
+    readonly consumers: readonly string[];
+  }[];
+  /** Every queue by logical id. */
+  readonly queues: readonly {
+    readonly id: string;
+    readonly name: string;
+    readonly role: 'queue' | 'dlq' | 'other';
+    readonly lane: string | null;
+  }[];
+  readonly buckets: readonly { readonly id: string; readonly name: string }[];
+  readonly tables: readonly { readonly id: string; readonly name: string }[];
+  readonly schedules: readonly {
+    readonly id: string;
+    readonly expression: string;
+    readonly targets: readonly string[];
+  }[];
+  readonly alarms: readonly {
+    readonly id: string;
+    readonly name: string;
+    readonly queue: string | null;
+    readonly evaluated: boolean;
+    readonly note?: string;
+  }[];
+}
+
+/** Depth of a queue at one instant. */
+export interface QueueSample {
+  /** Epoch ms. */
+  readonly t: number;
+  readonly visible: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+}
+
+/** A dead-lettered message as the console lists it (ids and failure only: no payload). */
+export interface DlqEntry {
+  readonly lane: string;
+  readonly dlqMessageId: string;
+  readonly messageId: string;
+  readonly envelopeId: string | null;
+  readonly type: string | null;
+  readonly failureKind: string | null;
+  readonly errorName: string | null;
+  readonly receiveCount: number;
+  readonly sentAt: string;
+}
+
+/** Per function: what the journal holds so far. */
+export interface FunctionCounts {
+  readonly invocations: number;
+  /** Invocations that failed or reported a batch item failure. */
+  readonly failedInvocations: number;
+  /** Records (SQS messages) its invocations had. */
+  readonly messages: number;
+  /** Records that failed (batch item failures, or every record of a failed invocation). */
+  readonly failedMessages: number;
+  readonly active: number;
+  readonly sandboxes: number;
+}
+
+/** What the console pushes every tick. */
+export interface ConsoleSnapshot {
+  readonly t: number;
+  readonly queues: Readonly<Record<string, QueueSample & { readonly oldestAgeSeconds: number | null }>>;
+  readonly functions: Readonly<Record<string, FunctionCounts>>;
+  readonly alarms: ReturnType<AlarmEvaluator['states']>;
+  readonly archive: { readonly objects: number | null };
+  readonly dlq: readonly DlqEntry[];
+  readonly journalLength: number;
+  /** Invocations recorded since the previous snapshot (at most {@link MAX_PUSHED_INVOCATIONS}). */
+  readonly invocations: readonly InvocationRecord[];
+  /** How many recorded since the previous snapshot were left out. */
+  readonly invocationsLeftOut: number;
+}
+
+/** Invocations a snapshot carries at most (the journal view fetches the rest on demand). */
+export const MAX_PUSHED_INVOCATIONS = 500;
+
+/** Options of {@link LocalConsole}. */
+export interface LocalConsoleOptions {
+  readonly stage: string;
+  readonly topology: Topology;
+  readonly lanes: readonly LaneSpec[];
+  readonly queues: readonly LocalQueue[];
+  readonly buckets: Readonly<Record<string, string>>;
+  readonly tables: Readonly<Record<string, string>>;
+  readonly emulator: Emulator;
+  readonly journal: Journal;
+  readonly hosts: ReadonlyMap<string, Pick<FunctionHost, 'active' | 'sandboxes'>>;
+  readonly alarms: AlarmEvaluator;
+  /** DynamoDB client of the emulator (for the status table). */
+  readonly dynamodb?: DynamoDBClient;
+  readonly logger: LocalLogger;
+  /** How often queues are sampled and snapshots pushed. @default 1000 */
+  readonly intervalMs?: number;
+  /** Samples of depth history kept per queue. @default 600 (10 minutes at 1 s) */
+  readonly historySamples?: number;
+}
+
+interface InspectedMessage {
+  readonly messageId: string;
+  readonly body: string;
+  readonly sentTimestamp: number;
+  readonly approximateReceiveCount: number;
+  readonly messageAttributes?: Record<
+    string,
+    { readonly StringValue?: string; readonly stringValue?: string }
+  >;
+}
+interface Inspection {
+  readonly messages: {
+    readonly ready: readonly InspectedMessage[];
+    readonly delayed: readonly InspectedMessage[];
+    readonly inflight: readonly { readonly message: InspectedMessage }[];
+  };
+}
+
+const envelopeIdOf = (body: string): string | null => {
+  try {
+    const v = (JSON.parse(body) as { id?: unknown } | null)?.id;
+    return typeof v === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+};
+const typeOf = (body: string): string | null => {
+  try {
+    const v = (JSON.parse(body) as { type?: unknown } | null)?.type;
+    return typeof v === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+};
+const attr = (m: InspectedMessage, name: string): string | undefined => {
+  const a = m.messageAttributes?.[name];
+  return a?.StringValue ?? a?.stringValue;
+};
+
+const ASSET_DIR = path.join(__dirname, '..', 'console');
+const MAX_INDEXED_IDS = 100_000;
+
+/**
+ * The local console (`GET /_local/console`): one page over local mode's own state, live through
+ * Server-Sent Events (`GET /_local/console/events`): the template's topology with counts, queue
+ * depths and their history, the journal, DLQs and alarms; a message's life by envelope id or SQS
+ * message id (`GET /_local/console/message?id=`); a redrive (`POST /_local/console/actions/redrive`,
+ * through the ops library's `redrive`), which needs the token the page carries.
+ */
+export class LocalConsole {
+  readonly token = randomBytes(24).toString('base64url');
+  readonly model: ConsoleModel;
+  private readonly history = new Map<string, QueueSample[]>();
+  private readonly latest = new Map<string, QueueSample & { oldestAgeSeconds: number | null }>();
+  private readonly counts = new Map<
+    string,
+    { invocations: number; failedInvocations: number; messages: number; failedMessages: number }
+  >();
+  private readonly clients = new Set<ServerResponse>();
+  private pending: InvocationRecord[] = [];
+  private leftOut = 0;
+  private dlq: DlqEntry[] = [];
+  private archiveObjects: number | null = null;
+  private readonly envelopeOfMessage = new Map<string, string>();
+  private readonly actions: ConsoleAction[] = [];
+  private readonly unsubscribe: () => void;
+  private timer?: NodeJS.Timeout;
+  private sampling?: Promise<void>;
+  private ticks = 0;
+  private readonly status?: DynamoStatusStore;
+  private readonly docs?: DynamoDBDocumentClient;
+  private readonly statusTable?: string;
+  private env?: LocalEnv;
+  private script?: string;
+
+  constructor(private readonly options: LocalConsoleOptions) {
+    const { topology, lanes, queues } = options;
+    const laneOf = new Map<string, { lane: string; role: 'queue' | 'dlq' }>();
+    for (const l of lanes) {
+      laneOf.set(l.queueId, { lane: l.name, role: 'queue' });
+      laneOf.set(l.dlqId, { lane: l.name, role: 'dlq' });
+    }
+    const queueNames = new Map(queues.map((q) => [q.name, q.logicalId]));
+    this.model = {
+      stage: options.stage,
+      apiUrl: '',
+      routes: (topology.api?.resources ?? []).flatMap((r) =>
+        r.methods.map((m) => ({ method: m.httpMethod, path: r.path, functionId: m.functionId })),
+      ),
+      functions: topology.functions.map((f) => ({
+        id: f.logicalId,
+        name: f.name,
+        timeoutSeconds: f.timeoutSeconds,
+      })),
+      lanes: lanes.map((l) => ({
+        name: l.name,
+        queue: l.queueId,
+        dlq: l.dlqId,
+        fifo: l.fifo,
+        consumers: topology.mappings.filter((m) => m.queueId === l.queueId).map((m) => m.functionId),
+      })),
+      queues: queues.map((q) => ({
+        id: q.logicalId,
+        name: q.name,
+        role: laneOf.get(q.logicalId)?.role ?? 'other',
+        lane: laneOf.get(q.logicalId)?.lane ?? null,
+      })),
+      buckets: Object.entries(options.buckets).map(([id, name]) => ({ id, name })),
+      tables: Object.entries(options.tables).map(([id, name]) => ({ id, name })),
+      schedules: topology.schedules.map((s) => ({
+        id: s.logicalId,
+        expression: s.expression,
+        targets: s.targets.map((t) => t.functionId),
+      })),
+      alarms: [
+        ...options.alarms.evaluated.map((a) => ({
+          id: a.logicalId,
+          name: a.name,
+          queue: queueNames.get(a.queue.name) ?? null,
+          evaluated: true,
+        })),
+        ...options.alarms.notEvaluated.map((a) => ({
+          id: a.logicalId,
+          name: a.name,
+          queue: null,
+          evaluated: false,
+          note: a.reason,
+        })),
+      ],
+    };
+    for (const r of options.journal.list()) this.count(r);
+    this.unsubscribe = options.journal.onRecord((r) => {
+      this.count(r);
+      if (this.clients.size === 0) return;
+      if (this.pending.length >= MAX_PUSHED_INVOCATIONS) {
+        this.pending.shift();
+        this.leftOut++;
+      }
+      this.pending.push(r);
+    });
+    const table =
+      options.tables.StatusTable ??
+      (Object.keys(options.tables).length === 1 ? Object.values(options.tables)[0] : undefined);
+    if (options.dynamodb && table) {
+      this.docs = DynamoDBDocumentClient.from(options.dynamodb);
+      this.statusTable = table;
+      // retentionDays only sets the TTL of writes, which the console never makes.
+      this.status = new DynamoStatusStore(this.docs, { tableName: table, retentionDays: 1 });
+    }
+  }
+
+  /** Completes the model once the API is up and the env file's contents are known. */
+  ready(env: LocalEnv): void {
+    this.env = env;
+    (this.model as { apiUrl: string }).apiUrl = env.apiUrl;
+  }
+
+  /** Samples now, then every `intervalMs`. */
+  start(): void {
+    if (this.timer) return;
+    void this.tick();
+    this.timer = setInterval(() => void this.tick(), this.options.intervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** Ends every event stream and stops sampling. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.unsubscribe();
+    for (const c of this.clients) c.end();
+    this.clients.clear();
+    await this.sampling;
+  }
+
+  /** The SQS message ids of an envelope (its status row's); `undefined` when there is no row. */
+  async messageIdsOf(envelopeId: string): Promise<readonly string[] | undefined> {
+    if (!this.status) return undefined;
+    return (await this.status.get(envelopeId))?.messageIds;
+  }
+
+  private count(r: InvocationRecord): void {
+    const c = this.counts.get(r.function) ?? {
+      invocations: 0,
+      failedInvocations: 0,
+      messages: 0,
+      failedMessages: 0,
+    };
+    c.invocations++;
+    if (r.error || r.batchItemFailures.length) c.failedInvocations++;
+    c.messages += r.messageIds.length;
+    c.failedMessages += r.error ? r.messageIds.length : r.batchItemFailures.length;
+    this.counts.set(r.function, c);
+  }
+
+  private tick(): Promise<void> {
+    this.sampling ??= this.sample()
+      .catch((error) => this.options.logger.warn(`console: sampling failed: ${(error as Error).message}`))
+      .finally(() => (this.sampling = undefined));
+    return this.sampling;
+  }
+
+  private async sample(): Promise<void> {
+    const t = Date.now();
+    const watched = this.clients.size > 0;
+    const limit = this.options.historySamples ?? 600;
+    const dlq: DlqEntry[] = [];
+    await Promise.all(
+      this.options.queues.map(async (q) => {
+        const inspected = (await this.options.emulator.inspectQueue(q.name)) as Inspection | undefined;
+        if (!inspected) return;
+        const { ready, delayed, inflight } = inspected.messages;
+        const all = [...ready, ...delayed, ...inflight.map((i) => i.message)];
+        const oldest = all.length ? Math.min(...all.map((m) => m.sentTimestamp)) : undefined;
+        const sample = { t, visible: ready.length, inFlight: inflight.length, delayed: delayed.length };
+        this.latest.set(q.logicalId, {
+          ...sample,
+          oldestAgeSeconds: oldest === undefined ? null : Math.floor((t - oldest) / 1000),
+        });
+        const h = this.history.get(q.logicalId) ?? [];
+        h.push(sample);
+        if (h.length > limit) h.splice(0, h.length - limit);
+        this.history.set(q.logicalId, h);
+        for (const m of all) this.index(m.messageId, envelopeIdOf(m.body));
+        const lane = this.model.queues.find((x) => x.id === q.logicalId);
+        if (lane?.role === 'dlq') {
+          for (const m of all.slice(0, 100)) dlq.push(this.dlqEntry(lane.lane!, m));
+        }
+      }),
+    );
+    this.dlq = dlq.sort((a, b) => (a.sentAt < b.sentAt ? -1 : 1));
+    if (watched && (this.ticks++ % 3 === 0 || this.archiveObjects === null))
+      this.archiveObjects = await this.countArchive();
+    if (!watched) return;
+    this.push('snapshot', this.snapshot(t));
+  }
+
+  private dlqEntry(lane: string, m: InspectedMessage): DlqEntry {
+    return {
+      lane,
+      dlqMessageId: m.messageId,
+      messageId: attr(m, DLQ_ATTR.originalMessageId) ?? m.messageId,
+      envelopeId: envelopeIdOf(m.body),
+      type: typeOf(m.body),
+      failureKind: attr(m, DLQ_ATTR.failureKind) ?? null,
+      errorName: attr(m, DLQ_ATTR.errorName) ?? null,
+      receiveCount: m.approximateReceiveCount,
+      sentAt: new Date(m.sentTimestamp).toISOString(),
+    };
+  }
+
+  private index(messageId: string, envelopeId: string | null): void {
+    if (!envelopeId || this.envelopeOfMessage.has(messageId)) return;
+    this.envelopeOfMessage.set(messageId, envelopeId);
+    if (this.envelopeOfMessage.size > MAX_INDEXED_IDS)
+      this.envelopeOfMessage.delete(this.envelopeOfMessage.keys().next().value!);
+  }
+
+  private async countArchive(): Promise<number | null> {
+    const [bucket] = Object.values(this.options.buckets);
+    if (!bucket) return null;
+    let n = 0;
+    let token: string | undefined;
+    try {
+      do {
+        const out = await this.options.emulator.s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: 'failed/', ContinuationToken: token }),
+        );
+        n += out.KeyCount ?? 0;
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token);
+      return n;
+    } catch {
+      return null;
+    }
+  }
+
+  /** What the page shows now. */
+  snapshot(t = Date.now()): ConsoleSnapshot {
+    const invocations = this.pending;
+    const invocationsLeftOut = this.leftOut;
+    this.pending = [];
+    this.leftOut = 0;
+    return {
+      t,
+      queues: Object.fromEntries(this.latest),
+      functions: Object.fromEntries(
+        this.model.functions.map((f) => {
+          const c = this.counts.get(f.id) ?? {
+            invocations: 0,
+            failedInvocations: 0,
+            messages: 0,
+            failedMessages: 0,
+          };
+          const h = this.options.hosts.get(f.id);
+          return [f.id, { ...c, active: h?.active ?? 0, sandboxes: h?.sandboxes ?? 0 }];
+        }),
+      ),
+      alarms: this.options.alarms.states(),
+      archive: { objects: this.archiveObjects },
+      dlq: this.dlq,
+      journalLength: this.options.journal.length,
+      invocations,
+      invocationsLeftOut,
+    };
+  }
+
+  private push(event: string, data: unknown): void {
+    const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const c of this.clients) c.write(frame);
+  }
+
+  /** Finds a message by envelope id or SQS message id and tells its life. */
+  async messageLife(id: string): Promise<MessageLife> {
+    let status: MessageStatus | null = (await this.status?.get(id)) ?? null;
+    let envelopeId: string | null = status ? id : (this.envelopeOfMessage.get(id) ?? null);
+    const copies: QueuedCopy[] = [];
+    const inspections = await Promise.all(
+      this.options.queues.map(async (q) => ({
+        q,
+        inspected: (await this.options.emulator.inspectQueue(q.name)) as Inspection | undefined,
+      })),
+    );
+    if (!envelopeId) {
+      for (const { inspected } of inspections) {
+        const m =
+          inspected &&
+          this.allOf(inspected).find(
+            (x) => x.m.messageId === id || attr(x.m, DLQ_ATTR.originalMessageId) === id,
+          );
+        if (m) envelopeId = envelopeIdOf(m.m.body);
+        if (envelopeId) break;
+      }
+    }
+    if (!envelopeId) envelopeId = await this.envelopeByScan(id);
+    if (envelopeId && !status) status = (await this.status?.get(envelopeId)) ?? null;
+    const ids = new Set([...(status?.messageIds ?? []), ...(envelopeId ? [] : [id])]);
+    for (const { q, inspected } of inspections) {
+      if (!inspected) continue;
+      const role = this.model.queues.find((x) => x.id === q.logicalId)?.role === 'dlq' ? 'dlq' : 'queue';
+      for (const { m, state } of this.allOf(inspected)) {
+        const original = attr(m, DLQ_ATTR.originalMessageId);
+        const mine =
+          (envelopeId !== null && envelopeIdOf(m.body) === envelopeId) ||
+          ids.has(m.messageId) ||
+          (original !== undefined && ids.has(original));
+        if (!mine) continue;
+        copies.push({
+          queue: q.name,
+          role,
+          messageId: m.messageId,
+          state,
+          receiveCount: m.approximateReceiveCount,
+          sentAt: new Date(m.sentTimestamp).toISOString(),
+          ...(attr(m, DLQ_ATTR.failureKind) ? { failureKind: attr(m, DLQ_ATTR.failureKind) } : {}),
+          ...(attr(m, DLQ_ATTR.errorName) ? { errorName: attr(m, DLQ_ATTR.errorName) } : {}),
+        });
+      }
+    }
+    const archive = status?.failure?.archiveKey ? await this.archiveFacts(status.failure.archiveKey) : null;
+    const plain = status
+      ? (({ owner: _owner, ...rest }) => rest)(status as MessageStatus & { owner?: string })
+      : null;
+    return buildTimeline({
+      query: id,
+      envelopeId,
+      status: plain,
+      messageIds: [...ids, ...copies.map((c) => c.messageId)],
+      journal: this.options.journal.list(),
+      copies,
+      archive,
+      actions: this.actions.filter(
+        (a) => (envelopeId !== null && a.envelopeId === envelopeId) || ids.has(a.messageId),
+      ),
+    });
+  }
+
+  private allOf(i: Inspection): { m: InspectedMessage; state: QueuedCopy['state'] }[] {
+    return [
+      ...i.messages.ready.map((m) => ({ m, state: 'visible' as const })),
+      ...i.messages.inflight.map((x) => ({ m: x.message, state: 'in flight' as const })),
+      ...i.messages.delayed.map((m) => ({ m, state: 'delayed' as const })),
+    ];
+  }
+
+  private async envelopeByScan(messageId: string): Promise<string | null> {
+    if (!this.docs || !this.statusTable) return null;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.docs.send(
+        new ScanCommand({
+          TableName: this.statusTable,
+          FilterExpression: 'begins_with(#pk, :prefix) AND contains(messageIds, :id)',
+          ExpressionAttributeNames: { '#pk': STATUS_TABLE_KEYS.partitionKey },
+          ExpressionAttributeValues: { ':prefix': STATUS_TABLE_KEYS.statusPrefix, ':id': messageId },
+          ProjectionExpression: 'id',
+          ExclusiveStartKey: start,
+        }),
+      );
+      const hit = out.Items?.[0]?.id;
+      if (typeof hit === 'string') return hit;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return null;
+  }
+
+  private async archiveFacts(key: string): Promise<ArchiveFacts | null> {
+    const [bucket] = Object.values(this.options.buckets);
+    if (!bucket) return null;
+    try {
+      const out = await this.options.emulator.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const r = JSON.parse(await out.Body!.transformToString()) as ArchiveRecord;
+      return {
+        key,
+        archivedAt: r.archivedAt,
+        kind: r.failure.kind,
+        errorName: r.failure.errorName,
+        errorMessage: r.failure.errorMessage,
+        receiveCount: r.receiveCount,
+      };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Redrives DLQ messages (by id, or a lane's whole DLQ) with the ops library's `redrive`. */
+  async redrive(input: { ids?: readonly string[]; lane?: string }): Promise<unknown> {
+    if (!this.env) throw new OpsError('local mode is still starting');
+    const target = await localTarget(this.env);
+    try {
+      const result = await redrive(target, {
+        ...(input.lane ? { lane: input.lane } : {}),
+        ...(input.ids?.length ? { ids: input.ids } : {}),
+      });
+      const at = new Date().toISOString();
+      for (const item of result.items) {
+        this.actions.push({
+          at,
+          action: 'redrive',
+          envelopeId: item.envelopeId,
+          messageId: item.messageId,
+          outcome: item.outcome,
+          ...(item.newMessageId ? { newMessageId: item.newMessageId } : {}),
+        });
+        if (item.newMessageId) this.index(item.newMessageId, item.envelopeId);
+      }
+      if (this.actions.length > 10_000) this.actions.splice(0, this.actions.length - 10_000);
+      void this.tick();
+      return result;
+    } finally {
+      target.close();
+    }
+  }
+
+  /**
+   * Serves a console request; `false` for a path that is not the console's (the caller answers
+   * it). Local mode's request guard has already refused foreign and cross-site requests.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const p = url.pathname;
+    if (p === '/_local' || p === '/_local/') {
+      if (method !== 'GET') return false;
+      req.resume();
+      res.writeHead(302, { location: CONSOLE_PATH, 'cache-control': 'no-store', 'content-length': '0' });
+      res.end();
+      return true;
+    }
+    if (p !== CONSOLE_PATH && !p.startsWith(`${CONSOLE_PATH}/`)) return false;
+    const route = p.slice(CONSOLE_PATH.length) || '/';
+    if (method === 'GET') req.resume();
+    if (method === 'GET' && (route === '/' || route === '')) {
+      this.send(res, 200, 'text/html; charset=utf-8', consolePage(this.token, this.model.stage));
+      return true;
+    }
+    if (method === 'GET' && route === '/app.css') {
+      this.send(res, 200, 'text/css; charset=utf-8', consoleCss());
+      return true;
+    }
+    if (method === 'GET' && route === '/app.mjs') {
+      this.script ??= readFileSync(path.join(ASSET_DIR, 'app.mjs'), 'utf8');
+      this.send(res, 200, 'text/javascript; charset=utf-8', this.script);
+      return true;
+    }
+    if (method === 'GET' && route === '/model') {
+      this.json(res, 200, this.model);
+      return true;
+    }
+    if (method === 'GET' && route === '/events') {
+      this.openStream(req, res);
+      return true;
+    }
+    if (method === 'GET' && route === '/message') {
+      const id = url.searchParams.get('id')?.trim();
+      if (!id) {
+        this.json(res, 400, {
+          error: {
+            code: 'BadRequest',
+            message: 'id is required (an envelope id or SQS message id)',
+            field: 'id',
+          },
+        });
+        return true;
+      }
+      const life = await this.messageLife(id);
+      if (!life.status && life.events.length === 0)
+        this.json(res, 404, { error: { code: 'NotFound', message: `no message ${id}`, field: 'id' } });
+      else this.json(res, 200, life);
+      return true;
+    }
+    if (method === 'POST' && route === '/actions/redrive') {
+      const given = String(req.headers[CONSOLE_TOKEN_HEADER] ?? '');
+      const body = await readSmallBody(req);
+      if (!this.tokenMatches(given)) {
+        this.json(res, 403, {
+          error: {
+            code: 'Forbidden',
+            message: `actions need the console's token (${CONSOLE_TOKEN_HEADER})`,
+            field: CONSOLE_TOKEN_HEADER,
+          },
+        });
+        return true;
+      }
+      let input: { ids?: unknown; lane?: unknown };
+      try {
+        input = JSON.parse(body || '{}') as typeof input;
+      } catch {
+        this.json(res, 400, {
+          error: { code: 'BadRequest', message: 'the body is not JSON', field: 'body' },
+        });
+        return true;
+      }
+      if (
+        input.ids !== undefined &&
+        (!Array.isArray(input.ids) || !input.ids.every((i) => typeof i === 'string' && i))
+      ) {
+        this.json(res, 400, {
+          error: { code: 'BadRequest', message: 'ids must be an array of message ids', field: 'ids' },
+        });
+        return true;
+      }
+      if (input.lane !== undefined && !this.model.lanes.some((l) => l.name === input.lane)) {
+        this.json(res, 400, {
+          error: {
+            code: 'BadRequest',
+            message: `no lane ${String(input.lane)} (lanes: ${this.model.lanes.map((l) => l.name).join(', ')})`,
+            field: 'lane',
+          },
+        });
+        return true;
+      }
+      if (input.ids === undefined && input.lane === undefined) {
+        this.json(res, 400, {
+          error: { code: 'BadRequest', message: 'name the messages (ids) or a lane', field: 'ids' },
+        });
+        return true;
+      }
+      try {
+        this.json(res, 200, await this.redrive(input as { ids?: string[]; lane?: string }));
+      } catch (error) {
+        if (!(error instanceof OpsError)) throw error;
+        this.json(res, 409, { error: { code: 'Conflict', message: error.message } });
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private tokenMatches(given: string): boolean {
+    const a = Buffer.from(given);
+    const b = Buffer.from(this.token);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  private openStream(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      connection: 'keep-alive',
+    });
+    res.write(`retry: 1000\nevent: model\ndata: ${JSON.stringify(this.model)}\n\n`);
+    res.write(`event: history\ndata: ${JSON.stringify(Object.fromEntries(this.history))}\n\n`);
+    // The journal so far: the page's list starts from its newest records.
+    const recent = this.options.journal.list().slice(-MAX_PUSHED_INVOCATIONS);
+    res.write(`event: journal\ndata: ${JSON.stringify({ length: this.options.journal.length, recent })}\n\n`);
+    this.clients.add(res);
+    req.socket.setKeepAlive(true);
+    const gone = () => this.clients.delete(res);
+    res.on('close', gone);
+    res.on('error', gone);
+    void this.tick();
+  }
+
+  private send(res: ServerResponse, status: number, type: string, body: string): void {
+    res.writeHead(status, {
+      'content-type': type,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy':
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+      'referrer-policy': 'no-referrer',
+      'content-length': String(Buffer.byteLength(body)),
+    });
+    res.end(body);
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'content-length': String(Buffer.byteLength(text)),
+    });
+    res.end(text);
+  }
+}
+
+/** Reads a small request body (64 KiB at most; the rest is dropped). */
+function readSmallBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= 65_536) chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
