@@ -41,6 +41,8 @@ export interface ConsumerFunctionProps {
   readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };
   /** Retention of the function's log group, in days (required). */
   readonly logRetentionDays: number;
+  /** Keep the function's log group when the stack is deleted. @default false */
+  readonly retainLogs?: boolean;
   /** X-Ray active tracing on the function. @default false */
   readonly tracing?: boolean;
   /** The status table: status transitions and Powertools idempotency records (required). */
@@ -74,6 +76,7 @@ export class ConsumerFunction extends Construct {
       timeout,
       memoryMb: settings.memoryMb,
       logRetentionDays: props.logRetentionDays,
+      retainLogs: props.retainLogs ?? false,
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       environment: {
         ...props.environment,
