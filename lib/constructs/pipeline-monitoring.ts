@@ -32,6 +32,12 @@ export interface PipelineMonitoringProps {
    * @default none
    */
   readonly mappings?: Readonly<Record<string, string>>;
+  /**
+   * Create the CloudWatch dashboard ($3 a month each). The alarms do not depend on it: without it
+   * the stage pages the same way, and `ops status` shows queue depths and alarm states.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /** The `EventCount` metrics of an event source mapping (namespace AWS/Lambda, by mapping UUID). */
@@ -65,7 +71,8 @@ function alarmSource(stack: Stack): Record<string, Record<string, string>> {
 /**
  * The alarm topic and all alarms and the dashboard: DLQ depth (owned by each queue, wired to
  * the topic here), oldest-message age, consumer errors and throttles, API 5xx, archive write
- * failures; one dashboard with queues, functions, API and archive figures.
+ * failures; one dashboard with queues, functions, API and archive figures (unless `dashboard` is
+ * false).
  */
 export class PipelineMonitoring extends Construct {
   public readonly topic: sns.Topic;
@@ -123,7 +130,10 @@ export class PipelineMonitoring extends Construct {
       metricFactoryDefaults: {},
       // The facade's default dashboard name is its construct id ("Monitoring"): one physical name shared by
       // every stage, so a second stage in the same account/region would collide with the first.
-      dashboardFactory: new DefaultDashboardFactory(this, 'Dashboards', { dashboardNamePrefix: props.name }),
+      dashboardFactory: new DefaultDashboardFactory(this, 'Dashboards', {
+        dashboardNamePrefix: props.name,
+        createDashboard: props.dashboard ?? true,
+      }),
     });
 
     for (const q of props.queues) {
