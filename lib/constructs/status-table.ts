@@ -1,6 +1,6 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { STATUS_TABLE_KEYS } from '../../lambda/shared/status/keys';
 
@@ -14,10 +14,11 @@ export interface StatusTableProps {
 
 /**
  * The message status table (docs/DESIGN.md §3/5): one on-demand, encrypted table keyed by `pk`
- * holding three kinds of rows, told apart by their key prefix (`lambda/shared/status/keys.ts`):
- * status rows (`msg#<envelope id>`), the API's `Idempotency-Key` records (`key#<key>`) and the
- * consumers' Powertools idempotency records (`<function name>#<hash>`). Every row carries the TTL
- * attribute `expiration` (epoch seconds).
+ * holding two kinds of rows, told apart by their key prefix (`lambda/shared/status/keys.ts`):
+ * status rows (`msg#<envelope id>`, which also carry the consumers' Powertools idempotency record
+ * and run logs) and the API's `Idempotency-Key` records (`key#<tenant hash>#<key>`). Every row
+ * carries the TTL attribute `expiration` (epoch seconds). Each grant is limited to the prefixes
+ * its role uses (`dynamodb:LeadingKeys`).
  */
 export class StatusTable extends Construct {
   public readonly table: dynamodb.Table;
@@ -42,19 +43,55 @@ export class StatusTable extends Construct {
     }
   }
 
-  /** The producer: claims and completes `Idempotency-Key` records, writes `accepted`, reads for GET. */
-  grantProducer(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(grantee, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+  /**
+   * `actions` on the rows whose key starts with one of `prefixes` only (`dynamodb:LeadingKeys`):
+   * a role that may write status rows cannot touch `Idempotency-Key` records, and the reverse.
+   */
+  private grantOnRows(
+    grantee: iam.IGrantable,
+    prefixes: readonly string[],
+    ...actions: readonly string[]
+  ): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...actions],
+      resourceArns: [this.table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) },
+      },
+    });
+  }
+
+  /**
+   * The producer: claims `Idempotency-Key` records (`PutItem`, on `key#` rows only: it cannot
+   * overwrite a status row), reads and completes them, writes `accepted` on status rows and reads
+   * them for GET (`GetItem`, `UpdateItem` on `msg#` and `key#` rows).
+   */
+  grantProducer(grantee: iam.IGrantable): void {
+    const { statusPrefix, idempotencyKeyPrefix } = STATUS_TABLE_KEYS;
+    this.grantOnRows(grantee, [idempotencyKeyPrefix], 'dynamodb:PutItem');
+    this.grantOnRows(
+      grantee,
+      [statusPrefix, idempotencyKeyPrefix],
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+    );
   }
 
   /**
    * A consumer: every write is an `UpdateItem` on a status row (the transitions, with Powertools
    * idempotency's records on the same row, and crash isolation's lone-run markers); it reads a
    * row on an idempotency conflict or for a marker (`GetItem`), and the rows of a batch's unknown
-   * redeliveries (`BatchGetItem`). No put, no delete, no scan.
+   * redeliveries (`BatchGetItem`). No put, no delete, no scan; status rows (`msg#`) only.
    */
   grantConsumer(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
+    return this.grantOnRows(
+      grantee,
+      [STATUS_TABLE_KEYS.statusPrefix],
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:UpdateItem',
+    );
   }
 
   /**
@@ -62,6 +99,11 @@ export class StatusTable extends Construct {
    * (`GetItem`): a row `failed` with the record's key tells it the record exists (no S3 check).
    */
   grantSweeper(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    return this.grantOnRows(
+      grantee,
+      [STATUS_TABLE_KEYS.statusPrefix],
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+    );
   }
 }

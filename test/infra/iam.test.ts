@@ -76,18 +76,28 @@ function ownLogs(template: CfnTemplate, owner: string): string[] {
 const STATUS_CONSUMER = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'];
 
 /**
+ * The rows a grant on the status table reaches (`dynamodb:LeadingKeys`): status rows are `msg#…`,
+ * Idempotency-Key records `key#…` (lambda/shared/status/keys.ts).
+ */
+const ROWS = (...prefixes: string[]) =>
+  JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) } });
+const STATUS_ROWS = ROWS('msg#');
+
+/**
  * Every role the stack may hold, and exactly what each may do (without tracing; see {@link TRACING},
  * and without a pipeline function's writes to its own log group; see {@link ownLogs}). No pipeline
  * function has a managed policy: AWSLambdaBasicExecutionRole would let it write every log group.
  */
 const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] }> = {
   // Calls SendMessage / SendMessageBatch (both authorised by sqs:SendMessage) on the two source queues;
-  // on the status table: claims Idempotency-Key records (PutItem), reads them on a conflict and status
-  // rows for GET (GetItem), completes/releases keys and writes `accepted` (UpdateItem). No delete, no scan.
+  // on the status table: claims Idempotency-Key records (PutItem, key# rows only: it cannot overwrite
+  // a status row), reads them on a conflict and status rows for GET (GetItem), completes/releases keys
+  // and writes `accepted` (UpdateItem). No delete, no scan. Consumers and sweeper: msg# rows only.
   producer: {
     managed: [],
     permissions: [
-      ...allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [TABLE]),
+      ...allow(['dynamodb:PutItem'], [TABLE], ROWS('key#')),
+      ...allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [TABLE], ROWS('msg#', 'key#')),
       ...allow(['sqs:SendMessage'], ['<FifoQueue.Arn>', '<StandardQueue.Arn>']),
     ],
   },
@@ -100,7 +110,7 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
     managed: [],
     permissions: [
       ARCHIVE_ENCRYPT,
-      ...allow(STATUS_CONSUMER, [TABLE]),
+      ...allow(STATUS_CONSUMER, [TABLE], STATUS_ROWS),
       ...allow(CONSUME, ['<StandardQueue.Arn>']),
       ...allow(['sqs:SendMessage'], ['<StandardDlq.Arn>']),
       ...allow(['s3:DeleteObject', 's3:PutObject'], [RECORDS]),
@@ -110,7 +120,7 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
     managed: [],
     permissions: [
       ARCHIVE_ENCRYPT,
-      ...allow(STATUS_CONSUMER, [TABLE]),
+      ...allow(STATUS_CONSUMER, [TABLE], STATUS_ROWS),
       ...allow(CONSUME, ['<FifoQueue.Arn>']),
       ...allow(['sqs:SendMessage'], ['<FifoDlq.Arn>']),
       ...allow(['s3:DeleteObject', 's3:PutObject'], [RECORDS]),
@@ -123,7 +133,7 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
     managed: [],
     permissions: [
       ARCHIVE_ENCRYPT,
-      ...allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [TABLE]),
+      ...allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [TABLE], STATUS_ROWS),
       ...allow(['sqs:ChangeMessageVisibility', 'sqs:ReceiveMessage'], ['<FifoDlq.Arn>', '<StandardDlq.Arn>']),
       ...allow(['s3:GetObject', 's3:PutObject'], [RECORDS]),
       ...allow(['s3:ListBucket'], [BUCKET], '{"StringLike":{"s3:prefix":["failed/*"]}}'),
