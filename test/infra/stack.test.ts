@@ -735,3 +735,16 @@ describe('stage configuration', () => {
     );
   });
 });
+
+describe('API request validation', () => {
+  it.each(STAGE_NAMES)(
+    'has no gateway request validator on %s: the producer validates every request, naming the field',
+    (stage) => {
+      const template = synthStage(stage);
+
+      template.resourceCountIs('AWS::ApiGateway::RequestValidator', 0);
+      for (const method of Object.values(template.findResources('AWS::ApiGateway::Method')))
+        expect(method.Properties.RequestValidatorId).toBeUndefined();
+    },
+  );
+});
