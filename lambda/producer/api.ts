@@ -62,6 +62,11 @@ export interface ApiDeps {
   readonly status?: StatusStore;
   /** `Idempotency-Key` records. @default keys are only passed on (FIFO deduplication, attribute) */
   readonly idempotencyKeys?: IdempotencyKeys;
+  /**
+   * Each lane's deferral cap in seconds: how far ahead a message's `notBefore` may be
+   * (`./not-before.ts`). @default no bound
+   */
+  readonly maxNotBeforeSeconds?: Readonly<Record<string, number>>;
 }
 
 /** What the producer knows of a request before reading it. */
@@ -148,6 +153,10 @@ export function createApi(deps: ApiDeps) {
     m.addMetric('accepted', MetricUnit.Count, n);
   }
 
+  /** A scheduled message's row says `scheduled` with its `notBefore`. */
+  const scheduled = (msg: EncodedMessage) =>
+    msg.envelope.notBefore !== undefined ? { notBefore: msg.envelope.notBefore } : {};
+
   /** The status subject of an accepted message; its tenant becomes the row's owner. */
   function subjectOf(msg: EncodedMessage, lane: string, messageId: string): StatusSubject {
     return {
@@ -189,7 +198,7 @@ export function createApi(deps: ApiDeps) {
       throw error;
     }
     accepted(entry.type);
-    const writingStatus = deps.status?.accepted(subjectOf(msg, entry.lane, out.MessageId));
+    const writingStatus = deps.status?.accepted(subjectOf(msg, entry.lane, out.MessageId), scheduled(msg));
     deps.logger.info('message accepted', {
       messageId: out.MessageId,
       envelopeId: msg.envelope.id,
@@ -327,7 +336,7 @@ export function createApi(deps: ApiDeps) {
           results[p.index] = withId;
           // The status row and the key's completion are independent: written side by side.
           await Promise.all([
-            deps.status?.accepted(subjectOf(c.msg, c.prepared.lane, r.messageId)),
+            deps.status?.accepted(subjectOf(c.msg, c.prepared.lane, r.messageId), scheduled(c.msg)),
             keys && c.key !== undefined
               ? keys
                   .complete(tenant, c.key, { statusCode: 202, body: JSON.stringify(withId), headers: {} })

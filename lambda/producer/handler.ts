@@ -18,6 +18,8 @@ import { DynamoIdempotencyKeys } from './idempotency-keys';
 export function createProducerHandler(catalog: {
   readonly types: Readonly<Record<string, CatalogType>>;
   readonly validators: Readonly<Record<string, CompiledValidator>>;
+  /** Each lane's deferral cap in seconds (the bound of `notBefore`). @default no bound */
+  readonly deferralCaps?: Readonly<Record<string, number>>;
 }) {
   const config = fromEnvironment(process.env);
   const logger = createLogger('producer');
@@ -38,6 +40,7 @@ export function createProducerHandler(catalog: {
     maxBodyBytes: config.maxBodyBytes,
     allowedProbeModes: config.allowedProbeModes,
     probePolicy: config.probePolicy,
+    ...(catalog.deferralCaps ? { maxNotBeforeSeconds: catalog.deferralCaps } : {}),
     logger,
     metrics,
     status: new SafeStatusStore(

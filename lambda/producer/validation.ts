@@ -3,6 +3,7 @@ import { JOB_TYPE_PATTERN } from '../shared/envelope';
 import { ApiError, type ErrorDetail } from './http';
 import type { JobCatalog } from './catalog';
 import { laneFor } from './routing';
+import { dueTime, isNotBeforeShape, NOT_BEFORE_RULE, notBeforeProblem } from './not-before';
 import { OPEN_PROBE_POLICY, probeRefusal, type ProbePolicy } from './probe-policy';
 
 /** Largest number of entries in one batch request. */
@@ -39,6 +40,7 @@ const ENTRY_FIELDS: Readonly<
     rule: 'an integer 0–900',
     ok: (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 900,
   },
+  notBefore: { required: false, rule: NOT_BEFORE_RULE, ok: isNotBeforeShape },
 };
 const BATCH_ENTRY_FIELDS = {
   ...ENTRY_FIELDS,
@@ -72,6 +74,8 @@ export interface ValidEntry {
   readonly payload: Record<string, unknown>;
   readonly orderingKey?: string;
   readonly delaySeconds?: number;
+  /** Not run before this time (ISO 8601, UTC); absent when it asked for none or a past one (`./not-before.ts`). */
+  readonly notBefore?: string;
   readonly idempotencyKey?: string;
   /** The lane the message goes to (`./routing.ts`). */
   readonly lane: string;
@@ -104,8 +108,10 @@ export function validateEntry(
     probePolicy?: ProbePolicy;
     /** The caller (`./tenant.ts`), for the probe senders. */
     tenant?: string;
-    /** The request's time (ms), for a probe's `failUntil`. @default Date.now() */
+    /** The request's time (ms), for a probe's `failUntil` and `notBefore`. @default Date.now() */
     requestTime?: number;
+    /** Each lane's deferral cap in seconds, the bound of `notBefore`. @default no bound */
+    maxNotBeforeSeconds?: Readonly<Record<string, number>>;
     batch?: boolean;
     prefix?: string;
   },
@@ -141,6 +147,16 @@ export function validateEntry(
     ];
     throw new ApiError('ValidationError', summary(details), details);
   }
+  if (e.notBefore !== undefined) {
+    const problem =
+      e.delaySeconds !== undefined
+        ? 'not with delaySeconds (give one of them)'
+        : notBeforeProblem(e.notBefore, ctx.maxNotBeforeSeconds?.[route.lane], ctx.requestTime ?? Date.now());
+    if (problem) {
+      const details = [{ field: field('notBefore'), message: problem }];
+      throw new ApiError('ValidationError', summary(details), details);
+    }
+  }
   if (e.type === 'probe') {
     const mode = (payload as { mode: ProbeMode }).mode;
     if (!ctx.allowedProbeModes.includes(mode)) {
@@ -161,7 +177,9 @@ export function validateEntry(
     );
     if (refusal) throw new ApiError(refusal.code, summary(refusal.details), refusal.details);
   }
-  return { ...e, payload, lane: route.lane };
+  const { notBefore: asked, ...rest } = e;
+  const notBefore = dueTime(asked, ctx.requestTime ?? Date.now());
+  return { ...rest, payload, lane: route.lane, ...(notBefore !== undefined ? { notBefore } : {}) };
 }
 
 /** Validates the outer shape of a batch request; entries are validated one by one afterwards. */

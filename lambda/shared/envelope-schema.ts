@@ -28,6 +28,13 @@ export const EnvelopeV1 = z
           `No control characters; at most ${TENANT_MAX_BYTES} bytes as JSON text.`,
       })
       .optional(),
+    notBefore: z.iso
+      .datetime({ offset: true })
+      .meta({
+        description:
+          'Not run before this time: a message its caller scheduled (POST /v1/messages notBefore). Absent: run at once.',
+      })
+      .optional(),
   })
   .strict()
   .meta({

@@ -21,6 +21,8 @@ export interface Envelope {
    * Absent on a message that entered a queue without the API.
    */
   readonly tenant?: string;
+  /** Not run before this time (ISO 8601): a message its caller scheduled. @default run at once */
+  readonly notBefore?: string;
 }
 
 /** Control characters (C0, DEL, C1) and lone surrogates: never in a tenant name. */
@@ -49,7 +51,13 @@ export const ATTR = {
 
 /** Builds a new envelope; `now` and `id` are injectable for tests. */
 export function createEnvelope(
-  input: { type: string; payload: Record<string, unknown>; correlationId: string; tenant?: string },
+  input: {
+    type: string;
+    payload: Record<string, unknown>;
+    correlationId: string;
+    tenant?: string;
+    notBefore?: string;
+  },
   now: Date = new Date(),
   id: string = randomUUID(),
 ): Envelope {
@@ -61,5 +69,6 @@ export function createEnvelope(
     createdAt: now.toISOString(),
     correlationId: input.correlationId,
     ...(input.tenant !== undefined ? { tenant: input.tenant } : {}),
+    ...(input.notBefore !== undefined ? { notBefore: input.notBefore } : {}),
   };
 }

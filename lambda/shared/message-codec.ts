@@ -13,6 +13,9 @@ export function messageBytes(body: string, attributes: Record<string, MessageAtt
   return Buffer.byteLength(body) + Buffer.byteLength(JSON.stringify(attributes));
 }
 
+/** SQS's longest per-message delay (`DelaySeconds`), 15 minutes. */
+export const SQS_MAX_DELAY_SECONDS = 900;
+
 /** A message is larger than one queue message once wrapped in its envelope. */
 export class MessageTooLargeError extends PermanentError {
   constructor(
@@ -30,6 +33,11 @@ export interface MessageInput {
   /** Present: the message goes to the FIFO queue with this message group. */
   readonly orderingKey?: string;
   readonly delaySeconds?: number;
+  /**
+   * Not run before this time (ISO 8601, in the future): carried in the envelope; a standard queue
+   * also delays it by up to SQS's 15 minutes, the consumer holds it the rest of the way.
+   */
+  readonly notBefore?: string;
 }
 
 /** The SQS send parameters of one message, without its queue. */
@@ -84,6 +92,7 @@ export function encodeMessage(input: MessageInput, meta: MessageMeta): EncodedMe
       payload: input.payload,
       correlationId: meta.correlationId,
       ...(meta.tenant !== undefined ? { tenant: meta.tenant } : {}),
+      ...(input.notBefore !== undefined ? { notBefore: input.notBefore } : {}),
     },
     meta.now,
     meta.id,
@@ -117,7 +126,13 @@ export function encodeMessage(input: MessageInput, meta: MessageMeta): EncodedMe
           }
         : {
             ...(meta.messageGroupId !== undefined ? { MessageGroupId: meta.messageGroupId } : {}),
-            DelaySeconds: input.delaySeconds,
+            DelaySeconds:
+              input.notBefore !== undefined
+                ? Math.min(
+                    SQS_MAX_DELAY_SECONDS,
+                    Math.max(0, Math.ceil((Date.parse(input.notBefore) - meta.now.getTime()) / 1000)),
+                  )
+                : input.delaySeconds,
           }),
     },
   };

@@ -131,8 +131,10 @@ export function writeProducerEntry(catalog: readonly CatalogEntry[], lanes: read
     '',
     `const types = ${JSON.stringify(types)};`,
     `const names = ${JSON.stringify(validators.exports)};`,
+    // Each lane's deferral cap: how far ahead a message's notBefore may be.
+    `const deferralCaps = ${JSON.stringify(Object.fromEntries(lanes.map((l) => [l.name, l.maxDeferralSeconds])))};`,
     'const validators = Object.fromEntries(Object.entries(names).map(([type, name]) => [type, (compiled as any)[name]]));',
-    'export const handler = createProducerHandler({ types, validators });',
+    'export const handler = createProducerHandler({ types, validators, deferralCaps });',
     '',
   ].join('\n');
   const dir = writeGenerated({ 'index.ts': entry, 'validators.cjs': validators.code });

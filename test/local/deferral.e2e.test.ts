@@ -143,3 +143,69 @@ describe('deferral (RetryLaterError)', () => {
     expect(Date.parse(a1.updatedAt) - Date.parse(a1.acceptedAt)).toBeGreaterThanOrEqual(5_000);
   }, 90_000);
 });
+
+describe('run later (POST notBefore)', () => {
+  it('accepts a message for 20 s ahead as scheduled and first runs it at or after that time', async () => {
+    // Act
+    const notBefore = new Date(Date.now() + 20_000).toISOString();
+    const res = await stage.post('/v1/messages', probe({ mode: 'succeed', tag: 'later' }, { notBefore }));
+
+    // Assess
+    expect(res.status, res.text).toBe(202);
+    const { id, messageId } = res.body as { id: string; messageId: string };
+    const scheduled = await statusOf(id);
+    expect(scheduled).toMatchObject({ status: 'scheduled', notBefore, attempts: 0, deferrals: 0 });
+    const done = await until(id, 'succeeded', 60_000);
+    expect(done).toMatchObject({ attempts: 1, deferrals: 0, notBefore: null, messageIds: [messageId] });
+    const runs = stage.local.journal.list().filter((i) => i.messageIds.includes(messageId));
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    for (const run of runs) expect(Date.parse(run.startedAt)).toBeGreaterThanOrEqual(Date.parse(notBefore));
+  }, 90_000);
+
+  it('holds a scheduled FIFO message, unrun, in its group until its time; another group flows', async () => {
+    // Act: no per-message delay on FIFO: the consumer hides it again without running it.
+    const key = `later-${Date.now()}`;
+    const notBefore = new Date(Date.now() + 10_000).toISOString();
+    const first = await stage.post(
+      '/v1/messages',
+      probe({ mode: 'succeed', tag: 'f1' }, { orderingKey: `${key}-a`, notBefore }),
+    );
+    const second = await stage.post(
+      '/v1/messages',
+      probe({ mode: 'succeed', tag: 'f2' }, { orderingKey: `${key}-a` }),
+    );
+    const other = await stage.post(
+      '/v1/messages',
+      probe({ mode: 'succeed', tag: 'f3' }, { orderingKey: `${key}-b` }),
+    );
+    for (const r of [first, second, other]) expect(r.status, r.text).toBe(202);
+
+    // Assess
+    const b = await until(other.body.id as string, 'succeeded', 30_000);
+    const a1 = await until(first.body.id as string, 'succeeded', 60_000);
+    const a2 = await until(second.body.id as string, 'succeeded', 30_000);
+    expect(a1).toMatchObject({ attempts: 1, deferrals: 0 });
+    expect(Date.parse(a1.updatedAt)).toBeGreaterThanOrEqual(Date.parse(notBefore));
+    expect(Date.parse(b.updatedAt)).toBeLessThan(Date.parse(notBefore));
+    expect(Date.parse(a2.updatedAt)).toBeGreaterThan(Date.parse(a1.updatedAt));
+  }, 90_000);
+
+  it('refuses a notBefore past the deferral cap, malformed, or with delaySeconds: 400 naming the field', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { notBefore: new Date(Date.now() + 30 * 86_400_000).toISOString() },
+        /at most \d+ s after the request/,
+      ],
+      [{ notBefore: 'tomorrow' }, /RFC 3339/],
+      [{ notBefore: '2026-12-05T10:00:00' }, /RFC 3339/],
+      [{ notBefore: new Date(Date.now() + 60_000).toISOString(), delaySeconds: 5 }, /not with delaySeconds/],
+    ];
+    for (const [extra, message] of cases) {
+      const res = await stage.post('/v1/messages', probe({ mode: 'succeed' }, extra));
+      expect(res.status, res.text).toBe(400);
+      expect(res.body.error.details).toEqual([
+        { field: 'notBefore', message: expect.stringMatching(message) },
+      ]);
+    }
+  });
+});

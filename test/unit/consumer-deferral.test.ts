@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ConsumerSettings } from '../../lambda/shared/consumer';
+import { MAX_DEFERRAL_STEP_SECONDS } from '../../lambda/shared/consumer/deferral';
+import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
+import { ATTR, createEnvelope } from '../../lambda/shared/envelope';
+import type { StatusStore } from '../../lambda/shared/status/types';
+import { FakeAws } from '../helpers/aws-fakes';
+import { consumer, failedIds, STANDARD_SETTINGS } from '../helpers/consumer';
+import { jobRecord, sqsRecord, T0 } from '../helpers/sqs-events';
+
+// The consumer's clock in `consumer()` is T0 + 60 s; records were enqueued at T0.
+const NOW = T0.getTime() + 60_000;
+const aws = new FakeAws();
+beforeEach(() => aws.reset());
+
+/** 5 attempts, 50 receives (the stages' ratio), a cap of one day. */
+const settings: ConsumerSettings = {
+  ...STANDARD_SETTINGS,
+  maxReceiveCount: 50,
+  maxAttempts: 5,
+  maxDeferralSeconds: 86_400,
+};
+
+/** A status store noting each transition with what matters here. */
+function transitions() {
+  const log: unknown[] = [];
+  const note =
+    (name: string) =>
+    async (...args: unknown[]) => {
+      log.push([name, ...args.slice(1)]);
+    };
+  const store: StatusStore = {
+    accepted: note('accepted'),
+    processing: note('processing'),
+    succeeded: note('succeeded'),
+    retrying: note('retrying'),
+    deferred: note('deferred'),
+    failed: async (_s, f, e) => {
+      log.push(['failed', f.kind, (e as Error).name]);
+    },
+    get: async () => undefined,
+  };
+  return { log, store };
+}
+
+const deferringProbe = (deferSeconds: number, receiveCount = 1) =>
+  jobRecord({ type: 'probe', payload: { mode: 'succeed', deferTimes: 1, deferSeconds }, receiveCount });
+
+describe('consumer: deferral', () => {
+  it('defers a record whose handler says so: no attempt spent, hidden until notBefore, reported failed', async () => {
+    // Prepare
+    const { log, store } = transitions();
+    const record = deferringProbe(120);
+
+    // Act
+    const res = await consumer({ settings, status: store }).run([record]);
+
+    // Assess
+    expect(failedIds(res)).toEqual([record.messageId]);
+    expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([120]);
+    expect(aws.sends()).toEqual([]);
+    expect(aws.archived()).toEqual([]);
+    expect(log).toEqual([
+      ['processing'],
+      ['deferred', { notBefore: new Date(NOW + 120_000).toISOString(), ran: true }],
+    ]);
+  });
+
+  it('hides a long deferral one step at a time (SQS allows 12 h of visibility per receive)', async () => {
+    const { log, store } = transitions();
+    const record = deferringProbe(2 * 86_400 - 3600);
+
+    await consumer({ settings: { ...settings, maxDeferralSeconds: 3 * 86_400 }, status: store }).run([
+      record,
+    ]);
+
+    expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([MAX_DEFERRAL_STEP_SECONDS]);
+    expect(log.at(-1)).toEqual([
+      'deferred',
+      { notBefore: new Date(NOW + (2 * 86_400 - 3600) * 1000).toISOString(), ran: true },
+    ]);
+  });
+
+  it('gives up a deferral past the cap: archived and dead-lettered as deferral-exhausted, acknowledged', async () => {
+    const { log, store } = transitions();
+    const record = deferringProbe(2 * 86_400);
+
+    const res = await consumer({ settings, status: store }).run([record]);
+
+    expect(failedIds(res)).toEqual([]);
+    const [sent] = aws.sends();
+    expect(sent?.MessageAttributes?.[DLQ_ATTR.failureKind]?.StringValue).toBe('deferral-exhausted');
+    expect(sent?.MessageAttributes?.[DLQ_ATTR.errorName]?.StringValue).toBe('DeferralExhausted');
+    expect(aws.archived().map((a) => [a.failure.kind, a.failure.errorName])).toEqual([
+      ['deferral-exhausted', 'DeferralExhausted'],
+    ]);
+    expect(log).toEqual([['processing'], ['failed', 'deferral-exhausted', 'DeferralExhausted']]);
+  });
+
+  it("gives up a deferral the queue's receives cannot hold with the attempts left", async () => {
+    // Prepare: receive 46 of 50, its 45 earlier receives all deferrals (its row): 5 attempts left,
+    // and one more receive would leave too few for them.
+    const record = jobRecord({
+      type: 'probe',
+      payload: { mode: 'succeed', deferTimes: 100, deferSeconds: 5 },
+      receiveCount: 46,
+    });
+    const runStates = {
+      read: async () =>
+        new Map([
+          [
+            record.messageId,
+            { runs: 0, receivesAccounted: 45, status: 'deferred', runInProgress: false, failure: undefined },
+          ],
+        ]),
+    };
+
+    // Act
+    const res = await consumer({ settings, runStates }).run([record]);
+
+    // Assess
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.sends()[0]?.MessageAttributes?.[DLQ_ATTR.failureKind]?.StringValue).toBe('deferral-exhausted');
+    expect(aws.archived()[0]?.failure.errorMessage).toMatch(/receives would run out \(receive 46 of 50/);
+  });
+
+  it('defers the same record one receive earlier, with room for its attempts', async () => {
+    const record = jobRecord({
+      type: 'probe',
+      payload: { mode: 'succeed', deferTimes: 100, deferSeconds: 5 },
+      receiveCount: 45,
+    });
+    const runStates = {
+      read: async () =>
+        new Map([
+          [
+            record.messageId,
+            { runs: 0, receivesAccounted: 44, status: 'deferred', runInProgress: false, failure: undefined },
+          ],
+        ]),
+    };
+
+    const res = await consumer({ settings, runStates }).run([record]);
+
+    expect(failedIds(res)).toEqual([record.messageId]);
+    expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([5]);
+    expect(aws.sends()).toEqual([]);
+  });
+
+  it('holds a scheduled message without running it until its notBefore, keeping it scheduled', async () => {
+    // Prepare: a message its caller scheduled an hour after T0; running it would dead-letter it.
+    const { log, store } = transitions();
+    const notBefore = new Date(T0.getTime() + 3_600_000).toISOString();
+    const envelope = {
+      ...createEnvelope(
+        { type: 'probe', payload: { mode: 'fail-permanent' }, correlationId: 'req-1' },
+        T0,
+        randomUUID(),
+      ),
+      notBefore,
+    };
+    const record = sqsRecord({
+      body: JSON.stringify(envelope),
+      messageAttributes: { [ATTR.type]: 'probe', [ATTR.correlationId]: 'req-1' },
+    });
+
+    // Act
+    const res = await consumer({ settings, status: store }).run([record]);
+
+    // Assess: not run (no processing, no DLQ), hidden for the 59 minutes left.
+    expect(failedIds(res)).toEqual([record.messageId]);
+    expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([3540]);
+    expect(aws.sends()).toEqual([]);
+    expect(log).toEqual([['deferred', { notBefore, ran: false, state: 'scheduled' }]]);
+  });
+});
