@@ -7,10 +7,10 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { archiveKey, buildArchiveRecord, type ArchiveWriter, type FailureKind } from './archive';
-import { subjectOf } from './consumer/status-subject';
 import { DLQ_ATTR } from './dlq-attributes';
+import { isTenantName, JOB_TYPE_PATTERN } from './envelope';
 import { UnknownFailure } from './errors';
-import type { StatusStore } from './status/types';
+import type { StatusStore, StatusSubject } from './status/types';
 
 /** One DLQ the sweeper watches and the queue it belongs to. */
 export interface SweptQueue {
@@ -46,6 +46,40 @@ export function archivedByConsumer(attrs: Message['MessageAttributes']): boolean
     (kind === 'permanent' || kind === 'exhausted' || kind === 'unknown') &&
     typeof attrs?.[DLQ_ATTR.originalMessageId]?.StringValue === 'string'
   );
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;
+
+/**
+ * The status subject of a swept message whose body is a v1 envelope (`undefined` otherwise): the
+ * fields a status row needs (`id`, `type`, `createdAt`; `tenant` when valid), read without the
+ * envelope's zod schema, which would be ≈ 460 KB of the sweeper's bundle for these four fields.
+ * It gives the subject the consumer's `subjectOf` gives for every envelope that schema accepts
+ * (test/unit/sweeper.test.ts); it does not refuse unknown fields, so a later envelope version
+ * with more fields still gets its row marked.
+ */
+export function sweptSubject(body: string, messageId: string, fifo: boolean): StatusSubject | undefined {
+  let e: Record<string, unknown>;
+  try {
+    e = JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (typeof e !== 'object' || e === null || Array.isArray(e) || e.v !== 1) return undefined;
+  const { id, type, createdAt, tenant } = e;
+  if (typeof id !== 'string' || !UUID.test(id)) return undefined;
+  if (typeof type !== 'string' || !JOB_TYPE_PATTERN.test(type)) return undefined;
+  if (typeof createdAt !== 'string' || !ISO_TIME.test(createdAt) || Number.isNaN(Date.parse(createdAt)))
+    return undefined;
+  return {
+    id,
+    type,
+    queue: fifo ? 'fifo' : 'standard',
+    messageId,
+    acceptedAt: createdAt,
+    ...(isTenantName(tenant) ? { tenant } : {}),
+  };
 }
 
 /** Seconds a message stays hidden while a sweep looks at it; released (visibility 0) at the end. */
@@ -139,10 +173,7 @@ export async function sweep(
               deps.now?.(),
             );
             const key = archiveKey(record);
-            const subject = subjectOf(
-              { body: m.Body ?? '', messageId: originalId },
-              q.sourceQueueName.endsWith('.fifo'),
-            );
+            const subject = sweptSubject(m.Body ?? '', originalId, q.sourceQueueName.endsWith('.fifo'));
             if (
               subject &&
               deps.status &&

@@ -18,8 +18,11 @@ import {
   publishSweepMetrics,
   sweep,
   SWEEP_VISIBILITY_SECONDS,
+  sweptSubject,
   type SweptQueue,
 } from '../../lambda/shared/sweeper';
+import { subjectOf } from '../../lambda/shared/consumer/status-subject';
+import fc from 'fast-check';
 import { FakeAws, s3Error, silentLogger, sqsError } from '../helpers/aws-fakes';
 import { ARCHIVE_BUCKET, consumer } from '../helpers/consumer';
 import {
@@ -485,5 +488,78 @@ describe('DLQ sweeper metrics', () => {
     expect(docs[0]!._aws!.CloudWatchMetrics).toEqual([
       { Namespace: 'Test', Dimensions: [['service']], Metrics: [{ Name: 'archived', Unit: 'Count' }] },
     ]);
+  });
+});
+
+describe('the status subject of a swept message (without the envelope schema)', () => {
+  it('is the subject the consumer gives, for every envelope the schema accepts', () => {
+    const uuid = fc.uuid();
+    const time = fc
+      .date({
+        min: new Date('2000-01-01T00:00:00Z'),
+        max: new Date('2100-01-01T00:00:00Z'),
+        noInvalidDate: true,
+      })
+      .chain((d) =>
+        fc.constantFrom(
+          d.toISOString(),
+          d.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          d.toISOString().slice(0, 16) + 'Z',
+        ),
+      );
+    /** Mostly valid, sometimes not: most envelopes pass the schema, the rest differ in one or two fields. */
+    const mostly = <T, U>(valid: fc.Arbitrary<T>, invalid: fc.Arbitrary<U>) =>
+      fc.oneof({ arbitrary: valid, weight: 9 }, { arbitrary: invalid, weight: 1 });
+    const envelope = fc.record(
+      {
+        v: mostly(fc.constant(1), fc.constantFrom<unknown>(2, '1')),
+        id: mostly(uuid, fc.string()),
+        type: mostly(fc.constantFrom('probe', 'email.send', 'a:b-c_d'), fc.string({ maxLength: 3 })),
+        payload: mostly(fc.constant({}), fc.constantFrom<unknown>([], null)),
+        createdAt: mostly(
+          time,
+          fc.oneof(fc.string({ maxLength: 5 }), fc.constant('2026-11-22T10:00:00+01:00')),
+        ),
+        correlationId: mostly(fc.constant('req-1'), fc.constant('')),
+        tenant: mostly(
+          fc.constantFrom('tenant-a', 'arn:aws:iam::123456789012:role/x'),
+          fc.constantFrom('', 'a\u0000b'),
+        ),
+      },
+      { requiredKeys: ['v', 'id', 'type', 'payload', 'createdAt', 'correlationId'] },
+    );
+    let accepted = 0;
+    fc.assert(
+      fc.property(envelope, fc.boolean(), (e, isFifo) => {
+        const body = JSON.stringify(e);
+        const consumerSubject = subjectOf({ body, messageId: 'm-1' }, isFifo);
+        const swept = sweptSubject(body, 'm-1', isFifo);
+        if (consumerSubject) {
+          accepted++;
+          expect(swept).toEqual(consumerSubject);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    // The property held for many envelopes the schema accepted, not for a handful.
+    expect(accepted).toBeGreaterThan(100);
+  });
+
+  it('is undefined for a body that is not a v1 envelope', () => {
+    const valid = JSON.parse(probeBody()) as Record<string, unknown>;
+    for (const body of [
+      'not json',
+      'null',
+      '[]',
+      JSON.stringify({ ...valid, v: 2 }),
+      JSON.stringify({ ...valid, id: 'not-a-uuid' }),
+      JSON.stringify({ ...valid, type: 'has space' }),
+      JSON.stringify({ ...valid, createdAt: 'yesterday' }),
+      JSON.stringify({ ...valid, createdAt: 42 }),
+    ])
+      expect(sweptSubject(body, 'm-1', false), body).toBeUndefined();
+    expect(sweptSubject(JSON.stringify(valid), 'm-1', false)).toEqual(
+      subjectOf({ body: JSON.stringify(valid), messageId: 'm-1' }, false),
+    );
   });
 });
