@@ -43,6 +43,18 @@ export default defineConfig({
         resolve,
         test: {
           ...shared,
+          // The local console in real Chromium (Debian's, driven by playwright-core), on local mode.
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/local/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        resolve,
+        test: {
+          ...shared,
           // An app outside the repository that installs the packed package (README, "Adopting
           // the stack in your app"): npm pack, npm install, two synths and local mode.
           name: 'outside',

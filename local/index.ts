@@ -13,6 +13,7 @@ import {
   type LocalQueue,
 } from './aws/emulator';
 import { AlarmEvaluator, type AlarmStatus } from './control/alarms';
+import { LocalConsole } from './control/console';
 import { healthReport } from './control/endpoints';
 import { Journal } from './control/journal';
 import { functionEnv, logGroupNameOf } from './functions/environment';
@@ -111,6 +112,8 @@ export interface StartLocalOptions {
 /** The contents of `.local/env.json` (docs/DESIGN.md §6 item 8). */
 export interface LocalEnv {
   readonly apiUrl: string;
+  /** The local console page (`<apiUrl>/_local/console`). (Absent from env files written before it.) */
+  readonly consoleUrl?: string;
   /**
    * The first tenant's API key, for scripts that read one key; absent when no method requires
    * an API key (`iam` mode).
@@ -363,6 +366,21 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
         'note: methods require an API key but the template creates none: they refuse every request',
       );
     }
+    const localConsole = new LocalConsole({
+      stage,
+      topology,
+      lanes: lanes.lanes,
+      queues,
+      buckets,
+      tables,
+      emulator,
+      journal,
+      hosts,
+      alarms,
+      dynamodb: dynamo.client,
+      logger,
+    });
+    cleanup.push(() => localConsole.stop());
     const apiKey = auth.firstApiKey ?? '';
     const server: ApiServer = await startApiServer({
       port: apiPort,
@@ -382,12 +400,16 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
           ),
         alarms: () => alarms.states(),
         triggerSchedule: (id) => scheduler.trigger(id),
+        functions: () => topology.functions.map((f) => f.logicalId),
+        messageIdsOf: (envelopeId) => localConsole.messageIdsOf(envelopeId),
       },
+      console: (req, res, url) => localConsole.handle(req, res, url),
     });
     cleanup.push(() => server.stop());
 
     const env: LocalEnv = {
       apiUrl: server.url,
+      consoleUrl: `${server.url}/_local/console`,
       ...(auth.firstApiKey === undefined ? {} : { apiKey: auth.firstApiKey }),
       auth: authInfo,
       awsEndpoint: emulator.endpoint,
@@ -402,10 +424,12 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     };
     const envFile = options.envFile === undefined ? path.resolve('.local', 'env.json') : options.envFile;
     if (envFile) writeEnvFile(envFile, env);
+    localConsole.ready(env);
 
     for (const p of pollers) p.start();
     scheduler.start();
     alarms.start();
+    localConsole.start();
     logger.info(`local stage up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     let stopping: Promise<void> | undefined;
@@ -424,6 +448,8 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       stop() {
         stopping ??= (async () => {
           logger.info('stopping…');
+          // Open event streams would hold the server's close until the drain timeout.
+          await localConsole.stop();
           const apiClosed = server.stop(drainMs);
           await Promise.all([
             ...pollers.map((p) => p.stop(drainMs)),

@@ -107,6 +107,7 @@ export function banner(
   return [
     '',
     `  API        ${local.apiUrl}`,
+    ...(local.env.consoleUrl ? [`  console    ${local.env.consoleUrl}`] : []),
     ...authLines,
     `  AWS        ${local.awsEndpoint}   (SQS + S3, region ${local.region}; any credentials)`,
     ...(laneLines.length ? [`  lanes      ${laneLines.join(indent)}`] : []),

@@ -35,6 +35,11 @@ export interface ApiServerOptions {
   readonly journal: Journal;
   readonly logger: LocalLogger;
   readonly local: LocalEndpoints;
+  /**
+   * Serves the local console's requests (`/_local/console…`, `/_local/`) after the request guard;
+   * answers `false` for a path that is not its own.
+   */
+  readonly console?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
 
 /** The running API server. */
@@ -104,9 +109,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return;
     }
 
+    if (isLocalPath(url.pathname) && options.console && (await options.console(req, res, url))) return;
     if (isLocalPath(url.pathname)) {
       req.resume();
-      send(res, await answerLocalRequest(method, url.pathname, journal, options.local));
+      send(res, await answerLocalRequest(method, url.pathname, journal, options.local, url.searchParams));
       return;
     }
 

@@ -192,8 +192,12 @@ function spark(samples) {
   svg.setAttribute('role', 'img');
   const max = Math.max(1, ...samples.map((x) => x.visible + x.inFlight + x.delayed));
   const minutes = samples.length ? Math.max(1, Math.round((samples.at(-1).t - samples[0].t) / 60000)) : 0;
-  svg.setAttribute('aria-label', `depth over the last ${minutes} min, at most ${max}`);
-  const line = (value, cls) => {
+  const peak = Math.max(0, ...samples.map((x) => x.processed ?? 0));
+  svg.setAttribute(
+    'aria-label',
+    `depth over the last ${minutes} min, at most ${max}${peak ? `; at most ${peak} processed per sample` : ''}`,
+  );
+  const line = (value, cls, top = max) => {
     const pl = document.createElementNS(SVG, 'polyline');
     const n = samples.length;
     pl.setAttribute(
@@ -201,7 +205,7 @@ function spark(samples) {
       samples
         .map(
           (x, i) =>
-            `${n < 2 ? 0 : ((i / (n - 1)) * w).toFixed(1)},${(h - 1 - (value(x) / max) * (h - 2)).toFixed(1)}`,
+            `${n < 2 ? 0 : ((i / (n - 1)) * w).toFixed(1)},${(h - 1 - (value(x) / top) * (h - 2)).toFixed(1)}`,
         )
         .join(' '),
     );
@@ -212,7 +216,14 @@ function spark(samples) {
     line((x) => x.visible + x.inFlight + x.delayed),
     line((x) => x.inFlight, 'inflight'),
   );
+  if (peak) svg.append(line((x) => x.processed ?? 0, 'processed', peak));
   return svg;
+}
+
+function processedLastMinute(id, now) {
+  return (state.history[id] ?? [])
+    .filter((x) => x.t > now - 60_000)
+    .reduce((n, x) => n + (x.processed ?? 0), 0);
 }
 
 function renderQueues(s) {
@@ -228,6 +239,11 @@ function renderQueues(s) {
       el('td', { class: 'num', 'data-field': 'inFlight', text: d.inFlight }),
       el('td', { class: 'num', 'data-field': 'delayed', text: d.delayed }),
       el('td', { class: 'num', 'data-field': 'oldest', text: age(d.oldestAgeSeconds) }),
+      el('td', {
+        class: 'num',
+        'data-field': 'processed',
+        text: q.role === 'queue' ? processedLastMinute(q.id, s.t) : '–',
+      }),
       el('td', {}, spark(state.history[q.id] ?? [])),
     );
   });
@@ -501,6 +517,22 @@ function renderAlarms(s) {
       );
     }),
   );
+  $('#alarm-history').replaceChildren(
+    ...(s.alarmHistory.length
+      ? s.alarmHistory
+          .slice()
+          .reverse()
+          .map((c) =>
+            el(
+              'li',
+              { 'data-alarm': c.to },
+              el('time', { datetime: c.at, text: time(c.at) }),
+              el('strong', { text: `${c.name}: ${c.from} → ${c.to}` }),
+              el('div', { class: 'detail', text: c.reason }),
+            ),
+          )
+      : [el('li', { class: 'muted', text: 'no change since local mode started' })]),
+  );
 }
 
 // ---------------------------------------------------------------- wiring
@@ -509,7 +541,7 @@ function onSnapshot(s) {
   state.snapshot = s;
   for (const [id, q] of Object.entries(s.queues)) {
     const h = (state.history[id] ??= []);
-    h.push({ t: q.t, visible: q.visible, inFlight: q.inFlight, delayed: q.delayed });
+    h.push({ t: q.t, visible: q.visible, inFlight: q.inFlight, delayed: q.delayed, processed: q.processed });
     if (h.length > MAX_HISTORY) h.splice(0, h.length - MAX_HISTORY);
   }
   state.journalLength = s.journalLength;

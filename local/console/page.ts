@@ -39,7 +39,7 @@ export function consolePage(token: string, stage: string): string {
   <h2 id="queues-title">Queues</h2>
   <table id="queue-table">
     <caption class="sr-only">Every queue of the template, sampled every second</caption>
-    <thead><tr><th scope="col">Queue</th><th scope="col">Lane</th><th scope="col">Role</th><th scope="col">Visible</th><th scope="col">In flight</th><th scope="col">Delayed</th><th scope="col">Oldest</th><th scope="col">Depth, last minutes</th></tr></thead>
+    <thead><tr><th scope="col">Queue</th><th scope="col">Lane</th><th scope="col">Role</th><th scope="col">Visible</th><th scope="col">In flight</th><th scope="col">Delayed</th><th scope="col">Oldest</th><th scope="col">Processed, last min</th><th scope="col">Depth and throughput, last minutes</th></tr></thead>
     <tbody></tbody>
   </table>
 </section>
@@ -86,6 +86,8 @@ export function consolePage(token: string, stage: string): string {
     <thead><tr><th scope="col">Alarm</th><th scope="col">State</th><th scope="col">Reason</th><th scope="col">Evaluated</th></tr></thead>
     <tbody></tbody>
   </table>
+  <h3>Changes of state</h3>
+  <ol id="alarm-history" class="timeline" aria-label="alarm history"></ol>
 </section>
 </main>
 <dialog id="confirm-dialog" aria-labelledby="confirm-title">
@@ -141,7 +143,8 @@ ol.timeline li { margin: 0 0 .5rem; padding-left: .75rem; }
 ol.timeline time { color: var(--muted); font-size: .8rem; margin-right: .4rem; }
 ol.timeline .detail { color: var(--muted); font-size: .85rem; }
 svg.spark { display: block; } svg.spark polyline { fill: none; stroke: var(--info); stroke-width: 1.5; }
-svg.spark polyline.inflight { stroke: var(--warn); }
+svg.spark polyline.inflight { stroke: var(--warn); } svg.spark polyline.processed { stroke: var(--ok); stroke-dasharray: 2 2; }
+h3 { font-size: .9rem; margin: .75rem 0 .25rem; }
 dialog { border: 1px solid var(--line); border-radius: 6px; background: var(--card); color: var(--fg); }
 `;
 }

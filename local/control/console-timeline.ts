@@ -2,6 +2,21 @@ import type { MessageStatus } from '../../lambda/shared/status/types';
 import { outcomeOf } from './invocations-query';
 import type { InvocationRecord } from './journal';
 
+/** The fields of a status row (`GET /v1/messages/{id}`'s body) the timeline reads. */
+export type TimelineStatus = Pick<
+  MessageStatus,
+  | 'id'
+  | 'type'
+  | 'lane'
+  | 'status'
+  | 'attempts'
+  | 'acceptedAt'
+  | 'updatedAt'
+  | 'lastError'
+  | 'failure'
+  | 'messageIds'
+>;
+
 /** One step of a message's life, as the console draws it. */
 export interface TimelineEvent {
   /** ISO time; `null` for what has no time (where the message is now). */
@@ -55,7 +70,7 @@ export interface MessageLife {
   readonly envelopeId: string | null;
   /** Every SQS message id the message has had. */
   readonly messageIds: readonly string[];
-  readonly status: MessageStatus | null;
+  readonly status: TimelineStatus | null;
   readonly events: readonly TimelineEvent[];
 }
 
@@ -63,7 +78,7 @@ export interface MessageLife {
 export interface TimelineFacts {
   readonly query: string;
   readonly envelopeId: string | null;
-  readonly status: MessageStatus | null;
+  readonly status: TimelineStatus | null;
   /** Message ids known without the status row (a copy in a queue, the id searched for). */
   readonly messageIds: readonly string[];
   /** The journal, oldest first (only records that name one of the message ids are read). */

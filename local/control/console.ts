@@ -84,6 +84,17 @@ export interface QueueSample {
   readonly visible: number;
   readonly inFlight: number;
   readonly delayed: number;
+  /** Source queues: records its consumers took in since the previous sample. */
+  readonly processed?: number;
+}
+
+/** An alarm's change of state, as the console saw it. */
+export interface AlarmChange {
+  readonly at: string;
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
 }
 
 /** A dead-lettered message as the console lists it (ids and failure only: no payload). */
@@ -118,6 +129,8 @@ export interface ConsoleSnapshot {
   readonly queues: Readonly<Record<string, QueueSample & { readonly oldestAgeSeconds: number | null }>>;
   readonly functions: Readonly<Record<string, FunctionCounts>>;
   readonly alarms: ReturnType<AlarmEvaluator['states']>;
+  /** The alarms' changes of state since local mode started, newest last (the last 100). */
+  readonly alarmHistory: readonly AlarmChange[];
   readonly archive: { readonly objects: number | null };
   readonly dlq: readonly DlqEntry[];
   readonly journalLength: number;
@@ -216,6 +229,10 @@ export class LocalConsole {
   private archiveObjects: number | null = null;
   private readonly envelopeOfMessage = new Map<string, string>();
   private readonly actions: ConsoleAction[] = [];
+  private readonly alarmHistory: AlarmChange[] = [];
+  private readonly alarmStates = new Map<string, string>();
+  /** Records each lane queue's consumers had taken in at the previous sample. */
+  private readonly consumedBefore = new Map<string, number>();
   private readonly unsubscribe: () => void;
   private timer?: NodeJS.Timeout;
   private sampling?: Promise<void>;
@@ -356,36 +373,102 @@ export class LocalConsole {
   private async sample(): Promise<void> {
     const t = Date.now();
     const watched = this.clients.size > 0;
-    const limit = this.options.historySamples ?? 600;
     const dlq: DlqEntry[] = [];
-    await Promise.all(
-      this.options.queues.map(async (q) => {
-        const inspected = (await this.options.emulator.inspectQueue(q.name)) as Inspection | undefined;
-        if (!inspected) return;
-        const { ready, delayed, inflight } = inspected.messages;
-        const all = [...ready, ...delayed, ...inflight.map((i) => i.message)];
-        const oldest = all.length ? Math.min(...all.map((m) => m.sentTimestamp)) : undefined;
-        const sample = { t, visible: ready.length, inFlight: inflight.length, delayed: delayed.length };
-        this.latest.set(q.logicalId, {
-          ...sample,
-          oldestAgeSeconds: oldest === undefined ? null : Math.floor((t - oldest) / 1000),
-        });
-        const h = this.history.get(q.logicalId) ?? [];
-        h.push(sample);
-        if (h.length > limit) h.splice(0, h.length - limit);
-        this.history.set(q.logicalId, h);
-        for (const m of all) this.index(m.messageId, envelopeIdOf(m.body));
-        const lane = this.model.queues.find((x) => x.id === q.logicalId);
-        if (lane?.role === 'dlq') {
-          for (const m of all.slice(0, 100)) dlq.push(this.dlqEntry(lane.lane!, m));
-        }
-      }),
-    );
-    this.dlq = dlq.sort((a, b) => (a.sentAt < b.sentAt ? -1 : 1));
+    if (watched) {
+      // Someone looks: every message (ids for searches, the DLQ list, the oldest message's age).
+      await Promise.all(
+        this.options.queues.map(async (q) => {
+          const inspected = (await this.options.emulator.inspectQueue(q.name)) as Inspection | undefined;
+          if (!inspected) return;
+          const { ready, delayed, inflight } = inspected.messages;
+          const all = [...ready, ...delayed, ...inflight.map((i) => i.message)];
+          const oldest = all.length ? Math.min(...all.map((m) => m.sentTimestamp)) : undefined;
+          this.record(q.logicalId, t, ready.length, inflight.length, delayed.length, oldest);
+          for (const m of all) this.index(m.messageId, envelopeIdOf(m.body));
+          const lane = this.model.queues.find((x) => x.id === q.logicalId);
+          if (lane?.role === 'dlq') {
+            for (const m of all.slice(0, 100)) dlq.push(this.dlqEntry(lane.lane!, m));
+          }
+        }),
+      );
+      this.dlq = dlq.sort((a, b) => (a.sentAt < b.sentAt ? -1 : 1));
+    } else {
+      // Nobody looks: the counts alone, in one request, for the depth history.
+      const res = await fetch(`${this.options.emulator.endpoint}/_fauxqs/queues`);
+      const list = (await res.json()) as {
+        name: string;
+        approximateMessageCount: number;
+        approximateInflightCount: number;
+        approximateDelayedCount: number;
+      }[];
+      const byName = new Map(list.map((q) => [q.name, q]));
+      for (const q of this.options.queues) {
+        const c = byName.get(q.name);
+        if (c)
+          this.record(
+            q.logicalId,
+            t,
+            c.approximateMessageCount,
+            c.approximateInflightCount,
+            c.approximateDelayedCount,
+          );
+      }
+    }
+    this.noteAlarmChanges();
     if (watched && (this.ticks++ % 3 === 0 || this.archiveObjects === null))
       this.archiveObjects = await this.countArchive();
     if (!watched) return;
     this.push('snapshot', this.snapshot(t));
+  }
+
+  private record(
+    id: string,
+    t: number,
+    visible: number,
+    inFlight: number,
+    delayed: number,
+    oldest?: number,
+  ): void {
+    const lane = this.model.lanes.find((l) => l.queue === id);
+    let processed: number | undefined;
+    if (lane) {
+      const consumed = lane.consumers.reduce((n, f) => n + (this.counts.get(f)?.messages ?? 0), 0);
+      processed = consumed - (this.consumedBefore.get(id) ?? consumed);
+      this.consumedBefore.set(id, consumed);
+    }
+    const sample: QueueSample = {
+      t,
+      visible,
+      inFlight,
+      delayed,
+      ...(processed !== undefined ? { processed } : {}),
+    };
+    this.latest.set(id, {
+      ...sample,
+      oldestAgeSeconds: oldest === undefined ? null : Math.floor((t - oldest) / 1000),
+    });
+    const h = this.history.get(id) ?? [];
+    h.push(sample);
+    const limit = this.options.historySamples ?? 600;
+    if (h.length > limit) h.splice(0, h.length - limit);
+    this.history.set(id, h);
+  }
+
+  private noteAlarmChanges(): void {
+    for (const a of this.options.alarms.states()) {
+      const before = this.alarmStates.get(a.logicalId);
+      if (before !== undefined && before !== a.state) {
+        this.alarmHistory.push({
+          at: a.updatedAt,
+          name: a.name,
+          from: before,
+          to: a.state,
+          reason: a.reason,
+        });
+        if (this.alarmHistory.length > 100) this.alarmHistory.shift();
+      }
+      this.alarmStates.set(a.logicalId, a.state);
+    }
   }
 
   private dlqEntry(lane: string, m: InspectedMessage): DlqEntry {
@@ -450,6 +533,7 @@ export class LocalConsole {
         }),
       ),
       alarms: this.options.alarms.states(),
+      alarmHistory: this.alarmHistory,
       archive: { objects: this.archiveObjects },
       dlq: this.dlq,
       journalLength: this.options.journal.length,

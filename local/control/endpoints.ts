@@ -1,5 +1,6 @@
 import { jsonAnswer, type HttpAnswer } from '../apigateway/http-answer';
 import type { FunctionHost } from '../functions/host';
+import { filterInvocations, InvocationQueryError, parseInvocationQuery } from './invocations-query';
 import type { Journal } from './journal';
 
 /** Local-only endpoints (`/_local/...`) the API server also serves. */
@@ -10,6 +11,14 @@ export interface LocalEndpoints {
   alarms(): unknown;
   /** `POST /_local/schedules/<rule logical id>`; `undefined` for an unknown rule. */
   triggerSchedule(logicalId: string): Promise<unknown> | undefined;
+  /** The template's function logical ids (`?function=` must name one). @default any name is taken */
+  functions?(): readonly string[];
+  /**
+   * The SQS message ids an envelope id has had (its status row's `messageIds`), for
+   * `?envelopeId=`; `undefined` for an envelope the status table does not know.
+   * @default `?envelopeId=` is refused (no status table)
+   */
+  messageIdsOf?(envelopeId: string): Promise<readonly string[] | undefined>;
 }
 
 /** What `GET /_local/health` reports. */
@@ -47,16 +56,55 @@ export function isLocalPath(pathname: string): boolean {
 }
 
 /**
- * Answers a `/_local/...` request: `GET /_local/invocations` (the journal), `GET /_local/health`,
- * `GET /_local/alarms` and `POST /_local/schedules/<rule logical id>`; 404 JSON for anything else.
+ * `GET /_local/invocations`: the journal, oldest first, filtered by `?function=`, `?outcome=`
+ * (`ok`/`failed`), `?messageId=` (an SQS message id), `?envelopeId=` (the 202's id: every SQS
+ * message id its status row lists) and cut to the newest `?limit=`. A parameter that cannot be
+ * used is 400 naming it; an envelope id the status table does not know is 404.
+ */
+async function answerInvocations(
+  query: URLSearchParams,
+  journal: Journal,
+  local: LocalEndpoints,
+): Promise<HttpAnswer> {
+  const envelopeId = query.get('envelopeId') ?? undefined;
+  try {
+    const q = parseInvocationQuery(query, local.functions?.() ?? [...new Set([query.get('function') ?? ''])]);
+    if (envelopeId === undefined) return jsonAnswer(200, filterInvocations(journal.list(), q));
+    if (!local.messageIdsOf)
+      throw new InvocationQueryError(
+        'envelopeId',
+        'envelopeId needs the status table, which this stack has not',
+      );
+    const ids = await local.messageIdsOf(envelopeId);
+    if (!ids)
+      return jsonAnswer(404, {
+        error: {
+          code: 'NotFound',
+          message: `no message with envelope id ${envelopeId}`,
+          field: 'envelopeId',
+        },
+      });
+    const wanted = q.messageIds ? ids.filter((id) => q.messageIds!.includes(id)) : ids;
+    return jsonAnswer(200, filterInvocations(journal.list(), { ...q, messageIds: wanted }));
+  } catch (error) {
+    if (!(error instanceof InvocationQueryError)) throw error;
+    return jsonAnswer(400, { error: { code: 'BadRequest', message: error.message, field: error.field } });
+  }
+}
+
+/**
+ * Answers a `/_local/...` request: `GET /_local/invocations` (the journal, filtered by its
+ * query: {@link answerInvocations}), `GET /_local/health`, `GET /_local/alarms` and
+ * `POST /_local/schedules/<rule logical id>`; 404 JSON for anything else.
  */
 export async function answerLocalRequest(
   method: string,
   pathname: string,
   journal: Journal,
   local: LocalEndpoints,
+  query: URLSearchParams = new URLSearchParams(),
 ): Promise<HttpAnswer> {
-  if (method === 'GET' && pathname === '/_local/invocations') return jsonAnswer(200, journal.list());
+  if (method === 'GET' && pathname === '/_local/invocations') return answerInvocations(query, journal, local);
   if (method === 'GET' && pathname === '/_local/health') return jsonAnswer(200, local.health());
   if (method === 'GET' && pathname === '/_local/alarms') return jsonAnswer(200, local.alarms());
   const schedule = /^\/_local\/schedules\/([^/]+)$/.exec(pathname);

@@ -40,6 +40,7 @@ export class Journal {
   private lastStartedAt = '';
   /** `list()`'s sorted records until the next change. */
   private sorted?: InvocationRecord[];
+  private readonly listeners = new Set<(entry: InvocationRecord) => void>();
 
   constructor(readonly capacity: number = DEFAULT_JOURNAL_CAPACITY) {
     if (!Number.isInteger(capacity) || capacity < 1)
@@ -55,6 +56,13 @@ export class Journal {
     this.buffer[this.next] = entry;
     this.next = (this.next + 1) % this.capacity;
     this.size = Math.min(this.size + 1, this.capacity);
+    for (const listener of this.listeners) listener(entry);
+  }
+
+  /** Calls `listener` with each record appended from now on; returns the call that stops it. */
+  onRecord(listener: (entry: InvocationRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Number of records held. */

@@ -91,7 +91,7 @@ describe('local console', () => {
     // Arrange
     const { page, errors } = await openConsole();
     const sent = await stage.post('/v1/messages', probe({ mode: 'succeed', sleepMs: 1500, tag: 'console' }));
-    expect(sent.status).toBe(202);
+    expect(sent.status, sent.text).toBe(202);
 
     // Act: searched at once (it is still running), then followed live.
     const search = page.getByLabel('Message id', { exact: true });
@@ -106,6 +106,17 @@ describe('local console', () => {
     expect(await runs.first().textContent()).toContain(`message id ${sent.body.messageId}`);
     expect(await page.locator('#timeline li[data-kind="accepted"]').count()).toBe(1);
     expect(await page.locator('#timeline li').last().textContent()).toContain('status succeeded');
+    // The topology and the queue view count it, live.
+    await waitFor('the consumer counted in the topology', async () => {
+      const n = await page.locator(`[data-part="fn:${CONSUMER}"] [data-field="in"]`).first().textContent();
+      return Number(n) >= 1;
+    });
+    await waitFor('throughput on the standard queue', async () => {
+      const n = await page
+        .locator('#queue-table tr[data-queue="StandardQueue"] [data-field="processed"]')
+        .textContent();
+      return Number(n) >= 1;
+    });
     expect(errors).toEqual([]);
   });
 
@@ -196,6 +207,8 @@ describe('local console', () => {
       'the redriven run in the timeline',
       async () => (await page.locator('#timeline li[data-kind="run"]').count()) === 2,
     );
+    // The DLQ alarm went to ALARM when the DLQ first held a message, and its history says so.
+    await page.locator('#alarm-history li[data-alarm="ALARM"]').first().waitFor({ timeout: 30_000 });
     expect(errors).toEqual([]);
   });
 });

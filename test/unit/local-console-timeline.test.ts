@@ -18,7 +18,6 @@ const facts = (over: Partial<TimelineFacts> = {}): TimelineFacts => ({
   status: {
     id: 'e1',
     type: 'probe',
-    queue: 'standard',
     lane: 'standard',
     status: 'succeeded',
     attempts: 2,
