@@ -62,6 +62,11 @@ export interface StartLocalOptions {
   readonly apiPort?: number;
   /** Emulator (SQS + S3) port on 127.0.0.1; 0 picks a free one. @default 4566 */
   readonly awsPort?: number;
+  /**
+   * Whether standard queues prefer quiet tenants' messages as SQS fair queues do (bench: off for
+   * the baseline). @default true
+   */
+  readonly fairQueues?: boolean;
   /** DynamoDB emulator (dynalite) port on 127.0.0.1; 0 picks a free one. @default 0 */
   readonly dynamodbPort?: number;
   /** Region of every local resource. @default the stack's region, else us-east-1 */
@@ -235,7 +240,11 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   try {
     for (const file of ensureEmulatorPatches())
       logger.info(`applied the package's emulator patch to ${file} (npm had not run its postinstall)`);
-    const emulator = await startEmulator({ port: awsPort, region });
+    const emulator = await startEmulator({
+      port: awsPort,
+      region,
+      ...(options.fairQueues === undefined ? {} : { fairQueues: options.fairQueues }),
+    });
     cleanup.push(() => emulator.stop());
     logger.info(`emulator up on ${emulator.endpoint} (SQS + S3)`);
 

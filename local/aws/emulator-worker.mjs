@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
-/** @type {{ port: number, region: string }} */
+/** @type {{ port: number, region: string, fairQueues?: boolean }} */
 const data = workerData;
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 
@@ -55,9 +55,29 @@ async function allowAstralMessageCharacters() {
   }
 }
 
+const { refusalBody, refuseForeignRequest } = await import('./foreign-request.mjs');
+/**
+ * Turns the patched emulator's fair-queue preference (patches/fauxqs+1.9.2.patch,
+ * `SqsQueue.fairQueues`) on or off. Does nothing on an emulator without it.
+ */
+async function setFairQueues(/** @type {boolean} */ enabled) {
+  const url = new URL('./sqs/sqsStore.js', import.meta.resolve('fauxqs'));
+  if (!existsSync(fileURLToPath(url))) return;
+  const { SqsQueue } = await import(url.href);
+  if (SqsQueue?.fairQueues) SqsQueue.fairQueues.enabled = enabled;
+}
+
 const { buildApp } = await import('fauxqs');
 await allowAstralMessageCharacters();
+await setFairQueues(data.fairQueues !== false);
 const app = buildApp({ logger: false, defaultRegion: data.region });
+// This machine only: a foreign Host (DNS rebinding) or a cross-site browser request gets 403
+// before fauxqs sees it (its CORS would let any page read queues and buckets).
+app.addHook('onRequest', async (request, reply) => {
+  const refusal = refuseForeignRequest(request.headers);
+  if (refusal !== undefined)
+    return reply.code(403).header('content-type', 'application/x-amz-json-1.0').send(refusalBody(refusal));
+});
 try {
   const address = await app.listen({ port: data.port, host: '127.0.0.1' });
   port.postMessage({ type: 'listening', port: Number(new URL(address).port) });

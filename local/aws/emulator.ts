@@ -52,6 +52,11 @@ export interface EmulatorOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. */
   readonly port: number;
   readonly region: string;
+  /**
+   * Whether standard queues prefer quiet tenants' messages as SQS fair queues do (the patched
+   * emulator's `SqsQueue.fairQueues`; README, "Fair share"). @default true
+   */
+  readonly fairQueues?: boolean;
 }
 
 /**
@@ -78,7 +83,7 @@ export function ensureEmulatorPatches(): string[] {
  */
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
   const worker = new Worker(path.join(__dirname, 'emulator-worker.mjs'), {
-    workerData: { port: options.port, region: options.region },
+    workerData: { port: options.port, region: options.region, fairQueues: options.fairQueues ?? true },
     // Plain Node.js: no loader hooks inherited from the host (tsx, vitest).
     execArgv: [],
     name: 'emulator',

@@ -11,15 +11,20 @@ const { parsePatch, applyHunks } = require('../../scripts/postinstall.cjs') as {
 
 const ROOT = join(__dirname, '..', '..');
 const patch = parsePatch(readFileSync(join(ROOT, 'patches', 'fauxqs+1.9.2.patch'), 'utf8'));
-const [store] = patch;
+const store = patch.find((f) => f.file.endsWith('/sqsStore.js'));
 // The installed file is patched (patch-package ran at install): the original is the patch reversed.
 const patched = readFileSync(join(ROOT, store!.file), 'utf8');
 const reversed = store!.hunks.map((h) => ({ before: h.after, after: h.before }));
 const original = applyHunks(patched, reversed, 'reverse');
 
 describe('postinstall patch applier (an app installing the package)', () => {
-  it('reads the fauxqs patch as one file with its hunks', () => {
-    expect(patch.map((f) => f.file)).toEqual(['node_modules/fauxqs/dist/sqs/sqsStore.js']);
+  it('reads the fauxqs patch as its files with their hunks', () => {
+    expect(patch.map((f) => f.file)).toEqual([
+      'node_modules/fauxqs/dist/sqs/actions/sendMessage.js',
+      'node_modules/fauxqs/dist/sqs/actions/sendMessageBatch.js',
+      'node_modules/fauxqs/dist/sqs/sqsStore.js',
+    ]);
+    for (const f of patch) expect(f.hunks.length, f.file).toBeGreaterThanOrEqual(1);
     expect(store!.hunks.length).toBeGreaterThanOrEqual(2);
     expect(original).not.toBe(patched);
     expect(original).not.toContain('event-pipeline patch');
