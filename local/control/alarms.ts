@@ -47,7 +47,14 @@ export interface AlarmStatus {
   readonly value: number | null;
   readonly threshold: number;
   readonly comparison: string;
+  /** When the alarm was last evaluated (each sample). */
   readonly updatedAt: string;
+  /**
+   * When the alarm entered its current state (CloudWatch's `StateTransitionedTimestamp`): the
+   * evaluator's start for `INSUFFICIENT_DATA`, then the sample that changed the state. `ops status`
+   * shows it as `since`.
+   */
+  readonly stateChangedAt: string;
 }
 
 /** Parse result of one alarm: evaluable, or why not. */
@@ -118,6 +125,8 @@ export interface AlarmEvaluatorOptions {
   readonly logger: LocalLogger;
   /** How often to sample the queues. @default 2000 */
   readonly intervalMs?: number;
+  /** The clock of `updatedAt` and `stateChangedAt`. @default () => new Date() */
+  readonly now?: () => Date;
 }
 
 /**
@@ -140,6 +149,7 @@ export class AlarmEvaluator {
   private evaluating?: Promise<void>;
 
   constructor(private readonly options: AlarmEvaluatorOptions) {
+    const started = this.now();
     const byName = new Map(options.queues.map((q) => [q.name, q]));
     const plans = options.alarms.map((a) => planAlarm(a, options.resolver, byName));
     this.evaluated = plans.flatMap((p) => ('alarm' in p ? [p.alarm] : []));
@@ -155,9 +165,14 @@ export class AlarmEvaluator {
         value: null,
         threshold: a.threshold,
         comparison: a.comparison,
-        updatedAt: new Date().toISOString(),
+        updatedAt: started,
+        stateChangedAt: started,
       });
     }
+  }
+
+  private now(): string {
+    return (this.options.now?.() ?? new Date()).toISOString();
   }
 
   /** Current state of every evaluated alarm. */
@@ -207,12 +222,14 @@ export class AlarmEvaluator {
       const reason = breaching
         ? `Threshold crossed: ${a.metric} of ${a.queue.name} is ${shown} (${c.symbol} ${a.threshold})`
         : `${a.metric} of ${a.queue.name} is ${shown} (not ${c.symbol} ${a.threshold})`;
+      const at = this.now();
       this.status.set(a.logicalId, {
         ...previous,
         state,
         reason,
         value,
-        updatedAt: new Date().toISOString(),
+        updatedAt: at,
+        stateChangedAt: state === previous.state ? previous.stateChangedAt : at,
       });
       if (state !== previous.state && !(previous.state === 'INSUFFICIENT_DATA' && state === 'OK')) {
         this.options.logger.info(`${state.padEnd(5)}  ${a.name}  ${reason}`);

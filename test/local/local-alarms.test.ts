@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { planAlarm } from '../../local/control/alarms';
-import type { LocalQueue } from '../../local/aws/emulator';
+import { AlarmEvaluator, planAlarm } from '../../local/control/alarms';
+import type { Emulator, LocalQueue } from '../../local/aws/emulator';
+import type { LocalLogger } from '../../local/log';
 import { localPseudoParameters, Resolver } from '../../local/template/resolver';
 import type { TemplateResource } from '../../local/template/reader';
 
@@ -110,5 +111,60 @@ describe('local alarm evaluation plan', () => {
       name: alarm.logicalId,
       reason,
     });
+  });
+});
+
+describe('local alarm evaluator: when a state began', () => {
+  /** An evaluator of the DLQ depth alarm over a queue whose depth is `depths[n]` at sample n. */
+  function evaluatorOver(depths: number[]) {
+    let sample = 0;
+    let clock = Date.parse('2026-12-01T10:00:00.000Z');
+    const lines: string[] = [];
+    const emulator = {
+      sqs: {
+        send: async () => ({ Attributes: { ApproximateNumberOfMessages: String(depths[sample++]) } }),
+      },
+    } as unknown as Emulator;
+    const logger: LocalLogger = {
+      mode: 'silent',
+      info: (line) => lines.push(line),
+      warn: () => undefined,
+      functionLine: () => undefined,
+    };
+    const evaluator = new AlarmEvaluator({
+      alarms: [alarms.depth],
+      resolver,
+      emulator,
+      queues: [queue],
+      logger,
+      now: () => new Date(clock),
+    });
+    const tick = async () => {
+      clock += 60_000;
+      await evaluator.evaluate();
+      const [s] = evaluator.states();
+      return { state: s!.state, updatedAt: s!.updatedAt, stateChangedAt: s!.stateChangedAt };
+    };
+    return { evaluator, tick, lines };
+  }
+
+  it('reports stateChangedAt: the start, then the sample that changed the state, kept while it holds', async () => {
+    const { evaluator, tick, lines } = evaluatorOver([0, 1, 2, 0]);
+
+    const before = evaluator.states()[0]!;
+    const samples = [await tick(), await tick(), await tick(), await tick()];
+
+    expect(before).toMatchObject({
+      state: 'INSUFFICIENT_DATA',
+      updatedAt: '2026-12-01T10:00:00.000Z',
+      stateChangedAt: '2026-12-01T10:00:00.000Z',
+    });
+    expect(samples).toEqual([
+      { state: 'OK', updatedAt: '2026-12-01T10:01:00.000Z', stateChangedAt: '2026-12-01T10:01:00.000Z' },
+      { state: 'ALARM', updatedAt: '2026-12-01T10:02:00.000Z', stateChangedAt: '2026-12-01T10:02:00.000Z' },
+      { state: 'ALARM', updatedAt: '2026-12-01T10:03:00.000Z', stateChangedAt: '2026-12-01T10:02:00.000Z' },
+      { state: 'OK', updatedAt: '2026-12-01T10:04:00.000Z', stateChangedAt: '2026-12-01T10:04:00.000Z' },
+    ]);
+    expect(lines.map((l) => l.split('  ')[0]!.trim())).toEqual(['ALARM', 'OK']);
   });
 });
