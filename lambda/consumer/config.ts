@@ -1,10 +1,12 @@
 import {
   defineEnvironment,
   integer,
+  json,
   text,
   type ConfigOf,
   type EnvironmentInput,
 } from '../shared/env-contract';
+import { rateLimitOf } from '../shared/consumer/rate-limit';
 import { SHARED_VARIABLES } from '../shared/shared-environment';
 
 /**
@@ -28,6 +30,8 @@ const contract = defineEnvironment({
   backoffCapSeconds: integer('BACKOFF_CAP_SECONDS'),
   /** The lane's deferral cap: how long after it was enqueued a message may be held back, in seconds. */
   maxDeferralSeconds: integer('MAX_DEFERRAL_SECONDS'),
+  /** The lane's rate limit across its consumers, `null` for none: `{ "perSecond": n, "burst": n }`. */
+  rateLimit: json('RATE_LIMIT', rateLimitOf),
   archiveBucket: SHARED_VARIABLES.archiveBucket,
   statusTable: SHARED_VARIABLES.statusTable,
   statusRetentionDays: SHARED_VARIABLES.statusRetentionDays,

@@ -9,6 +9,7 @@ import { createConsumer, type ConsumerSettings } from './consumer';
 import { DynamoMarkerStore } from './consumer/culprit';
 import { PowertoolsRecordIdempotency } from './consumer/idempotency';
 import { DynamoRunStates } from './consumer/run-state';
+import { DynamoRateLimiter } from './consumer/rate-limit';
 import { installFaultGuard } from './consumer/fault-guard';
 import type { BatchProcessing } from './consumer/processing';
 import type { JobRegistry } from './jobs/registry';
@@ -67,6 +68,10 @@ export function createConsumerHandler(
     runStates: new DynamoRunStates(db, config.statusTable),
     // Written around a suspect's lone run (FIFO; `consumer/culprit.ts`); read with the rows above.
     markers: new DynamoMarkerStore(db, config.statusTable),
+    // The lane's rate limit: one bucket row on the status table shared by all its consumers.
+    ...(config.rateLimit
+      ? { rateLimiter: new DynamoRateLimiter(db, config.statusTable, config.lane, config.rateLimit) }
+      : {}),
     // Its records live on the status rows and carry the `processing`/`succeeded` transitions.
     idempotency: new PowertoolsRecordIdempotency({
       db,

@@ -59,6 +59,13 @@ export interface LaneProps {
    * @default { maxSeconds: queue retention − 2 h, maxSteps: 0 }
    */
   readonly deferral?: { readonly maxSeconds?: number; readonly maxSteps?: number };
+  /**
+   * At most `perSecond` handler runs per second across all the lane's consumers, in bursts of up to
+   * `burst` (a shared token bucket on the status table, `lambda/shared/consumer/rate-limit.ts`). A
+   * record that finds no token is deferred to the next one (no attempt spent): size
+   * `deferral.maxSteps` for the waits. @default no limit
+   */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst?: number };
 }
 
 /** A lane with every setting resolved. */
@@ -74,6 +81,8 @@ export interface ResolvedLane {
   readonly environment: Readonly<Record<string, string>>;
   /** The deferral cap, in seconds after a message was enqueued (`lambda/shared/consumer/deferral.ts`). */
   readonly maxDeferralSeconds: number;
+  /** The lane's rate limit across its consumers; `null` for none. */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number } | null;
 }
 
 /** Variable names the consumer's own contract uses; a lane's `environment` may not set them. */
@@ -96,6 +105,7 @@ export function resolveLanes(
     maxReceiveCount: settings.maxReceiveCount,
     backoff: settings.backoff,
     maxDeferralSeconds: defaultMaxDeferralSeconds(retentionSeconds),
+    rateLimit: null,
   });
   const out: ResolvedLane[] = [
     { name: DEFAULT_STANDARD_LANE, fifo: false, isDefault: true, environment: {}, ...base(false) },
@@ -157,6 +167,18 @@ export function resolveLanes(
         `deferral.maxSeconds must be an integer 1–${deferralCeiling} (the queue retention less ` +
           `${DEFERRAL_RETENTION_MARGIN_SECONDS / 3600} hours, so a deferred message never expires)`,
       );
+    const rateLimit = p.rateLimit
+      ? { perSecond: p.rateLimit.perSecond, burst: p.rateLimit.burst ?? 1 }
+      : null;
+    if (
+      rateLimit &&
+      (!(rateLimit.perSecond > 0) ||
+        rateLimit.perSecond > 10_000 ||
+        !Number.isInteger(rateLimit.burst) ||
+        rateLimit.burst < 1 ||
+        rateLimit.burst > 10_000)
+    )
+      fail('rateLimit needs 0 < perSecond <= 10000 and an integer burst 1–10000');
     // Keeps the pipeline's receives-per-attempt backstop when the lane gives more attempts, and
     // room for the deferral steps the lane expects (each costs a receive).
     const maxReceiveCount = Math.min(
@@ -186,6 +208,7 @@ export function resolveLanes(
       backoff,
       environment,
       maxDeferralSeconds,
+      rateLimit,
     });
   }
   return out;

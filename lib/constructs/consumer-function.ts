@@ -37,6 +37,8 @@ export interface ConsumerFunctionProps {
    * @default DEFAULT_MAX_DEFERRAL_SECONDS (4 days less 2 hours)
    */
   readonly maxDeferralSeconds?: number;
+  /** At most `perSecond` runs per second (bursts of `burst`) across the lane's consumers. @default no limit */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number } | null;
   /** Retry backoff, first delay and cap, in seconds (required). */
   readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };
   /** Retention of the function's log group, in days (required). */
@@ -89,6 +91,7 @@ export class ConsumerFunction extends Construct {
           backoffBaseSeconds: props.backoff.baseSeconds,
           backoffCapSeconds: props.backoff.capSeconds,
           maxDeferralSeconds: props.maxDeferralSeconds ?? DEFAULT_MAX_DEFERRAL_SECONDS,
+          rateLimit: props.rateLimit ?? null,
           archiveBucket: props.archive.bucket.bucketName,
           statusTable: props.statusTable.table.tableName,
           statusRetentionDays: props.status.retentionDays,

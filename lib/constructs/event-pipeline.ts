@@ -197,6 +197,7 @@ export class EventPipeline extends Construct {
         archive: this.archive,
         maxAttempts: lane.maxAttempts,
         maxDeferralSeconds: lane.maxDeferralSeconds,
+        rateLimit: lane.rateLimit,
         backoff: lane.backoff,
         logRetentionDays: c.logRetentionDays,
         retainLogs: c.retainLogs,

@@ -14,6 +14,7 @@ import { fifoProcessing } from '../../lambda/shared/consumer/fifo-processor';
 import type { MarkerStore } from '../../lambda/shared/consumer/culprit';
 import type { RecordIdempotency } from '../../lambda/shared/consumer/idempotency';
 import type { RunStates } from '../../lambda/shared/consumer/run-state';
+import type { RateLimiter } from '../../lambda/shared/consumer/rate-limit';
 import type { StatusStore } from '../../lambda/shared/status/types';
 import { standardProcessing } from '../../lambda/shared/consumer/standard-processor';
 import type { JobRegistry } from '../../lambda/shared/jobs/registry';
@@ -57,6 +58,8 @@ export interface ConsumerOptions {
   readonly markers?: MarkerStore;
   /** Unfinished runs on the status rows. @default none */
   readonly runStates?: RunStates;
+  /** The lane's rate limit. @default none */
+  readonly rateLimiter?: RateLimiter;
   /** @default a silent logger */
   readonly logger?: Logger;
 }
@@ -90,6 +93,7 @@ export function consumer(opts: ConsumerOptions = {}) {
     ...(opts.memo ? { memo: opts.memo } : {}),
     ...(opts.markers ? { markers: opts.markers } : {}),
     ...(opts.runStates ? { runStates: opts.runStates } : {}),
+    ...(opts.rateLimiter ? { rateLimiter: opts.rateLimiter } : {}),
     now: () => new Date(T0.getTime() + 60_000),
   });
   return {

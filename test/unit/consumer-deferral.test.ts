@@ -174,4 +174,38 @@ describe('consumer: deferral', () => {
     expect(aws.sends()).toEqual([]);
     expect(log).toEqual([['deferred', { notBefore, ran: false, state: 'scheduled' }]]);
   });
+
+  it("defers a record that finds no token in the lane's rate limit, without running it", async () => {
+    // Prepare: the bucket's next token is 1.5 s away; running the probe would dead-letter it.
+    const { log, store } = transitions();
+    const record = jobRecord({ type: 'probe', payload: { mode: 'fail-permanent' } });
+    const asked: number[] = [];
+    const rateLimiter = {
+      take: async (at: Date) => {
+        asked.push(at.getTime());
+        return 1500;
+      },
+    };
+
+    // Act
+    const res = await consumer({ settings, status: store, rateLimiter }).run([record]);
+
+    // Assess: not run, hidden 2 s (whole seconds, rounded up), status deferred to the token's time.
+    expect(asked).toEqual([NOW]);
+    expect(failedIds(res)).toEqual([record.messageId]);
+    expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([2]);
+    expect(aws.sends()).toEqual([]);
+    expect(log).toEqual([
+      ['deferred', { notBefore: new Date(NOW + 1500).toISOString(), ran: false, state: 'deferred' }],
+    ]);
+  });
+
+  it('runs a record that gets a token', async () => {
+    const record = jobRecord({ type: 'probe', payload: { mode: 'succeed' } });
+
+    const res = await consumer({ settings, rateLimiter: { take: async () => 0 } }).run([record]);
+
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.visibilityChanges()).toEqual([]);
+  });
 });

@@ -783,6 +783,7 @@ describe('consumer Lambda entry points', () => {
     BACKOFF_BASE_SECONDS: '10',
     BACKOFF_CAP_SECONDS: '600',
     MAX_DEFERRAL_SECONDS: '338400',
+    RATE_LIMIT: 'null',
     ARCHIVE_BUCKET,
     STATUS_TABLE: 'status',
     STATUS_RETENTION_DAYS: '7',

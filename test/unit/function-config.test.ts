@@ -20,6 +20,7 @@ describe('function configuration', () => {
     BACKOFF_BASE_SECONDS: '2',
     BACKOFF_CAP_SECONDS: '300',
     MAX_DEFERRAL_SECONDS: '3600',
+    RATE_LIMIT: '{"perSecond":5,"burst":2}',
     ARCHIVE_BUCKET: 'bucket',
     STATUS_TABLE: 'status',
     STATUS_RETENTION_DAYS: '7',
@@ -36,6 +37,10 @@ describe('function configuration', () => {
       backoff: { baseSeconds: 2, capSeconds: 300 },
       maxDeferralSeconds: 3600,
     });
+    expect(consumerConfig.fromEnvironment(env).rateLimit).toEqual({ perSecond: 5, burst: 2 });
+    expect(() => consumerConfig.fromEnvironment({ ...env, RATE_LIMIT: '{"perSecond":0,"burst":1}' })).toThrow(
+      /RATE_LIMIT/,
+    );
     expect(consumerConfig.fromEnvironment(env).archiveBucket).toBe('bucket');
   });
 
@@ -71,6 +76,7 @@ describe('function configuration', () => {
       backoffBaseSeconds: 10,
       backoffCapSeconds: 600,
       maxDeferralSeconds: 338_400,
+      rateLimit: null,
       archiveBucket: 'bucket',
       statusTable: 'status',
       statusRetentionDays: 7,
@@ -88,6 +94,7 @@ describe('function configuration', () => {
       BACKOFF_BASE_SECONDS: '10',
       BACKOFF_CAP_SECONDS: '600',
       MAX_DEFERRAL_SECONDS: '338400',
+      RATE_LIMIT: 'null',
       ARCHIVE_BUCKET: 'bucket',
       STATUS_TABLE: 'status',
       STATUS_RETENTION_DAYS: '7',

@@ -33,6 +33,7 @@ import {
 } from './failure-policy';
 import { BatchMetrics } from './metrics';
 import { InProgressElsewhere, type RecordIdempotency } from './idempotency';
+import type { RateLimiter } from './rate-limit';
 import { subjectOf } from './status-subject';
 import type { BatchProcessing } from './processing';
 import { logFailure } from './failure-log';
@@ -98,6 +99,12 @@ export interface ConsumerDeps {
    * a run, and the memo alone tells suspects)
    */
   readonly runStates?: RunStates;
+  /**
+   * The lane's rate limit across all its consumers (`./rate-limit.ts`): a record that finds no
+   * token is deferred until the next one, without running and without spending an attempt.
+   * @default no limit
+   */
+  readonly rateLimiter?: RateLimiter;
 }
 
 /**
@@ -275,6 +282,7 @@ export function createConsumer(deps: ConsumerDeps) {
     attempt: Attempt,
     log: Logger,
     metrics: BatchMetrics,
+    reason: 'not due' | 'rate limit' = 'not due',
   ): Promise<void> {
     const plan = planDeferral(due, deferralContext(record, attempt));
     if (plan.action === 'exhausted')
@@ -283,13 +291,16 @@ export function createConsumer(deps: ConsumerDeps) {
     // Scheduled by its caller and never run: it stays `scheduled`.
     const facts = history.facts;
     const state =
-      facts === undefined || facts.status === 'scheduled' || facts.status === 'accepted'
+      reason === 'not due' &&
+      (facts === undefined || facts.status === 'scheduled' || facts.status === 'accepted')
         ? 'scheduled'
         : 'deferred';
-    log.info('not due yet: hidden again without running', {
-      notBefore: due.toISOString(),
-      visibilitySeconds,
-    });
+    log.info(
+      reason === 'not due'
+        ? 'not due yet: hidden again without running'
+        : "no token in the lane's rate limit: deferred without running",
+      { notBefore: due.toISOString(), visibilitySeconds },
+    );
     const subject = subjectOf(record, processing.fifo, settings.lane);
     if (subject) await deps.status?.deferred(subject, { notBefore: due.toISOString(), ran: false, state });
     await changeVisibility(record, visibilitySeconds, log);
@@ -426,6 +437,25 @@ export function createConsumer(deps: ConsumerDeps) {
     const due = laterOf(notBeforeOfBody(record.body), history.facts?.notBefore);
     if (due && due.getTime() > now().getTime())
       return waitUntilDue(record, due, history, attempt, log, metrics);
+    if (deps.rateLimiter && subject) {
+      // The lane's rate limit: no token, no run (deferred to the next token, no attempt spent).
+      const at = now();
+      const waitMs = await deps.rateLimiter.take(at).catch((error: unknown) => {
+        // Never hammer the downstream: a bucket that cannot be read holds the record a second.
+        log.warn('rate limit bucket unreachable: deferring the record 1 s', { error });
+        return 1000;
+      });
+      if (waitMs > 0)
+        return waitUntilDue(
+          record,
+          new Date(at.getTime() + waitMs),
+          history,
+          attempt,
+          log,
+          metrics,
+          'rate limit',
+        );
+    }
     if (budgetMs < MIN_RECORD_BUDGET_MS) {
       // Not an attempt: no run, no status change; visible again at once (in order, on FIFO).
       log.info('no time left in the invocation for this record: handing it back unrun', { budgetMs });

@@ -1,0 +1,153 @@
+/**
+ * A lane's rate limit across all its concurrent consumers (issue 22, item 3): at most `perSecond`
+ * handler runs per second, with bursts of up to `burst`, however many sandboxes run the lane.
+ *
+ * **Algorithm.** GCRA (the generic cell rate algorithm, a token bucket written as one number): the
+ * row holds the bucket's theoretical arrival time `tat` (epoch ms). A run at time `t` is allowed
+ * when `tat - (burst - 1) * T <= t` (`T = 1000 / perSecond` ms), and moves `tat` to
+ * `max(tat, t) + T`. Each admission is one conditional `UpdateItem`, atomic in DynamoDB, so two
+ * consumers can never both take the last token: `max` is not an update expression, so the two
+ * cases are two conditional writes (`tat <= t`: start from `t`; `t < tat <= t + (burst - 1) * T`:
+ * add `T`), tried in the order the last known `tat` makes likely (one request in the common case).
+ * When neither applies the bucket is empty: one consistent `GetItem` reads `tat`, and the wait is
+ * `tat - (burst - 1) * T - t`.
+ *
+ * **Where.** One row per lane on the status table, key `msg#~rate#<lane>`: under the status rows'
+ * prefix, so the consumer's existing row-scoped grant covers it (`~` never starts an envelope id,
+ * a UUID, so no message's row and no API id can name it). It expires like a status row (TTL).
+ *
+ * **Cost.** One `UpdateItem` per admitted run when the guess is right, two when the bucket turned
+ * from idle to busy (or back) since this sandbox last looked, plus one `GetItem` per record that
+ * finds no token (it is then deferred, `./deferral.ts`, without spending an attempt).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EnvValueError } from '../env-contract';
+import { STATUS_TABLE_KEYS } from '../status/keys';
+
+/** A lane's rate limit: `perSecond` runs per second, bursts of up to `burst` (at least 1). */
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+/** Takes a token for one handler run. */
+export interface RateLimiter {
+  /** 0 when a token was taken (run now), else the milliseconds until one may be (do not run). */
+  take(now: Date): Promise<number>;
+}
+
+/** The key of a lane's bucket row. */
+export function rateLimitKey(lane: string): string {
+  return `${STATUS_TABLE_KEYS.statusPrefix}~rate#${lane}`;
+}
+
+/** How long a bucket row is kept after its last use (its TTL), in seconds. */
+const ROW_TTL_SECONDS = 86_400;
+
+/** {@link RateLimiter} on a row of the status table (GCRA with conditional writes). */
+export class DynamoRateLimiter implements RateLimiter {
+  readonly #interval: number;
+  readonly #tolerance: number;
+  /** The bucket's `tat` as this sandbox last saw it. */
+  #tat: number | undefined;
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly lane: string,
+    limit: RateLimit,
+  ) {
+    this.#interval = 1000 / limit.perSecond;
+    this.#tolerance = (Math.max(1, Math.floor(limit.burst)) - 1) * this.#interval;
+  }
+
+  async take(now: Date): Promise<number> {
+    const t = now.getTime();
+    // A few rounds: a write can lose a race to another consumer between the two conditions.
+    for (let round = 0; round < 3; round++) {
+      const busyFirst = this.#tat !== undefined && this.#tat > t;
+      if (await (busyFirst ? this.#advance(t) : this.#start(t))) return 0;
+      if (await (busyFirst ? this.#start(t) : this.#advance(t))) return 0;
+      const tat = await this.#read();
+      if (tat === undefined) continue;
+      this.#tat = tat;
+      const wait = tat - this.#tolerance - t;
+      if (wait > 0) return Math.ceil(wait);
+    }
+    // Contended all along: try again after one interval.
+    return Math.ceil(this.#interval);
+  }
+
+  #key() {
+    return { [STATUS_TABLE_KEYS.partitionKey]: rateLimitKey(this.lane) };
+  }
+
+  /** An idle bucket (`tat <= t`, or none yet): `tat = t + T`. */
+  async #start(t: number): Promise<boolean> {
+    const next = t + this.#interval;
+    const ok = await this.#update('SET tat = :next, #exp = :exp', 'attribute_not_exists(tat) OR tat <= :t', {
+      ':next': next,
+      ':t': t,
+    });
+    if (ok) this.#tat = next;
+    return ok;
+  }
+
+  /** A busy bucket with room (`t < tat <= t + (burst - 1) * T`): `tat = tat + T`. */
+  async #advance(t: number): Promise<boolean> {
+    const ok = await this.#update('SET tat = tat + :interval, #exp = :exp', 'tat > :t AND tat <= :max', {
+      ':interval': this.#interval,
+      ':t': t,
+      ':max': t + this.#tolerance,
+    });
+    if (ok && this.#tat !== undefined) this.#tat += this.#interval;
+    return ok;
+  }
+
+  async #update(expression: string, condition: string, values: Record<string, number>): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.#key(),
+          UpdateExpression: expression,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#exp': STATUS_TABLE_KEYS.ttlAttribute },
+          ExpressionAttributeValues: {
+            ...values,
+            ':exp': Math.floor(Date.now() / 1000) + ROW_TTL_SECONDS,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async #read(): Promise<number | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: this.#key(), ConsistentRead: true }),
+    );
+    const tat = out.Item?.tat;
+    return typeof tat === 'number' ? tat : undefined;
+  }
+}
+
+/** Checks a lane's rate limit as its consumer's environment carries it (`null`: none). */
+export function rateLimitOf(value: unknown): RateLimit | null {
+  if (value === null) return null;
+  const v = value as Partial<RateLimit> | undefined;
+  if (
+    typeof v !== 'object' ||
+    typeof v.perSecond !== 'number' ||
+    !(v.perSecond > 0) ||
+    typeof v.burst !== 'number' ||
+    !Number.isInteger(v.burst) ||
+    v.burst < 1
+  )
+    throw new EnvValueError('must be null or { "perSecond": > 0, "burst": an integer >= 1 }');
+  return { perSecond: v.perSecond, burst: v.burst };
+}
