@@ -11,12 +11,18 @@
  * |                                  |                | fails, report failed (the next delivery, or the  |
  * |                                  |                | redrive policy, moves it)                        |
  * | retryable error, earlier attempt | `retry`        | visibility = backoff, report failed              |
+ * | `RetryLaterError` (any attempt)  | (deferral)     | not a failure: `./deferral.ts` plans it (no      |
+ * |                                  |                | attempt spent; visibility = time to notBefore,   |
+ * |                                  |                | report failed), or gives it up past the cap or   |
+ * |                                  |                | the queue's receives (`deferral-exhausted`)      |
  *
  * Anything not known to be permanent is retryable (`isPermanent` in `../errors.ts`). A record's
  * final attempt is its `maxAttempts`-th handler run (counted on its status row), or its
  * `maxReceiveCount`-th receive (the redrive policy's backstop), whichever comes first: receives
  * that did not run the handler (hand-backs of crash isolation, a batch-mate's crash) do not use
- * up its attempts.
+ * up its attempts, and neither do runs that deferred (the row's `deferLog`, `./run-state.ts`).
+ * Deferrals do use receives: `planDeferral` keeps enough of them for the remaining attempts, so
+ * the redrive backstop never moves a deferred message early.
  */
 import { backoffSeconds, type BackoffSettings } from '../backoff';
 import { isPermanent } from '../errors';
