@@ -342,24 +342,15 @@ async function fetchJournal() {
   try {
     const q = filterQuery();
     q.set('limit', String(MAX_ROWS));
-    let res;
-    let note = '';
-    if (f.messageId) {
-      // An envelope id first (every message id it has had), else an SQS message id.
-      const byEnvelope = new URLSearchParams(q);
-      byEnvelope.set('envelopeId', f.messageId);
-      res = await fetch(`/_local/invocations?${byEnvelope}`);
-      if (res.status === 404) q.set('messageId', f.messageId);
-      else note = ' (by envelope id)';
-    }
-    if (!res || res.status === 404) res = await fetch(`/_local/invocations?${q}`);
+    if (f.messageId) q.set('id', f.messageId);
+    const res = await fetch(`/_local/console/invocations?${q}`);
     const body = await res.json();
     if (!res.ok) {
       state.filtered = [];
       state.filterNote = body.error?.message ?? `HTTP ${res.status}`;
     } else {
-      state.filtered = body;
-      state.filterNote = note;
+      state.filtered = body.records;
+      state.filterNote = body.by === 'envelopeId' ? '(by envelope id)' : '';
     }
   } finally {
     state.fetchingJournal = false;

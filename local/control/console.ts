@@ -28,6 +28,7 @@ import {
   type MessageLife,
   type QueuedCopy,
 } from './console-timeline';
+import { filterInvocations, InvocationQueryError, parseInvocationQuery } from './invocations-query';
 import type { InvocationRecord, Journal } from './journal';
 
 /** The console's path; `/_local` and `/_local/` redirect to it. */
@@ -727,6 +728,10 @@ export class LocalConsole {
       this.openStream(req, res);
       return true;
     }
+    if (method === 'GET' && route === '/invocations') {
+      this.json(res, ...(await this.invocations(url.searchParams)));
+      return true;
+    }
     if (method === 'GET' && route === '/message') {
       const id = url.searchParams.get('id')?.trim();
       if (!id) {
@@ -801,6 +806,31 @@ export class LocalConsole {
       return true;
     }
     return false;
+  }
+
+  /**
+   * The journal view's query: `GET /_local/invocations`'s filters, with `id` for an envelope id
+   * (every SQS message id its status row lists) or else an SQS message id; answers which it was.
+   */
+  private async invocations(params: URLSearchParams): Promise<[number, unknown]> {
+    const query = new URLSearchParams(params);
+    const id = query.get('id')?.trim();
+    query.delete('id');
+    try {
+      const q = parseInvocationQuery(
+        query,
+        this.model.functions.map((f) => f.id),
+      );
+      const envelopeIds = id ? await this.messageIdsOf(id) : undefined;
+      const records = filterInvocations(this.options.journal.list(), {
+        ...q,
+        ...(id ? { messageIds: envelopeIds ?? [id] } : {}),
+      });
+      return [200, { by: id ? (envelopeIds ? 'envelopeId' : 'messageId') : null, records }];
+    } catch (error) {
+      if (!(error instanceof InvocationQueryError)) throw error;
+      return [400, { error: { code: 'BadRequest', message: error.message, field: error.field } }];
+    }
   }
 
   private tokenMatches(given: string): boolean {
