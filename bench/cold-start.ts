@@ -174,6 +174,12 @@ function commitOf(dir: string): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
+/** The error line of a failed child's stderr (`ConfigError: …`), else its last lines. */
+function childError(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  return lines.find((l) => /^\w*Error\b/.test(l.trim()))?.trim() ?? lines.slice(-3).join(' | ');
+}
+
 /** Runs `script` (an ES module) in a fresh node with `env`; returns its last stdout line as JSON. */
 function child(script: string, env: Record<string, string>, nodeOptions: string): Json {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
@@ -183,8 +189,7 @@ function child(script: string, env: Record<string, string>, nodeOptions: string)
     env: { PATH: process.env.PATH ?? '', ...env, NODE_OPTIONS: `${nodeOptions} --no-warnings`.trim() },
     encoding: 'utf8',
   });
-  if (r.status !== 0)
-    throw new Error(`child failed (${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (r.status !== 0) throw new Error(`child failed (${r.status}): ${childError(r.stderr)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Json;
 }
 
@@ -253,16 +258,20 @@ async function main(): Promise<void> {
     `node ${nodeVersion}, ${RUNS} fresh processes per module and setting (medians), ${ERRORS} errors per error-path run\n`,
   );
   const summary: Json[] = [];
-  for (const [id, r] of Object.entries(template.Resources)) {
-    if (r.Type !== 'AWS::Lambda::Function') continue;
+  /** Measures one function of the template; `undefined` for a function that is not a bundle. */
+  const measure = async (
+    id: string,
+    r: { Type: string; Properties: Json; Metadata?: Json },
+  ): Promise<Json | undefined> => {
+    if (r.Type !== 'AWS::Lambda::Function') return;
     const assetDir = r.Metadata?.['aws:asset:path'];
-    if (typeof assetDir !== 'string') continue;
+    if (typeof assetDir !== 'string') return;
     const bundle = path.join(OUTDIR, assetDir, 'index.mjs');
     let code: Buffer;
     try {
       code = readFileSync(bundle);
     } catch {
-      continue; // CDK's own providers are not NodejsFunction bundles
+      return; // CDK's own providers are not NodejsFunction bundles
     }
     const match = rebuilt.get(sha(code));
     const vars = ((r.Properties.Environment as Json | undefined)?.Variables ?? {}) as Json;
@@ -347,7 +356,7 @@ async function main(): Promise<void> {
       console.log(`    top frame with:    ${String(errors.maps.top)}`);
     }
     console.log('');
-    summary.push({
+    return {
       service,
       id,
       lane: env.LANE,
@@ -357,13 +366,31 @@ async function main(): Promise<void> {
       mapBytes,
       libraries,
       errors,
-    });
+    };
+  };
+  const failed: string[] = [];
+  for (const [id, r] of Object.entries(template.Resources)) {
+    try {
+      const entry = await measure(id, r);
+      if (entry) summary.push(entry);
+    } catch (error) {
+      // One bundle that cannot start (an environment its template does not give it) is a figure
+      // too: the others are still measured, and the run exits 1.
+      const message = error instanceof Error ? error.message : String(error);
+      console.log(`${id}: not measured: ${message}\n`);
+      failed.push(id);
+      summary.push({ id, error: message });
+    }
   }
   writeFileSync(
     path.join(OUTDIR, 'cold-start.json'),
     JSON.stringify({ checkout: ROOT, commit, node: nodeVersion, runs: RUNS, functions: summary }, null, 2),
   );
   console.log(`figures also in ${path.relative(ROOT, path.join(OUTDIR, 'cold-start.json'))}`);
+  if (failed.length > 0) {
+    console.error(`error: ${failed.length} function(s) could not be measured: ${failed.join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((error: unknown) => {
