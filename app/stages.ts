@@ -73,7 +73,18 @@ export const STAGES: Record<StageName, PipelineSettingsInput> = {
     // Not reproduced locally (no X-Ray); off so the local template carries no tracing settings.
     tracing: false,
     // One API key per tenant: the quick start stays one copy-paste command (npm start -- --auth iam signs).
-    auth: { mode: 'apiKey', tenants: ['tenant-a', 'tenant-b'], allowedPrincipals: [] },
+    // `--auth jwt`: local mode is the issuer (its own key pair and JWKS, one token per tenant); the
+    // issuer name is not resolvable (.invalid): local mode gives the authorizer its own JWKS URI.
+    auth: {
+      mode: 'apiKey',
+      tenants: ['tenant-a', 'tenant-b'],
+      allowedPrincipals: [],
+      jwt: {
+        issuer: 'https://issuer.local.invalid',
+        audience: 'event-pipeline-local',
+        tenantClaim: 'tenant',
+      },
+    },
     status: { ...DEFAULTS.status, retentionDays: 1 },
   },
 };

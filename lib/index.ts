@@ -17,11 +17,13 @@ export { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE, type LaneProps, type Resolved
 export { DEFAULTS } from './config/defaults';
 export { ConfigError } from './config/errors';
 export { resolveSettings } from './config/settings';
-export { AUTH_MODES } from './config/types';
+export { AUTH_MODES, JWT_ALGORITHMS } from './config/types';
 export type {
   AuthMode,
   AuthSettings,
   ConsumerSettings,
+  JwtAlgorithm,
+  JwtSettings,
   PipelineSettings,
   PipelineSettingsInput,
   ProbeSettings,

@@ -1,7 +1,13 @@
 import { DEFAULTS, QUEUE_DEFAULTS } from './defaults';
 import { ConfigError } from './errors';
 import { API_BODY_LIMITS, assertAttemptsFit, LAMBDA_LIMITS, SQS_LIMITS } from './limits';
-import { AUTH_MODES, type PipelineSettingsInput, type StageConfig } from './types';
+import {
+  AUTH_MODES,
+  JWT_ALGORITHMS,
+  type JwtSettings,
+  type PipelineSettingsInput,
+  type StageConfig,
+} from './types';
 
 /** What a stage name may be: it names the API Gateway stage and prefixes labels. */
 export const STAGE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
@@ -110,6 +116,8 @@ function validateProbes(c: StageConfig, fail: (msg: string) => never): void {
         fail(`probes.senders: "${s}" is not one of auth.tenants`);
       if (c.auth.mode === 'iam' && !PRINCIPAL_ARN.test(s))
         fail(`probes.senders: "${s}" is not an IAM principal ARN (the tenant of an iam caller)`);
+      if (c.auth.mode === 'jwt' && !s.startsWith(`${c.auth.jwt?.issuer}#`))
+        fail(`probes.senders: "${s}" is not <auth.jwt.issuer>#<tenant claim> (the tenant of a jwt caller)`);
     }
   }
   if (c.allowedProbeModes.includes('fail-always')) return;
@@ -144,6 +152,45 @@ export function tenantLimitsOf(c: StageConfig): {
   );
 }
 
+/** The JWKS URI of a `jwt` stage: the given one, else `<issuer>/.well-known/jwks.json`. */
+export function jwksUriOf(jwt: JwtSettings): string {
+  return jwt.jwksUri ?? `${jwt.issuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
+}
+
+/** `https://` URLs, or `http://` ones to this machine (local mode's issuer). */
+function isIssuerUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  return (
+    (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) && !url.username && !url.password
+  );
+}
+
+/** A claim name: what a JWT payload's top-level key may be here (no path, no control characters). */
+const CLAIM_NAME = /^[A-Za-z_][\w:.-]{0,63}$/;
+
+function validateJwt(jwt: JwtSettings, fail: (msg: string) => never): void {
+  if (typeof jwt.issuer !== 'string' || !isIssuerUrl(jwt.issuer))
+    fail(`auth.jwt.issuer must be an https:// URL (the tokens' iss), got "${String(jwt.issuer)}"`);
+  if (typeof jwt.audience !== 'string' || jwt.audience.trim() === '' || jwt.audience.length > 256)
+    fail("auth.jwt.audience must be a non-empty string of at most 256 characters (the tokens' aud)");
+  if (jwt.jwksUri !== undefined && !isIssuerUrl(jwt.jwksUri))
+    fail(`auth.jwt.jwksUri must be an https:// URL, got "${jwt.jwksUri}"`);
+  if (jwt.tenantClaim !== undefined && !CLAIM_NAME.test(jwt.tenantClaim))
+    fail(`auth.jwt.tenantClaim must be a claim name (${CLAIM_NAME}), got "${jwt.tenantClaim}"`);
+  if (jwt.algorithms !== undefined) {
+    if (jwt.algorithms.length === 0) fail('auth.jwt.algorithms must name at least one algorithm');
+    const bad = jwt.algorithms.find((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
+    if (bad !== undefined)
+      fail(`auth.jwt.algorithms: "${bad}" is not one of ${JWT_ALGORITHMS.join(', ')} (asymmetric only)`);
+  }
+}
+
 function validateAuth(c: StageConfig, fail: (msg: string) => never): void {
   const { auth } = c;
   if (!(AUTH_MODES as readonly string[]).includes(auth.mode))
@@ -159,6 +206,9 @@ function validateAuth(c: StageConfig, fail: (msg: string) => never): void {
     fail(`auth.allowedPrincipals: "${principal}" is not an account id or an IAM/STS ARN`);
   if (auth.mode !== 'iam' && auth.allowedPrincipals.length > 0)
     fail('auth.allowedPrincipals applies to auth.mode iam only');
+  if (auth.mode === 'jwt' && auth.jwt === undefined)
+    fail('auth.mode jwt needs auth.jwt: { issuer, audience } (the token issuer)');
+  if (auth.jwt !== undefined) validateJwt(auth.jwt, fail);
   const t = tenantLimitsOf(c);
   if (t.rateLimit > c.api.rateLimit || t.burstLimit > c.api.burstLimit || t.quotaPerDay > c.api.quotaPerDay)
     fail(

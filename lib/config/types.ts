@@ -1,4 +1,7 @@
+import type { JwtAlgorithm } from '../../lambda/authorizer/algorithms';
 import type { ProbeMode } from '../../lambda/shared/jobs/probe';
+
+export { JWT_ALGORITHMS, type JwtAlgorithm } from '../../lambda/authorizer/algorithms';
 
 /** Settings of one Lambda SQS consumer and its event source mapping. */
 export interface ConsumerSettings {
@@ -34,21 +37,52 @@ export interface ProbeSettings {
   readonly maxFailUntilSeconds: number;
 }
 
-/** How callers authenticate: SigV4 with their IAM identity, or one API key per tenant. */
-export const AUTH_MODES = ['iam', 'apiKey'] as const;
+/**
+ * How callers authenticate: SigV4 with their IAM identity, one API key per tenant, or a bearer
+ * token (JWT) of an OpenID Connect / OAuth 2.0 issuer checked by a Lambda authorizer.
+ */
+export const AUTH_MODES = ['iam', 'apiKey', 'jwt'] as const;
 /** One of {@link AUTH_MODES}. */
 export type AuthMode = (typeof AUTH_MODES)[number];
+
+/** The token issuer of a `jwt` stage (`auth.jwt`). */
+export interface JwtSettings {
+  /** The issuer, exactly as tokens carry it in `iss` (an `https://` URL) (required). */
+  readonly issuer: string;
+  /** The audience tokens must name in `aud`: this API's identifier at the issuer (required). */
+  readonly audience: string;
+  /**
+   * The issuer's JSON Web Key Set (`https://`). @default `<issuer>/.well-known/jwks.json`
+   * (Cognito, Auth0 and most OIDC issuers; see the issuer's discovery document `jwks_uri`)
+   */
+  readonly jwksUri?: string;
+  /**
+   * The claim naming the tenant: the tenant is `<issuer>#<claim value>`. @default 'sub'
+   * (a client-credentials token's client)
+   */
+  readonly tenantClaim?: string;
+  /** Accepted JWS algorithms. @default ['RS256', 'ES256'] */
+  readonly algorithms?: readonly JwtAlgorithm[];
+}
 
 /** Authentication and tenants of the API. */
 export interface AuthSettings {
   /**
    * `iam`: every method is `AWS_IAM` (SigV4); the tenant is the caller's account and principal.
    * `apiKey`: one API key per tenant in `tenants`, each with its own usage plan.
+   * `jwt`: every method `CUSTOM`, a Lambda authorizer that checks a bearer token of `jwt`'s issuer;
+   * the tenant is `<issuer>#<tenant claim>`.
    */
   readonly mode: AuthMode;
   /**
+   * The token issuer (required by `mode: 'jwt'`; a stage may keep it while another mode is in use,
+   * e.g. for `-c auth=jwt`). @default none
+   */
+  readonly jwt?: JwtSettings;
+  /**
    * `apiKey`: the tenants, one key and usage plan each (names: lower case, digits, dashes).
    * `iam`: local mode's principals (one generated credential each); AWS needs no list.
+   * `jwt`: local mode's tenants (one token each, the tenant claim's value); AWS needs no list.
    */
   readonly tenants: readonly string[];
   /**

@@ -259,6 +259,7 @@ export class EventPipeline extends Construct {
         Producer: this.ingest.producer.fn,
         ...Object.fromEntries(lanes.map((l) => [idsOf(l.settings).consumer, l.consumer])),
         DlqSweeper: this.sweeper.function.fn,
+        ...(this.ingest.authorizer ? { Authorizer: this.ingest.authorizer.function.fn } : {}),
       },
       api: this.ingest.api,
       alarmEmail: c.alarmEmail,
@@ -286,7 +287,7 @@ export class EventPipeline extends Construct {
     out(
       'AuthMode',
       this.settings.auth.mode,
-      'How callers authenticate: iam (SigV4) or apiKey (one key per tenant)',
+      'How callers authenticate: iam (SigV4), apiKey (one key per tenant) or jwt (bearer token of the issuer)',
     );
     this.ingest.tenantKeys.forEach(({ key }, tenant) => {
       out(

@@ -5,8 +5,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS, FUNCTION_DEFAULTS } from '../config/defaults';
+import { ConfigError } from '../config/errors';
 import { toEnvironment as producerEnvironment } from '../../lambda/producer/config';
 import type { ProbeMode } from '../../lambda/shared/jobs/probe';
+import { JwtAuthorizer } from './jwt-authorizer';
 import { PipelineFunction, retentionDays } from './pipeline-function';
 import type { AuthSettings, ProbeSettings } from '../config/types';
 import type { StatusTable } from './status-table';
@@ -80,14 +82,17 @@ export class IngestApi extends Construct {
     { readonly key: apigw.IApiKey; readonly plan: apigw.UsagePlan }
   >;
   public readonly accessLogs: logs.LogGroup;
+  /** `jwt` mode: the Lambda authorizer that checks bearer tokens (`undefined` in other modes). */
+  public readonly authorizer?: JwtAuthorizer;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
     const { auth } = props;
     const iamAuth = auth.mode === 'iam';
+    const keyAuth = auth.mode === 'apiKey';
     // apiKey mode: one key per tenant (made before the producer, whose environment maps key ids to tenants).
     const tenantKeys = new Map(
-      (iamAuth ? [] : auth.tenants).map((tenant) => [
+      (keyAuth ? auth.tenants : []).map((tenant) => [
         tenant,
         new apigw.ApiKey(this, `Tenant${pascal(tenant)}Key`, {
           apiKeyName: `${Stack.of(this).stackName}-${tenant}`,
@@ -128,6 +133,17 @@ export class IngestApi extends Construct {
     props.standardQueue.grant(this.producer.fn, 'sqs:SendMessage');
     props.fifoQueue.grant(this.producer.fn, 'sqs:SendMessage');
 
+    if (auth.mode === 'jwt') {
+      if (!auth.jwt) throw new ConfigError('auth.mode jwt needs auth.jwt: { issuer, audience }');
+      this.authorizer = new JwtAuthorizer(this, 'Authorizer', {
+        jwt: auth.jwt,
+        logRetentionDays: props.logRetentionDays,
+        retainLogs: props.retainLogs ?? false,
+        ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+      });
+    }
+    const methodOptions = methodAuth(auth.mode, this.authorizer?.authorizer);
+
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: retentionDays(props.logRetentionDays),
     });
@@ -136,7 +152,7 @@ export class IngestApi extends Construct {
       endpointTypes: [apigw.EndpointType.REGIONAL],
       // The account-wide CloudWatch role setting lives in its own stack (lib/stacks/api-gateway-account-stack.ts).
       cloudWatchRole: false,
-      ...(iamAuth ? {} : { apiKeySourceType: apigw.ApiKeySourceType.HEADER }),
+      ...(keyAuth ? { apiKeySourceType: apigw.ApiKeySourceType.HEADER } : {}),
       // Callers of other accounts (iam): allowed by name; this account's principals by their own policies.
       ...(iamAuth && auth.allowedPrincipals.length > 0
         ? { policy: allowCallers(auth.allowedPrincipals) }
@@ -153,7 +169,7 @@ export class IngestApi extends Construct {
         throttlingRateLimit: props.throttle.rateLimit,
         throttlingBurstLimit: props.throttle.burstLimit,
       },
-      defaultMethodOptions: methodAuth(auth.mode),
+      defaultMethodOptions: methodOptions,
     });
 
     // No API Gateway request validator: the producer is the only integration and validates every
@@ -173,8 +189,16 @@ export class IngestApi extends Construct {
     const status = messages.addResource('{id}');
     // ANY (not POST/GET) so other methods reach the producer and get its JSON 405 with an Allow header.
     for (const resource of [messages, batch, status]) {
-      const method = resource.addMethod('ANY', integration, methodAuth(auth.mode));
-      if (iamAuth) {
+      const method = resource.addMethod('ANY', integration, methodOptions);
+      if (auth.mode === 'jwt') {
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions::AwsSolutions-COG4',
+          reason:
+            'This stage chose auth.mode jwt: every method is CUSTOM with a Lambda authorizer that checks the bearer ' +
+            "token's signature against the issuer's JWKS, its algorithm, iss, aud, exp and nbf; the issuer is any " +
+            'OpenID Connect / OAuth 2.0 provider (a Cognito user pool among them), not only Cognito.',
+        });
+      } else if (iamAuth) {
         Validations.of(method).acknowledge({
           id: 'AwsSolutions::AwsSolutions-COG4',
           reason:
@@ -204,6 +228,22 @@ export class IngestApi extends Construct {
             'Missing SigV4 authentication, or no such route',
           ]
         : [R.MISSING_AUTHENTICATION_TOKEN, 404, 'NotFound', 'No such route'],
+      ...(auth.mode === 'jwt'
+        ? ([
+            [
+              R.UNAUTHORIZED,
+              401,
+              'Unauthorized',
+              'Missing, invalid or expired bearer token (header Authorization)',
+            ],
+            [
+              R.AUTHORIZER_FAILURE,
+              503,
+              'AuthorizerUnavailable',
+              'The bearer token could not be checked; retry later',
+            ],
+          ] as const)
+        : []),
       [R.INVALID_SIGNATURE, 403, 'InvalidSignature', 'The request signature does not match (SigV4)'],
       [R.EXPIRED_TOKEN, 403, 'ExpiredToken', 'The security token of the request has expired'],
       [R.INVALID_API_KEY, 403, 'Forbidden', 'Missing or invalid API key (header x-api-key)'],
@@ -220,7 +260,7 @@ export class IngestApi extends Construct {
         type,
         statusCode: type === R.DEFAULT_4XX ? undefined : String(status),
         templates: gatewayError(code, message),
-        responseHeaders: type === R.DEFAULT_5XX ? { 'Retry-After': "'1'" } : undefined,
+        responseHeaders: RESPONSE_HEADERS.get(type.responseType),
       });
     }
 
@@ -249,6 +289,15 @@ export class IngestApi extends Construct {
   }
 }
 
+/** Static headers of gateway responses: where to retry, how to authenticate (RFC 6750 §3). */
+const RESPONSE_HEADERS: ReadonlyMap<string, Record<string, string>> = new Map<string, Record<string, string>>(
+  [
+    [apigw.ResponseType.DEFAULT_5XX.responseType, { 'Retry-After': "'1'" }],
+    [apigw.ResponseType.AUTHORIZER_FAILURE.responseType, { 'Retry-After': "'1'" }],
+    [apigw.ResponseType.UNAUTHORIZED.responseType, { 'WWW-Authenticate': "'Bearer'" }],
+  ],
+);
+
 /** `thumb-nails` → `ThumbNails`. */
 function pascal(name: string): string {
   return name
@@ -257,9 +306,11 @@ function pascal(name: string): string {
     .join('');
 }
 
-/** The method options of an auth mode. */
-function methodAuth(mode: AuthSettings['mode']): apigw.MethodOptions {
-  return mode === 'iam' ? { authorizationType: apigw.AuthorizationType.IAM } : { apiKeyRequired: true };
+/** The method options of an auth mode (`jwt`: its Lambda authorizer). */
+function methodAuth(mode: AuthSettings['mode'], authorizer?: apigw.IAuthorizer): apigw.MethodOptions {
+  if (mode === 'iam') return { authorizationType: apigw.AuthorizationType.IAM };
+  if (mode === 'jwt') return { authorizationType: apigw.AuthorizationType.CUSTOM, authorizer: authorizer! };
+  return { apiKeyRequired: true };
 }
 
 /** A resource policy that lets the given accounts or principals invoke the API. */
@@ -277,7 +328,7 @@ function allowCallers(principals: readonly string[]): iam.PolicyDocument {
   });
 }
 
-/** Access log lines: the standard fields plus who called (principal, account, API key id). */
+/** Access log lines: the standard fields plus who called (principal, account, API key id, authorizer's tenant). */
 const F = apigw.AccessLogField;
 const ACCESS_LOG_FORMAT = apigw.AccessLogFormat.custom(
   JSON.stringify({
@@ -288,6 +339,8 @@ const ACCESS_LOG_FORMAT = apigw.AccessLogFormat.custom(
     userArn: F.contextIdentityUserArn(),
     accountId: F.contextIdentityAccountId(),
     apiKeyId: F.contextIdentityApiKeyId(),
+    principalId: F.contextAuthorizerPrincipalId(),
+    tenant: F.contextAuthorizer('tenant'),
     requestTime: F.contextRequestTime(),
     httpMethod: F.contextHttpMethod(),
     resourcePath: F.contextResourcePath(),
