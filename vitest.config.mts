@@ -27,7 +27,21 @@ export default defineConfig({
     sequence: { seed: Number(process.env.VITEST_SEED) },
     projects: [
       { resolve, test: { ...shared, ...shuffled, name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { resolve, test: { ...shared, ...shuffled, name: 'infra', include: ['test/infra/**/*.test.ts'] } },
+      {
+        resolve,
+        test: {
+          ...shared,
+          ...shuffled,
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          // Infra tests only synthesize templates (no mocks, no environment changes), so the files of
+          // a worker share one module cache: aws-cdk-lib, cdk-nag and cdk-monitoring-constructs are
+          // loaded once per worker instead of once per file, and synthStage's cache serves every
+          // file. Measured on 2 cores: 57 s of CPU → 20 s for the project. Templates from
+          // synthStage are shared, so a test clones one before it changes it (cost.test.ts does).
+          isolate: false,
+        },
+      },
       {
         resolve,
         test: {
