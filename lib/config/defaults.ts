@@ -69,6 +69,7 @@ export const DEFAULTS: Omit<StageConfig, 'stage' | 'maxReceiveCount'> & { maxRec
   probes: { senders: 'any', maxFailTimes: 1000, maxSleepMs: 900_000, maxFailUntilSeconds: 86_400 },
   sweepEveryMinutes: 15,
   maxMessageAgeSeconds: 900,
+  dashboard: true,
   tracing: true,
   status: { retentionDays: 7, idempotencyWindowHours: 24, pointInTimeRecovery: false, retain: false },
 };

@@ -170,6 +170,11 @@ export interface StageConfig {
   /** Seconds a queue's oldest message may wait before the age alarm fires. */
   readonly maxMessageAgeSeconds: number;
   /**
+   * The stage's CloudWatch dashboard ($3 a month). The alarms do not depend on it: without it the
+   * stage pages the same way, and `ops status` shows queue depths and alarm states.
+   */
+  readonly dashboard: boolean;
+  /**
    * X-Ray active tracing on every function and the API stage. Local mode does not reproduce it.
    */
   readonly tracing: boolean;

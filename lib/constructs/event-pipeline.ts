@@ -264,6 +264,7 @@ export class EventPipeline extends Construct {
       api: this.ingest.api,
       alarmEmail: c.alarmEmail,
       maxMessageAgeSeconds: c.maxMessageAgeSeconds,
+      dashboard: c.dashboard,
       mappings: Object.fromEntries(lanes.map((l) => [idsOf(l.settings).consumer, l.eventSourceMappingId])),
     });
 
