@@ -3,9 +3,20 @@
 // pollers and fauxqs). Tells its parent { type: 'ready', port } or { type: 'error', code, message };
 // answers { type: 'counts' } with the requests it served by operation (X-Amz-Target).
 import dynalite from 'dynalite';
+import { refusalBody, refuseForeignRequest } from './foreign-request.mjs';
 
 const port = Number(process.argv[2] ?? '0');
 const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+// This machine only: dynalite answers every origin with Access-Control-Allow-Origin: *, so a web
+// page could read and write the tables; a foreign Host or a cross-site request gets 403 first.
+const [serve] = server.listeners('request');
+server.removeAllListeners('request');
+server.on('request', (req, res) => {
+  const refusal = refuseForeignRequest(req.headers);
+  if (refusal === undefined) return serve.call(server, req, res);
+  res.writeHead(403, { 'content-type': 'application/x-amz-json-1.0' });
+  res.end(refusalBody(refusal));
+});
 const counts = {};
 server.prependListener('request', (req) => {
   const target = String(req.headers['x-amz-target'] ?? '');
