@@ -30,6 +30,8 @@ export const STAGES: Record<StageName, PipelineSettingsInput> = {
   },
   prod: {
     retainArchive: true,
+    // archiveReaders: ['arn:aws:iam::111122223333:role/oncall'],  ← the roles that run ops dlq show,
+    // replay and archive list: the archive key then lets no other principal decrypt records.
     archiveExpirationDays: 400,
     archiveNoncurrentVersionDays: 90,
     logRetentionDays: 90,

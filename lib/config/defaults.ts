@@ -49,6 +49,7 @@ const CONSUMER = {
 export const DEFAULTS: Omit<StageConfig, 'stage' | 'maxReceiveCount'> & { maxReceiveCount?: number } = {
   env: {},
   retainArchive: false,
+  archiveReaders: [],
   archiveExpirationDays: 90,
   archiveNoncurrentVersionDays: ARCHIVE_DEFAULTS.noncurrentVersionDays,
   logRetentionDays: 30,

@@ -89,6 +89,8 @@ function validateStageConfig(c: StageConfig): void {
     fail('api.maxBodyBytes must be 1 KiB – 10 MiB');
   validateAuth(c, fail);
   validateProbes(c, fail);
+  const reader = c.archiveReaders.find((r) => !PRINCIPAL_ARN.test(r));
+  if (reader !== undefined) fail(`archiveReaders: "${reader}" is not an IAM principal ARN`);
   if (c.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(c.alarmEmail))
     fail(`alarmEmail "${c.alarmEmail}" is not an email address`);
   if (c.sweepEveryMinutes < 1) fail('sweepEveryMinutes must be >= 1');

@@ -114,6 +114,14 @@ export interface StageConfig {
   readonly env: { readonly account?: string; readonly region?: string };
   /** Keep the failure archive (and its records) when the stack is deleted. */
   readonly retainArchive: boolean;
+  /**
+   * IAM principal ARNs (roles, users) that may read archive records, which hold whole message
+   * bodies: the archive key's policy denies decryption to every other principal, whatever its
+   * IAM policies say (the readers still need kms:Decrypt and s3:GetObject in theirs). `[]`: decryption is left to IAM policies
+   * (no role of the stack has it). The operators' roles that run `ops dlq show`, `replay` and
+   * `archive list` belong here. @default []
+   */
+  readonly archiveReaders: readonly string[];
   /** Days after which archive records expire (`undefined` = never). */
   readonly archiveExpirationDays?: number;
   /** Days after which noncurrent archive versions expire. */

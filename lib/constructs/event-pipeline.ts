@@ -151,6 +151,7 @@ export class EventPipeline extends Construct {
       retain: c.retainArchive,
       expirationDays: c.archiveExpirationDays,
       noncurrentVersionDays: c.archiveNoncurrentVersionDays,
+      readers: c.archiveReaders,
     });
     pin(this.archive.bucket, LOGICAL_IDS.archiveBucket);
     this.status = new StatusTable(this, 'Status', {

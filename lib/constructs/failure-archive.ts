@@ -19,6 +19,11 @@ export interface FailureArchiveProps {
   readonly expirationDays?: number;
   /** Expire noncurrent versions after this many days. @default ARCHIVE_DEFAULTS.noncurrentVersionDays (30) */
   readonly noncurrentVersionDays?: number;
+  /**
+   * IAM principal ARNs that may read records: the key denies decryption to every other
+   * principal. @default none (decryption left to IAM policies)
+   */
+  readonly readers?: readonly string[];
 }
 
 /**
@@ -44,6 +49,22 @@ export class FailureArchive extends Construct {
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     (this.key.node.defaultChild as kms.CfnKey).overrideLogicalId(ARCHIVE_KEY_LOGICAL_ID);
+    const readers = props.readers ?? [];
+    if (readers.length > 0) {
+      // Whatever an identity policy grants (kms:* on *), only the readers decrypt records. They
+      // still need kms:Decrypt and s3:GetObject in their own IAM policies (the key's default
+      // statement leaves its use to IAM); writers encrypt with GenerateDataKey, which this leaves.
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'OnlyArchiveReadersDecrypt',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['kms:Decrypt'],
+          resources: ['*'],
+          conditions: { ArnNotLike: { 'aws:PrincipalArn': [...readers] } },
+        }),
+      );
+    }
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,

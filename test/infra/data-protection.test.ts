@@ -5,8 +5,8 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { STAGE_NAMES } from '../../app/stages';
-import { synthStage } from '../helpers/synth';
+import { loadStageConfig, STAGE_NAMES } from '../../app/stages';
+import { synthConfig, synthStage } from '../helpers/synth';
 
 const FUNCTION_SERVICES = ['consumer', 'dlq-sweeper', 'fifo-consumer', 'producer'];
 
@@ -127,5 +127,42 @@ describe('retention per stage', () => {
     for (const [service, group] of Object.entries(functionLogGroups('dev')))
       expect(template.Resources[group.id]!.DeletionPolicy, service).toBe('Delete');
     expect(template.Resources.FailureArchiveKey!.DeletionPolicy).toBe('Delete');
+  });
+});
+
+describe('archive readers', () => {
+  const ONCALL = 'arn:aws:iam::111122223333:role/oncall';
+  const denyOthers = {
+    Sid: 'OnlyArchiveReadersDecrypt',
+    Effect: 'Deny',
+    Principal: { AWS: '*' },
+    Action: 'kms:Decrypt',
+    Resource: '*',
+    Condition: { ArnNotLike: { 'aws:PrincipalArn': [ONCALL] } },
+  };
+
+  it('denies decryption of the records to every principal but the readers the stage names', () => {
+    const template = synthConfig(loadStageConfig('prod', { archiveReaders: [ONCALL] }));
+
+    template.hasResourceProperties('AWS::KMS::Key', {
+      Description: 'Failure archive records (S3 SSE-KMS)',
+      KeyPolicy: { Statement: Match.arrayWith([denyOthers]) },
+    });
+  });
+
+  it('leaves decryption to IAM policies when the stage names no reader', () => {
+    const [key] = Object.values(
+      synthStage('prod').findResources('AWS::KMS::Key', {
+        Properties: { Description: 'Failure archive records (S3 SSE-KMS)' },
+      }),
+    );
+
+    expect(JSON.stringify(key!.Properties.KeyPolicy)).not.toContain('Deny');
+  });
+
+  it('refuses a reader that is not an IAM principal ARN, at synth', () => {
+    expect(() => loadStageConfig('prod', { archiveReaders: ['oncall'] })).toThrow(
+      'Stage "prod": archiveReaders: "oncall" is not an IAM principal ARN',
+    );
   });
 });
