@@ -1,3 +1,4 @@
+import { ChangeMessageVisibilityBatchCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ConsumerSettings } from '../../lambda/shared/consumer';
@@ -207,5 +208,34 @@ describe('consumer: deferral', () => {
 
     expect(failedIds(res)).toEqual([]);
     expect(aws.visibilityChanges()).toEqual([]);
+  });
+
+  it('FIFO: hands back at once the records skipped behind a deferred head; other groups run', async () => {
+    // Prepare: group a's head defers; a's second is skipped behind it; group b runs.
+    const fifo = { ...settings, queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo' };
+    const head = jobRecord({
+      type: 'probe',
+      payload: { mode: 'succeed', deferTimes: 1, deferSeconds: 30 },
+      messageGroupId: 'a',
+    });
+    const behind = jobRecord({ type: 'probe', payload: { mode: 'succeed' }, messageGroupId: 'a' });
+    const other = jobRecord({ type: 'probe', payload: { mode: 'succeed' }, messageGroupId: 'b' });
+
+    // Act
+    const res = await consumer({ fifo: true, settings: fifo }).run([head, behind, other]);
+
+    // Assess: the head hidden 30 s, the skipped record visible again at once (its group still
+    // waits: SQS delivers none of it while the head is in flight).
+    expect(failedIds(res)).toEqual([head.messageId, behind.messageId]);
+    expect(aws.visibilityChanges().map((c) => [c.ReceiptHandle, c.VisibilityTimeout])).toEqual([
+      [head.receiptHandle, 30],
+    ]);
+    const batches = aws.sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).map((c) => c.args[0].input);
+    expect(batches).toEqual([
+      {
+        QueueUrl: fifo.queueUrl,
+        Entries: [{ Id: '0', ReceiptHandle: behind.receiptHandle, VisibilityTimeout: 0 }],
+      },
+    ]);
   });
 });

@@ -1,6 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { archiveKey, buildArchiveRecord, type ArchiveWriter, type FailureKind } from '../archive';
 import type { BackoffSettings } from '../backoff';
@@ -232,6 +237,48 @@ export function createConsumer(deps: ConsumerDeps) {
     maxReceiveCount: settings.maxReceiveCount,
   };
   const maxDeferralSeconds = settings.maxDeferralSeconds ?? DEFAULT_MAX_DEFERRAL_SECONDS;
+  /** FIFO: the groups of the running invocation whose record was deferred, and the records that ran. */
+  let deferredGroups = new Set<string>();
+  let handled = new Set<string>();
+  const noteDeferred = (record: SQSRecord) => {
+    const group = record.attributes.MessageGroupId;
+    if (processing.fifo && group !== undefined) deferredGroups.add(group);
+  };
+
+  /**
+   * FIFO: the records skipped behind a deferred record of their group (reported failed without
+   * running) are made visible again at once, so the group waits for the deferral only, not for
+   * their visibility timeout too: SQS delivers none of a group while one of its messages is in
+   * flight, so the deferred record still comes first. One `ChangeMessageVisibilityBatch` per 10.
+   */
+  async function releaseSkipped(event: SQSEvent, response: SQSBatchResponse): Promise<void> {
+    if (deferredGroups.size === 0) return;
+    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    const skipped = event.Records.filter(
+      (r) =>
+        failed.has(r.messageId) &&
+        !handled.has(r.messageId) &&
+        deferredGroups.has(r.attributes.MessageGroupId ?? ''),
+    );
+    for (let i = 0; i < skipped.length; i += 10) {
+      const chunk = skipped.slice(i, i + 10);
+      try {
+        await sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: settings.queueUrl,
+            Entries: chunk.map((r, n) => ({
+              Id: String(n),
+              ReceiptHandle: r.receiptHandle,
+              VisibilityTimeout: 0,
+            })),
+          }),
+        );
+      } catch (error) {
+        // They come back after the queue's visibility timeout instead; nothing is lost.
+        deps.logger.warn('could not hand back the records skipped behind a deferral', { error });
+      }
+    }
+  }
 
   /** What a deferral of `record` is checked against (`./deferral.ts`). */
   function deferralContext(record: SQSRecord, attempt: Attempt): DeferralContext {
@@ -304,6 +351,7 @@ export function createConsumer(deps: ConsumerDeps) {
     const subject = subjectOf(record, processing.fifo, settings.lane);
     if (subject) await deps.status?.deferred(subject, { notBefore: due.toISOString(), ran: false, state });
     await changeVisibility(record, visibilitySeconds, log);
+    noteDeferred(record);
     metrics.count('deferred', record);
     throw new NotYetDue(due);
   }
@@ -343,6 +391,7 @@ export function createConsumer(deps: ConsumerDeps) {
     await changeVisibility(record, visibilitySeconds, log);
     // A final attempt's provisional record: this run did not end it.
     await provisionals.release(new Set([record.messageId]));
+    noteDeferred(record);
     metrics.count('deferred', record);
     throw error;
   }
@@ -411,6 +460,7 @@ export function createConsumer(deps: ConsumerDeps) {
   }
 
   async function handleRecordInto(record: SQSRecord, context: Context | undefined, metrics: BatchMetrics) {
+    handled.add(record.messageId);
     const receiveCount = receiveCountOf(record);
     // The status subject, when the body is an envelope (else runJob fails it as permanent).
     const subject = subjectOf(record, processing.fifo, settings.lane);
@@ -646,10 +696,13 @@ export function createConsumer(deps: ConsumerDeps) {
       await beforeBatch(event);
       const response = await isolated(event, context);
       await afterBatch(response);
+      await releaseSkipped(event, response);
       return response;
     } finally {
       batchMetrics = undefined;
       rowFacts = new Map();
+      deferredGroups = new Set();
+      handled = new Set();
       metrics.flush();
     }
   }

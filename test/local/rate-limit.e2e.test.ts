@@ -1,0 +1,77 @@
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drainView } from '../helpers/local';
+import { ROOT } from '../helpers/synth';
+import { startStage, waitFor, type LocalStage } from '../../tools/local-stage';
+import { FITNESS_RATE } from '../fixtures/ratelimit-app/ratelimit-stack';
+
+// The fitness-API scenario (issue 22) in local mode: the fixture app's FIFO lane `fitness` may
+// call its downstream 2 times a second across all its consumers (4 sandboxes). Ordered messages of
+// several users arrive at once: none is dead-lettered, order per user holds, and the runs never
+// exceed the limit, however many consumers take tokens.
+let stage: LocalStage;
+beforeAll(async () => {
+  stage = await startStage({
+    appDir: path.join(ROOT, 'test', 'fixtures', 'ratelimit-app'),
+    cdkOut: path.join(ROOT, 'cdk.out.ratelimit-test'),
+    synth: true,
+  });
+}, 240_000);
+afterAll(async () => {
+  await stage?.stop();
+});
+
+type Status = { status: string; attempts: number; deferrals: number; updatedAt: string };
+
+/** The most of `times` (ms) within any window of `windowMs`. */
+function mostInWindow(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while (sorted[end]! - sorted[start]! >= windowMs) start++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}
+
+describe('lane rate limit (local mode)', () => {
+  it('runs 12 ordered messages of 3 users under 2/s across its consumers, in order, none dead-lettered', async () => {
+    // Act
+    const users = ['u1', 'u2', 'u3'];
+    const messages = users.flatMap((userId) =>
+      [0, 1, 2, 3].map((seq) => ({ type: 'activity.fetch', orderingKey: userId, payload: { userId, seq } })),
+    );
+    const started = Date.now();
+    const res = await stage.post('/v1/messages/batch', { messages });
+    expect(res.status, res.text).toBe(202);
+    const ids = (res.body.results as { id: string }[]).map((r) => r.id);
+
+    // Assess
+    const done = await waitFor(
+      'every message succeeded',
+      async () => {
+        const rows = await Promise.all(
+          ids.map(async (id) => (await stage.get(`/v1/messages/${id}`)).body as Status),
+        );
+        return rows.every((r) => r.status === 'succeeded') ? rows : undefined;
+      },
+      90_000,
+      250,
+    );
+    // Each ran once: waiting for a token spent no attempt.
+    expect(done.map((r) => r.attempts)).toEqual(ids.map(() => 1));
+    const ranAt = done.map((r) => Date.parse(r.updatedAt));
+    // Never more than the limit allows: 2 per second plus the burst of 1 in any second.
+    expect(mostInWindow(ranAt, 1000)).toBeLessThanOrEqual(FITNESS_RATE.perSecond + FITNESS_RATE.burst);
+    // 12 runs at 2/s take at least 5.5 s.
+    expect(Math.max(...ranAt) - started).toBeGreaterThanOrEqual(5_500);
+    // In order per user.
+    for (let u = 0; u < users.length; u++) {
+      const times = ranAt.slice(u * 4, u * 4 + 4);
+      expect(times, users[u]).toEqual([...times].sort((a, b) => a - b));
+    }
+    const dlq = await drainView(stage.sqs, stage.queue(stage.local.env.lanes.fitness!.dlq).url);
+    expect(dlq).toEqual([]);
+  }, 150_000);
+});
