@@ -387,8 +387,10 @@ function renderJournal() {
 
 // ---------------------------------------------------------------- DLQs
 
-function confirmAction(text) {
+function confirmAction(verb, text) {
   const dialog = $('#confirm-dialog');
+  $('#confirm-title').textContent = `${verb}?`;
+  $('#confirm-button').textContent = verb;
   $('#confirm-text').textContent = text;
   if (!(dialog instanceof HTMLDialogElement) || !dialog.showModal)
     return Promise.resolve(window.confirm(text));
@@ -400,14 +402,35 @@ function confirmAction(text) {
   });
 }
 
-async function redrive(input, what) {
-  if (
-    !(await confirmAction(`Move ${what} back to ${input.lane ? `lane ${input.lane}'s queue` : 'its queue'}?`))
-  )
-    return;
+const ACTIONS = {
+  redrive: {
+    verb: 'Redrive',
+    ask: (what, lane) => `Move ${what} back to ${lane ? `lane ${lane}'s queue` : 'its queue'}?`,
+    summary: (b) =>
+      `redrive: ${b.moved} moved, ${b.failed} failed, ${b.skipped} skipped${b.unmatchedIds.length ? `; not in a DLQ: ${b.unmatchedIds.join(', ')}` : ''}`,
+  },
+  replay: {
+    verb: 'Replay',
+    ask: (what) =>
+      `Send ${what} again from its archive record (its DLQ copy is deleted once the replay is accepted)?`,
+    summary: (b) =>
+      `replay: ${b.replayed} replayed, ${b.failed} failed, ${b.skipped} skipped${b.unmatchedIds.length ? `; not archived: ${b.unmatchedIds.join(', ')}` : ''}`,
+  },
+  purge: {
+    verb: 'Purge',
+    ask: (what) =>
+      `Delete ${what}? Each one has an archive record, which stays (ops purge refuses otherwise).`,
+    summary: (b) =>
+      `purge of ${b.queue}: ${b.purged} deleted${b.unread ? `, ${b.unread} not read (they stay)` : ''}`,
+  },
+};
+
+async function act(action, input, what) {
+  const a = ACTIONS[action];
+  if (!(await confirmAction(a.verb, a.ask(what, input.lane)))) return;
   const out = $('#dlq-result');
-  out.replaceChildren(el('p', { text: `redriving ${what}…` }));
-  const res = await fetch('/_local/console/actions/redrive', {
+  out.replaceChildren(el('p', { text: `${action}: ${what}…` }));
+  const res = await fetch(`/_local/console/actions/${action}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-console-token': token },
     body: JSON.stringify(input),
@@ -415,23 +438,23 @@ async function redrive(input, what) {
   const body = await res.json();
   if (!res.ok) {
     out.replaceChildren(
-      el('p', { 'data-tone': 'failed', text: `redrive refused: ${body.error?.message ?? res.status}` }),
+      el('p', {
+        'data-tone': 'failed',
+        id: 'action-summary',
+        text: `${action} refused: ${body.error?.message ?? res.status}`,
+      }),
     );
     return;
   }
   out.replaceChildren(
-    el('p', {
-      'data-tone': body.failed ? 'failed' : 'ok',
-      id: 'redrive-summary',
-      text: `redrive: ${body.moved} moved, ${body.failed} failed, ${body.skipped} skipped${body.unmatchedIds.length ? `; not in a DLQ: ${body.unmatchedIds.join(', ')}` : ''}`,
-    }),
+    el('p', { 'data-tone': body.failed ? 'failed' : 'ok', id: 'action-summary', text: a.summary(body) }),
     el(
       'ul',
       {},
-      body.items.map((i) =>
+      (body.items ?? []).map((i) =>
         el('li', {
           class: 'id',
-          text: `${i.envelopeId ?? i.messageId}: ${i.outcome}${i.newMessageId ? ` → ${i.newMessageId}` : ''}${i.error ? ` (${i.error})` : ''}`,
+          text: `${i.envelopeId ?? i.messageId}: ${i.outcome}${i.newMessageId ? ` → ${i.newMessageId}` : ''}${i.error || i.detail ? ` (${i.error ?? i.detail})` : ''}`,
         }),
       ),
     ),
@@ -450,12 +473,21 @@ function renderDlqs(s) {
       el('span', { 'data-field': 'depth', text: depth }),
       ` message${depth === 1 ? '' : 's'} `,
       depth
-        ? el('button', {
-            type: 'button',
-            'data-action': 'redrive-lane',
-            'data-lane': l.name,
-            text: `Redrive all of ${l.name}`,
-          })
+        ? [
+            el('button', {
+              type: 'button',
+              'data-action': 'redrive',
+              'data-lane': l.name,
+              text: `Redrive all of ${l.name}`,
+            }),
+            ' ',
+            el('button', {
+              type: 'button',
+              'data-action': 'purge',
+              'data-lane': l.name,
+              text: `Purge ${l.name}'s DLQ`,
+            }),
+          ]
         : '',
     );
   });
@@ -477,14 +509,16 @@ function renderDlqs(s) {
         el(
           'td',
           {},
-          el('button', {
-            type: 'button',
-            'data-action': 'redrive',
-            'data-id': m.envelopeId ?? m.messageId,
-            'data-lane': m.lane,
-            'aria-label': `Redrive ${m.envelopeId ?? m.messageId}`,
-            text: 'Redrive',
-          }),
+          ['redrive', 'replay'].map((action) =>
+            el('button', {
+              type: 'button',
+              'data-action': action,
+              'data-id': m.envelopeId ?? m.messageId,
+              'data-lane': m.lane,
+              'aria-label': `${ACTIONS[action].verb} ${m.envelopeId ?? m.messageId}`,
+              text: ACTIONS[action].verb,
+            }),
+          ),
         ),
       ),
     ),
@@ -610,14 +644,11 @@ for (const id of ['#filter-function', '#filter-outcome']) {
 $('#dlqs').addEventListener('click', (e) => {
   const button = e.target.closest('button[data-action]');
   if (!button) return;
+  const { action, id, lane } = button.dataset;
   button.disabled = true;
-  const done = () => (button.disabled = false);
-  if (button.dataset.action === 'redrive')
-    void redrive({ ids: [button.dataset.id], lane: button.dataset.lane }, button.dataset.id).finally(done);
-  else if (button.dataset.action === 'redrive-lane')
-    void redrive({ lane: button.dataset.lane }, `every message of lane ${button.dataset.lane}'s DLQ`).finally(
-      done,
-    );
+  const input = { lane, ...(id ? { ids: [id] } : {}) };
+  const what = id ?? `every message of lane ${lane}'s DLQ`;
+  void act(action, input, what).finally(() => (button.disabled = false));
 });
 
 connect();

@@ -53,10 +53,10 @@ export interface ArchiveFacts {
   readonly receiveCount: number;
 }
 
-/** Something the console did to the message (a redrive). */
+/** Something the console did to the message (a redrive or a replay). */
 export interface ConsoleAction {
   readonly at: string;
-  readonly action: 'redrive';
+  readonly action: 'redrive' | 'replay';
   readonly envelopeId: string | null;
   readonly messageId: string;
   readonly outcome: string;
@@ -149,10 +149,10 @@ export function buildTimeline(f: TimelineFacts): MessageLife {
       kind: 'action',
       title: `${a.action} from the console: ${a.outcome}`,
       detail: [
-        `from DLQ copy ${a.messageId}`,
+        `${a.action === 'redrive' ? 'from DLQ copy' : 'of message id'} ${a.messageId}`,
         ...(a.newMessageId ? [`new message id ${a.newMessageId}`] : []),
       ],
-      tone: a.outcome === 'moved' ? 'info' : 'failed',
+      tone: a.outcome === 'moved' || a.outcome === 'replayed' ? 'info' : 'failed',
     });
   }
   for (const c of f.copies) {

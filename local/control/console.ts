@@ -10,7 +10,8 @@ import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
 import { DynamoStatusStore } from '../../lambda/shared/status/dynamodb-store';
 import { STATUS_TABLE_KEYS } from '../../lambda/shared/status/keys';
 import type { MessageStatus } from '../../lambda/shared/status/types';
-import { redrive } from '../../ops/lib/dlq';
+import { purgeDlq, redrive } from '../../ops/lib/dlq';
+import { replay } from '../../ops/lib/replay';
 import { OpsError } from '../../ops/lib/errors';
 import { localTarget } from '../../ops/lib/target';
 import { consoleCss, consolePage } from '../console/page';
@@ -663,31 +664,72 @@ export class LocalConsole {
 
   /** Redrives DLQ messages (by id, or a lane's whole DLQ) with the ops library's `redrive`. */
   async redrive(input: { ids?: readonly string[]; lane?: string }): Promise<unknown> {
-    if (!this.env) throw new OpsError('local mode is still starting');
-    const target = await localTarget(this.env);
-    try {
+    return this.withTarget(async (target) => {
       const result = await redrive(target, {
         ...(input.lane ? { lane: input.lane } : {}),
         ...(input.ids?.length ? { ids: input.ids } : {}),
       });
-      const at = new Date().toISOString();
-      for (const item of result.items) {
-        this.actions.push({
-          at,
-          action: 'redrive',
-          envelopeId: item.envelopeId,
-          messageId: item.messageId,
-          outcome: item.outcome,
-          ...(item.newMessageId ? { newMessageId: item.newMessageId } : {}),
-        });
-        if (item.newMessageId) this.index(item.newMessageId, item.envelopeId);
-      }
-      if (this.actions.length > 10_000) this.actions.splice(0, this.actions.length - 10_000);
-      void this.tick();
+      this.note('redrive', result.items);
       return result;
+    });
+  }
+
+  /**
+   * Replays archived messages (by envelope or message id) with the ops library's `replay`; a
+   * message still in a DLQ is replayed too, its DLQ copy deleted once the replay was accepted.
+   */
+  async replay(input: { ids: readonly string[]; lane?: string }): Promise<unknown> {
+    return this.withTarget(async (target) => {
+      const result = await replay(
+        target,
+        { ids: input.ids, ...(input.lane ? { lane: input.lane } : {}) },
+        { includeDeadLettered: true },
+      );
+      this.note('replay', result.items);
+      return result;
+    });
+  }
+
+  /** Empties a lane's DLQ with the ops library's `purgeDlq` (refused while a message has no archive record). */
+  async purge(input: { lane: string }): Promise<unknown> {
+    return this.withTarget(async (target) => purgeDlq(target, input.lane));
+  }
+
+  private async withTarget<T>(
+    act: (target: Awaited<ReturnType<typeof localTarget>>) => Promise<T>,
+  ): Promise<T> {
+    if (!this.env) throw new OpsError('local mode is still starting');
+    const target = await localTarget(this.env);
+    try {
+      return await act(target);
     } finally {
       target.close();
+      void this.tick();
     }
+  }
+
+  private note(
+    action: ConsoleAction['action'],
+    items: readonly {
+      envelopeId: string | null;
+      messageId: string;
+      outcome: string;
+      newMessageId?: string;
+    }[],
+  ): void {
+    const at = new Date().toISOString();
+    for (const item of items) {
+      this.actions.push({
+        at,
+        action,
+        envelopeId: item.envelopeId,
+        messageId: item.messageId,
+        outcome: item.outcome,
+        ...(item.newMessageId ? { newMessageId: item.newMessageId } : {}),
+      });
+      if (item.newMessageId) this.index(item.newMessageId, item.envelopeId);
+    }
+    if (this.actions.length > 10_000) this.actions.splice(0, this.actions.length - 10_000);
   }
 
   /**
@@ -750,7 +792,8 @@ export class LocalConsole {
       else this.json(res, 200, life);
       return true;
     }
-    if (method === 'POST' && route === '/actions/redrive') {
+    const action = /^\/actions\/(redrive|replay|purge)$/.exec(route)?.[1];
+    if (method === 'POST' && action) {
       const given = String(req.headers[CONSOLE_TOKEN_HEADER] ?? '');
       const body = await readSmallBody(req);
       if (!this.tokenMatches(given)) {
@@ -791,14 +834,31 @@ export class LocalConsole {
         });
         return true;
       }
-      if (input.ids === undefined && input.lane === undefined) {
-        this.json(res, 400, {
-          error: { code: 'BadRequest', message: 'name the messages (ids) or a lane', field: 'ids' },
-        });
+      const missing =
+        action === 'purge'
+          ? input.lane === undefined && { field: 'lane', message: 'purge needs the lane whose DLQ to empty' }
+          : action === 'replay'
+            ? !(input.ids as string[] | undefined)?.length && {
+                field: 'ids',
+                message: 'replay needs the ids',
+              }
+            : input.ids === undefined &&
+              input.lane === undefined && { field: 'ids', message: 'name the messages (ids) or a lane' };
+      if (missing) {
+        this.json(res, 400, { error: { code: 'BadRequest', ...missing } });
         return true;
       }
+      const asked = input as { ids?: string[]; lane?: string };
       try {
-        this.json(res, 200, await this.redrive(input as { ids?: string[]; lane?: string }));
+        this.json(
+          res,
+          200,
+          action === 'purge'
+            ? await this.purge({ lane: asked.lane! })
+            : action === 'replay'
+              ? await this.replay({ ids: asked.ids!, ...(asked.lane ? { lane: asked.lane } : {}) })
+              : await this.redrive(asked),
+        );
       } catch (error) {
         if (!(error instanceof OpsError)) throw error;
         this.json(res, 409, { error: { code: 'Conflict', message: error.message } });

@@ -22,13 +22,13 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** Launches Chromium; throws one line naming the install command when it is not there. */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
+export async function launchChromium(executablePath = CHROMIUM_PATH): Promise<Browser> {
+  if (!existsSync(executablePath)) {
     throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH}: the browser tests need it (apt-get install -y --no-install-recommends chromium, as .ci/run does; or set CHROMIUM_PATH)`,
+      `Chromium is not installed at ${executablePath}: the browser tests need it (apt-get install -y --no-install-recommends chromium, as .ci/run does; or set CHROMIUM_PATH)`,
     );
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
 }
 
 /** A page that records console errors and uncaught exceptions (a test asserts there are none). */

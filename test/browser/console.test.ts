@@ -189,10 +189,8 @@ describe('local console', () => {
 
     // Assert: moved by the ops library; its old DLQ copy is gone, the timeline shows the redrive
     // and the run it led to (fail-permanent fails again: a new copy, under a new message id).
-    await page.locator('#redrive-summary').waitFor({ timeout: 30_000 });
-    expect(await page.locator('#redrive-summary').textContent()).toBe(
-      'redrive: 1 moved, 0 failed, 0 skipped',
-    );
+    await page.locator('#action-summary').waitFor({ timeout: 30_000 });
+    expect(await page.locator('#action-summary').textContent()).toBe('redrive: 1 moved, 0 failed, 0 skipped');
     await waitFor(
       'the old DLQ copy to leave the DLQ view',
       async () => (await page.locator(`#dlq-table tr[data-message-id="${copyId}"]`).count()) === 0,
@@ -209,6 +207,50 @@ describe('local console', () => {
     );
     // The DLQ alarm went to ALARM when the DLQ first held a message, and its history says so.
     await page.locator('#alarm-history li[data-alarm="ALARM"]').first().waitFor({ timeout: 30_000 });
+    expect(errors).toEqual([]);
+  });
+
+  it('replays a dead-lettered message from its archive record, and purges a DLQ whose messages are archived', async () => {
+    // Arrange
+    const { page, errors } = await openConsole();
+    const sent = await stage.post('/v1/messages', probe({ mode: 'fail-permanent', tag: 'console-replay' }));
+    const row = page.locator(`#dlq-table tr[data-envelope-id="${sent.body.id}"]`);
+    await row.waitFor({ timeout: 30_000 });
+
+    // Act: replay, confirmed from the keyboard
+    await page.getByRole('button', { name: `Replay ${sent.body.id}` }).click();
+    await page.locator('#confirm-dialog[open]').waitFor();
+    expect(await page.locator('#confirm-title').textContent()).toBe('Replay?');
+    await page.keyboard.press('Enter');
+
+    // Assert: replayed under its envelope id; the timeline shows it and the run it led to
+    await page.locator('#action-summary').waitFor({ timeout: 30_000 });
+    expect(await page.locator('#action-summary').textContent()).toBe(
+      'replay: 1 replayed, 0 failed, 0 skipped',
+    );
+    await page.getByLabel('Message id', { exact: true }).fill(sent.body.id);
+    await page.getByLabel('Message id', { exact: true }).press('Enter');
+    await page.locator('#timeline li[data-kind="action"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('#timeline li[data-kind="action"]').textContent()).toContain(
+      'replay from the console: replayed',
+    );
+    await waitFor(
+      'the replayed run',
+      async () => (await page.locator('#timeline li[data-kind="run"]').count()) === 2,
+    );
+
+    // Act: purge the lane's DLQ (its copy came back: fail-permanent fails again)
+    await row.waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: "Purge standard's DLQ" }).click();
+    await page.locator('#confirm-dialog[open]').waitFor();
+    await page.locator('#confirm-button').click();
+
+    // Assert
+    await waitFor('the purge summary', async () =>
+      (await page.locator('#action-summary').textContent())?.startsWith('purge of '),
+    );
+    expect(await page.locator('#action-summary').textContent()).toMatch(/^purge of \S+: [1-9]\d* deleted$/);
+    await waitFor('its copy to leave the DLQ view', async () => (await row.count()) === 0);
     expect(errors).toEqual([]);
   });
 });
