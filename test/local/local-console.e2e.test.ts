@@ -135,6 +135,51 @@ describe('local console protections', () => {
     expect(JSON.parse(emptyDlq.text)).toMatchObject({ moved: 0, failed: 0, items: [] });
   });
 
+  it('refuses a purge without a lane and a replay without ids, naming the field', async () => {
+    // Arrange
+    const page = await raw('GET', '/_local/console', {});
+    const token = /name="console-token" content="([^"]+)"/.exec(page.text)![1]!;
+    const headers = { 'content-type': 'application/json', 'x-console-token': token };
+
+    // Act
+    const purge = await raw('POST', '/_local/console/actions/purge', headers, '{}');
+    const replay = await raw('POST', '/_local/console/actions/replay', headers, '{"lane":"standard"}');
+    const unknown = await raw('POST', '/_local/console/actions/delete', headers, '{}');
+
+    // Assert
+    expect([purge.status, JSON.parse(purge.text).error]).toEqual([
+      400,
+      { code: 'BadRequest', field: 'lane', message: 'purge needs the lane whose DLQ to empty' },
+    ]);
+    expect([replay.status, JSON.parse(replay.text).error]).toEqual([
+      400,
+      { code: 'BadRequest', field: 'ids', message: 'replay needs the ids' },
+    ]);
+    expect(unknown.status).toBe(404);
+  });
+
+  it("answers the journal view's id filter by envelope id, else by SQS message id", async () => {
+    // Arrange
+    const sent = await stage.post('/v1/messages', probe({ mode: 'succeed', tag: 'console-journal-id' }));
+    const { id, messageId } = sent.body as { id: string; messageId: string };
+    await waitFor('its consumer run', () =>
+      stage.local.journal.list().some((r) => r.messageIds.includes(messageId)),
+    );
+
+    // Act
+    const byEnvelope = await getJson(`/_local/console/invocations?id=${id}`);
+    const byMessage = await getJson(`/_local/console/invocations?id=${messageId}&function=${CONSUMER}`);
+    const bad = await getJson('/_local/console/invocations?outcome=maybe');
+
+    // Assert
+    expect(byEnvelope.body.by).toBe('envelopeId');
+    expect(byEnvelope.body.records.map((r: { messageIds: string[] }) => r.messageIds)).toEqual([[messageId]]);
+    expect(byMessage.body.by).toBe('messageId');
+    expect(byMessage.body.records).toEqual(byEnvelope.body.records);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('outcome');
+  });
+
   it('answers 404 for a message id nothing knows, 400 without one', async () => {
     const none = await getJson('/_local/console/message?id=nothing-has-this-id');
     const empty = await getJson('/_local/console/message?id=');
