@@ -10,15 +10,17 @@
  * cases are two conditional writes (`tat <= t`: start from `t`; `t < tat <= t + (burst - 1) * T`:
  * add `T`), tried in the order the last known `tat` makes likely (one request in the common case).
  * When neither applies the bucket is empty: one consistent `GetItem` reads `tat`, and the wait is
- * `tat - (burst - 1) * T - t`.
+ * `tat - (burst - 1) * T - t`. `tat` never decreases, so a sandbox that already knows a `tat` that
+ * refuses `t` answers without a request.
  *
  * **Where.** One row per lane on the status table, key `msg#~rate#<lane>`: under the status rows'
  * prefix, so the consumer's existing row-scoped grant covers it (`~` never starts an envelope id,
  * a UUID, so no message's row and no API id can name it). It expires like a status row (TTL).
  *
  * **Cost.** One `UpdateItem` per admitted run when the guess is right, two when the bucket turned
- * from idle to busy (or back) since this sandbox last looked, plus one `GetItem` per record that
- * finds no token (it is then deferred, `./deferral.ts`, without spending an attempt).
+ * from idle to busy (or back) since this sandbox last looked; a record that finds no token costs
+ * none when this sandbox already knows the bucket is empty, else two `UpdateItem`s and a `GetItem`
+ * (it is then deferred, `./deferral.ts`, without spending an attempt).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -64,6 +66,9 @@ export class DynamoRateLimiter implements RateLimiter {
 
   async take(now: Date): Promise<number> {
     const t = now.getTime();
+    // `tat` only grows: a known one past the tolerance refuses without asking (no request).
+    if (this.#tat !== undefined && this.#tat - this.#tolerance > t)
+      return Math.ceil(this.#tat - this.#tolerance - t);
     // A few rounds: a write can lose a race to another consumer between the two conditions.
     for (let round = 0; round < 3; round++) {
       const busyFirst = this.#tat !== undefined && this.#tat > t;
