@@ -10,7 +10,7 @@ export interface LocalArgs {
   /** `--help` / `-h`: print {@link LOCAL_USAGE} and exit. @default false */
   readonly help: boolean;
   /**
-   * `--auth iam|apiKey` (or `--auth=…`): synthesize the stage with that authentication mode
+   * `--auth iam|apiKey|jwt` (or `--auth=…`): synthesize the stage with that authentication mode
    * (`-c auth=<mode>`). @default the local stage's own mode (`apiKey`)
    */
   readonly auth?: AuthMode;
@@ -25,7 +25,7 @@ export class UsageError extends LocalModeError {
 }
 
 /** What `npm start -- --help` prints. */
-export const LOCAL_USAGE = `usage: npm start [-- [--no-synth] [--auth iam|apiKey] [--json] [--help]]
+export const LOCAL_USAGE = `usage: npm start [-- [--no-synth] [--auth iam|apiKey|jwt] [--json] [--help]]
 
 Runs stage "local" of the stack on this machine: an SQS + S3 emulator, every function in its
 own sandbox, a poller per event source mapping, the schedules, the API and the alarms.
@@ -33,9 +33,9 @@ own sandbox, a poller per event source mapping, the schedules, the API and the a
 options:
   --no-synth      run the assembly in cdk.out.local as it is (default: synthesize it first)
   --auth MODE     synthesize with this API authentication (-c auth=MODE): apiKey (one key per
-                  tenant; the local stage's default) or iam (SigV4 signatures of local IAM users);
-                  the tenants' keys or credentials go to .local/env.json (auth.tenants).
-                  jwt is not supported locally yet
+                  tenant; the local stage's default), iam (SigV4 signatures of local IAM users) or
+                  jwt (bearer tokens of local mode's own issuer, checked by the stack's authorizer);
+                  the tenants' keys, credentials or tokens go to .local/env.json (auth.tenants).
   --json          JSON log lines (same as LOCAL_LOGS=json)
   -h, --help      print this help and exit
 
@@ -59,7 +59,6 @@ function authMode(value: string | undefined): AuthMode {
     throw new UsageError(`--auth needs a mode: ${AUTH_MODES.join(', ')}`);
   const mode = AUTH_MODES.find((m) => m === value);
   if (!mode) throw new UsageError(`--auth ${value} is not a mode (use ${AUTH_MODES.join(', ')})`);
-  if (mode === 'jwt') throw new UsageError('--auth jwt is not supported locally yet (use iam or apiKey)');
   return mode;
 }
 

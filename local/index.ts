@@ -1,7 +1,8 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { LocalAuth, type AuthMode, type LocalAuthInfo } from './apigateway/local-auth';
+import { DEFAULT_LOCAL_TENANTS, LocalAuth, type AuthMode, type LocalAuthInfo } from './apigateway/local-auth';
+import { issuerSettingsOf, LocalIssuer, type LocalTokenOptions } from './apigateway/local-issuer';
 import { startApiServer, type ApiServer } from './apigateway/server';
 import { createTable, startDynamo, tableNotReproduced } from './aws/dynamodb';
 import {
@@ -79,13 +80,13 @@ export interface StartLocalOptions {
   /**
    * The authentication mode to synthesize the stage with (`-c auth=<mode>`, which the app's
    * `bin/` reads); the template must then use it (the methods' `AuthorizationType` and
-   * `ApiKeyRequired`), else startup fails saying so. `jwt` is not supported locally yet.
+   * `ApiKeyRequired`, a Lambda authorizer for `jwt`), else startup fails saying so.
    * @default the mode the stage's config gives (the template decides)
    */
   readonly auth?: AuthMode;
   /**
-   * The local IAM users of `iam` mode, one per tenant, each with a generated access key.
-   * @default `tenant-a`, `tenant-b`
+   * The local tenants of `iam` mode (one local IAM user each, with a generated access key) and of
+   * `jwt` mode (one token each, the tenant claim's value). @default `tenant-a`, `tenant-b`
    */
   readonly iamTenants?: readonly string[];
   /** Terminal output. @default 'pretty' */
@@ -126,7 +127,8 @@ export interface LocalEnv {
   readonly apiKey?: string;
   /**
    * How the API authenticates callers and every local tenant's credentials: `{ apiKey, apiKeyId }`
-   * in `apiKey` mode, `{ accessKeyId, secretAccessKey, userArn }` in `iam` mode.
+   * in `apiKey` mode, `{ accessKeyId, secretAccessKey, userArn }` in `iam` mode, `{ token }` in
+   * `jwt` mode (with `jwt: { issuer, audience, jwksUri }`).
    * (Absent from env files written before tenants.)
    */
   readonly auth?: LocalAuthInfo;
@@ -174,6 +176,11 @@ export interface LocalHandle {
   triggerSchedule(ruleLogicalId: string): Promise<ScheduleRun> | undefined;
   /** Current alarm states (also `GET /_local/alarms`). */
   alarms(): AlarmStatus[];
+  /**
+   * `jwt` mode: a new token of local mode's issuer for `tenant` (e.g. an expired one, to test a
+   * client: `{ expiresInSeconds: -120 }`); rejects in other modes.
+   */
+  issueToken(tenant: string, options?: LocalTokenOptions): Promise<string>;
   /** Stops pollers, lets invocations in flight finish (up to `drainTimeoutMs`), terminates sandboxes, closes servers. */
   stop(): Promise<void>;
 }
@@ -203,9 +210,6 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   await assertPortFree(apiPort, 'PORT');
   await assertPortFree(awsPort, 'LOCAL_AWS_PORT');
 
-  if (options.auth === 'jwt') {
-    throw new LocalModeError('auth mode jwt is not supported locally yet (use iam or apiKey)');
-  }
   if (options.synth) {
     logger.info(`synthesizing stage ${stage}${options.auth ? ` with auth ${options.auth}` : ''}…`);
     const t = Date.now();
@@ -281,6 +285,32 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       if (missing.length) logger.info(`not reproduced locally for ${t.logicalId}: ${missing.join(', ')}`);
     }
 
+    // jwt: local mode is the token issuer; the authorizer functions read its key set (JWKS_URI).
+    const authorizerIds = new Set(
+      (topology.api?.resources ?? []).flatMap((r) =>
+        r.methods.flatMap((m) => m.authorizer?.functionId ?? []),
+      ),
+    );
+    const issuerSettings = [...authorizerIds]
+      .map((id) =>
+        issuerSettingsOf(
+          topology.functions.find((f) => f.logicalId === id)!,
+          resolver,
+        ),
+      )
+      .find((x) => x !== undefined);
+    const issuer = issuerSettings ? await LocalIssuer.start(issuerSettings) : undefined;
+    if (issuer) {
+      cleanup.push(() => issuer.stop());
+      logger.info(
+        `token issuer ${issuer.settings.issuer} (audience ${issuer.settings.audience}): key set on ${issuer.jwksUri}`,
+      );
+    } else if (authorizerIds.size) {
+      logger.info(
+        'note: the API has Lambda authorizers without JWT_ISSUER/JWT_AUDIENCE: local mode issues no tokens',
+      );
+    }
+
     const mappingConcurrency = options.mappingConcurrency ?? 5;
     const hosts = new Map<string, FunctionHost>();
     for (const spec of topology.functions) {
@@ -290,14 +320,17 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
         .reduce((n, m) => n + (m.maxConcurrency ?? mappingConcurrency), 0);
       const host = new FunctionHost({
         spec,
-        env: functionEnv(spec, {
-          resolver,
-          region,
-          endpoint: front,
-          logGroupName,
-          path: options.sandboxPath,
-          dynamodbEndpoint: dynamo.endpoint,
-        }),
+        env: {
+          ...functionEnv(spec, {
+            resolver,
+            region,
+            endpoint: front,
+            logGroupName,
+            path: options.sandboxPath,
+            dynamodbEndpoint: dynamo.endpoint,
+          }),
+          ...(issuer && authorizerIds.has(spec.logicalId) ? { JWKS_URI: issuer.jwksUri } : {}),
+        },
         maxConcurrency: spec.reservedConcurrency ?? Math.max(options.functionConcurrency ?? 10, pollers),
         logger,
         logGroupName,
@@ -310,6 +343,25 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     logger.info(`${hosts.size} functions (${topology.functions.map((f) => f.logicalId).join(', ')})`);
 
     const journal = new Journal(options.journalCapacity);
+    await auth.useAuthorizers(
+      (functionId, event) =>
+        hosts
+          .get(functionId)!
+          .invoke(event)
+          .then((outcome) => {
+            journal.record({
+              function: functionId,
+              startedAt: outcome.startedAt.toISOString(),
+              durationMs: outcome.durationMs,
+              messageIds: [],
+              batchItemFailures: [],
+              error: outcome.ok ? null : outcome.error,
+            });
+            return outcome;
+          }),
+      issuer,
+      options.iamTenants ?? DEFAULT_LOCAL_TENANTS,
+    );
     const queueById = new Map(queues.map((q) => [q.logicalId, q]));
     const pollers = topology.mappings
       .filter((m) => m.enabled)
@@ -454,6 +506,10 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       schedules: () => scheduler.ruleIds,
       triggerSchedule: (id) => scheduler.trigger(id),
       alarms: () => alarms.states(),
+      issueToken: (tenant, tokenOptions) =>
+        issuer
+          ? issuer.sign(tenant, tokenOptions)
+          : Promise.reject(new LocalModeError('issueToken: the API has no JWT authorizer (auth mode jwt)')),
       stop() {
         stopping ??= (async () => {
           logger.info('stopping…');

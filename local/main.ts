@@ -4,13 +4,14 @@
  * The only place of local mode that reads the environment and the command line:
  * - `PORT` (API, default 3000), `LOCAL_AWS_PORT` (emulator, default 4566), `LOCAL_REGION`,
  *   `LOCAL_API_KEY` (the first tenant's key; default: a random key per tenant, printed),
- *   `LOCAL_TENANTS` (iam mode's local IAM users, comma-separated; default `tenant-a,tenant-b`),
+ *   `LOCAL_TENANTS` (iam mode's local IAM users, jwt mode's token tenants, comma-separated;
+ *   default `tenant-a,tenant-b`),
  *   `LOCAL_LOGS` (`pretty` | `json` | `silent`),
  *   `LOCAL_CDK_OUT` (assembly directory, default `cdk.out.local`: local mode's own, so another
  *   `cdk synth` into `cdk.out` does not break `--no-synth`);
- * - `--no-synth` reuses the assembly as it is; `--auth iam|apiKey` synthesizes with that
+ * - `--no-synth` reuses the assembly as it is; `--auth iam|apiKey|jwt` synthesizes with that
  *   authentication mode; `--json` is `LOCAL_LOGS=json`; `--help` ({@link LOCAL_USAGE}). Anything
- *   else (`--auth jwt` too, for now): one line on stderr and exit 2.
+ *   else: one line on stderr and exit 2.
  *
  * Stops cleanly on Ctrl-C / SIGTERM (exit 0); `npm start` execs node, so signalling npm's PID
  * works too (npm forwards SIGINT/SIGTERM to its script). Startup problems print one line,
@@ -46,7 +47,7 @@ function logMode(args: LocalArgs): LogMode {
 
 /**
  * The request to try, ready to paste, as the first tenant: signed with its access key
- * (`curl --aws-sigv4`) in iam mode, with its API key in apiKey mode.
+ * (`curl --aws-sigv4`) in iam mode, with its API key in apiKey mode, with its bearer token in jwt mode.
  */
 export function tryCommand(env: Pick<LocalEnv, 'apiUrl' | 'apiKey' | 'auth' | 'region'>): string {
   const body = `'{"type":"probe","payload":{"mode":"succeed"}}'`;
@@ -57,7 +58,8 @@ export function tryCommand(env: Pick<LocalEnv, 'apiUrl' | 'apiKey' | 'auth' | 'r
       : '';
   const apiKey = first?.apiKey ?? env.apiKey;
   const key = apiKey ? ` -H 'x-api-key: ${apiKey}'` : '';
-  return `curl -s${sign} -X POST ${env.apiUrl}/v1/messages -H 'content-type: application/json'${key} -d ${body}`;
+  const bearer = env.auth?.mode === 'jwt' && first?.token ? ` -H 'Authorization: Bearer ${first.token}'` : '';
+  return `curl -s${sign} -X POST ${env.apiUrl}/v1/messages -H 'content-type: application/json'${key}${bearer} -d ${body}`;
 }
 
 /**
@@ -83,14 +85,19 @@ export function banner(
             ? [`  access key ${first.accessKeyId} (${firstName}; secrets in the env file)`]
             : []),
         ]
-      : auth?.mode === 'apiKey'
+      : auth?.mode === 'jwt'
         ? [
-            `  auth       apiKey (header x-api-key); tenants ${tenants.map(([n]) => n).join(', ')}`,
-            ...(local.env.apiKey ? [`  API key    ${local.env.apiKey} (${firstName})`] : []),
+            `  auth       jwt (Authorization: Bearer; issuer ${auth.jwt?.issuer ?? '?'}, audience ${auth.jwt?.audience ?? '?'}); tenants ${tenants.map(([n]) => n).join(', ')}`,
+            ...(auth.jwt ? [`  key set    ${auth.jwt.jwksUri} (tokens of each tenant in the env file)`] : []),
           ]
-        : local.env.apiKey
-          ? [`  API key    ${local.env.apiKey}`]
-          : [];
+        : auth?.mode === 'apiKey'
+          ? [
+              `  auth       apiKey (header x-api-key); tenants ${tenants.map(([n]) => n).join(', ')}`,
+              ...(local.env.apiKey ? [`  API key    ${local.env.apiKey} (${firstName})`] : []),
+            ]
+          : local.env.apiKey
+            ? [`  API key    ${local.env.apiKey}`]
+            : [];
   const { queues, lanes } = local.env;
   const nameOf = (id: string) => queues[id]?.name ?? id;
   const laneWidth = Math.max(8, ...Object.keys(lanes).map((n) => n.length));

@@ -6,6 +6,9 @@ export type GatewayResponseType =
   | 'MISSING_AUTHENTICATION_TOKEN'
   | 'INVALID_API_KEY'
   | 'INVALID_SIGNATURE'
+  | 'UNAUTHORIZED'
+  | 'ACCESS_DENIED'
+  | 'AUTHORIZER_FAILURE'
   | 'REQUEST_TOO_LARGE'
   | 'INTEGRATION_TIMEOUT'
   | 'LAMBDA_FAILURE';
@@ -33,6 +36,27 @@ const GATEWAY_DEFAULTS: Record<
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
     errorType: 'InvalidSignatureException',
     family: 'DEFAULT_4XX',
+  },
+  // A Lambda authorizer that threw "Unauthorized", or a request without its identity source.
+  UNAUTHORIZED: {
+    status: 401,
+    message: 'Unauthorized',
+    errorType: 'UnauthorizedException',
+    family: 'DEFAULT_4XX',
+  },
+  // A Lambda authorizer's policy that does not allow the method.
+  ACCESS_DENIED: {
+    status: 403,
+    message: 'User is not authorized to access this resource with an explicit deny',
+    errorType: 'AccessDeniedException',
+    family: 'DEFAULT_4XX',
+  },
+  // A Lambda authorizer that failed otherwise (an error, a malformed answer).
+  AUTHORIZER_FAILURE: {
+    status: 500,
+    message: 'Internal server error',
+    errorType: 'AuthorizerFailureException',
+    family: 'DEFAULT_5XX',
   },
   REQUEST_TOO_LARGE: {
     status: 413,

@@ -1,17 +1,21 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { LocalModeError } from '../errors';
+import type { InvokeOutcome } from '../functions/host';
 import type { ApiKeySpec } from '../template/api-keys';
 import { generateApiKey } from '../startup';
 import { deterministicId } from '../template/resolver';
-import type { ApiSpec, MethodSpec } from '../template/topology';
+import type { ApiSpec, AuthorizerSpec, MethodSpec } from '../template/topology';
 import type { GatewayResponseType } from './gateway-responses';
+import type { LocalIssuer } from './local-issuer';
 import { verifySigV4, type ReceivedRequest, type SigV4Failure } from './sigv4';
 
 /**
  * How the local API authenticates callers, read from the template's methods: `iam` when a method
- * has `AuthorizationType: AWS_IAM`, else `apiKey` when a method requires an API key, else `none`.
+ * has `AuthorizationType: AWS_IAM`, else `jwt` when a method has a Lambda authorizer (`CUSTOM`),
+ * else `apiKey` when a method requires an API key, else `none`.
  */
-export type LocalAuthMode = 'iam' | 'apiKey' | 'none';
+export type LocalAuthMode = 'iam' | 'jwt' | 'apiKey' | 'none';
 
 /** The authentication modes a stage can be synthesized with (`npm start -- --auth <mode>`). */
 export const AUTH_MODES = ['iam', 'apiKey', 'jwt'] as const;
@@ -19,7 +23,7 @@ export const AUTH_MODES = ['iam', 'apiKey', 'jwt'] as const;
 /** A stage's authentication mode (`-c auth=<mode>`). */
 export type AuthMode = (typeof AUTH_MODES)[number];
 
-/** The local principals of `iam` mode when `LOCAL_TENANTS` names none. */
+/** The local principals of `iam` and `jwt` mode when `LOCAL_TENANTS` names none. */
 export const DEFAULT_LOCAL_TENANTS: readonly string[] = ['tenant-a', 'tenant-b'];
 
 /** What a caller of one local tenant uses (`.local/env.json` → `auth.tenants.<name>`). */
@@ -33,6 +37,8 @@ export interface LocalTenantCredentials {
   readonly secretAccessKey?: string;
   /** `arn:aws:iam::000000000000:user/<tenant>`, as the producer sees it in `requestContext.identity.userArn`. */
   readonly userArn?: string;
+  /** A bearer token of local mode's issuer naming the tenant (methods with a JWT authorizer): `Authorization: Bearer <token>`. */
+  readonly token?: string;
 }
 
 /** `.local/env.json` → `auth`. */
@@ -40,7 +46,22 @@ export interface LocalAuthInfo {
   readonly mode: LocalAuthMode;
   /** Credentials by tenant name, in the stage's order (the first tenant first). */
   readonly tenants: Readonly<Record<string, LocalTenantCredentials>>;
+  /** `jwt`: the tokens' issuer and audience, and where local mode serves the issuer's key set. */
+  readonly jwt?: { readonly issuer: string; readonly audience: string; readonly jwksUri: string };
 }
+
+/** The outcome of {@link LocalAuth.authorize}: the authorizer's context for the proxy event, or the refusal. */
+export type AuthorizerOutcome =
+  | { readonly ok: true; readonly context: Readonly<Record<string, unknown>> }
+  | {
+      readonly ok: false;
+      readonly response: GatewayResponseType;
+      /** For the terminal: why. */
+      readonly detail: string;
+    };
+
+/** Invokes a function of the stack (the authorizer's) with an event, as the API server does the integration. */
+export type InvokeFunction = (functionId: string, event: unknown) => Promise<InvokeOutcome>;
 
 /** The caller's identity fields of the proxy event (`requestContext.identity`). */
 export interface CallerIdentity {
@@ -77,7 +98,7 @@ export interface LocalAuthOptions {
   readonly stackName: string;
   /** The first tenant's API key value (`LOCAL_API_KEY`). @default generated */
   readonly firstApiKey?: string;
-  /** Names of the local IAM users in `iam` mode. @default {@link DEFAULT_LOCAL_TENANTS} */
+  /** Names of the local IAM users in `iam` mode and of the local tenants in `jwt` mode. @default {@link DEFAULT_LOCAL_TENANTS} */
   readonly iamTenants?: readonly string[];
 }
 
@@ -100,6 +121,7 @@ const IAM_USER_NAME = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
 export function authModeOf(api: Pick<ApiSpec, 'resources'> | undefined): LocalAuthMode {
   const methods = api?.resources.flatMap((r) => r.methods) ?? [];
   if (methods.some((m) => m.authorizationType === 'AWS_IAM')) return 'iam';
+  if (methods.some((m) => m.authorizationType === 'CUSTOM')) return 'jwt';
   if (methods.some((m) => m.apiKeyRequired)) return 'apiKey';
   return 'none';
 }
@@ -137,6 +159,19 @@ export class LocalAuth {
   private readonly users: ReadonlyMap<string, IamUser>;
   private readonly region: string;
   private readonly accountId: string;
+  /** `jwt`: local mode's issuer, each tenant's token, how to run the authorizer, its cached results. */
+  private issuer?: LocalIssuer;
+  private readonly tokens = new Map<string, string>();
+  private invoke?: InvokeFunction;
+  private readonly authorizerCache = new Map<
+    string,
+    {
+      readonly expires: number;
+      readonly principalId: string;
+      readonly policy: unknown;
+      readonly context: unknown;
+    }
+  >();
 
   private constructor(
     mode: LocalAuthMode,
@@ -202,6 +237,7 @@ export class LocalAuth {
     if (this.keysRequired) {
       for (const k of this.keys) tenants[k.tenant] = { apiKey: k.value, apiKeyId: k.id };
     }
+    for (const [tenant, token] of this.tokens) tenants[tenant] = { ...tenants[tenant], token };
     for (const u of this.users.values()) {
       tenants[u.tenant] = {
         ...tenants[u.tenant],
@@ -210,7 +246,118 @@ export class LocalAuth {
         userArn: u.userArn,
       };
     }
-    return { mode: this.mode, tenants };
+    const jwt = this.issuer
+      ? {
+          jwt: {
+            issuer: this.issuer.settings.issuer,
+            audience: this.issuer.settings.audience,
+            jwksUri: this.issuer.jwksUri,
+          },
+        }
+      : {};
+    return { mode: this.mode, tenants, ...jwt };
+  }
+
+  /**
+   * `jwt`: local mode's issuer signs a token per tenant (`tenants`, in order; names as the tenant
+   * claim's value), and `invoke` runs the authorizer functions of `CUSTOM` methods.
+   */
+  async useAuthorizers(
+    invoke: InvokeFunction,
+    issuer: LocalIssuer | undefined,
+    tenants: readonly string[],
+  ): Promise<void> {
+    this.invoke = invoke;
+    this.issuer = issuer;
+    if (new Set(tenants).size !== tenants.length)
+      throw new LocalModeError(`local tenants ${tenants.join(',')} name a tenant twice`);
+    if (issuer) for (const t of tenants) this.tokens.set(t, await issuer.sign(t));
+  }
+
+  /**
+   * Runs `method`'s Lambda authorizer (REQUEST type) as API Gateway does: a request without every
+   * identity source header is 401 without running it; the result is cached per authorizer and
+   * identity source values for its TTL; an authorizer that throws `Unauthorized` is 401, another
+   * failure 500; the returned policy must allow `execute-api:Invoke` on the method's ARN (an
+   * explicit Deny wins), else 403. The context (with `principalId`) becomes
+   * `requestContext.authorizer` of the proxy event.
+   */
+  async authorize(method: MethodSpec, event: APIGatewayProxyEvent, now: Date): Promise<AuthorizerOutcome> {
+    const authorizer = method.authorizer!;
+    const header = (name: string) =>
+      Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === name)?.[1];
+    const identity = authorizer.identityHeaders.map(header);
+    if (identity.some((v) => v === undefined || v === '')) {
+      return {
+        ok: false,
+        response: 'UNAUTHORIZED',
+        detail: `no ${authorizer.identityHeaders.join(', ')} header (the authorizer's identity source)`,
+      };
+    }
+    const { apiId, stage } = event.requestContext;
+    const methodArn = `arn:aws:execute-api:${this.region}:${this.accountId}:${apiId}/${stage}/${event.httpMethod}${event.path}`;
+    const key = `${authorizer.logicalId}\n${identity.join('\n')}`;
+    let cached = this.authorizerCache.get(key);
+    if (!cached || cached.expires <= now.getTime()) {
+      this.authorizerCache.delete(key);
+      const outcome = await this.runAuthorizer(authorizer, event, methodArn);
+      if (!outcome.ok) return outcome;
+      cached = outcome.result;
+      if (authorizer.ttlSeconds > 0) this.authorizerCache.set(key, cached);
+    }
+    if (!policyAllows(cached.policy, methodArn)) {
+      return {
+        ok: false,
+        response: 'ACCESS_DENIED',
+        detail: `the authorizer's policy does not allow ${methodArn}`,
+      };
+    }
+    const context = (
+      typeof cached.context === 'object' && cached.context !== null ? cached.context : {}
+    ) as Record<string, unknown>;
+    return { ok: true, context: { ...context, principalId: cached.principalId } };
+  }
+
+  private async runAuthorizer(
+    authorizer: AuthorizerSpec,
+    event: APIGatewayProxyEvent,
+    methodArn: string,
+  ): Promise<
+    | { ok: true; result: { expires: number; principalId: string; policy: unknown; context: unknown } }
+    | Extract<AuthorizerOutcome, { ok: false }>
+  > {
+    if (!this.invoke) throw new LocalModeError('the API has Lambda authorizers but local mode runs none');
+    const { body: _body, isBase64Encoded: _b64, ...request } = event;
+    const outcome = await this.invoke(authorizer.functionId, { type: 'REQUEST', methodArn, ...request });
+    if (!outcome.ok) {
+      const unauthorized = outcome.error.message === 'Unauthorized';
+      return {
+        ok: false,
+        response: unauthorized ? 'UNAUTHORIZED' : 'AUTHORIZER_FAILURE',
+        detail: `authorizer ${authorizer.functionId}: ${outcome.error.message}`,
+      };
+    }
+    const payload = outcome.payload as {
+      principalId?: unknown;
+      policyDocument?: unknown;
+      context?: unknown;
+    } | null;
+    if (!payload || typeof payload.principalId !== 'string' || typeof payload.policyDocument !== 'object') {
+      return {
+        ok: false,
+        response: 'AUTHORIZER_FAILURE',
+        detail: `authorizer ${authorizer.functionId} answered no principalId and policyDocument`,
+      };
+    }
+    return {
+      ok: true,
+      result: {
+        expires: outcome.startedAt.getTime() + authorizer.ttlSeconds * 1000,
+        principalId: payload.principalId,
+        policy: payload.policyDocument,
+        context: payload.context,
+      },
+    };
   }
 
   /**
@@ -273,6 +420,27 @@ export class LocalAuth {
     }
     return { ok: true, identity, ...(tenant === undefined ? {} : { tenant }) };
   }
+}
+
+/** `*` and `?` wildcards of IAM resource and action patterns. */
+function wildcardMatch(pattern: string, value: string): boolean {
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${re}$`, 's').test(value);
+}
+
+/** Whether an authorizer's policy document allows `execute-api:Invoke` on `methodArn` (a Deny wins). */
+export function policyAllows(policy: unknown, methodArn: string): boolean {
+  const statements = (policy as { Statement?: unknown } | null)?.Statement;
+  const list = (Array.isArray(statements) ? statements : [statements]) as Record<string, unknown>[];
+  const asArray = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
+  const applies = (st: Record<string, unknown>) =>
+    asArray(st.Action).some((a) => wildcardMatch(a.toLowerCase(), 'execute-api:invoke')) &&
+    asArray(st.Resource).some((r) => wildcardMatch(r, methodArn));
+  const matching = list.filter((st) => st && typeof st === 'object' && applies(st));
+  return matching.some((st) => st.Effect === 'Allow') && !matching.some((st) => st.Effect === 'Deny');
 }
 
 /** The gateway response of each SigV4 failure (the `x-amzn-errortype` AWS answers with). */

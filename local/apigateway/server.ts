@@ -160,6 +160,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       { ...auth.identity, host: req.headers.host ?? '127.0.0.1' },
       options.accountId,
     );
+    if (match.method.authorizer) {
+      // A CUSTOM method: its Lambda authorizer decides, its context reaches the integration.
+      const decided = await options.auth.authorize(match.method, event, now);
+      if (!decided.ok) {
+        options.logger.info(`${method} ${url.pathname}: ${decided.response} (${decided.detail})`);
+        send(res, gw(decided.response, context));
+        return;
+      }
+      (event.requestContext as { authorizer: unknown }).authorizer = decided.context;
+    }
     const host = options.hosts.get(match.method.functionId)!;
     const invocation = host.invoke(event).then((outcome) => {
       journal.record({

@@ -87,8 +87,19 @@ export interface ScheduleSpec {
   readonly targets: readonly { readonly functionId: string; readonly input?: unknown }[];
 }
 
-/** How a method authenticates callers (its `AuthorizationType`; local mode runs these two). */
-export type MethodAuthorization = 'NONE' | 'AWS_IAM';
+/** How a method authenticates callers (its `AuthorizationType`; local mode runs these three). */
+export type MethodAuthorization = 'NONE' | 'AWS_IAM' | 'CUSTOM';
+
+/** A Lambda authorizer of REQUEST type (`AWS::ApiGateway::Authorizer`) of a `CUSTOM` method. */
+export interface AuthorizerSpec {
+  readonly logicalId: string;
+  /** The authorizer function's logical id. */
+  readonly functionId: string;
+  /** Request headers whose values identify the caller (`method.request.header.<name>`), lower case. */
+  readonly identityHeaders: readonly string[];
+  /** Seconds a result is cached per identity (`AuthorizerResultTtlInSeconds`, API Gateway's default 300). */
+  readonly ttlSeconds: number;
+}
 
 /** One API method. */
 export interface MethodSpec {
@@ -96,8 +107,10 @@ export interface MethodSpec {
   /** `GET`, `POST`, … or `ANY`. */
   readonly httpMethod: string;
   readonly apiKeyRequired: boolean;
-  /** `AWS_IAM`: callers sign requests with SigV4. @default 'NONE' */
+  /** `AWS_IAM`: callers sign requests with SigV4; `CUSTOM`: {@link authorizer} decides. @default 'NONE' */
   readonly authorizationType?: MethodAuthorization;
+  /** The Lambda authorizer of a `CUSTOM` method. */
+  readonly authorizer?: AuthorizerSpec;
   readonly functionId: string;
 }
 
@@ -161,6 +174,8 @@ const HANDLED = new Set([
   'AWS::ApiGateway::Method',
   'AWS::ApiGateway::Stage',
   'AWS::ApiGateway::GatewayResponse',
+  // Lambda REQUEST authorizers of CUSTOM methods (local/apigateway/local-auth.ts runs them).
+  'AWS::ApiGateway::Authorizer',
   // Read for the tenants' keys (template/api-keys.ts): which keys exist and which are in a usage plan.
   'AWS::ApiGateway::ApiKey',
   'AWS::ApiGateway::UsagePlanKey',
@@ -447,16 +462,52 @@ function analyzeApi(
     return `${pathOf(n.parent, depth + 1)}/${n.part}`;
   };
 
+  const lambdaOfUri = (r: TemplateResource, property: string, value: unknown): string => {
+    const uri = resolver.resolveString(value, at(r, property));
+    const fnArn = /\/functions\/(.+)\/invocations$/.exec(uri)?.[1];
+    if (!fnArn) fail(r, `${property} "${uri}" is not a Lambda invocation URI`);
+    return functionOf(r, property, fnArn);
+  };
+  const authorizers = new Map<string, AuthorizerSpec>();
+  for (const a of ofType('AWS::ApiGateway::Authorizer')) {
+    const p = a.properties;
+    if (p.Type !== 'REQUEST')
+      fail(a, `authorizer type ${String(p.Type)} is not supported locally (Lambda REQUEST authorizers only)`);
+    const sources = resolver.resolveString(p.IdentitySource ?? '', at(a, 'IdentitySource'));
+    const identityHeaders = sources
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => {
+        const header = /^method\.request\.header\.(.+)$/.exec(s)?.[1];
+        if (!header) fail(a, `identity source ${s} is not supported locally (request headers only)`);
+        return header!.toLowerCase();
+      });
+    authorizers.set(a.logicalId, {
+      logicalId: a.logicalId,
+      functionId: lambdaOfUri(a, 'AuthorizerUri', p.AuthorizerUri),
+      identityHeaders,
+      ttlSeconds: Number(p.AuthorizerResultTtlInSeconds ?? 300),
+    });
+  }
+
   const methods = new Map<string, MethodSpec[]>();
   for (const m of ofType('AWS::ApiGateway::Method')) {
     const p = m.properties;
     const auth = String(p.AuthorizationType ?? 'NONE');
-    if (auth !== 'NONE' && auth !== 'AWS_IAM') {
+    if (auth !== 'NONE' && auth !== 'AWS_IAM' && auth !== 'CUSTOM') {
       fail(
         m,
-        `AuthorizationType ${auth} is not supported locally yet (local mode runs NONE, API keys and AWS_IAM)`,
+        `AuthorizationType ${auth} is not supported locally yet (local mode runs NONE, API keys, AWS_IAM and Lambda REQUEST authorizers)`,
       );
     }
+    const authorizerId = auth === 'CUSTOM' ? referencedId(p.AuthorizerId) : undefined;
+    const authorizer = authorizerId ? authorizers.get(authorizerId) : undefined;
+    if (auth === 'CUSTOM' && !authorizer)
+      fail(
+        m,
+        'AuthorizationType CUSTOM needs AuthorizerId naming an AWS::ApiGateway::Authorizer of the stack',
+      );
     const integration = (p.Integration ?? {}) as Record<string, unknown>;
     if (integration.Type !== 'AWS_PROXY') {
       fail(m, `integration type ${String(integration.Type)} is not supported locally (Lambda proxy only)`);
@@ -471,6 +522,7 @@ function analyzeApi(
       httpMethod: resolver.resolveString(p.HttpMethod, at(m, 'HttpMethod')).toUpperCase(),
       apiKeyRequired: p.ApiKeyRequired === true || p.ApiKeyRequired === 'true',
       authorizationType: auth as MethodAuthorization,
+      ...(authorizer ? { authorizer } : {}),
       functionId: functionOf(m, 'Integration.Uri', fnArn),
     });
     methods.set(resourceId, list);

@@ -213,6 +213,7 @@ describe('npm start --auth', () => {
   it('reads --auth MODE and --auth=MODE', () => {
     expect(parseLocalArgs(['--auth', 'iam'])).toEqual({ synth: true, json: false, help: false, auth: 'iam' });
     expect(parseLocalArgs(['--no-synth', '--auth=apiKey']).auth).toBe('apiKey');
+    expect(parseLocalArgs(['--auth', 'jwt']).auth).toBe('jwt');
     expect(parseLocalArgs([]).auth).toBeUndefined();
   });
 
@@ -221,7 +222,6 @@ describe('npm start --auth', () => {
     [['--auth', '--json'], /--auth needs a mode/],
     [['--auth', 'IAM'], /--auth IAM is not a mode \(use iam, apiKey, jwt\)/],
     [['--auth=iam', '--auth', 'apiKey'], /--auth is given twice/],
-    [['--auth', 'jwt'], /--auth jwt is not supported locally yet/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseLocalArgs(argv)).toThrow(UsageError);
     expect(() => parseLocalArgs(argv)).toThrow(message);
@@ -232,15 +232,15 @@ describe('npm start --auth', () => {
     expect(LOCAL_USAGE).toMatch(/LOCAL_TENANTS/);
   });
 
-  it('answers --auth jwt with one line on stderr and exit code 2', () => {
-    const out = spawnSync('npm', ['start', '-s', '--', '--auth', 'jwt'], {
+  it('answers an unknown --auth mode with one line on stderr and exit code 2', () => {
+    const out = spawnSync('npm', ['start', '-s', '--', '--auth', 'token'], {
       cwd: PROJECT_ROOT,
       encoding: 'utf8',
     });
 
     expect(out.status).toBe(2);
     expect(out.stderr.trim().split('\n')).toEqual([
-      'error: --auth jwt is not supported locally yet (use iam or apiKey)',
+      'error: --auth token is not a mode (use iam, apiKey, jwt)',
     ]);
   });
 });
@@ -273,6 +273,30 @@ describe('the command npm start prints', () => {
     );
     expect(text).toMatch(/^ {2}access key AKIAABCDEFGHIJKLMNOP \(tenant-a; secrets in the env file\)$/m);
     expect(text).not.toMatch(/API key/);
+  });
+
+  it('sends the first tenant’s bearer token in jwt mode', () => {
+    const env: LocalEnv = {
+      ...base,
+      auth: {
+        mode: 'jwt',
+        tenants: { 'tenant-a': { token: 'h.p.s' }, 'tenant-b': { token: 'h.q.t' } },
+        jwt: {
+          issuer: 'https://issuer.local.invalid',
+          audience: 'event-pipeline-local',
+          jwksUri: 'http://127.0.0.1:4000/.well-known/jwks.json',
+        },
+      },
+    };
+
+    expect(tryCommand(env)).toBe(
+      `curl -s -X POST http://127.0.0.1:3000/v1/messages -H 'content-type: application/json' -H 'Authorization: Bearer h.p.s' -d '{"type":"probe","payload":{"mode":"succeed"}}'`,
+    );
+    const text = banner({ ...env, env }, '/app/.local/env.json', 1);
+    expect(text).toMatch(
+      /^ {2}auth {7}jwt \(Authorization: Bearer; issuer https:\/\/issuer.local.invalid, audience event-pipeline-local\); tenants tenant-a, tenant-b$/m,
+    );
+    expect(text).toMatch(/^ {2}key set {4}http:\/\/127.0.0.1:4000\/.well-known\/jwks.json/m);
   });
 
   it('sends the first tenant’s key in apiKey mode', () => {
