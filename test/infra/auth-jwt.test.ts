@@ -9,6 +9,7 @@ import { ConfigError, EventPipeline, type AuthSettings, type PipelineSettingsInp
 import { JOB_MODULES } from '../../app/event-pipeline-stack';
 import { loadStageConfig } from '../../app/stages';
 import { buildStack, testApp } from '../helpers/synth';
+import * as authorizerConfig from '../../lambda/authorizer/config';
 
 const JWT = { issuer: 'https://login.example.com/', audience: 'orders-api', tenantClaim: 'tenant' };
 const JWT_AUTH: AuthSettings = { mode: 'jwt', tenants: [], allowedPrincipals: [], jwt: JWT };
@@ -70,6 +71,29 @@ describe('authentication: jwt (a Lambda authorizer checks bearer tokens)', () =>
       POWERTOOLS_SERVICE_NAME: 'authorizer',
     });
     expect(producer.Properties.Environment.Variables.AUTH_MODE).toBe('jwt');
+  });
+
+  it('gives the authorizer exactly the variables its config contract reads, which it parses', () => {
+    const variables = functionWith(t, 'JWT_ISSUER')[1].Properties.Environment.Variables as Record<
+      string,
+      string
+    >;
+
+    expect(Object.keys(variables).sort()).toEqual(
+      [
+        'NODE_OPTIONS',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_SERVICE_NAME',
+        ...authorizerConfig.variables,
+      ].sort(),
+    );
+    expect(authorizerConfig.fromEnvironment(variables)).toEqual({
+      issuer: 'https://login.example.com/',
+      audience: 'orders-api',
+      jwksUri: 'https://login.example.com/.well-known/jwks.json',
+      tenantClaim: 'tenant',
+      algorithms: ['RS256', 'ES256'],
+    });
   });
 
   it('lets API Gateway (this API only) invoke the authorizer function', () => {
