@@ -30,14 +30,22 @@ class Sha256 {
 export type ApiAuth =
   | { readonly mode: 'apiKey'; readonly apiKey?: string }
   | {
+      readonly mode: 'jwt';
+      /** The bearer token: `EVENT_PIPELINE_TOKEN` or `--token-stdin` on AWS, the tenant's token of the env file locally. */
+      readonly token?: string;
+    }
+  | {
       readonly mode: 'iam';
       /** Local mode's generated credentials; on AWS the default credential chain. */
       readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+      /** On AWS, a named profile of the default chain instead of the environment's identity. */
+      readonly profile?: string;
     };
 
 /**
- * The headers that authenticate one API request the stage's way: `x-api-key` (apiKey stages) or
- * a SigV4 signature for `execute-api` (iam stages), over the method, URL, headers and body.
+ * The headers that authenticate one API request the stage's way: `x-api-key` (apiKey stages),
+ * `Authorization: Bearer <token>` (jwt stages) or a SigV4 signature for `execute-api` (iam
+ * stages), over the method, URL, headers and body.
  */
 export async function authHeaders(
   target: Pick<Target, 'name' | 'region' | 'auth' | 'apiKey'>,
@@ -55,11 +63,18 @@ export async function authHeaders(
     ...(target.apiKey ? { apiKey: target.apiKey } : {}),
   };
   if (auth.mode === 'apiKey') return { ...request.headers, 'x-api-key': auth.apiKey ?? missingKey() };
+  if (auth.mode === 'jwt') {
+    if (!auth.token)
+      throw new OpsError(
+        `no bearer token for ${target.name} (auth jwt): set EVENT_PIPELINE_TOKEN or pipe it to --token-stdin`,
+      );
+    return { ...request.headers, authorization: `Bearer ${auth.token}` };
+  }
   const url = new URL(request.url);
   const signer = new SignatureV4({
     service: 'execute-api',
     region: target.region,
-    credentials: auth.credentials ?? defaultProvider(),
+    credentials: auth.credentials ?? defaultProvider(auth.profile ? { profile: auth.profile } : {}),
     sha256: Sha256,
   });
   try {

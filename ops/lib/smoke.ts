@@ -8,7 +8,7 @@ import { ProbeCatcher } from './smoke-cleanup';
 import type { InvocationView, Target } from './target';
 
 /** What a probe is expected to end as. */
-export type Expectation = 'succeeded' | 'succeeded-after-retry' | 'in-order' | 'failed-archived';
+export type Expectation = 'succeeded' | 'succeeded-after-retry' | 'in-order' | 'failed-archived' | 'isolated';
 
 /** What a status source knows about one accepted message. */
 export interface Observation {
@@ -324,6 +324,8 @@ export async function smoke(
         messageIds: ids(p),
       };
     });
+    const first = probes[0]!.accepted[0];
+    checks.push(await isolationCheck(target, first, options.doFetch ?? fetch));
     return {
       ok: checks.every((c) => c.result === 'pass' || c.result === 'skipped' || c.result === 'unverified'),
       source: source.name,
@@ -335,6 +337,54 @@ export async function smoke(
     // What the catcher still holds is made visible again (the probe too, if it was not deleted).
     await catcher?.stop();
   }
+}
+
+/**
+ * Tenant isolation (docs/DESIGN.md §3): the first probe's message, read as its own tenant
+ * (`200`), is unknown to a second tenant (`404`, as an id that names nothing). Skipped when the
+ * target has no second tenant's credentials ({@link Target.secondTenant}).
+ */
+export async function isolationCheck(
+  target: Target,
+  accepted: Accepted | undefined,
+  doFetch: typeof fetch,
+): Promise<SmokeCheck> {
+  const base = {
+    name: 'tenant isolation',
+    expect: 'isolated' as const,
+    messageIds: accepted ? [accepted.messageId] : [],
+  };
+  if (!target.secondTenant)
+    return {
+      ...base,
+      result: 'skipped',
+      detail:
+        'no second tenant to check with (local mode: one tenant; AWS: set EVENT_PIPELINE_SECOND_API_KEY or EVENT_PIPELINE_SECOND_PROFILE)',
+    };
+  if (!accepted?.id)
+    return { ...base, result: 'skipped', detail: 'the first probe was not accepted with an envelope id' };
+  const url = `${target.apiUrl}/v1/messages/${accepted.id}`;
+  const get = async (auth: Target['auth']) => {
+    const headers = await authHeaders({ ...target, auth }, { method: 'GET', url, headers: {} }, () => {
+      throw new OpsError(`no API key for ${target.name}`);
+    });
+    return (await doFetch(url, { headers })).status;
+  };
+  const own = await get(target.auth);
+  const other = await get(target.secondTenant.auth);
+  if (own !== 200)
+    return { ...base, result: 'fail', detail: `its own tenant got ${own} for ${accepted.id}, not 200` };
+  if (other !== 404)
+    return {
+      ...base,
+      result: 'fail',
+      detail: `tenant ${target.secondTenant.name} got ${other} for another tenant's message ${accepted.id}, not 404`,
+    };
+  return {
+    ...base,
+    result: 'pass',
+    detail: `its tenant reads ${accepted.id} (200); tenant ${target.secondTenant.name} gets 404`,
+  };
 }
 
 /** Deletes the dead-lettered probe's DLQ copy; says what became of it. */

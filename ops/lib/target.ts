@@ -72,6 +72,13 @@ export interface Target {
   readonly apiKey?: string;
   /** How the API authenticates the tool: SigV4 on iam stages, the API key on apiKey ones. @default the API key */
   readonly auth?: ApiAuth;
+  /**
+   * A second tenant's credentials, for `smoke`'s isolation check (that tenant must not read the
+   * first one's message): locally the env file's second tenant; on AWS a key from
+   * `EVENT_PIPELINE_SECOND_API_KEY` (apiKey stages) or the profile `EVENT_PIPELINE_SECOND_PROFILE`
+   * names (iam stages). Absent: the check is skipped.
+   */
+  readonly secondTenant?: { readonly name: string; readonly auth: ApiAuth };
   readonly sqs: SQSClient;
   readonly s3: S3Client;
   /** Whether `StartMessageMoveTask` exists there (not in the local emulator). */
@@ -257,7 +264,46 @@ function localAuth(env: LocalEnvFile): ApiAuth {
   };
   if (env.auth?.mode === 'iam' && accessKeyId && secretAccessKey)
     return { mode: 'iam', credentials: { accessKeyId, secretAccessKey } };
+  if (env.auth?.mode === 'jwt') return { mode: 'jwt', ...(first?.token ? { token: first.token } : {}) };
   return { mode: 'apiKey', ...(env.apiKey ? { apiKey: env.apiKey } : {}) };
+}
+
+/** The env file's second tenant, as {@link Target.secondTenant}; nothing with fewer than two. */
+function secondLocalTenant(env: LocalEnvFile): { secondTenant?: Target['secondTenant'] } {
+  const [, second] = Object.entries(env.auth?.tenants ?? {});
+  if (!second) return {};
+  const [name, c] = second as [string, { accessKeyId?: string; secretAccessKey?: string; apiKey?: string }];
+  if (env.auth?.mode === 'iam' && c.accessKeyId && c.secretAccessKey)
+    return {
+      secondTenant: {
+        name,
+        auth: {
+          mode: 'iam',
+          credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+        },
+      },
+    };
+  if (env.auth?.mode === 'apiKey' && c.apiKey)
+    return { secondTenant: { name, auth: { mode: 'apiKey', apiKey: c.apiKey } } };
+  return {};
+}
+
+/**
+ * A deployed stage's second tenant for `smoke`'s isolation check, from the environment (never the
+ * command line): `EVENT_PIPELINE_SECOND_API_KEY` on an apiKey stage, `EVENT_PIPELINE_SECOND_PROFILE`
+ * (a profile of the default credential chain) on an iam stage.
+ */
+export function secondAwsTenant(
+  mode: 'iam' | 'apiKey',
+  env: NodeJS.ProcessEnv,
+): { secondTenant?: Target['secondTenant'] } {
+  const key = env.EVENT_PIPELINE_SECOND_API_KEY;
+  const profile = env.EVENT_PIPELINE_SECOND_PROFILE;
+  if (mode === 'apiKey' && key)
+    return { secondTenant: { name: 'EVENT_PIPELINE_SECOND_API_KEY', auth: { mode, apiKey: key } } };
+  if (mode === 'iam' && profile)
+    return { secondTenant: { name: `profile ${profile}`, auth: { mode, profile } } };
+  return {};
 }
 
 /** Options of {@link localTarget}. */
@@ -335,6 +381,7 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
     apiUrl: env.apiUrl,
     ...(env.apiKey ? { apiKey: env.apiKey } : {}),
     auth: localAuth(env),
+    ...secondLocalTenant(env),
     sqs,
     s3,
     moveTasks: false,
@@ -474,6 +521,8 @@ export interface AwsTargetOptions {
   readonly region?: string;
   readonly profile?: string;
   readonly apiKey?: string;
+  /** The bearer token of a jwt stage (`EVENT_PIPELINE_TOKEN`, `--token-stdin`). */
+  readonly token?: string;
   /** @default real clients with the default credential chain, `region` and `profile` */
   readonly clients?: AwsClients;
 }
@@ -570,10 +619,14 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
     apiUrl: o('ApiUrl').replace(/\/$/, ''),
     ...(options.apiKey ? { apiKey: options.apiKey } : {}),
     // An iam stage (output AuthMode, since 0.3.0) is signed with the default credential chain.
+    // A jwt stage takes the bearer token given through the environment or stdin.
     auth:
       outputs.get('AuthMode')?.value === 'iam'
         ? { mode: 'iam' }
-        : { mode: 'apiKey', ...(options.apiKey ? { apiKey: options.apiKey } : {}) },
+        : outputs.get('AuthMode')?.value === 'jwt'
+          ? { mode: 'jwt', ...(options.token ? { token: options.token } : {}) }
+          : { mode: 'apiKey', ...(options.apiKey ? { apiKey: options.apiKey } : {}) },
+    ...secondAwsTenant(outputs.get('AuthMode')?.value === 'iam' ? 'iam' : 'apiKey', process.env),
     sqs: clients.sqs,
     s3: clients.s3,
     moveTasks: true,

@@ -5,6 +5,8 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /*
@@ -28,12 +30,13 @@ let queueCounter = 0;
 
 beforeAll(async () => {
   const { buildApp } = await import('fauxqs');
-  // The same module instance the server uses (the package's own import of its store).
+  // The same module instance the server uses (the package's own store module).
+  const store = pathToFileURL(
+    join(__dirname, '..', '..', 'node_modules', 'fauxqs', 'dist', 'sqs', 'sqsStore.js'),
+  );
   ({
     SqsQueue: { fairQueues },
-  } = (await import(new URL('./sqs/sqsStore.js', import.meta.resolve('fauxqs')).href)) as {
-    SqsQueue: { fairQueues: typeof fairQueues };
-  });
+  } = (await import(store.href)) as { SqsQueue: { fairQueues: typeof fairQueues } });
   const app = buildApp({ logger: false, defaultRegion: REGION });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   sqs = new SQSClient({

@@ -469,8 +469,21 @@ describe('status and smoke', () => {
       ['succeed after 1 failure', 'pass'],
       ['ordered pair (FIFO)', 'pass'],
       ['fail-permanent', 'pass'],
+      ['tenant isolation', 'pass'],
     ]);
+    expect(result.checks.at(-1)!.detail).toMatch(/\(200\); tenant tenant-b gets 404$/);
     expect(result.ok).toBe(true);
+  });
+
+  it("smoke fails its isolation check when the second tenant can read the first one's message", async () => {
+    // The second tenant's credentials replaced by the first's: the API answers it 200.
+    const leaky = { ...ops.target, secondTenant: { name: 'same-as-first', auth: ops.target.auth! } };
+
+    const result = await smoke(leaky, { timeoutMs: 60_000, pollMs: 250 });
+
+    expect(result.checks.at(-1)).toMatchObject({ name: 'tenant isolation', result: 'fail' });
+    expect(result.checks.at(-1)!.detail).toMatch(/^tenant same-as-first got 200 for another tenant's message/);
+    expect(result.ok).toBe(false);
   });
 
   it('smoke leaves nothing that pages: its dead-lettered probe is removed, and the DLQ alarm never goes to ALARM', async () => {
