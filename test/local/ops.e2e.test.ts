@@ -482,7 +482,9 @@ describe('status and smoke', () => {
     const result = await smoke(leaky, { timeoutMs: 60_000, pollMs: 250 });
 
     expect(result.checks.at(-1)).toMatchObject({ name: 'tenant isolation', result: 'fail' });
-    expect(result.checks.at(-1)!.detail).toMatch(/^tenant same-as-first got 200 for another tenant's message/);
+    expect(result.checks.at(-1)!.detail).toMatch(
+      /^tenant same-as-first got 200 for another tenant's message/,
+    );
     expect(result.ok).toBe(false);
   });
 
