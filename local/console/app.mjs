@@ -22,6 +22,8 @@ const state = {
   filterNote: '',
   filters: { function: '', outcome: '', messageId: '' },
   fetchingJournal: false,
+  /** Whether the filters changed while an answer was in flight. */
+  journalAgain: false,
   /** The id whose life is shown, refreshed on each push. */
   watching: null,
   fetchingLife: false,
@@ -36,7 +38,7 @@ function el(tag, attrs = {}, ...children) {
     else if (k === 'text') e.textContent = v;
     else e.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined) continue;
     e.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
   }
@@ -337,8 +339,13 @@ async function fetchJournal() {
     renderJournal();
     return;
   }
-  if (state.fetchingJournal) return;
+  if (state.fetchingJournal) {
+    // The newest filters win: asked again once the answer in flight is in.
+    state.journalAgain = true;
+    return;
+  }
   state.fetchingJournal = true;
+  state.journalAgain = false;
   try {
     const q = filterQuery();
     q.set('limit', String(MAX_ROWS));
@@ -355,6 +362,7 @@ async function fetchJournal() {
   } finally {
     state.fetchingJournal = false;
   }
+  if (state.journalAgain) return fetchJournal();
   renderJournal();
 }
 

@@ -116,7 +116,7 @@ nav { padding: .4rem 1rem; display: flex; gap: 1rem; flex-wrap: wrap; }
 a { color: var(--info); }
 main { display: grid; gap: 1rem; padding: 0 1rem 2rem; grid-template-columns: repeat(auto-fit, minmax(36rem, 1fr)); }
 section { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .75rem; overflow-x: auto; }
-#topology { grid-column: 1 / -1; }
+#topology, #queues, #alarms { grid-column: 1 / -1; }
 .muted { color: var(--muted); font-weight: normal; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }

@@ -459,7 +459,12 @@ export class LocalConsole {
   private noteAlarmChanges(): void {
     for (const a of this.options.alarms.states()) {
       const before = this.alarmStates.get(a.logicalId);
-      if (before !== undefined && before !== a.state) {
+      // The first evaluation (INSUFFICIENT_DATA → OK) is not a change, as the evaluator's log has it.
+      if (
+        before !== undefined &&
+        before !== a.state &&
+        !(before === 'INSUFFICIENT_DATA' && a.state === 'OK')
+      ) {
         this.alarmHistory.push({
           at: a.updatedAt,
           name: a.name,

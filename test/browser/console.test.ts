@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +118,14 @@ describe('local console', () => {
         .textContent();
       return Number(n) >= 1;
     });
+    // CONSOLE_SCREENSHOTS=<dir> keeps what the page looked like (the README's screenshot).
+    if (process.env.CONSOLE_SCREENSHOTS) {
+      await page.setViewportSize({ width: 1400, height: 900 });
+      await page.screenshot({
+        path: path.join(process.env.CONSOLE_SCREENSHOTS, 'console.png'),
+        fullPage: true,
+      });
+    }
     expect(errors).toEqual([]);
   });
 
