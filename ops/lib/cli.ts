@@ -14,14 +14,16 @@ export interface Io {
   readonly stdinIsTTY?: boolean;
   /** Asks the operator `question` on the terminal; resolves the line answered. */
   readonly ask?: (question: string) => Promise<string>;
-  /** The whole of stdin (`--api-key-stdin`). */
+  /** The whole of stdin (`--api-key-stdin`, `--token-stdin`). */
   readonly readStdin?: () => Promise<string>;
-  /** The process's environment: {@link API_KEY_ENV}. @default {} */
+  /** The process's environment: {@link API_KEY_ENV}, {@link TOKEN_ENV}. @default {} */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** The environment variable the stage's API key may come from (instead of `--api-key`, which `ps` shows). */
 export const API_KEY_ENV = 'EVENT_PIPELINE_API_KEY';
+/** The environment variable a jwt stage's bearer token comes from (or `--token-stdin`; never an argument). */
+export const TOKEN_ENV = 'EVENT_PIPELINE_TOKEN';
 
 /** Options every command takes. */
 export const GLOBAL_OPTIONS = {
@@ -30,6 +32,7 @@ export const GLOBAL_OPTIONS = {
   profile: { type: 'string' },
   'api-key': { type: 'string' },
   'api-key-stdin': { type: 'boolean' },
+  'token-stdin': { type: 'boolean' },
   // Not `--env-file`: Node 20 takes that flag for itself wherever it appears on the command line.
   'local-env': { type: 'string' },
   json: { type: 'boolean' },
@@ -90,6 +93,7 @@ function help(commands: readonly Command[]): string {
     'target: local mode (.local/env.json, --local-env) by default; --stage <name> [--region R] [--profile P] for EventPipeline-<name>',
     'every command: --json (one JSON document on stdout), --debug (stack traces)',
     `the API key on AWS (send, smoke): ${API_KEY_ENV}, --api-key-stdin, or --api-key (ps shows it)`,
+    `the bearer token of a jwt stage (send, smoke): ${TOKEN_ENV} or --token-stdin (never an argument)`,
     'a lane (its queue and DLQ): --lane <name>; --queue standard|fifo names the default lanes',
     'npm run ops -- <command> --help  shows its options',
   ].join('\n');
@@ -150,6 +154,16 @@ export async function runCli(
     const json = values.json === true;
     if (values['api-key'] !== undefined && values['api-key-stdin'])
       throw new UsageError('give the API key once: --api-key or --api-key-stdin');
+    if (values['token-stdin'] && (values['api-key'] !== undefined || values['api-key-stdin']))
+      throw new UsageError('give either an API key or a bearer token (--token-stdin)');
+    const token = async (): Promise<string | undefined> => {
+      if (values['token-stdin']) {
+        const [line] = ((await io.readStdin?.()) ?? '').trim().split('\n');
+        if (!line?.trim()) throw new UsageError('--token-stdin: stdin holds no token');
+        return line.trim().replace(/^Bearer\s+/i, '');
+      }
+      return io.env?.[TOKEN_ENV] || undefined;
+    };
     const apiKey = async (): Promise<string | undefined> => {
       if (values['api-key'] !== undefined) return values['api-key'] as string;
       if (values['api-key-stdin']) {
@@ -171,11 +185,13 @@ export async function runCli(
           if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(stage))
             throw new UsageError(`--stage ${stage}: not a stage name`);
           const key = await apiKey();
+          const bearer = await token();
           target = await awsTarget({
             stage,
             ...(values.region ? { region: values.region as string } : {}),
             ...(values.profile ? { profile: values.profile as string } : {}),
             ...(key ? { apiKey: key } : {}),
+            ...(bearer ? { token: bearer } : {}),
             ...(factory.awsClients ? { clients: factory.awsClients } : {}),
           });
         } else {

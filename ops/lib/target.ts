@@ -272,7 +272,10 @@ function localAuth(env: LocalEnvFile): ApiAuth {
 function secondLocalTenant(env: LocalEnvFile): { secondTenant?: Target['secondTenant'] } {
   const [, second] = Object.entries(env.auth?.tenants ?? {});
   if (!second) return {};
-  const [name, c] = second as [string, { accessKeyId?: string; secretAccessKey?: string; apiKey?: string }];
+  const [name, c] = second as [
+    string,
+    { accessKeyId?: string; secretAccessKey?: string; apiKey?: string; token?: string },
+  ];
   if (env.auth?.mode === 'iam' && c.accessKeyId && c.secretAccessKey)
     return {
       secondTenant: {
@@ -285,16 +288,19 @@ function secondLocalTenant(env: LocalEnvFile): { secondTenant?: Target['secondTe
     };
   if (env.auth?.mode === 'apiKey' && c.apiKey)
     return { secondTenant: { name, auth: { mode: 'apiKey', apiKey: c.apiKey } } };
+  if (env.auth?.mode === 'jwt' && c.token)
+    return { secondTenant: { name, auth: { mode: 'jwt', token: c.token } } };
   return {};
 }
 
 /**
  * A deployed stage's second tenant for `smoke`'s isolation check, from the environment (never the
  * command line): `EVENT_PIPELINE_SECOND_API_KEY` on an apiKey stage, `EVENT_PIPELINE_SECOND_PROFILE`
- * (a profile of the default credential chain) on an iam stage.
+ * (a profile of the default credential chain) on an iam stage, `EVENT_PIPELINE_SECOND_TOKEN` (a
+ * bearer token of another tenant) on a jwt stage.
  */
 export function secondAwsTenant(
-  mode: 'iam' | 'apiKey',
+  mode: 'iam' | 'apiKey' | 'jwt',
   env: NodeJS.ProcessEnv,
 ): { secondTenant?: Target['secondTenant'] } {
   const key = env.EVENT_PIPELINE_SECOND_API_KEY;
@@ -303,7 +309,15 @@ export function secondAwsTenant(
     return { secondTenant: { name: 'EVENT_PIPELINE_SECOND_API_KEY', auth: { mode, apiKey: key } } };
   if (mode === 'iam' && profile)
     return { secondTenant: { name: `profile ${profile}`, auth: { mode, profile } } };
+  const token = env.EVENT_PIPELINE_SECOND_TOKEN;
+  if (mode === 'jwt' && token)
+    return { secondTenant: { name: 'EVENT_PIPELINE_SECOND_TOKEN', auth: { mode, token } } };
   return {};
+}
+
+/** A stack's `AuthMode` output as a mode (`apiKey` for stacks from before 0.3.0, which have none). */
+function authModeOutput(value: string | undefined): 'iam' | 'apiKey' | 'jwt' {
+  return value === 'iam' || value === 'jwt' ? value : 'apiKey';
 }
 
 /** Options of {@link localTarget}. */
@@ -626,7 +640,7 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
         : outputs.get('AuthMode')?.value === 'jwt'
           ? { mode: 'jwt', ...(options.token ? { token: options.token } : {}) }
           : { mode: 'apiKey', ...(options.apiKey ? { apiKey: options.apiKey } : {}) },
-    ...secondAwsTenant(outputs.get('AuthMode')?.value === 'iam' ? 'iam' : 'apiKey', process.env),
+    ...secondAwsTenant(authModeOutput(outputs.get('AuthMode')?.value), process.env),
     sqs: clients.sqs,
     s3: clients.s3,
     moveTasks: true,
