@@ -5,6 +5,9 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocal, synthesize, type LocalEnv, type LocalHandle } from '../../local';
 import { tryCommand } from '../../local/main';
+import { send } from '../../ops/lib/api';
+import { isolationCheck } from '../../ops/lib/smoke';
+import { localTarget, readLocalEnv } from '../../ops/lib/target';
 
 // Local mode on the reference app's local stage synthesized with `-c auth=jwt` (what
 // `npm start -- --auth jwt` does): the real authorizer and producer bundles, local mode the issuer.
@@ -150,6 +153,21 @@ describe('local mode in jwt mode (npm start -- --auth jwt)', () => {
     expect(unknown.status).toBe(404);
     const code = ((await unknown.json()) as { error: { code: string } }).error.code;
     expect(await other.json()).toMatchObject({ error: { code } });
+  });
+
+  it("ops sends with the first tenant's token and finds the second tenant isolated", async () => {
+    const target = await localTarget(await readLocalEnv(path.join(dir, '.local', 'env.json')));
+    try {
+      expect(target.auth).toEqual({ mode: 'jwt', token: tokenOf('tenant-a') });
+      const accepted = await send(target, { type: 'probe', payload: { mode: 'succeed' } });
+
+      expect(await isolationCheck(target, accepted, fetch)).toMatchObject({
+        result: 'pass',
+        detail: `its tenant reads ${accepted.id} (200); tenant tenant-b gets 404`,
+      });
+    } finally {
+      target.close();
+    }
   });
 
   it('caches the authorizer result per token: a second request with the same token runs it no more', async () => {
