@@ -25,7 +25,8 @@ export interface ConsumerSettings {
 export interface ProbeSettings {
   /**
    * Tenants (docs/DESIGN.md §3, `tenantOf`) allowed to send probes: on `iam` stages principal
-   * ARNs (a role's sessions are the role), on `apiKey` stages tenant names of `auth.tenants`;
+   * ARNs (a role's sessions are the role), on `apiKey` stages tenant names of `auth.tenants`, on
+   * `jwt` stages `<auth.jwt.issuer>#<tenant claim>`;
    * `'any'`: every caller; `[]`: probes are off. @default 'any'
    */
   readonly senders: 'any' | readonly string[];
