@@ -1,0 +1,114 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStatusStore } from '../../lambda/shared/status/dynamodb-store';
+import { statusKey } from '../../lambda/shared/status/keys';
+import type { StatusSubject } from '../../lambda/shared/status/types';
+import { T0 } from '../helpers/sqs-events';
+import { startStatusTable, type StatusTableOnEmulator } from '../helpers/status-table';
+
+// The status store's reads and writes that the mutation run (docs/MUTATION.md) showed no test
+// told apart from a mutant: what `get` answers for a row (its lane, its owner, a row that is not
+// there) and what `accepted` leaves unset. Against the embedded DynamoDB emulator, as
+// status-store.dynamodb.test.ts.
+
+let table: StatusTableOnEmulator;
+beforeAll(async () => {
+  table = await startStatusTable();
+});
+afterAll(async () => {
+  await table?.stop();
+});
+
+const store = () =>
+  new DynamoStatusStore(table.db, { tableName: table.tableName, retentionDays: 7, now: () => T0 });
+
+const subject = (extra: Partial<StatusSubject> = {}): StatusSubject => ({
+  id: randomUUID(),
+  type: 'probe',
+  queue: 'standard',
+  messageId: 'sqs-1',
+  acceptedAt: T0.toISOString(),
+  ...extra,
+});
+
+async function rowOf(id: string): Promise<Record<string, unknown> | undefined> {
+  const out = await table.db.send(
+    new GetCommand({ TableName: table.tableName, Key: { pk: statusKey(id) }, ConsistentRead: true }),
+  );
+  return out.Item;
+}
+
+describe('status store on the emulator: what get answers', () => {
+  it('answers the lane the message was written with when it is not its queue’s default lane', async () => {
+    const s = subject({ lane: 'bulk' });
+
+    await store().processing(s);
+
+    expect(await store().get(s.id)).toMatchObject({ queue: 'standard', lane: 'bulk' });
+  });
+
+  it('answers the queue’s default lane for a row written before lanes existed (no lane attribute)', async () => {
+    // Prepare: a row as a release before lanes wrote it
+    const id = randomUUID();
+    await table.db.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: {
+          pk: statusKey(id),
+          id,
+          type: 'probe',
+          queue: 'fifo',
+          status: 'succeeded',
+          attempts: 1,
+          acceptedAt: T0.toISOString(),
+          updatedAt: T0.toISOString(),
+          messageIds: ['sqs-1'],
+        },
+      }),
+    );
+
+    // Act
+    const got = await store().get(id);
+
+    // Assess
+    expect(got).toMatchObject({ queue: 'fifo', lane: 'fifo', status: 'succeeded', owner: undefined });
+  });
+
+  it('answers undefined for a message it has no row of', async () => {
+    await expect(store().get(randomUUID())).resolves.toBeUndefined();
+  });
+
+  it('answers the owner the producer’s accepted stored, and none for a row without one', async () => {
+    const [owned, unowned] = [subject({ tenant: 'team-billing' }), subject()];
+
+    await store().accepted(owned);
+    await store().accepted(unowned);
+
+    expect((await store().get(owned.id))?.owner).toBe('team-billing');
+    expect(await rowOf(unowned.id)).not.toHaveProperty('owner');
+    expect((await store().get(unowned.id))?.owner).toBeUndefined();
+  });
+});
+
+describe('status store on the emulator: appending a delivery’s id', () => {
+  it('takes a row that lists no ids as not listing this one (and throws what DynamoDB answers)', async () => {
+    // No row exists: the append has no list to append to, DynamoDB refuses it (not a condition).
+    const s = subject();
+
+    const append = store().appendIdIfNew(s, {});
+
+    await expect(append).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+
+  it('sends nothing for a row that already lists the id, nor for a write that returned no row', async () => {
+    const s = subject();
+    await store().processing(s);
+    const before = await rowOf(s.id);
+
+    await store().appendIdIfNew(s, { messageIds: ['sqs-1'] });
+    await store().appendIdIfNew({ ...s, messageId: 'sqs-2' }, undefined);
+
+    expect(await rowOf(s.id)).toEqual(before);
+  });
+});
