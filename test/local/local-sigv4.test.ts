@@ -406,7 +406,7 @@ describe('local API with IAM methods', () => {
   it('answers 403 for an unsigned request (Missing Authentication Token), an unknown key or another region', async () => {
     const before = events.length;
     const unsigned = await fetch(`${server.url}/v1/messages`, { method: 'POST', body });
-    const unknown = await curlPost({ accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', secretAccessKey: 'z'.repeat(40) });
+    const unknown = await curlPost({ accessKeyId: 'AKIAEXAMPLEAAAAAAAAA', secretAccessKey: 'z'.repeat(40) });
     const otherRegion = await curlPost(tenant('tenant-a'), 'us-east-1');
 
     expect(unsigned.status).toBe(403);

@@ -256,7 +256,7 @@ describe('the command npm start prints', () => {
     tables: {},
     lanes: {},
   };
-  const key = { accessKeyId: 'AKIAABCDEFGHIJKLMNOP', secretAccessKey: 's'.repeat(40) };
+  const key = { accessKeyId: 'AKIAEXAMPLEHIJKLMNOP', secretAccessKey: 's'.repeat(40) };
 
   it('signs with the first tenant’s access key in iam mode', () => {
     const env: LocalEnv = {
@@ -265,13 +265,13 @@ describe('the command npm start prints', () => {
     };
 
     expect(tryCommand(env)).toBe(
-      `curl -s --aws-sigv4 'aws:amz:eu-west-1:execute-api' --user 'AKIAABCDEFGHIJKLMNOP:${'s'.repeat(40)}' -X POST http://127.0.0.1:3000/v1/messages -H 'content-type: application/json' -d '{"type":"probe","payload":{"mode":"succeed"}}'`,
+      `curl -s --aws-sigv4 'aws:amz:eu-west-1:execute-api' --user 'AKIAEXAMPLEHIJKLMNOP:${'s'.repeat(40)}' -X POST http://127.0.0.1:3000/v1/messages -H 'content-type: application/json' -d '{"type":"probe","payload":{"mode":"succeed"}}'`,
     );
     const text = banner({ ...env, env }, '/app/.local/env.json', 1);
     expect(text).toMatch(
       /^ {2}auth {7}iam \(SigV4, service execute-api, region eu-west-1\); tenants tenant-a, tenant-b$/m,
     );
-    expect(text).toMatch(/^ {2}access key AKIAABCDEFGHIJKLMNOP \(tenant-a; secrets in the env file\)$/m);
+    expect(text).toMatch(/^ {2}access key AKIAEXAMPLEHIJKLMNOP \(tenant-a; secrets in the env file\)$/m);
     expect(text).not.toMatch(/API key/);
   });
 

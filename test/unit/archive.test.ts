@@ -231,7 +231,7 @@ describe('S3 archive writer', () => {
 describe('archive record: the tenant', () => {
   it("carries the envelope's tenant at its top level, and none for a body without one", () => {
     const withTenant = sqsRecord({
-      body: envelopeBody({ type: 'probe', payload: {}, tenant: 'arn:aws:iam::210987654321:role/billing' }),
+      body: envelopeBody({ type: 'probe', payload: {}, tenant: 'arn:aws:iam::444455556666:role/billing' }),
     });
     const failure = { kind: 'permanent', error: new Error('boom') } as const;
 
@@ -240,7 +240,7 @@ describe('archive record: the tenant', () => {
     const notJson = buildArchiveRecord(sqsRecord({ body: 'plain text' }), queue, failure, NOW);
     const forged = buildArchiveRecord(sqsRecord({ body: '{"tenant":"a\\u0000b"}' }), queue, failure, NOW);
 
-    expect(owned.tenant).toBe('arn:aws:iam::210987654321:role/billing');
+    expect(owned.tenant).toBe('arn:aws:iam::444455556666:role/billing');
     expect(JSON.parse(owned.body).tenant).toBe(owned.tenant);
     expect('tenant' in plain).toBe(false);
     expect('tenant' in notJson).toBe(false);

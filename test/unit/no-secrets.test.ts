@@ -10,14 +10,15 @@ const tracked = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' 
   .filter((f) => f && f !== 'package-lock.json');
 
 const PATTERNS: [string, RegExp][] = [
-  ['AWS access key id', /\b(AKIA|ASIA)[0-9A-Z]{16}\b/],
+  // Access key ids with EXAMPLE in them are AWS's documented form of a made-up one.
+  ['AWS access key id', /\b(AKIA|ASIA)(?![0-9A-Z]*EXAMPLE)[0-9A-Z]{16}\b/],
   ['AWS secret access key assignment', /aws_secret_access_key\s*[=:]\s*['"]?[A-Za-z0-9/+=]{40}/i],
   ['private key', /-----BEGIN (RSA |EC |OPENSSH )?PRIVATE KEY-----/],
   // 12-digit AWS account ids in ARNs; 000000000000 (local mode's placeholder) and the documented
-  // examples 123456789012 and 111122223333 are allowed.
+  // examples 123456789012, 111122223333 and 444455556666 are allowed.
   [
     'account id in an ARN',
-    /arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?!000000000000|123456789012|111122223333)\d{12}:/,
+    /arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?!000000000000|123456789012|111122223333|444455556666)\d{12}:/,
   ],
 ];
 
@@ -42,5 +43,7 @@ describe('committed files', () => {
     expect(PATTERNS[0]![1].test(sample[0]!)).toBe(true);
     expect(PATTERNS[3]![1].test(sample[1]!)).toBe(true);
     expect(PATTERNS[3]![1].test('arn:aws:sqs:us-east-1:000000000000:q')).toBe(false);
+    expect(PATTERNS[0]![1].test('AKIA' + 'IOSFODNN7EXAMPLE')).toBe(false);
+    expect(PATTERNS[3]![1].test('arn:aws:iam::' + '444455556666:role/x')).toBe(false);
   });
 });

@@ -51,19 +51,19 @@ describe('the tenant of a request', () => {
     });
 
     it('normalizes an assumed role in any partition, and keeps a role ARN with its path', () => {
-      expect(principalOf('arn:aws-cn:sts::210987654321:assumed-role/etl/run-7')).toBe(
-        'arn:aws-cn:iam::210987654321:role/etl',
+      expect(principalOf('arn:aws-cn:sts::444455556666:assumed-role/etl/run-7')).toBe(
+        'arn:aws-cn:iam::444455556666:role/etl',
       );
       expect(
         principalOf(
-          'arn:aws-us-gov:sts::210987654321:assumed-role/AWSReservedSSO_Admin_0a1b/jane@example.com',
+          'arn:aws-us-gov:sts::444455556666:assumed-role/AWSReservedSSO_Admin_0a1b/jane@example.com',
         ),
-      ).toBe('arn:aws-us-gov:iam::210987654321:role/AWSReservedSSO_Admin_0a1b');
-      expect(principalOf('arn:aws:iam::210987654321:role/service-role/producer')).toBe(
-        'arn:aws:iam::210987654321:role/service-role/producer',
+      ).toBe('arn:aws-us-gov:iam::444455556666:role/AWSReservedSSO_Admin_0a1b');
+      expect(principalOf('arn:aws:iam::444455556666:role/service-role/producer')).toBe(
+        'arn:aws:iam::444455556666:role/service-role/producer',
       );
-      expect(principalOf('arn:aws:sts::210987654321:federated-user/bob')).toBe(
-        'arn:aws:sts::210987654321:federated-user/bob',
+      expect(principalOf('arn:aws:sts::444455556666:federated-user/bob')).toBe(
+        'arn:aws:sts::444455556666:federated-user/bob',
       );
     });
 
@@ -187,7 +187,7 @@ describe('message group ids', () => {
   });
 
   it('are always 1–128 printable ASCII characters, whatever the tenant and key', () => {
-    const tenants = [A, 'arn:aws:iam::210987654321:role/billing', 'https://idp.example/#Ünïcødé 租户', 't'];
+    const tenants = [A, 'arn:aws:iam::444455556666:role/billing', 'https://idp.example/#Ünïcødé 租户', 't'];
     const keys = [undefined, 'a', 'user-42', '!'.repeat(111), '~'.repeat(112), 'x'.repeat(128), '#:/"\\'];
     for (const tenant of tenants)
       for (const key of keys) expect(messageGroupIdOf(tenant, key), `${tenant} ${key}`).toMatch(PRINTABLE);
