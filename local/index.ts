@@ -16,7 +16,7 @@ import {
 import { AlarmEvaluator, type AlarmStatus } from './control/alarms';
 import { LocalConsole } from './control/console';
 import { healthReport } from './control/endpoints';
-import { Journal } from './control/journal';
+import { directInvocationRecord, Journal } from './control/journal';
 import { functionEnv, logGroupNameOf } from './functions/environment';
 import { FunctionHost } from './functions/host';
 import { LocalModeError } from './errors';
@@ -349,14 +349,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
           .get(functionId)!
           .invoke(event)
           .then((outcome) => {
-            journal.record({
-              function: functionId,
-              startedAt: outcome.startedAt.toISOString(),
-              durationMs: outcome.durationMs,
-              messageIds: [],
-              batchItemFailures: [],
-              error: outcome.ok ? null : outcome.error,
-            });
+            journal.record(directInvocationRecord(functionId, outcome));
             return outcome;
           }),
       issuer,

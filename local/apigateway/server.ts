@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { answerLocalRequest, isLocalPath, type LocalEndpoints } from '../control/endpoints';
-import type { Journal } from '../control/journal';
+import { directInvocationRecord, type Journal } from '../control/journal';
 import { LocalModeError } from '../errors';
 import { refuseForeignRequest } from '../control/request-guard';
 import type { FunctionHost } from '../functions/host';
@@ -172,14 +172,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     const host = options.hosts.get(match.method.functionId)!;
     const invocation = host.invoke(event).then((outcome) => {
-      journal.record({
-        function: match.method.functionId,
-        startedAt: outcome.startedAt.toISOString(),
-        durationMs: outcome.durationMs,
-        messageIds: [],
-        batchItemFailures: [],
-        error: outcome.ok ? null : outcome.error,
-      });
+      journal.record(directInvocationRecord(match.method.functionId, outcome));
       return outcome;
     });
     let timer: NodeJS.Timeout | undefined;

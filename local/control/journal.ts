@@ -18,6 +18,29 @@ export interface InvocationRecord {
   readonly error: InvocationError | null;
 }
 
+/**
+ * The record of an invocation that was not an event source mapping's (API, authorizer, schedule):
+ * no message ids; a failed outcome's error.
+ */
+export function directInvocationRecord(
+  functionId: string,
+  outcome: {
+    readonly startedAt: Date;
+    readonly durationMs: number;
+    readonly ok: boolean;
+    readonly error?: InvocationError;
+  },
+): InvocationRecord {
+  return {
+    function: functionId,
+    startedAt: outcome.startedAt.toISOString(),
+    durationMs: outcome.durationMs,
+    messageIds: [],
+    batchItemFailures: [],
+    error: outcome.ok ? null : (outcome.error ?? null),
+  };
+}
+
 /** Default capacity of a {@link Journal}: docs/DESIGN.md §6 promises at least the last 50,000 invocations. */
 export const DEFAULT_JOURNAL_CAPACITY = 50_000;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { InvocationError, Journal } from '../control/journal';
+import { directInvocationRecord, type InvocationError, type Journal } from '../control/journal';
 import type { LocalLogger } from '../log';
 import type { PseudoParameters } from '../template/resolver';
 import type { ScheduleSpec } from '../template/topology';
@@ -88,14 +88,7 @@ export class Scheduler {
         const host = this.hosts.get(t.functionId)!;
         const outcome = await host.invoke(t.input ?? scheduledEvent(rule, this.pseudo));
         const error = outcome.ok ? null : outcome.error;
-        this.journal.record({
-          function: t.functionId,
-          startedAt: outcome.startedAt.toISOString(),
-          durationMs: outcome.durationMs,
-          messageIds: [],
-          batchItemFailures: [],
-          error,
-        });
+        this.journal.record(directInvocationRecord(t.functionId, outcome));
         return {
           function: t.functionId,
           durationMs: outcome.durationMs,
