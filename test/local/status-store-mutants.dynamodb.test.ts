@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStatusStore } from '../../lambda/shared/status/dynamodb-store';
@@ -88,6 +88,22 @@ describe('status store on the emulator: what get answers', () => {
     expect((await store().get(owned.id))?.owner).toBe('team-billing');
     expect(await rowOf(unowned.id)).not.toHaveProperty('owner');
     expect((await store().get(unowned.id))?.owner).toBeUndefined();
+  });
+
+  it('reads a row whose owner is not a string (not written by accepted) as unowned', async () => {
+    const s = subject();
+    await store().processing(s);
+    await table.db.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: statusKey(s.id) },
+        UpdateExpression: 'SET #owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': 42 },
+      }),
+    );
+
+    expect((await store().get(s.id))?.owner).toBeUndefined();
   });
 });
 
