@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../local/startup';
+import { authHeaders, type ApiAuth } from '../../ops/lib/request-auth';
 import { waitFor } from '../../tools/local-stage';
 
 const SECTION = 'Adopting the stack in your app';
@@ -116,6 +117,11 @@ function timed<T>(step: string, work: () => T): T {
 interface LocalEnv {
   readonly apiUrl: string;
   readonly apiKey: string;
+  /** The stage's auth mode and each local tenant's credentials (the app's default: iam). */
+  readonly auth: {
+    readonly mode: 'iam' | 'apiKey';
+    readonly tenants: Record<string, { accessKeyId?: string; secretAccessKey?: string; apiKey?: string }>;
+  };
   readonly awsEndpoint: string;
   readonly region: string;
   readonly queues: Readonly<Record<string, { url: string; arn: string; name: string }>>;
@@ -216,12 +222,26 @@ describe('an app outside the repository that follows the README', () => {
     let env: LocalEnv;
     let sqs: SQSClient;
 
+    /** A request as the first local tenant, signed with SigV4 (iam) as a service's SDK signs it. */
     const api = async (method: 'GET' | 'POST', route: string, body?: unknown) => {
-      const res = await fetch(`${env.apiUrl}${route}`, {
-        method,
-        headers: { 'content-type': 'application/json', 'x-api-key': env.apiKey },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      const [tenant] = Object.values(env.auth.tenants);
+      const auth: ApiAuth =
+        env.auth.mode === 'iam'
+          ? {
+              mode: 'iam',
+              credentials: { accessKeyId: tenant!.accessKeyId!, secretAccessKey: tenant!.secretAccessKey! },
+            }
+          : { mode: 'apiKey', apiKey: tenant!.apiKey! };
+      const text = body === undefined ? undefined : JSON.stringify(body);
+      const url = `${env.apiUrl}${route}`;
+      const headers = await authHeaders(
+        { name: 'local', region: env.region, auth },
+        { method, url, headers: { 'content-type': 'application/json' }, ...(text ? { body: text } : {}) },
+        () => {
+          throw new Error('no API key in .local/env.json');
+        },
+      );
+      const res = await fetch(url, { method, headers, ...(text === undefined ? {} : { body: text }) });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
     const send = (payload: Record<string, unknown>) => api('POST', '/v1/messages', { type: TYPE, payload });
@@ -290,6 +310,22 @@ describe('an app outside the repository that follows the README', () => {
         new Promise<boolean>((r) => setTimeout(() => r(false), 15_000)),
       ]);
       if (!stopped) process.kill(-local.pid, 'SIGKILL');
+    });
+
+    it('authenticates callers with IAM by default: an unsigned request is refused 403', async () => {
+      // Act
+      const unsigned = await fetch(`${env.apiUrl}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: TYPE, payload: { key: 'cat.png' } }),
+      });
+
+      // Assess
+      expect(env.auth.mode).toBe('iam');
+      expect(unsigned.status).toBe(403);
+      expect(((await unsigned.json()) as { error: { code: string } }).error.code).toBe(
+        'MissingAuthenticationToken',
+      );
     });
 
     it('runs a job of the custom type in its lane, with the environment the app gave the consumer', async () => {
