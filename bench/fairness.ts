@@ -1,5 +1,5 @@
 /**
- * Fair share between tenants (issue 17; README, "Tenants"): a noisy tenant enqueues a large
+ * Fair share between tenants (issue 17; docs/DESIGN.md §3 "Tenants", §6): a noisy tenant enqueues a large
  * backlog of slow jobs, then a quiet tenant sends a trickle; prints the quiet tenant's time from
  * 202 to `succeeded` (p50/p95, from its status rows: `updatedAt` of the `succeeded` write minus
  * `acceptedAt`) with the emulator's fair-queue preference on and off, in one run (local mode

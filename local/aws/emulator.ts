@@ -54,7 +54,7 @@ export interface EmulatorOptions {
   readonly region: string;
   /**
    * Whether standard queues prefer quiet tenants' messages as SQS fair queues do (the patched
-   * emulator's `SqsQueue.fairQueues`; README, "Fair share"). @default true
+   * emulator's `SqsQueue.fairQueues`; docs/LOCAL-MODE.md, "Fair share between tenants"). @default true
    */
   readonly fairQueues?: boolean;
 }
