@@ -72,7 +72,44 @@ describe('status store on the emulator: what get answers', () => {
     const got = await store().get(id);
 
     // Assess
-    expect(got).toMatchObject({ queue: 'fifo', lane: 'fifo', status: 'succeeded', owner: undefined });
+    expect(got).toMatchObject({
+      queue: 'fifo',
+      lane: 'fifo',
+      status: 'succeeded',
+      owner: undefined,
+      deferrals: 0,
+      notBefore: null,
+    });
+  });
+
+  it('answers a deferred run’s count of deferrals and its notBefore, and no notBefore once it runs again', async () => {
+    // Prepare: a run that deferred itself (its attempt given back), then its next run
+    const s = subject();
+    const notBefore = new Date(T0.getTime() + 3_600_000).toISOString();
+    await store().processing(s);
+
+    // Act
+    await store().deferred(s, { notBefore, ran: true });
+    const deferred = await store().get(s.id);
+    await store().processing(s);
+
+    // Assess
+    expect(deferred).toMatchObject({ status: 'deferred', attempts: 0, deferrals: 1, notBefore });
+    expect(await store().get(s.id)).toMatchObject({
+      status: 'processing',
+      attempts: 1,
+      deferrals: 1,
+      notBefore: null,
+    });
+  });
+
+  it('answers no notBefore for a row accepted without one (the attribute is absent)', async () => {
+    const s = subject();
+
+    await store().accepted(s);
+
+    expect(await rowOf(s.id)).not.toHaveProperty('notBefore');
+    expect(await store().get(s.id)).toMatchObject({ status: 'accepted', notBefore: null, deferrals: 0 });
   });
 
   it('answers undefined for a message it has no row of', async () => {

@@ -133,8 +133,10 @@ export function statusTransition(
   if (o.error !== undefined) {
     set.push('lastError = :err');
     values[':err'] = errorOf(o.error);
+  } else if (
     // Stryker disable next-line ConditionalExpression: equivalent: `if_not_exists(lastError, :null)` never changes a stored error, and an absent lastError reads as null
-  } else if (o.clearError) {
+    o.clearError
+  ) {
     set.push('lastError = if_not_exists(lastError, :null)');
     values[':null'] = null;
   }
