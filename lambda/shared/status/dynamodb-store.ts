@@ -50,11 +50,17 @@ export interface TransitionOptions {
 }
 
 /** The options of the `processing` transition. */
-// Stryker disable next-line BooleanLiteral: equivalent: clearError only creates an absent lastError as null (if_not_exists), and every reader (get, the API, the console) reads an absent lastError as null
-export const PROCESSING: TransitionOptions = { attempt: true, clearError: true };
+export const PROCESSING: TransitionOptions = {
+  attempt: true,
+  // Stryker disable next-line BooleanLiteral: equivalent: clearError only creates an absent lastError as null (if_not_exists), and every reader (get, the API, the console) reads an absent lastError as null
+  clearError: true,
+};
 /** The options of the `succeeded` transition. */
-// Stryker disable next-line BooleanLiteral: equivalent: as PROCESSING's clearError (an absent lastError reads as null)
-export const SUCCEEDED: TransitionOptions = { final: true, clearError: true };
+export const SUCCEEDED: TransitionOptions = {
+  final: true,
+  // Stryker disable next-line BooleanLiteral: equivalent: as PROCESSING's clearError (an absent lastError reads as null)
+  clearError: true,
+};
 
 /** The parts of one transition's `UpdateItem` on a status row. */
 export interface StatusTransition {
