@@ -136,7 +136,6 @@ export class DynamoIdempotencyKeys implements IdempotencyKeys {
       return { outcome: 'replay', response: row.response as StoredResponse };
     return {
       outcome: 'in-progress',
-      // Stryker disable next-line ArithmeticOperator: equivalent: Math.max(1, …) answers 1 for any fallback up to nowS + 1
       retryAfterSeconds: Math.max(1, Number(row.lockUntil ?? nowS + 1) - nowS),
     };
   }
