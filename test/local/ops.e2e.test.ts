@@ -707,7 +707,9 @@ describe('npm run ops (the process)', () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^error: local mode is not running/);
     expect(badKind.status).toBe(2);
-    expect(badKind.stderr).toBe('error: --kind sometimes: use permanent, exhausted, unknown, deferral-exhausted\n');
+    expect(badKind.stderr).toBe(
+      'error: --kind sometimes: use permanent, exhausted, unknown, deferral-exhausted\n',
+    );
     for (const r of [purge, missing, badKind]) {
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
