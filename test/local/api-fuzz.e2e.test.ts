@@ -936,7 +936,8 @@ async function pool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promi
 
 let stage: LocalStage;
 beforeAll(async () => {
-  stage = await startStage();
+  // FUZZ_LOGS=1 prints local mode's and the functions' JSON logs (to see why an answer was a 5xx).
+  stage = await startStage(process.env.FUZZ_LOGS ? { logs: 'json' } : {});
 });
 afterAll(async () => {
   agent.destroy();
