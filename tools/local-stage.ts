@@ -8,7 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveRecord } from '../lambda/shared/archive';
 import { startLocal, type LocalHandle, type StartLocalOptions } from '../local';
 import { readQueueDepth } from '../ops/lib/queue-depth';
-import { authHeaders, type ApiAuth } from '../ops/lib/request-auth';
+import { authHeaders, localTenantAuth, type ApiAuth } from '../ops/lib/request-auth';
 import type { HealthReport } from '../local/control/endpoints';
 import { TEST_CDK_OUT } from './assembly';
 
@@ -70,16 +70,10 @@ export async function startStage(options: Partial<StartLocalOptions> = {}): Prom
     return { status: res.status, headers: res.headers, body, text };
   };
   const [firstTenant] = Object.values(local.auth.tenants);
-  const auth: ApiAuth =
-    local.auth.mode === 'iam' && firstTenant?.accessKeyId && firstTenant.secretAccessKey
-      ? {
-          mode: 'iam',
-          credentials: {
-            accessKeyId: firstTenant.accessKeyId,
-            secretAccessKey: firstTenant.secretAccessKey,
-          },
-        }
-      : { mode: 'apiKey', apiKey: local.apiKey };
+  const auth: ApiAuth = (local.auth.mode === 'iam' && localTenantAuth('iam', firstTenant)) || {
+    mode: 'apiKey',
+    apiKey: local.apiKey,
+  };
   /** `request` as the first tenant: the stage's authentication over the headers given. */
   const authed = async (route: string, method: string, headers: Record<string, string>, body?: string) =>
     request(route, {

@@ -42,6 +42,29 @@ export type ApiAuth =
       readonly profile?: string;
     };
 
+/** A local tenant's credentials as `.local/env.json` holds them (`auth.tenants.<name>`). */
+export interface LocalTenantCredentialsLike {
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  readonly apiKey?: string;
+  readonly token?: string;
+}
+
+/**
+ * How a local tenant authenticates on a stage whose auth mode is `mode`: its access key (iam),
+ * its API key (apiKey) or its token (jwt); `undefined` when it lacks what the mode needs.
+ */
+export function localTenantAuth(
+  mode: string | undefined,
+  c: LocalTenantCredentialsLike | undefined,
+): ApiAuth | undefined {
+  if (mode === 'iam' && c?.accessKeyId && c.secretAccessKey)
+    return { mode, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey } };
+  if (mode === 'apiKey' && c?.apiKey) return { mode, apiKey: c.apiKey };
+  if (mode === 'jwt' && c?.token) return { mode, token: c.token };
+  return undefined;
+}
+
 /**
  * The headers that authenticate one API request the stage's way: `x-api-key` (apiKey stages),
  * `Authorization: Bearer <token>` (jwt stages) or a SigV4 signature for `execute-api` (iam

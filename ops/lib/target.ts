@@ -10,7 +10,7 @@ import type { MessageStatus } from '../../lambda/shared/status/types';
 import { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE } from '../../lib/config/lanes';
 import type { LocalEnv } from '../../local/index';
 import { OpsError, UsageError } from './errors';
-import type { ApiAuth } from './request-auth';
+import { localTenantAuth, type ApiAuth } from './request-auth';
 
 /**
  * The lanes every pipeline has (lib/config/lanes.ts), first in every target. `--queue
@@ -257,40 +257,20 @@ async function redrivePairs(env: LocalEnvFile, sqs: SQSClient): Promise<QueuePai
  * `auth` (SigV4 in iam mode, the key in apiKey mode); an env file from before tenants: its key.
  */
 function localAuth(env: LocalEnvFile): ApiAuth {
+  const mode = env.auth?.mode;
   const first = env.auth ? Object.values(env.auth.tenants)[0] : undefined;
-  const { accessKeyId, secretAccessKey } = (first ?? {}) as {
-    accessKeyId?: string;
-    secretAccessKey?: string;
-  };
-  if (env.auth?.mode === 'iam' && accessKeyId && secretAccessKey)
-    return { mode: 'iam', credentials: { accessKeyId, secretAccessKey } };
-  if (env.auth?.mode === 'jwt') return { mode: 'jwt', ...(first?.token ? { token: first.token } : {}) };
+  // apiKey mode (and an env file from before tenants) uses the env file's key: the first tenant's.
+  const auth = mode === 'apiKey' ? undefined : localTenantAuth(mode, first);
+  if (auth) return auth;
+  if (mode === 'jwt') return { mode };
   return { mode: 'apiKey', ...(env.apiKey ? { apiKey: env.apiKey } : {}) };
 }
 
 /** The env file's second tenant, as {@link Target.secondTenant}; nothing with fewer than two. */
 function secondLocalTenant(env: LocalEnvFile): { secondTenant?: Target['secondTenant'] } {
   const [, second] = Object.entries(env.auth?.tenants ?? {});
-  if (!second) return {};
-  const [name, c] = second as [
-    string,
-    { accessKeyId?: string; secretAccessKey?: string; apiKey?: string; token?: string },
-  ];
-  if (env.auth?.mode === 'iam' && c.accessKeyId && c.secretAccessKey)
-    return {
-      secondTenant: {
-        name,
-        auth: {
-          mode: 'iam',
-          credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-        },
-      },
-    };
-  if (env.auth?.mode === 'apiKey' && c.apiKey)
-    return { secondTenant: { name, auth: { mode: 'apiKey', apiKey: c.apiKey } } };
-  if (env.auth?.mode === 'jwt' && c.token)
-    return { secondTenant: { name, auth: { mode: 'jwt', token: c.token } } };
-  return {};
+  const auth = second && localTenantAuth(env.auth?.mode, second[1]);
+  return second && auth ? { secondTenant: { name: second[0], auth } } : {};
 }
 
 /**

@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../local/startup';
-import { authHeaders, type ApiAuth } from '../../ops/lib/request-auth';
+import { authHeaders, localTenantAuth } from '../../ops/lib/request-auth';
 import { waitFor } from '../../tools/local-stage';
 
 const SECTION = 'Adopting the stack in your app';
@@ -225,13 +225,8 @@ describe('an app outside the repository that follows the README', () => {
     /** A request as the first local tenant, signed with SigV4 (iam) as a service's SDK signs it. */
     const api = async (method: 'GET' | 'POST', route: string, body?: unknown) => {
       const [tenant] = Object.values(env.auth.tenants);
-      const auth: ApiAuth =
-        env.auth.mode === 'iam'
-          ? {
-              mode: 'iam',
-              credentials: { accessKeyId: tenant!.accessKeyId!, secretAccessKey: tenant!.secretAccessKey! },
-            }
-          : { mode: 'apiKey', apiKey: tenant!.apiKey! };
+      const auth = localTenantAuth(env.auth.mode, tenant);
+      if (!auth) throw new Error(`.local/env.json has no ${env.auth.mode} credentials for its first tenant`);
       const text = body === undefined ? undefined : JSON.stringify(body);
       const url = `${env.apiUrl}${route}`;
       const headers = await authHeaders(
