@@ -11,6 +11,7 @@ import { LocalModeError } from '../errors';
 import type { TemplateResource } from '../template/reader';
 import type { Resolver } from '../template/resolver';
 import { LOCAL_CREDENTIALS } from './emulator';
+import { TableStream, type CapturedWrite } from './streams';
 
 /** The embedded DynamoDB emulator (dynalite, in memory, in its own process) and a client pointed at it. */
 export interface DynamoEmulator {
@@ -20,13 +21,25 @@ export interface DynamoEmulator {
   readonly client: DynamoDBClient;
   /** Requests it answered so far, by operation (`PutItem`, `UpdateItem`, …), for benches. */
   requests(): Promise<Record<string, number>>;
+  /**
+   * Turns on the stream of table `table` (its `StreamSpecification`): from then on every write
+   * that changes an item is appended to the returned {@link TableStream}, in write order.
+   */
+  enableStream(
+    table: string,
+    spec: { readonly viewType: string; readonly keys: readonly string[]; readonly streamArn: string },
+  ): Promise<TableStream>;
+  /** The stream of a table, once enabled. */
+  stream(table: string): TableStream | undefined;
   stop(): Promise<void>;
 }
 
 type ChildMessage =
   | { type: 'ready'; port: number }
   | { type: 'error'; code?: string; message: string }
-  | { type: 'counts'; counts: Record<string, number> };
+  | { type: 'counts'; counts: Record<string, number> }
+  | { type: 'stream'; table: string; record: CapturedWrite }
+  | { type: 'stream-enabled'; id: number };
 
 /**
  * Starts dynalite in a child process on 127.0.0.1 (`port` 0 picks a free one), so its CPU work
@@ -55,10 +68,33 @@ export async function startDynamo(options: { port: number; region: string }): Pr
   });
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: options.region, credentials: LOCAL_CREDENTIALS });
+  const streams = new Map<string, TableStream>();
+  child.on('message', (m: ChildMessage) => {
+    if (m.type === 'stream') streams.get(m.table)?.append(m.record);
+  });
+  let nextId = 0;
   return {
     port,
     endpoint,
     client,
+    stream: (table) => streams.get(table),
+    async enableStream(table, spec) {
+      const existing = streams.get(table);
+      if (existing) return existing;
+      const stream = new TableStream({ table, streamArn: spec.streamArn, region: options.region });
+      streams.set(table, stream);
+      const id = ++nextId;
+      await new Promise<void>((resolve) => {
+        const onMessage = (m: ChildMessage) => {
+          if (m.type !== 'stream-enabled' || m.id !== id) return;
+          child.off('message', onMessage);
+          resolve();
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'enable-stream', id, table, viewType: spec.viewType, keys: spec.keys });
+      });
+      return stream;
+    },
     requests: () =>
       new Promise((resolve) => {
         const onMessage = (m: ChildMessage) => {
@@ -91,7 +127,6 @@ export function tableNotReproduced(table: TemplateResource): string[] {
   )
     out.push('point-in-time recovery');
   if (p.SSESpecification) out.push('encryption at rest');
-  if (p.StreamSpecification) out.push('streams');
   if (p.ContributorInsightsSpecification) out.push('contributor insights');
   return out;
 }
@@ -129,6 +164,24 @@ export function tableInput(
       : {}),
     ...(lsis?.length ? { LocalSecondaryIndexes: lsis } : {}),
   };
+}
+
+/**
+ * The stream an `AWS::DynamoDB::Table` asks for (`StreamSpecification.StreamViewType`) and its
+ * key attribute names; `undefined` without one.
+ */
+export function streamSpecOf(
+  table: TemplateResource,
+  resolver: Resolver,
+): { readonly viewType: string; readonly keys: readonly string[] } | undefined {
+  const at = (property: string) => ({ resource: table.logicalId, property });
+  const spec = resolver.resolve(table.properties.StreamSpecification, at('StreamSpecification')) as
+    { StreamViewType?: string } | undefined;
+  if (!spec?.StreamViewType) return undefined;
+  const keys = (
+    resolver.resolve(table.properties.KeySchema, at('KeySchema')) as { AttributeName: string }[]
+  ).map((k) => k.AttributeName);
+  return { viewType: spec.StreamViewType, keys };
 }
 
 /** Creates one `AWS::DynamoDB::Table` on the emulator; returns its name. */
