@@ -60,6 +60,10 @@ export interface ConsumerOptions {
   readonly runStates?: RunStates;
   /** The lane's rate limit. @default none */
   readonly rateLimiter?: RateLimiter;
+  /** How far ahead a record may reserve a token and wait for it. @default the consumer's */
+  readonly rateLimitHoldMs?: number;
+  /** The consumer's in-process wait. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
   /** @default a silent logger */
   readonly logger?: Logger;
 }
@@ -94,6 +98,8 @@ export function consumer(opts: ConsumerOptions = {}) {
     ...(opts.markers ? { markers: opts.markers } : {}),
     ...(opts.runStates ? { runStates: opts.runStates } : {}),
     ...(opts.rateLimiter ? { rateLimiter: opts.rateLimiter } : {}),
+    ...(opts.rateLimitHoldMs !== undefined ? { rateLimitHoldMs: opts.rateLimitHoldMs } : {}),
+    ...(opts.sleep ? { sleep: opts.sleep } : {}),
     now: () => new Date(T0.getTime() + 60_000),
   });
   return {

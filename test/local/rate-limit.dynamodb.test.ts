@@ -41,11 +41,11 @@ describe('lane rate limit (shared token bucket)', () => {
         [0, 1, 2].map(async () => {
           while (Date.now() < until) {
             const now = new Date();
-            const wait = await limiter.take(now);
-            if (wait === 0) admitted.push(now.getTime());
+            const { admitted: ok, waitMs } = await limiter.take(now);
+            if (ok) admitted.push(now.getTime());
             else {
               refused++;
-              await new Promise((r) => setTimeout(r, Math.min(wait, until - Date.now() + 1)));
+              await new Promise((r) => setTimeout(r, Math.min(waitMs, until - Date.now() + 1)));
             }
           }
         }),
@@ -74,14 +74,61 @@ describe('lane rate limit (shared token bucket)', () => {
     const t0 = new Date(Date.now());
 
     // Act / Assess
-    expect(await limiter.take(t0)).toBe(0);
-    expect(await limiter.take(new Date(t0.getTime() + 100))).toBe(400);
-    expect(await limiter.take(new Date(t0.getTime() + 500))).toBe(0);
+    expect(await limiter.take(t0)).toEqual({ admitted: true, waitMs: 0 });
+    expect(await limiter.take(new Date(t0.getTime() + 100))).toEqual({ admitted: false, waitMs: 400 });
+    expect(await limiter.take(new Date(t0.getTime() + 500))).toEqual({ admitted: true, waitMs: 0 });
     // Another sandbox (no guess of the row) is told the same.
     const other = new DynamoRateLimiter(table.db, table.tableName, lane, {
       perSecond: 2,
       burst: 1,
     });
-    expect(await other.take(new Date(t0.getTime() + 600))).toBe(400);
+    expect(await other.take(new Date(t0.getTime() + 600))).toEqual({ admitted: false, waitMs: 400 });
   });
+
+  it('reserves a token due within the look-ahead, each one interval after the last', async () => {
+    // Prepare: 2/s, burst 1, one token taken at t0 (the next is due at t0 + 500).
+    const lane = `rl-reserve-${Date.now()}`;
+    const limit = { perSecond: 2, burst: 1 };
+    const limiter = new DynamoRateLimiter(table.db, table.tableName, lane, limit);
+    const other = new DynamoRateLimiter(table.db, table.tableName, lane, limit);
+    const t0 = new Date(Date.now());
+    const at = (ms: number) => new Date(t0.getTime() + ms);
+    expect(await limiter.take(t0)).toEqual({ admitted: true, waitMs: 0 });
+
+    // Act / Assess: at t0 + 100 with 1 s ahead, the t0 + 500 token is reserved (wait 400 ms); the
+    // other sandbox, at the same time, gets the one after it (t0 + 1000, wait 900 ms); a third
+    // (t0 + 1500) is past the look-ahead: refused with its wait.
+    expect(await limiter.take(at(100), 1000)).toEqual({ admitted: true, waitMs: 400 });
+    expect(await other.take(at(100), 1000)).toEqual({ admitted: true, waitMs: 900 });
+    expect(await limiter.take(at(100), 1000)).toEqual({ admitted: false, waitMs: 1400 });
+  });
+
+  it('two consumers reserving ahead together: their slots never exceed the limit', async () => {
+    // Prepare: two sandboxes, 10/s, burst 1; each of their 4 workers reserves up to 1 s ahead,
+    // waits for its slot, and asks again (a refusal waits as told).
+    const limit = { perSecond: 10, burst: 1 };
+    const lane = `rl-ahead-${Date.now()}`;
+    const consumers = [0, 1].map(() => new DynamoRateLimiter(table.db, table.tableName, lane, limit));
+    const slots: number[] = [];
+    const until = Date.now() + 3000;
+
+    // Act
+    await Promise.all(
+      consumers.flatMap((limiter) =>
+        [0, 1, 2, 3].map(async () => {
+          while (Date.now() < until) {
+            const now = Date.now();
+            const { admitted, waitMs } = await limiter.take(new Date(now), 1000);
+            if (admitted) slots.push(now + waitMs);
+            await new Promise((r) => setTimeout(r, Math.min(Math.ceil(waitMs), until - Date.now() + 1)));
+          }
+        }),
+      ),
+    );
+
+    // Assess: any window of W ms holds at most ceil(W / 100) slots (burst 1).
+    expect(mostInWindow(slots, 1000)).toBeLessThanOrEqual(10);
+    expect(mostInWindow(slots, 100)).toBeLessThanOrEqual(1);
+    expect(slots.length).toBeGreaterThanOrEqual(limit.perSecond);
+  }, 30_000);
 });

@@ -8,7 +8,7 @@ import { ATTR, createEnvelope } from '../../lambda/shared/envelope';
 import type { StatusStore } from '../../lambda/shared/status/types';
 import { FakeAws } from '../helpers/aws-fakes';
 import { consumer, failedIds, STANDARD_SETTINGS } from '../helpers/consumer';
-import { jobRecord, sqsRecord, T0 } from '../helpers/sqs-events';
+import { fakeContext, jobRecord, sqsRecord, T0 } from '../helpers/sqs-events';
 
 // The consumer's clock in `consumer()` is T0 + 60 s; records were enqueued at T0.
 const NOW = T0.getTime() + 60_000;
@@ -180,11 +180,11 @@ describe('consumer: deferral', () => {
     // Prepare: the bucket's next token is 1.5 s away; running the probe would dead-letter it.
     const { log, store } = transitions();
     const record = jobRecord({ type: 'probe', payload: { mode: 'fail-permanent' } });
-    const asked: number[] = [];
+    const asked: unknown[] = [];
     const rateLimiter = {
-      take: async (at: Date) => {
-        asked.push(at.getTime());
-        return 1500;
+      take: async (at: Date, lookaheadMs?: number) => {
+        asked.push([at.getTime(), lookaheadMs]);
+        return { admitted: false, waitMs: 1500 };
       },
     };
 
@@ -192,7 +192,8 @@ describe('consumer: deferral', () => {
     const res = await consumer({ settings, status: store, rateLimiter }).run([record]);
 
     // Assess: not run, hidden 2 s (whole seconds, rounded up), status deferred to the token's time.
-    expect(asked).toEqual([NOW]);
+    // It asked for a token due within the default hold (a second).
+    expect(asked).toEqual([[NOW, 1000]]);
     expect(failedIds(res)).toEqual([record.messageId]);
     expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([2]);
     expect(aws.sends()).toEqual([]);
@@ -204,10 +205,64 @@ describe('consumer: deferral', () => {
   it('runs a record that gets a token', async () => {
     const record = jobRecord({ type: 'probe', payload: { mode: 'succeed' } });
 
-    const res = await consumer({ settings, rateLimiter: { take: async () => 0 } }).run([record]);
+    const res = await consumer({
+      settings,
+      rateLimiter: { take: async () => ({ admitted: true, waitMs: 0 }) },
+      sleep: async () => {
+        throw new Error('a token due now is not waited for');
+      },
+    }).run([record]);
 
     expect(failedIds(res)).toEqual([]);
     expect(aws.visibilityChanges()).toEqual([]);
+  });
+
+  it('waits in-process for a token reserved within the hold, then runs the record: no deferral', async () => {
+    // Prepare: the bucket reserves a token due in 350 ms; running the probe would dead-letter it.
+    const { log, store } = transitions();
+    const record = jobRecord({ type: 'probe', payload: { mode: 'succeed' } });
+    const slept: number[] = [];
+    const rateLimiter = { take: async () => ({ admitted: true, waitMs: 349.6 }) };
+
+    // Act
+    const res = await consumer({
+      settings,
+      status: store,
+      rateLimiter,
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    }).run([record]);
+
+    // Assess: slept until the token's slot (whole ms, rounded up), ran once, never hidden.
+    expect(slept).toEqual([350]);
+    expect(failedIds(res)).toEqual([]);
+    expect(aws.visibilityChanges()).toEqual([]);
+    expect(log.map((entry) => (entry as unknown[])[0])).toEqual(['processing', 'succeeded']);
+  });
+
+  it('reserves no further ahead than the hold, nor than half the record budget', async () => {
+    // Prepare: a limiter noting the look-ahead it is asked for, refusing.
+    const asked: (number | undefined)[] = [];
+    const rateLimiter = {
+      take: async (_at: Date, lookaheadMs?: number) => {
+        asked.push(lookaheadMs);
+        return { admitted: false, waitMs: 5000 };
+      },
+    };
+    const record = () => jobRecord({ type: 'probe', payload: { mode: 'succeed' } });
+
+    // Act: hold 0 (defer every record without a token now); the default hold with 1 s left
+    // (budget 750 ms: half of it less the minimum, 362 ms); a hold of 200 ms with 30 s left.
+    await consumer({ settings, rateLimiter, rateLimitHoldMs: 0 }).run([record()]);
+    await consumer({ settings, rateLimiter }).run(
+      [record()],
+      fakeContext({ remainingMs: 1000, frozen: true }),
+    );
+    await consumer({ settings, rateLimiter, rateLimitHoldMs: 200 }).run([record()]);
+
+    // Assess
+    expect(asked).toEqual([0, 362, 200]);
   });
 
   it('FIFO: hands back at once the records skipped behind a deferred head; other groups run', async () => {

@@ -52,6 +52,8 @@ import {
   type DeferralContext,
 } from './deferral';
 
+const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** Settings of a consumer, read from its environment by the entry point (`lambda/consumer/config.ts`). */
 export interface ConsumerSettings {
   /** The lane this consumer runs (status rows, logs). @default the queue's default lane */
@@ -110,7 +112,19 @@ export interface ConsumerDeps {
    * @default no limit
    */
   readonly rateLimiter?: RateLimiter;
+  /**
+   * With a rate limit: a record whose token is due within this many milliseconds reserves it and
+   * waits for it in-process instead of being deferred (a deferral hides it for whole seconds, plus
+   * its redelivery), at most half the record's budget. 0: every record without a token now is
+   * deferred. @default RATE_LIMIT_HOLD_MS
+   */
+  readonly rateLimitHoldMs?: number;
+  /** Waits in-process (a reserved token's slot). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** Default {@link ConsumerDeps.rateLimitHoldMs}: a second, the granularity of a visibility change. */
+export const RATE_LIMIT_HOLD_MS = 1000;
 
 /**
  * The consumer core shared by the standard and FIFO entry points. Per record (`handleRecord`) the
@@ -473,7 +487,7 @@ export function createConsumer(deps: ConsumerDeps) {
         ...(subject?.tenant !== undefined ? { tenant: subject.tenant } : {}),
       },
     });
-    const budgetMs = recordBudgetMs(context ? context.getRemainingTimeInMillis() : 60_000);
+    const remainingMs = () => (context ? context.getRemainingTimeInMillis() : 60_000);
     const history = historyOf(record);
     const attempt: Attempt = {
       receiveCount,
@@ -490,22 +504,29 @@ export function createConsumer(deps: ConsumerDeps) {
     if (deps.rateLimiter && subject) {
       // The lane's rate limit: no token, no run (deferred to the next token, no attempt spent).
       const at = now();
-      const waitMs = await deps.rateLimiter.take(at).catch((error: unknown) => {
+      // A token due within the hold (and half the record's budget) is reserved and waited for here.
+      const holdMs = Math.min(
+        deps.rateLimitHoldMs ?? RATE_LIMIT_HOLD_MS,
+        Math.floor((recordBudgetMs(remainingMs()) - MIN_RECORD_BUDGET_MS) / 2),
+      );
+      const token = await deps.rateLimiter.take(at, Math.max(0, holdMs)).catch((error: unknown) => {
         // Never hammer the downstream: a bucket that cannot be read holds the record a second.
         log.warn('rate limit bucket unreachable: deferring the record 1 s', { error });
-        return 1000;
+        return { admitted: false, waitMs: 1000 };
       });
-      if (waitMs > 0)
+      if (!token.admitted)
         return waitUntilDue(
           record,
-          new Date(at.getTime() + waitMs),
+          new Date(at.getTime() + token.waitMs),
           history,
           attempt,
           log,
           metrics,
           'rate limit',
         );
+      if (token.waitMs > 0) await (deps.sleep ?? sleepMs)(Math.ceil(token.waitMs));
     }
+    const budgetMs = recordBudgetMs(remainingMs());
     if (budgetMs < MIN_RECORD_BUDGET_MS) {
       // Not an attempt: no run, no status change; visible again at once (in order, on FIFO).
       log.info('no time left in the invocation for this record: handing it back unrun', { budgetMs });

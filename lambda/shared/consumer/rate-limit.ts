@@ -13,6 +13,15 @@
  * `tat - (burst - 1) * T - t`. `tat` never decreases, so a sandbox that already knows a `tat` that
  * refuses `t` answers without a request.
  *
+ * **Reservations.** A take may look ahead `L` ms (`lookaheadMs`): a token due within `L` is
+ * reserved at once (the second write's condition becomes `tat <= t + (burst - 1) * T + L`) and the
+ * caller runs when it is due, `tat - (burst - 1) * T - t` from now (`waitMs` of an admission). The
+ * slot `s = max(t, tat - (burst - 1) * T)` is then a conforming GCRA arrival and `tat` moves exactly
+ * as for an arrival at `s`, so the slots keep GCRA's bound (`gcraAdmit`): any window of `W` ms
+ * holds at most `ceil((W + (burst - 1) * T) / T)` of them. The consumer holds a record that gets a
+ * reservation in-process instead of deferring it (a deferral hides it for whole seconds and a
+ * redelivery: short waits would leave tokens unused; `./index.ts`).
+ *
  * **Where.** One row per lane on the status table, key `msg#~rate#<lane>`: under the status rows'
  * prefix, so the consumer's existing row-scoped grant covers it (`~` never starts an envelope id,
  * a UUID, so no message's row and no API id can name it). It expires like a status row (TTL).
@@ -33,10 +42,43 @@ export interface RateLimit {
   readonly burst: number;
 }
 
+/**
+ * A take's answer: `admitted` (a token is this caller's: run in `waitMs`, 0 for at once), or not
+ * (do not run: a token may be had in `waitMs`).
+ */
+export interface Admission {
+  readonly admitted: boolean;
+  readonly waitMs: number;
+}
+
 /** Takes a token for one handler run. */
 export interface RateLimiter {
-  /** 0 when a token was taken (run now), else the milliseconds until one may be (do not run). */
-  take(now: Date): Promise<number>;
+  /**
+   * Takes a token at `now`, or reserves one due within `lookaheadMs` (@default 0: only a token
+   * due now).
+   */
+  take(now: Date, lookaheadMs?: number): Promise<Admission>;
+}
+
+/**
+ * GCRA with reservations, the arithmetic every {@link RateLimiter} here follows: a bucket whose
+ * theoretical arrival time is `tat` (`undefined`: never used), asked at `t` with a look-ahead of
+ * `lookaheadMs`, admits (the new `tat`, and the wait until the token's slot) or refuses (the wait
+ * until a token is due). `interval` is `1000 / perSecond`, `tolerance` `(burst - 1) * interval`.
+ */
+export function gcraAdmit(
+  tat: number | undefined,
+  t: number,
+  interval: number,
+  tolerance: number,
+  lookaheadMs = 0,
+):
+  | { readonly admitted: true; readonly tat: number; readonly waitMs: number }
+  | { readonly admitted: false; readonly waitMs: number } {
+  if (tat === undefined || tat <= t) return { admitted: true, tat: t + interval, waitMs: 0 };
+  const due = tat - tolerance - t;
+  if (due <= lookaheadMs) return { admitted: true, tat: tat + interval, waitMs: Math.max(0, due) };
+  return { admitted: false, waitMs: Math.ceil(due) };
 }
 
 /** The key of a lane's bucket row. */
@@ -64,55 +106,73 @@ export class DynamoRateLimiter implements RateLimiter {
     this.#tolerance = (Math.max(1, Math.floor(limit.burst)) - 1) * this.#interval;
   }
 
-  async take(now: Date): Promise<number> {
+  async take(now: Date, lookaheadMs = 0): Promise<Admission> {
     const t = now.getTime();
-    // `tat` only grows: a known one past the tolerance refuses without asking (no request).
-    if (this.#tat !== undefined && this.#tat - this.#tolerance > t)
-      return Math.ceil(this.#tat - this.#tolerance - t);
+    const lookahead = Math.max(0, lookaheadMs);
+    // `tat` only grows: a known one past the tolerance and the look-ahead refuses without asking.
+    if (this.#tat !== undefined && this.#tat - this.#tolerance - t > lookahead)
+      return { admitted: false, waitMs: Math.ceil(this.#tat - this.#tolerance - t) };
     // A few rounds: a write can lose a race to another consumer between the two conditions.
     for (let round = 0; round < 3; round++) {
       const busyFirst = this.#tat !== undefined && this.#tat > t;
-      if (await (busyFirst ? this.#advance(t) : this.#start(t))) return 0;
-      if (await (busyFirst ? this.#start(t) : this.#advance(t))) return 0;
+      const admitted =
+        (await (busyFirst ? this.#advance(t, lookahead) : this.#start(t))) ??
+        (await (busyFirst ? this.#start(t) : this.#advance(t, lookahead)));
+      if (admitted !== undefined) return { admitted: true, waitMs: admitted };
       const tat = await this.#read();
       if (tat === undefined) continue;
       this.#tat = tat;
       const wait = tat - this.#tolerance - t;
-      if (wait > 0) return Math.ceil(wait);
+      if (wait > lookahead) return { admitted: false, waitMs: Math.ceil(wait) };
     }
     // Contended all along: try again after one interval.
-    return Math.ceil(this.#interval);
+    return { admitted: false, waitMs: Math.ceil(this.#interval) };
   }
 
   #key() {
     return { [STATUS_TABLE_KEYS.partitionKey]: rateLimitKey(this.lane) };
   }
 
-  /** An idle bucket (`tat <= t`, or none yet): `tat = t + T`. */
-  async #start(t: number): Promise<boolean> {
+  /** An idle bucket (`tat <= t`, or none yet): `tat = t + T`; the wait (0), or none when it was not idle. */
+  async #start(t: number): Promise<number | undefined> {
     const next = t + this.#interval;
-    const ok = await this.#update('SET tat = :next, #exp = :exp', 'attribute_not_exists(tat) OR tat <= :t', {
-      ':next': next,
-      ':t': t,
-    });
-    if (ok) this.#tat = next;
-    return ok;
+    const done = await this.#update(
+      'SET tat = :next, #exp = :exp',
+      'attribute_not_exists(tat) OR tat <= :t',
+      {
+        ':next': next,
+        ':t': t,
+      },
+    );
+    if (done === undefined) return undefined;
+    this.#tat = next;
+    return 0;
   }
 
-  /** A busy bucket with room (`t < tat <= t + (burst - 1) * T`): `tat = tat + T`. */
-  async #advance(t: number): Promise<boolean> {
-    const ok = await this.#update('SET tat = tat + :interval, #exp = :exp', 'tat > :t AND tat <= :max', {
+  /**
+   * A busy bucket with a token due within the look-ahead (`t < tat <= t + (burst - 1) * T + L`):
+   * `tat = tat + T`; the wait until the token's slot, or none when it had no such token.
+   */
+  async #advance(t: number, lookahead: number): Promise<number | undefined> {
+    const done = await this.#update('SET tat = tat + :interval, #exp = :exp', 'tat > :t AND tat <= :max', {
       ':interval': this.#interval,
       ':t': t,
-      ':max': t + this.#tolerance,
+      ':max': t + this.#tolerance + lookahead,
     });
-    if (ok && this.#tat !== undefined) this.#tat += this.#interval;
-    return ok;
+    if (done === undefined) return undefined;
+    this.#tat = done;
+    // The `tat` this admission moved on from: its slot is `tat - tolerance`.
+    return Math.max(0, done - this.#interval - this.#tolerance - t);
   }
 
-  async #update(expression: string, condition: string, values: Record<string, number>): Promise<boolean> {
+  /** The conditional write; the bucket's new `tat`, or `undefined` when its condition failed. */
+  async #update(
+    expression: string,
+    condition: string,
+    values: Record<string, number>,
+  ): Promise<number | undefined> {
     try {
-      await this.db.send(
+      const out = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.#key(),
@@ -123,11 +183,14 @@ export class DynamoRateLimiter implements RateLimiter {
             ...values,
             ':exp': Math.floor(Date.now() / 1000) + ROW_TTL_SECONDS,
           },
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
-      return true;
+      const tat = out.Attributes?.tat;
+      if (typeof tat !== 'number') throw new Error('the rate limit bucket did not return its tat');
+      return tat;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }
