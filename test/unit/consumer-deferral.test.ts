@@ -7,7 +7,7 @@ import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
 import { ATTR, createEnvelope } from '../../lambda/shared/envelope';
 import type { StatusStore } from '../../lambda/shared/status/types';
 import { FakeAws } from '../helpers/aws-fakes';
-import { consumer, failedIds, STANDARD_SETTINGS } from '../helpers/consumer';
+import { accountedMemo, consumer, failedIds, STANDARD_SETTINGS } from '../helpers/consumer';
 import { fakeContext, jobRecord, sqsRecord, T0 } from '../helpers/sqs-events';
 
 // The consumer's clock in `consumer()` is T0 + 60 s; records were enqueued at T0.
@@ -263,6 +263,50 @@ describe('consumer: deferral', () => {
 
     // Assess
     expect(asked).toEqual([0, 362, 200]);
+  });
+
+  it('takes no token for a redelivery its row says succeeded: the duplicate is acknowledged unrun', async () => {
+    // Prepare: a second delivery of a message whose row says it succeeded; idempotency finds it done.
+    const record = jobRecord({ type: 'probe', payload: { mode: 'fail-permanent' }, receiveCount: 2 });
+    const taken: number[] = [];
+    const rateLimiter = {
+      take: async (at: Date) => {
+        taken.push(at.getTime());
+        return { admitted: true, waitMs: 0 };
+      },
+    };
+    const runStates = {
+      read: async () =>
+        new Map([
+          [
+            record.messageId,
+            { runs: 1, status: 'succeeded', runInProgress: false, failure: undefined } as const,
+          ],
+        ]),
+    };
+    const ran: string[] = [];
+    const idempotency = {
+      writesStatus: true,
+      run: async (subject: { id: string }) => {
+        ran.push(subject.id);
+        return 'duplicate' as const;
+      },
+    };
+
+    // Act
+    const res = await consumer({
+      settings,
+      rateLimiter,
+      runStates,
+      idempotency,
+      memo: accountedMemo([record]),
+    }).run([record]);
+
+    // Assess: acknowledged as a duplicate, and the downstream's bucket was not touched.
+    expect(failedIds(res)).toEqual([]);
+    expect(ran).toHaveLength(1);
+    expect(taken).toEqual([]);
+    expect(aws.sends()).toEqual([]);
   });
 
   it('FIFO: hands back at once the records skipped behind a deferred head; other groups run', async () => {

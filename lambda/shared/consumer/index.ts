@@ -501,8 +501,10 @@ export function createConsumer(deps: ConsumerDeps) {
     const due = laterOf(notBeforeOfBody(record.body), history.facts?.notBefore);
     if (due && due.getTime() > now().getTime())
       return waitUntilDue(record, due, history, attempt, log, metrics);
-    if (deps.rateLimiter && subject) {
-      // The lane's rate limit: no token, no run (deferred to the next token, no attempt spent).
+    // The lane's rate limit: no token, no run (deferred to the next token, no attempt spent). A
+    // redelivery its row says succeeded takes none: idempotency acknowledges it without running.
+    const duplicate = deps.idempotency !== undefined && history.facts?.status === 'succeeded';
+    if (deps.rateLimiter && subject && !duplicate) {
       const at = now();
       // A token due within the hold (and half the record's budget) is reserved and waited for here.
       const holdMs = Math.min(
