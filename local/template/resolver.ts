@@ -441,7 +441,37 @@ function computeAttributes(
     }
     case 'AWS::Events::Rule': {
       const name = named('Name', { maxLength: 64 });
-      return ref(name, { Arn: arn('events', `rule/${name}`) });
+      // A rule of a custom bus: its ARN names the bus, its Ref is `<bus>|<rule>` (CloudFormation).
+      const bus = r.properties.EventBusName === undefined ? 'default' : prop('EventBusName');
+      const busName = bus.startsWith('arn:') ? bus.slice(bus.indexOf('/') + 1) : bus;
+      return busName === 'default'
+        ? ref(name, { Arn: arn('events', `rule/${name}`) })
+        : ref(`${busName}|${name}`, { Arn: arn('events', `rule/${busName}/${name}`) });
+    }
+    case 'AWS::Events::EventBus': {
+      const name = prop('Name');
+      return ref(name, { Name: name, Arn: arn('events', `event-bus/${name}`) });
+    }
+    case 'AWS::Events::Connection': {
+      const name = named('Name', { maxLength: 64 });
+      const uuid = deterministicUuid(`${p.stackName}/${r.logicalId}`);
+      return ref(name, {
+        Arn: arn('events', `connection/${name}/${uuid}`),
+        SecretArn: arn('secretsmanager', `secret:events!connection/${name}/${uuid}-${id(6)}`),
+      });
+    }
+    case 'AWS::Events::ApiDestination': {
+      const name = named('Name', { maxLength: 64 });
+      const uuid = deterministicUuid(`${p.stackName}/${r.logicalId}`);
+      return ref(name, {
+        Arn: arn('events', `api-destination/${name}/${uuid}`),
+        ArnForPolicy: arn('events', `api-destination/${name}`),
+      });
+    }
+    case 'AWS::SecretsManager::Secret': {
+      const name = named('Name', { maxLength: 512 });
+      const secretArn = arn('secretsmanager', `secret:${name}-${id(6)}`);
+      return { name, attributes: { Ref: secretArn, Id: secretArn } };
     }
     case 'AWS::CloudWatch::Alarm': {
       const name = named('AlarmName', { maxLength: 255 });

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { LocalModeError } from '../errors';
 import { analyzeApiKeys, type ApiKeySpec } from './api-keys';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { compileFilterCriteria, FilterCriteriaError, type RecordFilter } from '../triggers/filter-criteria';
+import { analyzeEvents, analyzeStreamMapping } from './event-topology';
 import { refuseMappings } from './mapping-refusals';
 import type { Resolver } from './resolver';
 import type { StageTemplate, TemplateResource } from './reader';
@@ -32,10 +34,17 @@ export const SKIPPED_TYPES: Readonly<Record<string, string>> = {
   'AWS::ApiGateway::UsagePlan': 'no throttling or quotas locally',
   'AWS::ApiGateway::RequestValidator': 'no request models are attached, so validation has nothing to check',
   'Custom::S3AutoDeleteObjects': 'buckets live in memory and vanish on stop',
+  // aws-events-targets' CloudWatchLogGroup target: a resource policy letting EventBridge write.
+  'Custom::CloudwatchLogResourcePolicy': 'no resource policies locally',
+  'AWS::Logs::ResourcePolicy': 'no resource policies locally',
+  'AWS::Events::EventBusPolicy': 'no resource policies locally',
 };
 
 /** Custom resource types whose provider function is skipped together with them. */
-const SKIPPED_CUSTOM_RESOURCES = new Set(['Custom::S3AutoDeleteObjects']);
+const SKIPPED_CUSTOM_RESOURCES = new Set([
+  'Custom::S3AutoDeleteObjects',
+  'Custom::CloudwatchLogResourcePolicy',
+]);
 
 /** A Lambda function local mode runs. */
 export interface FunctionSpec {
@@ -73,6 +82,98 @@ export interface MappingSpec {
    * @default every record is passed to the function
    */
   readonly filter?: RecordFilter;
+}
+
+/**
+ * A Lambda event source mapping of a DynamoDB table's stream (local/triggers/stream-poller.ts).
+ * Defaults are Lambda's ("Lambda parameters for Amazon DynamoDB event source mappings").
+ */
+export interface StreamMappingSpec {
+  readonly logicalId: string;
+  readonly functionId: string;
+  /** Logical id of the table whose stream it reads. */
+  readonly tableId: string;
+  /** @default 100 */
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  readonly reportBatchItemFailures: boolean;
+  readonly bisectBatchOnFunctionError: boolean;
+  /** -1: until the record expires. */
+  readonly maximumRetryAttempts: number;
+  /** -1: until the record expires (24 h). */
+  readonly maximumRecordAgeSeconds: number;
+  /** The queue (logical id) of `DestinationConfig.OnFailure`, when set. */
+  readonly onFailureQueueId?: string;
+  readonly enabled: boolean;
+  /** The mapping's compiled `FilterCriteria` over the stream record. @default every record passes */
+  readonly filter?: RecordFilter<DynamoDBRecord>;
+}
+
+/** An EventBridge event bus: the template's `AWS::Events::EventBus`es, and `default`. */
+export interface EventBusSpec {
+  /** `undefined` for the account's `default` bus. */
+  readonly logicalId?: string;
+  readonly name: string;
+  readonly arn: string;
+}
+
+/** `RetryPolicy` of a rule target (EventBridge's defaults: 185 attempts, 24 hours). */
+export interface TargetRetryPolicy {
+  readonly maximumRetryAttempts: number;
+  readonly maximumEventAgeSeconds: number;
+}
+
+/** Where an event-pattern rule's target delivers. */
+export type EventTargetKind =
+  | { readonly kind: 'sqs'; readonly queueId: string; readonly messageGroupId?: string }
+  | { readonly kind: 'lambda'; readonly functionId: string }
+  | { readonly kind: 'logs'; readonly logGroupName: string }
+  | { readonly kind: 'api-destination'; readonly destinationId: string };
+
+/** One target of an event-pattern rule. */
+export type EventTargetSpec = EventTargetKind & {
+  readonly id: string;
+  /** The target's ARN, as EventBridge names it (`TARGET_ARN` of a dead-lettered event). */
+  readonly arn: string;
+  readonly retryPolicy: TargetRetryPolicy;
+  /** The queue (logical id) of `DeadLetterConfig`, when set. */
+  readonly deadLetterQueueId?: string;
+  /** `Input`: a constant JSON text sent instead of the event. */
+  readonly input?: string;
+  /** `InputPath`: the part of the event sent (`$.detail`). */
+  readonly inputPath?: string;
+};
+
+/** An EventBridge rule with an `EventPattern`. */
+export interface EventRuleSpec {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  /** The bus's name. */
+  readonly busName: string;
+  readonly pattern: unknown;
+  readonly matches: (event: object) => boolean;
+  readonly enabled: boolean;
+  readonly targets: readonly EventTargetSpec[];
+}
+
+/** An `AWS::Events::ApiDestination` and its `AWS::Events::Connection`. */
+export interface ApiDestinationSpec {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  readonly endpoint: string;
+  readonly httpMethod: string;
+  /** `InvocationRateLimitPerSecond`. @default 300 (EventBridge's) */
+  readonly rateLimitPerSecond: number;
+  readonly connection: {
+    readonly logicalId: string;
+    readonly authorizationType: string;
+    /** API_KEY: the header's name and value (a `{{resolve:secretsmanager:…}}` reference or a literal). */
+    readonly apiKeyName?: string;
+    readonly apiKeyValue?: string;
+  };
 }
 
 /** A scheduled EventBridge rule that targets functions. */
@@ -155,7 +256,15 @@ export interface Topology {
   readonly tables: readonly TemplateResource[];
   readonly functions: readonly FunctionSpec[];
   readonly mappings: readonly MappingSpec[];
+  /** Event source mappings of DynamoDB streams. */
+  readonly streamMappings: readonly StreamMappingSpec[];
   readonly schedules: readonly ScheduleSpec[];
+  /** Event buses (`default` first), their event-pattern rules and the API destinations. */
+  readonly eventBuses: readonly EventBusSpec[];
+  readonly eventRules: readonly EventRuleSpec[];
+  readonly apiDestinations: readonly ApiDestinationSpec[];
+  /** `AWS::SecretsManager::Secret`s of the stack (API destination keys resolve from them). */
+  readonly secrets: readonly TemplateResource[];
   readonly api?: ApiSpec;
   readonly alarms: readonly TemplateResource[];
   /** Things that run differently from AWS, printed once at startup. */
@@ -169,6 +278,10 @@ const HANDLED = new Set([
   'AWS::Lambda::Function',
   'AWS::Lambda::EventSourceMapping',
   'AWS::Events::Rule',
+  'AWS::Events::EventBus',
+  'AWS::Events::Connection',
+  'AWS::Events::ApiDestination',
+  'AWS::SecretsManager::Secret',
   'AWS::ApiGateway::RestApi',
   'AWS::ApiGateway::Resource',
   'AWS::ApiGateway::Method',
@@ -327,41 +440,55 @@ export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topol
     }
   }
 
-  // Event source mappings
-  const mappings: MappingSpec[] = ofType('AWS::Lambda::EventSourceMapping').map((r) => {
-    const p = r.properties;
-    const source = referencedId(p.EventSourceArn);
-    if (!source || !queueIds.has(source)) {
-      fail(r, 'the event source is not an SQS queue of this stack; local mode polls SQS queues only');
-    }
-    let filter: RecordFilter | undefined;
-    if (p.FilterCriteria !== undefined) {
-      try {
-        filter = compileFilterCriteria(
-          resolver.resolve(p.FilterCriteria, at(r, 'FilterCriteria')) as Parameters<
-            typeof compileFilterCriteria
-          >[0],
+  // Event source mappings: of a table's stream, or of a queue.
+  const tableIds = new Set(ofType('AWS::DynamoDB::Table').map((t) => t.logicalId));
+  const isStreamMapping = (r: TemplateResource) => {
+    const source = referencedId(r.properties.EventSourceArn);
+    return source !== undefined && tableIds.has(source);
+  };
+  const streamMappings = ofType('AWS::Lambda::EventSourceMapping')
+    .filter(isStreamMapping)
+    .map((r) => analyzeStreamMapping(r, stage, resolver, queueIds, functionOf, fail));
+  const mappings: MappingSpec[] = ofType('AWS::Lambda::EventSourceMapping')
+    .filter((r) => !isStreamMapping(r))
+    .map((r) => {
+      const p = r.properties;
+      const source = referencedId(p.EventSourceArn);
+      if (!source || !queueIds.has(source)) {
+        fail(
+          r,
+          'the event source is not an SQS queue or a DynamoDB table stream of this stack; local mode polls only those',
         );
-      } catch (error) {
-        if (error instanceof FilterCriteriaError) fail(r, `InvalidParameterValueException: ${error.message}`);
-        throw error;
       }
-    }
-    const types = Array.isArray(p.FunctionResponseTypes) ? p.FunctionResponseTypes.map(String) : [];
-    const scaling = p.ScalingConfig as { MaximumConcurrency?: unknown } | undefined;
-    return {
-      logicalId: r.logicalId,
-      functionId: functionOf(r, 'FunctionName', p.FunctionName),
-      queueId: source!,
-      batchSize: Number(p.BatchSize ?? 10),
-      maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
-      maxConcurrency:
-        scaling?.MaximumConcurrency === undefined ? undefined : Number(scaling.MaximumConcurrency),
-      reportBatchItemFailures: types.includes('ReportBatchItemFailures'),
-      enabled: p.Enabled === undefined || p.Enabled === true || p.Enabled === 'true',
-      ...(filter ? { filter } : {}),
-    };
-  });
+      let filter: RecordFilter | undefined;
+      if (p.FilterCriteria !== undefined) {
+        try {
+          filter = compileFilterCriteria(
+            resolver.resolve(p.FilterCriteria, at(r, 'FilterCriteria')) as Parameters<
+              typeof compileFilterCriteria
+            >[0],
+          );
+        } catch (error) {
+          if (error instanceof FilterCriteriaError)
+            fail(r, `InvalidParameterValueException: ${error.message}`);
+          throw error;
+        }
+      }
+      const types = Array.isArray(p.FunctionResponseTypes) ? p.FunctionResponseTypes.map(String) : [];
+      const scaling = p.ScalingConfig as { MaximumConcurrency?: unknown } | undefined;
+      return {
+        logicalId: r.logicalId,
+        functionId: functionOf(r, 'FunctionName', p.FunctionName),
+        queueId: source!,
+        batchSize: Number(p.BatchSize ?? 10),
+        maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+        maxConcurrency:
+          scaling?.MaximumConcurrency === undefined ? undefined : Number(scaling.MaximumConcurrency),
+        reportBatchItemFailures: types.includes('ReportBatchItemFailures'),
+        enabled: p.Enabled === undefined || p.Enabled === true || p.Enabled === 'true',
+        ...(filter ? { filter } : {}),
+      };
+    });
   refuseMappings(mappings, {
     functions,
     queues: queueResources,
@@ -369,12 +496,13 @@ export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topol
     resolver,
     fail,
   });
+  const events = analyzeEvents(ofType, resolver, queueResources, functions, functionOf, fail);
 
   // Schedules
   const schedules: ScheduleSpec[] = [];
   for (const r of ofType('AWS::Events::Rule')) {
     const p = r.properties;
-    // An event-pattern rule: no events are produced locally.
+    // An event-pattern rule: analyzeEvents.
     if (p.ScheduleExpression === undefined) continue;
     const expression = resolver.resolveString(p.ScheduleExpression, at(r, 'ScheduleExpression'));
     const targets = (Array.isArray(p.Targets) ? p.Targets : []).map(
@@ -408,7 +536,10 @@ export function analyzeTemplate(stage: StageTemplate, resolver: Resolver): Topol
     tables: ofType('AWS::DynamoDB::Table'),
     functions,
     mappings,
+    streamMappings,
     schedules,
+    ...events,
+    secrets: ofType('AWS::SecretsManager::Secret'),
     api: analyzeApi(
       ofType,
       (type) => resources.filter((r) => r.type === type),

@@ -41,10 +41,17 @@ export interface FilterCriteria {
 export interface CompileFilterCriteriaOptions {
   /** Most filters allowed on one mapping (Lambda's default quota; it can be raised to 10). @default 5 */
   readonly maxFilters?: number;
+  /**
+   * The record's data key, whose string value is parsed as JSON for matching: `body` for SQS;
+   * `null` for DynamoDB Streams, whose records are matched as they are ("Using event filtering
+   * with a DynamoDB event source": patterns name the record's own fields, `eventName`,
+   * `dynamodb.NewImage.<attribute>.S`, …). @default 'body'
+   */
+  readonly dataKey?: 'body' | null;
 }
 
 /** A compiled filter: whether Lambda would pass the record to the function. */
-export type RecordFilter = (record: SQSRecord) => boolean;
+export type RecordFilter<T = SQSRecord> = (record: T) => boolean;
 
 /** An invalid `FilterCriteria`: Lambda refuses such a mapping at creation. */
 export class FilterCriteriaError extends Error {
@@ -79,10 +86,10 @@ type ObjectTest = (value: Json | undefined) => boolean;
  * {@link FilterCriteriaError} naming the filter and field) and returns the filter Lambda applies
  * to each SQS record: `true` when at least one filter matches. No filters: every record passes.
  */
-export function compileFilterCriteria(
+export function compileFilterCriteria<T = SQSRecord>(
   filterCriteria: FilterCriteria,
   options: CompileFilterCriteriaOptions = {},
-): RecordFilter {
+): RecordFilter<T> {
   const maxFilters = options.maxFilters ?? 5;
   const filters = filterCriteria.Filters ?? [];
   if (!Array.isArray(filters)) throw new FilterCriteriaError('FilterCriteria.Filters must be an array');
@@ -93,12 +100,33 @@ export function compileFilterCriteria(
   }
   if (filters.length === 0) return () => true;
   const compiled = filters.map((filter, i) =>
-    compilePattern(filter?.Pattern, `FilterCriteria.Filters[${i}].Pattern`),
+    compilePattern(filter?.Pattern, `FilterCriteria.Filters[${i}].Pattern`, options.dataKey !== null),
   );
-  return (record) => compiled.some((test) => test(record));
+  return (record) => compiled.some((test) => test(record as unknown as SQSRecord));
 }
 
-function compilePattern(pattern: unknown, where: string): RecordFilter {
+/**
+ * Compiles an EventBridge rule's `EventPattern` (an object, as CloudFormation takes it, or its
+ * JSON text) into a test of an event envelope (`source`, `detail-type`, `detail`, …): the same
+ * pattern language as Lambda's filters ("Lambda supports the same set of syntax and rules as
+ * Amazon EventBridge"), matched on the envelope as it is. Throws a {@link FilterCriteriaError}
+ * naming `where` for an invalid pattern.
+ */
+export function compileEventPattern(pattern: unknown, where: string): (event: object) => boolean {
+  let parsed = pattern;
+  if (typeof pattern === 'string') {
+    try {
+      parsed = JSON.parse(pattern);
+    } catch (error) {
+      throw new FilterCriteriaError(`${where} is not valid JSON (${(error as Error).message})`);
+    }
+  }
+  if (!isObject(parsed)) throw new FilterCriteriaError(`${where} must be a JSON object`);
+  const test = compileObject(parsed, where, '');
+  return (event) => test(event as Json);
+}
+
+function compilePattern(pattern: unknown, where: string, withBody = true): RecordFilter {
   if (typeof pattern !== 'string') throw new FilterCriteriaError(`${where} must be a string`);
   if (pattern.length > MAX_PATTERN_LENGTH) {
     throw new FilterCriteriaError(
@@ -114,6 +142,10 @@ function compilePattern(pattern: unknown, where: string): RecordFilter {
   if (!isObject(parsed)) throw new FilterCriteriaError(`${where} must be a JSON object`);
   if (Object.keys(parsed).length === 0)
     throw new FilterCriteriaError(`${where}: the pattern must not be an empty object`);
+  if (!withBody) {
+    const test = compileObject(parsed, where, '');
+    return (record) => test(record as unknown as Json);
+  }
   const { body, ...metadata } = parsed;
   const metadataTest = Object.keys(metadata).length > 0 ? compileObject(metadata, where, '') : undefined;
   const bodyTest = body === undefined ? undefined : compileBody(body, where);

@@ -153,7 +153,7 @@ describe('template analysis', () => {
             },
           },
         },
-        /Esm \(AWS::Lambda::EventSourceMapping\): the event source is not an SQS queue of this stack/,
+        /Esm \(AWS::Lambda::EventSourceMapping\): the event source is not an SQS queue or a DynamoDB table stream of this stack/,
       ],
       [
         'a conditional resource',
