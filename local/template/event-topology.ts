@@ -263,10 +263,12 @@ export function analyzeEvents(
           MaximumEventAgeInSeconds?: unknown;
         };
         const dlq = (t.DeadLetterConfig as { Arn?: unknown } | undefined)?.Arn;
+        const kind = targetOf(r, i, t);
         return {
-          ...targetOf(r, i, t),
+          ...kind,
           id: resolver.resolveString(t.Id, at(r, `Targets[${i}].Id`)),
-          arn: resolver.resolveString(t.Arn, at(r, `Targets[${i}].Arn`)),
+          // A queue's ARN exists once the emulator has created it: the delivery reads it then.
+          arn: kind.kind === 'sqs' ? '' : resolver.resolveString(t.Arn, at(r, `Targets[${i}].Arn`)),
           retryPolicy: {
             maximumRetryAttempts:
               retry.MaximumRetryAttempts === undefined

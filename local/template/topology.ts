@@ -134,7 +134,10 @@ export type EventTargetKind =
 /** One target of an event-pattern rule. */
 export type EventTargetSpec = EventTargetKind & {
   readonly id: string;
-  /** The target's ARN, as EventBridge names it (`TARGET_ARN` of a dead-lettered event). */
+  /**
+   * The target's ARN, as EventBridge names it (`TARGET_ARN` of a dead-lettered event); `''` for a
+   * queue, whose ARN the emulator gives when it creates it.
+   */
   readonly arn: string;
   readonly retryPolicy: TargetRetryPolicy;
   /** The queue (logical id) of `DeadLetterConfig`, when set. */
