@@ -373,10 +373,12 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
   const retentionDaysOf = (q: Resource | undefined) =>
     Number(q?.Properties?.MessageRetentionPeriod ?? 345_600) / 86_400;
 
-  // Lanes: every source queue, named by its lane tag (a template without tags: by its kind).
+  // Lanes: every source queue (one with a redrive policy), named by its lane tag (a template without
+  // tags: by its kind). Queues without one hold what could not be delivered (completion events'
+  // outbox failures, webhook notifications): they cost only the requests of a failure.
   const laneOfQueue = new Map<string, Omit<TemplateLane, 'consumer'>>();
   for (const [id, q] of queues) {
-    if (dlqIds.has(id)) continue;
+    if (dlqIds.has(id) || !q.Properties?.RedrivePolicy) continue;
     const tag = (q.Properties?.Tags as { Key?: unknown; Value?: unknown }[] | undefined)?.find(
       (t) => t.Key === LANE_TAG,
     )?.Value;

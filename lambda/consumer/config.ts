@@ -2,12 +2,16 @@ import {
   defineEnvironment,
   integer,
   json,
+  oneOfList,
+  stringRecord,
   text,
   type ConfigOf,
   type EnvironmentInput,
 } from '../shared/env-contract';
 import { rateLimitOf } from '../shared/consumer/rate-limit';
 import { SHARED_VARIABLES } from '../shared/shared-environment';
+import { PROBE_MODES } from '../shared/jobs/probe-modes';
+import { probePolicyOf } from '../producer/probe-policy';
 
 /**
  * The environment contract of both consumers (standard `lambda/consumer`, FIFO
@@ -32,7 +36,17 @@ const contract = defineEnvironment({
   maxDeferralSeconds: integer('MAX_DEFERRAL_SECONDS'),
   /** The lane's rate limit across its consumers, `null` for none: `{ "perSecond": n, "burst": n }`. */
   rateLimit: json('RATE_LIMIT', rateLimitOf),
+  /** Follow-up jobs (`ctx.enqueue`) go to any lane: the default lanes' queues… */
+  standardQueueUrl: text('STANDARD_QUEUE_URL'),
+  fifoQueueUrl: text('FIFO_QUEUE_URL'),
+  /** …and each custom lane's queue URL by lane name (`{}` when the app has none). */
+  laneQueueUrls: json('LANE_QUEUE_URLS', stringRecord),
+  /** Probe modes a follow-up `probe` may use, as the API allows them. */
+  allowedProbeModes: oneOfList('ALLOWED_PROBE_MODES', PROBE_MODES),
+  /** Who may send probes and how hard they may fail, as the API checks them. */
+  probePolicy: json('PROBE_LIMITS', probePolicyOf),
   archiveBucket: SHARED_VARIABLES.archiveBucket,
+  resultBucket: SHARED_VARIABLES.resultBucket,
   statusTable: SHARED_VARIABLES.statusTable,
   statusRetentionDays: SHARED_VARIABLES.statusRetentionDays,
   idempotencyWindowSeconds: SHARED_VARIABLES.idempotencyWindowSeconds,

@@ -67,6 +67,11 @@ export interface ApiDeps {
    * (`./not-before.ts`). @default no bound
    */
   readonly maxNotBeforeSeconds?: Readonly<Record<string, number>>;
+  /**
+   * Reads a result kept in S3 (`GET /v1/messages/{id}/result` of a result too large for the
+   * row). @default results kept in S3 answer 503
+   */
+  readonly results?: { read(key: string): Promise<string> };
 }
 
 /** What the producer knows of a request before reading it. */
@@ -166,6 +171,7 @@ export function createApi(deps: ApiDeps) {
       lane,
       messageId,
       acceptedAt: msg.envelope.createdAt,
+      correlationId: msg.envelope.correlationId,
       ...(msg.envelope.tenant !== undefined ? { tenant: msg.envelope.tenant } : {}),
     };
   }
@@ -225,7 +231,8 @@ export function createApi(deps: ApiDeps) {
     return json(202, result, headers);
   }
 
-  async function status(event: APIGatewayProxyEvent, tenant: string): Promise<APIGatewayProxyResult> {
+  /** The caller's own status row of the request's `{id}` (else 400 or 404). */
+  async function ownRow(event: APIGatewayProxyEvent, tenant: string) {
     const id = statusIdOf(event);
     if (!UUID.test(id))
       throw new ApiError('ValidationError', `"${id.slice(0, 64)}" is not a message id (a UUID)`, [
@@ -234,8 +241,32 @@ export function createApi(deps: ApiDeps) {
     const found = await deps.status?.get(id.toLowerCase());
     // Another tenant's message answers as an unknown id does: same status, same body.
     if (!found || !readableBy(found, tenant)) throw new ApiError('NotFound', `No message with id ${id}`);
-    const { owner: _owner, ...body } = found;
-    return json(200, body);
+    return found;
+  }
+
+  async function status(event: APIGatewayProxyEvent, tenant: string): Promise<APIGatewayProxyResult> {
+    const { owner: _owner, resultRef, ...body } = await ownRow(event, tenant);
+    // A result kept in S3 is read at its own URL; the row says where and how large it is.
+    const resultUrl = resultRef ? `${statusUrl(event, body.id)}/result` : null;
+    return json(200, { ...body, resultUrl, resultBytes: resultRef ? resultRef.bytes : null });
+  }
+
+  /** `GET /v1/messages/{id}/result`: the JSON value its handler returned, wherever it is kept. */
+  async function result(event: APIGatewayProxyEvent, tenant: string): Promise<APIGatewayProxyResult> {
+    const row = await ownRow(event, tenant);
+    if (row.status !== 'succeeded' || (row.result === null && row.resultRef === null))
+      throw new ApiError('NotFound', `Message ${row.id} has no result (status ${row.status})`);
+    if (row.resultRef === null) return json(200, row.result);
+    const reader = deps.results;
+    const text = await (
+      reader ? reader.read(row.resultRef.key) : Promise.reject(new Error('no result reader'))
+    ).catch((error: unknown) => {
+      deps.logger.warn('result object unreadable', { error });
+      throw new ApiError('ResultUnavailable', 'The result could not be read; retry later', [], {
+        'retry-after': String(RETRY_AFTER_SECONDS),
+      });
+    });
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: text };
   }
 
   async function batch(event: APIGatewayProxyEvent, request: RequestFacts): Promise<APIGatewayProxyResult> {
@@ -402,7 +433,7 @@ export function createApi(deps: ApiDeps) {
     try {
       const kind = routeOf(event);
       if (!kind) throw new ApiError('NotFound', `No route for ${event.httpMethod} ${event.path}`);
-      if (kind === 'status') {
+      if (kind === 'status' || kind === 'result') {
         if (event.httpMethod !== 'GET')
           throw new ApiError(
             'MethodNotAllowed',
@@ -410,7 +441,7 @@ export function createApi(deps: ApiDeps) {
             [],
             { allow: 'GET' },
           );
-        return await status(event, tenant);
+        return kind === 'status' ? await status(event, tenant) : await result(event, tenant);
       }
       if (event.httpMethod !== 'POST') {
         throw new ApiError(

@@ -51,6 +51,8 @@ const contract = defineEnvironment({
    * the other modes). A key it does not name has no tenant (403).
    */
   apiKeyTenants: json('API_KEY_TENANTS', tenantsByKeyId),
+  /** Where results too large for the status row are kept (`GET /v1/messages/{id}/result`). */
+  resultBucket: SHARED_VARIABLES.resultBucket,
   statusTable: SHARED_VARIABLES.statusTable,
   statusRetentionDays: SHARED_VARIABLES.statusRetentionDays,
   idempotencyWindowSeconds: SHARED_VARIABLES.idempotencyWindowSeconds,

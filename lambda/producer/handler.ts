@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -6,7 +7,9 @@ import { createLogger, createMetrics } from '../shared/runtime';
 import { DynamoStatusStore } from '../shared/status/dynamodb-store';
 import { SafeStatusStore } from '../shared/status/safe-store';
 import { createApi } from './api';
-import { compiledCatalog, type CatalogType, type CompiledValidator } from './catalog';
+import type { AppCatalog } from '../shared/consumer-runtime';
+import { S3ResultObjects } from '../shared/result-objects';
+import { compiledCatalog } from './catalog';
 import { fromEnvironment } from './config';
 import { DynamoIdempotencyKeys } from './idempotency-keys';
 
@@ -15,12 +18,7 @@ import { DynamoIdempotencyKeys } from './idempotency-keys';
  * (`lib/bundling/entries.ts`) passes the catalog built at synth: each type's routing facts and
  * its payload validator, compiled from the type's JSON Schema (no job code is bundled).
  */
-export function createProducerHandler(catalog: {
-  readonly types: Readonly<Record<string, CatalogType>>;
-  readonly validators: Readonly<Record<string, CompiledValidator>>;
-  /** Each lane's deferral cap in seconds (the bound of `notBefore`). @default no bound */
-  readonly deferralCaps?: Readonly<Record<string, number>>;
-}) {
+export function createProducerHandler(catalog: AppCatalog) {
   const config = fromEnvironment(process.env);
   const logger = createLogger('producer');
   const metrics = createMetrics('producer');
@@ -48,6 +46,7 @@ export function createProducerHandler(catalog: {
       logger,
       metrics,
     ),
+    results: new S3ResultObjects(new S3Client({}), config.resultBucket),
     idempotencyKeys: new DynamoIdempotencyKeys(db, {
       tableName: config.statusTable,
       windowSeconds: config.idempotencyWindowSeconds,

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   QueueUnavailable: 503,
+  ResultUnavailable: 503,
 } as const;
 /** One of the API's error codes. */
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,12 +2,13 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ApiError, header } from './http';
 
 /** The producer's routes. */
-export type Route = 'single' | 'batch' | 'status';
+export type Route = 'single' | 'batch' | 'status' | 'result';
 
 const ROUTES: Record<string, Route> = {
   '/v1/messages': 'single',
   '/v1/messages/batch': 'batch',
   '/v1/messages/{id}': 'status',
+  '/v1/messages/{id}/result': 'result',
 };
 
 /** The route of a proxy event (by resource, else by path without trailing slashes). */
@@ -16,6 +17,7 @@ export function routeOf(event: APIGatewayProxyEvent): Route | undefined {
   const candidates = [event.resource, path];
   for (const c of candidates) if (c && ROUTES[c]) return ROUTES[c];
   if (path && /^\/v1\/messages\/[^/]+$/.test(path)) return 'status';
+  if (path && /^\/v1\/messages\/[^/]+\/result$/.test(path)) return 'result';
   return undefined;
 }
 
@@ -23,7 +25,12 @@ export function routeOf(event: APIGatewayProxyEvent): Route | undefined {
 export function statusIdOf(event: APIGatewayProxyEvent): string {
   const fromParams = event.pathParameters?.id;
   if (fromParams !== undefined) return fromParams;
-  const last = event.path?.replace(/\/+$/, '').split('/').pop() ?? '';
+  const last =
+    event.path
+      ?.replace(/\/+$/, '')
+      .replace(/\/result$/, '')
+      .split('/')
+      .pop() ?? '';
   try {
     return decodeURIComponent(last);
   } catch {

@@ -16,7 +16,9 @@ import { ArchiveWriteError } from './errors';
  * (its attempts are used up), `unknown` (no recorded cause), `deferral-exhausted` (it could not be
  * deferred any longer: `DeferralExhausted` in `./errors.ts`).
  */
-export type FailureKind = 'permanent' | 'exhausted' | 'unknown' | 'deferral-exhausted';
+export const FAILURE_KINDS = ['permanent', 'exhausted', 'unknown', 'deferral-exhausted'] as const;
+/** One of {@link FAILURE_KINDS}. */
+export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** A failure archive record (docs/DESIGN.md §5). */
 export interface ArchiveRecord {

@@ -16,6 +16,17 @@ import type { JobRegistry } from './jobs/registry';
 import { createLogger, createMetrics } from './runtime';
 import { DynamoStatusStore } from './status/dynamodb-store';
 import { SafeStatusStore } from './status/safe-store';
+import { compiledCatalog, type CatalogType, type CompiledValidator } from '../producer/catalog';
+import { SqsChildEnqueuer } from './consumer/children';
+import { S3ResultObjects } from './result-objects';
+
+/** The app's job catalog as the generated entry points carry it (`lib/bundling/entries.ts`). */
+export interface AppCatalog {
+  readonly types: Readonly<Record<string, CatalogType>>;
+  readonly validators: Readonly<Record<string, CompiledValidator>>;
+  /** Each lane's deferral cap in seconds (the bound of `notBefore`). @default no bound */
+  readonly deferralCaps?: Readonly<Record<string, number>>;
+}
 
 /** The consumer core's settings from a consumer's parsed configuration. */
 export function consumerSettings(config: ConsumerConfig): ConsumerSettings {
@@ -40,6 +51,8 @@ export function createConsumerHandler(
   config: ConsumerConfig,
   processing: BatchProcessing,
   registry: JobRegistry,
+  /** Every job type of the app (`ctx.enqueue`'s validation). @default `ctx.enqueue` throws */
+  catalog?: AppCatalog,
 ) {
   const logger = createLogger(serviceName);
   logger.appendKeys({ lane: config.lane });
@@ -54,10 +67,32 @@ export function createConsumerHandler(
     tableName: config.statusTable,
     retentionDays: config.statusRetentionDays,
   });
+  const sqs = new SQSClient({});
+  const s3 = new S3Client({});
   const consumer = createConsumer({
     registry,
-    sqs: new SQSClient({}),
-    archive: new S3ArchiveWriter(new S3Client({}), config.archiveBucket),
+    sqs,
+    archive: new S3ArchiveWriter(s3, config.archiveBucket),
+    results: new S3ResultObjects(s3, config.resultBucket),
+    ...(catalog
+      ? {
+          children: new SqsChildEnqueuer({
+            catalog: compiledCatalog(catalog.types, catalog.validators),
+            sqs,
+            queues: {
+              standardUrl: config.standardQueueUrl,
+              fifoUrl: config.fifoQueueUrl,
+              lanes: config.laneQueueUrls,
+            },
+            allowedProbeModes: config.allowedProbeModes,
+            probePolicy: config.probePolicy,
+            ...(catalog.deferralCaps ? { maxNotBeforeSeconds: catalog.deferralCaps } : {}),
+            // Not wrapped: a child's row or the parent's list that cannot be written fails the
+            // parent's run, whose retry enqueues the same ids again.
+            status: statusStore,
+          }),
+        }
+      : {}),
     logger,
     metrics,
     settings: consumerSettings(config),

@@ -35,6 +35,13 @@ export const EnvelopeV1 = z
           'Not run before this time: a message its caller scheduled (POST /v1/messages notBefore). Absent: run at once.',
       })
       .optional(),
+    parentId: z
+      .uuid()
+      .meta({
+        description:
+          'The message whose job handler enqueued this one (ctx.enqueue); it shares its correlationId and tenant. Absent: sent through the API.',
+      })
+      .optional(),
   })
   .strict()
   .meta({

@@ -23,6 +23,8 @@ export interface Envelope {
   readonly tenant?: string;
   /** Not run before this time (ISO 8601): a message its caller scheduled. @default run at once */
   readonly notBefore?: string;
+  /** The message whose handler enqueued this one (`ctx.enqueue`). @default none */
+  readonly parentId?: string;
 }
 
 /** Control characters (C0, DEL, C1) and lone surrogates: never in a tenant name. */
@@ -57,6 +59,7 @@ export function createEnvelope(
     correlationId: string;
     tenant?: string;
     notBefore?: string;
+    parentId?: string;
   },
   now: Date = new Date(),
   id: string = randomUUID(),
@@ -70,5 +73,6 @@ export function createEnvelope(
     correlationId: input.correlationId,
     ...(input.tenant !== undefined ? { tenant: input.tenant } : {}),
     ...(input.notBefore !== undefined ? { notBefore: input.notBefore } : {}),
+    ...(input.parentId !== undefined ? { parentId: input.parentId } : {}),
   };
 }

@@ -2,7 +2,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { fromEnvironment } from '../consumer/config';
 import { fifoProcessing } from './consumer/fifo-processor';
 import { standardProcessing } from './consumer/standard-processor';
-import { createConsumerHandler } from './consumer-runtime';
+import { createConsumerHandler, type AppCatalog } from './consumer-runtime';
 import { probeJob } from './jobs/probe';
 import { JobRegistry } from './jobs/registry';
 import { jobsOfModule, type JobDefinition } from './jobs/types';
@@ -17,6 +17,8 @@ export interface LaneConsumerOptions {
   readonly types: readonly string[];
   /** The app's job modules that define them, as `[file, module namespace]`. */
   readonly modules: readonly (readonly [string, unknown])[];
+  /** Every job type of the app, for `ctx.enqueue`. @default `ctx.enqueue` throws */
+  readonly catalog?: AppCatalog;
 }
 
 /** The registry of a lane: exactly its types, from its modules and the package's built-in `probe`. */
@@ -46,5 +48,6 @@ export function laneConsumerHandler(
     fromEnvironment(process.env),
     options.fifo ? fifoProcessing() : standardProcessing(),
     laneRegistry(options),
+    options.catalog,
   );
 }

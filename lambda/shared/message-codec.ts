@@ -76,6 +76,8 @@ export interface MessageMeta {
   readonly messageGroupId?: string;
   /** FIFO `MessageDeduplicationId`. @default the idempotency key, else the envelope id */
   readonly deduplicationId?: string;
+  /** The message whose handler enqueued this one (`ctx.enqueue`), carried in the envelope. */
+  readonly parentId?: string;
 }
 
 /**
@@ -93,6 +95,7 @@ export function encodeMessage(input: MessageInput, meta: MessageMeta): EncodedMe
       correlationId: meta.correlationId,
       ...(meta.tenant !== undefined ? { tenant: meta.tenant } : {}),
       ...(input.notBefore !== undefined ? { notBefore: input.notBefore } : {}),
+      ...(meta.parentId !== undefined ? { parentId: meta.parentId } : {}),
     },
     meta.now,
     meta.id,

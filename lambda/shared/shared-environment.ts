@@ -7,6 +7,8 @@ import { integer, text } from './env-contract';
 export const SHARED_VARIABLES = {
   /** The failure archive bucket (consumers, DLQ sweeper). */
   archiveBucket: text('ARCHIVE_BUCKET'),
+  /** Results too large for a status row (consumers write, producer reads; `./jobs/result.ts`). */
+  resultBucket: text('RESULT_BUCKET'),
   /** The message status table (producer, consumers, DLQ sweeper). */
   statusTable: text('STATUS_TABLE'),
   /** Days a status row is kept after its last change (producer, consumers, DLQ sweeper). */

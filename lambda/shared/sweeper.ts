@@ -67,7 +67,7 @@ export function sweptSubject(body: string, messageId: string, fifo: boolean): St
     return undefined;
   }
   if (typeof e !== 'object' || e === null || Array.isArray(e) || e.v !== 1) return undefined;
-  const { id, type, createdAt, tenant } = e;
+  const { id, type, createdAt, tenant, correlationId, parentId } = e;
   if (typeof id !== 'string' || !UUID.test(id)) return undefined;
   if (typeof type !== 'string' || !JOB_TYPE_PATTERN.test(type)) return undefined;
   if (typeof createdAt !== 'string' || !ISO_TIME.test(createdAt) || Number.isNaN(Date.parse(createdAt)))
@@ -78,6 +78,10 @@ export function sweptSubject(body: string, messageId: string, fifo: boolean): St
     queue: fifo ? 'fifo' : 'standard',
     messageId,
     acceptedAt: createdAt,
+    ...(typeof correlationId === 'string' && correlationId.length > 0 && correlationId.length <= 256
+      ? { correlationId }
+      : {}),
+    ...(typeof parentId === 'string' && UUID.test(parentId) ? { parentId } : {}),
     ...(isTenantName(tenant) ? { tenant } : {}),
   };
 }

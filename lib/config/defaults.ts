@@ -71,6 +71,7 @@ export const DEFAULTS: Omit<StageConfig, 'stage' | 'maxReceiveCount'> & { maxRec
   sweepEveryMinutes: 15,
   maxMessageAgeSeconds: 900,
   dashboard: true,
+  completionEvents: { enabled: true, webhooks: [] },
   tracing: true,
   status: { retentionDays: 7, idempotencyWindowHours: 24, pointInTimeRecovery: false, retain: false },
 };

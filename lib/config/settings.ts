@@ -89,6 +89,7 @@ function validateStageConfig(c: StageConfig): void {
     fail('api.maxBodyBytes must be 1 KiB – 10 MiB');
   validateAuth(c, fail);
   validateProbes(c, fail);
+  validateWebhooks(c, fail);
   const reader = c.archiveReaders.find((r) => !PRINCIPAL_ARN.test(r));
   if (reader !== undefined) fail(`archiveReaders: "${reader}" is not an IAM principal ARN`);
   if (c.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(c.alarmEmail))
@@ -98,6 +99,51 @@ function validateStageConfig(c: StageConfig): void {
     fail('status.retentionDays must be an integer >= 1');
   if (c.status.idempotencyWindowHours < 1 || c.status.idempotencyWindowHours > c.status.retentionDays * 24)
     fail('status.idempotencyWindowHours must be 1 h up to status.retentionDays');
+}
+
+const WEBHOOK_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+/** A header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+
+/** The endpoint of a webhook: https, or http on this machine (local mode only). */
+function webhookUrlProblem(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'is not a URL';
+  }
+  if (u.protocol === 'https:') return undefined;
+  if (u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === 'localhost')) return undefined;
+  return 'must be https:// (http:// only on 127.0.0.1 or localhost, for local mode)';
+}
+
+/** The webhooks: unique names, endpoints, auth header, limits within EventBridge's. */
+function validateWebhooks(c: StageConfig, fail: (msg: string) => never): void {
+  const hooks = c.completionEvents.webhooks;
+  if (hooks.length > 0 && !c.completionEvents.enabled)
+    fail('completionEvents.webhooks need completionEvents.enabled');
+  const seen = new Set<string>();
+  hooks.forEach((h, i) => {
+    const at = `completionEvents.webhooks[${i}]`;
+    if (!WEBHOOK_NAME.test(h.name)) fail(`${at}.name must match ${WEBHOOK_NAME}`);
+    if (seen.has(h.name)) fail(`${at}.name "${h.name}" is used twice`);
+    seen.add(h.name);
+    const problem = webhookUrlProblem(h.url);
+    if (problem) fail(`${at}.url ${problem}`);
+    if (!HEADER_NAME.test(h.auth.header)) fail(`${at}.auth.header must be an HTTP header name`);
+    if (h.auth.secretName.length === 0) fail(`${at}.auth.secretName must name a Secrets Manager secret`);
+    const int = (v: number | undefined, min: number, max: number) =>
+      v === undefined || (Number.isInteger(v) && v >= min && v <= max);
+    if (!int(h.ratePerSecond, 1, 300)) fail(`${at}.ratePerSecond must be an integer 1–300`);
+    if (!int(h.retryAttempts, 0, 185)) fail(`${at}.retryAttempts must be an integer 0–185`);
+    if (!int(h.maxEventAgeSeconds, 60, 86_400)) fail(`${at}.maxEventAgeSeconds must be an integer 60–86400`);
+    if (
+      h.outcomes !== undefined &&
+      (h.outcomes.length === 0 || h.outcomes.some((o) => o !== 'succeeded' && o !== 'failed'))
+    )
+      fail(`${at}.outcomes must list succeeded and/or failed`);
+  });
 }
 
 /**

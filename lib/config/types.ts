@@ -104,6 +104,44 @@ export interface AuthSettings {
 }
 
 /**
+ * A webhook (docs/DESIGN.md §3.7): an HTTPS endpoint that receives the stage's completion events
+ * through an EventBridge API destination.
+ */
+export interface WebhookSettings {
+  /** `[a-z][a-z0-9-]{0,31}`: names its rule, destination and alarm. */
+  readonly name: string;
+  /**
+   * The endpoint (`https://…`). `http://127.0.0.1:<port>/…` and `http://localhost:<port>/…` are
+   * accepted for local mode only: EventBridge refuses them at deploy.
+   */
+  readonly url: string;
+  /** Only this tenant's events (a tenant as `tenantOf` names it). @default every tenant's */
+  readonly tenant?: string;
+  /** Which outcomes it receives. @default both */
+  readonly outcomes?: readonly ('succeeded' | 'failed')[];
+  /**
+   * The header that authenticates the calls, with its value from Secrets Manager (the connection
+   * keeps it; it never appears in the template): secret `secretName`, JSON field `secretField`
+   * (@default the whole secret string).
+   */
+  readonly auth: { readonly header: string; readonly secretName: string; readonly secretField?: string };
+  /** Calls per second at most (API destination rate limit, 1–300). @default 10 */
+  readonly ratePerSecond?: number;
+  /** Retries of a failed call (EventBridge retry policy, 0–185). @default 24 */
+  readonly retryAttempts?: number;
+  /** How long EventBridge keeps retrying an event, in seconds (60–86400). @default 86400 */
+  readonly maxEventAgeSeconds?: number;
+}
+
+/** Completion events (docs/DESIGN.md §3.6): the stage's bus and its webhooks. */
+export interface CompletionEventSettings {
+  /** Publish completion events (status table stream, relay function, bus). */
+  readonly enabled: boolean;
+  /** Endpoints that receive them. */
+  readonly webhooks: readonly WebhookSettings[];
+}
+
+/**
  * The fully resolved settings of one pipeline (one stage of the adopter's app): `DEFAULTS`, then
  * the app's settings, validated by `resolveSettings`. Every construct receives pieces of this as
  * typed props.
@@ -183,6 +221,8 @@ export interface StageConfig {
    * stage pages the same way, and `ops status` shows queue depths and alarm states.
    */
   readonly dashboard: boolean;
+  /** Completion events and webhooks (issue 18). */
+  readonly completionEvents: CompletionEventSettings;
   /**
    * X-Ray active tracing on every function and the API stage. Local mode does not reproduce it.
    */

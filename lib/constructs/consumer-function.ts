@@ -1,11 +1,14 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { toEnvironment as consumerEnvironment } from '../../lambda/consumer/config';
 import { DEFAULT_MAX_DEFERRAL_SECONDS } from '../../lambda/shared/consumer/deferral';
 import { assertAttemptsFit } from '../config/limits';
-import type { ConsumerSettings } from '../config/types';
+import type { ConsumerSettings, ProbeSettings } from '../config/types';
+import type { ProbeMode } from '../../lambda/shared/jobs/probe-modes';
+import type { ResultBucket } from './result-bucket';
 import type { FailureArchive } from './failure-archive';
 import { PipelineFunction } from './pipeline-function';
 import type { QueueWithDlq } from './queue-with-dlq';
@@ -51,6 +54,19 @@ export interface ConsumerFunctionProps {
   readonly statusTable: StatusTable;
   /** Row retention (days) and idempotency window (hours) (required). */
   readonly status: { readonly retentionDays: number; readonly idempotencyWindowHours: number };
+  /** Where results too large for a status row go (required). */
+  readonly results: ResultBucket;
+  /**
+   * Where follow-up jobs (`ctx.enqueue`) go: every lane's queue (the function may send to each),
+   * and the probe rules the API applies (required).
+   */
+  readonly followUps: {
+    readonly standardQueue: sqs.IQueue;
+    readonly fifoQueue: sqs.IQueue;
+    readonly laneQueues: Readonly<Record<string, sqs.IQueue>>;
+    readonly allowedProbeModes: readonly ProbeMode[];
+    readonly probes: ProbeSettings;
+  };
 }
 
 /**
@@ -82,21 +98,32 @@ export class ConsumerFunction extends Construct {
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       environment: {
         ...props.environment,
-        ...consumerEnvironment({
-          lane: props.lane,
-          queueUrl: source.queue.queueUrl,
-          dlqUrl: source.deadLetterQueue.queueUrl,
-          maxReceiveCount: source.maxReceiveCount,
-          maxAttempts,
-          backoffBaseSeconds: props.backoff.baseSeconds,
-          backoffCapSeconds: props.backoff.capSeconds,
-          maxDeferralSeconds: props.maxDeferralSeconds ?? DEFAULT_MAX_DEFERRAL_SECONDS,
-          rateLimit: props.rateLimit ?? null,
-          archiveBucket: props.archive.bucket.bucketName,
-          statusTable: props.statusTable.table.tableName,
-          statusRetentionDays: props.status.retentionDays,
-          idempotencyWindowSeconds: props.status.idempotencyWindowHours * 3600,
-        }),
+        ...consumerEnvironment(
+          {
+            lane: props.lane,
+            queueUrl: source.queue.queueUrl,
+            dlqUrl: source.deadLetterQueue.queueUrl,
+            maxReceiveCount: source.maxReceiveCount,
+            maxAttempts,
+            backoffBaseSeconds: props.backoff.baseSeconds,
+            backoffCapSeconds: props.backoff.capSeconds,
+            maxDeferralSeconds: props.maxDeferralSeconds ?? DEFAULT_MAX_DEFERRAL_SECONDS,
+            rateLimit: props.rateLimit ?? null,
+            standardQueueUrl: props.followUps.standardQueue.queueUrl,
+            fifoQueueUrl: props.followUps.fifoQueue.queueUrl,
+            laneQueueUrls: Object.fromEntries(
+              Object.entries(props.followUps.laneQueues).map(([lane, q]) => [lane, q.queueUrl]),
+            ),
+            allowedProbeModes: props.followUps.allowedProbeModes,
+            probePolicy: props.followUps.probes,
+            archiveBucket: props.archive.bucket.bucketName,
+            resultBucket: props.results.bucket.bucketName,
+            statusTable: props.statusTable.table.tableName,
+            statusRetentionDays: props.status.retentionDays,
+            idempotencyWindowSeconds: props.status.idempotencyWindowHours * 3600,
+          },
+          { json: (value) => Stack.of(this).toJsonString(value) },
+        ),
       },
     });
     this.fn = handler.fn;
@@ -115,5 +142,10 @@ export class ConsumerFunction extends Construct {
     props.archive.grantWriteRecords(this.fn);
     props.archive.grantRemoveRecords(this.fn);
     props.statusTable.grantConsumer(this.fn);
+    props.results.grantWrite(this.fn);
+    // Follow-up jobs: SendMessage only, on each lane's queue.
+    const { standardQueue, fifoQueue, laneQueues } = props.followUps;
+    for (const q of [standardQueue, fifoQueue, ...Object.values(laneQueues)])
+      q.grant(this.fn, 'sqs:SendMessage');
   }
 }

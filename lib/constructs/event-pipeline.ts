@@ -16,11 +16,13 @@ import {
 import { resolveSettings, tenantLimitsOf } from '../config/settings';
 import type { PipelineSettings, PipelineSettingsInput } from '../config/types';
 import { ConsumerFunction } from './consumer-function';
+import { CompletionEvents } from './completion-events';
 import { DlqSweeper } from './dlq-sweeper';
 import { ARCHIVE_BUCKET_LOGICAL_ID, FailureArchive } from './failure-archive';
 import { IngestApi } from './ingest-api';
 import { PipelineMonitoring } from './pipeline-monitoring';
 import { QueueWithDlq } from './queue-with-dlq';
+import { ResultBucket } from './result-bucket';
 import { StatusTable } from './status-table';
 
 /** Props of {@link EventPipeline}. */
@@ -138,6 +140,10 @@ export class EventPipeline extends Construct {
   public readonly status: StatusTable;
   public readonly sweeper: DlqSweeper;
   public readonly monitoring: PipelineMonitoring;
+  /** Results too large for a status row. */
+  public readonly results: ResultBucket;
+  /** The bus, relay and webhooks of completion events; `undefined` when the stage disables them. */
+  public readonly completion: CompletionEvents | undefined;
 
   constructor(scope: Construct, id: string, props: EventPipelineProps) {
     super(scope, id);
@@ -157,10 +163,17 @@ export class EventPipeline extends Construct {
     this.status = new StatusTable(this, 'Status', {
       pointInTimeRecovery: c.status.pointInTimeRecovery,
       retain: c.status.retain,
+      stream: c.completionEvents.enabled,
     });
     pin(this.status.table, LOGICAL_IDS.statusTable);
 
-    const lanes: Lane[] = [];
+    this.results = new ResultBucket(this, 'Results', {
+      retentionDays: c.status.retentionDays,
+      retain: c.status.retain,
+    });
+
+    // Every lane's queue first: each consumer may send follow-up jobs to any lane.
+    const queues = new Map<string, QueueWithDlq>();
     for (const lane of resolved) {
       const ids = idsOf(lane);
       const types = typesOfLane(this.catalog, lane);
@@ -183,6 +196,23 @@ export class EventPipeline extends Construct {
         pin(queue.queue, LOGICAL_IDS.fifoQueue);
         pin(queue.deadLetterQueue, LOGICAL_IDS.fifoDlq);
       }
+      queues.set(lane.name, queue);
+    }
+    const followUps = {
+      standardQueue: queues.get(DEFAULT_STANDARD_LANE)!.queue,
+      fifoQueue: queues.get(DEFAULT_FIFO_LANE)!.queue,
+      laneQueues: Object.fromEntries(
+        resolved.filter((l) => !l.isDefault).map((l) => [l.name, queues.get(l.name)!.queue]),
+      ),
+      allowedProbeModes: c.allowedProbeModes,
+      probes: c.probes,
+    };
+
+    const lanes: Lane[] = [];
+    for (const lane of resolved) {
+      const ids = idsOf(lane);
+      const types = typesOfLane(this.catalog, lane);
+      const queue = queues.get(lane.name)!;
       const serviceName = lane.isDefault
         ? lane.fifo
           ? 'fifo-consumer'
@@ -190,7 +220,7 @@ export class EventPipeline extends Construct {
         : `consumer-${lane.name}`;
       const consumer = new ConsumerFunction(this, ids.consumer, {
         lane: lane.name,
-        entry: writeLaneEntry(lane, types, serviceName),
+        entry: writeLaneEntry(lane, types, serviceName, this.catalog, resolved),
         serviceName,
         environment: lane.environment,
         source: queue,
@@ -205,6 +235,8 @@ export class EventPipeline extends Construct {
         tracing: c.tracing,
         statusTable: this.status,
         status: c.status,
+        results: this.results,
+        followUps,
       });
       lanes.push({
         name: lane.name,
@@ -246,6 +278,7 @@ export class EventPipeline extends Construct {
       retainLogs: c.retainLogs,
       tracing: c.tracing,
       statusTable: this.status,
+      results: this.results,
       statusRetentionDays: c.status.retentionDays,
       idempotencyWindowHours: c.status.idempotencyWindowHours,
       auth: c.auth,
@@ -253,6 +286,16 @@ export class EventPipeline extends Construct {
     });
 
     const stack = Stack.of(this);
+    this.completion = c.completionEvents.enabled
+      ? new CompletionEvents(this, 'CompletionEvents', {
+          busName: `${stack.stackName}-events`,
+          statusTable: this.status,
+          webhooks: c.completionEvents.webhooks,
+          logRetentionDays: c.logRetentionDays,
+          retainLogs: c.retainLogs,
+          tracing: c.tracing,
+        })
+      : undefined;
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       name: stack.stackName,
       queues: lanes.map((l) => l.queue),
@@ -261,7 +304,9 @@ export class EventPipeline extends Construct {
         ...Object.fromEntries(lanes.map((l) => [idsOf(l.settings).consumer, l.consumer])),
         DlqSweeper: this.sweeper.function.fn,
         ...(this.ingest.authorizer ? { Authorizer: this.ingest.authorizer.function.fn } : {}),
+        ...(this.completion ? { CompletionRelay: this.completion.relay.fn } : {}),
       },
+      extraAlarms: this.completion?.alarms ?? [],
       api: this.ingest.api,
       alarmEmail: c.alarmEmail,
       maxMessageAgeSeconds: c.maxMessageAgeSeconds,
@@ -313,6 +358,28 @@ export class EventPipeline extends Construct {
       );
     }
     out('StatusTableName', this.status.table.tableName);
+    out('ResultBucketName', this.results.bucket.bucketName);
+    if (this.completion) {
+      out('EventBusName', this.completion.bus.eventBusName, 'Completion events (docs/DESIGN.md §3.6)');
+      out(
+        'CompletionRelayLogGroup',
+        this.completion.relay.fn.logGroup.logGroupName,
+        'ops events reads the published events here',
+      );
+      out('OutboxFailuresUrl', this.completion.outboxFailures.queueUrl);
+      if (this.completion.notificationsDlq) {
+        out(
+          'NotificationsDlqUrl',
+          this.completion.notificationsDlq.queueUrl,
+          'webhook notifications not delivered',
+        );
+        out(
+          'NotificationsDlqArn',
+          this.completion.notificationsDlq.queueArn,
+          'webhook notifications not delivered',
+        );
+      }
+    }
     out('AlarmTopicArn', this.monitoring.topic.topicArn);
     out(
       'AlarmNamePrefix',

@@ -11,6 +11,7 @@ import type { ProbeMode } from '../../lambda/shared/jobs/probe';
 import { JwtAuthorizer } from './jwt-authorizer';
 import { PipelineFunction, retentionDays } from './pipeline-function';
 import type { AuthSettings, ProbeSettings } from '../config/types';
+import type { ResultBucket } from './result-bucket';
 import type { StatusTable } from './status-table';
 
 /** Props of {@link IngestApi}. */
@@ -44,6 +45,8 @@ export interface IngestApiProps {
   readonly tracing?: boolean;
   /** The message status table: `accepted` rows, `Idempotency-Key` records, GET reads (required). */
   readonly statusTable: StatusTable;
+  /** Where results too large for a status row are kept (`GET /v1/messages/{id}/result` reads them) (required). */
+  readonly results: ResultBucket;
   /** Days a status row is kept after its last change (required). */
   readonly statusRetentionDays: number;
   /** Hours an `Idempotency-Key` answers repeats (required). */
@@ -118,6 +121,7 @@ export class IngestApi extends Construct {
           maxBodyBytes: props.maxBodyBytes,
           allowedProbeModes: props.allowedProbeModes,
           probePolicy: props.probes ?? DEFAULTS.probes,
+          resultBucket: props.results.bucket.bucketName,
           statusTable: props.statusTable.table.tableName,
           statusRetentionDays: props.statusRetentionDays,
           idempotencyWindowSeconds: props.idempotencyWindowHours * 3600,
@@ -128,6 +132,7 @@ export class IngestApi extends Construct {
       ),
     });
     props.statusTable.grantProducer(this.producer.fn);
+    props.results.grantRead(this.producer.fn);
     for (const q of Object.values(props.laneQueues ?? {})) q.grant(this.producer.fn, 'sqs:SendMessage');
     // SendMessage only: the producer never reads queue attributes or URLs.
     props.standardQueue.grant(this.producer.fn, 'sqs:SendMessage');
@@ -187,8 +192,9 @@ export class IngestApi extends Construct {
     const messages = this.api.root.addResource('v1').addResource('messages');
     const batch = messages.addResource('batch');
     const status = messages.addResource('{id}');
+    const result = status.addResource('result');
     // ANY (not POST/GET) so other methods reach the producer and get its JSON 405 with an Allow header.
-    for (const resource of [messages, batch, status]) {
+    for (const resource of [messages, batch, status, result]) {
       const method = resource.addMethod('ANY', integration, methodOptions);
       if (auth.mode === 'jwt') {
         Validations.of(method).acknowledge({

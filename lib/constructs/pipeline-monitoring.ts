@@ -32,6 +32,8 @@ export interface PipelineMonitoringProps {
    * @default none
    */
   readonly mappings?: Readonly<Record<string, string>>;
+  /** Alarms made elsewhere (completion events' queues) to wire to the topic. @default none */
+  readonly extraAlarms?: readonly cloudwatch.Alarm[];
   /**
    * Create the CloudWatch dashboard ($3 a month each). The alarms do not depend on it: without it
    * the stage pages the same way, and `ops status` shows queue depths and alarm states.
@@ -117,6 +119,10 @@ export class PipelineMonitoring extends Construct {
     for (const q of props.queues) {
       q.dlqDepthAlarm.addAlarmAction(action);
       q.dlqDepthAlarm.addOkAction(action);
+    }
+    for (const alarm of props.extraAlarms ?? []) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
     }
 
     this.facade = new MonitoringFacade(this, 'Monitoring', {

@@ -10,6 +10,11 @@ export interface StatusTableProps {
   readonly pointInTimeRecovery?: boolean;
   /** Keep the table (and its rows) when the stack is deleted. @default false */
   readonly retain?: boolean;
+  /**
+   * A stream of new and old images: the outbox of completion events (`CompletionEvents`).
+   * @default false
+   */
+  readonly stream?: boolean;
 }
 
 /**
@@ -30,6 +35,7 @@ export class StatusTable extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       timeToLiveAttribute: STATUS_TABLE_KEYS.ttlAttribute,
+      ...(props.stream ? { stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES } : {}),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? false },
       removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });

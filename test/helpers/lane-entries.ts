@@ -22,6 +22,8 @@ export function laneEntry(lane: 'standard' | 'fifo'): string {
     resolved,
     typesOfLane(catalog, resolved),
     lane === 'fifo' ? 'fifo-consumer' : 'consumer',
+    catalog,
+    lanes,
   );
 }
 

@@ -42,6 +42,7 @@ export const PRODUCER_ENV = {
   MAX_BODY_BYTES: '1024',
   ALLOWED_PROBE_MODES: 'succeed, sleep',
   PROBE_LIMITS: '{"senders":"any","maxFailTimes":1000,"maxSleepMs":900000,"maxFailUntilSeconds":86400}',
+  RESULT_BUCKET: 'results',
   STATUS_TABLE: 'status',
   STATUS_RETENTION_DAYS: '7',
   IDEMPOTENCY_WINDOW_SECONDS: '86400',

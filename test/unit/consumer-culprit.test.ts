@@ -57,6 +57,7 @@ function failedTransitions() {
     succeeded: async () => {},
     retrying: async () => {},
     deferred: async () => {},
+    childEnqueued: async () => {},
     failed: async (s, f, e) => {
       failed.push({ id: s.id, kind: f.kind, archiveKey: f.archiveKey, error: (e as Error).name });
     },

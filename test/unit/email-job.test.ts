@@ -29,6 +29,7 @@ describe('email.send (reference app)', () => {
       correlationId: 'c',
       logger: logger as never,
       signal: new AbortController().signal,
+      enqueue: () => Promise.reject(new Error('no follow-up jobs here')),
     });
 
     expect(JSON.stringify(lines)).not.toMatch(/ada@example\.org/i);
@@ -45,6 +46,7 @@ describe('email.send (reference app)', () => {
         correlationId: 'c',
         logger: silentLogger(),
         signal: new AbortController().signal,
+        enqueue: () => Promise.reject(new Error('no follow-up jobs here')),
       },
     );
 

@@ -92,6 +92,11 @@ const statusOf = (id: string, status: MessageStatus['status']): MessageStatus =>
   lastError: null,
   failure: null,
   messageIds: [],
+  correlationId: null,
+  result: null,
+  resultRef: null,
+  parentId: null,
+  children: [],
 });
 
 function targetWith(options: { status?: boolean } = {}): Target {

@@ -15,7 +15,14 @@ import type { JobContext } from '../../lambda/shared/jobs/types';
 import { silentLogger } from '../helpers/aws-fakes';
 
 function ctx(receiveCount = 1, signal: AbortSignal = new AbortController().signal): JobContext {
-  return { messageId: 'm-1', receiveCount, correlationId: 'req-1', logger: silentLogger(), signal };
+  return {
+    messageId: 'm-1',
+    receiveCount,
+    correlationId: 'req-1',
+    logger: silentLogger(),
+    signal,
+    enqueue: () => Promise.reject(new Error('no follow-up jobs here')),
+  };
 }
 const run = (
   mode: ProbeMode,
@@ -24,7 +31,7 @@ const run = (
 ) => probeJob.handle(ProbePayload.parse({ mode, ...extra }), c);
 
 /** Settles-or-not probe for a promise after the fake clock has moved. */
-function track(p: Promise<void>) {
+function track(p: Promise<unknown>) {
   const state = { settled: false, error: undefined as unknown };
   p.then(
     () => (state.settled = true),

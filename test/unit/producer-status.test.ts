@@ -91,6 +91,7 @@ function memoryStatus(): StatusStore & { accepted_: StatusSubject[]; rows: Map<s
     retrying: noop,
     deferred: noop,
     failed: noop,
+    childEnqueued: noop,
     get: async (id) => rows.get(id),
   };
 }
@@ -112,6 +113,11 @@ const storedRow = (id: string, owner: string | undefined): StoredStatus => ({
   lastError: { name: 'SmtpRejected', message: 'mailbox unavailable: user1@example.com' },
   failure: { kind: 'exhausted', archiveKey: `failed/standard/2024/11/22/${id}.json` },
   messageIds: ['sqs-1'],
+  correlationId: 'req-1',
+  result: null,
+  resultRef: null,
+  parentId: null,
+  children: [],
   owner,
 });
 
@@ -134,6 +140,7 @@ describe('producer: status of accepted messages', () => {
         lane: 'standard',
         messageId: 'sqs-1',
         acceptedAt: T0.toISOString(),
+        correlationId: expect.any(String),
         tenant: A,
       },
     ]);
@@ -149,7 +156,8 @@ describe('producer: status of accepted messages', () => {
 
   it('serves GET /v1/messages/{id}: 200 with the row (not its owner), 404 unknown, 400 not a UUID, 405 other methods', async () => {
     const status = memoryStatus();
-    const { owner: _, ...row } = storedRow(uuid(9), A);
+    const { owner: _, resultRef: __, ...stored } = storedRow(uuid(9), A);
+    const row = { ...stored, resultUrl: null, resultBytes: null };
     status.rows.set(uuid(9), storedRow(uuid(9), A));
     const handle = api({ status });
     const get = (id: string, method = 'GET') => handle(getStatus(id, { method }));

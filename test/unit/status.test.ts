@@ -262,6 +262,7 @@ function recorder(fail = false): StatusStore & { log: string[] } {
     retrying: w('retrying'),
     deferred: w('deferred'),
     failed: w('failed'),
+    childEnqueued: (parentId: string) => w('childEnqueued')({ id: parentId } as StatusSubject),
     get: async () => undefined,
   };
 }

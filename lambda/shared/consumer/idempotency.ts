@@ -9,6 +9,7 @@ import {
 import { BasePersistenceLayer, IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { StoredResult } from '../jobs/result';
 import type { Context } from 'aws-lambda';
 import { RetryableError } from '../errors';
 import {
@@ -39,7 +40,11 @@ export interface RecordIdempotency {
    * {@link InProgressElsewhere} when another delivery of it is running now, and what `work`
    * throws otherwise (then the id is free again, so a retry runs it).
    */
-  run(subject: StatusSubject, work: () => Promise<void>, context?: Context): Promise<RunOutcome>;
+  run(
+    subject: StatusSubject,
+    work: () => Promise<StoredResult | undefined | void>,
+    context?: Context,
+  ): Promise<RunOutcome>;
 }
 
 /** Another delivery of the same message is being processed: retry this one later. */
@@ -80,6 +85,9 @@ export interface PowertoolsRecordIdempotencyOptions {
  * record's attributes, not the row. One instance per run: it is bound to its message.
  */
 export class StatusRowPersistenceLayer extends BasePersistenceLayer {
+  /** The run's result, set by the run before Powertools completes the record (`_updateRecord`). */
+  result: StoredResult | undefined;
+
   constructor(
     private readonly subject: StatusSubject,
     private readonly options: PowertoolsRecordIdempotencyOptions,
@@ -96,7 +104,7 @@ export class StatusRowPersistenceLayer extends BasePersistenceLayer {
     return statusTransition(
       this.subject,
       state,
-      state === 'processing' ? PROCESSING : SUCCEEDED,
+      state === 'processing' ? PROCESSING : { ...SUCCEEDED, ...(this.result ? { result: this.result } : {}) },
       now,
       this.options.retentionDays,
     );
@@ -241,17 +249,23 @@ export class PowertoolsRecordIdempotency implements RecordIdempotency {
     });
   }
 
-  async run(subject: StatusSubject, work: () => Promise<void>, context?: Context): Promise<RunOutcome> {
+  async run(
+    subject: StatusSubject,
+    work: () => Promise<StoredResult | undefined | void>,
+    context?: Context,
+  ): Promise<RunOutcome> {
     if (context) this.#config.registerLambdaContext(context);
     // A fresh token per call: a stored result with another token is the first run's.
     const token = `${Date.now()}-${Math.random()}`;
+    const layer = new StatusRowPersistenceLayer(subject, this.options);
     const guarded = makeIdempotent(
       async (_input: { id: string }) => {
-        await work();
+        // Written with `succeeded`, in the same UpdateItem that completes the record.
+        layer.result = (await work()) ?? undefined;
         return { token };
       },
       {
-        persistenceStore: new StatusRowPersistenceLayer(subject, this.options),
+        persistenceStore: layer,
         config: this.#config,
         keyPrefix: IDEMPOTENCY_KEY_PREFIX,
       },

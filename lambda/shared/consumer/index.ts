@@ -16,11 +16,19 @@ import {
   AttemptsUsedUp,
   DeferralExhausted,
   NoTimeLeft,
+  PermanentError,
   RetryableError,
   RetryLaterError,
   UnknownFailure,
 } from '../errors';
 import type { JobRegistry } from '../jobs/registry';
+import {
+  prepareResult,
+  RESULT_LIMITS,
+  resultObjectKey,
+  type PreparedResult,
+  type StoredResult,
+} from '../jobs/result';
 import type { StatusStore } from '../status/types';
 import { createCulpritCheck, crashedRuntimeError, type IsolatedRunMarker, type MarkerStore } from './culprit';
 import { MIN_RECORD_BUDGET_MS, recordBudgetMs, withDeadline } from './deadline';
@@ -40,6 +48,7 @@ import { BatchMetrics } from './metrics';
 import { InProgressElsewhere, type RecordIdempotency } from './idempotency';
 import type { RateLimiter } from './rate-limit';
 import { subjectOf } from './status-subject';
+import type { ChildEnqueuer, ResultObjects } from './children';
 import type { BatchProcessing } from './processing';
 import { logFailure } from './failure-log';
 import { ProvisionalArchive, queueOf } from './provisional-archive';
@@ -96,6 +105,10 @@ export interface ConsumerDeps {
   readonly status?: StatusStore;
   /** Runs each record's handler at most once per envelope id. @default none (at-least-once) */
   readonly idempotency?: RecordIdempotency;
+  /** Keeps results too large for the status row (`../jobs/result.ts`). @default such a result fails its run */
+  readonly results?: ResultObjects;
+  /** `ctx.enqueue`: sends a handler's follow-up jobs (`./children.ts`). @default `enqueue` throws */
+  readonly children?: ChildEnqueuer;
   /** Crash isolation's memo of deliveries that ended without a crash. @default a new one per consumer */
   readonly memo?: SandboxDeliveryMemo;
   /** FIFO: lone-run markers of crash isolation (`./culprit.ts`); unused on a standard queue. @default none */
@@ -441,12 +454,21 @@ export function createConsumer(deps: ConsumerDeps) {
     return !history.usedUp && isFinalAttempt({ receiveCount: receiveCountOf(record), ...history }, limits);
   };
 
-  async function runJob(record: SQSRecord, receiveCount: number, budgetMs: number, log: Logger) {
+  /** Runs the record's handler; returns its result as the `succeeded` write keeps it. */
+  async function runJob(
+    record: SQSRecord,
+    receiveCount: number,
+    budgetMs: number,
+    log: Logger,
+  ): Promise<StoredResult | undefined> {
     const envelope = parseEnvelope(record.body);
     log.appendKeys({ type: envelope.type, correlationId: envelope.correlationId });
     const job = registry.get(envelope.type);
     const payload = registry.parsePayload(envelope.type, envelope.payload);
-    await withDeadline(budgetMs, (signal) =>
+    const enqueue = deps.children
+      ? deps.children.forParent(envelope, log)
+      : () => Promise.reject(new PermanentError('ctx.enqueue: this consumer cannot send follow-up jobs'));
+    const value = await withDeadline(budgetMs, (signal) =>
       guardRecord(() =>
         job.handle(payload, {
           messageId: record.messageId,
@@ -454,9 +476,30 @@ export function createConsumer(deps: ConsumerDeps) {
           correlationId: envelope.correlationId,
           logger: log,
           signal,
+          enqueue,
         }),
       ),
     );
+    return keepResult(envelope.id, prepareResult(value), log);
+  }
+
+  /** Where a prepared result goes: the row (returned), or an S3 object first (its reference). */
+  async function keepResult(
+    id: string,
+    prepared: PreparedResult,
+    log: Logger,
+  ): Promise<StoredResult | undefined> {
+    if (prepared.where === 'none') return undefined;
+    if (prepared.where === 'row') return { json: prepared.json };
+    if (!deps.results)
+      throw new PermanentError(
+        `The job's result is ${prepared.bytes} bytes of JSON, over the status row's ${RESULT_LIMITS.inlineBytes}, and this consumer keeps no result objects`,
+      );
+    const key = resultObjectKey(id);
+    // A failed write fails the run like any downstream outage: retried, the handler runs again.
+    await deps.results.put(key, prepared.json);
+    log.debug('result kept in S3', { key, bytes: prepared.bytes });
+    return { ref: { key, bytes: prepared.bytes } };
   }
 
   /**
@@ -504,6 +547,8 @@ export function createConsumer(deps: ConsumerDeps) {
     // The lane's rate limit: no token, no run (deferred to the next token, no attempt spent). A
     // redelivery its row says succeeded takes none: idempotency acknowledges it without running.
     const duplicate = deps.idempotency !== undefined && history.facts?.status === 'succeeded';
+    /** A reserved token's slot (epoch ms): the handler starts then, its bookkeeping done before. */
+    let slotAt: number | undefined;
     if (deps.rateLimiter && subject && !duplicate) {
       const at = now();
       // A token due within the hold (and half the record's budget) is reserved and waited for here.
@@ -526,9 +571,16 @@ export function createConsumer(deps: ConsumerDeps) {
           metrics,
           'rate limit',
         );
-      if (token.waitMs > 0) await (deps.sleep ?? sleepMs)(Math.ceil(token.waitMs));
+      if (token.waitMs > 0) slotAt = at.getTime() + token.waitMs;
     }
-    const budgetMs = recordBudgetMs(remainingMs());
+    let budgetMs = recordBudgetMs(remainingMs());
+    /** Waits for the reserved slot, right before the handler (so the call lags it least). */
+    const untilSlot = async () => {
+      const waitMs = slotAt === undefined ? 0 : Math.ceil(slotAt - now().getTime());
+      if (waitMs <= 0) return;
+      await (deps.sleep ?? sleepMs)(waitMs);
+      budgetMs = recordBudgetMs(remainingMs());
+    };
     if (budgetMs < MIN_RECORD_BUDGET_MS) {
       // Not an attempt: no run, no status change; visible again at once (in order, on FIFO).
       log.info('no time left in the invocation for this record: handing it back unrun', { budgetMs });
@@ -539,14 +591,18 @@ export function createConsumer(deps: ConsumerDeps) {
       // With idempotency on the status row, its writes carry `processing` and `succeeded`.
       const guarded = subject !== undefined && deps.idempotency !== undefined;
       const statusByIdempotency = guarded && deps.idempotency!.writesStatus;
+      let result: StoredResult | undefined;
       const work = async () => {
         if (subject && !statusByIdempotency) await deps.status?.processing(subject);
-        await runJob(record, receiveCount, budgetMs, log);
+        await untilSlot();
+        result = await runJob(record, receiveCount, budgetMs, log);
+        return result;
       };
       const outcome = guarded ? await deps.idempotency!.run(subject!, work, context) : (await work(), 'ran');
       // On a duplicate, `succeeded` is written again: a lost earlier write catches up, and the
       // delivery's SQS message id is recorded.
-      if (subject && (!statusByIdempotency || outcome === 'duplicate')) await deps.status?.succeeded(subject);
+      if (subject && (!statusByIdempotency || outcome === 'duplicate'))
+        await deps.status?.succeeded(subject, outcome === 'duplicate' ? undefined : result);
       if (outcome === 'duplicate') {
         metrics.count('duplicate', record);
         log.info('duplicate of a message that succeeded: acknowledged without running it', {

@@ -27,6 +27,8 @@ export function subjectOf(
     ...(lane === undefined ? {} : { lane }),
     messageId: record.messageId,
     acceptedAt: r.data.createdAt,
+    correlationId: r.data.correlationId,
+    ...(r.data.parentId !== undefined ? { parentId: r.data.parentId } : {}),
     ...(r.data.tenant !== undefined ? { tenant: r.data.tenant } : {}),
   };
 }

@@ -10,6 +10,33 @@ export interface JobContext {
   readonly logger: Logger;
   /** Aborted when the record's deadline passes; long-running handlers should stop early. */
   readonly signal: AbortSignal;
+  /**
+   * Enqueues a follow-up job (issue 18): validated as the API validates a request, sent with this
+   * message's correlation id and tenant, under an id derived from this message's id and the call's
+   * position in the run (`enqueue`'s n-th call of every run gets the same id), so a retried run
+   * does not enqueue its children twice. The parent's status lists the children's ids.
+   */
+  readonly enqueue: (
+    type: string,
+    payload: Record<string, unknown>,
+    options?: EnqueueOptions,
+  ) => Promise<Enqueued>;
+}
+
+/** Options of {@link JobContext.enqueue}: as a `POST /v1/messages` body's. */
+export interface EnqueueOptions {
+  /** Required by ordered types (FIFO lanes): the message group, scoped by the tenant. */
+  readonly orderingKey?: string;
+  /** Not run before this time (ISO 8601, or a Date). */
+  readonly notBefore?: string | Date;
+  /** Seconds of SQS delay (0-900). */
+  readonly delaySeconds?: number;
+}
+
+/** What {@link JobContext.enqueue} answers: the child's envelope id and lane. */
+export interface Enqueued {
+  readonly id: string;
+  readonly lane: string;
 }
 
 /**
@@ -27,8 +54,11 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
    * `EventPipeline` props. @default the default FIFO lane when `ordered`, else the default standard lane
    */
   readonly lane?: string;
-  /** Throw a `PermanentError` to dead-letter at once, anything else to retry. */
-  readonly handle: (payload: z.infer<S>, ctx: JobContext) => Promise<void>;
+  /**
+   * Throw a `PermanentError` to dead-letter at once, a `RetryLaterError` to defer, anything else to
+   * retry. What it returns (a JSON value, at most 4 MiB as JSON text) is the message's `result`.
+   */
+  readonly handle: (payload: z.infer<S>, ctx: JobContext) => Promise<unknown>;
 }
 
 /** Marks the objects {@link defineJob} returns, so a job module's exports can be told apart. */

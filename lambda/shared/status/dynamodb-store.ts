@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FailureKind } from '../archive';
+import type { ResultRef, StoredResult } from '../jobs/result';
 import {
   DEFER_LOG_ATTRIBUTE,
   RUN_LOG_ATTRIBUTE,
@@ -47,6 +48,8 @@ export interface TransitionOptions {
    * without running (the id appended to the wait log).
    */
   readonly deferral?: 'ran' | 'waited';
+  /** `succeeded`: the handler's result (its JSON text, or where it is kept in S3). */
+  readonly result?: StoredResult;
 }
 
 /** The options of the `processing` transition. */
@@ -146,6 +149,21 @@ export function statusTransition(
     set.push('lastError = if_not_exists(lastError, :null)');
     values[':null'] = null;
   }
+  if (s.correlationId !== undefined) {
+    set.push('correlationId = if_not_exists(correlationId, :correlationId)');
+    values[':correlationId'] = s.correlationId;
+  }
+  if (s.parentId !== undefined) {
+    set.push('parentId = if_not_exists(parentId, :parentId)');
+    values[':parentId'] = s.parentId;
+  }
+  if (o.result?.json !== undefined) {
+    set.push('resultJson = :resultJson');
+    values[':resultJson'] = o.result.json;
+  } else if (o.result?.ref !== undefined) {
+    set.push('resultRef = :resultRef');
+    values[':resultRef'] = o.result.ref;
+  }
   if (o.owner !== undefined) {
     // OWNER is a DynamoDB reserved word: `#owner`.
     set.push('#owner = if_not_exists(#owner, :owner)');
@@ -210,9 +228,12 @@ export class DynamoStatusStore implements StatusStore {
     await this.appendIdIfNew(s, await this.#update(s, 'processing', { ...PROCESSING, returnRow: true }));
   }
 
-  async succeeded(s: StatusSubject): Promise<void> {
+  async succeeded(s: StatusSubject, result?: StoredResult): Promise<void> {
     // A duplicate delivery (new SQS message id, handler not run) records its id here.
-    await this.appendIdIfNew(s, await this.#update(s, 'succeeded', { ...SUCCEEDED, returnRow: true }));
+    await this.appendIdIfNew(
+      s,
+      await this.#update(s, 'succeeded', { ...SUCCEEDED, ...(result ? { result } : {}), returnRow: true }),
+    );
   }
 
   async retrying(s: StatusSubject, error: unknown): Promise<void> {
@@ -236,6 +257,22 @@ export class DynamoStatusStore implements StatusStore {
     options: { readonly unlessFinal?: boolean } = {},
   ): Promise<void> {
     await this.#update(s, 'failed', { error, failure, unlessFinal: options.unlessFinal ?? false });
+  }
+
+  async childEnqueued(parentId: string, childId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { [STATUS_TABLE_KEYS.partitionKey]: statusKey(parentId) },
+          UpdateExpression: 'SET children = list_append(if_not_exists(children, :none), :ids)',
+          ConditionExpression: 'attribute_not_exists(children) OR NOT contains(children, :id)',
+          ExpressionAttributeValues: { ':none': [], ':ids': [childId], ':id': childId },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async get(id: string): Promise<StoredStatus | undefined> {
@@ -262,6 +299,11 @@ export class DynamoStatusStore implements StatusStore {
       lastError: (i.lastError as MessageStatus['lastError']) ?? null,
       failure: (i.failure as MessageStatus['failure']) ?? null,
       messageIds: (i.messageIds as string[] | undefined) ?? [],
+      result: typeof i.resultJson === 'string' ? (JSON.parse(i.resultJson) as unknown) : null,
+      resultRef: (i.resultRef as ResultRef | undefined) ?? null,
+      correlationId: typeof i.correlationId === 'string' ? i.correlationId : null,
+      parentId: typeof i.parentId === 'string' ? i.parentId : null,
+      children: (i.children as string[] | undefined) ?? [],
       owner: typeof i.owner === 'string' ? i.owner : undefined,
     };
   }

@@ -18,11 +18,14 @@ export class SafeStatusStore implements StatusStore {
   accepted: StatusStore['accepted'] = (s, o) => this.#safe('accepted', s.id, () => this.inner.accepted(s, o));
   processing: StatusStore['processing'] = (s) =>
     this.#safe('processing', s.id, () => this.inner.processing(s));
-  succeeded: StatusStore['succeeded'] = (s) => this.#safe('succeeded', s.id, () => this.inner.succeeded(s));
+  succeeded: StatusStore['succeeded'] = (s, r) =>
+    this.#safe('succeeded', s.id, () => this.inner.succeeded(s, r));
   retrying: StatusStore['retrying'] = (s, e) => this.#safe('retrying', s.id, () => this.inner.retrying(s, e));
   deferred: StatusStore['deferred'] = (s, d) => this.#safe('deferred', s.id, () => this.inner.deferred(s, d));
   failed: StatusStore['failed'] = (s, f, e, o) =>
     this.#safe('failed', s.id, () => this.inner.failed(s, f, e, o));
+  childEnqueued: StatusStore['childEnqueued'] = (parentId, childId) =>
+    this.#safe('childEnqueued', parentId, () => this.inner.childEnqueued(parentId, childId));
   get: StatusStore['get'] = (id) => this.inner.get(id);
 
   async #safe(transition: string, id: string, write: () => Promise<void>): Promise<void> {

@@ -1,4 +1,5 @@
 import type { FailureKind } from '../archive';
+import type { ResultRef, StoredResult } from '../jobs/result';
 
 /** The states of a message (docs/DESIGN.md §3). */
 export const MESSAGE_STATES = [
@@ -35,6 +36,16 @@ export interface MessageStatus {
   readonly failure: { readonly kind: FailureKind; readonly archiveKey: string | null } | null;
   /** The SQS message ids the message has had, oldest first. */
   readonly messageIds: readonly string[];
+  /** The envelope's correlation id (`null` on rows written before it was kept). */
+  readonly correlationId: string | null;
+  /** `succeeded`: the JSON value its handler returned, when kept on the row; `null` otherwise. */
+  readonly result: unknown;
+  /** `succeeded`: where a result too large for the row is kept; `null` otherwise. */
+  readonly resultRef: ResultRef | null;
+  /** The message whose handler enqueued this one (`ctx.enqueue`), if any. */
+  readonly parentId: string | null;
+  /** The ids of the messages its handler enqueued (`ctx.enqueue`), in call order. */
+  readonly children: readonly string[];
 }
 
 /** What identifies a message in a status write; a write creates the row when there is none. */
@@ -53,6 +64,10 @@ export interface StatusSubject {
    * as the row's owner: see {@link StatusStore.accepted}.
    */
   readonly tenant?: string;
+  /** The envelope's correlation id, kept on the row (for completion events). */
+  readonly correlationId?: string;
+  /** The message whose handler enqueued this one. */
+  readonly parentId?: string;
 }
 
 /**
@@ -80,8 +95,8 @@ export interface StatusStore {
   accepted(subject: StatusSubject, options?: { readonly notBefore?: string }): Promise<void>;
   /** A consumer is about to run the handler (`attempts` + 1). */
   processing(subject: StatusSubject): Promise<void>;
-  /** The handler succeeded. */
-  succeeded(subject: StatusSubject): Promise<void>;
+  /** The handler succeeded, returning `result` (kept on the row, or a reference to it in S3). */
+  succeeded(subject: StatusSubject, result?: StoredResult): Promise<void>;
   /** The handler failed and the message will be retried. */
   retrying(subject: StatusSubject, error: unknown): Promise<void>;
   /**
@@ -107,6 +122,11 @@ export interface StatusStore {
     error: unknown,
     options?: { readonly unlessFinal?: boolean },
   ): Promise<void>;
+  /**
+   * The handler of `parentId` enqueued `childId` (`ctx.enqueue`): appended to the parent's
+   * `children` unless listed already (a retried parent enqueues the same ids).
+   */
+  childEnqueued(parentId: string, childId: string): Promise<void>;
   /** The status row of `id` with its owner, or `undefined` when there is none. */
   get(id: string): Promise<StoredStatus | undefined>;
 }
