@@ -37,6 +37,7 @@ function transitions() {
     succeeded: note('succeeded'),
     retrying: note('retrying'),
     deferred: note('deferred'),
+    childEnqueued: note('childEnqueued'),
     failed: async (_s, f, e) => {
       log.push(['failed', f.kind, (e as Error).name]);
     },
