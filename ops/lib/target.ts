@@ -11,6 +11,7 @@ import { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE } from '../../lib/config/lanes
 import type { LocalEnv } from '../../local/index';
 import { OpsError, UsageError } from './errors';
 import { localTenantAuth, type ApiAuth } from './request-auth';
+import { countWaiting, type WaitingCounts } from './waiting';
 
 /**
  * The lanes every pipeline has (lib/config/lanes.ts), first in every target. `--queue
@@ -93,6 +94,11 @@ export interface Target {
    * absent where the target names no status table (an env file or a stack from before it).
    */
   messageStatus?(envelopeId: string): Promise<MessageStatus | undefined>;
+  /**
+   * Deferred and scheduled messages per lane, counted from the status table (`./waiting.ts`: a
+   * scan that reads every row); absent where the target names no status table.
+   */
+  waitingMessages?(): Promise<WaitingCounts>;
   close(): void;
 }
 
@@ -111,6 +117,17 @@ function statusReader(
       return await store.get(envelopeId);
     } catch (error) {
       throw awsFailure(`cannot read the status of ${envelopeId} from ${tableName}`, error);
+    }
+  };
+}
+
+/** {@link countWaiting} on the status table, its failure told as an {@link OpsError}. */
+function waitingCounter(db: DynamoDBClient, tableName: string): () => Promise<WaitingCounts> {
+  return async () => {
+    try {
+      return await countWaiting(db, tableName);
+    } catch (error) {
+      throw awsFailure(`cannot count the waiting messages of ${tableName}`, error);
     }
   };
 }
@@ -416,7 +433,12 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
     async invocations() {
       return (await getJson('/_local/invocations')) as InvocationView[];
     },
-    ...(dynamoDb && statusTable ? { messageStatus: statusReader(dynamoDb, statusTable) } : {}),
+    ...(dynamoDb && statusTable
+      ? {
+          messageStatus: statusReader(dynamoDb, statusTable),
+          waitingMessages: waitingCounter(dynamoDb, statusTable),
+        }
+      : {}),
     close() {
       sqs.destroy();
       s3.destroy();
@@ -625,7 +647,10 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
     s3: clients.s3,
     moveTasks: true,
     ...(clients.dynamoDb && statusTable
-      ? { messageStatus: statusReader(clients.dynamoDb, statusTable) }
+      ? {
+          messageStatus: statusReader(clients.dynamoDb, statusTable),
+          waitingMessages: waitingCounter(clients.dynamoDb, statusTable),
+        }
       : {}),
     async alarms() {
       const alarms: AlarmView[] = [];
