@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EnvelopeV1 } from '../lambda/shared/envelope-schema';
+import { CompletionDetailV1 } from '../lambda/shared/events/completion-schema';
 import { defaultRegistry } from './example-registry';
 
 /** The JSON Schema documents published under `schemas/`, by file name. */
@@ -8,6 +9,10 @@ export function schemaFiles(): Record<string, unknown> {
     'envelope.v1.schema.json': {
       $id: 'https://github.com/event-pipeline/event-pipeline/schemas/envelope.v1.schema.json',
       ...z.toJSONSchema(EnvelopeV1, { target: 'draft-2020-12' }),
+    },
+    'completion-event.v1.schema.json': {
+      $id: 'https://github.com/event-pipeline/event-pipeline/schemas/completion-event.v1.schema.json',
+      ...z.toJSONSchema(CompletionDetailV1, { target: 'draft-2020-12' }),
     },
   };
   for (const type of defaultRegistry.types()) {

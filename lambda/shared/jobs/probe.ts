@@ -20,6 +20,15 @@ export const ProbePayload = z
     deferSeconds: z.number().int().min(0).max(1_209_600).optional(),
     /** Ignored filler, to make a message of a chosen size (the queues take 1 MiB). */
     padding: z.string().max(1_048_576).optional(),
+    /** `succeed`/`sleep`/`crash` once it succeeds: the JSON value it returns as its result. */
+    result: z.json().optional(),
+    /**
+     * Returns a string of this many characters (ASCII: as many bytes) as its result instead of
+     * `result`: past 16 KiB it is kept in S3, past 4 MiB the run fails (`ResultTooLarge`).
+     */
+    resultBytes: z.number().int().min(0).max(5_000_000).optional(),
+    /** Enqueues this many follow-up `probe` jobs in `succeed` mode (`ctx.enqueue`) before it runs its mode. */
+    children: z.number().int().min(0).max(10).optional(),
   })
   .strict();
 
@@ -66,6 +75,10 @@ export const probeJob = defineJob({
         `probe deferring delivery ${ctx.receiveCount} of ${p.deferTimes} by ${seconds} s`,
       );
     }
+    // Follow-up jobs first: a run that then fails, crashes or times out sends the same ids again.
+    for (let i = 0; i < (p.children ?? 0); i++)
+      await ctx.enqueue('probe', { mode: 'succeed', tag: `child ${i + 1} of ${p.children}` });
+    const result = () => (p.resultBytes !== undefined ? 'r'.repeat(p.resultBytes) : p.result);
     switch (p.mode) {
       case 'succeed':
         if (ctx.receiveCount <= p.failTimes) {
@@ -75,12 +88,12 @@ export const probeJob = defineJob({
           throw new ProbeTransientError(`probe failing attempt ${ctx.receiveCount} until ${p.failUntil}`);
         }
         succeeded();
-        return;
+        return result();
       case 'sleep':
         await sleep(p.sleepMs, ctx.signal);
         if (ctx.signal.aborted) throw new RetryableError('probe sleep interrupted by its deadline');
         succeeded();
-        return;
+        return result();
       case 'fail-permanent':
         throw new ProbePermanentError('probe asked to fail permanently');
       case 'fail-always':
@@ -90,6 +103,11 @@ export const probeJob = defineJob({
         await new Promise<void>((resolve) => setTimeout(resolve, OUTLIVE_MS).unref());
         return;
       case 'crash':
+        // With failTimes: crashes on its first failTimes deliveries, then succeeds (a crash after enqueue).
+        if (p.failTimes > 0 && ctx.receiveCount > p.failTimes) {
+          succeeded();
+          return result();
+        }
         ctx.logger.warn('probe crashing the runtime on request');
         process.exit(137);
     }
