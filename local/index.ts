@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import { DEFAULT_LOCAL_TENANTS, LocalAuth, type AuthMode, type LocalAuthInfo } from './apigateway/local-auth';
 import { issuerSettingsOf, LocalIssuer, type LocalTokenOptions } from './apigateway/local-issuer';
 import { startApiServer, type ApiServer } from './apigateway/server';
-import { createTable, startDynamo, tableNotReproduced } from './aws/dynamodb';
+import { createTable, startDynamo, streamSpecOf, tableNotReproduced } from './aws/dynamodb';
+import { LocalEventBus } from './aws/event-bus';
+import { LOCAL_SECRETS_FILE, LocalSecrets } from './aws/secrets';
 import {
   createBucket,
   createQueue,
@@ -26,7 +28,9 @@ import { analyzeLanes } from './template/lanes';
 import { readStageTemplate } from './template/reader';
 import { DEFAULT_LOCAL_REGION, localPseudoParameters, Resolver } from './template/resolver';
 import { analyzeTemplate } from './template/topology';
+import { EventDelivery, type DeliveryOutcome, type LoggedEvent } from './triggers/event-delivery';
 import { SqsPoller } from './triggers/poller';
+import { StreamPoller } from './triggers/stream-poller';
 import { Scheduler, type ScheduleRun } from './triggers/schedules';
 
 export { LocalModeError } from './errors';
@@ -113,6 +117,19 @@ export interface StartLocalOptions {
   readonly frontEndpoint?: (emulatorEndpoint: string) => Promise<string>;
   /** `PATH` of the functions' sandboxes. @default Lambda's, `/usr/local/bin:/usr/bin/:/bin:/opt/bin` */
   readonly sandboxPath?: string;
+  /** Local EventBridge (PutEvents) port on 127.0.0.1; 0 picks a free one. @default 0 */
+  readonly eventsPort?: number;
+  /**
+   * Secrets Manager values (secret name or ARN → SecretString, or a JSON object) for the
+   * `{{resolve:secretsmanager:…}}` references of the template (an API destination's key).
+   * @default the contents of `.local/secrets.json` in the working directory, if it exists
+   */
+  readonly secrets?: Readonly<Record<string, unknown>>;
+  /**
+   * First retry delay (ms) of an EventBridge target delivery, doubling up to 2 s; the target's
+   * MaximumEventAgeInSeconds counts one local second per AWS minute. @default 100
+   */
+  readonly eventRetryBaseMs?: number;
 }
 
 /** The contents of `.local/env.json` (docs/DESIGN.md §6 item 8). */
@@ -142,6 +159,11 @@ export interface LocalEnv {
   readonly dynamodbEndpoint: string;
   /** DynamoDB tables: logical id → table name. */
   readonly tables: Readonly<Record<string, string>>;
+  /**
+   * The local EventBridge's endpoint (`AWS_ENDPOINT_URL_EVENTBRIDGE` of the functions; PutEvents).
+   * (Absent from env files written before completion events.)
+   */
+  readonly eventsEndpoint?: string;
   /**
    * The pipeline's lanes by name (`standard`, `fifo`, then the app's own): the logical ids of the
    * lane's queue and DLQ (keys of {@link LocalEnv.queues}) and whether it is FIFO. Read from the
@@ -176,6 +198,13 @@ export interface LocalHandle {
   triggerSchedule(ruleLogicalId: string): Promise<ScheduleRun> | undefined;
   /** Current alarm states (also `GET /_local/alarms`). */
   alarms(): AlarmStatus[];
+  /**
+   * Events the rules delivered to log group targets, oldest first; `id` keeps those of one
+   * envelope id (or EventBridge event id). Also `GET /_local/events?id=`.
+   */
+  events(filter?: { readonly id?: string; readonly limit?: number }): readonly LoggedEvent[];
+  /** How each EventBridge target delivery ended so far (delivered, dead-lettered, dropped). */
+  eventDeliveries(): readonly DeliveryOutcome[];
   /**
    * `jwt` mode: a new token of local mode's issuer for `tenant` (e.g. an expired one, to test a
    * client: `{ expiresInSeconds: -120 }`); rejects in other modes.
@@ -280,6 +309,19 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
           .join(', ') || 'none'
       }`,
     );
+    const streamTables: string[] = [];
+    for (const t of topology.tables) {
+      const spec = streamSpecOf(t, resolver);
+      if (!spec) continue;
+      await dynamo.enableStream(tables[t.logicalId]!, {
+        ...spec,
+        streamArn: String(
+          resolver.getAtt(t.logicalId, 'StreamArn', { resource: t.logicalId, property: 'StreamArn' }),
+        ),
+      });
+      streamTables.push(`${t.logicalId} (${spec.viewType})`);
+    }
+    if (streamTables.length) logger.info(`DynamoDB streams: ${streamTables.join(', ')}`);
     for (const t of topology.tables) {
       const missing = tableNotReproduced(t);
       if (missing.length) logger.info(`not reproduced locally for ${t.logicalId}: ${missing.join(', ')}`);
@@ -311,8 +353,56 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       );
     }
 
-    const mappingConcurrency = options.mappingConcurrency ?? 5;
+    const journal = new Journal(options.journalCapacity);
     const hosts = new Map<string, FunctionHost>();
+    const queueById = new Map(queues.map((q) => [q.logicalId, q]));
+    const secrets = new LocalSecrets(
+      topology.secrets,
+      resolver,
+      options.secrets ?? LocalSecrets.readFile(path.resolve(LOCAL_SECRETS_FILE)),
+    );
+    const eventBus: LocalEventBus = new LocalEventBus({
+      buses: topology.eventBuses,
+      rules: topology.eventRules,
+      region,
+      accountId: pseudo.accountId,
+      logger,
+      delivery: new EventDelivery({
+        queues: queueById,
+        sqs: emulator.sqs,
+        hosts,
+        apiDestinations: topology.apiDestinations,
+        secrets,
+        journal,
+        logger,
+        ...(options.eventRetryBaseMs === undefined ? {} : { retryBaseMs: options.eventRetryBaseMs }),
+        onLogged: (entry) => eventBus.log(entry),
+      }),
+    });
+    await eventBus.listen(options.eventsPort ?? 0);
+    cleanup.push(() => eventBus.stop(0));
+    logger.info(
+      `EventBridge (PutEvents) on ${eventBus.endpoint}; buses: ${topology.eventBuses.map((b) => b.name).join(', ')}`,
+    );
+    for (const r of topology.eventRules) {
+      logger.info(
+        `rule ${r.logicalId} on ${r.busName}${r.enabled ? '' : ' (disabled)'}: ${JSON.stringify(r.pattern)} → ${r.targets
+          .map((t) => {
+            const where =
+              t.kind === 'sqs'
+                ? t.queueId
+                : t.kind === 'lambda'
+                  ? t.functionId
+                  : t.kind === 'logs'
+                    ? `log group ${t.logGroupName}`
+                    : `API destination ${t.destinationId} (${topology.apiDestinations.find((d) => d.logicalId === t.destinationId)?.endpoint})`;
+            return `${where}${t.deadLetterQueueId ? ` (DLQ ${t.deadLetterQueueId})` : ''}`;
+          })
+          .join(', ')}`,
+      );
+    }
+
+    const mappingConcurrency = options.mappingConcurrency ?? 5;
     for (const spec of topology.functions) {
       const logGroupName = logGroupNameOf(spec, resolver);
       const pollers = topology.mappings
@@ -328,6 +418,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
             logGroupName,
             path: options.sandboxPath,
             dynamodbEndpoint: dynamo.endpoint,
+            eventsEndpoint: eventBus.endpoint,
           }),
           ...(issuer && authorizerIds.has(spec.logicalId) ? { JWKS_URI: issuer.jwksUri } : {}),
         },
@@ -342,7 +433,6 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     });
     logger.info(`${hosts.size} functions (${topology.functions.map((f) => f.logicalId).join(', ')})`);
 
-    const journal = new Journal(options.journalCapacity);
     await auth.useAuthorizers(
       (functionId, event) =>
         hosts
@@ -355,7 +445,6 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       issuer,
       options.iamTenants ?? DEFAULT_LOCAL_TENANTS,
     );
-    const queueById = new Map(queues.map((q) => [q.logicalId, q]));
     const pollers = topology.mappings
       .filter((m) => m.enabled)
       .map(
@@ -384,6 +473,28 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
         )
         .join('; ')})${disabled.length ? `; disabled: ${disabled.map((m) => m.logicalId).join(', ')}` : ''}`,
     );
+    const streamPollers = topology.streamMappings
+      .filter((m) => m.enabled)
+      .map((mapping) => {
+        const onFailure = mapping.onFailureQueueId ? queueById.get(mapping.onFailureQueueId) : undefined;
+        return new StreamPoller({
+          mapping,
+          stream: dynamo.stream(tables[mapping.tableId]!)!,
+          host: hosts.get(mapping.functionId)!,
+          journal,
+          logger,
+          ...(onFailure ? { onFailure: { queue: onFailure, sqs: emulator.sqs } } : {}),
+        });
+      });
+    for (const m of topology.streamMappings) {
+      logger.info(
+        `stream mapping ${m.logicalId}: ${m.tableId} stream → ${m.functionId}, batch ${m.batchSize}, ${m.startingPosition}${
+          m.filter ? ', filtered' : ''
+        }, retries ${m.maximumRetryAttempts === -1 ? 'until expiry' : m.maximumRetryAttempts}${
+          m.bisectBatchOnFunctionError ? ', bisect on error' : ''
+        }${m.onFailureQueueId ? `, on failure → ${m.onFailureQueueId}` : ''}${m.enabled ? '' : ' (disabled)'}`,
+      );
+    }
     const scheduler = new Scheduler(topology.schedules, hosts, journal, pseudo, logger);
     for (const s of topology.schedules) {
       logger.info(
@@ -450,12 +561,20 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
             started,
             journal,
             hosts,
-            new Map(pollers.map((p, i) => [topology.mappings.filter((m) => m.enabled)[i]!.logicalId, p])),
+            new Map<string, { readonly activeBatches: number }>([
+              ...pollers.map(
+                (p, i) => [topology.mappings.filter((m) => m.enabled)[i]!.logicalId, p] as const,
+              ),
+              ...streamPollers.map(
+                (p, i) => [topology.streamMappings.filter((m) => m.enabled)[i]!.logicalId, p] as const,
+              ),
+            ]),
           ),
         alarms: () => alarms.states(),
         triggerSchedule: (id) => scheduler.trigger(id),
         functions: () => topology.functions.map((f) => f.logicalId),
         messageIdsOf: (envelopeId) => localConsole.messageIdsOf(envelopeId),
+        events: (filter) => eventBus.events(filter),
       },
       console: (req, res, url) => localConsole.handle(req, res, url),
     });
@@ -472,6 +591,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       buckets,
       dynamodbEndpoint: dynamo.endpoint,
       tables,
+      eventsEndpoint: eventBus.endpoint,
       lanes: Object.fromEntries(
         lanes.lanes.map((l) => [l.name, { queue: l.queueId, dlq: l.dlqId, fifo: l.fifo }]),
       ),
@@ -481,6 +601,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     localConsole.ready(env);
 
     for (const p of pollers) p.start();
+    for (const p of streamPollers) p.start();
     scheduler.start();
     alarms.start();
     localConsole.start();
@@ -499,6 +620,8 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       schedules: () => scheduler.ruleIds,
       triggerSchedule: (id) => scheduler.trigger(id),
       alarms: () => alarms.states(),
+      events: (filter) => eventBus.events(filter),
+      eventDeliveries: () => eventBus.deliveries(),
       issueToken: (tenant, tokenOptions) =>
         issuer
           ? issuer.sign(tenant, tokenOptions)
@@ -511,6 +634,8 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
           const apiClosed = server.stop(drainMs);
           await Promise.all([
             ...pollers.map((p) => p.stop(drainMs)),
+            ...streamPollers.map((p) => p.stop(drainMs)),
+            eventBus.stop(drainMs),
             scheduler.stop(drainMs),
             ...[...hosts.values()].map((h) => h.drain(drainMs)),
             apiClosed,

@@ -19,6 +19,12 @@ export interface LocalEndpoints {
    * @default `?envelopeId=` is refused (no status table)
    */
   messageIdsOf?(envelopeId: string): Promise<readonly string[] | undefined>;
+  /**
+   * `GET /_local/events`: the events the stage's rules delivered to log group targets (the local
+   * events log), oldest first, those of `id` (an envelope id, or the EventBridge event id) only
+   * when given, the newest `limit`. @default 404 (no event bus)
+   */
+  events?(filter: { readonly id?: string; readonly limit?: number }): unknown;
 }
 
 /** What `GET /_local/health` reports. */
@@ -94,7 +100,8 @@ async function answerInvocations(
 
 /**
  * Answers a `/_local/...` request: `GET /_local/invocations` (the journal, filtered by its
- * query: {@link answerInvocations}), `GET /_local/health`, `GET /_local/alarms` and
+ * query: {@link answerInvocations}), `GET /_local/health`, `GET /_local/alarms`,
+ * `GET /_local/events` (`?id=`, `?limit=`) and
  * `POST /_local/schedules/<rule logical id>`; 404 JSON for anything else.
  */
 export async function answerLocalRequest(
@@ -107,6 +114,22 @@ export async function answerLocalRequest(
   if (method === 'GET' && pathname === '/_local/invocations') return answerInvocations(query, journal, local);
   if (method === 'GET' && pathname === '/_local/health') return jsonAnswer(200, local.health());
   if (method === 'GET' && pathname === '/_local/alarms') return jsonAnswer(200, local.alarms());
+  if (method === 'GET' && pathname === '/_local/events' && local.events) {
+    const limit = query.get('limit');
+    if (limit !== null && !/^[1-9]\d{0,5}$/.test(limit))
+      return jsonAnswer(400, {
+        error: {
+          code: 'BadRequest',
+          message: 'limit must be a whole number from 1 to 999999',
+          field: 'limit',
+        },
+      });
+    const id = query.get('id');
+    return jsonAnswer(
+      200,
+      local.events({ ...(id ? { id } : {}), ...(limit === null ? {} : { limit: Number(limit) }) }),
+    );
+  }
   const schedule = /^\/_local\/schedules\/([^/]+)$/.exec(pathname);
   if (schedule && method === 'POST') {
     const run = local.triggerSchedule(decodeURIComponent(schedule[1]!));

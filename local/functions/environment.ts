@@ -16,6 +16,8 @@ export interface FunctionEnvOptions {
   readonly path?: string;
   /** Endpoint of the embedded DynamoDB emulator (`AWS_ENDPOINT_URL_DYNAMODB`). @default none */
   readonly dynamodbEndpoint?: string;
+  /** Endpoint of the local EventBridge (`AWS_ENDPOINT_URL_EVENTBRIDGE`). @default none */
+  readonly eventsEndpoint?: string;
 }
 
 /**
@@ -63,6 +65,8 @@ export function functionEnv(spec: FunctionSpec, options: FunctionEnvOptions): Re
     AWS_ENDPOINT_URL_SQS: `http://sqs.${region}.localhost:${new URL(endpoint).port}`,
     // - DynamoDB is a second emulator (dynalite) with its own endpoint;
     ...(options.dynamodbEndpoint ? { AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint } : {}),
+    // - EventBridge (PutEvents) is local mode's own endpoint (local/aws/event-bus.ts);
+    ...(options.eventsEndpoint ? { AWS_ENDPOINT_URL_EVENTBRIDGE: options.eventsEndpoint } : {}),
     // - the SDK warns once per sandbox that Node < 22 loses support; Lambda runs nodejs24.x.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
