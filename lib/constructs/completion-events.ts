@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { toEnvironment as relayEnvironment } from '../../lambda/completion-relay/config';
@@ -26,21 +26,44 @@ export interface CompletionEventsProps {
   readonly tracing?: boolean;
 }
 
-/** What the relay's stream mapping retries before a batch is given up on (its records stay 24 h). */
+/** Records per invocation of the relay (Lambda's default for a stream). */
 const RELAY_BATCH_SIZE = 100;
 
 /** Fourteen days: the longest SQS keeps a message, for the queues that hold what could not be delivered. */
 const HELD_FOR = Duration.days(14);
 
 /**
+ * How long the relay's mapping retries a record before giving its batch up to the outbox failure
+ * queue: an hour short of the stream's 24-hour retention, so a batch the bus keeps refusing is
+ * discarded by Lambda (which describes it on the OnFailure destination) before DynamoDB trims its
+ * records from the stream (which Lambda documents as the end of retries, with no promise of an
+ * on-failure record).
+ */
+const RELAY_MAX_RECORD_AGE = Duration.hours(23);
+
+/**
+ * The OnFailure destination of the relay's stream mapping with the one permission Lambda
+ * documents for it ("Retain discarded records for a DynamoDB event source": `sqs:SendMessage`);
+ * CDK's `SqsDlq` also grants `sqs:GetQueueAttributes` and `sqs:GetQueueUrl`, which nothing calls.
+ */
+class SendOnlyDestination implements lambda.IEventSourceDlq {
+  constructor(private readonly queue: sqs.IQueue) {}
+
+  bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
+    this.queue.grant(targetHandler, 'sqs:SendMessage');
+    return { destination: this.queue.queueArn };
+  }
+}
+
+/**
  * Completion events (docs/DESIGN.md §3.6, §3.7): the status table's stream (new and old images)
  * is the outbox; a relay function, fed by a stream mapping filtered to rows whose new status is
  * `succeeded` or `failed`, publishes one event per terminal transition on the stage's own bus.
  * Nothing on the hot path changes: the consumer's terminal status write is the event. The mapping
- * retries a batch until its records leave the stream (24 h), in order, from the first record the
- * bus refused; a batch that still fails lands its stream position on the outbox failure queue
- * (alarmed). Webhooks are API destinations with a connection holding the auth header's secret, a
- * rate limit, a retry policy and the notifications DLQ (alarmed).
+ * retries a batch for 23 hours (its records stay 24 h in the stream), in order, from the first
+ * record the bus refused; a batch that still fails lands its stream position on the outbox failure
+ * queue (alarmed). Webhooks are API destinations with a connection holding the auth header's
+ * secret, a rate limit, a retry policy and the notifications DLQ (alarmed).
  */
 export class CompletionEvents extends Construct {
   public readonly bus: events.EventBus;
@@ -78,9 +101,11 @@ export class CompletionEvents extends Construct {
       maxBatchingWindow: Duration.seconds(1),
       bisectBatchOnError: true,
       reportBatchItemFailures: true,
-      // Retried until the records leave the stream (24 h): a bus outage delays events, it does not drop them.
+      // Retried for 23 hours (no attempt limit): a bus outage delays events, it does not drop them;
+      // a batch still refused then is described on the outbox failure queue before the stream trims it.
       retryAttempts: -1,
-      onFailure: new SqsDlq(this.outboxFailures),
+      maxRecordAge: RELAY_MAX_RECORD_AGE,
+      onFailure: new SendOnlyDestination(this.outboxFailures),
       filters: [
         lambda.FilterCriteria.filter({
           eventName: lambda.FilterRule.or('INSERT', 'MODIFY'),
@@ -97,11 +122,18 @@ export class CompletionEvents extends Construct {
     });
     this.relay.fn.addEventSource(source);
     this.eventSourceMappingId = source.eventSourceMappingId;
+    Validations.of(this.relay.role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'The stream mapping needs dynamodb:ListStreams, which supports no resource type (IAM accepts only "*"; it ' +
+        "lists stream ARNs, no data); the stream's records are read (DescribeStream, GetRecords, GetShardIterator) " +
+        "on this table's stream only. With tracing, the X-Ray writes (no resource types either) share the statement.",
+    });
     this.alarms.push(
       this.depthAlarm(
         'OutboxFailuresAlarm',
         this.outboxFailures,
-        'Completion events could not be published for 24 hours (the relay kept failing): the message ids are ' +
+        'Completion events could not be published for 23 hours (the relay kept failing): the message ids are ' +
           'in the stream positions this queue holds; their status rows are intact. Fix the relay or the bus, then ' +
           'republish from the rows (docs/OPERATIONS.md).',
       ),
