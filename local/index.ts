@@ -130,6 +130,12 @@ export interface StartLocalOptions {
    * MaximumEventAgeInSeconds counts one local second per AWS minute. @default 100
    */
   readonly eventRetryBaseMs?: number;
+  /**
+   * Where local mode sends an API destination's requests instead of its `InvocationEndpoint`: the
+   * destination's logical id or name → URL (e.g. a receiver of a test on a free port).
+   * @default each destination's own endpoint
+   */
+  readonly apiDestinationEndpoints?: Readonly<Record<string, string>>;
 }
 
 /** The contents of `.local/env.json` (docs/DESIGN.md §6 item 8). */
@@ -361,6 +367,11 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       resolver,
       options.secrets ?? LocalSecrets.readFile(path.resolve(LOCAL_SECRETS_FILE)),
     );
+    const apiDestinations = topology.apiDestinations.map((d) => {
+      const endpoint =
+        options.apiDestinationEndpoints?.[d.logicalId] ?? options.apiDestinationEndpoints?.[d.name];
+      return endpoint ? { ...d, endpoint } : d;
+    });
     const eventBus: LocalEventBus = new LocalEventBus({
       buses: topology.eventBuses,
       rules: topology.eventRules,
@@ -371,7 +382,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
         queues: queueById,
         sqs: emulator.sqs,
         hosts,
-        apiDestinations: topology.apiDestinations,
+        apiDestinations,
         secrets,
         journal,
         logger,
@@ -395,7 +406,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
                   ? t.functionId
                   : t.kind === 'logs'
                     ? `log group ${t.logGroupName}`
-                    : `API destination ${t.destinationId} (${topology.apiDestinations.find((d) => d.logicalId === t.destinationId)?.endpoint})`;
+                    : `API destination ${t.destinationId} (${apiDestinations.find((d) => d.logicalId === t.destinationId)?.endpoint})`;
             return `${where}${t.deadLetterQueueId ? ` (DLQ ${t.deadLetterQueueId})` : ''}`;
           })
           .join(', ')}`,
