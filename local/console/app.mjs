@@ -136,6 +136,10 @@ function renderTopology() {
       m.schedules.map((s) =>
         part(`fn:${s.targets[0]}`, `schedule ${s.expression}`, s.targets.join(', '), FN_FIELDS),
       ),
+      (m.streams ?? []).map((s) =>
+        part(`fn:${s.functionId}`, `stream of ${s.table} (outbox)`, s.functionId, FN_FIELDS),
+      ),
+      (m.eventRules ?? []).map((r) => part(`rule:${r.id}`, `rule on bus ${r.bus}`, r.targets.join(', '), [])),
       el(
         'div',
         { class: 'part', role: 'group', 'aria-label': 'alarms' },

@@ -70,6 +70,19 @@ export interface ConsoleModel {
     readonly expression: string;
     readonly targets: readonly string[];
   }[];
+  /** Stream event source mappings: the table whose stream feeds the function. (Absent before completion events.) */
+  readonly streams?: readonly {
+    readonly id: string;
+    readonly table: string;
+    readonly functionId: string;
+    readonly onFailure: string | null;
+  }[];
+  /** Event-pattern rules: their bus and targets (queue or function ids, log groups, API destinations). */
+  readonly eventRules?: readonly {
+    readonly id: string;
+    readonly bus: string;
+    readonly targets: readonly string[];
+  }[];
   readonly alarms: readonly {
     readonly id: string;
     readonly name: string;
@@ -283,6 +296,25 @@ export class LocalConsole {
         id: s.logicalId,
         expression: s.expression,
         targets: s.targets.map((t) => t.functionId),
+      })),
+      streams: topology.streamMappings.map((m) => ({
+        id: m.logicalId,
+        table: m.tableId,
+        functionId: m.functionId,
+        onFailure: m.onFailureQueueId ?? null,
+      })),
+      eventRules: topology.eventRules.map((r) => ({
+        id: r.logicalId,
+        bus: r.busName,
+        targets: r.targets.map((t) =>
+          t.kind === 'sqs'
+            ? t.queueId
+            : t.kind === 'lambda'
+              ? t.functionId
+              : t.kind === 'logs'
+                ? `log group ${t.logGroupName}`
+                : `webhook ${t.destinationId}`,
+        ),
       })),
       alarms: [
         ...options.alarms.evaluated.map((a) => ({
