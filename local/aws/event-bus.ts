@@ -158,8 +158,14 @@ export class LocalEventBus {
 
   /** Closes the endpoint and waits (up to `timeoutMs`) for deliveries in flight. */
   async stop(timeoutMs = 5000): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server?.closeAllConnections();
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      // Keep-alive connections of the functions' SDK clients would hold close() open.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    }
     await this.options.delivery.stop(timeoutMs);
   }
 
