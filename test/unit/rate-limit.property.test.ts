@@ -9,13 +9,17 @@ import { DynamoRateLimiter, gcraAdmit } from '../../lambda/shared/consumer/rate-
 // the runs' slots never exceed the limit in any window. (On DynamoDB itself:
 // test/local/rate-limit.dynamodb.test.ts.)
 
-/** The most of `times` within any window of `windowMs` (a window [a, a + W)). */
+/**
+ * The most of `times` within any window of `windowMs` (a window [a, a + W)). Slots are sums of
+ * `1000 / perSecond` in floating point: two a whole window apart may differ by W less a rounding
+ * error (nanoseconds), which does not make them one window.
+ */
 function mostInWindow(times: readonly number[], windowMs: number): number {
   const sorted = [...times].sort((a, b) => a - b);
   let most = 0;
   let start = 0;
   for (let end = 0; end < sorted.length; end++) {
-    while (sorted[end]! - sorted[start]! >= windowMs) start++;
+    while (sorted[end]! - sorted[start]! >= windowMs - 1e-6) start++;
     most = Math.max(most, end - start + 1);
   }
   return most;
@@ -183,5 +187,23 @@ describe('shared bucket under concurrency (properties)', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('shared bucket: one take at a time per sandbox', () => {
+  it("refuses a batch's other records without a request once it has seen the bucket booked", async () => {
+    // Prepare: one sandbox, 10/s, burst 1; its batch of 10 records asks at once.
+    const bucket = memoryBucket(() => 1);
+    const limiter = new DynamoRateLimiter(bucket.db, 'status', 'lane', { perSecond: 10, burst: 1 });
+    const t = new Date(1_000_000);
+
+    // Act
+    const answers = await Promise.all(Array.from({ length: 10 }, () => limiter.take(t)));
+
+    // Assess: one admitted (one write); the nine others are refused from the bucket's time that
+    // write returned, without a request (taking together, each would spend two writes and a read).
+    expect(answers.map((a) => a.admitted)).toEqual([true, ...Array<boolean>(9).fill(false)]);
+    expect(answers.slice(1).map((a) => a.waitMs)).toEqual(Array<number>(9).fill(100));
+    expect(bucket.requests()).toBe(1);
   });
 });
