@@ -22,6 +22,8 @@ import {
   type CostEstimate,
   type CostInputs,
   type Prices,
+  type RateLimitExtras,
+  rateLimitExtras,
   type RequestsPerMessage,
   validateInputs,
 } from './model';
@@ -169,8 +171,32 @@ export function formatLanes(e: CostEstimate): string {
   ].join('\n');
 }
 
+/**
+ * What rate limits and deferrals add (issue 22): per million admitted runs of a rate-limited lane
+ * and per million deferrals, with the counts measured by bench/rate-limit.ts. Not in the totals.
+ */
+export function formatRateLimit(x: RateLimitExtras): string {
+  const run = (k: 'low' | 'high', what: string) => {
+    const r = x.perRun[k];
+    return (
+      `  ${what}: ${r.bucketWriteUnits} write + ${r.bucketReadUnits} read units on its bucket row and ` +
+      `${r.deferrals} deferral(s) per admitted run: ${usd(r.usdPerMillion)} USD per million runs`
+    );
+  };
+  const lanes = Object.entries(x.rateLimitedLanes);
+  return [
+    `rate limits and deferrals (${x.source}; not in the totals above: how often records wait depends on the traffic against the limit):`,
+    run('low', 'a rate-limited lane sized to its limit (records in flight <= perSecond x 1 s)'),
+    run('high', 'one with 6x more records in flight than tokens per second'),
+    `  each deferral (RetryLaterError, a notBefore not due, no token): 1 status write, 1 ChangeMessageVisibility, ` +
+      `its redelivery (a share of a ReceiveMessage): ${usd(x.perDeferralUsdPerMillion.standard)} USD per million ` +
+      `(FIFO ${usd(x.perDeferralUsdPerMillion.fifo)})`,
+    `  lanes of this template with a rate limit: ${lanes.length ? lanes.map(([l, r]) => `${l} (${r.perSecond}/s, burst ${r.burst})`).join(', ') : 'none'}`,
+  ].join('\n');
+}
+
 /** The estimate as a text table, then the per-lane breakdown. */
-export function formatTable(stage: string, e: CostEstimate): string {
+export function formatTable(stage: string, e: CostEstimate, rateLimit?: RateLimitExtras): string {
   const rows = e.lines.map((l) => [l.service, l.item, `${qty(l.quantity)} ${l.unit}`, usd(l.usd)]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), 8));
   const pad = (r: string[]) =>
@@ -192,6 +218,7 @@ export function formatTable(stage: string, e: CostEstimate): string {
       `the traffic adds ${usd(e.totalUsd - e.idleUsd)} USD`,
     '',
     formatLanes(e),
+    ...(rateLimit ? ['', formatRateLimit(rateLimit)] : []),
   ].join('\n');
 }
 
@@ -257,7 +284,12 @@ export function main(argv: readonly string[]): number {
     const { prices, requests } = loadCostData();
     const template = templatePath ? readJson<CfnTemplate>(templatePath) : synthTemplate(stage);
     const estimate = estimateMonthlyCost(template, inputs, requests, prices);
-    console.log(json ? JSON.stringify({ stage, ...estimate }, null, 2) : formatTable(stage, estimate));
+    const rateLimit = requests.rateLimit && rateLimitExtras(template, requests.rateLimit, prices);
+    console.log(
+      json
+        ? JSON.stringify({ stage, ...estimate, ...(rateLimit ? { rateLimit } : {}) }, null, 2)
+        : formatTable(stage, estimate, rateLimit),
+    );
     return 0;
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;

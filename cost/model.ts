@@ -110,6 +110,8 @@ export interface RequestsPerMessage {
   };
   readonly idlePolling: { readonly pollersPerMapping: number; readonly waitTimeSeconds: number };
   readonly customMetrics: CustomMetrics;
+  /** A lane's rate limit and deferrals (issue 22); absent from files before them. */
+  readonly rateLimit?: RateLimitCounts;
 }
 
 /** A scenario of {@link RequestsPerMessage} (`happyBatch`, `permanent`, …). */
@@ -1039,4 +1041,105 @@ export function customMetricMonths(
     for (const messages of messagesOf.values()) if (messages > 0) total += billed(1, messages, calls);
   }
   return total;
+}
+
+/**
+ * What a lane's rate limit and a deferral cost besides a message's scenario (issue 22), as
+ * measured by bench/rate-limit.ts (`npm run bench:rate-limit`).
+ */
+export interface RateLimitCounts {
+  readonly $comment?: string;
+  readonly source: string;
+  /**
+   * Requests on a rate-limited lane's bucket row per admitted run (conditional `UpdateItem`s are
+   * write units, consistent `GetItem`s read units), from a lane sized to its limit (`low`) to one
+   * with many more records in flight than tokens (`high`).
+   */
+  readonly bucketPerRun: {
+    readonly low: { readonly writeUnits: number; readonly readUnits: number };
+    readonly high: { readonly writeUnits: number; readonly readUnits: number };
+  };
+  /** Deferrals per admitted run from no token, same two cases. */
+  readonly deferralsPerRun: { readonly low: number; readonly high: number };
+  /**
+   * One deferral (a handler's `RetryLaterError`, a `notBefore` not due, a record without a
+   * token): its `deferred` status write, its `ChangeMessageVisibility`, and its redelivery (a
+   * share of a `ReceiveMessage`, up to `measuredWith.batchSize` records per receive).
+   */
+  readonly perDeferral: {
+    readonly dynamodb: { readonly writeUnits: number };
+    readonly sqs: Readonly<Record<string, number>>;
+  };
+}
+
+/** What {@link rateLimitExtras} finds. */
+export interface RateLimitExtras {
+  readonly source: string;
+  /** USD per million deferrals of a standard / FIFO queue's record. */
+  readonly perDeferralUsdPerMillion: { readonly standard: number; readonly fifo: number };
+  /** Extra requests and USD per million admitted runs of a rate-limited (standard) lane. */
+  readonly perRun: Readonly<
+    Record<
+      'low' | 'high',
+      {
+        readonly bucketWriteUnits: number;
+        readonly bucketReadUnits: number;
+        readonly deferrals: number;
+        readonly usdPerMillion: number;
+      }
+    >
+  >;
+  /** The template's lanes with a rate limit (their consumer's `RATE_LIMIT`), by lane. */
+  readonly rateLimitedLanes: Readonly<Record<string, { readonly perSecond: number; readonly burst: number }>>;
+}
+
+/**
+ * The extra cost of rate limits and deferrals per million runs or deferrals, from the measured
+ * counts and the prices; and which lanes of the template have a rate limit. Not in the monthly
+ * totals: how often a lane's records wait depends on its traffic against its limit, which the
+ * traffic inputs do not model.
+ */
+export function rateLimitExtras(
+  template: CfnTemplate,
+  counts: RateLimitCounts,
+  prices: Prices,
+): RateLimitExtras {
+  const deferralUsd = (fifo: boolean) =>
+    counts.perDeferral.dynamodb.writeUnits * prices.dynamodb.writeRequestUnitPerMillion +
+    Object.values(counts.perDeferral.sqs).reduce((a, n) => a + n, 0) *
+      (fifo ? prices.sqs.fifoRequestPerMillion : prices.sqs.standardRequestPerMillion);
+  const perRun = (k: 'low' | 'high') => {
+    const b = counts.bucketPerRun[k];
+    const deferrals = counts.deferralsPerRun[k];
+    return {
+      bucketWriteUnits: b.writeUnits,
+      bucketReadUnits: b.readUnits,
+      deferrals,
+      usdPerMillion:
+        b.writeUnits * prices.dynamodb.writeRequestUnitPerMillion +
+        b.readUnits * prices.dynamodb.readRequestUnitPerMillion +
+        deferrals * deferralUsd(false),
+    };
+  };
+  const rateLimitedLanes: Record<string, { perSecond: number; burst: number }> = {};
+  for (const r of Object.values(template.Resources)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const vars = (r.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>;
+    const raw = vars[consumerVariables.rateLimit.name];
+    const lane = vars[consumerVariables.lane.name];
+    if (typeof raw !== 'string' || typeof lane !== 'string' || raw === 'null') continue;
+    try {
+      const limit = JSON.parse(raw) as { perSecond?: unknown; burst?: unknown };
+      if (typeof limit.perSecond === 'number' && typeof limit.burst === 'number')
+        rateLimitedLanes[lane] = { perSecond: limit.perSecond, burst: limit.burst };
+    } catch {
+      // Not a literal (a token): the lane is not listed.
+    }
+  }
+  return {
+    source: counts.source,
+    perDeferralUsdPerMillion: { standard: deferralUsd(false), fifo: deferralUsd(true) },
+    perRun: { low: perRun('low'), high: perRun('high') },
+    rateLimitedLanes,
+  };
 }
