@@ -29,7 +29,8 @@ describe('authentication: iam (the default of dev, staging and prod)', () => {
       const t = synthStage(stage);
       const methods = Object.values(t.findResources('AWS::ApiGateway::Method'));
 
-      expect(methods.length).toBe(3);
+      // ANY on /v1/messages, /v1/messages/batch, /v1/messages/{id} and /v1/messages/{id}/result
+      expect(methods.length).toBe(4);
       for (const m of methods) {
         expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
         expect(m.Properties.ApiKeyRequired).toBeUndefined();

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadStageConfig, STAGE_NAMES } from '../../app/stages';
 import { synthConfig, synthStage } from '../helpers/synth';
 
-const FUNCTION_SERVICES = ['consumer', 'dlq-sweeper', 'fifo-consumer', 'producer'];
+const FUNCTION_SERVICES = ['completion-relay', 'consumer', 'dlq-sweeper', 'fifo-consumer', 'producer'];
 
 /** The log group each pipeline function writes to (its LoggingConfig), by service name. */
 function functionLogGroups(stage: (typeof STAGE_NAMES)[number]) {

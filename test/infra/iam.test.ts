@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadStageConfig } from '../../app/stages';
 import { STAGE_NAMES } from '../../app/stages';
 import { synthStage } from '../helpers/synth';
+import type { StageConfig } from '../../lib/config/types';
 import {
   type CfnTemplate,
   formatRoleTables,
@@ -23,6 +24,12 @@ import {
 
 const BUCKET = '<FailureArchiveBucket.Arn>';
 const RECORDS = `${BUCKET}/failed/*`;
+const RESULT_BUCKET = '<ResultBucket.Arn>';
+/** Results too large for a status row: `results/<envelope id>.json` (lambda/shared/jobs/result.ts). */
+const RESULTS = `${RESULT_BUCKET}/results/*`;
+/** The completion events' bus and the queue of stream batches the relay could not publish. */
+const BUS = '<CompletionEventsBusF19C6D83.Arn>';
+const OUTBOX_FAILURES = '<CompletionEventsOutboxFailures8D3C7F6C.Arn>';
 const TABLE = '<StatusTable.Arn>';
 const ARCHIVE_KEY = '<FailureArchiveKey.Arn>';
 /** A writer's use of the archive key: encrypt through S3 only, never decrypt. */
@@ -45,7 +52,13 @@ const CONSUME = [
 
 /** The X-Ray writes active tracing adds to each function's role (stages with `tracing`). */
 const TRACING = allow(['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], ['*']);
-const TRACED_FUNCTIONS = new Set(['producer', 'consumer', 'fifo-consumer', 'dlq-sweeper']);
+const TRACED_FUNCTIONS = new Set([
+  'producer',
+  'consumer',
+  'fifo-consumer',
+  'dlq-sweeper',
+  'completion-relay',
+]);
 
 /**
  * A pipeline function's writes to its own log group (the one its LoggingConfig names), and no
@@ -93,9 +106,11 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
   // on the status table: claims Idempotency-Key records (PutItem, key# rows only: it cannot overwrite
   // a status row), reads them on a conflict and status rows for GET (GetItem), completes/releases keys
   // and writes `accepted` (UpdateItem). No delete, no scan. Consumers and sweeper: msg# rows only.
+  // Reads results kept in S3 for GET /v1/messages/{id}/result (GetObject under results/ only).
   producer: {
     managed: [],
     permissions: [
+      ...allow(['s3:GetObject'], [RESULTS]),
       ...allow(['dynamodb:PutItem'], [TABLE], ROWS('key#')),
       ...allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [TABLE], ROWS('msg#', 'key#')),
       ...allow(['sqs:SendMessage'], ['<FifoQueue.Arn>', '<StandardQueue.Arn>']),
@@ -105,7 +120,8 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
   // DLQ; archive records under failed/ (written, replaced, and a final attempt's provisional one removed).
   // Status table: UpdateItem only for writes (transitions with Powertools idempotency's records on
   // the same row, lone-run markers); GetItem on a conflict or for a marker; BatchGetItem for the
-  // rows of unknown redeliveries (crash isolation).
+  // rows of unknown redeliveries (crash isolation). Results too large for the row: PutObject under
+  // results/ only. Follow-up jobs (ctx.enqueue): SendMessage on every lane's queue, no DLQ but its own.
   consumer: {
     managed: [],
     permissions: [
@@ -114,6 +130,8 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
       ...allow(CONSUME, ['<StandardQueue.Arn>']),
       ...allow(['sqs:SendMessage'], ['<StandardDlq.Arn>']),
       ...allow(['s3:DeleteObject', 's3:PutObject'], [RECORDS]),
+      ...allow(['s3:PutObject'], [RESULTS]),
+      ...allow(['sqs:SendMessage'], ['<FifoQueue.Arn>', '<StandardQueue.Arn>']),
     ],
   },
   'fifo-consumer': {
@@ -124,6 +142,23 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
       ...allow(CONSUME, ['<FifoQueue.Arn>']),
       ...allow(['sqs:SendMessage'], ['<FifoDlq.Arn>']),
       ...allow(['s3:DeleteObject', 's3:PutObject'], [RECORDS]),
+      ...allow(['s3:PutObject'], [RESULTS]),
+      ...allow(['sqs:SendMessage'], ['<FifoQueue.Arn>', '<StandardQueue.Arn>']),
+    ],
+  },
+  // The stream mapping reads the status table's stream (ListStreams supports no resource type);
+  // the relay publishes on the stage's bus only; the mapping describes a batch given up on the
+  // outbox failure queue (SendMessage only). No table, no other bus.
+  'completion-relay': {
+    managed: [],
+    permissions: [
+      ...allow(
+        ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        ['<StatusTable.StreamArn>'],
+      ),
+      ...allow(['dynamodb:ListStreams'], ['*']),
+      ...allow(['events:PutEvents'], [BUS]),
+      ...allow(['sqs:SendMessage'], [OUTBOX_FAILURES]),
     ],
   },
   // Reads and releases DLQ messages (never deletes them); HeadObject (s3:GetObject) + conditional put
@@ -141,18 +176,27 @@ const EXPECTED_ROLES: Record<string, { managed: string[]; permissions: string[] 
   },
   // No 'apigateway account logging' role: the account-wide API Gateway CloudWatch role lives in the
   // EventPipeline-account stack (test/infra/account-stack.test.ts), not in any stage.
-  // CDK's autoDeleteObjects provider (stages that do not retain the archive): it empties the bucket
-  // when the stack is deleted. Its rights come from the bucket policy, not from an identity policy.
+  // CDK's autoDeleteObjects provider (stages that retain neither the archive nor the status rows):
+  // it empties the buckets when the stack is deleted. Its rights come from the bucket policies, not
+  // from an identity policy. Stages that retain one bucket only: see {@link autoDeleted}.
   [AUTO_DELETE_PROVIDER]: {
     managed: [LAMBDA_BASIC],
-    permissions: allow(
-      ['s3:DeleteObject*', 's3:GetBucket*', 's3:List*', 's3:PutBucketPolicy'],
-      [BUCKET, `${BUCKET}/*`],
-      '',
-      'AWS::S3::BucketPolicy',
+    permissions: [BUCKET, RESULT_BUCKET].flatMap((b) =>
+      allow(
+        ['s3:DeleteObject*', 's3:GetBucket*', 's3:List*', 's3:PutBucketPolicy'],
+        [b, `${b}/*`],
+        '',
+        'AWS::S3::BucketPolicy',
+      ),
     ),
   },
 };
+
+/** The buckets CDK's autoDeleteObjects provider empties on a stage: those it does not retain. */
+const autoDeleted = (config: StageConfig): string[] => [
+  ...(config.retainArchive ? [] : [BUCKET]),
+  ...(config.status.retain ? [] : [RESULT_BUCKET]),
+];
 
 /** A justified wildcard: which policy may grant it, to whom, and why. */
 interface AllowedWildcard {
@@ -166,6 +210,7 @@ interface AllowedWildcard {
 const ACCOUNT_ROOT = '{"AWS":"arn:<AWS::Partition>:iam::<AWS::AccountId>:root"}';
 const CLOUDWATCH = '{"Service":"cloudwatch.amazonaws.com"}';
 const PIPELINE_WRITERS = /^(Consumer|FifoConsumer|DlqSweeper)(Handler)?RoleDefaultPolicy[0-9A-F]{8}$/;
+const RESULT_WRITERS = /^(Consumer|FifoConsumer)HandlerRoleDefaultPolicy[0-9A-F]{8}$/;
 
 const ALLOWED_WILDCARDS: readonly AllowedWildcard[] = [
   {
@@ -174,6 +219,27 @@ const ALLOWED_WILDCARDS: readonly AllowedWildcard[] = [
     value: '*',
     principal: '',
     why: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource types, so X-Ray accepts only "*" for them; they carry no data access.',
+  },
+  {
+    source: /^CompletionEventsRelayRoleDefaultPolicy[0-9A-F]{8}$/,
+    kind: 'resource',
+    value: '*',
+    principal: '',
+    why: "dynamodb:ListStreams, which the relay's stream mapping calls, supports no resource type (it lists stream ARNs, no data); with tracing the two X-Ray writes share the statement. The stream reads are on the status table's stream only.",
+  },
+  {
+    source: RESULT_WRITERS,
+    kind: 'resource',
+    value: RESULTS,
+    principal: '',
+    why: 'Result keys are results/<envelope id>.json, one per message, unknown until a job returns a large result; consumers may PutObject under results/ of the one result bucket only.',
+  },
+  {
+    source: /^IngestProducerRoleDefaultPolicy[0-9A-F]{8}$/,
+    kind: 'resource',
+    value: RESULTS,
+    principal: '',
+    why: 'GET /v1/messages/{id}/result reads results/<envelope id>.json for the caller who owns the message; the producer may GetObject under results/ of the one result bucket only.',
   },
   {
     source: PIPELINE_WRITERS,
@@ -224,20 +290,27 @@ const ALLOWED_WILDCARDS: readonly AllowedWildcard[] = [
     principal: CLOUDWATCH,
     why: 'The documented grant CloudWatch needs to publish to an encrypted SNS topic (GenerateDataKey and its variants, plus Decrypt).',
   },
-  ...['s3:DeleteObject*', 's3:GetBucket*', 's3:List*'].map((value): AllowedWildcard => ({
-    source: /^FailureArchiveBucketPolicy[0-9A-F]{8}$/,
-    kind: 'action',
-    value,
-    principal: PROVIDER_ROLE,
-    why: 'CDK autoDeleteObjects (non-retained stages): its provider role lists and deletes every object version when the stack is deleted.',
-  })),
-  {
-    source: /^FailureArchiveBucketPolicy[0-9A-F]{8}$/,
-    kind: 'resource',
-    value: `${BUCKET}/*`,
-    principal: PROVIDER_ROLE,
-    why: 'CDK autoDeleteObjects must reach every object of the bucket it empties, and only its provider role is granted this.',
-  },
+  ...(
+    [
+      [/^FailureArchiveBucketPolicy[0-9A-F]{8}$/, BUCKET],
+      [/^ResultsBucketPolicy[0-9A-F]{8}$/, RESULT_BUCKET],
+    ] as const
+  ).flatMap(([source, bucket]): AllowedWildcard[] => [
+    ...['s3:DeleteObject*', 's3:GetBucket*', 's3:List*'].map((value): AllowedWildcard => ({
+      source,
+      kind: 'action',
+      value,
+      principal: PROVIDER_ROLE,
+      why: 'CDK autoDeleteObjects (non-retained stages): its provider role lists and deletes every object version when the stack is deleted.',
+    })),
+    {
+      source,
+      kind: 'resource',
+      value: `${bucket}/*`,
+      principal: PROVIDER_ROLE,
+      why: 'CDK autoDeleteObjects must reach every object of the bucket it empties, and only its provider role is granted this.',
+    },
+  ]),
 ];
 
 const isAllowed = (f: WildcardFinding, a: AllowedWildcard) =>
@@ -294,17 +367,25 @@ const allowancesUsedBy = (template: CfnTemplate): AllowedWildcard[] => {
   return ALLOWED_WILDCARDS.filter((a) => findings.some((f) => isAllowed(f, a)));
 };
 
-/** Exactly how each stage encrypts its archive bucket (its own KMS key) and alarm topic (its own key). */
-const BUCKET_ENCRYPTION = {
-  ServerSideEncryptionConfiguration: [
-    {
-      BucketKeyEnabled: true,
-      ServerSideEncryptionByDefault: {
-        SSEAlgorithm: 'aws:kms',
-        KMSMasterKeyID: { 'Fn::GetAtt': ['FailureArchiveKey', 'Arn'] },
+/**
+ * Exactly how each stage encrypts its buckets: the archive with its own KMS key (readers limited
+ * by the key), results with S3-managed keys (the producer must read them; the alarm topic has its own key).
+ */
+const BUCKET_ENCRYPTION: Record<string, unknown> = {
+  FailureArchiveBucket: {
+    ServerSideEncryptionConfiguration: [
+      {
+        BucketKeyEnabled: true,
+        ServerSideEncryptionByDefault: {
+          SSEAlgorithm: 'aws:kms',
+          KMSMasterKeyID: { 'Fn::GetAtt': ['FailureArchiveKey', 'Arn'] },
+        },
       },
-    },
-  ],
+    ],
+  },
+  ResultBucket: {
+    ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+  },
 };
 const TOPIC_KEY = { 'Fn::GetAtt': [expect.stringMatching(/^MonitoringTopicKey[0-9A-F]{8}$/), 'Arn'] };
 
@@ -319,7 +400,7 @@ describe.each(STAGE_NAMES)('least privilege on stage %s', (stage) => {
 
   it('holds only known roles, each owned by a function or an AWS/CDK service', () => {
     const expectedOwners = Object.keys(EXPECTED_ROLES).filter(
-      (o) => o !== AUTO_DELETE_PROVIDER || !config.retainArchive,
+      (o) => o !== AUTO_DELETE_PROVIDER || autoDeleted(config).length > 0,
     );
     expect(tables.map((t) => t.owner).sort()).toEqual(expectedOwners.sort());
     expect(resourcesOf(template, 'AWS::IAM::User')).toEqual([]);
@@ -329,17 +410,21 @@ describe.each(STAGE_NAMES)('least privilege on stage %s', (stage) => {
 
   it.each(Object.keys(EXPECTED_ROLES))('grants %s exactly what its code calls', (owner) => {
     const table = tables.find((t) => t.owner === owner);
-    if (owner === AUTO_DELETE_PROVIDER && config.retainArchive) {
-      expect(table, 'a retained archive is never emptied').toBeUndefined();
+    if (owner === AUTO_DELETE_PROVIDER && autoDeleted(config).length === 0) {
+      expect(table, 'retained buckets are never emptied').toBeUndefined();
       return;
     }
     expect(table, `role of ${owner}\n${formatRoleTables(tables)}`).toBeDefined();
     expect(table!.unsupported).toEqual([]);
     expect(table!.managedPolicies).toEqual(EXPECTED_ROLES[owner].managed);
     const tracing = config.tracing && TRACED_FUNCTIONS.has(owner) ? TRACING : [];
-    expect(table!.permissions).toEqual(
-      [...EXPECTED_ROLES[owner].permissions, ...tracing, ...ownLogs(template, owner)].sort(),
-    );
+    const expected =
+      owner === AUTO_DELETE_PROVIDER
+        ? EXPECTED_ROLES[owner].permissions.filter((l) =>
+            autoDeleted(config).some((b) => l.includes(`on ${b}`)),
+          )
+        : EXPECTED_ROLES[owner].permissions;
+    expect(table!.permissions).toEqual([...expected, ...tracing, ...ownLogs(template, owner)].sort());
   });
 
   it('grants no wildcard action, resource or principal that is not justified', () => {
@@ -350,7 +435,8 @@ describe.each(STAGE_NAMES)('least privilege on stage %s', (stage) => {
 
   it('encrypts every queue and denies it to non-TLS callers', () => {
     const queues = resourcesOf(template, 'AWS::SQS::Queue');
-    expect(queues).toHaveLength(4);
+    // Two lanes' queues and DLQs, and the completion events' outbox failure queue.
+    expect(queues).toHaveLength(5);
     for (const [id, q] of queues) {
       const p = q.Properties ?? {};
       expect(p.SqsManagedSseEnabled === true || p.KmsMasterKeyId !== undefined, `${id} encrypted`).toBe(true);
@@ -361,10 +447,10 @@ describe.each(STAGE_NAMES)('least privilege on stage %s', (stage) => {
 
   it('encrypts every bucket, blocks public access and denies non-TLS requests', () => {
     const buckets = resourcesOf(template, 'AWS::S3::Bucket');
-    expect(buckets).toHaveLength(1);
+    expect(buckets.map(([id]) => id).sort()).toEqual(Object.keys(BUCKET_ENCRYPTION).sort());
     for (const [id, b] of buckets) {
       const p = b.Properties ?? {};
-      expect(p.BucketEncryption, `${id} encrypted`).toEqual(BUCKET_ENCRYPTION);
+      expect(p.BucketEncryption, `${id} encrypted`).toEqual(BUCKET_ENCRYPTION[id]);
       expect(p.PublicAccessBlockConfiguration, id).toEqual({
         BlockPublicAcls: true,
         BlockPublicPolicy: true,

@@ -134,9 +134,10 @@ describe('lanes of an app (test/fixtures/lanes-app, stage dev)', () => {
   });
 
   it('gives every lane its own queue, DLQ, consumer, event source mapping and DLQ alarm', () => {
-    expect(Object.keys(template.findResources('AWS::SQS::Queue'))).toHaveLength(2 * LANE_NAMES.length);
+    // Plus the completion events' outbox failure queue and the relay's mapping of the status table's stream.
+    expect(Object.keys(template.findResources('AWS::SQS::Queue'))).toHaveLength(2 * LANE_NAMES.length + 1);
     expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(
-      LANE_NAMES.length,
+      LANE_NAMES.length + 1,
     );
     const typeOf = {
       queue: 'AWS::SQS::Queue',
@@ -272,9 +273,11 @@ describe('lanes of an app (test/fixtures/lanes-app, stage dev)', () => {
     const queueArn = (id: string) => `<${id}.Arn>`;
     /**
      * What every lane's consumer needs besides its queues: status rows (msg# keys only), archive
-     * records (encrypted through S3 with the archive key), X-Ray (dev traces).
+     * records (encrypted through S3 with the archive key), results too large for a row (results/
+     * of the result bucket), follow-up jobs (`ctx.enqueue`: SendMessage on every lane's queue),
+     * X-Ray (dev traces).
      */
-    const COMMON = [
+    const COMMON = () => [
       ...allow(
         ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
         [TABLE],
@@ -286,6 +289,11 @@ describe('lanes of an app (test/fixtures/lanes-app, stage dev)', () => {
         '{"StringEquals":{"kms:ViaService":"s3.<AWS::Region>.amazonaws.com"}}',
       ),
       ...allow(['s3:DeleteObject', 's3:PutObject'], [`${BUCKET}/failed/*`]),
+      ...allow(['s3:PutObject'], ['<ResultBucket.Arn>/results/*']),
+      ...allow(
+        ['sqs:SendMessage'],
+        LANE_NAMES.map((n) => queueArn(ids[n].queue)),
+      ),
       ...allow(['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], ['*']),
     ];
     /** The writes of a lane's consumer to its own log group (the one its function logs to) only. */
@@ -322,7 +330,7 @@ describe('lanes of an app (test/fixtures/lanes-app, stage dev)', () => {
             : [];
         expect(tableOf(EXPECTED[name].service).permissions).toEqual(
           [
-            ...COMMON,
+            ...COMMON(),
             ...ownLogs(EXPECTED[name].service),
             ...allow(CONSUME, [queueArn(own.queue)]),
             ...allow(['sqs:SendMessage'], [queueArn(own.dlq)]),
@@ -332,15 +340,23 @@ describe('lanes of an app (test/fixtures/lanes-app, stage dev)', () => {
       },
     );
 
-    it.each(LANE_NAMES)("names no other lane's queue or DLQ in lane %s's consumer role", (name) => {
-      const foreign = LANE_NAMES.filter((n) => n !== name).flatMap((n) => [ids[n].queue, ids[n].dlq]);
-      const lines = tableOf(EXPECTED[name].service).permissions;
-      for (const id of foreign)
-        expect(
-          lines.filter((l) => l.includes(`<${id}`)),
-          id,
-        ).toEqual([]);
-    });
+    it.each(LANE_NAMES)(
+      "names no other lane's DLQ in lane %s's consumer role, and other lanes' queues for SendMessage only (follow-up jobs)",
+      (name) => {
+        const others = LANE_NAMES.filter((n) => n !== name);
+        const lines = tableOf(EXPECTED[name].service).permissions;
+        for (const id of others.map((n) => ids[n].dlq))
+          expect(
+            lines.filter((l) => l.includes(`<${id}`)),
+            id,
+          ).toEqual([]);
+        for (const id of others.map((n) => ids[n].queue))
+          expect(
+            lines.filter((l) => l.includes(`<${id}`)),
+            id,
+          ).toEqual(allow(['sqs:SendMessage'], [queueArn(id)]));
+      },
+    );
 
     it("gives the app's own grant to the lane it names only", () => {
       const readers = tables.filter((t) => t.permissions.some((l) => l.includes(`<${uploads}`)));

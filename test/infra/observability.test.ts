@@ -29,6 +29,18 @@ function statementsOfRole(t: Template, roleId: string): Statement[] {
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 const roleOf = (fn: Resource) => (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 
+/**
+ * Actions that, like the X-Ray writes, support no resource type, so CDK merges them into the one
+ * `Resource: "*"` statement: the relay's stream mapping lists the table's streams.
+ */
+const ALSO_ON_ANY_RESOURCE: Record<string, string[]> = { 'completion-relay': ['dynamodb:ListStreams'] };
+
+/** The lane consumers' mappings (their source is a queue's Arn), not the relay's of the status table's stream. */
+const queueMappings = (t: Template) =>
+  resources(t, 'AWS::Lambda::EventSourceMapping').filter(
+    ([, m]) => (m.Properties.EventSourceArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][1] === 'Arn',
+  );
+
 describe.each(['dev', 'staging', 'prod'] as const)('tracing on stage %s', (stage) => {
   let template: Template;
   beforeAll(() => {
@@ -37,7 +49,13 @@ describe.each(['dev', 'staging', 'prod'] as const)('tracing on stage %s', (stage
 
   it('traces every pipeline function actively', () => {
     const fns = pipelineFunctions(template);
-    expect(Object.keys(fns).sort()).toEqual(['consumer', 'dlq-sweeper', 'fifo-consumer', 'producer']);
+    expect(Object.keys(fns).sort()).toEqual([
+      'completion-relay',
+      'consumer',
+      'dlq-sweeper',
+      'fifo-consumer',
+      'producer',
+    ]);
     for (const [, fn] of Object.values(fns)) expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
   });
 
@@ -48,12 +66,18 @@ describe.each(['dev', 'staging', 'prod'] as const)('tracing on stage %s', (stage
   });
 
   it('grants each function only the two X-Ray write actions for tracing', () => {
-    for (const [, fn] of Object.values(pipelineFunctions(template))) {
+    for (const [service, [, fn]] of Object.entries(pipelineFunctions(template))) {
       const xray = statementsOfRole(template, roleOf(fn)).filter((s) =>
         actionsOf(s).some((a) => a.startsWith('xray:')),
       );
-      expect(xray).toHaveLength(1);
-      expect(actionsOf(xray[0]!).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+      expect(xray, service).toHaveLength(1);
+      expect(actionsOf(xray[0]!).sort(), service).toEqual(
+        [
+          ...(ALSO_ON_ANY_RESOURCE[service] ?? []),
+          'xray:PutTelemetryRecords',
+          'xray:PutTraceSegments',
+        ].sort(),
+      );
       expect(xray[0]!.Resource).toBe('*');
     }
   });
@@ -83,14 +107,20 @@ describe('event source mapping metrics', () => {
     template = synthStage('dev');
   });
 
-  it('enables EventCount on both mappings', () => {
-    const mappings = resources(template, 'AWS::Lambda::EventSourceMapping');
+  it('enables EventCount on both lane mappings (the third mapping is the completion relay of the status stream)', () => {
+    const mappings = queueMappings(template);
     expect(mappings).toHaveLength(2);
     for (const [, m] of mappings) expect(m.Properties.MetricsConfig).toEqual({ Metrics: ['EventCount'] });
+    const others = resources(template, 'AWS::Lambda::EventSourceMapping').filter(
+      ([id]) => !mappings.some(([q]) => q === id),
+    );
+    expect(others.map(([, m]) => m.Properties.EventSourceArn)).toEqual([
+      { 'Fn::GetAtt': ['StatusTable', 'StreamArn'] },
+    ]);
   });
 
-  it("graphs each mapping's event counts on the dashboard, by its UUID", () => {
-    const mappingIds = resources(template, 'AWS::Lambda::EventSourceMapping').map(([id]) => id);
+  it("graphs each lane mapping's event counts on the dashboard, by its UUID", () => {
+    const mappingIds = queueMappings(template).map(([id]) => id);
     const [, dashboard] = resources(template, 'AWS::CloudWatch::Dashboard')[0]!;
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
 

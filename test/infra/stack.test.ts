@@ -71,13 +71,18 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
 
   describe('queues', () => {
     it('pins the logical ids of the stateful resources', () => {
+      // The outbox failure queue (completion events) keeps CDK's id: a rename would replace it, and this fails first.
       expect(Object.keys(template.findResources('AWS::SQS::Queue')).sort()).toEqual([
+        'CompletionEventsOutboxFailures8D3C7F6C',
         'FifoDlq',
         'FifoQueue',
         'StandardDlq',
         'StandardQueue',
       ]);
-      expect(Object.keys(template.findResources('AWS::S3::Bucket'))).toEqual(['FailureArchiveBucket']);
+      expect(Object.keys(template.findResources('AWS::S3::Bucket')).sort()).toEqual([
+        'FailureArchiveBucket',
+        'ResultBucket',
+      ]);
     });
 
     it('encrypts every queue with SQS-managed keys', () => {
@@ -142,8 +147,13 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
 
     it('gives each consumed queue a visibility of at least 6 × function timeout + batching window', () => {
       const resources = template.toJSON().Resources;
-      const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+      const all = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+      // The two lanes' queues, and the completion relay's mapping of the status table's stream (no visibility).
+      const mappings = all.filter((m) => m.Properties.EventSourceArn['Fn::GetAtt'][1] === 'Arn');
       expect(mappings).toHaveLength(2);
+      expect(all.filter((m) => !mappings.includes(m)).map((m) => m.Properties.EventSourceArn)).toEqual([
+        { 'Fn::GetAtt': ['StatusTable', 'StreamArn'] },
+      ]);
       for (const m of mappings) {
         const queueId = m.Properties.EventSourceArn['Fn::GetAtt'][0] as string;
         const fn = resources[m.Properties.FunctionName.Ref];
@@ -213,8 +223,9 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
   });
 
   describe('functions', () => {
-    it('has exactly the four pipeline functions', () => {
+    it('has exactly the five pipeline functions', () => {
       expect(Object.keys(pipelineFunctions(template)).sort()).toEqual([
+        'completion-relay',
         'consumer',
         'dlq-sweeper',
         'fifo-consumer',
@@ -231,6 +242,7 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
         (c: StageConfig) => c.fifoConsumer.memoryMb,
       ],
       ['dlq-sweeper', () => 120, () => 256],
+      ['completion-relay', () => 30, () => 256],
     ] as const)(
       'runs %s on arm64 Node.js 22/24 with its timeout, logging JSON to a retained log group',
       (service, timeout, memory) => {
@@ -361,7 +373,7 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
       },
     );
 
-    it.each(['producer', 'consumer', 'fifo-consumer', 'dlq-sweeper'])(
+    it.each(['producer', 'consumer', 'fifo-consumer', 'dlq-sweeper', 'completion-relay'])(
       'alarms on errors and throttles of %s',
       (service) => {
         const [fnId] = pipelineFunctions(template)[service];
@@ -431,8 +443,8 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
 
     it('notifies the alarm topic from every alarm', () => {
       const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'));
-      // 2 DLQ depth + 2 message age + 4 × (errors + throttles) + API 5XX + archive failures
-      expect(alarms).toHaveLength(14);
+      // 2 DLQ depth + 2 message age + 5 × (errors + throttles) + API 5XX + archive failures + outbox failures
+      expect(alarms).toHaveLength(17);
       for (const [id, alarm] of alarms) {
         expect(alarm.Properties.AlarmActions, id).toContainEqual(ref(topicId));
         expect(alarm.Properties.ActionsEnabled, id).not.toBe(false);
@@ -507,14 +519,14 @@ describe.each(STAGE_NAMES)('stage %s', (stage) => {
       }
     });
 
-    it('routes ANY /v1/messages, /v1/messages/batch and /v1/messages/{id} to the producer as a Lambda proxy', () => {
+    it('routes ANY /v1/messages, /v1/messages/batch, /v1/messages/{id} and /v1/messages/{id}/result to the producer as a Lambda proxy', () => {
       const [producerId] = pipelineFunctions(template).producer;
       const paths = Object.values(template.findResources('AWS::ApiGateway::Resource')).map(
         (r) => r.Properties.PathPart,
       );
-      expect(paths.sort()).toEqual(['batch', 'messages', 'v1', '{id}']);
+      expect(paths.sort()).toEqual(['batch', 'messages', 'result', 'v1', '{id}']);
       const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-      expect(methods.map((m) => m.Properties.HttpMethod)).toEqual(['ANY', 'ANY', 'ANY']);
+      expect(methods.map((m) => m.Properties.HttpMethod)).toEqual(['ANY', 'ANY', 'ANY', 'ANY']);
       for (const m of methods) {
         expect(m.Properties.Integration.Type).toBe('AWS_PROXY');
         expect(JSON.stringify(m.Properties.Integration.Uri)).toContain(JSON.stringify(arn(producerId)));
