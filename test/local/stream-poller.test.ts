@@ -274,6 +274,30 @@ describe('DynamoDB stream event source mapping', () => {
     });
   });
 
+  it('gives up records older than MaximumRecordAgeInSeconds without invoking (RecordAgeExceeded)', async () => {
+    const stream = new TableStream({ table: 'status', streamArn: STREAM_ARN, region: 'us-east-1' });
+    const old = write(stream, 'old', 'succeeded');
+    // A record captured two minutes ago: over a 60-second maximum age.
+    Object.assign(old, { arrivedAt: Date.now() - 120_000 });
+    write(stream, 'fresh', 'succeeded');
+    const onFailure = await queue();
+    const batches: string[][] = [];
+    start(
+      spec({ maximumRecordAgeSeconds: 60, batchSize: 1 }),
+      stream,
+      host(batches, () => ok(null)),
+      onFailure,
+    );
+    const [message] = await receiveAll(onFailure, 1);
+    await until(() => batches.length === 1, 5000);
+
+    expect(batches).toEqual([['fresh']]);
+    expect(JSON.parse(message!.Body!)).toMatchObject({
+      requestContext: { condition: 'RecordAgeExceeded', approximateInvokeCount: 0 },
+      DDBStreamBatchInfo: { startSequenceNumber: old.dynamodb.SequenceNumber, batchSize: 1 },
+    });
+  });
+
   it('starts after the records already in the stream with LATEST', async () => {
     const stream = new TableStream({ table: 'status', streamArn: STREAM_ARN, region: 'us-east-1' });
     write(stream, 'old', 'succeeded');
