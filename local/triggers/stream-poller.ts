@@ -33,7 +33,11 @@ import { interpretBatchResponse } from './batch-response';
 /** Local pause before retrying a failed batch, per attempt so far. */
 export const RETRY_DELAY_MS = 100;
 
-/** Why a batch was given up (`requestContext.condition` of the invocation record). */
+/**
+ * Why a batch was given up (`requestContext.condition` of the invocation record). AWS's examples
+ * show `RetryAttemptsExhausted`; the value for a batch past MaximumRecordAgeInSeconds is not in
+ * the examples read, and local mode writes `RecordAgeExceeded` for it.
+ */
 export type DiscardCondition = 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
 
 /** Options of {@link StreamPoller}. */
