@@ -108,6 +108,8 @@ export const probeJob = defineJob({
           succeeded();
           return result();
         }
+        // After sleepMs: the other records of its batch run meanwhile.
+        if (p.sleepMs > 0) await sleep(p.sleepMs);
         ctx.logger.warn('probe crashing the runtime on request');
         process.exit(137);
     }
