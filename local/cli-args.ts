@@ -43,6 +43,8 @@ environment:
   PORT            API port on 127.0.0.1 (default 3000; 0 picks a free one)
   LOCAL_AWS_PORT  emulator port (default 4566)
   LOCAL_DYNAMODB_PORT  DynamoDB emulator port (default: a free one)
+  LOCAL_EVENTS_PORT  EventBridge (PutEvents) port (default: a free one); webhook keys come
+                  from .local/secrets.json ({ "<secret name or ARN>": "<value>" | { … } })
   LOCAL_REGION    region of every local resource (default: the stack's, else us-east-1)
   LOCAL_API_KEY   the first tenant's API key (default: a random key per tenant, printed)
   LOCAL_TENANTS   iam mode: the local IAM users, comma-separated (default tenant-a,tenant-b)

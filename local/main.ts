@@ -151,6 +151,7 @@ export async function runLocal(argv: readonly string[], appDir: string): Promise
     apiPort: port('PORT', 3000),
     awsPort: port('LOCAL_AWS_PORT', 4566),
     dynamodbPort: port('LOCAL_DYNAMODB_PORT', 0),
+    eventsPort: port('LOCAL_EVENTS_PORT', 0),
     region: process.env.LOCAL_REGION || undefined,
     apiKey: process.env.LOCAL_API_KEY || undefined,
     auth: args.auth,
