@@ -1,7 +1,9 @@
 import type { SQSRecord } from 'aws-lambda';
 
 /*
- * Lambda event filtering for SQS event source mappings, as AWS documents it:
+ * Lambda event filtering for SQS and DynamoDB stream event source mappings, and EventBridge
+ * event patterns (compileEventPattern: the same language over the event envelope), as AWS
+ * documents it:
  *
  * - "Lambda event filtering" (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html):
  *   up to five filters per event source mapping by default (a quota increase allows ten), ORed
@@ -25,6 +27,10 @@ import type { SQSRecord } from 'aws-lambda';
  *   plain-string (array) pattern, is filtered; a mismatch (non-JSON body against an object
  *   pattern, JSON body against an array pattern) drops the message; a pattern without `body`
  *   skips the check.
+ * - "Using event filtering with a DynamoDB event source"
+ *   (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html): patterns name the
+ *   stream record's own fields (`eventName`, `dynamodb.Keys…`, `dynamodb.NewImage.<attribute>.S`),
+ *   matched as they are (no data key is parsed: `dataKey: null`).
  * - `Filter.Pattern` (Lambda API reference, "Filter"): a string of at most 4096 characters.
  *
  * What this module does not reproduce: EventBridge's `wildcard`, `cidr` and `$or` (not in Lambda's
