@@ -178,6 +178,20 @@ describe('docs/API.md', () => {
     expectDocumented(API, 'with `notBefore` ten minutes ahead', scheduled, 200);
   });
 
+  it('GET of a result', async () => {
+    const done = await stage.post('/v1/messages', {
+      type: 'probe',
+      payload: { mode: 'succeed', result: { pages: 3, url: 'https://example.com/r.pdf' } },
+    });
+    await settledStatus(done.body.id);
+    expectDocumented(
+      API,
+      '/result" -H "x-api-key: $KEY"',
+      await stage.get(`/v1/messages/${done.body.id}/result`),
+      200,
+    );
+  });
+
   it('a batch with an unknown type: 207 with per-entry results', async () => {
     const answer = await stage.post('/v1/messages/batch', {
       messages: [
