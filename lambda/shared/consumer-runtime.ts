@@ -10,6 +10,7 @@ import { DynamoMarkerStore } from './consumer/culprit';
 import { PowertoolsRecordIdempotency } from './consumer/idempotency';
 import { DynamoRunStates } from './consumer/run-state';
 import { DynamoRateLimiter } from './consumer/rate-limit';
+import { DynamoQuota, rateThenQuota } from './consumer/quota';
 import { installFaultGuard } from './consumer/fault-guard';
 import type { BatchProcessing } from './consumer/processing';
 import type { JobRegistry } from './jobs/registry';
@@ -104,8 +105,16 @@ export function createConsumerHandler(
     // Written around a suspect's lone run (FIFO; `consumer/culprit.ts`); read with the rows above.
     markers: new DynamoMarkerStore(db, config.statusTable),
     // The lane's rate limit: one bucket row on the status table shared by all its consumers.
+    // With a quota per window: the rate first, then the window's counter row (`consumer/quota.ts`).
     ...(config.rateLimit
-      ? { rateLimiter: new DynamoRateLimiter(db, config.statusTable, config.lane, config.rateLimit) }
+      ? {
+          rateLimiter: config.rateLimit.quota
+            ? rateThenQuota(
+                new DynamoRateLimiter(db, config.statusTable, config.lane, config.rateLimit),
+                new DynamoQuota(db, config.statusTable, config.lane, config.rateLimit.quota),
+              )
+            : new DynamoRateLimiter(db, config.statusTable, config.lane, config.rateLimit),
+        }
       : {}),
     // Its records live on the status rows and carry the `processing`/`succeeded` transitions.
     idempotency: new PowertoolsRecordIdempotency({

@@ -65,7 +65,17 @@ export interface LaneProps {
    * record that finds no token is deferred to the next one (no attempt spent): size
    * `deferral.maxSteps` for the waits. @default no limit
    */
-  readonly rateLimit?: { readonly perSecond: number; readonly burst?: number };
+  readonly rateLimit?: {
+    readonly perSecond: number;
+    readonly burst?: number;
+    /**
+     * At most `count` runs in each window of `windowSeconds`, windows aligned to the epoch (a
+     * day's starts at 00:00 UTC): a downstream's daily quota. A record past it is deferred to the
+     * next window (`lambda/shared/consumer/quota.ts`); `windowSeconds` is at most the lane's
+     * deferral cap. @default no quota
+     */
+    readonly quota?: { readonly count: number; readonly windowSeconds: number };
+  };
 }
 
 /** A lane with every setting resolved. */
@@ -82,7 +92,11 @@ export interface ResolvedLane {
   /** The deferral cap, in seconds after a message was enqueued (`lambda/shared/consumer/deferral.ts`). */
   readonly maxDeferralSeconds: number;
   /** The lane's rate limit across its consumers; `null` for none. */
-  readonly rateLimit: { readonly perSecond: number; readonly burst: number } | null;
+  readonly rateLimit: {
+    readonly perSecond: number;
+    readonly burst: number;
+    readonly quota?: { readonly count: number; readonly windowSeconds: number };
+  } | null;
 }
 
 /** Variable names the consumer's own contract uses; a lane's `environment` may not set them. */
@@ -167,9 +181,22 @@ export function resolveLanes(
         `deferral.maxSeconds must be an integer 1–${deferralCeiling} (the queue retention less ` +
           `${DEFERRAL_RETENTION_MARGIN_SECONDS / 3600} hours, so a deferred message never expires)`,
       );
+    const quota = p.rateLimit?.quota;
     const rateLimit = p.rateLimit
-      ? { perSecond: p.rateLimit.perSecond, burst: p.rateLimit.burst ?? 1 }
+      ? { perSecond: p.rateLimit.perSecond, burst: p.rateLimit.burst ?? 1, ...(quota ? { quota } : {}) }
       : null;
+    if (
+      quota &&
+      (!Number.isInteger(quota.count) ||
+        quota.count < 1 ||
+        !Number.isInteger(quota.windowSeconds) ||
+        quota.windowSeconds < 1 ||
+        quota.windowSeconds > maxDeferralSeconds)
+    )
+      fail(
+        `rateLimit.quota needs an integer count >= 1 and an integer windowSeconds 1–${maxDeferralSeconds} ` +
+          '(the deferral cap: a record past the quota waits for the next window)',
+      );
     if (
       rateLimit &&
       (!(rateLimit.perSecond > 0) ||

@@ -1,5 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoQuota, quotaKey } from '../../lambda/shared/consumer/quota';
 import { DynamoRateLimiter, rateLimitKey } from '../../lambda/shared/consumer/rate-limit';
 import { startStatusTable, type StatusTableOnEmulator } from '../helpers/status-table';
 
@@ -131,4 +132,29 @@ describe('lane rate limit (shared token bucket)', () => {
     expect(mostInWindow(slots, 100)).toBeLessThanOrEqual(1);
     expect(slots.length).toBeGreaterThanOrEqual(limit.perSecond);
   }, 30_000);
+
+  it('a quota per window: the consumers together never pass its count in a window', async () => {
+    // Prepare: 5 runs per 60 s window; three sandboxes, each with 4 records asking at once.
+    const lane = `quota-${Date.now()}`;
+    const quota = { count: 5, windowSeconds: 60 };
+    const sandboxes = [0, 1, 2].map(() => new DynamoQuota(table.db, table.tableName, lane, quota));
+    const t = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 1_000);
+
+    // Act
+    const answers = await Promise.all(sandboxes.flatMap((q) => [0, 1, 2, 3].map(() => q.take(t))));
+
+    // Assess: exactly 5 admitted; the others wait 59 s, for the next window; the row says 5.
+    expect(answers.filter((a) => a.admitted)).toHaveLength(5);
+    expect(answers.filter((a) => !a.admitted).map((a) => a.waitMs)).toEqual(Array<number>(7).fill(59_000));
+    const index = Math.floor(t.getTime() / 60_000);
+    const row = await table.db.send(
+      new GetCommand({
+        TableName: table.tableName,
+        Key: { pk: quotaKey(lane, index) },
+        ConsistentRead: true,
+      }),
+    );
+    expect(row.Item?.used).toBe(5);
+    expect(await sandboxes[0]!.take(new Date((index + 1) * 60_000))).toEqual({ admitted: true, waitMs: 0 });
+  });
 });

@@ -43,4 +43,29 @@ describe('lane settings: deferral and rate limit', () => {
     expect(() => lane({ api: { rateLimit: { perSecond: 0 } } })).toThrow(/rateLimit/);
     expect(() => lane({ api: { rateLimit: { perSecond: 5, burst: 1.5 } } })).toThrow(/rateLimit/);
   });
+
+  it('takes a quota per window up to the deferral cap, and refuses a partial or longer one', () => {
+    const quota = { count: 10_000, windowSeconds: 86_400 };
+    expect(lane({ api: { rateLimit: { perSecond: 5, quota } } }).rateLimit).toEqual({
+      perSecond: 5,
+      burst: 1,
+      quota,
+    });
+    expect(() =>
+      lane({ api: { rateLimit: { perSecond: 5, quota: { count: 0, windowSeconds: 10 } } } }),
+    ).toThrow(
+      `Lane "api": rateLimit.quota needs an integer count >= 1 and an integer windowSeconds 1–${retention - 7200}`,
+    );
+    expect(() =>
+      lane({ api: { rateLimit: { perSecond: 5, quota: { count: 5, windowSeconds: 2.5 } } } }),
+    ).toThrow(/rateLimit.quota/);
+    expect(() =>
+      lane({
+        api: {
+          deferral: { maxSeconds: 3600 },
+          rateLimit: { perSecond: 5, quota: { count: 5, windowSeconds: 7200 } },
+        },
+      }),
+    ).toThrow(/windowSeconds 1–3600 \(the deferral cap/);
+  });
 });

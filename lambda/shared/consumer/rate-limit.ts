@@ -35,11 +35,16 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EnvValueError } from '../env-contract';
 import { STATUS_TABLE_KEYS } from '../status/keys';
+import { quotaOf, type Quota } from './quota';
 
-/** A lane's rate limit: `perSecond` runs per second, bursts of up to `burst` (at least 1). */
+/**
+ * A lane's rate limit: `perSecond` runs per second, bursts of up to `burst` (at least 1), and
+ * optionally a quota per window (`./quota.ts`).
+ */
 export interface RateLimit {
   readonly perSecond: number;
   readonly burst: number;
+  readonly quota?: Quota;
 }
 
 /**
@@ -222,14 +227,19 @@ export class DynamoRateLimiter implements RateLimiter {
 export function rateLimitOf(value: unknown): RateLimit | null {
   if (value === null) return null;
   const v = value as Partial<RateLimit> | undefined;
+  const quota = typeof v === 'object' ? quotaOf(v.quota) : undefined;
   if (
     typeof v !== 'object' ||
     typeof v.perSecond !== 'number' ||
     !(v.perSecond > 0) ||
     typeof v.burst !== 'number' ||
     !Number.isInteger(v.burst) ||
-    v.burst < 1
+    v.burst < 1 ||
+    quota === null
   )
-    throw new EnvValueError('must be null or { "perSecond": > 0, "burst": an integer >= 1 }');
-  return { perSecond: v.perSecond, burst: v.burst };
+    throw new EnvValueError(
+      'must be null or { "perSecond": > 0, "burst": an integer >= 1, "quota"?: { "count": an integer >= 1, ' +
+        '"windowSeconds": an integer >= 1 } }',
+    );
+  return { perSecond: v.perSecond, burst: v.burst, ...(quota ? { quota } : {}) };
 }
