@@ -641,12 +641,16 @@ describe('npm run cost', () => {
     const header = text.findIndex((l) => /^lane +queue +share +SQS requests/.test(l));
     expect(total).toBeGreaterThan(0);
     expect(header).toBeGreaterThan(total);
-    expect(text.slice(header + 1).map((l) => l.split(/ +/).slice(0, 3))).toEqual([
+    // The lane rows end at the blank line before what rate limits and deferrals add (issue 22).
+    const end = text.indexOf('', header);
+    expect(end).toBeGreaterThan(header);
+    expect(text.slice(header + 1, end).map((l) => l.split(/ +/).slice(0, 3))).toEqual([
       ['standard', 'standard', '0.7'],
       ['fifo', 'FIFO', '0.1'],
       ['mail', 'standard', '0.2'],
       ['ledger', 'FIFO', '0'],
     ]);
+    expect(text[end + 1]).toMatch(/^rate limits and deferrals \(/);
   });
 
   it('exits 2 with one stderr line when lane shares do not fit the template', () => {
