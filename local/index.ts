@@ -5,7 +5,7 @@ import { DEFAULT_LOCAL_TENANTS, LocalAuth, type AuthMode, type LocalAuthInfo } f
 import { issuerSettingsOf, LocalIssuer, type LocalTokenOptions } from './apigateway/local-issuer';
 import { startApiServer, type ApiServer } from './apigateway/server';
 import { createTable, startDynamo, streamSpecOf, tableNotReproduced } from './aws/dynamodb';
-import { LocalEventBus } from './aws/event-bus';
+import { LocalEventBus, type RecordedEvent } from './aws/event-bus';
 import { LOCAL_SECRETS_FILE, LocalSecrets } from './aws/secrets';
 import {
   createBucket,
@@ -28,7 +28,7 @@ import { analyzeLanes } from './template/lanes';
 import { readStageTemplate } from './template/reader';
 import { DEFAULT_LOCAL_REGION, localPseudoParameters, Resolver } from './template/resolver';
 import { analyzeTemplate } from './template/topology';
-import { EventDelivery, type DeliveryOutcome, type LoggedEvent } from './triggers/event-delivery';
+import { EventDelivery, type DeliveryOutcome } from './triggers/event-delivery';
 import { SqsPoller } from './triggers/poller';
 import { StreamPoller } from './triggers/stream-poller';
 import { Scheduler, type ScheduleRun } from './triggers/schedules';
@@ -205,10 +205,12 @@ export interface LocalHandle {
   /** Current alarm states (also `GET /_local/alarms`). */
   alarms(): AlarmStatus[];
   /**
-   * Events the rules delivered to log group targets, oldest first; `id` keeps those of one
-   * envelope id (or EventBridge event id). Also `GET /_local/events?id=`.
+   * The events log: every event the stage's buses accepted (PutEvents), oldest first, with its
+   * bus, the time it was accepted, its EventBridge envelope and the log group targets it reached;
+   * `id` keeps those of one envelope id (or EventBridge event id), `limit` the newest ones.
+   * Also `GET /_local/events?id=&limit=`.
    */
-  events(filter?: { readonly id?: string; readonly limit?: number }): readonly LoggedEvent[];
+  events(filter?: { readonly id?: string; readonly limit?: number }): readonly RecordedEvent[];
   /** How each EventBridge target delivery ended so far (delivered, dead-lettered, dropped). */
   eventDeliveries(): readonly DeliveryOutcome[];
   /**

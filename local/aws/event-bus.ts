@@ -16,8 +16,9 @@ import type { DeliveryOutcome, EventDelivery, EventEnvelope, LoggedEvent } from 
  * ("PutEvents", EventBridge API reference): 1–10 entries, 256 KB in all; per entry an `EventId`,
  * or `ErrorCode`/`ErrorMessage` for an entry that cannot be accepted (a missing Source,
  * DetailType or Detail, a Detail that is not a JSON object), counted in `FailedEntryCount`; an
- * unknown bus is a ResourceNotFoundException. Events delivered to log group targets are kept in
- * memory (the newest `logCapacity`): the local "events log" (`GET /_local/events`).
+ * unknown bus is a ResourceNotFoundException. Every event a bus accepts is kept in memory (the
+ * newest `logCapacity`) with its bus, the time it was accepted and the log groups it was delivered
+ * to: the local "events log" (`GET /_local/events`, the handle's `events()`).
  */
 
 /** PutEvents' limits: entries per call and total size. */
@@ -49,6 +50,21 @@ export class EventBusError extends Error {
   }
 }
 
+/** One event a bus accepted: an entry of the local events log. */
+export interface RecordedEvent {
+  /** The bus's name. */
+  readonly bus: string;
+  /** Epoch ms when PutEvents accepted it. */
+  readonly timestamp: number;
+  /** The EventBridge envelope, as rules and targets receive it. */
+  readonly event: EventEnvelope;
+  /** Log group targets it has been delivered to so far (names; empty when none). */
+  readonly logGroups: readonly string[];
+}
+
+/** An events log entry as the bus keeps it (its log groups grow as deliveries happen). */
+type KeptEvent = Omit<RecordedEvent, 'logGroups'> & { readonly logGroups: string[] };
+
 /** Options of {@link LocalEventBus}. */
 export interface LocalEventBusOptions {
   readonly buses: readonly EventBusSpec[];
@@ -64,7 +80,8 @@ export interface LocalEventBusOptions {
 /** The local event buses, their rules, and the PutEvents endpoint. */
 export class LocalEventBus {
   private server?: Server;
-  private readonly logged: LoggedEvent[] = [];
+  private readonly logged: KeptEvent[] = [];
+  private readonly byEventId = new Map<string, KeptEvent>();
   private readonly outcomes: DeliveryOutcome[] = [];
   private readonly listeners = new Set<(o: DeliveryOutcome) => void>();
   private endpointUrl?: string;
@@ -95,26 +112,25 @@ export class LocalEventBus {
     return this.endpointUrl;
   }
 
-  /** Keeps an event delivered to a log group (the delivery's `onLogged`). */
+  /** Notes that an event was delivered to a log group (the delivery's `onLogged`). */
   log(entry: LoggedEvent): void {
-    this.logged.push(entry);
-    const max = this.options.logCapacity ?? 10_000;
-    if (this.logged.length > max) this.logged.splice(0, this.logged.length - max);
+    const recorded = this.byEventId.get(entry.event.id);
+    if (recorded) recorded.logGroups.push(entry.logGroupName);
   }
 
   /**
-   * Events delivered to log groups, oldest first: all, or those whose EventBridge id or whose
-   * detail's `id`, `envelopeId` or `messageId` is `id`.
+   * Events the buses accepted, oldest first: all, or those whose EventBridge id or whose detail's
+   * `id`, `envelopeId` or `messageId` is `id`; the newest `limit` of them.
    */
-  events(filter: { readonly id?: string; readonly limit?: number } = {}): readonly LoggedEvent[] {
+  events(filter: { readonly id?: string; readonly limit?: number } = {}): readonly RecordedEvent[] {
     const { id, limit } = filter;
-    const matches = (e: LoggedEvent) => {
+    const matches = (e: RecordedEvent) => {
       if (id === undefined) return true;
       if (e.event.id === id) return true;
       const d = e.event.detail as Record<string, unknown> | null;
       return !!d && typeof d === 'object' && [d.id, d.envelopeId, d.messageId].includes(id);
     };
-    const out = this.logged.filter(matches);
+    const out = this.logged.filter(matches).map((e) => ({ ...e, logGroups: [...e.logGroups] }));
     return limit === undefined ? out : out.slice(-limit);
   }
 
@@ -208,8 +224,18 @@ export class LocalEventBus {
       resources: Array.isArray(e.Resources) ? e.Resources.map(String) : [],
       detail,
     };
+    this.record(bus, event);
     this.route(bus, event);
     return { EventId: event.id };
+  }
+
+  private record(bus: EventBusSpec, event: EventEnvelope): void {
+    const entry: KeptEvent = { bus: bus.name, timestamp: Date.now(), event, logGroups: [] };
+    this.logged.push(entry);
+    this.byEventId.set(event.id, entry);
+    const max = this.options.logCapacity ?? 10_000;
+    if (this.logged.length > max)
+      for (const old of this.logged.splice(0, this.logged.length - max)) this.byEventId.delete(old.event.id);
   }
 
   private route(bus: EventBusSpec, event: EventEnvelope): void {

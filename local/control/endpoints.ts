@@ -20,8 +20,8 @@ export interface LocalEndpoints {
    */
   messageIdsOf?(envelopeId: string): Promise<readonly string[] | undefined>;
   /**
-   * `GET /_local/events`: the events the stage's rules delivered to log group targets (the local
-   * events log), oldest first, those of `id` (an envelope id, or the EventBridge event id) only
+   * `GET /_local/events`: every event the stage's buses accepted (the local events log: bus,
+   * accepted time, EventBridge envelope, log groups reached), oldest first, those of `id` (an envelope id, or the EventBridge event id) only
    * when given, the newest `limit`. @default 404 (no event bus)
    */
   events?(filter: { readonly id?: string; readonly limit?: number }): unknown;

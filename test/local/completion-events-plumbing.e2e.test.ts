@@ -265,8 +265,9 @@ describe('local mode: status table stream → relay → bus → targets', () => 
       detail: { id: 'm-1', status: 'succeeded' },
     });
     // One event: the non-terminal write ("processing") did not pass the mapping's filter.
-    expect(local.events({ id: 'm-1' }).map((e) => [e.logGroupName, e.event.id])).toEqual([
-      ['/event-pipeline/plumbing/events', event.id],
+    await until(() => local.events({ id: 'm-1' })[0]?.logGroups.length === 1, 10_000);
+    expect(local.events({ id: 'm-1' }).map((e) => [e.bus, e.logGroups, e.event.id])).toEqual([
+      ['EventPipeline-plumbing-events', ['/event-pipeline/plumbing/events'], event.id],
     ]);
     const logged = await (await fetch(`${local.apiUrl}/_local/events?id=m-1`)).json();
     expect(logged).toHaveLength(1);

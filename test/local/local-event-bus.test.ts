@@ -129,6 +129,7 @@ async function startBus(options: {
   queues?: LocalQueue[];
   hosts?: Map<string, FunctionHost>;
   destinations?: ApiDestinationSpec[];
+  logCapacity?: number;
 }) {
   const resolver = new Resolver({ pseudo: localPseudoParameters('S'), resources: new Map() });
   const b: LocalEventBus = new LocalEventBus({
@@ -137,6 +138,7 @@ async function startBus(options: {
     region: 'us-east-1',
     accountId: '000000000000',
     logger: createLocalLogger('silent'),
+    ...(options.logCapacity === undefined ? {} : { logCapacity: options.logCapacity }),
     delivery: new EventDelivery({
       queues: new Map((options.queues ?? []).map((q) => [q.logicalId, q])),
       sqs: emulator.sqs,
@@ -270,22 +272,56 @@ describe('local EventBridge: rules and targets', () => {
     ]);
   });
 
-  it('keeps the events a log group target receives, found by envelope id', async () => {
+  it('keeps every event a bus accepts in the events log, with its bus, time and envelope, whatever the rules', async () => {
     const { bus: b, client } = await startBus({
-      rules: [rule({ source: ['event-pipeline'] }, [target({ kind: 'logs', logGroupName: '/events' })])],
+      rules: [
+        rule({ 'detail-type': ['Message Failed'] }, [target({ kind: 'logs', logGroupName: '/events' })]),
+      ],
     });
-    await client.send(
+    const before = Date.now();
+    const out = await client.send(
       new PutEventsCommand({
-        Entries: [entry('Message Succeeded', { id: 'a' }), entry('Message Failed', { id: 'b' })],
+        Entries: [
+          entry('Message Succeeded', { id: 'a' }),
+          entry('Message Failed', { id: 'b' }),
+          { ...entry('Other', { id: 'c' }), EventBusName: undefined },
+          { Source: 'event-pipeline', DetailType: 'Message Failed', EventBusName: 'pipeline' },
+        ],
       }),
     );
-    await outcomes(b, 2);
+    await outcomes(b, 1);
 
-    expect(b.events().map((e) => [e.logGroupName, e.event['detail-type']])).toEqual([
-      ['/events', 'Message Succeeded'],
-      ['/events', 'Message Failed'],
+    const ids = out.Entries!.slice(0, 3).map((e) => e.EventId);
+    const log = b.events();
+    // The refused entry (no Detail) is not an event; the others are, with or without a rule.
+    expect(log.map((e) => [e.bus, e.event.id, e.event['detail-type'], e.logGroups])).toEqual([
+      ['pipeline', ids[0], 'Message Succeeded', []],
+      ['pipeline', ids[1], 'Message Failed', ['/events']],
+      ['default', ids[2], 'Other', []],
     ]);
+    expect(log[0]!.event).toEqual({
+      version: '0',
+      id: ids[0],
+      'detail-type': 'Message Succeeded',
+      source: 'event-pipeline',
+      account: '000000000000',
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      region: 'us-east-1',
+      resources: [],
+      detail: { id: 'a' },
+    });
+    for (const e of log) expect(e.timestamp).toBeGreaterThanOrEqual(before);
     expect(b.events({ id: 'b' }).map((e) => e.event.detail)).toEqual([{ id: 'b' }]);
+    expect(b.events({ id: ids[2] }).map((e) => e.event.detail)).toEqual([{ id: 'c' }]);
+    expect(b.events({ limit: 2 }).map((e) => e.event.detail)).toEqual([{ id: 'b' }, { id: 'c' }]);
+  });
+
+  it('keeps the newest logCapacity events', async () => {
+    const { bus: b, client } = await startBus({ rules: [], logCapacity: 2 });
+    for (const id of ['a', 'b', 'c'])
+      await client.send(new PutEventsCommand({ Entries: [entry('Message Succeeded', { id })] }));
+
+    expect(b.events().map((e) => e.event.detail)).toEqual([{ id: 'b' }, { id: 'c' }]);
   });
 
   it('invokes a function target asynchronously with the event', async () => {

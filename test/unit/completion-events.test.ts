@@ -2,7 +2,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { completionEventOf } from '../../lambda/shared/events/completion';
 import { CompletionDetailV1 } from '../../lambda/shared/events/completion-schema';
 import { relayCompletions } from '../../lambda/shared/events/relay';
@@ -184,6 +184,57 @@ describe('the completion relay (stream → bus)', () => {
       Source: 'event-pipeline',
       DetailType: 'Message Succeeded',
     });
+  });
+
+  it('logs one line per published event: ids, detail type, type, lane, status, attempts, failure kind; no result, no tenant', async () => {
+    events
+      .on(PutEventsCommand)
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'a' }, { EventId: 'b' }] });
+    const d = deps();
+    const info = vi.spyOn(d.logger, 'info');
+    const failed = record(
+      '300',
+      row({ status: 'processing' }),
+      row({
+        status: 'failed',
+        owner: 'tenant-a',
+        failure: { kind: 'permanent', archiveKey: 'failed/x.json' },
+        lastError: { name: 'E', message: 'secret detail' },
+      }),
+    );
+
+    await relayCompletions({ Records: [terminal(1), failed] } as DynamoDBStreamEvent, d);
+
+    expect(info.mock.calls).toEqual([
+      [
+        'completion event published',
+        {
+          envelopeId: `${ID.slice(0, -2)}01`,
+          eventId: `${ID.slice(0, -2)}01:succeeded:2026-12-05T10:00:09.500Z`,
+          detailType: 'Message Succeeded',
+          correlationId: 'req-1',
+          type: 'report.generate',
+          lane: 'reports',
+          status: 'succeeded',
+          attempts: 2,
+          failureKind: null,
+        },
+      ],
+      [
+        'completion event published',
+        {
+          envelopeId: ID,
+          eventId: `${ID}:failed:2026-12-05T10:00:09.500Z`,
+          detailType: 'Message Failed',
+          correlationId: 'req-1',
+          type: 'report.generate',
+          lane: 'reports',
+          status: 'failed',
+          attempts: 2,
+          failureKind: 'permanent',
+        },
+      ],
+    ]);
   });
 
   it('reports the first entry the bus refused (and so everything after it) for a retry from there', async () => {

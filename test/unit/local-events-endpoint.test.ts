@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { answerLocalRequest, type LocalEndpoints } from '../../local/control/endpoints';
 import { Journal } from '../../local/control/journal';
 
-// GET /_local/events: the local events log (what the rules delivered to log group targets).
+// GET /_local/events: the local events log (every event the stage's buses accepted).
 const asked: unknown[] = [];
 const local: LocalEndpoints = {
   health: () => ({}),
@@ -10,7 +10,7 @@ const local: LocalEndpoints = {
   triggerSchedule: () => undefined,
   events: (filter) => {
     asked.push(filter);
-    return [{ logGroupName: '/events', timestamp: 1, event: { id: 'e1' } }];
+    return [{ bus: 'b', timestamp: 1, event: { id: 'e1' }, logGroups: [] }];
   },
 };
 const get = (query: string, endpoints: LocalEndpoints = local) =>
@@ -24,7 +24,7 @@ describe('GET /_local/events', () => {
 
     expect(answer.statusCode).toBe(200);
     expect(JSON.parse(String(answer.body))).toEqual([
-      { logGroupName: '/events', timestamp: 1, event: { id: 'e1' } },
+      { bus: 'b', timestamp: 1, event: { id: 'e1' }, logGroups: [] },
     ]);
     expect(asked).toEqual([{ id: 'env-1', limit: 5 }, {}]);
   });

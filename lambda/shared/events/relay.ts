@@ -15,6 +15,28 @@ export interface RelayDeps {
   readonly logger: Logger;
 }
 
+/** The message of the relay's log line per published event (`ops events` filters on it). */
+export const PUBLISHED_MESSAGE = 'completion event published';
+
+/**
+ * The fields of that line: ids, outcome and counters for `ops events`; never the result, the
+ * tenant or the error message (logs carry no personal data).
+ */
+export function publishedLogFields(entry: CompletionEntry): Record<string, unknown> {
+  const d = entry.detail;
+  return {
+    envelopeId: d.id,
+    eventId: d.eventId,
+    detailType: entry.DetailType,
+    correlationId: d.correlationId,
+    type: d.type,
+    lane: d.lane,
+    status: d.status,
+    attempts: d.attempts,
+    failureKind: d.failure?.kind ?? null,
+  };
+}
+
 const imageOf = (image: unknown): Record<string, unknown> | undefined =>
   image ? unmarshall(image as Record<string, AttributeValue>) : undefined;
 
@@ -68,13 +90,7 @@ export async function relayCompletions(
       const from = chunk[firstFailed]!.record;
       return { batchItemFailures: [{ itemIdentifier: from.dynamodb?.SequenceNumber ?? '' }] };
     }
-    for (const { entry } of chunk)
-      deps.logger.info('completion event published', {
-        envelopeId: entry.detail.id,
-        eventId: entry.detail.eventId,
-        detailType: entry.DetailType,
-        correlationId: entry.detail.correlationId,
-      });
+    for (const { entry } of chunk) deps.logger.info(PUBLISHED_MESSAGE, publishedLogFields(entry));
   }
   return { batchItemFailures: [] };
 }
