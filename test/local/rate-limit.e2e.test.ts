@@ -1,9 +1,10 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainView } from '../helpers/local';
 import { ROOT } from '../helpers/synth';
 import { startStage, waitFor, type LocalStage } from '../../tools/local-stage';
-import { FITNESS_RATE } from '../fixtures/ratelimit-app/ratelimit-stack';
+import { DAILY_CALLS_FILE, DAILY_LIMIT, FITNESS_RATE } from '../fixtures/ratelimit-app/ratelimit-stack';
 
 // The fitness-API scenario (issue 22) in local mode: the fixture app's FIFO lane `fitness` may
 // call its downstream 2 times a second across all its consumers (4 sandboxes). Ordered messages of
@@ -74,4 +75,56 @@ describe('lane rate limit (local mode)', () => {
     const dlq = await drainView(stage.sqs, stage.queue(stage.local.env.lanes.fitness!.dlq).url);
     expect(dlq).toEqual([]);
   }, 150_000);
+
+  it('runs 12 ordered messages of 3 users under a quota of 4 per 10 s window: never more in a window, in order', async () => {
+    // Prepare: the downstream's witness file, empty.
+    mkdirSync(path.dirname(DAILY_CALLS_FILE), { recursive: true });
+    writeFileSync(DAILY_CALLS_FILE, '');
+    const { count, windowSeconds } = DAILY_LIMIT.quota;
+    const users = ['u1', 'u2', 'u3'];
+    const messages = users.flatMap((userId) =>
+      [0, 1, 2, 3].map((seq) => ({ type: 'activity.daily', orderingKey: userId, payload: { userId, seq } })),
+    );
+
+    // Act
+    const res = await stage.post('/v1/messages/batch', { messages });
+    expect(res.status, res.text).toBe(202);
+    const ids = (res.body.results as { id: string }[]).map((r) => r.id);
+
+    // Assess
+    const done = await waitFor(
+      'every message succeeded',
+      async () => {
+        const rows = await Promise.all(
+          ids.map(async (id) => (await stage.get(`/v1/messages/${id}`)).body as Status),
+        );
+        return rows.every((r) => r.status === 'succeeded') ? rows : undefined;
+      },
+      120_000,
+      250,
+    );
+    // Each ran once: waiting for the next window spent no attempt.
+    expect(done.map((r) => r.attempts)).toEqual(ids.map(() => 1));
+    const calls = readFileSync(DAILY_CALLS_FILE, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [at, userId, seq] = line.split(' ');
+        return { at: Number(at), userId: userId!, seq: Number(seq) };
+      });
+    expect(calls).toHaveLength(12);
+    // Never more than the quota in a window (windows aligned to the epoch), so 3 windows at least.
+    const perWindow = new Map<number, number>();
+    for (const c of calls) {
+      const w = Math.floor(c.at / (windowSeconds * 1000));
+      perWindow.set(w, (perWindow.get(w) ?? 0) + 1);
+    }
+    expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(count);
+    expect(perWindow.size).toBeGreaterThanOrEqual(3);
+    // In order per user.
+    for (const userId of users)
+      expect(calls.filter((c) => c.userId === userId).map((c) => c.seq)).toEqual([0, 1, 2, 3]);
+    const dlq = await drainView(stage.sqs, stage.queue(stage.local.env.lanes.daily!.dlq).url);
+    expect(dlq).toEqual([]);
+  }, 180_000);
 });
