@@ -166,10 +166,17 @@ export interface Prices {
     readonly storageGbMonth: number;
   };
   readonly kms: { readonly keyMonth: number };
+  readonly eventBridge: {
+    readonly customEventPerMillion: number;
+    readonly apiDestinationInvocationPerMillion: number;
+  };
 }
 
+/** The relay's `completion event published` log line (its JSON, measured locally). */
+const RELAY_LOG_BYTES_PER_EVENT = 400;
+
 /** What a function does in the pipeline, found from what triggers it in the template. */
-export const FUNCTION_ROLES = ['producer', 'consumer', 'fifoConsumer', 'scheduled'] as const;
+export const FUNCTION_ROLES = ['producer', 'consumer', 'fifoConsumer', 'scheduled', 'relay'] as const;
 /** One of {@link FUNCTION_ROLES}. */
 export type FunctionRole = (typeof FUNCTION_ROLES)[number];
 
@@ -179,6 +186,7 @@ export const ROLE_LABELS: Readonly<Record<FunctionRole, string>> = {
   consumer: 'consumer',
   fifoConsumer: 'FIFO consumer',
   scheduled: 'DLQ sweeper',
+  relay: 'completion relay',
 };
 
 /** A function of the template with the settings that cost money. */
@@ -238,6 +246,8 @@ export interface TemplateFacts {
   readonly dashboards: number;
   readonly kmsKeys: number;
   readonly dynamodbTables: number;
+  /** Webhooks: the template's EventBridge API destinations (each gets every event it matches). */
+  readonly apiDestinations: number;
   /** Days after which archive records expire (`undefined`: kept). */
   readonly archiveExpirationDays?: number;
 }
@@ -429,7 +439,12 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
     let batchSize: number | undefined;
     let maxAttempts: number | undefined;
     let lane: string | undefined;
-    if (mapping) {
+    const source = mapping ? byId(refOf(mapping[1].Properties?.EventSourceArn) ?? '') : undefined;
+    if (source?.Type === 'AWS::DynamoDB::Table') {
+      // The completion relay (the status table's stream, issue 18): one event per terminal
+      // outcome; the stream reads of a Lambda trigger are free.
+      role = 'relay';
+    } else if (mapping) {
       const queueId = refOf(mapping[1].Properties?.EventSourceArn) ?? '';
       const queue = byId(queueId);
       if (!queue || queue.Type !== 'AWS::SQS::Queue')
@@ -499,8 +514,9 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
     functions,
     lanes,
     queues: {
-      standard: queues.filter(([id, q]) => !dlqIds.has(id) && !isFifo(q)).length,
-      fifo: queues.filter(([id, q]) => !dlqIds.has(id) && isFifo(q)).length,
+      // Source queues are the lanes' (the queues that hold undelivered completion events are not).
+      standard: [...laneOfQueue.values()].filter((l) => !l.fifo).length,
+      fifo: [...laneOfQueue.values()].filter((l) => l.fifo).length,
       dlqs: dlqIds.size,
     },
     dlqRetentionDays: Math.max(
@@ -518,6 +534,7 @@ export function readTemplate(template: CfnTemplate): TemplateFacts {
     dashboards: ofType('AWS::CloudWatch::Dashboard').length,
     kmsKeys: ofType('AWS::KMS::Key').length,
     dynamodbTables: ofType('AWS::DynamoDB::Table').length + ofType('AWS::DynamoDB::GlobalTable').length,
+    apiDestinations: ofType('AWS::Events::ApiDestination').length,
     archiveExpirationDays: typeof expiration === 'number' ? expiration : undefined,
   };
 }
@@ -802,6 +819,11 @@ export function estimateMonthlyCost(
     (apiRequests / 1e6) * prices.apiGateway.restRequestPerMillion,
   );
 
+  // The relay: at most one invocation per terminal outcome (at low rates each 1 s window holds one
+  // record; busier streams batch up to 100), each logging one line per event.
+  bump(invocations, 'relay', M);
+  bump(logBytes, 'relay', M * RELAY_LOG_BYTES_PER_EVENT);
+
   const lambdaOf = new Map<string, { invocations: number; gbSeconds: number; usd: number }>();
   for (const f of facts.functions) {
     const count = invocations.get(keyOf(f)) ?? 0;
@@ -872,6 +894,28 @@ export function estimateMonthlyCost(
       'RRU',
       (ddb.readUnits / 1e6) * prices.dynamodb.readRequestUnitPerMillion,
     );
+  }
+
+  // Completion events (issue 18): one per message (its one terminal outcome), published by the
+  // relay; every webhook gets each event (an upper bound: a webhook may take one tenant or outcome).
+  const relay = fn('relay');
+  if (relay) {
+    line(
+      'EventBridge',
+      'completion events published',
+      M,
+      'events',
+      (M / 1e6) * prices.eventBridge.customEventPerMillion,
+    );
+    const calls = M * facts.apiDestinations;
+    if (calls > 0)
+      line(
+        'EventBridge',
+        `webhook deliveries (${facts.apiDestinations} API destinations)`,
+        calls,
+        'invocations',
+        (calls / 1e6) * prices.eventBridge.apiDestinationInvocationPerMillion,
+      );
   }
 
   const ingestedGb = ([...logBytes.values()].reduce((a, b) => a + b, 0) + apiAccessLogBytes) / GB;

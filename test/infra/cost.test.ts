@@ -70,8 +70,14 @@ describe('cost model on the synthesized stage', () => {
       'consumer',
       'fifoConsumer',
       'producer',
+      'relay',
       'scheduled',
     ]);
+    expect(facts.functions.find((f) => f.role === 'relay')).toMatchObject({
+      memoryMb: 256,
+      timeoutSeconds: 30,
+    });
+    expect(facts.apiDestinations).toBe(0);
     const consumer = facts.functions.find((f) => f.role === 'consumer')!;
     expect(consumer).toMatchObject({
       memoryMb: config.consumer.memoryMb,
@@ -106,6 +112,39 @@ describe('cost model on the synthesized stage', () => {
     expect(gbAfter.quantity).toBeCloseTo(gbBefore.quantity * 2, 6);
     expect(gbAfter.usd).toBeCloseTo(gbBefore.usd * 2, 9);
     expect(after.totalUsd - before.totalUsd).toBeCloseTo(gbAfter.usd - gbBefore.usd, 9);
+  });
+
+  it('prices completion events: one per message, the relay, and each webhook; none when the stage turns them off', () => {
+    const base = loadStageConfig('prod');
+    const hook = { url: 'https://hooks.example.com/x', auth: { header: 'x-key', secretName: 's' } };
+    const withHooks = synthConfig({
+      ...base,
+      completionEvents: {
+        enabled: true,
+        webhooks: [
+          { name: 'a', ...hook },
+          { name: 'b', ...hook },
+        ],
+      },
+    });
+    const without = synthConfig({ ...base, completionEvents: { enabled: false, webhooks: [] } });
+
+    const hooked = estimateMonthlyCost(templateOf(withHooks), inputs(), requests, prices);
+    const off = estimateMonthlyCost(templateOf(without), inputs(), requests, prices);
+
+    const M = inputs().messages;
+    expect(lineOf(hooked, 'completion events published')).toMatchObject({
+      quantity: M,
+      usd: (M / 1e6) * 1.0,
+    });
+    expect(lineOf(hooked, 'webhook deliveries (2 API destinations)')).toMatchObject({
+      quantity: 2 * M,
+      usd: ((2 * M) / 1e6) * 0.2,
+    });
+    expect(lineOf(hooked, 'completion relay requests').quantity).toBe(M);
+    expect(
+      off.lines.filter((l) => l.service === 'EventBridge' || l.item.startsWith('completion relay')),
+    ).toEqual([]);
   });
 
   it('follows the mapping batch size into invocations and receives', () => {
@@ -447,7 +486,7 @@ const REQUESTS: RequestsPerMessage = {
   },
   perInvocation: {
     platformLogBytes: 0,
-    durationMs: { producer: 100, consumer: 1000, fifoConsumer: 0, scheduled: 0 },
+    durationMs: { producer: 100, consumer: 1000, fifoConsumer: 0, scheduled: 0, relay: 0 },
   },
   apiAccessLogBytesPerRequest: 0,
   archiveRecordBytes: 0,
