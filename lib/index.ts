@@ -13,6 +13,13 @@ export {
   type EventPipelineProps,
   type Lane,
 } from './constructs/event-pipeline';
+export { CompletionEvents, type CompletionEventsProps } from './constructs/completion-events';
+export { ResultBucket, type ResultBucketProps } from './constructs/result-bucket';
+export {
+  COMPLETION_DETAIL_TYPES,
+  COMPLETION_EVENT_SOURCE,
+  type CompletionDetail,
+} from '../lambda/shared/events/completion';
 export { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE, type LaneProps, type ResolvedLane } from './config/lanes';
 export { DEFAULTS } from './config/defaults';
 export { ConfigError } from './config/errors';
@@ -21,6 +28,7 @@ export { AUTH_MODES, JWT_ALGORITHMS } from './config/types';
 export type {
   AuthMode,
   AuthSettings,
+  CompletionEventSettings,
   ConsumerSettings,
   JwtAlgorithm,
   JwtSettings,
@@ -28,6 +36,7 @@ export type {
   PipelineSettingsInput,
   ProbeSettings,
   StageConfig,
+  WebhookSettings,
 } from './config/types';
 export { API_GATEWAY_ACCOUNT_STACK, ApiGatewayAccountStack } from './stacks/api-gateway-account-stack';
 export { PROBE_MODES, type ProbeMode } from '../lambda/shared/jobs/probe';
