@@ -23,8 +23,9 @@ import type { ApiDestinationSpec, EventRuleSpec, EventTargetSpec } from '../temp
  *   retries, twice), not a failed EventBridge delivery.
  *
  * Local time scale (so that a local run and the tests end in seconds): the first retry waits
- * `retryBaseMs` (100 ms), each next one twice as long, at most 2 s; MaximumEventAgeInSeconds
- * counts `ageScale` (1/60: one local second per AWS minute, so 300 s → 5 s, 24 h → 24 min).
+ * `retryBaseMs` (100 ms), each next one twice as long, at most 20 × `retryBaseMs` (2 s);
+ * MaximumEventAgeInSeconds counts `ageScale` (1/60: one local second per AWS minute, so 300 s →
+ * 5 s, 24 h → 24 min).
  */
 
 /** An EventBridge event envelope. */
@@ -80,7 +81,7 @@ export interface EventDeliveryOptions {
   readonly secrets: LocalSecrets;
   readonly journal: Journal;
   readonly logger: LocalLogger;
-  /** First retry delay (ms), doubling per retry up to 2 s. @default 100 */
+  /** First retry delay (ms), doubling per retry up to 20 times this (2 s). @default 100 */
   readonly retryBaseMs?: number;
   /** Local seconds per AWS second of MaximumEventAgeInSeconds. @default 1/60 */
   readonly ageScale?: number;
@@ -169,7 +170,7 @@ export class EventDelivery {
         exhausted = 'MaximumRetryAttemptsExhausted';
       else if (Date.now() - started >= maxAgeMs) exhausted = 'MaximumEventAgeExceeded';
       if (result.retryable && !exhausted && !this.stopped) {
-        const delay = Math.max(result.retryAfterMs ?? 0, Math.min(2000, base * 2 ** retries));
+        const delay = Math.max(result.retryAfterMs ?? 0, Math.min(20 * base, base * 2 ** retries));
         await new Promise((r) => setTimeout(r, delay));
         continue;
       }
