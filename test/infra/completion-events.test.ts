@@ -15,10 +15,14 @@ import { Validations } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConfigError, resolveSettings, type PipelineSettingsInput } from 'event-pipeline';
+import {
+  ConfigError,
+  resolveSettings,
+  type PipelineSettingsInput,
+  type WebhookSettings,
+} from 'event-pipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStageConfig, STAGE_NAMES, type StageName } from '../../app/stages';
-import type { WebhookSettings } from '../../lib/config/types';
 import { compileEventPattern, compileFilterCriteria } from '../../local/triggers/filter-criteria';
 import { buildStack, synthConfig, synthStage, testApp } from '../helpers/synth';
 import { type CfnTemplate, permissionLine, roleTables } from './iam-table';
