@@ -171,6 +171,11 @@ export interface LocalEnv {
    */
   readonly eventsEndpoint?: string;
   /**
+   * The template's event buses (not `default`): logical id → bus name (`ops dlq redrive --lane
+   * notifications` publishes there). (Absent from env files written before it.)
+   */
+  readonly eventBuses?: Readonly<Record<string, string>>;
+  /**
    * The pipeline's lanes by name (`standard`, `fifo`, then the app's own): the logical ids of the
    * lane's queue and DLQ (keys of {@link LocalEnv.queues}) and whether it is FIFO. Read from the
    * template's queues: the `event-pipeline:lane` tag and the redrive policies
@@ -605,6 +610,9 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       dynamodbEndpoint: dynamo.endpoint,
       tables,
       eventsEndpoint: eventBus.endpoint,
+      eventBuses: Object.fromEntries(
+        topology.eventBuses.flatMap((b) => (b.logicalId ? [[b.logicalId, b.name] as const] : [])),
+      ),
       lanes: Object.fromEntries(
         lanes.lanes.map((l) => [l.name, { queue: l.queueId, dlq: l.dlqId, fifo: l.fifo }]),
       ),

@@ -1,6 +1,8 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -10,6 +12,14 @@ import type { MessageStatus } from '../../lambda/shared/status/types';
 import { DEFAULT_FIFO_LANE, DEFAULT_STANDARD_LANE } from '../../lib/config/lanes';
 import type { LocalEnv } from '../../local/index';
 import { OpsError, UsageError } from './errors';
+import {
+  awsCompletionEvents,
+  newest,
+  viewOfLocalEvent,
+  type CompletionEventsPage,
+  type CompletionEventsQuery,
+  type LocalLoggedEvent,
+} from './events';
 import { localTenantAuth, type ApiAuth } from './request-auth';
 import { countWaiting, type WaitingCounts } from './waiting';
 
@@ -59,6 +69,18 @@ export interface InvocationView {
   readonly error: null | { readonly name: string; readonly message: string };
 }
 
+/**
+ * The notifications DLQ of a stage with webhooks (EventBridge's dead-letter queue of its API
+ * destination targets: each message is an event, with ERROR_CODE, ERROR_MESSAGE, RULE_ARN and
+ * TARGET_ARN attributes) and what publishes an event again on the stage's bus.
+ */
+export interface NotificationsTarget {
+  readonly dlq: QueueRef;
+  /** The stage's bus (`EventBusName`; locally the template's only bus); `undefined` when unknown. */
+  readonly busName: string | undefined;
+  readonly events: EventBridgeClient;
+}
+
 /** A resolved stage: its queues, bucket and API, and clients to reach them. */
 export interface Target {
   readonly kind: 'local' | 'aws';
@@ -99,6 +121,13 @@ export interface Target {
    * scan that reads every row); absent where the target names no status table.
    */
   waitingMessages?(): Promise<WaitingCounts>;
+  /**
+   * Recent completion events (`ops events`): the relay's log group on AWS, the events log
+   * locally; absent where the stage has none (a stack or env file from before them).
+   */
+  completionEvents?(query: CompletionEventsQuery): Promise<CompletionEventsPage>;
+  /** The notifications DLQ; absent on a stage without webhooks. */
+  readonly notifications?: NotificationsTarget;
   close(): void;
 }
 
@@ -348,6 +377,12 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
       ? new DynamoDBClient({ ...client, endpoint: env.dynamodbEndpoint })
       : undefined;
   const doFetch = options.fetch ?? globalThis.fetch;
+  const notificationsDlq = Object.entries(env.queues).find(([id]) => id.includes('NotificationsDlq'))?.[1];
+  const buses = Object.values(env.eventBuses ?? {});
+  const events =
+    env.eventsEndpoint !== undefined
+      ? new EventBridgeClient({ ...client, endpoint: env.eventsEndpoint })
+      : undefined;
   const getJson = async (route: string): Promise<unknown> => {
     let res: Response;
     try {
@@ -371,6 +406,7 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
     sqs.destroy();
     s3.destroy();
     dynamoDb?.destroy();
+    events?.destroy();
     if (error instanceof OpsError) throw error;
     throw new OpsError(
       `local mode is not running (the emulator at ${client.endpoint} does not answer: ${(error as Error).message})`,
@@ -381,6 +417,7 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
     sqs.destroy();
     s3.destroy();
     dynamoDb?.destroy();
+    events?.destroy();
     throw new OpsError('local mode has no archive bucket');
   }
   return {
@@ -433,6 +470,25 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
     async invocations() {
       return (await getJson('/_local/invocations')) as InvocationView[];
     },
+    ...(env.eventsEndpoint !== undefined
+      ? {
+          async completionEvents(query: CompletionEventsQuery): Promise<CompletionEventsPage> {
+            const route = `/_local/events${query.id === undefined ? '' : `?id=${encodeURIComponent(query.id)}`}`;
+            const log = (await getJson(route)) as LocalLoggedEvent[];
+            const views = log.flatMap((e) => viewOfLocalEvent(e) ?? []);
+            return { events: newest(views, query), source: 'local events log', truncated: false };
+          },
+        }
+      : {}),
+    ...(notificationsDlq && events
+      ? {
+          notifications: {
+            dlq: { ...notificationsDlq, fifo: notificationsDlq.name.endsWith('.fifo') },
+            busName: buses.length === 1 ? buses[0] : undefined,
+            events,
+          },
+        }
+      : {}),
     ...(dynamoDb && statusTable
       ? {
           messageStatus: statusReader(dynamoDb, statusTable),
@@ -443,6 +499,7 @@ export async function localTarget(env: LocalEnvFile, options: LocalTargetOptions
       sqs.destroy();
       s3.destroy();
       dynamoDb?.destroy();
+      events?.destroy();
     },
   };
 }
@@ -529,6 +586,10 @@ export interface AwsClients {
   readonly s3: S3Client;
   /** Reads the status table (`StatusTableName`). @default none: status rows are not read */
   readonly dynamoDb?: DynamoDBClient;
+  /** Reads the completion relay's log group (`ops events`). @default none: `ops events` is refused */
+  readonly logs?: CloudWatchLogsClient;
+  /** Publishes to the stage's bus (`dlq redrive --lane notifications`). @default none */
+  readonly events?: EventBridgeClient;
 }
 
 /** Options of {@link awsTarget}. */
@@ -564,6 +625,8 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
     sqs: new SQSClient(config),
     s3: new S3Client(config),
     dynamoDb: new DynamoDBClient(config),
+    logs: new CloudWatchLogsClient(config),
+    events: new EventBridgeClient(config),
   };
   const close = () => {
     for (const c of Object.values(clients)) (c as { destroy(): void } | undefined)?.destroy();
@@ -607,6 +670,9 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
   }
   const o = (k: (typeof STACK_OUTPUTS)[number]) => outputs.get(k)!.value;
   const statusTable = outputs.get('StatusTableName')?.value;
+  const relayLogGroup = outputs.get('CompletionRelayLogGroup')?.value;
+  const notificationsDlqUrl = outputs.get('NotificationsDlqUrl')?.value;
+  const notificationsDlqArn = outputs.get('NotificationsDlqArn')?.value;
   const ref = (url: string, arn: string): QueueRef => ({
     url,
     arn,
@@ -650,6 +716,26 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
       ? {
           messageStatus: statusReader(clients.dynamoDb, statusTable),
           waitingMessages: waitingCounter(clients.dynamoDb, statusTable),
+        }
+      : {}),
+    ...(clients.logs && relayLogGroup
+      ? {
+          completionEvents: async (query: CompletionEventsQuery) => {
+            try {
+              return await awsCompletionEvents(clients.logs!, relayLogGroup, query);
+            } catch (error) {
+              throw awsFailure(`cannot read the completion events in ${relayLogGroup}`, error);
+            }
+          },
+        }
+      : {}),
+    ...(clients.events && notificationsDlqUrl && notificationsDlqArn
+      ? {
+          notifications: {
+            dlq: ref(notificationsDlqUrl, notificationsDlqArn),
+            busName: outputs.get('EventBusName')?.value || undefined,
+            events: clients.events,
+          },
         }
       : {}),
     async alarms() {
