@@ -29,6 +29,9 @@ export interface CompletionEventsProps {
 /** Records per invocation of the relay (Lambda's default for a stream). */
 const RELAY_BATCH_SIZE = 100;
 
+/** Iterator age (ms) over which the relay is alarmed: events 5 minutes behind their writes. */
+const RELAY_ITERATOR_AGE_ALARM_MS = 300_000;
+
 /** Fourteen days: the longest SQS keeps a message, for the queues that hold what could not be delivered. */
 const HELD_FOR = Duration.days(14);
 
@@ -137,6 +140,22 @@ export class CompletionEvents extends Construct {
           'in the stream positions this queue holds; their status rows are intact. Fix the relay or the bus, then ' +
           'republish from the rows (docs/OPERATIONS.md).',
       ),
+    );
+
+    // A bus that refuses events makes the relay report partial batch failures, which are not
+    // function errors: the stream's iterator age is what shows events held back.
+    this.alarms.push(
+      new cloudwatch.Alarm(this, 'RelayIteratorAgeAlarm', {
+        alarmName: `${Stack.of(this).stackName}-RelayIteratorAgeAlarm`,
+        alarmDescription:
+          'Completion events are more than 5 minutes behind the status writes (the relay is failing or the bus ' +
+          'refuses events): they are held in the stream, not lost, for up to 23 hours. See the relay log.',
+        metric: this.relay.fn.metric('IteratorAge', { period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: RELAY_ITERATOR_AGE_ALARM_MS,
+        evaluationPeriods: 5,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
     );
 
     const webhooks = props.webhooks ?? [];

@@ -225,6 +225,30 @@ describe('completion events on stage dev (the defaults: enabled, no webhook)', (
     );
   });
 
+  it('alarms when completion events fall 5 minutes behind their status writes (iterator age)', () => {
+    const [, alarm] = only(
+      t,
+      'AWS::CloudWatch::Alarm',
+      (p) => p.AlarmName === 'EventPipeline-dev-RelayIteratorAgeAlarm',
+    );
+    const [relayId] = only(t, 'AWS::Lambda::Function', (p) =>
+      String(p.Description).startsWith('Publishes a completion event'),
+    );
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Dimensions: [{ Name: 'FunctionName', Value: ref(relayId) }],
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 5,
+      Threshold: 300_000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [ref(topicOf(t))],
+      OKActions: [ref(topicOf(t))],
+    });
+  });
+
   it('has no webhook resources and no rule on the bus without webhooks', () => {
     expect(resourcesOf(t, 'AWS::Events::Connection')).toEqual([]);
     expect(resourcesOf(t, 'AWS::Events::ApiDestination')).toEqual([]);
