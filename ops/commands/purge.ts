@@ -3,6 +3,7 @@ import { purgeDlq } from '../lib/dlq';
 import { UsageError } from '../lib/errors';
 import { LANE_OPTIONS, parseLane } from '../lib/filters';
 import { pairOf } from '../lib/target';
+import { isNotificationsLane, purgeNotifications } from '../lib/notifications';
 
 /**
  * `purge --lane <name> --yes` (or `--queue standard|fifo|<dlq name>`): empties a DLQ of messages
@@ -13,7 +14,8 @@ export const purgeCommand: Command = {
   name: 'purge',
   summary:
     "empty a lane's DLQ (archive records stay); needs --yes; refuses while a message has no archive record (--archive-missing writes it)",
-  usage: '--lane <name> | --queue standard|fifo|<dlq name> --yes [--archive-missing] [--dry-run]',
+  usage:
+    '--lane <name> | --lane notifications | --queue standard|fifo|<dlq name> --yes [--archive-missing] [--dry-run]',
   options: {
     ...LANE_OPTIONS,
     yes: { type: 'boolean' },
@@ -34,6 +36,19 @@ export const purgeCommand: Command = {
         `purge deletes every message of the ${which} DLQ for good: add --yes (or --dry-run)`,
       );
     const target = await ctx.target();
+    if (isNotificationsLane(target, lane)) {
+      if (ctx.values['archive-missing'] !== undefined)
+        throw new UsageError(
+          '--archive-missing does not apply to --lane notifications (notifications have no archive)',
+        );
+      const result = await purgeNotifications(target, { dryRun });
+      return {
+        json: result,
+        text:
+          `${dryRun ? 'would purge' : 'purged'} ${result.queue}: ${result.purged} undelivered notification(s); the webhook will not get them (status rows and results stay)` +
+          (result.unread ? `; ${result.unread} could not be read and stay: run purge again` : ''),
+      };
+    }
     // A lane the target lacks is refused as such (listing its lanes), not as an unknown DLQ name.
     if (lane !== undefined) pairOf(target, lane);
     const result = await purgeDlq(target, which, {
