@@ -562,6 +562,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       alarms,
       dynamodb: dynamo.client,
       logger,
+      events: (filter) => eventBus.events(filter),
     });
     cleanup.push(() => localConsole.stop());
     const apiKey = auth.firstApiKey ?? '';

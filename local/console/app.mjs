@@ -324,7 +324,101 @@ function renderLife(status, body) {
       ),
     ),
   );
-  out.replaceChildren(summary, ids, list);
+  out.replaceChildren(summary, ids, ...outcomeParts(body), list);
+}
+
+/** A link that opens another message's life in this view. */
+function messageLink(id) {
+  return el('a', { href: `#message=${encodeURIComponent(id)}`, 'data-open-id': id, text: id });
+}
+
+/** The message's result, its family (parent and children) and its completion events. */
+function outcomeParts(body) {
+  const s = body.status;
+  const parts = [];
+  if (s?.status === 'succeeded') {
+    const r = body.result;
+    parts.push(
+      r?.kind === 'inline'
+        ? el(
+            'div',
+            { id: 'message-output' },
+            el('p', { text: 'Result:' }),
+            el('pre', { id: 'message-result-value', text: JSON.stringify(r.value, null, 2) }),
+          )
+        : r?.kind === 'stored'
+          ? el(
+              'p',
+              { id: 'message-output' },
+              'Result: ',
+              el('span', { id: 'message-result-bytes', text: `${r.bytes} bytes` }),
+              ' in the result bucket, at ',
+              el('code', { id: 'message-result-url', text: r.url }),
+              ' (the API, with its credentials)',
+            )
+          : el('p', { id: 'message-output', class: 'muted', text: 'No result (the handler returned none).' }),
+    );
+  }
+  if (body.correlationId || body.parentId || body.children.length) {
+    parts.push(
+      el(
+        'p',
+        { id: 'message-family' },
+        body.correlationId ? ['Correlation id ', el('code', { text: body.correlationId })] : '',
+        body.parentId
+          ? [
+              body.correlationId ? ' · ' : '',
+              'parent ',
+              el('span', { id: 'message-parent' }, messageLink(body.parentId)),
+            ]
+          : '',
+        body.children.length
+          ? [
+              body.correlationId || body.parentId ? ' · ' : '',
+              `${body.children.length} child${body.children.length === 1 ? '' : 'ren'}: `,
+              el(
+                'span',
+                { id: 'message-children' },
+                body.children.map((c, i) => [i ? ', ' : '', messageLink(c)]),
+              ),
+            ]
+          : '',
+      ),
+    );
+  }
+  if (s?.status === 'succeeded' || s?.status === 'failed' || body.completionEvents.length) {
+    parts.push(
+      body.completionEvents.length
+        ? el(
+            'ul',
+            { id: 'message-events', 'aria-label': 'completion events' },
+            body.completionEvents.map((e) =>
+              el(
+                'li',
+                { 'data-event-id': e.eventId ?? '', 'data-detail-type': e.detailType },
+                el('time', { datetime: e.at, text: time(e.at) }),
+                ' ',
+                el('strong', { text: e.detailType }),
+                ` on ${e.bus} · event id `,
+                el('code', { text: e.eventId ?? '–' }),
+                ' · EventBridge id ',
+                el('code', { text: e.eventBridgeId }),
+                e.logGroups.length ? ` · logged to ${e.logGroups.join(', ')}` : '',
+              ),
+            ),
+          )
+        : el('p', { id: 'message-events', class: 'muted', text: 'No completion event yet.' }),
+    );
+  }
+  return parts;
+}
+
+/** Opens message `id` in the message view (a parent's or child's link). */
+function openMessage(id) {
+  $('#message-id').value = id;
+  state.watching = id;
+  $('#message-result').replaceChildren(el('p', { class: 'muted', text: `looking ${id} up…` }));
+  void refreshLife();
 }
 
 // ---------------------------------------------------------------- invocations
@@ -635,9 +729,14 @@ $('#message-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const id = $('#message-id').value.trim();
   if (!id) return;
-  state.watching = id;
-  $('#message-result').replaceChildren(el('p', { class: 'muted', text: `looking ${id} up…` }));
-  void refreshLife();
+  openMessage(id);
+});
+
+$('#message-result').addEventListener('click', (e) => {
+  const link = e.target.closest('[data-open-id]');
+  if (!link) return;
+  e.preventDefault();
+  openMessage(link.getAttribute('data-open-id'));
 });
 
 $('#journal-filters').addEventListener('submit', (e) => {

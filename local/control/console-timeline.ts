@@ -15,7 +15,28 @@ export type TimelineStatus = Pick<
   | 'lastError'
   | 'failure'
   | 'messageIds'
->;
+> &
+  Partial<Pick<MessageStatus, 'result' | 'resultRef' | 'correlationId' | 'parentId' | 'children'>>;
+
+/** A completion event of the message, as local mode's events log keeps it. */
+export interface CompletionEventFacts {
+  /** When the bus accepted it (ISO). */
+  readonly at: string;
+  readonly bus: string;
+  /** `Message Succeeded` / `Message Failed`. */
+  readonly detailType: string;
+  /** The EventBridge event's id. */
+  readonly eventBridgeId: string;
+  /** The event's stable id (`detail.eventId`). */
+  readonly eventId: string | null;
+  /** Log group targets it reached. */
+  readonly logGroups: readonly string[];
+}
+
+/** What the message's handler returned: the value (kept on the row), or where a larger one is. */
+export type ResultFacts =
+  | { readonly kind: 'inline'; readonly value: unknown }
+  | { readonly kind: 'stored'; readonly url: string; readonly bytes: number };
 
 /** One step of a message's life, as the console draws it. */
 export interface TimelineEvent {
@@ -72,6 +93,15 @@ export interface MessageLife {
   readonly messageIds: readonly string[];
   readonly status: TimelineStatus | null;
   readonly events: readonly TimelineEvent[];
+  /** `succeeded`: its result, or where it is (`null`: none, or not succeeded). */
+  readonly result: ResultFacts | null;
+  /** Its completion events on the stage's bus, oldest first. */
+  readonly completionEvents: readonly CompletionEventFacts[];
+  readonly correlationId: string | null;
+  /** The message whose handler enqueued it. */
+  readonly parentId: string | null;
+  /** The messages its handler enqueued. */
+  readonly children: readonly string[];
 }
 
 /** Inputs of {@link buildTimeline}. */
@@ -86,6 +116,18 @@ export interface TimelineFacts {
   readonly copies: readonly QueuedCopy[];
   readonly archive: ArchiveFacts | null;
   readonly actions: readonly ConsoleAction[];
+  /** Its completion events (local mode's events log). @default none */
+  readonly completionEvents?: readonly CompletionEventFacts[];
+  /** The API's base URL, for the link of a result kept in S3. @default a path (`/v1/messages/<id>/result`) */
+  readonly apiUrl?: string;
+}
+
+/** The result of a status row, as {@link MessageLife.result}. */
+function resultOf(s: TimelineStatus | null, apiUrl: string | undefined): ResultFacts | null {
+  if (!s || s.status !== 'succeeded') return null;
+  if (s.resultRef)
+    return { kind: 'stored', url: `${apiUrl ?? ''}/v1/messages/${s.id}/result`, bytes: s.resultRef.bytes };
+  return s.result === null || s.result === undefined ? null : { kind: 'inline', value: s.result };
 }
 
 const when = (e: TimelineEvent) => e.at ?? '\uffff';
@@ -185,5 +227,16 @@ export function buildTimeline(f: TimelineFacts): MessageLife {
       tone: s.status === 'succeeded' ? 'ok' : s.status === 'failed' ? 'failed' : 'info',
     });
   }
-  return { query: f.query, envelopeId: f.envelopeId, messageIds: ids, status: f.status, events };
+  return {
+    query: f.query,
+    envelopeId: f.envelopeId,
+    messageIds: ids,
+    status: f.status,
+    events,
+    result: resultOf(f.status, f.apiUrl),
+    completionEvents: f.completionEvents ?? [],
+    correlationId: f.status?.correlationId ?? null,
+    parentId: f.status?.parentId ?? null,
+    children: f.status?.children ?? [],
+  };
 }

@@ -15,7 +15,9 @@ import { replay } from '../../ops/lib/replay';
 import { OpsError } from '../../ops/lib/errors';
 import { localTarget } from '../../ops/lib/target';
 import { consoleCss, consolePage } from '../console/page';
+import { COMPLETION_EVENT_SOURCE } from '../../lambda/shared/events/completion';
 import type { Emulator, LocalQueue } from '../aws/emulator';
+import type { RecordedEvent } from '../aws/event-bus';
 import type { FunctionHost } from '../functions/host';
 import type { LocalEnv } from '../index';
 import type { LocalLogger } from '../log';
@@ -25,6 +27,7 @@ import type { AlarmEvaluator } from './alarms';
 import {
   buildTimeline,
   type ArchiveFacts,
+  type CompletionEventFacts,
   type ConsoleAction,
   type MessageLife,
   type QueuedCopy,
@@ -173,6 +176,8 @@ export interface LocalConsoleOptions {
   /** DynamoDB client of the emulator (for the status table). */
   readonly dynamodb?: DynamoDBClient;
   readonly logger: LocalLogger;
+  /** Local mode's events log (the message view lists a message's completion events). @default none */
+  readonly events?: (filter: { readonly id?: string }) => readonly RecordedEvent[];
   /** How often queues are sampled and snapshots pushed. @default 1000 */
   readonly intervalMs?: number;
   /** Samples of depth history kept per queue. @default 600 (10 minutes at 1 s) */
@@ -648,6 +653,26 @@ export class LocalConsole {
       actions: this.actions.filter(
         (a) => (envelopeId !== null && a.envelopeId === envelopeId) || ids.has(a.messageId),
       ),
+      completionEvents: envelopeId ? this.completionEventsOf(envelopeId) : [],
+      ...(this.env ? { apiUrl: this.env.apiUrl } : {}),
+    });
+  }
+
+  /** The completion events of `envelopeId` in local mode's events log, oldest first. */
+  private completionEventsOf(envelopeId: string): CompletionEventFacts[] {
+    return (this.options.events?.({ id: envelopeId }) ?? []).flatMap((e) => {
+      const d = e.event.detail as { id?: unknown; eventId?: unknown } | null;
+      if (e.event.source !== COMPLETION_EVENT_SOURCE || d?.id !== envelopeId) return [];
+      return [
+        {
+          at: new Date(e.timestamp).toISOString(),
+          bus: e.bus,
+          detailType: e.event['detail-type'],
+          eventBridgeId: e.event.id,
+          eventId: typeof d.eventId === 'string' ? d.eventId : null,
+          logGroups: e.logGroups,
+        },
+      ];
     });
   }
 

@@ -129,6 +129,70 @@ describe('local console', () => {
     expect(errors).toEqual([]);
   });
 
+  it("shows a message's result, its completion event and its children, whose links open them", async () => {
+    // Arrange: a parent returning a result and enqueueing two children; a message whose result
+    // is too large for its status row (kept in S3).
+    const { page, errors } = await openConsole();
+    const parent = await stage.post(
+      '/v1/messages',
+      probe({ mode: 'succeed', result: { pages: 3 }, children: 2, tag: 'console-outcome' }),
+    );
+    const large = await stage.post('/v1/messages', probe({ mode: 'succeed', resultBytes: 20_000 }));
+    expect([parent.status, large.status], parent.text).toEqual([202, 202]);
+    const search = page.getByLabel('Message id', { exact: true });
+
+    // Act
+    await search.fill(parent.body.id);
+    await search.press('Enter');
+
+    // Assert: the result, the children (listed once the parent's row names them) and the event.
+    await page.locator('#message-status[data-status="succeeded"]').waitFor({ timeout: 30_000 });
+    await page.locator('#message-events li').first().waitFor({ timeout: 30_000 });
+    const status = await stage.get(`/v1/messages/${parent.body.id}`);
+    expect(status.body.children).toHaveLength(2);
+    expect(JSON.parse((await page.locator('#message-result-value').textContent())!)).toEqual({ pages: 3 });
+    await expect(
+      page.locator('#message-children a').evaluateAll((links) => links.map((l) => l.textContent)),
+    ).resolves.toEqual(status.body.children);
+    const events = page.locator('#message-events li');
+    expect(await events.count()).toBe(1);
+    const logged = stage.local.events({ id: parent.body.id });
+    expect(logged).toHaveLength(1);
+    const eventId = (logged[0]!.event.detail as { eventId: string }).eventId;
+    expect(await events.first().getAttribute('data-event-id')).toBe(eventId);
+    expect(await events.first().getAttribute('data-detail-type')).toBe('Message Succeeded');
+    expect(await events.first().textContent()).toContain(logged[0]!.event.id);
+    expect(await page.locator('#message-family').textContent()).toContain(
+      `Correlation id ${status.body.correlationId}`,
+    );
+
+    // Act: a child's link opens the child, whose parent link leads back.
+    const child = status.body.children[1] as string;
+    await page.locator(`#message-children a[data-open-id="${child}"]`).click();
+
+    // Assert
+    await page.locator('#message-parent a').waitFor({ timeout: 30_000 });
+    expect(await page.locator('#message-result code').first().textContent()).toBe(child);
+    await expect(page.getByLabel('Message id', { exact: true }).inputValue()).resolves.toBe(child);
+    expect(await page.locator('#message-parent a').textContent()).toBe(parent.body.id);
+    await page.locator('#message-parent a').click();
+    await page.locator(`#message-result code:text-is("${parent.body.id}")`).first().waitFor();
+
+    // Act: the large result.
+    await search.fill(large.body.id);
+    await search.press('Enter');
+
+    // Assert: its size and URL instead of the value.
+    await page.locator('#message-result-url').waitFor({ timeout: 30_000 });
+    const large$ = await stage.get(`/v1/messages/${large.body.id}`);
+    expect(await page.locator('#message-result-url').textContent()).toBe(large$.body.resultUrl);
+    expect(await page.locator('#message-result-bytes').textContent()).toBe(
+      `${large$.body.resultBytes} bytes`,
+    );
+    expect(await page.locator('#message-result-value').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   it('finds a message by its SQS message id too', async () => {
     // Arrange
     const { page, errors } = await openConsole();
