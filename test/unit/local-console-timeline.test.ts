@@ -170,3 +170,63 @@ describe('a message life (buildTimeline)', () => {
     expect(life.status).toBeNull();
   });
 });
+
+describe('a message life: what came of it (result, family, completion events)', () => {
+  const status = facts().status!;
+  const event = {
+    at: '2026-01-01T00:00:09.500Z',
+    bus: 'stage-events',
+    detailType: 'Message Succeeded',
+    eventBridgeId: 'eb-1',
+    eventId: 'e1:succeeded:2026-01-01T00:00:09.000Z',
+    logGroups: [],
+  };
+
+  it('a succeeded message: its result kept on the row, its correlation id, parent, children and events', () => {
+    const life = buildTimeline(
+      facts({
+        status: {
+          ...status,
+          result: { pages: 3 },
+          correlationId: 'c-1',
+          parentId: 'p-1',
+          children: ['k-1', 'k-2'],
+        },
+        completionEvents: [event],
+      }),
+    );
+
+    expect([life.result, life.correlationId, life.parentId, life.children, life.completionEvents]).toEqual([
+      { kind: 'inline', value: { pages: 3 } },
+      'c-1',
+      'p-1',
+      ['k-1', 'k-2'],
+      [event],
+    ]);
+  });
+
+  it('a result kept in S3 is its URL under the API and its size; none, or not succeeded, is null', () => {
+    const stored = buildTimeline(
+      facts({
+        status: { ...status, result: null, resultRef: { key: 'results/e1.json', bytes: 20_002 } },
+        apiUrl: 'http://127.0.0.1:3000',
+      }),
+    );
+    const none = buildTimeline(facts({ status: { ...status, result: null, resultRef: null } }));
+    const failed = buildTimeline(facts({ status: { ...status, status: 'failed', result: { x: 1 } } }));
+    const unknown = buildTimeline(facts({ status: null }));
+
+    expect(stored.result).toEqual({
+      kind: 'stored',
+      url: 'http://127.0.0.1:3000/v1/messages/e1/result',
+      bytes: 20_002,
+    });
+    expect([none.result, failed.result, unknown.result]).toEqual([null, null, null]);
+    expect([unknown.correlationId, unknown.parentId, unknown.children, unknown.completionEvents]).toEqual([
+      null,
+      null,
+      [],
+      [],
+    ]);
+  });
+});
