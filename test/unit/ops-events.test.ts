@@ -4,10 +4,15 @@ import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cl
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { relayCompletions } from '../../lambda/shared/events/relay';
+import { createLogger } from '../../lambda/shared/runtime';
 import { COMMANDS } from '../../ops/commands';
 import { runCli, type Io } from '../../ops/lib/cli';
-import { parseDuration, publishedFilterPattern } from '../../ops/lib/events';
+import { parseDuration, publishedFilterPattern, viewOfLogEvent } from '../../ops/lib/events';
 import type { AwsClients } from '../../ops/lib/target';
 
 // `ops events` on a deployed stage: FilterLogEvents on the completion relay's log group (its
@@ -273,5 +278,83 @@ describe('ops events (AWS: the relay log group)', () => {
     expect(publishedFilterPattern('x-1')).toBe(
       '{ $.message = "completion event published" && $.envelopeId = "x-1" }',
     );
+  });
+});
+
+describe('ops events reads the line the relay writes', () => {
+  it("parses the relay's own Powertools line for a failed message (what FilterLogEvents returns)", async () => {
+    // Arrange: the relay with the functions' logger, its stdout captured, and a bus that accepts.
+    const bus = mockClient(EventBridgeClient);
+    bus.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-1' }] });
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const row = {
+      pk: 'msg#env-7',
+      id: 'env-7',
+      type: 'report.generate',
+      queue: 'standard',
+      lane: 'reports',
+      status: 'failed',
+      attempts: 3,
+      acceptedAt: '2026-12-05T10:00:00.000Z',
+      updatedAt: '2026-12-05T10:00:05.000Z',
+      owner: 'tenant-a',
+      correlationId: 'corr-7',
+      failure: { kind: 'exhausted', archiveKey: 'failed/x.json' },
+      lastError: { name: 'Error', message: 'customer 42 has no address' },
+    };
+    const event = {
+      Records: [
+        {
+          eventName: 'MODIFY',
+          dynamodb: {
+            SequenceNumber: '1',
+            OldImage: marshall({ ...row, status: 'processing' }),
+            NewImage: marshall(row),
+          },
+        },
+      ],
+    } as unknown as DynamoDBStreamEvent;
+
+    // Act
+    try {
+      await relayCompletions(event, {
+        events: new EventBridgeClient({ region: REGION }),
+        busName: 'b',
+        logger: createLogger('completion-relay'),
+      });
+    } finally {
+      write.mockRestore();
+      bus.restore();
+    }
+
+    // Assert: one JSON line; no tenant, no error message in it; ops reads it back whole.
+    const published = lines
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.message === 'completion event published');
+    expect(published).toHaveLength(1);
+    const text = JSON.stringify(published[0]);
+    expect(text).not.toContain('tenant-a');
+    expect(text).not.toContain('customer 42');
+    expect(
+      viewOfLogEvent({
+        timestamp: Date.parse('2026-12-05T10:00:06.000Z'),
+        message: JSON.stringify(published[0]),
+      }),
+    ).toEqual({
+      time: '2026-12-05T10:00:06.000Z',
+      detailType: 'Message Failed',
+      envelopeId: 'env-7',
+      type: 'report.generate',
+      lane: 'reports',
+      status: 'failed',
+      attempts: 3,
+      failureKind: 'exhausted',
+      eventId: 'env-7:failed:2026-12-05T10:00:05.000Z',
+      correlationId: 'corr-7',
+    });
   });
 });
