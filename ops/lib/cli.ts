@@ -94,7 +94,7 @@ function help(commands: readonly Command[]): string {
     'every command: --json (one JSON document on stdout), --debug (stack traces)',
     `the API key on AWS (send, smoke): ${API_KEY_ENV}, --api-key-stdin, or --api-key (ps shows it)`,
     `the bearer token of a jwt stage (send, smoke): ${TOKEN_ENV} or --token-stdin (never an argument)`,
-    'a lane (its queue and DLQ): --lane <name>; --queue standard|fifo names the default lanes',
+    "a lane (its queue and DLQ): --lane <name>; --queue standard|fifo names the default lanes; --lane notifications: the webhooks' DLQ (dlq list|show|redrive, purge)",
     'npm run ops -- <command> --help  shows its options',
   ].join('\n');
 }
