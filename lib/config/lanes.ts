@@ -11,6 +11,8 @@ import {
 export const DEFAULT_STANDARD_LANE = 'standard';
 /** The lane of ordered job types that name none (and of unordered ones sent with an `orderingKey`). */
 export const DEFAULT_FIFO_LANE = 'fifo';
+/** Not a lane: what `ops --lane` calls the webhooks' notifications DLQ, so no lane may take it. */
+export const NOTIFICATIONS_LANE = 'notifications';
 /**
  * What a lane name may be: lower-case words of letters and digits joined by single dashes, at
  * most 24 characters; it appears in construct ids (`thumbnails` → `LaneThumbnails`), outputs and logs.
@@ -131,6 +133,8 @@ export function resolveLanes(
     };
     if (name === DEFAULT_STANDARD_LANE || name === DEFAULT_FIFO_LANE)
       fail(`"${name}" is a default lane; its settings are the pipeline's (consumer / fifoConsumer)`);
+    if (name === NOTIFICATIONS_LANE)
+      fail(`"${name}" names the webhooks' DLQ in ops (--lane ${NOTIFICATIONS_LANE}); choose another name`);
     if (!LANE_NAME_PATTERN.test(name))
       fail(
         'the name must be lower-case words of letters and digits joined by single dashes, 1–24 characters',

@@ -68,4 +68,10 @@ describe('lane settings: deferral and rate limit', () => {
       }),
     ).toThrow(/windowSeconds 1–3600 \(the deferral cap/);
   });
+
+  it("refuses a lane named notifications: ops names the webhooks' DLQ so", () => {
+    expect(() => lane({ notifications: {} })).toThrow(
+      'Lane "notifications": "notifications" names the webhooks\' DLQ in ops (--lane notifications); choose another name',
+    );
+  });
 });
