@@ -25,7 +25,7 @@ import { LocalModeError } from './errors';
 import { createLocalLogger, type LocalLogger, type LogMode } from './log';
 import { assertPortFree, LOCAL_CDK_OUT, PROJECT_ROOT, synthesize } from './startup';
 import { analyzeLanes } from './template/lanes';
-import { readStageTemplate } from './template/reader';
+import { readJobTypes, readStageTemplate } from './template/reader';
 import { DEFAULT_LOCAL_REGION, localPseudoParameters, Resolver } from './template/resolver';
 import { analyzeTemplate } from './template/topology';
 import { EventDelivery, type DeliveryOutcome } from './triggers/event-delivery';
@@ -551,6 +551,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     }
     const localConsole = new LocalConsole({
       stage,
+      jobTypes: readJobTypes(cdkOut, stackName),
       topology,
       lanes: lanes.lanes,
       queues,

@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { buildCatalog, typesOfLane, type CatalogEntry } from '../bundling/job-catalog';
 import { writeLaneEntry, writeProducerEntry } from '../bundling/entries';
+import { attachJobTypesFile, jobTypesOf } from '../bundling/job-types-file';
 import { variables as consumerVariables } from '../../lambda/consumer/config';
 import { ConfigError } from '../config/errors';
 import {
@@ -151,6 +152,8 @@ export class EventPipeline extends Construct {
     this.settings = c;
     const resolved = resolveLanes(c, props.lanes, consumerVariables);
     this.catalog = buildCatalog(this, props.jobs ?? [], resolved, props.probe ?? true);
+    // The job types and their schemas beside the template, for local mode's console (send form).
+    attachJobTypesFile(this, jobTypesOf(this.catalog, c.allowedProbeModes));
     const retention = Duration.days(c.queueRetentionDays);
 
     this.archive = new FailureArchive(this, 'FailureArchive', {

@@ -111,6 +111,8 @@ function renderTopology() {
           ['visible', 'visible'],
           ['inFlight', 'in flight'],
           ['delayed', 'delayed'],
+          ['scheduled', 'scheduled'],
+          ['deferred', 'deferred'],
         ]),
         arrow(),
         lane.consumers.map((f) => part(`fn:${f}`, 'consumer', f, FN_FIELDS)),
@@ -171,6 +173,11 @@ function updateTopology(s) {
     setField(`q:${id}`, 'oldest', age(q.oldestAgeSeconds));
   }
   for (const b of state.model.buckets) setField(`bucket:${b.id}`, 'records', s.archive.objects ?? '–');
+  for (const lane of state.model.lanes) {
+    const w = s.waiting?.lanes[lane.name];
+    setField(`q:${lane.queue}`, 'scheduled', w ? w.scheduled : '–');
+    setField(`q:${lane.queue}`, 'deferred', w ? w.deferred : '–');
+  }
   for (const lane of state.model.lanes) {
     const q = s.queues[lane.dlq];
     const p = document.querySelector(`[data-part="${CSS.escape(`q:${lane.dlq}`)}"]`);
@@ -245,6 +252,13 @@ function renderQueues(s) {
       el('td', { class: 'num', 'data-field': 'inFlight', text: d.inFlight }),
       el('td', { class: 'num', 'data-field': 'delayed', text: d.delayed }),
       el('td', { class: 'num', 'data-field': 'oldest', text: age(d.oldestAgeSeconds) }),
+      ...['scheduled', 'deferred'].map((k) =>
+        el('td', {
+          class: 'num',
+          'data-field': k,
+          text: q.role === 'queue' && q.lane && s.waiting ? (s.waiting.lanes[q.lane]?.[k] ?? 0) : '–',
+        }),
+      ),
       el('td', {
         class: 'num',
         'data-field': 'processed',
@@ -254,6 +268,9 @@ function renderQueues(s) {
     );
   });
   $('#queue-table tbody').replaceChildren(...rows);
+  $('#waiting-note').textContent = s.waiting
+    ? `Scheduled and deferred: status rows per lane, counted at ${time(new Date(s.waiting.t).toISOString())} (a scan of ${s.waiting.scannedRows} rows, every 5 s).`
+    : 'Scheduled and deferred: not counted yet.';
 }
 
 // ---------------------------------------------------------------- a message's life
@@ -324,7 +341,37 @@ function renderLife(status, body) {
       ),
     ),
   );
-  out.replaceChildren(summary, ids, ...outcomeParts(body), list);
+  out.replaceChildren(summary, ids, ...outcomeParts(body), transitionList(body), list);
+}
+
+const SOURCES = {
+  row: 'from the status row',
+  journal: 'timed by the journal',
+  derived: "derived: the journal's outcome and the row's counts",
+};
+
+/** Each status transition the console can know, with where it comes from. */
+function transitionList(body) {
+  if (!body.transitions?.length) return '';
+  return el(
+    'div',
+    {},
+    el('h3', { text: 'Status transitions' }),
+    el(
+      'ol',
+      { class: 'timeline', id: 'transitions', 'aria-label': 'status transitions' },
+      body.transitions.map((t) =>
+        el(
+          'li',
+          { 'data-state': t.state, 'data-source': t.source },
+          t.at ? el('time', { datetime: t.at, text: time(t.at) }) : '',
+          el('strong', { text: t.state }),
+          ` · ${SOURCES[t.source]}`,
+          el('div', { class: 'detail', text: t.messageId ? `${t.how} · message id ${t.messageId}` : t.how }),
+        ),
+      ),
+    ),
+  );
 }
 
 /** A link that opens another message's life in this view. */
@@ -419,6 +466,214 @@ function openMessage(id) {
   state.watching = id;
   $('#message-result').replaceChildren(el('p', { class: 'muted', text: `looking ${id} up…` }));
   void refreshLife();
+}
+
+// ---------------------------------------------------------------- send
+
+/** The stack's job types (`GET /_local/console/types`), by type. */
+const jobTypes = new Map();
+
+const kindOf = (v) =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v;
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const FORMATS = {
+  'date-time': (v) =>
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(v) && !isNaN(Date.parse(v)),
+  date: (v) => /^\d{4}-\d\d-\d\d$/.test(v) && !isNaN(Date.parse(v)),
+  email: (v) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v),
+  uri: (v) => URL.canParse(v),
+  uuid: (v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v),
+};
+
+/**
+ * The JSON Schema (draft-07) keywords the job types' schemas use, checked in the page: type,
+ * enum, const, $ref (local), anyOf/oneOf/allOf, properties, required, additionalProperties,
+ * propertyNames, items, string and number bounds, pattern, format. Unknown keywords are left to
+ * the API, whose validator is the whole of Ajv. Pushes one line per error, naming its field.
+ */
+function check(schema, v, at, root, errors) {
+  if (schema === undefined || schema === true) return;
+  if (schema === false) return void errors.push(`${at} is not allowed`);
+  if (schema.$ref) {
+    const target = schema.$ref.startsWith('#/')
+      ? schema.$ref
+          .slice(2)
+          .split('/')
+          .reduce((o, k) => o?.[k.replaceAll('~1', '/').replaceAll('~0', '~')], root)
+      : undefined;
+    check(target, v, at, root, errors);
+  }
+  const passes = (s) => {
+    const e = [];
+    check(s, v, at, root, e);
+    return e.length === 0;
+  };
+  if (schema.anyOf && !schema.anyOf.some(passes)) errors.push(`${at} matches none of the forms it may take`);
+  if (schema.oneOf && schema.oneOf.filter(passes).length !== 1)
+    errors.push(`${at} must match exactly one of the forms it may take`);
+  for (const s of schema.allOf ?? []) check(s, v, at, root, errors);
+  const kind = kindOf(v);
+  if (schema.type) {
+    const types = [].concat(schema.type);
+    if (!types.some((t) => t === kind || (t === 'number' && kind === 'integer')))
+      return void errors.push(`${at} must be ${types.join(' or ')}`);
+  }
+  if ('const' in schema && !same(v, schema.const))
+    errors.push(`${at} must be ${JSON.stringify(schema.const)}`);
+  if (schema.enum && !schema.enum.some((e) => same(e, v)))
+    errors.push(`${at} must be one of: ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`);
+  if (kind === 'string') {
+    const n = [...v].length;
+    if (schema.minLength !== undefined && n < schema.minLength)
+      errors.push(`${at} must have at least ${schema.minLength} characters`);
+    if (schema.maxLength !== undefined && n > schema.maxLength)
+      errors.push(`${at} must have at most ${schema.maxLength} characters`);
+    if (schema.format && FORMATS[schema.format] && !FORMATS[schema.format](v))
+      errors.push(`${at} must be a ${schema.format}`);
+    else if (schema.pattern && !new RegExp(schema.pattern, 'u').test(v))
+      errors.push(`${at} must match ${schema.pattern}`);
+  }
+  if (kind === 'integer' || kind === 'number') {
+    if (schema.minimum !== undefined && v < schema.minimum) errors.push(`${at} must be ≥ ${schema.minimum}`);
+    if (schema.maximum !== undefined && v > schema.maximum) errors.push(`${at} must be ≤ ${schema.maximum}`);
+    if (typeof schema.exclusiveMinimum === 'number' && v <= schema.exclusiveMinimum)
+      errors.push(`${at} must be > ${schema.exclusiveMinimum}`);
+    if (typeof schema.exclusiveMaximum === 'number' && v >= schema.exclusiveMaximum)
+      errors.push(`${at} must be < ${schema.exclusiveMaximum}`);
+  }
+  if (kind === 'array') {
+    if (schema.minItems !== undefined && v.length < schema.minItems)
+      errors.push(`${at} must have at least ${schema.minItems} items`);
+    if (schema.maxItems !== undefined && v.length > schema.maxItems)
+      errors.push(`${at} must have at most ${schema.maxItems} items`);
+    v.forEach((x, i) =>
+      check(Array.isArray(schema.items) ? schema.items[i] : schema.items, x, `${at}[${i}]`, root, errors),
+    );
+  }
+  if (kind === 'object') {
+    for (const k of schema.required ?? []) if (!(k in v)) errors.push(`${at}.${k} is required`);
+    for (const [k, x] of Object.entries(v)) {
+      if (schema.propertyNames)
+        check(schema.propertyNames, k, `${at} key ${JSON.stringify(k)}`, root, errors);
+      if (schema.properties && k in schema.properties)
+        check(schema.properties[k], x, `${at}.${k}`, root, errors);
+      else if (schema.additionalProperties === false) errors.push(`${at}.${k} is not allowed`);
+      else check(schema.additionalProperties, x, `${at}.${k}`, root, errors);
+    }
+  }
+}
+
+/** A starting payload: each required property's default, first enum value or an empty value. */
+function example(schema) {
+  const out = {};
+  for (const k of schema.required ?? []) {
+    const p = schema.properties?.[k] ?? {};
+    out[k] =
+      p.default ??
+      p.enum?.[0] ??
+      { string: '', integer: p.minimum ?? 0, number: p.minimum ?? 0, boolean: false, array: [], object: {} }[
+        [].concat(p.type)[0]
+      ] ??
+      null;
+  }
+  return out;
+}
+
+function showType() {
+  const t = jobTypes.get($('#send-type').value);
+  if (!t) return;
+  $('#send-type-info').textContent =
+    `${t.description || t.type} · lane ${t.lane}${t.ordered ? ' · ordered (give an ordering key)' : ''}`;
+  $('#send-schema').textContent = JSON.stringify(t.schema, null, 2);
+  $('#send-payload').value = JSON.stringify(example(t.schema), null, 2);
+  $('#send-payload').removeAttribute('aria-invalid');
+}
+
+async function loadTypes() {
+  const res = await fetch('/_local/console/types');
+  const body = await res.json();
+  for (const t of body.types) jobTypes.set(t.type, t);
+  $('#send-type').replaceChildren(...body.types.map((t) => el('option', { value: t.type, text: t.type })));
+  if (!body.types.length) $('#send-type-info').textContent = body.note ?? 'no job types';
+  showType();
+}
+
+function sendRefused(lines) {
+  $('#send-payload').setAttribute('aria-invalid', 'true');
+  $('#send-result').replaceChildren(
+    el('p', {
+      id: 'send-error',
+      'data-tone': 'failed',
+      text: 'Not sent: the payload does not match the schema.',
+    }),
+    el(
+      'ul',
+      { id: 'send-errors' },
+      lines.map((l) => el('li', { text: l })),
+    ),
+  );
+}
+
+/** The fields an API error names (`field`, or each of its `details`). */
+function fieldsOf(error) {
+  const fields = [...new Set([error.field, ...(error.details ?? []).map((d) => d.field)].filter(Boolean))];
+  return fields.length ? ` (field${fields.length === 1 ? '' : 's'} ${fields.join(', ')})` : '';
+}
+
+async function send() {
+  const t = jobTypes.get($('#send-type').value);
+  if (!t) return;
+  let payload;
+  try {
+    payload = JSON.parse($('#send-payload').value);
+  } catch (error) {
+    return sendRefused([`payload is not JSON: ${error.message}`]);
+  }
+  const errors = [];
+  check(t.schema, payload, 'payload', t.schema, errors);
+  const notBefore = $('#send-not-before').value.trim();
+  if (notBefore && !FORMATS['date-time'](notBefore)) errors.push('notBefore must be an ISO 8601 date-time');
+  if (errors.length) return sendRefused(errors);
+  $('#send-payload').removeAttribute('aria-invalid');
+  const input = { type: t.type, payload };
+  for (const [k, id] of [
+    ['orderingKey', '#send-ordering-key'],
+    ['notBefore', '#send-not-before'],
+    ['idempotencyKey', '#send-idempotency-key'],
+  ]) {
+    const v = $(id).value.trim();
+    if (v) input[k] = v;
+  }
+  const out = $('#send-result');
+  out.replaceChildren(el('p', { text: `sending ${t.type}…` }));
+  const res = await fetch('/_local/console/actions/send', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-console-token': token },
+    body: JSON.stringify(input),
+  });
+  const answer = await res.json();
+  if (!res.ok) {
+    out.replaceChildren(
+      el('p', {
+        'data-tone': 'failed',
+        id: 'send-answer',
+        text: `refused: ${answer.error?.message ?? res.status}`,
+      }),
+    );
+    return;
+  }
+  const b = answer.body;
+  const ok = answer.status >= 200 && answer.status < 300;
+  out.replaceChildren(
+    el(
+      'p',
+      { id: 'send-answer', 'data-status': answer.status, 'data-tone': ok ? 'ok' : 'failed' },
+      el('strong', { text: `HTTP ${answer.status}` }),
+      ok && b?.id ? [' · id ', el('span', { id: 'send-id' }, messageLink(b.id))] : '',
+      !ok && b?.error ? ` · ${b.error.message}${fieldsOf(b.error)}` : '',
+    ),
+    el('pre', { text: typeof b === 'string' ? b : JSON.stringify(b, null, 2) }),
+  );
 }
 
 // ---------------------------------------------------------------- invocations
@@ -739,6 +994,19 @@ $('#message-result').addEventListener('click', (e) => {
   openMessage(link.getAttribute('data-open-id'));
 });
 
+$('#send-type').addEventListener('change', showType);
+$('#send-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void send();
+});
+$('#send-result').addEventListener('click', (e) => {
+  const link = e.target.closest('[data-open-id]');
+  if (!link) return;
+  e.preventDefault();
+  openMessage(link.getAttribute('data-open-id'));
+  $('#message').scrollIntoView();
+});
+
 $('#journal-filters').addEventListener('submit', (e) => {
   e.preventDefault();
   state.filters = {
@@ -763,3 +1031,4 @@ $('#dlqs').addEventListener('click', (e) => {
 });
 
 connect();
+void loadTypes();

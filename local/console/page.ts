@@ -28,7 +28,7 @@ export function consolePage(token: string, stage: string): string {
 </header>
 <nav aria-label="Sections">
   <a href="#topology">Topology</a> <a href="#queues">Queues</a> <a href="#message">Message</a>
-  <a href="#invocations">Invocations</a> <a href="#dlqs">Dead-letter queues</a> <a href="#alarms">Alarms</a>
+  <a href="#send">Send</a> <a href="#invocations">Invocations</a> <a href="#dlqs">Dead-letter queues</a> <a href="#alarms">Alarms</a>
 </nav>
 <main>
 <section id="topology" aria-labelledby="topology-title">
@@ -39,9 +39,10 @@ export function consolePage(token: string, stage: string): string {
   <h2 id="queues-title">Queues</h2>
   <table id="queue-table">
     <caption class="sr-only">Every queue of the template, sampled every second</caption>
-    <thead><tr><th scope="col">Queue</th><th scope="col">Lane</th><th scope="col">Role</th><th scope="col">Visible</th><th scope="col">In flight</th><th scope="col">Delayed</th><th scope="col">Oldest</th><th scope="col">Processed, last min</th><th scope="col">Depth and throughput, last minutes</th></tr></thead>
+    <thead><tr><th scope="col">Queue</th><th scope="col">Lane</th><th scope="col">Role</th><th scope="col">Visible</th><th scope="col">In flight</th><th scope="col">Delayed</th><th scope="col">Oldest</th><th scope="col">Scheduled</th><th scope="col">Deferred</th><th scope="col">Processed, last min</th><th scope="col">Depth and throughput, last minutes</th></tr></thead>
     <tbody></tbody>
   </table>
+  <p id="waiting-note" class="muted"></p>
 </section>
 <section id="message" aria-labelledby="message-title">
   <h2 id="message-title">A message's life</h2>
@@ -51,6 +52,25 @@ export function consolePage(token: string, stage: string): string {
     <button type="submit">Show</button>
   </form>
   <div id="message-result" aria-live="polite"></div>
+</section>
+<section id="send" aria-labelledby="send-title">
+  <h2 id="send-title">Send a message</h2>
+  <form id="send-form" class="send" novalidate>
+    <label for="send-type">Job type</label>
+    <select id="send-type" name="type"></select>
+    <p id="send-type-info" class="muted"></p>
+    <label for="send-payload">Payload (JSON)</label>
+    <textarea id="send-payload" name="payload" rows="8" spellcheck="false" aria-describedby="send-type-info"></textarea>
+    <label for="send-ordering-key">Ordering key</label>
+    <input id="send-ordering-key" name="orderingKey" autocomplete="off" placeholder="optional (required by ordered types)">
+    <label for="send-not-before">Not before</label>
+    <input id="send-not-before" name="notBefore" autocomplete="off" placeholder="optional ISO time, e.g. 2026-01-01T09:00:00Z">
+    <label for="send-idempotency-key">Idempotency key</label>
+    <input id="send-idempotency-key" name="idempotencyKey" autocomplete="off" placeholder="optional">
+    <div><button type="submit">Send</button></div>
+  </form>
+  <details><summary>The payload's JSON Schema</summary><pre id="send-schema"></pre></details>
+  <div id="send-result" role="status" aria-live="polite"></div>
 </section>
 <section id="invocations" aria-labelledby="invocations-title">
   <h2 id="invocations-title">Invocations</h2>
@@ -134,6 +154,9 @@ td.num { text-align: right; } code, .id { font-family: ui-monospace, monospace; 
 .part dt { color: var(--muted); } .part dd { margin: 0; text-align: right; font-variant-numeric: tabular-nums; }
 .part[data-hot="true"] { border-color: var(--bad); }
 .arrow { align-self: center; color: var(--muted); }
+.send { display: grid; grid-template-columns: max-content 1fr; gap: .35rem .6rem; align-items: start; }
+.send textarea { font-family: ui-monospace, monospace; font-size: .85em; width: 100%; box-sizing: border-box; }
+.send p, .send div { grid-column: 2; margin: 0; } [aria-invalid="true"] { outline: 2px solid var(--bad); }
 .filters, #message-form { display: flex; gap: .4rem; align-items: center; flex-wrap: wrap; margin-bottom: .5rem; }
 input, select, button { font: inherit; padding: .2rem .4rem; }
 button { cursor: pointer; }

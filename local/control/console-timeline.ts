@@ -1,4 +1,4 @@
-import type { MessageStatus } from '../../lambda/shared/status/types';
+import type { MessageState, MessageStatus } from '../../lambda/shared/status/types';
 import { outcomeOf } from './invocations-query';
 import type { InvocationRecord } from './journal';
 
@@ -16,7 +16,12 @@ export type TimelineStatus = Pick<
   | 'failure'
   | 'messageIds'
 > &
-  Partial<Pick<MessageStatus, 'result' | 'resultRef' | 'correlationId' | 'parentId' | 'children'>>;
+  Partial<
+    Pick<
+      MessageStatus,
+      'result' | 'resultRef' | 'correlationId' | 'parentId' | 'children' | 'notBefore' | 'deferrals'
+    >
+  >;
 
 /** A completion event of the message, as local mode's events log keeps it. */
 export interface CompletionEventFacts {
@@ -59,6 +64,8 @@ export interface QueuedCopy {
   readonly state: 'visible' | 'in flight' | 'delayed';
   readonly receiveCount: number;
   readonly sentAt: string;
+  /** The envelope's `notBefore` (a message sent to run later), if it has one. */
+  readonly notBefore?: string;
   /** DLQ copies: the consumer's annotations (`failure-kind`, `failure-error`). */
   readonly failureKind?: string;
   readonly errorName?: string;
@@ -84,6 +91,31 @@ export interface ConsoleAction {
   readonly newMessageId?: string;
 }
 
+/** The status row's internal logs: the SQS message id of each handler run, of each run that deferred, of each delivery hidden again unrun. */
+export interface RowLogs {
+  readonly runs: readonly string[];
+  readonly deferrals: readonly string[];
+  readonly waits: readonly string[];
+}
+
+/**
+ * One change of the message's status as the console can know it. The consumer keeps only the
+ * current state on the row, so most are derived: `row` (a time the status row holds), `journal`
+ * (a handler run's start or end, which the journal times: the consumer writes `processing` just
+ * before the handler and the outcome just after), `derived` (the journal's outcome of a delivery,
+ * told apart by the row's counts of runs, deferrals and unrun deliveries).
+ */
+export interface StatusTransition {
+  readonly at: string | null;
+  /** The state entered; `waiting` where the row's counts cannot tell a retry, a deferral and an unrun delivery apart. */
+  readonly state: MessageState | 'waiting';
+  readonly source: 'row' | 'journal' | 'derived';
+  /** How it is known, one line. */
+  readonly how: string;
+  /** The SQS message id of the delivery, where there is one. */
+  readonly messageId?: string;
+}
+
 /** The answer of `GET /_local/console/message?id=`. */
 export interface MessageLife {
   /** The id searched for. */
@@ -102,6 +134,8 @@ export interface MessageLife {
   readonly parentId: string | null;
   /** The messages its handler enqueued. */
   readonly children: readonly string[];
+  /** Each status transition the console can know, in order ({@link statusTransitions}). */
+  readonly transitions: readonly StatusTransition[];
 }
 
 /** Inputs of {@link buildTimeline}. */
@@ -120,6 +154,135 @@ export interface TimelineFacts {
   readonly completionEvents?: readonly CompletionEventFacts[];
   /** The API's base URL, for the link of a result kept in S3. @default a path (`/v1/messages/<id>/result`) */
   readonly apiUrl?: string;
+  /** The status row's run, deferral and wait logs. @default unknown (deliveries are not told apart) */
+  readonly logs?: RowLogs;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * The message's status transitions, oldest first: accepted (or scheduled) from the row; for each
+ * delivery in the journal, `processing` at the run's start and its outcome at its end (a failed
+ * delivery is a retry, a deferral by the handler or a delivery hidden again unrun: the row counts
+ * each kind per SQS message id, not their order, so a delivery is named only where the counts
+ * leave one kind; else `waiting`); the row's state now (with its time) when the journal does not
+ * end on it.
+ */
+export function statusTransitions(
+  status: TimelineStatus,
+  journal: readonly InvocationRecord[],
+  ids: ReadonlySet<string>,
+  copies: readonly QueuedCopy[],
+  logs: RowLogs | undefined,
+): StatusTransition[] {
+  const out: StatusTransition[] = [];
+  const scheduledAtAccept =
+    copies.some((c) => c.notBefore !== undefined) || (status.status === 'scheduled' && status.attempts === 0);
+  out.push({
+    at: status.acceptedAt,
+    state: scheduledAtAccept ? 'scheduled' : 'accepted',
+    source: 'row',
+    how: scheduledAtAccept
+      ? "the row's acceptedAt; sent with a notBefore"
+      : "the row's acceptedAt (the producer's write)",
+  });
+  const deliveries = journal
+    .map((r) => ({ r, id: r.messageIds.find((m) => ids.has(m)) }))
+    .filter((d): d is { r: InvocationRecord; id: string } => d.id !== undefined);
+  const count = (list: readonly string[] | undefined, id: string) =>
+    list?.filter((x) => x === id).length ?? 0;
+  const failedAt = (i: number) =>
+    deliveries[i]!.r.error !== null || deliveries[i]!.r.batchItemFailures.includes(deliveries[i]!.id);
+  let lastOk = -1;
+  let lastFailed = -1;
+  deliveries.forEach((_, i) => (failedAt(i) ? (lastFailed = i) : (lastOk = i)));
+  const terminalFailed = status.status === 'failed' && lastFailed > lastOk ? lastFailed : -1;
+  // Per SQS message id: how many of its failed deliveries were each kind, by the row's counts.
+  const kinds = new Map<string, { waits: number; deferrals: number; retries: number }>();
+  for (const id of new Set(deliveries.map((d) => d.id))) {
+    const failed = deliveries.filter(
+      (d, i) =>
+        d.id === id && i !== terminalFailed && (d.r.error !== null || d.r.batchItemFailures.includes(id)),
+    ).length;
+    const waits = count(logs?.waits, id);
+    const deferrals = count(logs?.deferrals, id);
+    kinds.set(id, { waits, deferrals, retries: Math.max(0, failed - waits - deferrals) });
+  }
+  const end = (r: InvocationRecord) => new Date(Date.parse(r.startedAt) + r.durationMs).toISOString();
+  deliveries.forEach(({ r, id }, i) => {
+    const failed = r.error !== null || r.batchItemFailures.includes(id);
+    const k = kinds.get(id)!;
+    const known = logs !== undefined;
+    const only =
+      !failed || i === terminalFailed
+        ? 'run'
+        : !known
+          ? null
+          : k.waits && !k.deferrals && !k.retries
+            ? 'wait'
+            : !k.waits && k.deferrals && !k.retries
+              ? 'deferral'
+              : !k.waits && !k.deferrals
+                ? 'retry'
+                : null;
+    if (only === 'wait') {
+      out.push({
+        at: end(r),
+        state: status.attempts === 0 && scheduledAtAccept ? 'scheduled' : 'deferred',
+        source: 'derived',
+        how: `delivered before its notBefore and hidden again without running (the row counts ${plural(k.waits, 'such delivery')})`,
+        messageId: id,
+      });
+      return;
+    }
+    if (only === null) {
+      out.push({
+        at: end(r),
+        state: 'waiting',
+        source: 'derived',
+        how: known
+          ? `a failed delivery: the row counts ${plural(k.retries, 'retry')}, ${plural(k.deferrals, 'deferral')} and ${plural(k.waits, 'unrun delivery')} of ${id}, not their order`
+          : 'a failed delivery (no row logs to tell a retry from a deferral)',
+        messageId: id,
+      });
+      return;
+    }
+    out.push({
+      at: r.startedAt,
+      state: 'processing',
+      source: 'journal',
+      how: `the run's start (${r.function})`,
+      messageId: id,
+    });
+    const state: StatusTransition['state'] = !failed
+      ? 'succeeded'
+      : i === terminalFailed
+        ? 'failed'
+        : only === 'deferral'
+          ? 'deferred'
+          : 'retrying';
+    out.push({
+      at: end(r),
+      state,
+      source: failed && i !== terminalFailed ? 'derived' : 'journal',
+      how:
+        state === 'deferred'
+          ? `the run's end; its handler deferred it (the row counts ${plural(k.deferrals, 'deferral')})`
+          : state === 'retrying'
+            ? `the run's end; it failed and will be retried${known ? ` (the row counts no deferral of ${id})` : ''}`
+            : `the run's end (${r.durationMs} ms)`,
+      messageId: id,
+    });
+  });
+  const last = out.at(-1)!;
+  if (last.state !== status.status)
+    out.push({
+      at: status.updatedAt,
+      state: status.status,
+      source: 'row',
+      how: `the row's state now, written at its updatedAt${status.notBefore ? `; not before ${status.notBefore}` : ''}`,
+    });
+  return out;
 }
 
 /** The result of a status row, as {@link MessageLife.result}. */
@@ -238,5 +401,6 @@ export function buildTimeline(f: TimelineFacts): MessageLife {
     correlationId: f.status?.correlationId ?? null,
     parentId: f.status?.parentId ?? null,
     children: f.status?.children ?? [],
+    transitions: f.status ? statusTransitions(f.status, f.journal, idSet, f.copies, f.logs) : [],
   };
 }

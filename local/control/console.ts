@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -8,9 +8,18 @@ import * as path from 'node:path';
 import type { ArchiveRecord } from '../../lambda/shared/archive';
 import { DLQ_ATTR } from '../../lambda/shared/dlq-attributes';
 import { DynamoStatusStore } from '../../lambda/shared/status/dynamodb-store';
-import { STATUS_TABLE_KEYS } from '../../lambda/shared/status/keys';
+import {
+  DEFER_LOG_ATTRIBUTE,
+  RUN_LOG_ATTRIBUTE,
+  STATUS_TABLE_KEYS,
+  statusKey,
+  WAIT_LOG_ATTRIBUTE,
+} from '../../lambda/shared/status/keys';
 import type { MessageStatus } from '../../lambda/shared/status/types';
 import { purgeDlq, redrive } from '../../ops/lib/dlq';
+import { authHeaders } from '../../ops/lib/request-auth';
+import { countWaiting, type LaneWaiting } from '../../ops/lib/waiting';
+import type { JobTypesFile } from '../../lib/bundling/job-types';
 import { replay } from '../../ops/lib/replay';
 import { OpsError } from '../../ops/lib/errors';
 import { localTarget } from '../../ops/lib/target';
@@ -31,6 +40,7 @@ import {
   type ConsoleAction,
   type MessageLife,
   type QueuedCopy,
+  type RowLogs,
 } from './console-timeline';
 import { filterInvocations, InvocationQueryError, parseInvocationQuery } from './invocations-query';
 import type { InvocationRecord, Journal } from './journal';
@@ -156,7 +166,26 @@ export interface ConsoleSnapshot {
   readonly invocations: readonly InvocationRecord[];
   /** How many recorded since the previous snapshot were left out. */
   readonly invocationsLeftOut: number;
+  /**
+   * Deferred and scheduled messages per lane, counted from the status table (one `Scan`, as
+   * `ops status --waiting`) every {@link WAITING_EVERY_TICKS} ticks; `null` before the first
+   * count or without a status table.
+   */
+  readonly waiting: WaitingSnapshot | null;
 }
+
+/** The status table's waiting messages per lane, as the console last counted them. */
+export interface WaitingSnapshot {
+  /** Epoch ms of the count. */
+  readonly t: number;
+  /** Every lane of the model (zeros where none wait). */
+  readonly lanes: Readonly<Record<string, LaneWaiting>>;
+  /** Rows the scan read. */
+  readonly scannedRows: number;
+}
+
+/** Ticks between two counts of the waiting messages (a scan reads the whole status table: every 5 s at the default 1 s tick). */
+export const WAITING_EVERY_TICKS = 5;
 
 /** Invocations a snapshot carries at most (the journal view fetches the rest on demand). */
 export const MAX_PUSHED_INVOCATIONS = 500;
@@ -178,6 +207,8 @@ export interface LocalConsoleOptions {
   readonly logger: LocalLogger;
   /** Local mode's events log (the message view lists a message's completion events). @default none */
   readonly events?: (filter: { readonly id?: string }) => readonly RecordedEvent[];
+  /** The job types the stack accepts (the send form), from the cloud assembly. @default none */
+  readonly jobTypes?: JobTypesFile | null;
   /** How often queues are sampled and snapshots pushed. @default 1000 */
   readonly intervalMs?: number;
   /** Samples of depth history kept per queue. @default 600 (10 minutes at 1 s) */
@@ -213,6 +244,14 @@ const envelopeIdOf = (body: string): string | null => {
 const typeOf = (body: string): string | null => {
   try {
     const v = (JSON.parse(body) as { type?: unknown } | null)?.type;
+    return typeof v === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+};
+const notBeforeOf = (body: string): string | null => {
+  try {
+    const v = (JSON.parse(body) as { notBefore?: unknown } | null)?.notBefore;
     return typeof v === 'string' ? v : null;
   } catch {
     return null;
@@ -257,6 +296,8 @@ export class LocalConsole {
   private timer?: NodeJS.Timeout;
   private sampling?: Promise<void>;
   private ticks = 0;
+  private waitingTicks = 0;
+  private waiting: WaitingSnapshot | null = null;
   private readonly status?: DynamoStatusStore;
   private readonly docs?: DynamoDBDocumentClient;
   private readonly statusTable?: string;
@@ -456,6 +497,7 @@ export class LocalConsole {
     this.noteAlarmChanges();
     if (watched && (this.ticks++ % 3 === 0 || this.archiveObjects === null))
       this.archiveObjects = await this.countArchive();
+    if (watched && this.waitingTicks++ % WAITING_EVERY_TICKS === 0) this.waiting = await this.countWaiting();
     if (!watched) return;
     this.push('snapshot', this.snapshot(t));
   }
@@ -536,6 +578,21 @@ export class LocalConsole {
       this.envelopeOfMessage.delete(this.envelopeOfMessage.keys().next().value!);
   }
 
+  /** Deferred and scheduled rows per lane ({@link countWaiting}, `ops status --waiting`'s scan). */
+  private async countWaiting(): Promise<WaitingSnapshot | null> {
+    if (!this.options.dynamodb || !this.statusTable) return null;
+    try {
+      const counted = await countWaiting(this.options.dynamodb, this.statusTable);
+      const lanes: Record<string, LaneWaiting> = {};
+      for (const l of this.model.lanes) lanes[l.name] = { deferred: 0, scheduled: 0 };
+      Object.assign(lanes, counted.lanes);
+      return { t: Date.now(), lanes, scannedRows: counted.scannedRows };
+    } catch (error) {
+      this.options.logger.warn(`console: counting waiting messages failed: ${(error as Error).message}`);
+      return this.waiting;
+    }
+  }
+
   private async countArchive(): Promise<number | null> {
     const [bucket] = Object.values(this.options.buckets);
     if (!bucket) return null;
@@ -583,6 +640,7 @@ export class LocalConsole {
       journalLength: this.options.journal.length,
       invocations,
       invocationsLeftOut,
+      waiting: this.waiting,
     };
   }
 
@@ -633,12 +691,14 @@ export class LocalConsole {
           state,
           receiveCount: m.approximateReceiveCount,
           sentAt: new Date(m.sentTimestamp).toISOString(),
+          ...(notBeforeOf(m.body) ? { notBefore: notBeforeOf(m.body)! } : {}),
           ...(attr(m, DLQ_ATTR.failureKind) ? { failureKind: attr(m, DLQ_ATTR.failureKind) } : {}),
           ...(attr(m, DLQ_ATTR.errorName) ? { errorName: attr(m, DLQ_ATTR.errorName) } : {}),
         });
       }
     }
     const archive = status?.failure?.archiveKey ? await this.archiveFacts(status.failure.archiveKey) : null;
+    const logs = envelopeId && status ? await this.rowLogs(envelopeId) : null;
     const plain = status
       ? (({ owner: _owner, ...rest }) => rest)(status as MessageStatus & { owner?: string })
       : null;
@@ -655,7 +715,32 @@ export class LocalConsole {
       ),
       completionEvents: envelopeId ? this.completionEventsOf(envelopeId) : [],
       ...(this.env ? { apiUrl: this.env.apiUrl } : {}),
+      ...(logs ? { logs } : {}),
     });
+  }
+
+  /** The status row's internal logs (each run's, each deferral's and each unrun delivery's SQS message id). */
+  private async rowLogs(envelopeId: string): Promise<RowLogs | null> {
+    if (!this.docs || !this.statusTable) return null;
+    const out = await this.docs.send(
+      new GetCommand({
+        TableName: this.statusTable,
+        Key: { [STATUS_TABLE_KEYS.partitionKey]: statusKey(envelopeId) },
+        ProjectionExpression: '#r, #d, #w',
+        ExpressionAttributeNames: {
+          '#r': RUN_LOG_ATTRIBUTE,
+          '#d': DEFER_LOG_ATTRIBUTE,
+          '#w': WAIT_LOG_ATTRIBUTE,
+        },
+      }),
+    );
+    const list = (v: unknown) =>
+      Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+    return {
+      runs: list(out.Item?.[RUN_LOG_ATTRIBUTE]),
+      deferrals: list(out.Item?.[DEFER_LOG_ATTRIBUTE]),
+      waits: list(out.Item?.[WAIT_LOG_ATTRIBUTE]),
+    };
   }
 
   /** The completion events of `envelopeId` in local mode's events log, oldest first. */
@@ -824,6 +909,21 @@ export class LocalConsole {
       this.send(res, 200, 'text/javascript; charset=utf-8', this.script);
       return true;
     }
+    if (method === 'GET' && route === '/types') {
+      this.json(res, 200, {
+        types: this.options.jobTypes?.types ?? [],
+        ...(this.options.jobTypes
+          ? {}
+          : {
+              note: 'the cloud assembly lists no job types (synthesized before the console had a send form?)',
+            }),
+      });
+      return true;
+    }
+    if (method === 'POST' && route === '/actions/send') {
+      await this.handleSend(req, res);
+      return true;
+    }
     if (method === 'GET' && route === '/model') {
       this.json(res, 200, this.model);
       return true;
@@ -955,6 +1055,74 @@ export class LocalConsole {
     }
   }
 
+  /**
+   * `POST /_local/console/actions/send` (with the token): `{ type, payload, orderingKey?,
+   * notBefore?, idempotencyKey? }` sent to `POST /v1/messages` as the stage's first tenant, with
+   * its credentials (the page never holds them); answers `{ status, body }`, the API's answer.
+   */
+  private async handleSend(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const given = String(req.headers[CONSOLE_TOKEN_HEADER] ?? '');
+    const body = await readBody(req, SEND_MAX_BYTES);
+    const refuse = (status: number, code: string, message: string, field: string) =>
+      this.json(res, status, { error: { code, message, field } });
+    if (!this.tokenMatches(given))
+      return refuse(
+        403,
+        'Forbidden',
+        `actions need the console's token (${CONSOLE_TOKEN_HEADER})`,
+        CONSOLE_TOKEN_HEADER,
+      );
+    if (body === null)
+      return refuse(413, 'PayloadTooLarge', `the body is over ${SEND_MAX_BYTES} bytes`, 'body');
+    let input: Record<string, unknown>;
+    try {
+      input = JSON.parse(body || '{}') as Record<string, unknown>;
+    } catch {
+      return refuse(400, 'BadRequest', 'the body is not JSON', 'body');
+    }
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      return refuse(400, 'BadRequest', 'the body must be a JSON object', 'body');
+    if (typeof input.type !== 'string' || !input.type)
+      return refuse(400, 'BadRequest', 'type is required', 'type');
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (input.idempotencyKey !== undefined) {
+      if (typeof input.idempotencyKey !== 'string' || !input.idempotencyKey)
+        return refuse(400, 'BadRequest', 'idempotencyKey must be a non-empty string', 'idempotencyKey');
+      headers['idempotency-key'] = input.idempotencyKey;
+    }
+    const message = {
+      type: input.type,
+      payload: input.payload,
+      ...(input.orderingKey !== undefined ? { orderingKey: input.orderingKey } : {}),
+      ...(input.notBefore !== undefined ? { notBefore: input.notBefore } : {}),
+    };
+    try {
+      const answer = await this.withTarget(async (target) => {
+        const url = `${target.apiUrl}/v1/messages`;
+        const text = JSON.stringify(message);
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: await authHeaders(target, { method: 'POST', url, headers, body: text }, () => {
+            throw new OpsError('the local stage has no API key');
+          }),
+          body: text,
+        });
+        const raw = await res.text();
+        let parsed: unknown = raw;
+        try {
+          parsed = JSON.parse(raw);
+        } catch {
+          // Not JSON: shown as text.
+        }
+        return { status: res.status, body: parsed };
+      });
+      this.json(res, 200, answer);
+    } catch (error) {
+      if (!(error instanceof OpsError)) throw error;
+      this.json(res, 409, { error: { code: 'Conflict', message: error.message } });
+    }
+  }
+
   private tokenMatches(given: string): boolean {
     const a = Buffer.from(given);
     const b = Buffer.from(this.token);
@@ -1006,6 +1174,23 @@ export class LocalConsole {
 }
 
 /** Reads a small request body (64 KiB at most; the rest is dropped). */
+/** The largest body `POST /_local/console/actions/send` reads (the API's own limit is checked by the API). */
+const SEND_MAX_BYTES = 2 * 1024 * 1024;
+
+/** The body, or `null` when it is over `limit` bytes (the rest is read and dropped). */
+function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) chunks.push(c);
+    });
+    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
 function readSmallBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { jobTypesFileName, type JobTypesFile } from '../../lib/bundling/job-types';
 import { LocalModeError } from '../errors';
 
 /** One resource of a synthesized CloudFormation template. */
@@ -51,7 +52,9 @@ function readJson(file: string, what: string): Record<string, unknown> {
 }
 
 /** Stack artifacts of a cloud assembly, including those of nested assemblies (CDK `Stage`s). */
-function stackArtifacts(dir: string): { artifactId: string; artifact: ManifestArtifact; dir: string }[] {
+export function stackArtifacts(
+  dir: string,
+): { artifactId: string; artifact: ManifestArtifact; dir: string }[] {
   const manifest = readJson(path.join(dir, 'manifest.json'), 'cloud assembly manifest');
   const artifacts = (manifest.artifacts ?? {}) as Record<string, ManifestArtifact>;
   const out: { artifactId: string; artifact: ManifestArtifact; dir: string }[] = [];
@@ -124,4 +127,18 @@ export function readStageTemplate(cdkOut: string, stackName: string): StageTempl
     }
   }
   return { cdkOut: dir, resources, parameters, region };
+}
+
+/**
+ * The job types stack `stackName` accepts, from `<artifactId>.job-types.json` beside its template
+ * (written at synth by `lib/bundling/job-types-file.ts`); `null` when the assembly has none (an
+ * assembly synthesized before it existed, or an app that does not use the pipeline construct).
+ */
+export function readJobTypes(cdkOut: string, stackName: string): JobTypesFile | null {
+  for (const { artifactId, artifact, dir } of stackArtifacts(path.resolve(cdkOut))) {
+    if ((artifact.properties?.stackName ?? artifactId) !== stackName) continue;
+    const file = path.join(dir, jobTypesFileName(artifactId));
+    if (existsSync(file)) return readJson(file, 'job types') as unknown as JobTypesFile;
+  }
+  return null;
 }
