@@ -654,6 +654,41 @@ export class UnarchivedMessages extends OpsError {
  * not read, stay (`unread`). `queue` is a lane's name (its DLQ) or a DLQ's name or URL; a source
  * queue is refused.
  */
+/**
+ * Deletes the messages `walker` read from `dlq` (ten per `DeleteMessageBatch`, by their receipt
+ * handles: nothing it did not read); returns how many. A refused entry stops it with one line
+ * saying how many were purged.
+ */
+export async function deleteRead(
+  target: Target,
+  walker: DlqWalker,
+  dlq: { readonly url: string; readonly name: string },
+  read: readonly Message[],
+): Promise<number> {
+  let purged = 0;
+  for (let i = 0; i < read.length; i += 10) {
+    const chunk = read.slice(i, i + 10);
+    let out;
+    try {
+      out = await target.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: dlq.url,
+          Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    } catch (error) {
+      throw awsFailure(`cannot delete from ${dlq.name} (${purged} purged)`, error);
+    }
+    for (const ok of out.Successful ?? []) walker.gone(chunk[Number(ok.Id)]!);
+    purged += out.Successful?.length ?? 0;
+    if (out.Failed?.length)
+      throw new OpsError(
+        `cannot delete ${out.Failed.length} message(s) from ${dlq.name} (${out.Failed[0]!.Code}; ${purged} purged): run purge again`,
+      );
+  }
+  return purged;
+}
+
 export async function purgeDlq(
   target: Target,
   queue: string,
@@ -713,27 +748,7 @@ export async function purgeDlq(
       );
     if (dryRun)
       return { queue: pair.dlq.name, dryRun, purged: read.length, archived: missing.length, unread };
-    let purged = 0;
-    for (let i = 0; i < read.length; i += 10) {
-      const chunk = read.slice(i, i + 10);
-      let out;
-      try {
-        out = await target.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: pair.dlq.url,
-            Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
-          }),
-        );
-      } catch (error) {
-        throw awsFailure(`cannot delete from ${pair.dlq.name} (${purged} purged)`, error);
-      }
-      for (const ok of out.Successful ?? []) walker.gone(chunk[Number(ok.Id)]!);
-      purged += out.Successful?.length ?? 0;
-      if (out.Failed?.length)
-        throw new OpsError(
-          `cannot delete ${out.Failed.length} message(s) from ${pair.dlq.name} (${out.Failed[0]!.Code}; ${purged} purged): run purge again`,
-        );
-    }
+    const purged = await deleteRead(target, walker, pair.dlq, read);
     return { queue: pair.dlq.name, dryRun, purged, archived, unread };
   } finally {
     await walker.release();

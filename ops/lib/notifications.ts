@@ -1,6 +1,6 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteMessageBatchCommand, DeleteMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import { DlqWalker, queueDepth } from './dlq';
+import { DeleteMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { deleteRead, DlqWalker, queueDepth } from './dlq';
 import { OpsError, UsageError } from './errors';
 import { awsFailure, type NotificationsTarget, type QueuePair, type Target } from './target';
 
@@ -370,27 +370,7 @@ export async function purgeNotifications(
     const read = await readAll(walker);
     const unread = Math.max(0, depth.visible + depth.inFlight + depth.delayed - read.length);
     if (options.dryRun) return { queue: n.dlq.name, dryRun: true, purged: read.length, unread };
-    let purged = 0;
-    for (let i = 0; i < read.length; i += 10) {
-      const chunk = read.slice(i, i + 10);
-      let out;
-      try {
-        out = await target.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: n.dlq.url,
-            Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
-          }),
-        );
-      } catch (error) {
-        throw awsFailure(`cannot delete from ${n.dlq.name} (${purged} purged)`, error);
-      }
-      for (const ok of out.Successful ?? []) walker.gone(chunk[Number(ok.Id)]!);
-      purged += out.Successful?.length ?? 0;
-      if (out.Failed?.length)
-        throw new OpsError(
-          `cannot delete ${out.Failed.length} message(s) from ${n.dlq.name} (${out.Failed[0]!.Code}; ${purged} purged): run purge again`,
-        );
-    }
+    const purged = await deleteRead(target, walker, n.dlq, read);
     return { queue: n.dlq.name, dryRun: false, purged, unread };
   } finally {
     await walker.release();
