@@ -158,7 +158,7 @@ export interface TimelineFacts {
   readonly logs?: RowLogs;
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /**
  * The message's status transitions, oldest first: accepted (or scheduled) from the row; for each
@@ -230,7 +230,7 @@ export function statusTransitions(
         at: end(r),
         state: status.attempts === 0 && scheduledAtAccept ? 'scheduled' : 'deferred',
         source: 'derived',
-        how: `delivered before its notBefore and hidden again without running (the row counts ${plural(k.waits, 'such delivery')})`,
+        how: `delivered before its notBefore and hidden again without running (the row counts ${plural(k.waits, 'such delivery', 'such deliveries')})`,
         messageId: id,
       });
       return;
@@ -241,7 +241,7 @@ export function statusTransitions(
         state: 'waiting',
         source: 'derived',
         how: known
-          ? `a failed delivery: the row counts ${plural(k.retries, 'retry')}, ${plural(k.deferrals, 'deferral')} and ${plural(k.waits, 'unrun delivery')} of ${id}, not their order`
+          ? `a failed delivery: the row counts ${plural(k.retries, 'retry', 'retries')}, ${plural(k.deferrals, 'deferral')} and ${plural(k.waits, 'unrun delivery', 'unrun deliveries')} of ${id}, not their order`
           : 'a failed delivery (no row logs to tell a retry from a deferral)',
         messageId: id,
       });
