@@ -40,7 +40,8 @@ export function jobTypesOf(
 /**
  * Writes the stack's job types into the cloud assembly at synth, as `<artifactId>.job-types.json`
  * beside its template (not part of the template: nothing deploys it). Local mode's console reads
- * it for its send form (`GET /_local/console/types`).
+ * it for its send form (`GET /_local/console/types`). `scope` must not be the stack itself (CDK
+ * synthesizes a stack through its synthesizer, not its custom synthesis).
  */
 export function attachJobTypesFile(scope: IConstruct, file: JobTypesFile): void {
   attachCustomSynthesis(scope, {
