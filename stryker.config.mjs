@@ -59,6 +59,13 @@ export default {
     'lambda/shared/consumer/crash-isolation.ts',
     'lambda/shared/consumer/run-state.ts',
     'lambda/shared/consumer/idempotency.ts',
+    // Follow-up jobs: their ids, what the API would refuse (issue 18)
+    'lambda/shared/consumer/children.ts',
+    // Results: on the row, in S3, or refused (issue 18)
+    'lambda/shared/jobs/result.ts',
+    // Completion events: which status changes publish, their fields, the relay's retry point (issue 18)
+    'lambda/shared/events/completion.ts',
+    'lambda/shared/events/relay.ts',
     // Status transitions and their conditions
     'lambda/shared/status/dynamodb-store.ts',
     // Producer: validation, FIFO batches, Idempotency-Key, lanes
