@@ -105,6 +105,48 @@ describe('completion events: the event of a status row change', () => {
     expect(CompletionDetailV1.safeParse(entry!.detail).success).toBe(true);
   });
 
+  it('a FIFO row without lane, counters or children: queue fifo, its queue as lane, zero counts, no children', () => {
+    const entry = completionEventOf(
+      row({ status: 'processing' }),
+      row({ queue: 'fifo', lane: undefined, attempts: undefined, deferrals: undefined, children: undefined }),
+    );
+
+    expect(entry?.detail).toMatchObject({
+      queue: 'fifo',
+      lane: 'fifo',
+      attempts: 0,
+      deferrals: 0,
+      children: [],
+    });
+    expect(CompletionDetailV1.safeParse(entry!.detail).success).toBe(true);
+  });
+
+  it('a failed row publishes no result, even one stored on it; an error without name or message reads Error, ""', () => {
+    const entry = completionEventOf(
+      row({ status: 'processing' }),
+      row({
+        status: 'failed',
+        resultRef: { key: `results/${ID}.json`, bytes: 20_000 },
+        failure: { kind: 'no-such-kind', archiveKey: 42 },
+        lastError: {},
+      }),
+    );
+
+    expect(entry?.detail).toMatchObject({
+      result: null,
+      resultPath: null,
+      resultBytes: null,
+      failure: { kind: 'exhausted', archiveKey: null, error: { name: 'Error', message: '' } },
+    });
+    expect(CompletionDetailV1.safeParse(entry!.detail).success).toBe(true);
+  });
+
+  it('a result whose stored JSON does not parse is published as null', () => {
+    const entry = completionEventOf(row({ status: 'processing' }), row({ resultJson: '{"pages":' }));
+
+    expect(entry?.detail).toMatchObject({ result: null, resultPath: null, resultBytes: null });
+  });
+
   it('publishes only terminal transitions: not a write to a row already in that state, nor other states', () => {
     expect(completionEventOf(row(), row({ updatedAt: '2026-12-05T10:01:00.000Z' }))).toBeUndefined();
     expect(completionEventOf(row({ status: 'failed' }), row({ status: 'failed' }))).toBeUndefined();
@@ -186,6 +228,53 @@ describe('the completion relay (stream → bus)', () => {
     });
   });
 
+  it('sends each entry exactly: the bus, source, detail type, the detail as JSON, no resources', async () => {
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'a' }] });
+    const r = terminal(1);
+
+    await relayCompletions({ Records: [r] } as DynamoDBStreamEvent, deps());
+
+    const entries = events.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries);
+    const detail = completionEventOf(
+      row({ status: 'processing', id: `${ID.slice(0, -2)}01` }),
+      row({ id: `${ID.slice(0, -2)}01` }),
+    )!;
+    expect(entries).toEqual([
+      [
+        {
+          EventBusName: 'stage-events',
+          Source: 'event-pipeline',
+          DetailType: 'Message Succeeded',
+          Detail: detail.Detail,
+          Resources: [],
+        },
+      ],
+    ]);
+  });
+
+  it('sends nothing for a batch without terminal transitions, and one PutEvents for exactly ten', async () => {
+    events.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+      FailedEntryCount: 0,
+      Entries: input.Entries.map((_, i) => ({ EventId: `ev-${i}` })),
+    }));
+
+    const none = await relayCompletions(
+      {
+        Records: [record('200', row({ status: 'accepted' }), row({ status: 'processing' }))],
+      } as DynamoDBStreamEvent,
+      deps(),
+    );
+    expect(none).toEqual({ batchItemFailures: [] });
+    expect(events.commandCalls(PutEventsCommand)).toHaveLength(0);
+
+    const ten = await relayCompletions(
+      { Records: Array.from({ length: 10 }, (_, n) => terminal(n)) } as DynamoDBStreamEvent,
+      deps(),
+    );
+    expect(ten).toEqual({ batchItemFailures: [] });
+    expect(events.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries!.length)).toEqual([10]);
+  });
+
   it('logs one line per published event: ids, detail type, type, lane, status, attempts, failure kind; no result, no tenant', async () => {
     events
       .on(PutEventsCommand)
@@ -255,14 +344,59 @@ describe('the completion relay (stream → bus)', () => {
     expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: '102' }] });
   });
 
-  it('a PutEvents that throws fails the batch from its first record; later chunks are not sent', async () => {
+  it("logs the refusal: the failed count, the first refused entry's code and message", async () => {
+    events.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ EventId: 'a' }, { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }],
+    });
+    const d = deps();
+    const warn = vi.spyOn(d.logger, 'warn');
+
+    await relayCompletions({ Records: [terminal(1), terminal(2)] } as DynamoDBStreamEvent, d);
+
+    expect(warn.mock.calls).toEqual([
+      [
+        'the bus refused completion events; retrying from the first',
+        { failedEntryCount: 1, errorCode: 'InternalFailure', errorMessage: 'try again' },
+      ],
+    ]);
+  });
+
+  it("a failed count with no entry naming an error retries from the chunk's first record, publishing nothing", async () => {
+    events
+      .on(PutEventsCommand)
+      .resolves({ FailedEntryCount: 1, Entries: [{ EventId: 'a' }, { EventId: 'b' }] });
+    const d = deps();
+    const info = vi.spyOn(d.logger, 'info');
+
+    const res = await relayCompletions({ Records: [terminal(1), terminal(2)] } as DynamoDBStreamEvent, d);
+
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: '101' }] });
+    expect(info).not.toHaveBeenCalled();
+  });
+
+  it('a record without a sequence number is reported with an empty identifier (the whole batch is retried)', async () => {
     events.on(PutEventsCommand).rejects(new Error('bus unreachable'));
+    const r = terminal(1);
+    delete r.dynamodb!.SequenceNumber;
+
+    const res = await relayCompletions({ Records: [r] } as DynamoDBStreamEvent, deps());
+
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: '' }] });
+  });
+
+  it('a PutEvents that throws fails the batch from its first record; later chunks are not sent', async () => {
+    const error = new Error('bus unreachable');
+    events.on(PutEventsCommand).rejects(error);
+    const d = deps();
+    const warn = vi.spyOn(d.logger, 'warn');
 
     const records = Array.from({ length: 12 }, (_, n) => terminal(n));
-    const res = await relayCompletions({ Records: records } as DynamoDBStreamEvent, deps());
+    const res = await relayCompletions({ Records: records } as DynamoDBStreamEvent, d);
 
     expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: '100' }] });
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(1);
+    expect(warn.mock.calls).toEqual([['PutEvents failed; retrying the batch from this chunk', { error }]]);
   });
 
   it('a failure in the second chunk keeps the first chunk published and retries from the second', async () => {

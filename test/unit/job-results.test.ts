@@ -64,6 +64,20 @@ describe('job results: what a handler returns', () => {
     }
   });
 
+  it("keeps JSON.stringify's error as the cause of a result that cannot be serialized", () => {
+    let thrown: unknown;
+    try {
+      prepareResult({ n: 10n });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ResultNotSerializable);
+    expect((thrown as Error).cause).toBeInstanceOf(TypeError);
+    expect((thrown as Error).message).toBe(
+      `The job's result cannot be serialized as JSON: ${((thrown as Error).cause as Error).message}`,
+    );
+  });
+
   it('the real limits: 16 KiB on the row, 4 MiB in all', () => {
     expect(RESULT_LIMITS).toEqual({ inlineBytes: 16_384, maxBytes: 4_194_304 });
     expect(prepareResult('r'.repeat(16_382)).where).toBe('row');
