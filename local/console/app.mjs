@@ -7,23 +7,20 @@
 const $ = (selector) => document.querySelector(selector);
 const token = document.querySelector('meta[name="console-token"]')?.getAttribute('content') ?? '';
 const SVG = 'http://www.w3.org/2000/svg';
-const MAX_ROWS = 200;
+/** The journal view: a row's height (px), rows drawn beyond the view, rows asked for at once. */
+const ROW_H = 26;
+const OVERSCAN = 10;
+const PAGE = 120;
 const MAX_HISTORY = 600;
 
 const state = {
   model: null,
   snapshot: null,
   history: {},
-  /** The newest invocations pushed (unfiltered), oldest first. */
-  recent: [],
+  /** The journal view's window: `records` (newest first) are rows `base`… of `total` matching. */
+  journal: { total: 0, base: 0, records: [], note: '', loading: false, again: false },
   journalLength: 0,
-  /** Rows of the journal view when a filter is set (from /_local/invocations), oldest first. */
-  filtered: null,
-  filterNote: '',
   filters: { function: '', outcome: '', messageId: '' },
-  fetchingJournal: false,
-  /** Whether the filters changed while an answer was in flight. */
-  journalAgain: false,
   /** The id whose life is shown, refreshed on each push. */
   watching: null,
   fetchingLife: false,
@@ -685,65 +682,91 @@ function filterQuery() {
   return q;
 }
 
+const filtered = () => Boolean(state.filters.function || state.filters.outcome || state.filters.messageId);
+
+/** Rows of the journal view in the page's height (the rest is scrolled to: a virtualized list). */
+function visibleRange() {
+  const box = $('#journal-scroll');
+  const first = Math.max(0, Math.floor(box.scrollTop / ROW_H) - OVERSCAN);
+  const count = Math.ceil(Math.max(box.clientHeight, 600) / ROW_H) + 2 * OVERSCAN;
+  return [first, Math.min(state.journal.total, first + count)];
+}
+
+/**
+ * Asks the server for the rows around the scroll position (`offset` newest skipped, `PAGE` rows):
+ * the journal's 50,000 records stay on the server, filtered there; the page holds one window.
+ */
 async function fetchJournal() {
-  const f = state.filters;
-  if (!f.function && !f.outcome && !f.messageId) {
-    state.filtered = null;
-    renderJournal();
+  const j = state.journal;
+  if (j.loading) {
+    // The newest filters and scroll position win: asked again once the answer in flight is in.
+    j.again = true;
     return;
   }
-  if (state.fetchingJournal) {
-    // The newest filters win: asked again once the answer in flight is in.
-    state.journalAgain = true;
-    return;
-  }
-  state.fetchingJournal = true;
-  state.journalAgain = false;
+  j.loading = true;
+  j.again = false;
   try {
+    const [first] = visibleRange();
+    const offset = Math.max(0, first - OVERSCAN);
     const q = filterQuery();
-    q.set('limit', String(MAX_ROWS));
-    if (f.messageId) q.set('id', f.messageId);
+    if (state.filters.messageId) q.set('id', state.filters.messageId);
+    q.set('offset', String(offset));
+    q.set('limit', String(PAGE));
     const res = await fetch(`/_local/console/invocations?${q}`);
     const body = await res.json();
-    if (!res.ok) {
-      state.filtered = [];
-      state.filterNote = body.error?.message ?? `HTTP ${res.status}`;
-    } else {
-      state.filtered = body.records;
-      state.filterNote = body.by === 'envelopeId' ? '(by envelope id)' : '';
-    }
+    j.base = offset;
+    j.note = res.ok
+      ? body.by === 'envelopeId'
+        ? '(by envelope id)'
+        : ''
+      : (body.error?.message ?? `HTTP ${res.status}`);
+    j.total = res.ok ? body.total : 0;
+    j.records = res.ok ? body.records.slice().reverse() : [];
   } finally {
-    state.fetchingJournal = false;
+    j.loading = false;
   }
-  if (state.journalAgain) return fetchJournal();
+  if (j.again) return fetchJournal();
   renderJournal();
 }
 
-function renderJournal() {
-  const rows = state.filtered ?? state.recent;
-  const shown = rows.slice(-MAX_ROWS).reverse();
-  const filtered = state.filtered !== null;
-  $('#journal-count').textContent = filtered
-    ? `${rows.length === MAX_ROWS ? `newest ${MAX_ROWS}` : rows.length} matching${state.filterNote ? ` ${state.filterNote}` : ''} · ${state.journalLength} in the journal`
-    : `${state.journalLength} in the journal · newest ${shown.length} shown`;
-  $('#invocation-table tbody').replaceChildren(
-    ...shown.map((r) => {
-      const outcome = outcomeOf(r);
-      return el(
-        'tr',
-        { 'data-function': r.function, 'data-outcome': outcome },
-        el('td', {}, el('time', { datetime: r.startedAt, text: time(r.startedAt) })),
-        el('td', { text: r.function }),
-        el('td', { class: 'num', text: `${r.durationMs} ms` }),
-        el('td', {
-          'data-tone': outcome === 'ok' ? 'ok' : 'failed',
-          text: outcome === 'ok' ? 'ok' : r.error ? 'error' : `${r.batchItemFailures.length} failed`,
-        }),
-        el('td', { class: 'id', text: r.messageIds.join(' ') || '–' }),
-        el('td', { text: r.error ? `${r.error.name}: ${r.error.message}` : '' }),
-      );
+function journalRow(r, i) {
+  const outcome = outcomeOf(r);
+  const ids = r.messageIds.join(' ') || '–';
+  const error = r.error ? `${r.error.name}: ${r.error.message}` : '';
+  return el(
+    'tr',
+    { 'data-function': r.function, 'data-outcome': outcome, 'aria-rowindex': i + 2 },
+    el('td', {}, el('time', { datetime: r.startedAt, text: time(r.startedAt) })),
+    el('td', { text: r.function, title: r.function }),
+    el('td', { class: 'num', text: `${r.durationMs} ms` }),
+    el('td', {
+      'data-tone': outcome === 'ok' ? 'ok' : 'failed',
+      text: outcome === 'ok' ? 'ok' : r.error ? 'error' : `${r.batchItemFailures.length} failed`,
     }),
+    el('td', { class: 'id', text: ids, title: ids }),
+    el('td', { text: error, title: error || undefined }),
   );
+}
+
+/** Draws the rows in view (newest first), placed where they are in the whole list. */
+function renderJournal() {
+  const j = state.journal;
+  const [a, b] = visibleRange();
+  const rows = [];
+  for (let i = a; i < b; i++) {
+    const r = j.records[i - j.base];
+    if (r) rows.push(journalRow(r, i));
+  }
+  $('#journal-sizer').style.height = `${j.total * ROW_H + ROW_H}px`;
+  const table = $('#invocation-table');
+  table.style.top = `${a * ROW_H}px`;
+  table.setAttribute('aria-rowcount', String(j.total + 1));
+  $('#journal-count').textContent = filtered()
+    ? `${j.total} matching${j.note ? ` ${j.note}` : ''} · ${state.journalLength} in the journal`
+    : `${state.journalLength} in the journal · ${rows.length ? `${a + 1}–${a + rows.length}` : 'none'} shown, newest first (scroll for older)`;
+  $('#invocation-table tbody').replaceChildren(...rows);
+  // Scrolled past the window the page holds: the rows there.
+  if (b > a && (a < j.base || b > j.base + j.records.length) && !j.loading) void fetchJournal();
 }
 
 // ---------------------------------------------------------------- DLQs
@@ -931,18 +954,14 @@ function onSnapshot(s) {
     if (h.length > MAX_HISTORY) h.splice(0, h.length - MAX_HISTORY);
   }
   state.journalLength = s.journalLength;
-  if (s.invocations.length) {
-    state.recent.push(...s.invocations);
-    if (state.recent.length > 2000) state.recent.splice(0, state.recent.length - 2000);
-  }
   if (!state.model) return;
   updateTopology(s);
   renderQueues(s);
   renderDlqs(s);
   renderAlarms(s);
-  if (state.filtered !== null) {
-    if (s.invocations.length) void fetchJournal();
-  } else if (s.invocations.length || !document.querySelector('#invocation-table tbody tr')) renderJournal();
+  // New invocations: the rows in view again while the view is at the newest (scrolled back, it stays put).
+  if (s.invocations.length && $('#journal-scroll').scrollTop < ROW_H) void fetchJournal();
+  else if (!filtered()) renderJournal();
   if (state.watching) void refreshLife();
 }
 
@@ -973,8 +992,10 @@ function connect() {
   });
   source.addEventListener('journal', (e) => {
     const j = JSON.parse(e.data);
-    state.recent = j.recent;
     state.journalLength = j.length;
+    if (filtered()) return void fetchJournal();
+    // The newest records come with the stream: the first rows need no request.
+    Object.assign(state.journal, { total: j.length, base: 0, records: j.recent.slice().reverse(), note: '' });
     renderJournal();
   });
   source.addEventListener('snapshot', (e) => onSnapshot(JSON.parse(e.data)));
@@ -1007,6 +1028,15 @@ $('#send-result').addEventListener('click', (e) => {
   $('#message').scrollIntoView();
 });
 
+let scrollFrame = 0;
+$('#journal-scroll').addEventListener('scroll', () => {
+  if (scrollFrame) return;
+  scrollFrame = window.requestAnimationFrame(() => {
+    scrollFrame = 0;
+    renderJournal();
+  });
+});
+
 $('#journal-filters').addEventListener('submit', (e) => {
   e.preventDefault();
   state.filters = {
@@ -1014,6 +1044,7 @@ $('#journal-filters').addEventListener('submit', (e) => {
     outcome: $('#filter-outcome').value,
     messageId: $('#filter-message').value.trim(),
   };
+  $('#journal-scroll').scrollTop = 0;
   void fetchJournal();
 });
 for (const id of ['#filter-function', '#filter-outcome']) {

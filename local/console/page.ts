@@ -84,11 +84,14 @@ export function consolePage(token: string, stage: string): string {
     <button type="submit">Filter</button>
   </form>
   <p id="journal-count" role="status"></p>
+  <div id="journal-scroll" tabindex="0" role="region" aria-label="Invocations list (scrolls)"><div id="journal-sizer">
   <table id="invocation-table">
     <caption class="sr-only">Invocations, newest first</caption>
-    <thead><tr><th scope="col">Started</th><th scope="col">Function</th><th scope="col">Duration</th><th scope="col">Outcome</th><th scope="col">Message ids</th><th scope="col">Error</th></tr></thead>
+    <colgroup><col class="c-time"><col class="c-fn"><col class="c-ms"><col class="c-out"><col><col></colgroup>
+    <thead><tr aria-rowindex="1"><th scope="col">Started</th><th scope="col">Function</th><th scope="col">Duration</th><th scope="col">Outcome</th><th scope="col">Message ids</th><th scope="col">Error</th></tr></thead>
     <tbody></tbody>
   </table>
+  </div></div>
 </section>
 <section id="dlqs" aria-labelledby="dlqs-title">
   <h2 id="dlqs-title">Dead-letter queues</h2>
@@ -157,6 +160,12 @@ td.num { text-align: right; } code, .id { font-family: ui-monospace, monospace; 
 .send { display: grid; grid-template-columns: max-content 1fr; gap: .35rem .6rem; align-items: start; }
 .send textarea { font-family: ui-monospace, monospace; font-size: .85em; width: 100%; box-sizing: border-box; }
 .send p, .send div { grid-column: 2; margin: 0; } [aria-invalid="true"] { outline: 2px solid var(--bad); }
+#journal-scroll { height: 28rem; overflow-y: auto; border: 1px solid var(--line); }
+#journal-sizer { position: relative; }
+#invocation-table { position: absolute; left: 0; table-layout: fixed; }
+#invocation-table th { position: sticky; top: 0; background: var(--card); }
+#invocation-table tr { height: 26px; } #invocation-table td { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; padding-block: 0; }
+.c-time { width: 6rem; } .c-fn { width: 17rem; } .c-ms { width: 5rem; } .c-out { width: 6rem; }
 .filters, #message-form { display: flex; gap: .4rem; align-items: center; flex-wrap: wrap; margin-bottom: .5rem; }
 input, select, button { font: inherit; padding: .2rem .4rem; }
 button { cursor: pointer; }

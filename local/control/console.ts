@@ -1038,17 +1038,34 @@ export class LocalConsole {
     const query = new URLSearchParams(params);
     const id = query.get('id')?.trim();
     query.delete('id');
+    const rawOffset = query.get('offset');
+    query.delete('offset');
     try {
-      const q = parseInvocationQuery(
+      if (rawOffset !== null && !/^\d+$/.test(rawOffset))
+        throw new InvocationQueryError('offset', `offset must be a whole number, not ${rawOffset}`);
+      const offset = Number(rawOffset ?? 0);
+      const { limit, ...q } = parseInvocationQuery(
         query,
         this.model.functions.map((f) => f.id),
       );
       const envelopeIds = id ? await this.messageIdsOf(id) : undefined;
-      const records = filterInvocations(this.options.journal.list(), {
-        ...q,
-        ...(id ? { messageIds: envelopeIds ?? [id] } : {}),
-      });
-      return [200, { by: id ? (envelopeIds ? 'envelopeId' : 'messageId') : null, records }];
+      const all = this.options.journal.list();
+      const filtered =
+        q.function === undefined && q.outcome === undefined && !id
+          ? all
+          : filterInvocations(all, { ...q, ...(id ? { messageIds: envelopeIds ?? [id] } : {}) });
+      // The page's window: `limit` matches, skipping the newest `offset` (oldest first, as ever).
+      const end = Math.max(0, filtered.length - offset);
+      const records = filtered.slice(limit === undefined ? 0 : Math.max(0, end - limit), end);
+      return [
+        200,
+        {
+          by: id ? (envelopeIds ? 'envelopeId' : 'messageId') : null,
+          total: filtered.length,
+          offset,
+          records,
+        },
+      ];
     } catch (error) {
       if (!(error instanceof InvocationQueryError)) throw error;
       return [400, { error: { code: 'BadRequest', message: error.message, field: error.field } }];

@@ -53,7 +53,10 @@ describe('local console with a full journal', () => {
       'the filtered rows',
       async () => {
         const outcomes = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-outcome')));
-        return outcomes.length === 200 && outcomes.every((o) => o === 'failed');
+        const count = await page.locator('#journal-count').textContent();
+        return (
+          count?.startsWith('500 matching') && outcomes.length > 0 && outcomes.every((o) => o === 'failed')
+        );
       },
       30_000,
       20,
@@ -71,7 +74,9 @@ describe('local console with a full journal', () => {
     console.log(
       `console with ${DEFAULT_JOURNAL_CAPACITY} journal entries: first render ${firstRenderMs} ms, filter (function + outcome) ${filterMs} ms, message id lookup ${lookupMs} ms`,
     );
-    expect(shownAtFirst).toBe(200);
+    // A virtualized list: the rows in view and a few beyond, not the 50,000.
+    expect(shownAtFirst).toBeGreaterThan(0);
+    expect(shownAtFirst).toBeLessThanOrEqual(120);
     expect(await page.locator('#journal-count').textContent()).toContain('matching');
     expect(firstRenderMs).toBeLessThan(10_000);
     expect(filterMs).toBeLessThan(10_000);
