@@ -93,9 +93,8 @@ async function main(): Promise<void> {
       await page.getByLabel('Outcome', { exact: true }).selectOption('');
       await page.locator('#journal-count', { hasText: 'in the journal ·' }).waitFor();
       figures.rows.push(await rows.count());
-      const heap = await page.evaluate(
-        () => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0,
-      );
+      // A string: tsx would otherwise rename `performance` to Node's import inside the page.
+      const heap = Number(await page.evaluate('performance.memory ? performance.memory.usedJSHeapSize : 0'));
       figures.heapMb.push(heap / 1024 / 1024);
       if (errors.length) throw new Error(`console errors: ${errors.join('; ')}`);
       await page.close();
