@@ -165,6 +165,40 @@ describe('local console: work that waits, status transitions, send', () => {
     expect(errors).toEqual([]);
   });
 
+  it('scrolls the invocations list to its oldest entry, drawing only the rows in view', async () => {
+    // Arrange: 5,000 synthetic runs older than anything else in the journal.
+    const start = Date.parse('2020-01-01T00:00:00.000Z');
+    for (let i = 0; i < 5000; i++)
+      stage.local.journal.record({
+        function: 'ConsumerHandlerFunctionA611E05C',
+        startedAt: new Date(start + i * 10).toISOString(),
+        durationMs: 5,
+        messageIds: [`scroll-${i}`],
+        batchItemFailures: [],
+        error: null,
+      });
+    const { page, errors } = await openConsole();
+    const rows = page.locator('#invocation-table tbody tr');
+    await rows.first().waitFor();
+
+    // Act
+    await page.locator('#journal-scroll').evaluate((box) => (box.scrollTop = box.scrollHeight));
+
+    // Assert: the oldest row, at its place in the list, among a window of rows
+    const oldest = page.locator('#invocation-table tbody tr', {
+      has: page.locator('td.id', { hasText: /^scroll-0$/ }),
+    });
+    await oldest.waitFor();
+    const total = stage.local.journal.length;
+    expect(await oldest.getAttribute('aria-rowindex')).toBe(String(total + 1));
+    expect(await page.locator('#invocation-table').getAttribute('aria-rowcount')).toBe(String(total + 1));
+    expect(await rows.count()).toBeLessThanOrEqual(120);
+    expect(await page.locator('#journal-count').textContent()).toMatch(
+      new RegExp(`^${total} in the journal · \\d+–${total} shown, newest first`),
+    );
+    expect(errors).toEqual([]);
+  });
+
   it('refuses a send without the console token', async () => {
     // Act
     const res = await fetch(`${stage.local.env.consoleUrl}/actions/send`, {
