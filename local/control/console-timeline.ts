@@ -156,6 +156,8 @@ export interface TimelineFacts {
   readonly apiUrl?: string;
   /** The status row's run, deferral and wait logs. @default unknown (deliveries are not told apart) */
   readonly logs?: RowLogs;
+  /** The envelope's `notBefore`, where the console saw it on a queue (sent to run later). @default unknown */
+  readonly sentNotBefore?: string;
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -174,16 +176,19 @@ export function statusTransitions(
   ids: ReadonlySet<string>,
   copies: readonly QueuedCopy[],
   logs: RowLogs | undefined,
+  sentNotBefore?: string,
 ): StatusTransition[] {
   const out: StatusTransition[] = [];
   const scheduledAtAccept =
-    copies.some((c) => c.notBefore !== undefined) || (status.status === 'scheduled' && status.attempts === 0);
+    sentNotBefore !== undefined ||
+    copies.some((c) => c.notBefore !== undefined) ||
+    (status.status === 'scheduled' && status.attempts === 0);
   out.push({
     at: status.acceptedAt,
     state: scheduledAtAccept ? 'scheduled' : 'accepted',
     source: 'row',
     how: scheduledAtAccept
-      ? "the row's acceptedAt; sent with a notBefore"
+      ? `the row's acceptedAt; sent to run at ${sentNotBefore ?? copies.find((c) => c.notBefore)?.notBefore ?? status.notBefore ?? 'a later time'}`
       : "the row's acceptedAt (the producer's write)",
   });
   const deliveries = journal
@@ -401,6 +406,8 @@ export function buildTimeline(f: TimelineFacts): MessageLife {
     correlationId: f.status?.correlationId ?? null,
     parentId: f.status?.parentId ?? null,
     children: f.status?.children ?? [],
-    transitions: f.status ? statusTransitions(f.status, f.journal, idSet, f.copies, f.logs) : [],
+    transitions: f.status
+      ? statusTransitions(f.status, f.journal, idSet, f.copies, f.logs, f.sentNotBefore)
+      : [],
   };
 }

@@ -287,6 +287,8 @@ export class LocalConsole {
   private dlq: DlqEntry[] = [];
   private archiveObjects: number | null = null;
   private readonly envelopeOfMessage = new Map<string, string>();
+  /** Envelopes seen on a queue with a `notBefore` (sent to run later): their transitions start `scheduled`. */
+  private readonly scheduledAt = new Map<string, string>();
   private readonly actions: ConsoleAction[] = [];
   private readonly alarmHistory: AlarmChange[] = [];
   private readonly alarmStates = new Map<string, string>();
@@ -464,7 +466,10 @@ export class LocalConsole {
           const all = [...ready, ...delayed, ...inflight.map((i) => i.message)];
           const oldest = all.length ? Math.min(...all.map((m) => m.sentTimestamp)) : undefined;
           this.record(q.logicalId, t, ready.length, inflight.length, delayed.length, oldest);
-          for (const m of all) this.index(m.messageId, envelopeIdOf(m.body));
+          for (const m of all) {
+            this.index(m.messageId, envelopeIdOf(m.body));
+            this.noteScheduled(m.body);
+          }
           const lane = this.model.queues.find((x) => x.id === q.logicalId);
           if (lane?.role === 'dlq') {
             for (const m of all.slice(0, 100)) dlq.push(this.dlqEntry(lane.lane!, m));
@@ -569,6 +574,15 @@ export class LocalConsole {
       receiveCount: m.approximateReceiveCount,
       sentAt: new Date(m.sentTimestamp).toISOString(),
     };
+  }
+
+  private noteScheduled(body: string): void {
+    const notBefore = notBeforeOf(body);
+    const id = notBefore ? envelopeIdOf(body) : null;
+    if (!id || this.scheduledAt.has(id)) return;
+    this.scheduledAt.set(id, notBefore!);
+    if (this.scheduledAt.size > MAX_INDEXED_IDS)
+      this.scheduledAt.delete(this.scheduledAt.keys().next().value!);
   }
 
   private index(messageId: string, envelopeId: string | null): void {
@@ -716,6 +730,9 @@ export class LocalConsole {
       completionEvents: envelopeId ? this.completionEventsOf(envelopeId) : [],
       ...(this.env ? { apiUrl: this.env.apiUrl } : {}),
       ...(logs ? { logs } : {}),
+      ...(envelopeId && this.scheduledAt.has(envelopeId)
+        ? { sentNotBefore: this.scheduledAt.get(envelopeId)! }
+        : {}),
     });
   }
 

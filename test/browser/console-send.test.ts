@@ -113,6 +113,29 @@ describe('local console: work that waits, status transitions, send', () => {
     expect(times).toHaveLength(5);
     expect([...times].sort()).toEqual(times);
     expect(await items.nth(2).textContent()).toContain('its handler deferred it (the row counts 1 deferral)');
+
+    // Arrange: a message sent to run 3 s later, seen on its queue by the open page.
+    const notBefore = new Date(Date.now() + 3000).toISOString();
+    const later = await stage.post(
+      '/v1/messages',
+      probe({ mode: 'succeed', tag: 'transitions-later' }, { notBefore }),
+    );
+    expect(later.status, later.text).toBe(202);
+    await waitFor('it ran', async () => (await statusOf(later.body.id)).status === 'succeeded', 30_000);
+
+    // Act
+    await page.getByLabel('Message id', { exact: true }).fill(later.body.id);
+    await page.getByLabel('Message id', { exact: true }).press('Enter');
+
+    // Assert: scheduled first (its notBefore named), then its run
+    await page.locator(`#message-result code:text-is("${later.body.id}")`).first().waitFor();
+    await items.first().waitFor();
+    const states = await items.evaluateAll((lis) =>
+      lis.map((li) => `${li.getAttribute('data-state')}:${li.getAttribute('data-source')}`),
+    );
+    expect(states[0]).toBe('scheduled:row');
+    expect(await items.first().textContent()).toContain(`sent to run at ${notBefore}`);
+    expect(states.slice(-2)).toEqual(['processing:journal', 'succeeded:journal']);
     expect(errors).toEqual([]);
   });
 
