@@ -242,4 +242,29 @@ describe('crash isolation: planBatch (FIFO queue)', () => {
       handBack: [],
     });
   });
+
+  it('runs equally delivered suspect groups alone in the order of their first suspects, not of their groups', () => {
+    // Group A starts first (a fresh a1), but its suspect a2 comes after B's b1: b1 runs first.
+    const records = [fifo('a1', 'A'), fifo('b1', 'B', 2), fifo('a2', 'A', 2)];
+
+    expect(summary(planBatch(records, empty, FIFO))).toEqual({
+      urgent: [],
+      fresh: ['a1'],
+      alone: [['b1'], ['a2']],
+      handBack: [],
+    });
+  });
+
+  it("runs a fresh record on its final attempt first with its own group only; other groups' fresh records after", () => {
+    const memo = new SandboxDeliveryMemo();
+    memo.account('a1', 2);
+    const records = [fifo('a1', 'A', 3), fifo('b1', 'B'), fifo('a2', 'A')];
+
+    expect(summary(planBatch(records, memo, FIFO))).toEqual({
+      urgent: [['a1', 'a2']],
+      fresh: ['b1'],
+      alone: [],
+      handBack: [],
+    });
+  });
 });

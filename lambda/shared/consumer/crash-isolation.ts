@@ -154,6 +154,7 @@ export function planBatch(
   fresh.sort((a, b) => records.indexOf(a) - records.indexOf(b));
   // Fresh records on their final attempt (they failed on their own before) run before everything
   // else, with the rest of their FIFO group: no suspect's crash can take them.
+  // Stryker disable next-line StringLiteral: equivalent: a FIFO record always has a MessageGroupId, and any constant fallback keys such records alike (keyOf only groups)
   const keyOf = (r: SQSRecord) => (settings.fifo ? (r.attributes.MessageGroupId ?? '') : r.messageId);
   const finalKeys = new Set(fresh.filter(isFinal).map(keyOf));
   const freshFinal = fresh.filter((r) => finalKeys.has(keyOf(r)));
