@@ -5,6 +5,7 @@ import { countWaiting } from '../../ops/lib/waiting';
 import { startStage, waitFor, type LocalStage } from '../../tools/local-stage';
 import { probe } from '../helpers/local';
 import { launchChromium, openPage } from './chromium';
+import { keepScreenshot } from './screenshots';
 
 // The local console's waiting counts per lane, a message's status transitions and its send form,
 // in Debian's Chromium on a running local stage.
@@ -179,6 +180,7 @@ describe('local console: work that waits, status transitions, send', () => {
     // Assert: the API's 202 and its id, whose link opens the message
     await page.locator('#send-answer[data-status="202"]').waitFor({ timeout: 30_000 });
     const id = (await page.locator('#send-id a').textContent())!;
+    await keepScreenshot(page, 'console-send', '#send');
     const row = await statusOf(id);
     expect(row).toMatchObject({ id, type: 'probe' });
     expect(sends).toHaveLength(2);

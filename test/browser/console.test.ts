@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { readQueueDepth } from '../../ops/lib/queue-depth';
 import { startStage, waitFor, type LocalStage } from '../../tools/local-stage';
 import { probe } from '../helpers/local';
 import { launchChromium, openPage } from './chromium';
+import { keepScreenshot } from './screenshots';
 
 // The local console (GET /_local/console) in Debian's Chromium, on a running local stage: what it
 // shows is what SQS, the journal and the status table hold, and it follows them live (no reload).
@@ -118,14 +118,8 @@ describe('local console', () => {
         .textContent();
       return Number(n) >= 1;
     });
-    // CONSOLE_SCREENSHOTS=<dir> keeps what the page looked like (the README's screenshot).
-    if (process.env.CONSOLE_SCREENSHOTS) {
-      await page.setViewportSize({ width: 1400, height: 900 });
-      await page.screenshot({
-        path: path.join(process.env.CONSOLE_SCREENSHOTS, 'console.png'),
-        fullPage: true,
-      });
-    }
+    // CONSOLE_SCREENSHOTS=<dir> keeps what the page looked like (docs/LOCAL-MODE.md's screenshots).
+    await keepScreenshot(page, 'console-topology', '#topology');
     expect(errors).toEqual([]);
   });
 
@@ -165,6 +159,8 @@ describe('local console', () => {
     expect(await page.locator('#message-family').textContent()).toContain(
       `Correlation id ${status.body.correlationId}`,
     );
+    await page.locator('#transitions li').first().waitFor();
+    await keepScreenshot(page, 'console-message', '#message');
 
     // Act: a child's link opens the child, whose parent link leads back.
     const child = status.body.children[1] as string;
@@ -254,6 +250,7 @@ describe('local console', () => {
     const depth = page.locator('[data-dlq-lane="standard"] [data-field="depth"]');
     const before = Number(await depth.textContent());
     expect(before).toBeGreaterThanOrEqual(1);
+    await keepScreenshot(page, 'console-dlq', '#dlqs');
 
     // Act
     await page.getByRole('button', { name: `Redrive ${sent.body.id}` }).click();
