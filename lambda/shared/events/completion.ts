@@ -94,7 +94,6 @@ export function completionEventOf(
   if (typeof row.resultJson === 'string') {
     try {
       result = JSON.parse(row.resultJson);
-      // Stryker disable next-line BlockStatement: equivalent: `result` is already null when JSON.parse throws (it is set only on success)
     } catch {
       result = null;
     }
