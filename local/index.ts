@@ -17,6 +17,7 @@ import {
 } from './aws/emulator';
 import { AlarmEvaluator, type AlarmStatus } from './control/alarms';
 import { LocalConsole } from './control/console';
+import { EmfSeries, templateDashboards } from './control/dashboard';
 import { healthReport } from './control/endpoints';
 import { directInvocationRecord, Journal } from './control/journal';
 import { functionEnv, logGroupNameOf } from './functions/environment';
@@ -421,6 +422,18 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     }
 
     const mappingConcurrency = options.mappingConcurrency ?? 5;
+    // The functions' EMF lines feed the console's dashboard (then go to the terminal as before):
+    // with silent logs too, the sandboxes keep their output (the terminal still shows nothing).
+    const emf = new EmfSeries();
+    const functionLogger: LocalLogger = {
+      mode: logger.mode === 'silent' ? 'json' : logger.mode,
+      info: (m) => logger.info(m),
+      warn: (m) => logger.warn(m),
+      functionLine(functionId, stream, line) {
+        if (stream === 'stdout') emf.ingest(line);
+        logger.functionLine(functionId, stream, line);
+      },
+    };
     for (const spec of topology.functions) {
       const logGroupName = logGroupNameOf(spec, resolver);
       const pollers = topology.mappings
@@ -441,7 +454,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
           ...(issuer && authorizerIds.has(spec.logicalId) ? { JWKS_URI: issuer.jwksUri } : {}),
         },
         maxConcurrency: spec.reservedConcurrency ?? Math.max(options.functionConcurrency ?? 10, pollers),
-        logger,
+        logger: functionLogger,
         logGroupName,
       });
       hosts.set(spec.logicalId, host);
@@ -564,6 +577,19 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       dynamodb: dynamo.client,
       logger,
       events: (filter) => eventBus.events(filter),
+      dashboard: {
+        dashboards: templateDashboards(template.resources.values(), resolver),
+        sources: {
+          emf,
+          functionsByName: new Map(topology.functions.map((f) => [f.name, f.logicalId])),
+          functionsByMapping: new Map(
+            topology.mappings.map((m) => [
+              resolver.resolveString({ Ref: m.logicalId }, { resource: m.logicalId, property: 'Ref' }),
+              m.functionId,
+            ]),
+          ),
+        },
+      },
     });
     cleanup.push(() => localConsole.stop());
     const apiKey = auth.firstApiKey ?? '';

@@ -14,6 +14,7 @@ const PAGE = 120;
 const MAX_HISTORY = 600;
 
 const state = {
+  dashboardTicks: 0,
   model: null,
   snapshot: null,
   history: {},
@@ -944,6 +945,94 @@ function renderAlarms(s) {
   );
 }
 
+// ---------------------------------------------------------------- dashboard
+
+function chart(series) {
+  const w = 280;
+  const h = 70;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('width', String(w));
+  svg.setAttribute('height', String(h));
+  svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
+  const all = series.flatMap((x) => x.points);
+  const max = Math.max(1, ...all.map((p) => p[1]));
+  const t0 = Math.min(...all.map((p) => p[0]));
+  const t1 = Math.max(...all.map((p) => p[0]));
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `${series.length} series over the last 10 min, at most ${+max.toFixed(2)}`);
+  series.forEach((x, i) => {
+    if (!x.points.length) return;
+    const pl = document.createElementNS(SVG, 'polyline');
+    pl.setAttribute('class', `s${i % 6}`);
+    pl.setAttribute(
+      'points',
+      x.points
+        .map(
+          ([t, v]) =>
+            `${t1 > t0 ? (((t - t0) / (t1 - t0)) * w).toFixed(1) : 0},${(h - 1 - (v / max) * (h - 2)).toFixed(1)}`,
+        )
+        .join(' '),
+    );
+    svg.append(pl);
+  });
+  return svg;
+}
+
+function widgetView(wd, index) {
+  if (wd.type !== 'metric') return el('h4', { text: wd.title || wd.type });
+  const num = (v) => String(+v.toFixed(2));
+  return el(
+    'figure',
+    { class: 'widget', 'data-widget': String(index), 'data-title': wd.title },
+    el('figcaption', { text: wd.title || '(untitled)' }),
+    ...(wd.series.length ? [chart(wd.series)] : []),
+    el(
+      'ul',
+      {},
+      ...wd.series.map((x, i) => {
+        const last = x.points.length ? x.points.at(-1)[1] : null;
+        const peak = x.points.reduce((m, p) => Math.max(m, p[1]), 0);
+        return el(
+          'li',
+          {
+            class: `s${i % 6}`,
+            'data-metric': x.metric,
+            'data-dimensions': JSON.stringify(x.dimensions),
+            'data-source': x.source,
+            'data-max': String(peak),
+          },
+          `● ${x.label} (${x.stat}) · ${x.source} · last ${last === null ? '–' : num(last)}, max ${num(peak)}`,
+        );
+      }),
+    ),
+    ...wd.missing.map((m) => el('p', { class: 'missing', text: m })),
+    ...wd.expressions.map((e) => el('p', { class: 'muted', text: `expression not computed locally: ${e}` })),
+  );
+}
+
+async function refreshDashboard() {
+  const res = await fetch('/_local/console/dashboard');
+  if (!res.ok) return;
+  const { dashboards } = await res.json();
+  const box = $('#dashboard-widgets');
+  if (!dashboards.length) {
+    box.replaceChildren(el('p', { class: 'muted', text: 'The template has no AWS::CloudWatch::Dashboard.' }));
+    return;
+  }
+  box.replaceChildren(
+    ...dashboards.map((d) =>
+      el(
+        'div',
+        { 'data-dashboard': d.logicalId },
+        el('h3', { text: d.logicalId }),
+        ...(d.error ? [el('p', { class: 'missing', text: d.error })] : []),
+        el('div', { class: 'widgets' }, ...d.widgets.map(widgetView)),
+      ),
+    ),
+  );
+}
+
 // ---------------------------------------------------------------- wiring
 
 function onSnapshot(s) {
@@ -963,6 +1052,7 @@ function onSnapshot(s) {
   if (s.invocations.length && $('#journal-scroll').scrollTop < ROW_H) void fetchJournal();
   else if (!filtered()) renderJournal();
   if (state.watching) void refreshLife();
+  if (++state.dashboardTicks % 3 === 1) void refreshDashboard();
 }
 
 function connect() {

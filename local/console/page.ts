@@ -103,6 +103,11 @@ export function consolePage(token: string, stage: string): string {
   </table>
   <div id="dlq-result" role="status"></div>
 </section>
+<section id="dashboard" aria-labelledby="dashboard-title">
+  <h2 id="dashboard-title">Dashboard</h2>
+  <p id="dashboard-note" class="muted">The template's CloudWatch dashboard, drawn from local data (the last 10 minutes, 10 s buckets): the functions' EMF metrics, the journal, the queue depths the console samples.</p>
+  <div id="dashboard-widgets"><p class="muted">loading…</p></div>
+</section>
 <section id="alarms" aria-labelledby="alarms-title">
   <h2 id="alarms-title">Alarms</h2>
   <table id="alarm-table">
@@ -160,6 +165,11 @@ td.num { text-align: right; } code, .id { font-family: ui-monospace, monospace; 
 .send { display: grid; grid-template-columns: max-content 1fr; gap: .35rem .6rem; align-items: start; }
 .send textarea { font-family: ui-monospace, monospace; font-size: .85em; width: 100%; box-sizing: border-box; }
 .send p, .send div { grid-column: 2; margin: 0; } [aria-invalid="true"] { outline: 2px solid var(--bad); }
+.widgets { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: .5rem; }
+.widget { margin: 0; border: 1px solid #ccd; border-radius: 4px; padding: .4rem; } .widget figcaption { font-weight: 600; }
+.widget ul { list-style: none; padding: 0; margin: .2rem 0; font-size: .8rem; } .widget .missing { color: #8a5a00; font-size: .8rem; margin: .1rem 0; }
+.widgets h4 { grid-column: 1 / -1; margin: .6rem 0 0; } svg.chart polyline { fill: none; stroke-width: 1.5; }
+.s0 { stroke: #1f6feb; color: #1f6feb; } .s1 { stroke: #d1242f; color: #d1242f; } .s2 { stroke: #1a7f37; color: #1a7f37; } .s3 { stroke: #8250df; color: #8250df; } .s4 { stroke: #bc4c00; color: #bc4c00; } .s5 { stroke: #57606a; color: #57606a; }
 #journal-scroll { height: 28rem; overflow-y: auto; border: 1px solid var(--line); }
 #journal-sizer { position: relative; }
 #invocation-table { position: absolute; left: 0; table-layout: fixed; }

@@ -33,6 +33,7 @@ import type { LocalLogger } from '../log';
 import type { LaneSpec } from '../template/lanes';
 import type { Topology } from '../template/topology';
 import type { AlarmEvaluator } from './alarms';
+import { drawDashboard, type DashboardSources, type DashboardWidget, type DrawnWidget } from './dashboard';
 import {
   buildTimeline,
   type ArchiveFacts,
@@ -209,6 +210,18 @@ export interface LocalConsoleOptions {
   readonly events?: (filter: { readonly id?: string }) => readonly RecordedEvent[];
   /** The job types the stack accepts (the send form), from the cloud assembly. @default none */
   readonly jobTypes?: JobTypesFile | null;
+  /**
+   * The template's dashboards (`GET /_local/console/dashboard` draws their widgets from local data).
+   * @default none
+   */
+  readonly dashboard?: {
+    readonly dashboards: readonly {
+      readonly logicalId: string;
+      readonly widgets: readonly DashboardWidget[];
+      readonly error?: string;
+    }[];
+    readonly sources: Omit<DashboardSources, 'queueSamples' | 'journal'>;
+  };
   /** How often queues are sampled and snapshots pushed. @default 1000 */
   readonly intervalMs?: number;
   /** Samples of depth history kept per queue. @default 600 (10 minutes at 1 s) */
@@ -276,6 +289,8 @@ export class LocalConsole {
   readonly token = randomBytes(24).toString('base64url');
   readonly model: ConsoleModel;
   private readonly history = new Map<string, QueueSample[]>();
+  /** Per queue, the oldest message's age at each sample that inspected it (the dashboard's AWS/SQS age). */
+  private readonly ages = new Map<string, { t: number; age: number | null }[]>();
   private readonly latest = new Map<string, QueueSample & { oldestAgeSeconds: number | null }>();
   private readonly counts = new Map<
     string,
@@ -529,10 +544,12 @@ export class LocalConsole {
       delayed,
       ...(processed !== undefined ? { processed } : {}),
     };
-    this.latest.set(id, {
-      ...sample,
-      oldestAgeSeconds: oldest === undefined ? null : Math.floor((t - oldest) / 1000),
-    });
+    const oldestAgeSeconds = oldest === undefined ? null : Math.floor((t - oldest) / 1000);
+    this.latest.set(id, { ...sample, oldestAgeSeconds });
+    const ages = this.ages.get(id) ?? [];
+    ages.push({ t, age: oldestAgeSeconds });
+    if (ages.length > (this.options.historySamples ?? 600)) ages.shift();
+    this.ages.set(id, ages);
     const h = this.history.get(id) ?? [];
     h.push(sample);
     const limit = this.options.historySamples ?? 600;
@@ -941,6 +958,10 @@ export class LocalConsole {
       await this.handleSend(req, res);
       return true;
     }
+    if (method === 'GET' && route === '/dashboard') {
+      this.json(res, 200, this.dashboard());
+      return true;
+    }
     if (method === 'GET' && route === '/model') {
       this.json(res, 200, this.model);
       return true;
@@ -1194,6 +1215,44 @@ export class LocalConsole {
       'content-length': String(Buffer.byteLength(body)),
     });
     res.end(body);
+  }
+
+  /** The template's dashboards, each widget drawn from local data now. */
+  private dashboard(): {
+    readonly dashboards: readonly {
+      readonly logicalId: string;
+      readonly widgets: readonly DrawnWidget[];
+      readonly error?: string;
+    }[];
+  } {
+    const d = this.options.dashboard;
+    if (!d) return { dashboards: [] };
+    const byName = new Map(this.options.queues.map((q) => [q.name, q.logicalId]));
+    const sources: DashboardSources = {
+      ...d.sources,
+      journal: () => this.options.journal.list(),
+      queueSamples: (name) => {
+        const id = byName.get(name);
+        if (!id) return undefined;
+        const ages = new Map((this.ages.get(id) ?? []).map((a) => [a.t, a.age]));
+        return (this.history.get(id) ?? []).map((s) => ({
+          t: s.t,
+          visible: s.visible,
+          inFlight: s.inFlight,
+          delayed: s.delayed,
+          // Inspected samples know the oldest message's age; counted ones do not.
+          age: ages.has(s.t) ? ages.get(s.t)! : null,
+        }));
+      },
+    };
+    const now = Date.now();
+    return {
+      dashboards: d.dashboards.map((x) => ({
+        logicalId: x.logicalId,
+        widgets: drawDashboard(x.widgets, sources, now),
+        ...(x.error ? { error: x.error } : {}),
+      })),
+    };
   }
 
   private json(res: ServerResponse, status: number, body: unknown): void {
