@@ -56,7 +56,8 @@ function textTitle(markdown: string): string {
 /**
  * Parses a `DashboardBody` (already resolved to a string) into its widgets. Metric arrays follow
  * CloudWatch's syntax: `[namespace, name, dimName, dimValue, …, {options}]`, where `"."` repeats
- * the previous metric's value at that place and `"..."` its remaining values; `[{expression}]` is
+ * the previous metric's value at that place and `"..."` its values from there on, but for
+ * the last ones the metric gives after it; `[{expression}]` is
  * an expression.
  *
  * @throws Error naming what is wrong when the body is not JSON or has no `widgets` array.
@@ -100,7 +101,9 @@ export function parseDashboardBody(body: string): DashboardWidget[] {
       const full: unknown[] = [];
       for (let i = 0; i < values.length; i++) {
         if (values[i] === '...') {
-          full.push(...previous.slice(i));
+          // The previous metric's values from here, but for the last ones this metric gives.
+          const after = values.slice(i + 1);
+          full.push(...previous.slice(i, Math.max(i, previous.length - after.length)), ...after);
           break;
         }
         full.push(values[i] === '.' ? previous[i] : values[i]);

@@ -109,10 +109,10 @@ describe('parseDashboardBody', () => {
       id: 'requests',
       label: 'Invocations',
     });
-    // "..." repeats the previous metric's values up to its own place; the widget's stat applies.
+    // "..." repeats the previous metric's values but for the last one given; the widget's stat applies.
     expect(widgets[3]!.metrics.map((m) => [m.name, m.dimensions, m.stat])).toEqual([
       ['archiveFailed', { service: 'consumer' }, 'Sum'],
-      ['archiveFailed', { service: 'consumer' }, 'Sum'],
+      ['archiveFailed', { service: 'dlq-sweeper' }, 'Sum'],
     ]);
   });
 
