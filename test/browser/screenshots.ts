@@ -1,7 +1,7 @@
 /**
  * The console's screenshots (docs/img, shown in docs/LOCAL-MODE.md), taken by the browser tests so
- * they stay current: `CONSOLE_SCREENSHOTS=docs/img npx vitest run test/browser/console.test.ts
- * test/browser/console-send.test.ts`. Without the variable (CI), nothing is taken.
+ * they stay current: `npm run screenshots:console` (`CONSOLE_SCREENSHOTS=docs/img` on the console's
+ * browser tests). Without the variable (CI), nothing is taken.
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
