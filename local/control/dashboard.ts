@@ -208,6 +208,28 @@ export class EmfSeries {
     return this.series.get(EmfSeries.key(namespace, name, dimensions));
   }
 
+  /**
+   * The values of every series of a metric whose dimension names are exactly `dimensionNames`
+   * (what a `SEARCH('{Namespace,dim1,dim2} MetricName="x"')` finds), merged, oldest first.
+   */
+  search(namespace: string, name: string, dimensionNames: readonly string[]): { t: number; v: number }[] {
+    const wanted = [...dimensionNames].sort().join(',');
+    const prefix = `${namespace}|${name}|`;
+    const out: { t: number; v: number }[] = [];
+    for (const [k, values] of this.series) {
+      if (!k.startsWith(prefix)) continue;
+      const names = k
+        .slice(prefix.length)
+        .split(',')
+        .filter(Boolean)
+        .map((d) => d.slice(0, d.indexOf('=')))
+        .sort()
+        .join(',');
+      if (names === wanted) out.push(...values);
+    }
+    return out.sort((a, b) => a.t - b.t);
+  }
+
   /** Whether any function printed a metric of this namespace and name. */
   has(namespace: string, name: string): boolean {
     const prefix = `${namespace}|${name}|`;
@@ -281,9 +303,12 @@ export interface DrawnWidget {
   readonly series: readonly DrawnSeries[];
   /** One line per metric without a local source: `no local source for <namespace> <metric>`. */
   readonly missing: readonly string[];
-  /** Labels of the widget's math expressions (not computed locally). */
+  /** Labels of the widget's math expressions not computed locally. */
   readonly expressions: readonly string[];
 }
+
+/** A `SEARCH('{Namespace,dim…} MetricName="name"', 'Stat', …)` (possibly inside `SUM(…)`). */
+const SEARCH = /SEARCH\(\s*'\{([^,}]+)((?:,[^}]*)?)\}\s*MetricName="([^"]+)"'\s*,\s*'(\w+)'/;
 
 /** What local mode knows, as the dashboard reads it. */
 export interface DashboardSources {
@@ -404,12 +429,35 @@ export function drawDashboard(
         });
       }
     }
-    return {
-      type: w.type,
-      title: w.title,
-      series,
-      missing,
-      expressions: w.expressions.filter((e) => e.visible).map((e) => e.label),
-    };
+    // A SEARCH over a custom namespace: every EMF series it finds, summed (as SUM(SEARCH(…)) does).
+    const expressions: string[] = [];
+    for (const e of w.expressions.filter((x) => x.visible)) {
+      const found = SEARCH.exec(e.expression);
+      if (!found || found[1]!.startsWith('AWS/')) {
+        expressions.push(e.label);
+        continue;
+      }
+      const [, namespace, dims, name, stat] = found as unknown as [string, string, string, string, string];
+      const dimensionNames = dims
+        .split(',')
+        .map((d) => d.trim().replace(/^"|"$/g, ''))
+        .filter(Boolean);
+      series.push({
+        label: e.label,
+        metric: `${namespace} ${name}`,
+        dimensions: {},
+        stat,
+        source: 'EMF (search)',
+        points: bucketed(
+          sources.emf.search(namespace, name, dimensionNames),
+          'Sum',
+          now,
+          DASHBOARD_WINDOW_MS,
+          DASHBOARD_BUCKET_MS,
+          true,
+        ),
+      });
+    }
+    return { type: w.type, title: w.title, series, missing, expressions };
   });
 }

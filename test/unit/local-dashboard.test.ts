@@ -251,3 +251,73 @@ describe('drawDashboard', () => {
     });
   });
 });
+
+describe('drawDashboard: SEARCH expressions', () => {
+  it('sums every EMF series a SEARCH over a custom namespace finds, and lists other expressions', () => {
+    // Arrange
+    const now = 600_000;
+    const emf = new EmfSeries();
+    const archived = (type: string, v: number) =>
+      JSON.stringify({
+        _aws: {
+          Timestamp: now - 5000,
+          CloudWatchMetrics: [
+            {
+              Namespace: 'EventPipeline',
+              Dimensions: [['service', 'type']],
+              Metrics: [{ Name: 'archived' }],
+            },
+          ],
+        },
+        service: 'consumer',
+        type,
+        archived: v,
+      });
+    emf.ingest(archived('probe', 1));
+    emf.ingest(archived('email', 2));
+    const widgets = parseDashboardBody(
+      JSON.stringify({
+        widgets: [
+          {
+            type: 'metric',
+            properties: {
+              title: 'Archive',
+              metrics: [
+                [
+                  {
+                    label: 'archived',
+                    expression: `SUM(SEARCH('{EventPipeline,service,type} MetricName="archived"', 'Sum', 300))`,
+                  },
+                ],
+                [{ label: 'other', expression: 'FILL(a, 0)' }],
+              ],
+            },
+          },
+        ],
+      }),
+    );
+
+    // Act
+    const [drawn] = drawDashboard(
+      widgets,
+      {
+        emf,
+        journal: () => [],
+        functionsByName: new Map(),
+        functionsByMapping: new Map(),
+        queueSamples: () => undefined,
+      },
+      now,
+    );
+
+    // Assert
+    expect(drawn!.series).toHaveLength(1);
+    expect(drawn!.series[0]).toMatchObject({
+      label: 'archived',
+      metric: 'EventPipeline archived',
+      source: 'EMF (search)',
+    });
+    expect(drawn!.series[0]!.points.at(-2)).toEqual([590_000, 3]);
+    expect(drawn!.expressions).toEqual(['other']);
+  });
+});
