@@ -171,20 +171,32 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       (event.requestContext as { authorizer: unknown }).authorizer = decided.context;
     }
     const host = options.hosts.get(match.method.functionId)!;
-    const invocation = host.invoke(event).then((outcome) => {
+    let timer: NodeJS.Timeout | undefined;
+    let startTimer: () => void = () => undefined;
+    // API Gateway's 29 s count from when the invocation holds a sandbox: a wait for a free one is
+    // local mode's queue (its sandboxes are few), where Lambda would have scaled out.
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      startTimer = () => {
+        timer = setTimeout(() => resolve('timeout'), API_GATEWAY_INTEGRATION_TIMEOUT_MS);
+      };
+    });
+    const invocation = host.invoke(event, startTimer).then((outcome) => {
       journal.record(directInvocationRecord(match.method.functionId, outcome));
       return outcome;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), API_GATEWAY_INTEGRATION_TIMEOUT_MS);
     });
     const outcome = await Promise.race([invocation, timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
+      options.logger.warn(
+        `${method} ${url.pathname}: ${match.method.functionId} did not answer within API Gateway's ${API_GATEWAY_INTEGRATION_TIMEOUT_MS / 1000} s; answered its timeout response`,
+      );
       send(res, gw('INTEGRATION_TIMEOUT', context));
       return;
     }
+    if (!outcome.ok)
+      options.logger.warn(
+        `${method} ${url.pathname}: ${match.method.functionId} failed (${outcome.error.name}: ${outcome.error.message}); answered 5xx`,
+      );
     const answer = outcome.ok ? proxyAnswer(outcome.payload, requestId) : undefined;
     if (!answer && outcome.ok)
       options.logger.warn(`${match.method.functionId}: malformed Lambda proxy response; answered 5xx`);

@@ -221,18 +221,23 @@ export class FunctionHost {
    * Invokes the function with `event` (serialized as JSON, as Lambda does) and resolves with its
    * outcome; never rejects for function errors, timeouts or crashes.
    */
-  async invoke(event: unknown): Promise<InvokeOutcome> {
+  /**
+   * Runs `event` on a sandbox (waiting for one when all are busy). `onStart` is called once the
+   * invocation holds a sandbox slot (before a cold start): what waited until then was local mode's
+   * queue, where Lambda would have scaled out.
+   */
+  async invoke(event: unknown, onStart?: () => void): Promise<InvokeOutcome> {
     const requestId = randomUUID();
     this.running++;
     try {
-      return await this.run(event, requestId);
+      return await this.run(event, requestId, onStart);
     } finally {
       this.running--;
       if (this.running === 0) for (const d of this.drained.splice(0)) d();
     }
   }
 
-  private async run(event: unknown, requestId: string): Promise<InvokeOutcome> {
+  private async run(event: unknown, requestId: string, onStart?: () => void): Promise<InvokeOutcome> {
     const failed = (error: InvocationError, startedAt = new Date()): InvokeOutcome => ({
       requestId,
       startedAt,
@@ -241,6 +246,7 @@ export class FunctionHost {
       error,
     });
     if (!(await this.acquire())) return failed(STOPPED);
+    onStart?.();
     let sandbox: Sandbox | undefined;
     try {
       // A warm sandbox whose runtime died while idle is replaced, as Lambda would.
