@@ -115,6 +115,7 @@ export class SqsChildEnqueuer implements ChildEnqueuer {
         catalog: deps.catalog,
         allowedProbeModes: deps.allowedProbeModes,
         ...(deps.probePolicy ? { probePolicy: deps.probePolicy } : {}),
+        // Stryker disable next-line ConditionalExpression: equivalent: `{ tenant: undefined }` is no tenant to validateEntry (it only hands ctx.tenant to probeRefusal)
         ...(parent.tenant !== undefined ? { tenant: parent.tenant } : {}),
         requestTime: now.getTime(),
         ...(deps.maxNotBeforeSeconds ? { maxNotBeforeSeconds: deps.maxNotBeforeSeconds } : {}),
@@ -124,6 +125,7 @@ export class SqsChildEnqueuer implements ChildEnqueuer {
         now,
         id,
         parentId: parent.id,
+        // Stryker disable next-line ConditionalExpression: equivalent: encodeMessage writes a tenant only when `meta.tenant !== undefined`
         ...(parent.tenant !== undefined ? { tenant: parent.tenant } : {}),
         ...(parent.tenant !== undefined
           ? { messageGroupId: messageGroupIdOf(parent.tenant, entry.orderingKey) }

@@ -74,6 +74,7 @@ export async function relayCompletions(
       );
       if ((out.FailedEntryCount ?? 0) > 0) {
         firstFailed = (out.Entries ?? []).findIndex((e) => e.ErrorCode !== undefined);
+        // Stryker disable next-line EqualityOperator: equivalent: `<= 0` also sets 0 when it is already 0
         if (firstFailed < 0) firstFailed = 0;
         const failed = out.Entries?.[firstFailed];
         deps.logger.warn('the bus refused completion events; retrying from the first', {
