@@ -42,7 +42,7 @@ function templateWidgetTitles(): string[] {
 const CONSUMER = 'ConsumerHandlerFunctionA611E05C';
 
 describe('local console: dashboard', () => {
-  it("draws the template's dashboard widgets from local data, and says which metrics have no local source", async () => {
+  it("draws the template's dashboard widgets from local data (journal, queue samples, the consumer's EMF), and says which metrics have no local source", async () => {
     // Arrange
     const { page, errors } = await openPage(browser, stage.local.env.consoleUrl!);
     await page.locator('#connection[data-state="live"]').waitFor();
@@ -98,6 +98,29 @@ describe('local console: dashboard', () => {
         })
         .count(),
     ).toBeGreaterThanOrEqual(1);
+    // The consumer's EMF metric: a message that fails permanently is archived, and counted.
+    const failed = await stage.post(
+      '/v1/messages',
+      probe({ mode: 'fail-permanent', tag: 'console-dashboard' }),
+    );
+    expect(failed.status, failed.text).toBe(202);
+    await waitFor(
+      "the consumer's EMF 'archived' count in the failure archive widget",
+      async () => {
+        const li = page.locator(
+          '#dashboard-widgets figure[data-title="Messages archived / archive write failures"] li[data-metric="EventPipeline archived"]',
+        );
+        return (await li.count()) === 1 && Number(await li.getAttribute('data-max')) >= 1;
+      },
+      30_000,
+    );
+    expect(
+      await page
+        .locator(
+          '#dashboard-widgets figure[data-title="Messages archived / archive write failures"] li[data-metric="EventPipeline archived"]',
+        )
+        .getAttribute('data-source'),
+    ).toBe('EMF (search)');
     await keepScreenshot(page, 'console-dashboard', '#dashboard');
     expect(errors).toEqual([]);
   });
