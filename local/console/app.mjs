@@ -965,12 +965,18 @@ function chart(series) {
     if (!x.points.length) return;
     const pl = document.createElementNS(SVG, 'polyline');
     pl.setAttribute('class', `s${i % 6}`);
+    // One point is drawn as a short dash at its place.
+    const points =
+      x.points.length === 1
+        ? [x.points[0], [x.points[0][0] + (t1 - t0) / 40 || 1, x.points[0][1]]]
+        : x.points;
+    const tMax = Math.max(t1, ...points.map((p) => p[0]));
     pl.setAttribute(
       'points',
-      x.points
+      points
         .map(
           ([t, v]) =>
-            `${t1 > t0 ? (((t - t0) / (t1 - t0)) * w).toFixed(1) : 0},${(h - 1 - (v / max) * (h - 2)).toFixed(1)}`,
+            `${tMax > t0 ? (((t - t0) / (tMax - t0)) * w).toFixed(1) : 0},${(h - 1 - (v / max) * (h - 2)).toFixed(1)}`,
         )
         .join(' '),
     );
@@ -993,6 +999,9 @@ function widgetView(wd, index) {
       ...wd.series.map((x, i) => {
         const last = x.points.length ? x.points.at(-1)[1] : null;
         const peak = x.points.reduce((m, p) => Math.max(m, p[1]), 0);
+        const avg = x.points.length ? x.points.reduce((a, p) => a + p[1], 0) / x.points.length : 0;
+        // CloudWatch's label placeholders, filled with the drawn points.
+        const label = x.label.replaceAll('${AVG}', num(avg)).replaceAll('${MAX}', num(peak));
         return el(
           'li',
           {
@@ -1002,7 +1011,7 @@ function widgetView(wd, index) {
             'data-source': x.source,
             'data-max': String(peak),
           },
-          `● ${x.label} (${x.stat}) · ${x.source} · last ${last === null ? '–' : num(last)}, max ${num(peak)}`,
+          `● ${label} (${x.stat}) · ${x.source} · last ${last === null ? '–' : num(last)}, max ${num(peak)}`,
         );
       }),
     ),

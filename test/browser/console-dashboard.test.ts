@@ -121,7 +121,13 @@ describe('local console: dashboard', () => {
         )
         .getAttribute('data-source'),
     ).toBe('EMF (search)');
-    await keepScreenshot(page, 'console-dashboard', '#dashboard');
+    // The consumer's widgets (the journal's runs), as the screenshot.
+    await keepScreenshot(
+      page,
+      'console-dashboard',
+      '#dashboard-widgets h4:text-is("Lambda Function Consumer")',
+      700,
+    );
     expect(errors).toEqual([]);
   });
 });

@@ -12,9 +12,15 @@ export const SCREENSHOT_VIEWPORT = { width: 1280, height: 800 } as const;
 
 /**
  * Saves `<CONSOLE_SCREENSHOTS>/<name>.png`: the element `selector` of the page at
- * {@link SCREENSHOT_VIEWPORT}, cut to the viewport's height. Does nothing without the variable.
+ * {@link SCREENSHOT_VIEWPORT}, cut to the viewport's height (or `height` px from the element's top,
+ * over what follows it). Does nothing without the variable.
  */
-export async function keepScreenshot(page: Page, name: string, selector: string): Promise<void> {
+export async function keepScreenshot(
+  page: Page,
+  name: string,
+  selector: string,
+  height?: number,
+): Promise<void> {
   const dir = process.env.CONSOLE_SCREENSHOTS;
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
@@ -36,7 +42,7 @@ export async function keepScreenshot(page: Page, name: string, selector: string)
       x: Math.max(0, box.x),
       y: box.y,
       width: Math.min(box.width, SCREENSHOT_VIEWPORT.width),
-      height: Math.min(box.height, SCREENSHOT_VIEWPORT.height),
+      height: height ?? Math.min(box.height, SCREENSHOT_VIEWPORT.height),
     },
   });
 }
