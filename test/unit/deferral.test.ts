@@ -137,4 +137,24 @@ describe('run facts with deferrals', () => {
     expect(facts).toMatchObject({ runs: 0, receivesAccounted: 1, notBefore: at(5) });
     expect(failedOnItsOwn(facts, 2)).toBe(true);
   });
+
+  it('reads a scheduled row hidden again unrun as ended on its own', () => {
+    // A message scheduled for later, received once before its notBefore and hidden again.
+    const row = {
+      status: 'scheduled',
+      attempts: 0,
+      runLog: [],
+      waitLog: ['m1'],
+      notBefore: at(60).toISOString(),
+    };
+    const facts = runFactsOf(row, 'm1');
+    expect(facts).toMatchObject({ runs: 0, receivesAccounted: 1, notBefore: at(60) });
+    expect(failedOnItsOwn(facts, 2)).toBe(true);
+    expect(failedOnItsOwn({ ...facts, status: 'processing' }, 2)).toBe(false);
+  });
+
+  it('reads a notBefore that is not a time as none', () => {
+    const facts = runFactsOf({ status: 'deferred', attempts: 0, runLog: ['m1'], notBefore: 'soon' }, 'm1');
+    expect(facts.notBefore).toBeUndefined();
+  });
 });
