@@ -149,15 +149,17 @@ function handlerEntries(since: number | undefined): string[] {
 /**
  * The bare handler: creates the clients of the SDK packages the bundle imports and nothing else.
  * The document client of `@aws-sdk/lib-dynamodb` wraps a DynamoDB client, as in the handlers
- * (`DynamoDBDocumentClient.from(new DynamoDBClient({}))`); its constructor alone fails.
+ * (`DynamoDBDocumentClient.from(new DynamoDBClient({}))`); its constructor alone fails. A package
+ * that is not a client (`@aws-sdk/util-dynamodb`, the relay's) is imported only.
  */
 function bareModule(sdk: readonly string[]): string {
   const doc = sdk.includes('@aws-sdk/lib-dynamodb');
   const lines = sdk
     .filter((p) => p !== '@aws-sdk/lib-dynamodb' && !(doc && p === '@aws-sdk/client-dynamodb'))
-    .map(
-      (p, i) =>
-        `import * as m${i} from '${p}';\nnew (Object.entries(m${i}).find(([k]) => /^[A-Za-z0-9]+Client$/.test(k) && k !== 'Client')[1])({});`,
+    .map((p, i) =>
+      p.startsWith('@aws-sdk/client-')
+        ? `import * as m${i} from '${p}';\nnew (Object.entries(m${i}).find(([k]) => /^[A-Za-z0-9]+Client$/.test(k) && k !== 'Client')[1])({});`
+        : `import '${p}';`,
     );
   if (doc)
     lines.push(

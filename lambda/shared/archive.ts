@@ -10,15 +10,8 @@ import { ARCHIVE_PREFIX } from './constants';
 import { isTenantName } from './envelope';
 import { ArchiveWriteError } from './errors';
 
-/** Why a message was given up on. */
-/**
- * Why a message was given up on: `permanent` (its handler said it never succeeds), `exhausted`
- * (its attempts are used up), `unknown` (no recorded cause), `deferral-exhausted` (it could not be
- * deferred any longer: `DeferralExhausted` in `./errors.ts`).
- */
-export const FAILURE_KINDS = ['permanent', 'exhausted', 'unknown', 'deferral-exhausted'] as const;
-/** One of {@link FAILURE_KINDS}. */
-export type FailureKind = (typeof FAILURE_KINDS)[number];
+export { FAILURE_KINDS, type FailureKind } from './failure-kinds';
+import type { FailureKind } from './failure-kinds';
 
 /** A failure archive record (docs/DESIGN.md §5). */
 export interface ArchiveRecord {

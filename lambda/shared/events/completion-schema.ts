@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FAILURE_KINDS } from '../archive';
+import { FAILURE_KINDS } from '../failure-kinds';
 import { COMPLETION_DETAIL_TYPES, COMPLETION_EVENT_SOURCE } from './completion';
 
 const isoTime = z.iso.datetime({ offset: true });

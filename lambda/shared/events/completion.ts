@@ -8,7 +8,7 @@
  * At least once: a relay retry can publish an event twice; `detail.eventId` is the same on both
  * (the message id, the outcome and the time of the terminal write), so receivers de-duplicate on it.
  */
-import { FAILURE_KINDS, type FailureKind } from '../archive';
+import { FAILURE_KINDS, type FailureKind } from '../failure-kinds';
 
 /** The `source` of every completion event. */
 export const COMPLETION_EVENT_SOURCE = 'event-pipeline';
