@@ -95,7 +95,7 @@ export function completionEventOf(
     try {
       result = JSON.parse(row.resultJson);
     } catch {
-      result = null;
+      // A result the row cannot give back as JSON is no result (it stays null).
     }
   }
   const detail: CompletionDetail = {
