@@ -11,6 +11,7 @@ import { COMPLETION_DETAIL_TYPES, COMPLETION_EVENT_SOURCE } from '../../lambda/s
 import { STATUS_TABLE_KEYS } from '../../lambda/shared/status/keys';
 import type { WebhookSettings } from '../config/types';
 import { PipelineFunction } from './pipeline-function';
+import { heldMessagesAlarm } from './queue-with-dlq';
 import type { StatusTable } from './status-table';
 
 /** Props of {@link CompletionEvents}. */
@@ -190,17 +191,9 @@ export class CompletionEvents extends Construct {
   }
 
   private depthAlarm(id: string, queue: sqs.Queue, description: string): cloudwatch.Alarm {
-    return new cloudwatch.Alarm(this, id, {
+    return heldMessagesAlarm(this, id, queue, {
       alarmName: `${Stack.of(this).stackName}-${id}`,
       alarmDescription: description,
-      metric: queue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 

@@ -99,18 +99,10 @@ export class QueueWithDlq extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
     });
 
-    this.dlqDepthAlarm = new cloudwatch.Alarm(this, 'DlqDepthAlarm', {
+    this.dlqDepthAlarm = heldMessagesAlarm(this, 'DlqDepthAlarm', this.deadLetterQueue, {
       alarmDescription:
         `Messages of the ${props.label} queue reached its DLQ: each one failed permanently or exhausted its retries ` +
         'and has (or will get, from the sweeper) a record in the failure archive. Inspect, fix, then redrive.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 
@@ -126,4 +118,27 @@ export class QueueWithDlq extends Construct {
       window.toSeconds(),
     );
   }
+}
+
+/**
+ * The alarm of a queue that holds what could not be delivered (a DLQ): in alarm from the first
+ * visible message (maximum over one minute), quiet when there is no data.
+ */
+export function heldMessagesAlarm(
+  scope: Construct,
+  id: string,
+  queue: sqs.IQueue,
+  props: { readonly alarmDescription: string; readonly alarmName?: string },
+): cloudwatch.Alarm {
+  return new cloudwatch.Alarm(scope, id, {
+    ...props,
+    metric: queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: 'Maximum',
+    }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
 }
