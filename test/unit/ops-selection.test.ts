@@ -318,9 +318,13 @@ describe('ops option parsers: edges', () => {
     expect(parseDate('since', v)?.toISOString().slice(0, 10)).toBe('2026-11-22');
   });
 
-  it.each(['x2026-11-22', '2026-11-2', '2026-13-01', 'yesterday'])('refuses --since %s', (v) => {
-    expect(() => parseDate('since', v)).toThrow(`--since ${v}: use an ISO date or time`);
-  });
+  // 'Sun 2026-11-22' and ' 2026-11-22' parse as dates (Date.parse), but do not start with one.
+  it.each(['x2026-11-22', '2026-11-2', '2026-13-01', 'yesterday', 'Sun 2026-11-22', ' 2026-11-22'])(
+    'refuses --since %s',
+    (v) => {
+      expect(() => parseDate('since', v)).toThrow(`--since ${v}: use an ISO date or time`);
+    },
+  );
 
   it('takes 1 as a positive number, refuses 0', () => {
     expect(parsePositive('max', '1')).toBe(1);

@@ -96,6 +96,67 @@ describe('producer validation: a message entry', () => {
   });
 });
 
+describe('producer validation: notBefore', () => {
+  // A fixed request time far from the machine's clock: a bound measured from Date.now() instead
+  // of the request's time gives another answer.
+  const T0 = Date.parse('2020-01-01T00:00:00Z');
+  const capped = { ...ctx, requestTime: T0, maxNotBeforeSeconds: { standard: 3600, fifo: 60 } };
+
+  it.each([5, 0])(
+    'refuses notBefore with delaySeconds %s, naming notBefore (give one of them)',
+    (delaySeconds) => {
+      const e = refusal(() =>
+        validateEntry(
+          { ...email, delaySeconds, notBefore: '2020-01-01T00:10:00Z' },
+          { ...capped, batch: true, prefix: 'messages.2' },
+        ),
+      );
+
+      expect({ code: e.code, message: e.message, details: e.details }).toEqual({
+        code: 'ValidationError',
+        message: 'messages.2.notBefore: not with delaySeconds (give one of them)',
+        details: [{ field: 'messages.2.notBefore', message: 'not with delaySeconds (give one of them)' }],
+      });
+    },
+  );
+
+  it("refuses a notBefore past its lane's deferral cap, counted from the request's time", () => {
+    const e = refusal(() => validateEntry({ ...email, notBefore: '2020-01-01T01:00:01Z' }, capped));
+
+    expect({ code: e.code, details: e.details }).toEqual({
+      code: 'ValidationError',
+      details: [
+        {
+          field: 'notBefore',
+          message: "at most 3600 s after the request (this lane's deferral cap), got 3601 s",
+        },
+      ],
+    });
+  });
+
+  it("takes a notBefore at its lane's cap (another lane's smaller cap does not apply), normalized to UTC", () => {
+    const entry = validateEntry({ ...email, notBefore: '2020-01-01T02:00:00+01:00' }, capped);
+
+    expect(entry).toStrictEqual({ ...email, lane: 'standard', notBefore: '2020-01-01T01:00:00.000Z' });
+  });
+
+  it('takes any notBefore ahead when the stage gives no caps', () => {
+    const entry = validateEntry({ ...email, notBefore: '2030-01-01T00:00:00Z' }, { ...ctx, requestTime: T0 });
+
+    expect(entry).toStrictEqual({ ...email, lane: 'standard', notBefore: '2030-01-01T00:00:00.000Z' });
+  });
+
+  it('drops a notBefore that has come by the request, and an entry without one has no notBefore key', () => {
+    const past = validateEntry({ ...email, notBefore: '2019-12-31T23:59:59Z' }, capped);
+    const none = validateEntry(email, capped);
+
+    expect(past).toStrictEqual({ ...email, lane: 'standard' });
+    expect(Object.keys(past)).not.toContain('notBefore');
+    expect(none).toStrictEqual({ ...email, lane: 'standard' });
+    expect(Object.keys(none)).not.toContain('notBefore');
+  });
+});
+
 describe('producer validation: the shape of a batch request', () => {
   const batchOf = (n: number) => ({ messages: Array.from({ length: n }, () => email) });
   const shapeRefusal = (raw: unknown) => {
