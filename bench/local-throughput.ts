@@ -2,11 +2,14 @@
  * Local-mode throughput: N probe messages through the API → queue → consumer (standard queue, then
  * FIFO queue over many message groups), against baselines measured in the same run: the emulator
  * alone (SendMessageBatch + ReceiveMessage + DeleteMessageBatch of N messages through the SDK) and
- * a direct SendMessage at the API's concurrency (its p50 is the yardstick of the API p50). Also
- * prints where a POST's and a batch's milliseconds go (from the journal: the handler's own
- * duration vs the whole round trip). The POSTs come from a separate process
- * (`load-generator.mjs`), as real clients would, so the client's CPU does not land on local
- * mode's event loop. Prints figures; asserts nothing. Findings: bench/README.md.
+ * a direct SendMessage at the API's concurrency (its p50 is the yardstick of the API p50), and
+ * the floor: the requests every message must make, through the same SDK, the same emulators and
+ * the functions' own status-table code, without API, sandboxes or handlers (issue 20, item 4; see
+ * {@link floor}); each pipeline run's CPU per message is printed as a ratio to it. Also prints
+ * where a POST's and a batch's milliseconds go (from the journal: the handler's own duration vs
+ * the whole round trip). The POSTs come from a separate process (`load-generator.mjs`), as real
+ * clients would, so the client's CPU does not land on local mode's event loop. Prints figures;
+ * asserts nothing. Findings: bench/README.md.
  *
  *   npm run bench [-- --n 2000 --concurrency 32 --groups 200 --no-synth]
  */
@@ -18,7 +21,13 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { IdempotencyRecordStatus } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,7 +35,13 @@ import { parseArgs } from 'node:util';
 import { synthesize } from '../local';
 import { BENCH_CDK_OUT } from '../tools/assembly';
 import type { LocalHandle } from '../local';
-import { startStage, waitFor, type LocalStage } from '../tools/local-stage';
+import { isBusy, startStage, waitFor, type LocalStage } from '../tools/local-stage';
+import { StatusRowPersistenceLayer } from '../lambda/shared/consumer/idempotency';
+import { encodeMessage } from '../lambda/shared/message-codec';
+import { DynamoStatusStore } from '../lambda/shared/status/dynamodb-store';
+import { STATUS_TABLE_KEYS } from '../lambda/shared/status/keys';
+import type { StatusSubject } from '../lambda/shared/status/types';
+import { LOCAL_CREDENTIALS } from '../local/aws/emulator';
 
 const { values } = parseArgs({
   options: {
@@ -76,6 +91,238 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
+/**
+ * CPU time so far of the DynamoDB emulator, which runs in its own child process
+ * (`local/aws/dynamodb.ts`) and so is not in {@link cpuMs}: utime + stime from `/proc` (Linux;
+ * `undefined` elsewhere). Printed beside the floor's and the pipeline's figures, never added to
+ * them, so that both leave it out the same way.
+ */
+function dynamoCpuMs(): number | undefined {
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let stat: string;
+      let cmdline: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      // Fields after the command's closing parenthesis: state, ppid, …, utime (14th), stime (15th).
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) !== process.pid || !cmdline.includes('dynalite-process')) continue;
+      // Clock ticks of 10 ms (USER_HZ 100 on Linux).
+      return (Number(f[11]) + Number(f[12])) * 10;
+    }
+  } catch {
+    // No /proc.
+  }
+  return undefined;
+}
+
+/**
+ * A floor message's consumer-side writes, through the consumer's own persistence layer
+ * (`StatusRowPersistenceLayer`): `_putRecord` is the `processing` transition with the in-progress
+ * record, `_updateRecord` the `succeeded` transition with the completed record, exactly the two
+ * `UpdateItem`s a processed message costs the consumer, without Powertools' `makeIdempotent`
+ * around them (hashing the key, reading the config), which is the pipeline's, not the floor's.
+ */
+class FloorRunWrites extends StatusRowPersistenceLayer {
+  processing(record: IdempotencyRecord): Promise<void> {
+    return this._putRecord(record);
+  }
+  succeeded(record: IdempotencyRecord): Promise<void> {
+    return this._updateRecord(record);
+  }
+}
+
+/** What one floor run measured. */
+interface FloorResult {
+  /** CPU of this process per message (every thread: the bench's SDK calls, the emulator's worker). */
+  readonly cpuMs: number;
+  /** CPU of the DynamoDB emulator's process per message (`undefined`: not measurable here). */
+  readonly dynamoCpuMs: number | undefined;
+  readonly ms: number;
+  /** DynamoDB writes and reads per message, counted at the emulator boundary as the pipeline's are. */
+  readonly writes: number;
+  readonly reads: number;
+}
+
+/**
+ * The floor (issue 20, item 4): what every message must cost, made here with the functions' own
+ * SDK clients and status code against the stage's emulators, with nothing else around it. Per
+ * message: the producer's `SendMessage` (the body and attributes `encodeMessage` makes, as the
+ * producer sends them) and its `accepted` write (`DynamoStatusStore.accepted`), `CONCURRENCY` at
+ * a time as the API runs them; then the consumer's side, as local mode's poller and the consumer
+ * make it: `ReceiveMessage` of up to 10 with every attribute, per record the `processing` and
+ * `succeeded` writes ({@link FloorRunWrites}), and one `DeleteMessageBatch` per receive. Up to
+ * {@link FLOOR_RECEIVERS} receives run at a time (local mode's batches per mapping). `table` is
+ * the status table written; when `events` is given, the run also waits until the stage's bus has
+ * taken as many more events (the completion relay's, one per `succeeded` write on the real table,
+ * `lib/constructs/completion-events.ts`), so their CPU is inside the run.
+ */
+async function floor(
+  stage: LocalStage,
+  queueUrl: string,
+  table: string,
+  n: number,
+  events?: { readonly before: number },
+): Promise<FloorResult> {
+  const db = floorDb(stage);
+  const retentionDays = 7;
+  const store = new DynamoStatusStore(db, { tableName: table, retentionDays });
+  const dynamoBefore = await stage.local.dynamodbRequests();
+  const dynamoCpu0 = dynamoCpuMs();
+  const cpu0 = cpuMs();
+  const t0 = performance.now();
+  const tag = randomUUID();
+  await closedLoop(n, CONCURRENCY, async (i) => {
+    const msg = encodeMessage(
+      { type: 'probe', payload: { mode: 'succeed', tag: `floor-${tag}-${i}` } },
+      { correlationId: randomUUID(), now: new Date(), tenant: 'tenant-a' },
+    );
+    const out = await stage.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...msg.params }));
+    await store.accepted({
+      id: msg.envelope.id,
+      type: msg.envelope.type,
+      queue: 'standard',
+      lane: 'standard',
+      messageId: out.MessageId!,
+      acceptedAt: msg.envelope.createdAt,
+      correlationId: msg.envelope.correlationId,
+      tenant: 'tenant-a',
+    });
+  });
+  let received = 0;
+  const windowSeconds = 3600;
+  await Promise.all(
+    Array.from({ length: FLOOR_RECEIVERS }, async () => {
+      while (received < n) {
+        const r = await stage.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+        );
+        const messages = r.Messages ?? [];
+        received += messages.length;
+        if (messages.length === 0) continue;
+        await Promise.all(
+          messages.map(async (m) => {
+            const envelope = JSON.parse(m.Body!) as { id: string; type: string; createdAt: string };
+            const subject: StatusSubject = {
+              id: envelope.id,
+              type: envelope.type,
+              queue: 'standard',
+              lane: 'standard',
+              messageId: m.MessageId!,
+              acceptedAt: envelope.createdAt,
+            };
+            const writes = new FloorRunWrites(subject, {
+              db,
+              tableName: table,
+              windowSeconds,
+              retentionDays,
+              store,
+            });
+            const nowSeconds = Math.floor(Date.now() / 1000);
+            await writes.processing(
+              new IdempotencyRecord({
+                idempotencyKey: `floor#${envelope.id}`,
+                status: IdempotencyRecordStatus.INPROGRESS,
+                expiryTimestamp: nowSeconds + windowSeconds,
+                inProgressExpiryTimestamp: Date.now() + 30_000,
+              }),
+            );
+            await writes.succeeded(
+              new IdempotencyRecord({
+                idempotencyKey: `floor#${envelope.id}`,
+                status: IdempotencyRecordStatus.COMPLETED,
+                expiryTimestamp: nowSeconds + windowSeconds,
+                responseData: { token: 'floor' },
+              }),
+            );
+          }),
+        );
+        await stage.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: messages.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
+      }
+    }),
+  );
+  if (events)
+    await waitFor(
+      `${n} completion events of the floor's succeeded writes`,
+      () => stage.local.events().length >= events.before + n,
+      120_000,
+      100,
+    );
+  const cpu = cpuMs() - cpu0;
+  const ms = performance.now() - t0;
+  const dynamoCpu1 = dynamoCpuMs();
+  const dynamoAfter = await stage.local.dynamodbRequests();
+  const delta = (ops: string[]) =>
+    ops.reduce((sum, op) => sum + (dynamoAfter[op] ?? 0) - (dynamoBefore[op] ?? 0), 0) / n;
+  return {
+    cpuMs: cpu / n,
+    dynamoCpuMs:
+      dynamoCpu0 === undefined || dynamoCpu1 === undefined ? undefined : (dynamoCpu1 - dynamoCpu0) / n,
+    ms,
+    writes: delta(WRITE_OPS),
+    reads: delta(READ_OPS),
+  };
+}
+
+/** The mean of floor runs (each field). */
+function meanFloor(runs: readonly FloorResult[]): FloorResult {
+  const m = (f: (r: FloorResult) => number) => runs.reduce((sum, r) => sum + f(r), 0) / runs.length;
+  return {
+    cpuMs: m((r) => r.cpuMs),
+    dynamoCpuMs: runs.some((r) => r.dynamoCpuMs === undefined) ? undefined : m((r) => r.dynamoCpuMs!),
+    ms: m((r) => r.ms),
+    writes: m((r) => r.writes),
+    reads: m((r) => r.reads),
+  };
+}
+
+/**
+ * Waits until the stage runs nothing (no invocation, no poller's batch) twice, 1.5 s apart: longer
+ * than the completion relay's batching window (1 s), so that no stream batch is still gathering.
+ */
+async function settle(stage: LocalStage): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    await waitFor('the stage idle', async () => !(await isBusy(stage.local)), 120_000, 100);
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+  await waitFor('the stage idle', async () => !(await isBusy(stage.local)), 120_000, 100);
+}
+
+/** Concurrent receives of the floor's consumer side (local mode's default batches per mapping). */
+const FLOOR_RECEIVERS = 5;
+const WRITE_OPS = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
+const READ_OPS = ['GetItem', 'Query', 'Scan', 'BatchGetItem'];
+
+let floorDbClient: DynamoDBDocumentClient | undefined;
+/** The functions' DynamoDB document client (`consumer-runtime.ts`, the producer's handler), pointed at the stage's emulator. */
+function floorDb(stage: LocalStage): DynamoDBDocumentClient {
+  floorDbClient ??= DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stage.local.env.dynamodbEndpoint,
+      region: stage.local.region,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+  return floorDbClient;
+}
+
 /** Runs `n` POSTs, `CONCURRENCY` at a time, from the load-generator process. */
 function postFromLoadGenerator(
   child: ChildProcess,
@@ -113,6 +360,7 @@ function succeededIds(local: LocalHandle, prefix: string): Set<string> {
 async function pipeline(stage: LocalStage, child: ChildProcess, label: string, fifo: boolean) {
   const before = stage.local.journal.length;
   const dynamoBefore = await stage.local.dynamodbRequests();
+  const dynamoCpu0 = dynamoCpuMs();
   const {
     ms,
     latencies,
@@ -139,17 +387,20 @@ async function pipeline(stage: LocalStage, child: ChildProcess, label: string, f
   const producer = journal.filter((i) => i.messageIds.length === 0).map((i) => i.durationMs);
   // DynamoDB requests per message, counted at the emulator boundary (status rows + idempotency).
   const dynamoAfter = await stage.local.dynamodbRequests();
+  const dynamoCpu1 = dynamoCpuMs();
+  const dynamoCpu =
+    dynamoCpu0 === undefined || dynamoCpu1 === undefined ? undefined : (dynamoCpu1 - dynamoCpu0) / N;
   const delta = (op: string) => (dynamoAfter[op] ?? 0) - (dynamoBefore[op] ?? 0);
   const sum = (ops: string[]) => ops.reduce((n, op) => n + delta(op), 0);
   const dynamo = {
-    writes: sum(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']) / N,
-    reads: sum(['GetItem', 'Query', 'Scan', 'BatchGetItem']) / N,
+    writes: sum(WRITE_OPS) / N,
+    reads: sum(READ_OPS) / N,
     byOp: Object.keys(dynamoAfter)
       .filter((op) => delta(op) > 0)
       .map((op) => `${op} ${(delta(op) / N).toFixed(2)}`)
       .join(', '),
   };
-  return { ingest, invocations, producer, clientCpuMs, dynamo };
+  return { ingest, invocations, producer, clientCpuMs, dynamo, dynamoCpu };
 }
 
 async function main() {
@@ -210,19 +461,61 @@ async function main() {
     await stage.sqs.send(new PurgeQueueCommand({ QueueUrl }));
 
     // Warm-up (cold starts of the producer's and consumers' sandboxes are not throughput).
-    await postFromLoadGenerator(child, stage, {
+    const warm = await postFromLoadGenerator(child, stage, {
       n: CONCURRENCY * 2,
       label: 'standard',
       groups: 0,
       tagPrefix: 'warm',
     });
-    await postFromLoadGenerator(child, stage, {
+    const warmFifo = await postFromLoadGenerator(child, stage, {
       n: CONCURRENCY * 2,
       label: 'fifo',
       groups: CONCURRENCY * 2,
       tagPrefix: 'warm',
     });
-    await new Promise((r) => setTimeout(r, 2000));
+    // The floor and the runs measure CPU: nothing of the warm-up may still be running then.
+    await waitFor(
+      'every warm-up message processed',
+      () => {
+        const ok = new Set([
+          ...succeededIds(stage.local, 'Consumer'),
+          ...succeededIds(stage.local, 'FifoConsumer'),
+        ]);
+        return [...warm.ids, ...warmFifo.ids].every((id) => ok.has(id));
+      },
+      300_000,
+      100,
+    );
+    await settle(stage);
+
+    // The floor: on a copy of the status table's key schema without a stream (the floor proper),
+    // then on the stage's status table itself (its stream → the completion relay → the bus).
+    const floorQueue = (await stage.sqs.send(new CreateQueueCommand({ QueueName: 'bench-floor' }))).QueueUrl!;
+    const statusTable = stage.local.env.tables.StatusTable ?? Object.values(stage.local.env.tables)[0]!;
+    const floorTable = 'bench-floor-status';
+    await floorDb(stage).send(
+      new CreateTableCommand({
+        TableName: floorTable,
+        KeySchema: [{ AttributeName: STATUS_TABLE_KEYS.partitionKey, KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: STATUS_TABLE_KEYS.partitionKey, AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await floor(stage, floorQueue, floorTable, CONCURRENCY * 2); // warm-up (connections, JIT)
+    // Two rounds, alternating, so that neither variant gets the quieter half of the run.
+    const floors: FloorResult[] = [];
+    const floorsWithEvents: FloorResult[] = [];
+    for (let round = 0; round < 2; round++) {
+      await settle(stage);
+      floors.push(await floor(stage, floorQueue, floorTable, N));
+      await settle(stage);
+      floorsWithEvents.push(
+        await floor(stage, floorQueue, statusTable, N, { before: stage.local.events().length }),
+      );
+    }
+    const floorRun = meanFloor(floors);
+    const floorWithEvents = meanFloor(floorsWithEvents);
+    await settle(stage);
 
     const runs: {
       label: string;
@@ -236,7 +529,7 @@ async function main() {
       const t0 = performance.now();
       const r = await pipeline(stage, child, label, fifo);
       runs.push({ label, r: { ...r, totalMs: performance.now() - t0, cpuMs: cpuMs() - c0 } });
-      await new Promise((res) => setTimeout(res, 1000));
+      await settle(stage);
     }
 
     const rate = (ms: number) => (N / (ms / 1000)).toFixed(0);
@@ -253,6 +546,14 @@ async function main() {
     );
     console.log(
       `  direct SendMessage             ${rate(direct.ms)} msg/s, p50 ${directP50.toFixed(1)} ms (${CONCURRENCY} concurrent; CPU ${perMsg(directCpu)} ms/msg)`,
+    );
+    const dynamoPart = (ms: number | undefined) =>
+      ms === undefined ? '' : `; DynamoDB emulator's own process ${ms.toFixed(2)} ms/msg, not counted`;
+    console.log(
+      `  floor (send + 1/10 receive + 1/10 delete + ${floorRun.writes.toFixed(0)} status writes)  CPU ${perMsg(floorRun.cpuMs * N)} ms/msg (${rate(floorRun.ms)} msg/s; ${floorRun.writes.toFixed(2)} writes + ${floorRun.reads.toFixed(2)} reads per message, a table without stream${dynamoPart(floorRun.dynamoCpuMs)})`,
+    );
+    console.log(
+      `  floor on the stage's status table  CPU ${perMsg(floorWithEvents.cpuMs * N)} ms/msg (its stream → completion relay → bus: +${(floorWithEvents.cpuMs - floorRun.cpuMs).toFixed(2)} ms/msg${dynamoPart(floorWithEvents.dynamoCpuMs)})`,
     );
     for (const { label, r } of runs) {
       const p50 = pct(r.ingest.latencies, 50);
@@ -271,6 +572,9 @@ async function main() {
       );
       console.log(
         `    CPU per message              ${perMsg(r.cpuMs)} ms in local mode's process + ${perMsg(r.clientCpuMs)} ms in the client → CPU-bound ceiling ${((CORES * 1000 * N) / (r.cpuMs + r.clientCpuMs)).toFixed(0)} msg/s on ${CORES} cores`,
+      );
+      console.log(
+        `    ratio to floor               ${((r.cpuMs + r.clientCpuMs) / N / floorRun.cpuMs).toFixed(2)}× (${((r.cpuMs + r.clientCpuMs) / N).toFixed(2)} / ${floorRun.cpuMs.toFixed(2)} ms/msg${dynamoPart(r.dynamoCpu)})`,
       );
       console.log(
         `    DynamoDB per message         ${r.dynamo.writes.toFixed(2)} writes + ${r.dynamo.reads.toFixed(2)} reads (${r.dynamo.byOp})`,
