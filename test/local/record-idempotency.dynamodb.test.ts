@@ -89,6 +89,17 @@ describe('run-once records on the status row (emulator)', () => {
     expect(row![RUN_ATTRIBUTES.expiry]).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + WINDOW_SECONDS);
   });
 
+  it("writes the run's result with succeeded, and the record's response: this run's token", async () => {
+    const s = subject();
+
+    await idempotency.run(s, async () => ({ json: '{"total":3}' }), fakeContext());
+
+    const row = await rowOf(s.id);
+    expect(row).toMatchObject({ status: 'succeeded', resultJson: '{"total":3}' });
+    // run() tells its own run from an earlier one by this token (Date.now()-Math.random()).
+    expect(row![RUN_ATTRIBUTES.data]).toEqual({ token: expect.stringMatching(/^\d+-0\.\d+$/) });
+  });
+
   it('runs without a Lambda context (no in-progress expiry: the record holds for the window)', async () => {
     // A guard that never saw a context (a context, once given, stays registered with the guard)
     const common = { tableName: table.tableName, retentionDays: 7 };

@@ -1,9 +1,15 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoIdempotencyKeys, envelopeIdFor, requestHash } from '../../lambda/producer/idempotency-keys';
-import { PowertoolsRecordIdempotency } from '../../lambda/shared/consumer/idempotency';
+import { IdempotencyItemNotFoundError } from '@aws-lambda-powertools/idempotency';
+import {
+  InProgressElsewhere,
+  PowertoolsRecordIdempotency,
+  RUN_ATTRIBUTES,
+} from '../../lambda/shared/consumer/idempotency';
 import { DynamoStatusStore } from '../../lambda/shared/status/dynamodb-store';
 import type { StatusSubject } from '../../lambda/shared/status/types';
 import { fakeContext, T0 } from '../helpers/sqs-events';
@@ -100,5 +106,45 @@ describe('run-once records on the status row when DynamoDB fails', () => {
 
     expect(await guard().run(SUBJECT, async () => undefined, fakeContext())).toBe('duplicate');
     expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.ConsistentRead)).toEqual([true]);
+  });
+
+  it.each([
+    ['the row is gone (its TTL)', undefined],
+    ['the row has no record (the other run failed and removed it)', { status: 'processing', attempts: 1 }],
+  ])(
+    'fails the run without running it when, on a conflict, %s by the read: Powertools’ not-found error',
+    async (_what, item) => {
+      ddb.on(UpdateCommand).rejects(conditionFailed());
+      ddb.on(GetCommand).resolves({ Item: item && { pk: `msg#${SUBJECT.id}`, ...item } });
+      let ran = false;
+
+      const run = guard().run(SUBJECT, async () => void (ran = true), fakeContext());
+
+      // The record is retried later: the next delivery finds the id free.
+      await expect(run).rejects.toBeInstanceOf(IdempotencyItemNotFoundError);
+      expect(ran).toBe(false);
+    },
+  );
+
+  it('names the record Powertools hashes as run#<md5 of the envelope id> when another delivery holds it', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    const now = Date.now();
+    ddb.on(GetCommand).resolves({
+      Item: {
+        pk: `msg#${SUBJECT.id}`,
+        status: 'processing',
+        [RUN_ATTRIBUTES.status]: 'INPROGRESS',
+        [RUN_ATTRIBUTES.expiry]: Math.floor(now / 1000) + 900,
+        [RUN_ATTRIBUTES.inProgressExpiry]: now + 60_000,
+      },
+    });
+    const key = `run#${createHash('md5').update(JSON.stringify(SUBJECT.id)).digest('base64')}`;
+
+    const run = guard().run(SUBJECT, async () => undefined, fakeContext());
+
+    await expect(run).rejects.toBeInstanceOf(InProgressElsewhere);
+    await expect(run).rejects.toMatchObject({
+      cause: { message: `There is already an execution in progress with idempotency key: ${key}` },
+    });
   });
 });

@@ -127,15 +127,22 @@ export class StatusRowPersistenceLayer extends BasePersistenceLayer {
     const item = out.Item;
     // `succeeded` is final: a row that says so is a completed run, whatever its record says (its
     // window may have passed, or the run predates records on the row).
-    if (item?.status === 'succeeded')
+    if (item?.status === 'succeeded') {
+      // Stryker disable next-line ArithmeticOperator: equivalent: Powertools only asks whether this record has expired, which no time a window (at least 1 h, settings.ts) ahead of now has; `* 1000` is later still
+      const nowSeconds = Math.floor(Date.now() / 1000);
       return new IdempotencyRecord({
         idempotencyKey,
         status: IdempotencyRecordStatus.COMPLETED,
-        expiryTimestamp: Math.floor(Date.now() / 1000) + this.options.windowSeconds,
+        expiryTimestamp: nowSeconds + this.options.windowSeconds,
+        // A row from before records on the row: any response without this run's token is an
+        // earlier run's (run() compares the token only).
+        // Stryker disable next-line ObjectLiteral: equivalent: `{}` has no token either
         responseData: (item[RUN_ATTRIBUTES.data] as IdempotencyRecord['responseData']) ?? {
+          // Stryker disable next-line StringLiteral: equivalent: no fresh token is '' either
           token: 'succeeded',
         },
       });
+    }
     if (!item || item[RUN_ATTRIBUTES.status] === undefined) throw new IdempotencyItemNotFoundError();
     return this.#recordOf(item, idempotencyKey);
   }
@@ -185,6 +192,7 @@ export class StatusRowPersistenceLayer extends BasePersistenceLayer {
       if (error instanceof ConditionalCheckFailedException)
         // Powertools reads the existing record itself (`_getRecord`) when none is attached.
         throw new IdempotencyItemAlreadyExistsError(
+          // Stryker disable next-line StringLiteral: equivalent: Powertools catches this error by its name and reads the record; the message is never shown
           `Message ${this.subject.id} already has an idempotency record`,
         );
       throw error;
