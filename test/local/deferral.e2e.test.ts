@@ -157,8 +157,11 @@ describe('run later (POST notBefore)', () => {
     expect(scheduled).toMatchObject({ status: 'scheduled', notBefore, attempts: 0, deferrals: 0 });
     const done = await until(id, 'succeeded', 60_000);
     expect(done).toMatchObject({ attempts: 1, deferrals: 0, notBefore: null, messageIds: [messageId] });
-    const runs = stage.local.journal.list().filter((i) => i.messageIds.includes(messageId));
-    expect(runs.length).toBeGreaterThanOrEqual(1);
+    // The row reads succeeded before the invocation that wrote it has ended and been journaled.
+    const runs = await waitFor('its run in the journal', () => {
+      const found = stage.local.journal.list().filter((i) => i.messageIds.includes(messageId));
+      return found.length > 0 ? found : undefined;
+    });
     for (const run of runs) expect(Date.parse(run.startedAt)).toBeGreaterThanOrEqual(Date.parse(notBefore));
   }, 90_000);
 
