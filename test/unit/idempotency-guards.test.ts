@@ -126,6 +126,18 @@ describe('run-once records on the status row when DynamoDB fails', () => {
     },
   );
 
+  it('refuses to run a message without an id (such messages would share one record), writing nothing', async () => {
+    let ran = false;
+
+    const run = guard().run({ ...SUBJECT, id: '' }, async () => void (ran = true), fakeContext());
+
+    await expect(run).rejects.toMatchObject({
+      cause: { name: 'IdempotencyKeyError', message: 'No data found to create a hashed idempotency_key' },
+    });
+    expect(ran).toBe(false);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
   it('names the record Powertools hashes as run#<md5 of the envelope id> when another delivery holds it', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
     const now = Date.now();
