@@ -213,7 +213,14 @@ async function floor(
         if (messages.length === 0) continue;
         await Promise.all(
           messages.map(async (m) => {
-            const envelope = JSON.parse(m.Body!) as { id: string; type: string; createdAt: string };
+            // The consumer's subject (`consumer/status-subject.ts`), without its zod parse.
+            const envelope = JSON.parse(m.Body!) as {
+              id: string;
+              type: string;
+              createdAt: string;
+              correlationId: string;
+              tenant: string;
+            };
             const subject: StatusSubject = {
               id: envelope.id,
               type: envelope.type,
@@ -221,6 +228,8 @@ async function floor(
               lane: 'standard',
               messageId: m.MessageId!,
               acceptedAt: envelope.createdAt,
+              correlationId: envelope.correlationId,
+              tenant: envelope.tenant,
             };
             const writes = new FloorRunWrites(subject, {
               db,
