@@ -79,11 +79,14 @@ async function presence(target: Target, pairs: readonly QueuePair[]): Promise<Dl
       for (const m of round) {
         heads.set(sourceMessageId(m), {
           pair,
+          // Stryker disable next-line StringLiteral: equivalent: a received SQS message always has a receipt handle
           receipt: m.ReceiptHandle ?? '',
+          // Stryker disable next-line StringLiteral: equivalent: a received SQS message always has a MessageId
           dlqMessageId: m.MessageId ?? '',
           walker,
         });
         const g = m.Attributes?.MessageGroupId;
+        // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent: fifoGroups is only read for a FIFO lane's record with a group (behindHead), and a FIFO DLQ's messages always have one; what else it would hold is never read
         if (pair.dlq.fifo && g !== undefined) fifoGroups.add(`${pair.key}|${g}`);
       }
     }

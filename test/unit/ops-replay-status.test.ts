@@ -17,7 +17,7 @@ import type { ArchiveRecord } from '../../lambda/shared/archive';
 import type { MessageStatus } from '../../lambda/shared/status/types';
 import { COMMANDS } from '../../ops/commands';
 import { runCli, type Io } from '../../ops/lib/cli';
-import { REPLAY_OF_ATTR } from '../../ops/lib/replay';
+import { replay, REPLAY_OF_ATTR } from '../../ops/lib/replay';
 import type { QueuePair, QueueRef, Target } from '../../ops/lib/target';
 
 // `replay` of an archived message whose status row says `succeeded`: the consumer's idempotency is
@@ -237,6 +237,55 @@ describe('replay and the status rows', () => {
 
     expect(out.code).toBe(0);
     expect(sentBodies().map((b) => b.id)).toEqual([envelopeId(2)]);
+  });
+
+  it('refuses on AWS when the stack has no status table output, saying what to deploy', async () => {
+    const target: Target = { ...targetWith({ status: false }), kind: 'aws', name: 'dev' };
+
+    await expect(replay(target, { ids: [envelopeId(2)] })).rejects.toThrow(
+      'replay reads the status table to skip messages that succeeded since, and dev has none it can read (the stack has no StatusTableName output: deploy this version of the app)',
+    );
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  it('answers the ids the archive does not hold, and nothing else, without reading a status (not a dry run)', async () => {
+    const reads: string[] = [];
+    const target: Target = { ...targetWith(), messageStatus: async (id) => void reads.push(id) };
+
+    const result = await replay(target, { ids: ['m-2', 'no-such-id'] });
+
+    expect(result).toStrictEqual({
+      dryRun: false,
+      replayed: 0,
+      skipped: 0,
+      failed: 0,
+      items: [],
+      unmatchedIds: ['no-such-id'],
+    });
+    expect(reads).toEqual([]);
+  });
+
+  it('reads each envelope’s status once (envelope 3 has two records), and gives it on each item', async () => {
+    const reads: string[] = [];
+    const base = targetWith();
+    const target: Target = {
+      ...base,
+      messageStatus: async (id) => (reads.push(id), base.messageStatus!(id)),
+    };
+    rows.delete(envelopeId(2));
+
+    const result = await replay(target, {}, { dryRun: true, force: true });
+
+    expect(reads).toEqual([envelopeId(1), envelopeId(2), envelopeId(3)]);
+    expect(result.items.map((i) => [i.messageId, i.status, i.outcome])).toEqual([
+      ['m-1', 'succeeded', 'would-replay'],
+      ['m-2', null, 'would-replay'],
+      ['m-3a', 'failed', 'skipped-superseded'],
+      ['m-3b', 'failed', 'would-replay'],
+    ]);
+    // Only the succeeded one is replayed as a copy, and the dry run says so.
+    expect(result.items[0]).toMatchObject({ detail: 'it had succeeded: a copy under a new envelope id' });
+    expect(Object.keys(result.items[1]!)).not.toContain('detail');
   });
 
   it('refuses to replay when it cannot read the status rows', async () => {

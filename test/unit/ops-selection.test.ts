@@ -253,6 +253,24 @@ describe('replay: what it skips', () => {
     expect(result.items[0]!.detail).toBe('its group g has messages in fifo-dlq.fifo; redrive them first');
   });
 
+  it('skips a FIFO message that is itself its group’s head in the DLQ as still there, and replays it when included', async () => {
+    const records = [archived(0, 'm-0', { queueName: FIFO.source.name, group: 'g' })];
+    world(records, { fifo: [dlqCopy('m-0', 0, 'g')] });
+    const skipped = await replay(targetOf(), { lane: 'fifo' }, { dryRun: true });
+    world(records, { fifo: [dlqCopy('m-0', 0, 'g')] });
+
+    const included = await replay(targetOf(), { lane: 'fifo' }, { dryRun: true, includeDeadLettered: true });
+
+    expect(skipped.items).toMatchObject([
+      {
+        messageId: 'm-0',
+        outcome: 'skipped-dead-lettered',
+        detail: 'still in fifo-dlq.fifo (redrive it, or --include-dead-lettered)',
+      },
+    ]);
+    expect(outcomes(included)).toEqual([['m-0', 'would-replay']]);
+  });
+
   it('does not hold back a standard message behind anything', async () => {
     world([archived(1, 'm-1', { group: 'g' })], { standard: [dlqCopy('m-0', 0, 'g')] });
 
@@ -269,6 +287,18 @@ describe('replay: what it skips', () => {
     expect(result.items).toMatchObject([
       { messageId: 'm-1', outcome: 'skipped-unknown-queue', detail: 'queue other-queue is not in dev' },
     ]);
+  });
+
+  it('lists by a message id and an envelope id given together (the envelope id is found in the bodies)', async () => {
+    world([
+      archived(1, 'm-1'),
+      archived(2, 'm-2', { time: '09:02:00.000' }),
+      archived(3, 'm-3', { time: '09:03:00.000' }),
+    ]);
+
+    const out = await new ArchiveReader(targetOf()).list({ ids: ['m-2', envelopeId(3)] });
+
+    expect(out.map((a) => a.record.messageId)).toEqual(['m-3', 'm-2']);
   });
 
   it('replays by SQS message id as well as by envelope id', async () => {
