@@ -170,6 +170,16 @@ describe('archive listing: what it reads', () => {
     expect(read()).toEqual(['failed/std-queue/2026/11/21/m-1.json']);
   });
 
+  it('still reads a key that carries no day under --until (the pre-filter never drops a possible match)', async () => {
+    const undated = { ...archived(1, 'm-1', { day: '2026-11-21' }), key: 'failed/std-queue/m-1.json' };
+    world([undated, archived(2, 'm-2', { day: '2026-11-23' })]);
+
+    const out = await new ArchiveReader(targetOf()).list({ until: new Date('2026-11-22T23:59:59Z') });
+
+    expect(out.map((a) => a.record.messageId)).toEqual(['m-1']);
+    expect(read()).toEqual(['failed/std-queue/m-1.json']);
+  });
+
   it('reads only the keys of the message ids named, and every record when an id may be an envelope id', async () => {
     world([archived(1, 'm-1'), archived(2, 'm-2')]);
     const byMessageId = await new ArchiveReader(targetOf()).list({ ids: ['m-2'] });
