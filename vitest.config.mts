@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import { LongestFirstSequencer } from './test/helpers/sequencer.js';
+import { LongestFirstSequencer } from './test/helpers/sequencer.mjs';
 
 // The reference app imports the package by its name, as an outside app does (tsconfig `paths`
 // for tsc, tsx and esbuild; these aliases for vitest).

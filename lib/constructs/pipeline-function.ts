@@ -112,12 +112,10 @@ export class PipelineFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        // Kept on, measured by bench/cold-start.ts (2026-12-01): a stack thrown inside the bundle costs
-        // +10–50 µs with source maps (35–100 µs without), and reading the map adds 5–17 ms to a
-        // 160–570 ms init. In exchange, stacks name the TypeScript file and line. Stacks are formatted
-        // only for logged unexpected errors (expected failures log name and message only). With
-        // `sourcesContent: false` (below) the map is 534–561 KB instead of 1.7–1.8 MB and reads in 2–5 ms.
-        NODE_OPTIONS: '--enable-source-maps',
+        // No NODE_OPTIONS=--enable-source-maps (on until 2026-12-05): it decodes the whole map at
+        // every cold start (consumer init 1.19× a bare handler's without it, 1.23× with; 21 runs,
+        // bench/README.md). Stacks still name the TypeScript file and line: the functions map them
+        // when one is read (lambda/shared/stack-map.ts), from the map bundled beside index.mjs.
         ...props.environment,
       },
       bundling: {

@@ -81,12 +81,7 @@ describe('authentication: jwt (a Lambda authorizer checks bearer tokens)', () =>
     >;
 
     expect(Object.keys(variables).sort()).toEqual(
-      [
-        'NODE_OPTIONS',
-        'POWERTOOLS_METRICS_NAMESPACE',
-        'POWERTOOLS_SERVICE_NAME',
-        ...authorizerConfig.variables,
-      ].sort(),
+      ['POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', ...authorizerConfig.variables].sort(),
     );
     expect(authorizerConfig.fromEnvironment(variables)).toEqual({
       issuer: 'https://login.example.com/',

@@ -6,7 +6,7 @@ import { STAGE_NAMES } from '../../app/stages';
 import { synthStage } from '../helpers/synth';
 
 /** Variables `PipelineFunction` sets on every function, outside the functions' own contracts. */
-const COMMON = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
+const COMMON = ['POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
 
 /** Each function (by Powertools service name) and the variables its config contract reads. */
 const CONTRACTS: [string, readonly string[]][] = [
