@@ -9,11 +9,12 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  *
  * vitest's own order runs projects by name (browser, infra, local…) and, without timings from an
  * earlier run (a fresh clone has none), larger files first. This one starts the projects that wait
- * most (local, outside) first, and within them the files known to run longest (measured in a
- * fresh-clone run at 1acd8a9, in seconds); the rest keep vitest's order (earlier timings when
- * there are some, else size).
+ * most first: the outside app (npm pack and install, two synths: 40 s alone, 174 s beside the
+ * others, and the last file to end when it started after the local ones) and local mode's files,
+ * those known to run longest first (measured in a fresh-clone run at 1acd8a9, in seconds); the
+ * rest keep vitest's order (earlier timings when there are some, else size).
  */
-const PROJECT_RANK = ['local', 'outside', 'browser', 'infra', 'unit'];
+const PROJECT_RANK = ['outside', 'local', 'browser', 'infra', 'unit'];
 const KNOWN_LONG: Record<string, number> = {
   'test/local/fault.e2e.test.ts': 176,
   'test/local/crash-isolation.e2e.test.ts': 119,
