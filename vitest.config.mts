@@ -30,6 +30,12 @@ process.env.VITEST_SEED ||= String(Date.now());
  * workers' load cannot push them over their limits; every other file shares the workers.
  */
 const ALONE = ['test/local/api-fuzz.e2e.test.ts', 'test/local/rate-limit.e2e.test.ts'];
+/** Projects on local mode: the stage synthesized once for the run, and local mode's timings. */
+const onLocalStage = {
+  globalSetup: ['test/local/global-setup.ts'],
+  testTimeout: 120_000,
+  hookTimeout: 120_000,
+};
 
 export default defineConfig({
   test: {
@@ -66,9 +72,7 @@ export default defineConfig({
           name: 'local',
           include: ['test/local/**/*.test.ts'],
           exclude: ALONE,
-          globalSetup: ['test/local/global-setup.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
+          ...onLocalStage,
         },
       },
       {
@@ -78,9 +82,7 @@ export default defineConfig({
           // Local end-to-end files that run alone, after every other file (ALONE above).
           name: 'local-alone',
           include: ALONE,
-          globalSetup: ['test/local/global-setup.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
+          ...onLocalStage,
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },
@@ -92,9 +94,7 @@ export default defineConfig({
           // The local console in real Chromium (Debian's, driven by playwright-core), on local mode.
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
-          globalSetup: ['test/local/global-setup.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
+          ...onLocalStage,
         },
       },
       {
