@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  compileEventPattern,
   compileFilterCriteria,
   FilterCriteriaError,
   MAX_PATTERN_LENGTH,
@@ -195,6 +196,35 @@ describe('filter criteria: malformed patterns are refused, naming the filter and
     expect(() => compileFilterCriteria({ Filters: [{ Pattern: exact }] })).not.toThrow();
     expect(refusal({ Filters: [{ Pattern: sized(MAX_PATTERN_LENGTH + 1) }] }).message).toContain(
       `is ${MAX_PATTERN_LENGTH + 1} characters long`,
+    );
+  });
+});
+
+describe("an EventBridge rule's EventPattern (compileEventPattern)", () => {
+  const refusalOf = (pattern: unknown) => {
+    try {
+      compileEventPattern(pattern, 'Rule.EventPattern');
+    } catch (error) {
+      expect(error).toBeInstanceOf(FilterCriteriaError);
+      return (error as Error).message;
+    }
+    throw new Error('expected a FilterCriteriaError');
+  };
+
+  it('takes the pattern as JSON text as well as an object', () => {
+    const test = compileEventPattern('{"source":["app"]}', 'Rule.EventPattern');
+
+    expect([test({ source: 'app' }), test({ source: 'other' })]).toEqual([true, false]);
+  });
+
+  it('refuses text that is not JSON, and JSON that is not an object, naming the pattern', () => {
+    expect(refusalOf('{"source":')).toMatch(/^Rule\.EventPattern is not valid JSON \(.+\)$/);
+    expect(refusalOf('[1]')).toBe('Rule.EventPattern must be a JSON object');
+  });
+
+  it('names a nested field of the pattern from its top', () => {
+    expect(refusalOf({ detail: { n: [{ prefix: '' }] } })).toBe(
+      'Rule.EventPattern: detail.n.prefix must not be empty',
     );
   });
 });
