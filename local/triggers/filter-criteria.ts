@@ -132,7 +132,7 @@ export function compileEventPattern(pattern: unknown, where: string): (event: ob
   return (event) => test(event as Json);
 }
 
-function compilePattern(pattern: unknown, where: string, withBody = true): RecordFilter {
+function compilePattern(pattern: unknown, where: string, withBody: boolean): RecordFilter {
   if (typeof pattern !== 'string') throw new FilterCriteriaError(`${where} must be a string`);
   if (pattern.length > MAX_PATTERN_LENGTH) {
     throw new FilterCriteriaError(

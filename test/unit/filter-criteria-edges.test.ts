@@ -228,3 +228,56 @@ describe("an EventBridge rule's EventPattern (compileEventPattern)", () => {
     );
   });
 });
+
+describe('filter criteria without a data key (dataKey: null, DynamoDB stream records)', () => {
+  const streamFilter = (pattern: unknown) =>
+    compileFilterCriteria<object>(criteria(pattern), { dataKey: null });
+
+  it('matches a field named body in the record itself, not a JSON body', () => {
+    // A stream record has no SQS body: `body` is a field like any other.
+    const test = streamFilter({ body: { a: ['1'] } });
+
+    expect([test({ body: { a: '1' } }), test({ body: { a: '2' } }), test({ body: '{"a":"1"}' })]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it('names a nested field from the top of the pattern when it refuses it', () => {
+    expect(() => streamFilter({ dynamodb: {} })).toThrow(
+      new FilterCriteriaError('FilterCriteria.Filters[0].Pattern: dynamodb must not be an empty object'),
+    );
+    expect(() => streamFilter({ dynamodb: { Keys: { pk: [{ prefix: '' }] } } })).toThrow(
+      new FilterCriteriaError('FilterCriteria.Filters[0].Pattern: dynamodb.Keys.pk.prefix must not be empty'),
+    );
+  });
+});
+
+describe('filter criteria: the last refusals and a record without a body', () => {
+  it('does not match a record without a body against an object body pattern', () => {
+    const test = compileFilterCriteria(criteria({ body: { a: ['1'] } }));
+    const { body: _, ...withoutBody } = sqsRecord({ body: '{"a":"1"}' });
+
+    expect(test(withoutBody as never)).toBe(false);
+    expect(test(sqsRecord({ body: '{"a":"1"}' }))).toBe(true);
+  });
+
+  it('refuses a numeric comparison with a string, naming the field', () => {
+    expect(refused({ n: [{ numeric: ['>', '5'] }] })).toBe(
+      'FilterCriteria.Filters[0].Pattern: body.n.numeric compares with "5", not a number: expected ["<op>", <number>] or [">"|">=", <number>, "<"|"<=", <number>], got [">","5"]',
+    );
+  });
+
+  it('names the pattern itself when an EventPattern is an empty object', () => {
+    expect(() => compileEventPattern({}, 'Rule.EventPattern')).toThrow(
+      new FilterCriteriaError('Rule.EventPattern: the pattern must not be an empty object'),
+    );
+  });
+
+  it('refuses a match value JSON cannot carry (an EventPattern given as an object)', () => {
+    expect(() => compileEventPattern({ source: [undefined] }, 'Rule.EventPattern')).toThrow(
+      new FilterCriteriaError('Rule.EventPattern: source: unsupported match value undefined'),
+    );
+  });
+});
