@@ -165,3 +165,49 @@ describe('status store on the emulator: appending a delivery’s id', () => {
     expect(await rowOf(s.id)).toEqual(before);
   });
 });
+
+describe('status store on the emulator: a parent row lists its follow-up jobs (childEnqueued)', () => {
+  it('appends each child once, in order, to a row that had none; a repeat leaves the list as it is', async () => {
+    // Prepare
+    const parent = subject();
+    await store().processing(parent);
+    const [a, b] = [randomUUID(), randomUUID()];
+
+    // Act: a retried parent records its first child again
+    await store().childEnqueued(parent.id, a);
+    await store().childEnqueued(parent.id, b);
+    await store().childEnqueued(parent.id, a);
+
+    // Assess
+    expect((await rowOf(parent.id))?.children).toEqual([a, b]);
+    expect((await store().get(parent.id))?.children).toEqual([a, b]);
+  });
+
+  it('writes only the parent’s own row', async () => {
+    // Prepare
+    const [parent, other] = [subject(), subject()];
+    await store().processing(parent);
+    await store().processing(other);
+
+    // Act
+    const child = randomUUID();
+    await store().childEnqueued(parent.id, child);
+
+    // Assess
+    expect((await rowOf(parent.id))?.children).toEqual([child]);
+    expect((await rowOf(other.id))?.children).toBeUndefined();
+  });
+
+  it('throws what DynamoDB throws other than the repeat’s refused condition', async () => {
+    // A table that is not there: the write fails, and the caller must hear of it.
+    const missing = new DynamoStatusStore(table.db, {
+      tableName: 'no-such-table',
+      retentionDays: 7,
+      now: () => T0,
+    });
+
+    await expect(missing.childEnqueued(randomUUID(), randomUUID())).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+  });
+});
