@@ -43,7 +43,7 @@ function mapOf(fileName: string): { map: SourceMap; url: URL } | null {
 }
 
 /** The frame `site` as V8 writes it, with its position mapped to the source when there is a map. */
-export function mappedFrame(site: NodeJS.CallSite): string {
+function mappedFrame(site: NodeJS.CallSite): string {
   const text = site.toString();
   const fileName = site.getFileName();
   const line = site.getLineNumber();
