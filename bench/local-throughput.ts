@@ -122,6 +122,32 @@ function dynamoCpuMs(): number | undefined {
 }
 
 /**
+ * What the DynamoDB emulator did between {@link startDynamoMeter} and `read(n)`, per message:
+ * writes and reads counted at its boundary (status rows + idempotency), each operation's count,
+ * and its process's CPU ({@link dynamoCpuMs}; `undefined` where it cannot be read). The floor and
+ * the pipeline runs measure it the same way.
+ */
+async function startDynamoMeter(stage: LocalStage) {
+  const before = await stage.local.dynamodbRequests();
+  const cpu0 = dynamoCpuMs();
+  return async (n: number) => {
+    const cpu1 = dynamoCpuMs();
+    const after = await stage.local.dynamodbRequests();
+    const delta = (op: string) => (after[op] ?? 0) - (before[op] ?? 0);
+    const perMessage = (ops: string[]) => ops.reduce((sum, op) => sum + delta(op), 0) / n;
+    return {
+      writes: perMessage(WRITE_OPS),
+      reads: perMessage(READ_OPS),
+      byOp: Object.keys(after)
+        .filter((op) => delta(op) > 0)
+        .map((op) => `${op} ${(delta(op) / n).toFixed(2)}`)
+        .join(', '),
+      cpuMs: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / n,
+    };
+  };
+}
+
+/**
  * A floor message's consumer-side writes, through the consumer's own persistence layer
  * (`StatusRowPersistenceLayer`): `_putRecord` is the `processing` transition with the in-progress
  * record, `_updateRecord` the `succeeded` transition with the completed record, exactly the two
@@ -172,8 +198,7 @@ async function floor(
   const db = floorDb(stage);
   const retentionDays = 7;
   const store = new DynamoStatusStore(db, { tableName: table, retentionDays });
-  const dynamoBefore = await stage.local.dynamodbRequests();
-  const dynamoCpu0 = dynamoCpuMs();
+  const dynamo = await startDynamoMeter(stage);
   const cpu0 = cpuMs();
   const t0 = performance.now();
   const tag = randomUUID();
@@ -275,18 +300,8 @@ async function floor(
     );
   const cpu = cpuMs() - cpu0;
   const ms = performance.now() - t0;
-  const dynamoCpu1 = dynamoCpuMs();
-  const dynamoAfter = await stage.local.dynamodbRequests();
-  const delta = (ops: string[]) =>
-    ops.reduce((sum, op) => sum + (dynamoAfter[op] ?? 0) - (dynamoBefore[op] ?? 0), 0) / n;
-  return {
-    cpuMs: cpu / n,
-    dynamoCpuMs:
-      dynamoCpu0 === undefined || dynamoCpu1 === undefined ? undefined : (dynamoCpu1 - dynamoCpu0) / n,
-    ms,
-    writes: delta(WRITE_OPS),
-    reads: delta(READ_OPS),
-  };
+  const d = await dynamo(n);
+  return { cpuMs: cpu / n, dynamoCpuMs: d.cpuMs, ms, writes: d.writes, reads: d.reads };
 }
 
 /** The mean of floor runs (each field). */
@@ -368,8 +383,7 @@ function succeededIds(local: LocalHandle, prefix: string): Set<string> {
 /** One POST per message through the API until every message was processed by the consumer. */
 async function pipeline(stage: LocalStage, child: ChildProcess, label: string, fifo: boolean) {
   const before = stage.local.journal.length;
-  const dynamoBefore = await stage.local.dynamodbRequests();
-  const dynamoCpu0 = dynamoCpuMs();
+  const dynamoMeter = await startDynamoMeter(stage);
   const {
     ms,
     latencies,
@@ -395,20 +409,7 @@ async function pipeline(stage: LocalStage, child: ChildProcess, label: string, f
   const invocations = journal.filter((i) => i.function.startsWith(consumer));
   const producer = journal.filter((i) => i.messageIds.length === 0).map((i) => i.durationMs);
   // DynamoDB requests per message, counted at the emulator boundary (status rows + idempotency).
-  const dynamoAfter = await stage.local.dynamodbRequests();
-  const dynamoCpu1 = dynamoCpuMs();
-  const dynamoCpu =
-    dynamoCpu0 === undefined || dynamoCpu1 === undefined ? undefined : (dynamoCpu1 - dynamoCpu0) / N;
-  const delta = (op: string) => (dynamoAfter[op] ?? 0) - (dynamoBefore[op] ?? 0);
-  const sum = (ops: string[]) => ops.reduce((n, op) => n + delta(op), 0);
-  const dynamo = {
-    writes: sum(WRITE_OPS) / N,
-    reads: sum(READ_OPS) / N,
-    byOp: Object.keys(dynamoAfter)
-      .filter((op) => delta(op) > 0)
-      .map((op) => `${op} ${(delta(op) / N).toFixed(2)}`)
-      .join(', '),
-  };
+  const { cpuMs: dynamoCpu, ...dynamo } = await dynamoMeter(N);
   return { ingest, invocations, producer, clientCpuMs, dynamo, dynamoCpu };
 }
 
