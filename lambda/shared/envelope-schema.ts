@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './jobs/zod';
 import { TENANT_MAX_BYTES } from './constants';
 import { type Envelope, isTenantName, JOB_TYPE_PATTERN } from './envelope';
 import { InvalidMessageError } from './errors';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../jobs/zod';
 import { FAILURE_KINDS } from '../failure-kinds';
 import { COMPLETION_DETAIL_TYPES, COMPLETION_EVENT_SOURCE } from './completion';
 

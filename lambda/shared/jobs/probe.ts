@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod';
 import { PermanentError, RetryableError, RetryLaterError } from '../errors';
 import { PROBE_MODES } from './probe-modes';
 import { defineJob } from './types';

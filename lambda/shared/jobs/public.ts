@@ -18,7 +18,7 @@
  *   },
  * });
  */
-export { z } from 'zod';
+export { z } from './zod';
 export { defineJob, type EnqueueOptions, type Enqueued, type JobContext, type JobDefinition } from './types';
 export { RESULT_LIMITS, ResultNotSerializable, ResultTooLarge } from './result';
 export { PermanentError, RetryableError, RetryLaterError, type RetryLater } from '../errors';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from './zod';
 import { InvalidMessageError, UnknownJobTypeError } from '../errors';
 import type { JobDefinition } from './types';
 

@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { z } from 'zod';
+import type { z } from './zod';
 
 /** What a job handler knows about the message it is processing. */
 export interface JobContext {
