@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -9,6 +8,7 @@ import { SafeStatusStore } from '../shared/status/safe-store';
 import { createApi } from './api';
 import type { AppCatalog } from '../shared/consumer-runtime';
 import { S3ResultObjects } from '../shared/result-objects';
+import { lazyS3Client } from '../shared/s3';
 import { compiledCatalog } from './catalog';
 import { fromEnvironment } from './config';
 import { DynamoIdempotencyKeys } from './idempotency-keys';
@@ -46,7 +46,8 @@ export function createProducerHandler(catalog: AppCatalog) {
       logger,
       metrics,
     ),
-    results: new S3ResultObjects(new S3Client({}), config.resultBucket),
+    // Made on first use: only a large result's read needs S3 (../shared/s3.ts).
+    results: new S3ResultObjects(lazyS3Client(), config.resultBucket),
     idempotencyKeys: new DynamoIdempotencyKeys(db, {
       tableName: config.statusTable,
       windowSeconds: config.idempotencyWindowSeconds,

@@ -1,11 +1,4 @@
-import {
-  DeleteObjectCommand,
-  HeadObjectCommand,
-  NotFound,
-  PutObjectCommand,
-  S3ServiceException,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { clientOf, httpStatusOf, s3Sdk, type S3Source } from './s3';
 import { ARCHIVE_PREFIX } from './constants';
 import { isTenantName } from './envelope';
 import { ArchiveWriteError } from './errors';
@@ -138,7 +131,8 @@ export function buildArchiveRecord(
  */
 export class S3ArchiveWriter implements ArchiveWriter {
   constructor(
-    private readonly s3: S3Client,
+    /** A client, or a function that makes one on first use (`lazyS3Client`: no S3 SDK at cold start). */
+    private readonly s3: S3Source,
     private readonly bucket: string,
     private readonly options: { checkFirst?: boolean } = {},
   ) {}
@@ -147,7 +141,8 @@ export class S3ArchiveWriter implements ArchiveWriter {
     const key = archiveKey(record);
     try {
       if (!options.replace && this.options.checkFirst && (await this.exists(key))) return 'exists';
-      await this.s3.send(
+      const [s3, { PutObjectCommand }] = await Promise.all([clientOf(this.s3), s3Sdk()]);
+      await s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
@@ -158,7 +153,8 @@ export class S3ArchiveWriter implements ArchiveWriter {
       );
       return 'written';
     } catch (error) {
-      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412) return 'exists';
+      // S3's answer to `If-None-Match: *` when the object exists (any SDK service error carries it).
+      if (httpStatusOf(error) === 412) return 'exists';
       throw new ArchiveWriteError(`Could not write archive record s3://${this.bucket}/${key}`, {
         cause: error,
       });
@@ -170,7 +166,8 @@ export class S3ArchiveWriter implements ArchiveWriter {
   ): Promise<void> {
     const key = archiveKey(record);
     try {
-      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      const [s3, { DeleteObjectCommand }] = await Promise.all([clientOf(this.s3), s3Sdk()]);
+      await s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
       throw new ArchiveWriteError(`Could not remove archive record s3://${this.bucket}/${key}`, {
         cause: error,
@@ -179,12 +176,12 @@ export class S3ArchiveWriter implements ArchiveWriter {
   }
 
   private async exists(key: string): Promise<boolean> {
+    const [s3, { HeadObjectCommand, NotFound }] = await Promise.all([clientOf(this.s3), s3Sdk()]);
     try {
-      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      await s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return true;
     } catch (error) {
-      if (error instanceof NotFound || (error as S3ServiceException).$metadata?.httpStatusCode === 404)
-        return false;
+      if (error instanceof NotFound || httpStatusOf(error) === 404) return false;
       throw error;
     }
   }

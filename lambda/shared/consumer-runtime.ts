@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -20,6 +19,7 @@ import { SafeStatusStore } from './status/safe-store';
 import { compiledCatalog, type CatalogType, type CompiledValidator } from '../producer/catalog';
 import { SqsChildEnqueuer } from './consumer/children';
 import { S3ResultObjects } from './result-objects';
+import { lazyS3Client } from './s3';
 
 /** The app's job catalog as the generated entry points carry it (`lib/bundling/entries.ts`). */
 export interface AppCatalog {
@@ -69,7 +69,8 @@ export function createConsumerHandler(
     retentionDays: config.statusRetentionDays,
   });
   const sqs = new SQSClient({});
-  const s3 = new S3Client({});
+  // Made on first use: S3 serves only archive records and large results (./s3.ts).
+  const s3 = lazyS3Client();
   const consumer = createConsumer({
     registry,
     sqs,

@@ -1,4 +1,4 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { clientOf, s3Sdk, type S3Source } from './s3';
 import type { ResultObjects } from './consumer/children';
 
 /**
@@ -9,19 +9,22 @@ import type { ResultObjects } from './consumer/children';
  */
 export class S3ResultObjects implements ResultObjects {
   constructor(
-    private readonly s3: S3Client,
+    /** A client, or a function that makes one on first use (`lazyS3Client`: no S3 SDK at cold start). */
+    private readonly s3: S3Source,
     private readonly bucket: string,
   ) {}
 
   async put(key: string, json: string): Promise<void> {
     // Overwritten by a run that returned again (a retry after a lost `succeeded` write): same key.
-    await this.s3.send(
+    const [s3, { PutObjectCommand }] = await Promise.all([clientOf(this.s3), s3Sdk()]);
+    await s3.send(
       new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: json, ContentType: 'application/json' }),
     );
   }
 
   async read(key: string): Promise<string> {
-    const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    const [s3, { GetObjectCommand }] = await Promise.all([clientOf(this.s3), s3Sdk()]);
+    const out = await s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     if (!out.Body) throw new Error(`s3://${this.bucket}/${key} has no body`);
     return out.Body.transformToString('utf8');
   }
