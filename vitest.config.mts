@@ -45,11 +45,12 @@ export default defineConfig({
     /**
      * Workers: vitest's default on 2 cores is 1, so every file ran after the other, and the local
      * end-to-end files spend most of their time waiting (visibility timeouts, back-offs, FIFO
-     * groups held by a failing message): the fault run used 32 % of one core. 3 workers overlap
-     * those waits with other files' work (docs/TESTING.md, "Wall time"). `--maxWorkers=<n>` or
-     * VITEST_MAX_WORKERS=<n> sets another count.
+     * groups held by a failing message): the fault run used 32 % of one core, and a whole run
+     * with 3 workers kept 1.2 of the 2 cores busy (563 s of CPU in 471 s). 4 workers overlap more
+     * of those waits with other files' work (docs/MEASUREMENTS.md, "Test suite wall time").
+     * `--maxWorkers=<n>` or VITEST_MAX_WORKERS=<n> sets another count.
      */
-    maxWorkers: Number(process.env.VITEST_MAX_WORKERS) || 3,
+    maxWorkers: Number(process.env.VITEST_MAX_WORKERS) || 4,
     projects: [
       {
         resolve,
