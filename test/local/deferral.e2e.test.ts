@@ -78,6 +78,8 @@ describe('deferral (RetryLaterError)', () => {
     expect(elapsed).toBeGreaterThanOrEqual(15_000);
     expect(Date.parse(done.updatedAt) - Date.parse(done.acceptedAt)).toBeGreaterThanOrEqual(15_000);
     // Four deliveries of the same SQS message: three deferred (reported failed), one succeeded.
+    // The row reads succeeded before the invocation that wrote it has ended and been journaled.
+    await waitFor('its succeeded run in the journal', () => attemptsOf(stage.local, messageId).succeeded > 0);
     expect(attemptsOf(stage.local, messageId)).toEqual({ attempts: 4, succeeded: 1, failed: 3 });
     // Never dead-lettered.
     const dlq = await drainView(stage.sqs, stage.queue('StandardDlq').url);

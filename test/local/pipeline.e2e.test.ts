@@ -167,6 +167,8 @@ describe('failures', () => {
       new RegExp(`^failed/${stage.queue('StandardQueue').name}/\\d{4}/\\d{2}/\\d{2}/${id}\\.json$`),
     );
     expect(archived?.record.body).toBe(dlq.Body);
+    // The DLQ copy and the record are written inside the invocation, which is journaled after it ends.
+    await waitFor('its run in the journal', succeeded(id));
     expect(attemptsOf(stage.local, id)).toEqual({ attempts: 1, succeeded: 1, failed: 0 });
   });
 
@@ -193,7 +195,9 @@ describe('failures', () => {
     const record = (await archiveRecords(stage.s3, stage.bucket())).get(id)?.record;
     expect(record?.failure.kind).toBe('exhausted');
     expect(record?.receiveCount).toBe(3);
-    // The last invocation acknowledged it (the consumer moved it), so the journal counts it done.
+    // The last invocation acknowledged it (the consumer moved it), so the journal counts it done,
+    // once that invocation has ended (the DLQ copy is sent inside it).
+    await waitFor('its last run in the journal', succeeded(id));
     expect(attemptsOf(stage.local, id)).toEqual({ attempts: 3, succeeded: 1, failed: 2 });
   });
 
