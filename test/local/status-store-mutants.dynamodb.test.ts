@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStatusStore } from '../../lambda/shared/status/dynamodb-store';
-import { statusKey } from '../../lambda/shared/status/keys';
+import { DEFER_LOG_ATTRIBUTE, statusKey, WAIT_LOG_ATTRIBUTE } from '../../lambda/shared/status/keys';
 import type { StatusSubject } from '../../lambda/shared/status/types';
 import { T0 } from '../helpers/sqs-events';
 import { startStatusTable, type StatusTableOnEmulator } from '../helpers/status-table';
@@ -208,6 +208,72 @@ describe('status store on the emulator: a parent row lists its follow-up jobs (c
 
     await expect(missing.childEnqueued(randomUUID(), randomUUID())).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
+    });
+  });
+});
+
+// The whole-store mutation re-run of 2026-12-05 (docs/MUTATION.md, run O) left these unseen: the
+// subject's correlation id and parent, a scheduled message's notBefore, a result kept in S3, and
+// the first entry of a row's deferral and wait logs.
+describe('status store on the emulator: what the transitions keep (run O)', () => {
+  it('keeps the correlation id and the parent a message was accepted with; a row without them answers null', async () => {
+    // Arrange
+    const child = subject({ correlationId: 'corr-7', parentId: 'parent-1' });
+    const plain = subject();
+
+    // Act
+    await store().accepted(child);
+    await store().accepted(plain);
+
+    // Assert
+    expect(await store().get(child.id)).toMatchObject({ correlationId: 'corr-7', parentId: 'parent-1' });
+    expect(await store().get(plain.id)).toMatchObject({ correlationId: null, parentId: null, children: [] });
+  });
+
+  it('keeps a scheduled message’s notBefore from its acceptance', async () => {
+    // Arrange
+    const s = subject();
+    const notBefore = new Date(T0.getTime() + 3_600_000).toISOString();
+
+    // Act
+    await store().accepted(s, { notBefore });
+
+    // Assert
+    expect(await store().get(s.id)).toMatchObject({ status: 'scheduled', notBefore });
+  });
+
+  it('keeps the reference of a result kept in the result bucket, and no inline result', async () => {
+    // Arrange
+    const s = subject();
+    const ref = { key: `results/${s.id}.json`, bytes: 20_000 };
+
+    // Act
+    await store().processing(s);
+    await store().succeeded(s, { ref });
+
+    // Assert
+    expect(await store().get(s.id)).toMatchObject({ status: 'succeeded', resultRef: ref, result: null });
+  });
+
+  it('starts a row’s deferral log and wait log with the delivery’s id alone', async () => {
+    // Arrange
+    const ran = subject({ messageId: 'sqs-ran' });
+    const waited = subject({ messageId: 'sqs-waited' });
+    const notBefore = new Date(T0.getTime() + 60_000).toISOString();
+
+    // Act: a run that deferred (RetryLaterError), and a delivery hidden again unrun
+    await store().processing(ran);
+    await store().deferred(ran, { notBefore, ran: true });
+    await store().deferred(waited, { notBefore, ran: false });
+
+    // Assert
+    expect((await rowOf(ran.id))?.[DEFER_LOG_ATTRIBUTE]).toEqual(['sqs-ran']);
+    expect((await rowOf(waited.id))?.[WAIT_LOG_ATTRIBUTE]).toEqual(['sqs-waited']);
+    expect(await store().get(waited.id)).toMatchObject({
+      status: 'deferred',
+      notBefore,
+      deferrals: 0,
+      attempts: 0,
     });
   });
 });
