@@ -1,7 +1,7 @@
-import { clientOf, httpStatusOf, s3Sdk, type S3Source } from './s3';
+import { s3With, type S3Source } from './s3';
 import { ARCHIVE_PREFIX } from './constants';
 import { isTenantName } from './envelope';
-import { ArchiveWriteError } from './errors';
+import { ArchiveWriteError, httpStatusOf } from './errors';
 
 export { FAILURE_KINDS, type FailureKind } from './failure-kinds';
 import type { FailureKind } from './failure-kinds';
@@ -141,7 +141,7 @@ export class S3ArchiveWriter implements ArchiveWriter {
     const key = archiveKey(record);
     try {
       if (!options.replace && this.options.checkFirst && (await this.exists(key))) return 'exists';
-      const [s3, { PutObjectCommand }] = await Promise.all([clientOf(this.s3), s3Sdk()]);
+      const [s3, { PutObjectCommand }] = await s3With(this.s3);
       await s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
@@ -166,7 +166,7 @@ export class S3ArchiveWriter implements ArchiveWriter {
   ): Promise<void> {
     const key = archiveKey(record);
     try {
-      const [s3, { DeleteObjectCommand }] = await Promise.all([clientOf(this.s3), s3Sdk()]);
+      const [s3, { DeleteObjectCommand }] = await s3With(this.s3);
       await s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
       throw new ArchiveWriteError(`Could not remove archive record s3://${this.bucket}/${key}`, {
@@ -176,7 +176,7 @@ export class S3ArchiveWriter implements ArchiveWriter {
   }
 
   private async exists(key: string): Promise<boolean> {
-    const [s3, { HeadObjectCommand, NotFound }] = await Promise.all([clientOf(this.s3), s3Sdk()]);
+    const [s3, { HeadObjectCommand, NotFound }] = await s3With(this.s3);
     try {
       await s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return true;

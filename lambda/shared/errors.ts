@@ -100,6 +100,10 @@ export class DeferralExhausted extends PipelineError {}
 /** Writing the failure archive record failed; the message must stay where it is. */
 export class ArchiveWriteError extends RetryableError {}
 
+/** The HTTP status an AWS SDK service error carries (`$metadata.httpStatusCode`), without the SDK's classes. */
+export const httpStatusOf = (error: unknown): number | undefined =>
+  (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+
 /** True for errors that must not be retried. Anything not known to be permanent is retried. */
 export function isPermanent(error: unknown): error is PermanentError {
   return error instanceof PermanentError;

@@ -1,4 +1,4 @@
-import { clientOf, s3Sdk, type S3Source } from './s3';
+import { s3With, type S3Source } from './s3';
 import type { ResultObjects } from './consumer/children';
 
 /**
@@ -16,14 +16,14 @@ export class S3ResultObjects implements ResultObjects {
 
   async put(key: string, json: string): Promise<void> {
     // Overwritten by a run that returned again (a retry after a lost `succeeded` write): same key.
-    const [s3, { PutObjectCommand }] = await Promise.all([clientOf(this.s3), s3Sdk()]);
+    const [s3, { PutObjectCommand }] = await s3With(this.s3);
     await s3.send(
       new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: json, ContentType: 'application/json' }),
     );
   }
 
   async read(key: string): Promise<string> {
-    const [s3, { GetObjectCommand }] = await Promise.all([clientOf(this.s3), s3Sdk()]);
+    const [s3, { GetObjectCommand }] = await s3With(this.s3);
     const out = await s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     if (!out.Body) throw new Error(`s3://${this.bucket}/${key} has no body`);
     return out.Body.transformToString('utf8');

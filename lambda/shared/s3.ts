@@ -26,6 +26,6 @@ export function lazyS3Client(config: S3ClientConfig = {}): () => Promise<S3Clien
 export const clientOf = async (source: S3Source): Promise<S3Client> =>
   typeof source === 'function' ? source() : source;
 
-/** The HTTP status of an SDK service error (`$metadata.httpStatusCode`), without its classes. */
-export const httpStatusOf = (error: unknown): number | undefined =>
-  (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+/** The client of `source` and the SDK's module (its command classes), both loaded on first use. */
+export const s3With = (source: S3Source): Promise<[S3Client, typeof S3Sdk]> =>
+  Promise.all([clientOf(source), s3Sdk()]);

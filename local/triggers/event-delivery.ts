@@ -1,4 +1,5 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { httpStatusOf } from '../../lambda/shared/errors';
 import type { LocalQueue } from '../aws/emulator';
 import type { LocalSecrets } from '../aws/secrets';
 import { directInvocationRecord, type Journal } from '../control/journal';
@@ -235,8 +236,7 @@ export class EventDelivery {
           );
           return { ok: true };
         } catch (error) {
-          const status =
-            (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 500;
+          const status = httpStatusOf(error) ?? 500;
           return {
             ok: false,
             retryable: status >= 500 || status === 429,

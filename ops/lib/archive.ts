@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { archiveKey, type ArchiveRecord, type FailureKind } from '../../lambda/shared/archive';
+import { httpStatusOf } from '../../lambda/shared/errors';
 import { awsFailure, pairsOf, selectedLane, type LaneSelection, type Target } from './target';
 
 /** An archive record with where it lives. */
@@ -84,8 +85,7 @@ export class ArchiveReader {
       const obj = await this.s3.send(new GetObjectCommand({ Bucket: this.target.bucket, Key: key }));
       return JSON.parse(await obj.Body!.transformToString()) as ArchiveRecord;
     } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (error instanceof NoSuchKey || status === 404 || (error as Error).name === 'NoSuchKey')
+      if (error instanceof NoSuchKey || httpStatusOf(error) === 404 || (error as Error).name === 'NoSuchKey')
         return undefined;
       throw awsFailure(`cannot read s3://${this.target.bucket}/${key}`, error);
     }

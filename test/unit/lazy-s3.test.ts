@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { clientOf, httpStatusOf, lazyS3Client } from '../../lambda/shared/s3';
+import { httpStatusOf } from '../../lambda/shared/errors';
+import { clientOf, lazyS3Client } from '../../lambda/shared/s3';
 
 const ROOT = path.join(__dirname, '..', '..');
 
