@@ -26,7 +26,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { build, type Metafile } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 
 const { values } = parseArgs({
   options: {
@@ -81,9 +81,15 @@ function dummy(value: unknown): string {
  * is esbuild's default).
  */
 async function rebuild(entry: string): Promise<{ code: Buffer; metafile: Metafile }> {
-  const out = await build({
+  const out = await build({ ...bundling(), entryPoints: [entry], write: false, metafile: true });
+  const js = out.outputFiles.find((f) => f.path.endsWith('.mjs'))!;
+  return { code: Buffer.from(js.contents), metafile: out.metafile };
+}
+
+/** NodejsFunction's esbuild options (lib/constructs/pipeline-function.ts). */
+function bundling(): BuildOptions {
+  return {
     absWorkingDir: ROOT,
-    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     target: 'node22',
@@ -96,12 +102,37 @@ async function rebuild(entry: string): Promise<{ code: Buffer; metafile: Metafil
     external: ['@aws-sdk/*'],
     banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
     outfile: path.join(OUTDIR, 'rebuild', 'index.mjs'),
-    write: false,
-    metafile: true,
     logLevel: 'silent',
+  };
+}
+
+/**
+ * The app's job modules a generated consumer entry imports (`import * as m0 from "<file>"`,
+ * lib/bundling/entries.ts): the adopter's own code in the function, none of it the package's.
+ */
+function jobModulesOf(entry: string): string[] {
+  const source = readFileSync(entry, 'utf8');
+  return [...source.matchAll(/^import \* as m\d+ from ("[^"]+");$/gm)].map(
+    (m) => JSON.parse(m[1]!) as string,
+  );
+}
+
+/**
+ * A bare handler that also loads the lane's job modules (their schemas, zod and whatever else the
+ * app's jobs import), bundled as the function is: what the function would cost with none of the
+ * package's runtime in it.
+ */
+async function bareWithJobs(sdk: readonly string[], jobs: readonly string[], outfile: string): Promise<void> {
+  const contents =
+    bareModule(sdk) +
+    jobs.map((file, i) => `import * as j${i} from ${JSON.stringify(file)};\n`).join('') +
+    `export const jobs = [${jobs.map((_, i) => `j${i}`).join(', ')}];\n`;
+  await build({
+    ...bundling(),
+    stdin: { contents, resolveDir: ROOT, sourcefile: 'bare-with-jobs.ts', loader: 'ts' },
+    outfile,
+    write: true,
   });
-  const js = out.outputFiles.find((f) => f.path.endsWith('.mjs'))!;
-  return { code: Buffer.from(js.contents), metafile: out.metafile };
 }
 
 /** Bytes in the output by package (`node_modules/<pkg>`), generated code, and the project's own code. */
@@ -304,16 +335,22 @@ async function main(): Promise<void> {
     writeFileSync(bare, bareModule(sdk));
     const bareAll = path.join(OUTDIR, `bare-all-${service}.mjs`);
     if (onUse.length > 0) writeFileSync(bareAll, bareModule([...sdk, ...onUse]));
+    // A consumer's bundle carries the app's job modules: the bare handler is also timed with them.
+    const jobs = match ? jobModulesOf(path.join(ROOT, match.entry)) : [];
+    const bareJobs = path.join(OUTDIR, `bare-jobs-${service}`, 'index.mjs');
+    if (jobs.length > 0) await bareWithJobs(sdk, jobs, bareJobs);
 
     const times = {
       bundle: [] as number[],
       bundleMaps: [] as number[],
       bare: [] as number[],
       bareAll: [] as number[],
+      bareJobs: [] as number[],
     };
     for (let i = 0; i < RUNS; i++) {
       times.bare.push(Number(child(importTimer(bare), env, '').initMs));
       if (onUse.length > 0) times.bareAll.push(Number(child(importTimer(bareAll), env, '').initMs));
+      if (jobs.length > 0) times.bareJobs.push(Number(child(importTimer(bareJobs), env, '').initMs));
       times.bundle.push(Number(child(importTimer(bundle), env, '').initMs));
       times.bundleMaps.push(Number(child(importTimer(bundle), env, '--enable-source-maps').initMs));
     }
@@ -329,6 +366,7 @@ async function main(): Promise<void> {
     const init = {
       bare: median(times.bare),
       ...(onUse.length > 0 ? { bareAll: median(times.bareAll) } : {}),
+      ...(jobs.length > 0 ? { bareJobs: median(times.bareJobs) } : {}),
       bundle: median(times.bundle),
       bundleMaps: median(times.bundleMaps),
     };
@@ -344,6 +382,12 @@ async function main(): Promise<void> {
       console.log(
         `  imported on first use, not at init: ${onUse.join(' + ')}; a bare handler creating it too at init ` +
           `${init.bareAll.toFixed(1)} ms: the bundle's init is ${(init.bundle / init.bareAll).toFixed(2)}× that`,
+      );
+    if (init.bareJobs !== undefined)
+      console.log(
+        `  with the app's ${jobs.length} job module(s) (${jobs.map((j) => path.relative(ROOT, j)).join(', ')}) in the bare ` +
+          `handler too: ${init.bareJobs.toFixed(1)} ms (the jobs alone ${(init.bareJobs - init.bare).toFixed(1)} ms); ` +
+          `the package's runtime adds ${(init.bundle - init.bareJobs).toFixed(1)} ms: ratio ${(init.bundle / init.bareJobs).toFixed(2)}×`,
       );
     console.log(
       `  size: index.mjs ${kb(code.length)}, index.mjs.map ${kb(mapBytes)}  (function NODE_OPTIONS: "${functionNodeOptions}")`,
