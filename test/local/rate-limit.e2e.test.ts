@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backgroundSynthReady } from '../helpers/background-synth';
 import { drainView } from '../helpers/local';
-import { ROOT } from '../helpers/synth';
 import { startStage, waitFor, type LocalStage } from '../../tools/local-stage';
 import {
   DAILY_CALLS_FILE,
@@ -10,6 +10,7 @@ import {
   FETCH_CALLS_FILE,
   FITNESS_RATE,
 } from '../fixtures/ratelimit-app/ratelimit-stack';
+import { RATELIMIT_APP_DIR, RATELIMIT_CDK_OUT } from './global-setup-ratelimit';
 
 // The fitness-API scenario (issue 22) in local mode: the fixture app's FIFO lane `fitness` may
 // call its downstream 2 times a second across all its consumers (4 sandboxes). Ordered messages of
@@ -18,9 +19,10 @@ import {
 let stage: LocalStage;
 beforeAll(async () => {
   stage = await startStage({
-    appDir: path.join(ROOT, 'test', 'fixtures', 'ratelimit-app'),
-    cdkOut: path.join(ROOT, 'cdk.out.ratelimit-test'),
-    synth: true,
+    appDir: RATELIMIT_APP_DIR,
+    cdkOut: RATELIMIT_CDK_OUT,
+    // Synthesized while the other files ran (./global-setup-ratelimit.ts), else here.
+    synth: !(await backgroundSynthReady(RATELIMIT_CDK_OUT)),
   });
 }, 240_000);
 afterAll(async () => {
