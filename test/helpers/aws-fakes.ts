@@ -94,6 +94,16 @@ export class FakeAws {
     this.reset();
   }
 
+  /**
+   * Gives `SQSClient` and `S3Client` back their real `send`: `mockClient` replaces it for every
+   * instance in the process, so a file whose worker runs other files after it (`isolate: false`)
+   * restores it when it ends.
+   */
+  restore(): void {
+    this.sqsMock.restore();
+    this.s3Mock.restore();
+  }
+
   /** Clears calls, objects and failure switches, and reinstalls the fakes. */
   reset(): void {
     this.sqsMock.reset();
