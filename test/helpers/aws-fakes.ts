@@ -27,6 +27,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { afterAll } from 'vitest';
 import type { ArchiveRecord } from '../../lambda/shared/archive';
 
 /** One recorded AWS call. */
@@ -90,18 +91,18 @@ export class FakeAws {
   /** Pages `ReceiveMessage` returns, one per call; afterwards it returns no messages. */
   receivePages: Message[][] = [];
 
+  /**
+   * Made at the top of a test file: the fakes hold for the whole file. `mockClient` replaces
+   * `send` for every `SQSClient` and `S3Client` of the process, and a worker runs more files after
+   * this one (`isolate: false`: the unit and local projects), so the file gives them back their
+   * real `send` when it ends.
+   */
   constructor() {
     this.reset();
-  }
-
-  /**
-   * Gives `SQSClient` and `S3Client` back their real `send`: `mockClient` replaces it for every
-   * instance in the process, so a file whose worker runs other files after it (`isolate: false`)
-   * restores it when it ends.
-   */
-  restore(): void {
-    this.sqsMock.restore();
-    this.s3Mock.restore();
+    afterAll(() => {
+      this.sqsMock.restore();
+      this.s3Mock.restore();
+    });
   }
 
   /** Clears calls, objects and failure switches, and reinstalls the fakes. */

@@ -18,11 +18,10 @@ let table: StatusTableOnEmulator;
 beforeAll(async () => {
   table = await startStatusTable();
 });
-const aws = new FakeAws();
 afterAll(async () => {
-  aws.restore();
   await table?.stop();
 });
+const aws = new FakeAws();
 beforeEach(() => aws.reset());
 
 const standard: SweptQueue = {
