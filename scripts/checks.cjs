@@ -32,6 +32,15 @@ function run(script) {
   });
 }
 
-Promise.all([run('lint'), run('typecheck')]).then((codes) => {
-  process.exitCode = codes.every((c) => c === 0) ? 0 : 1;
-});
+/** Lint and typecheck at the same time; resolves with 0 when both pass, else 1. */
+function runChecks() {
+  return Promise.all([run('lint'), run('typecheck')]).then((codes) => (codes.every((c) => c === 0) ? 0 : 1));
+}
+
+module.exports = { runChecks };
+
+// `npm run checks`; `npm test` runs them beside the tests (scripts/test.cjs).
+if (require.main === module)
+  runChecks().then((code) => {
+    process.exitCode = code;
+  });
