@@ -32,15 +32,20 @@ function write(cdkOut: string, state: SynthState): void {
  * Starts synthesizing stage `local` of the app in `appDir` into `cdkOut`, in the background.
  * Returns the global setup's teardown: it waits for the synth to end.
  */
-export function startBackgroundSynth(appDir: string, cdkOut: string): () => Promise<void> {
+export function startBackgroundSynth(
+  appDir: string,
+  cdkOut: string,
+  /** The synth itself (a test gives its own). @default local mode's `synthesize` of stage local */
+  synth: (appDir: string, cdkOut: string) => Promise<void> = (dir, out) => synthesize('local', out, dir),
+): () => Promise<void> {
   const run = thisRun();
   write(cdkOut, { run, state: 'running' });
-  const synth = synthesize('local', cdkOut, appDir).then(
+  const done = synth(appDir, cdkOut).then(
     () => write(cdkOut, { run, state: 'done' }),
     (error: unknown) =>
       write(cdkOut, { run, state: 'failed', error: error instanceof Error ? error.message : String(error) }),
   );
-  return () => synth;
+  return () => done;
 }
 
 /**
