@@ -103,8 +103,8 @@ export default defineConfig({
           // The files of a worker share one module cache, as the unit and infra files do: local
           // mode, the emulators and the SDK are loaded once per worker instead of once per file
           // (the project's imports: 73 s → 29 s; its CPU 295 s → 257 s). Each file starts and
-          // stops its own stage; the one that replaces the SDK clients' `send` for its fakes
-          // (aws-sdk-client-mock) restores it when it ends.
+          // stops its own stage; the SDK fakes (test/helpers/aws-fakes.ts, aws-sdk-client-mock)
+          // give the clients their real `send` back when their file ends.
           isolate: false,
         },
       },

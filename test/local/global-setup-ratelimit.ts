@@ -7,7 +7,7 @@ export const RATELIMIT_CDK_OUT = path.join(__dirname, '..', '..', 'cdk.out.ratel
 
 /**
  * Starts the rate-limit fixture app's synth when the run starts: its file runs after every other
- * file (vitest.config.mts, `local-alone`), and its synth (15 s alone, more under load) no longer
+ * file (vitest.config.mts, project `local-ratelimit`), and its synth (15 s alone, more under load) no longer
  * waits for its turn there, with the machine otherwise idle.
  */
 export default function setup(): () => Promise<void> {
