@@ -54,6 +54,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+/** A difference with its sign: `+1.5`, `-0.3`. */
+const signed = (x: number, digits: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
 
 /** A template value with intrinsics replaced by dummy strings of the right shape. */
 function dummy(value: unknown): string {
@@ -417,7 +419,7 @@ async function main(): Promise<void> {
       const m = Number(errors.maps.usPerError);
       console.log(
         `  error path (handler throws inside the bundle, stack read): ${p.toFixed(1)} µs per error without, ` +
-          `${m.toFixed(1)} µs with --enable-source-maps (${(m / p).toFixed(1)}×, +${(m - p).toFixed(1)} µs); ` +
+          `${m.toFixed(1)} µs with --enable-source-maps (${(m / p).toFixed(1)}×, ${signed(m - p, 1)} µs); ` +
           `stack ${Number(errors.plain.stackBytes).toFixed(0)} B without, ${Number(errors.maps.stackBytes).toFixed(0)} B with`,
       );
       console.log(`    top frame without: ${String(errors.plain.top)}`);

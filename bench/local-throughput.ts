@@ -67,6 +67,8 @@ const GROUPS = Number(values.groups);
 const PASSES = Math.max(1, Number(values.passes));
 const CORES = availableParallelism();
 
+/** A difference with its sign: `+1.5`, `-0.3`. */
+const signed = (x: number, digits: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
@@ -574,7 +576,7 @@ async function main() {
       `  floor (send + 1/10 receive + 1/10 delete + ${floorRun.writes.toFixed(0)} status writes)  CPU ${perMsg(floorRun.cpuMs * N)} ms/msg (${rate(floorRun.ms)} msg/s; ${floorRun.writes.toFixed(2)} writes + ${floorRun.reads.toFixed(2)} reads per message, a table without stream${dynamoPart(floorRun.dynamoCpuMs)})`,
     );
     console.log(
-      `  floor on the stage's status table  CPU ${perMsg(floorWithEvents.cpuMs * N)} ms/msg (its stream → completion relay → bus: +${(floorWithEvents.cpuMs - floorRun.cpuMs).toFixed(2)} ms/msg${dynamoPart(floorWithEvents.dynamoCpuMs)})`,
+      `  floor on the stage's status table  CPU ${perMsg(floorWithEvents.cpuMs * N)} ms/msg (its stream → completion relay → bus: ${signed(floorWithEvents.cpuMs - floorRun.cpuMs, 2)} ms/msg${dynamoPart(floorWithEvents.dynamoCpuMs)})`,
     );
     /** A run's CPU per message: local mode's process and the load generator's. */
     const cpuPerMessage = (r: (typeof runs)[number]['r']) => (r.cpuMs + r.clientCpuMs) / N;
