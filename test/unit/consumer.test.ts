@@ -235,7 +235,9 @@ describe('standard consumer', () => {
       const record = jobRecord({ type: 'hang', payload: {}, receiveCount: 5 });
 
       // Act: the record is abandoned by its (short) deadline, as a dying runtime would abandon it.
-      await consumer({ registry }).run([record], fakeContext({ remainingMs: 300 }));
+      // Frozen: 50 ms of budget however long the provisional write takes on a loaded machine (a
+      // counting-down 300 ms left under 25 ms once it took 25 ms, and the handler never started).
+      await consumer({ registry }).run([record], fakeContext({ remainingMs: 300, frozen: true }));
 
       // Assess
       expect(handlerStartedAfterPut).toBe(true);
