@@ -66,6 +66,8 @@ export interface ConsumerOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** @default a silent logger */
   readonly logger?: Logger;
+  /** The consumer's clock. @default always T0 + 60 s */
+  readonly now?: () => Date;
 }
 
 /**
@@ -100,7 +102,7 @@ export function consumer(opts: ConsumerOptions = {}) {
     ...(opts.rateLimiter ? { rateLimiter: opts.rateLimiter } : {}),
     ...(opts.rateLimitHoldMs !== undefined ? { rateLimitHoldMs: opts.rateLimitHoldMs } : {}),
     ...(opts.sleep ? { sleep: opts.sleep } : {}),
-    now: () => new Date(T0.getTime() + 60_000),
+    now: opts.now ?? (() => new Date(T0.getTime() + 60_000)),
   });
   return {
     settings,

@@ -244,6 +244,49 @@ describe('consumer: deferral', () => {
     expect(names).toEqual([['processing'], ['slept', 350], ['succeeded']]);
   });
 
+  it.each([
+    ['runs a record whose handler starts inside the quota window its token was counted in', 0],
+    ['does not run a record whose handler would start after that window ended: deferred to the next', 700],
+  ])('%s', async (_title, lateMs) => {
+    // Prepare: a token reserved 350 ms ahead, counted in a quota window ending at NOW + 1 s; the
+    // in-process wait overshoots by `lateMs` (a loaded machine). Running the probe dead-letters it.
+    const { log, store } = transitions();
+    const record = jobRecord({ type: 'probe', payload: { mode: 'fail-permanent' } });
+    let clock = NOW;
+    const rateLimiter = { take: async () => ({ admitted: true, waitMs: 350, startBy: NOW + 1000 }) };
+
+    // Act
+    const res = await consumer({
+      settings,
+      status: store,
+      rateLimiter,
+      now: () => new Date(clock),
+      sleep: async (ms) => {
+        clock += ms + lateMs;
+      },
+    }).run([record]);
+
+    // Assess
+    if (lateMs === 0) {
+      // It ran at NOW + 350: a permanent failure, dead-lettered and acknowledged.
+      expect(failedIds(res)).toEqual([]);
+      expect(aws.sends().map((m) => m.MessageAttributes?.[DLQ_ATTR.failureKind]?.StringValue)).toEqual([
+        'permanent',
+      ]);
+      return;
+    }
+    // Not run (NOW + 1050 is past the window): not dead-lettered, reported failed, deferred to the
+    // next window with its attempt given back (`ran`: its `processing` write had counted one),
+    // visible again at once (that time is already past).
+    expect(failedIds(res)).toEqual([record.messageId]);
+    expect(aws.sends()).toEqual([]);
+    expect(log).toEqual([
+      ['processing'],
+      ['deferred', { notBefore: new Date(NOW + 1000).toISOString(), ran: true }],
+    ]);
+    expect(aws.visibilityChanges().map((c) => c.VisibilityTimeout)).toEqual([0]);
+  });
+
   it('reserves no further ahead than the hold, nor than half the record budget', async () => {
     // Prepare: a limiter noting the look-ahead it is asked for, refusing.
     const asked: (number | undefined)[] = [];

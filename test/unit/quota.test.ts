@@ -51,7 +51,9 @@ describe('lane quota per window', () => {
     expect(again).toEqual({ admitted: false, waitMs: 1_000 });
     expect(knownFull).toEqual({ admitted: false, waitMs: 500 });
     expect(requestsAfter).toBe(requestsBefore);
-    expect(next).toEqual({ admitted: true, waitMs: 0 });
+    // An admission says by when its run must start: the end of the window that counted it.
+    expect(next).toEqual({ admitted: true, waitMs: 0, startBy: 1_000_020_000 });
+    expect((await a!.take(at(0))).startBy).toBeUndefined();
     expect([...rows.used]).toEqual([
       [quotaKey('fitness', 100_000), 3],
       [quotaKey('fitness', 100_001), 1],
@@ -72,7 +74,7 @@ describe('lane quota per window', () => {
     const open: RateLimiter = {
       take: async (now) => {
         asked.push(now.getTime());
-        return { admitted: true, waitMs: 0 };
+        return { admitted: true, waitMs: 0, startBy: 10_000 };
       },
     };
 
@@ -81,9 +83,11 @@ describe('lane quota per window', () => {
       admitted: false,
       waitMs: 2_400,
     });
+    // Admitted at the rate's slot, to start before the quota's window ends.
     expect(await rateThenQuota(rate, open).take(new Date(5_000), 1_000)).toEqual({
       admitted: true,
       waitMs: 400,
+      startBy: 10_000,
     });
     // The rate refused: the quota is not asked (nothing counted).
     expect(await rateThenQuota(refusedRate, open).take(new Date(5_000), 1_000)).toEqual({
@@ -91,6 +95,11 @@ describe('lane quota per window', () => {
       waitMs: 1_500,
     });
     expect(asked).toEqual([5_400, 5_400]);
+    // A limiter with no window (a rate alone) sets no start-by.
+    expect(await rateThenQuota(rate, rate).take(new Date(5_000), 1_000)).toEqual({
+      admitted: true,
+      waitMs: 400,
+    });
   });
 
   it("travels in the consumer's RATE_LIMIT and is checked there", () => {

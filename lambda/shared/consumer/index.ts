@@ -46,7 +46,8 @@ import {
 } from './failure-policy';
 import { BatchMetrics } from './metrics';
 import { InProgressElsewhere, type RecordIdempotency } from './idempotency';
-import type { RateLimiter } from './rate-limit';
+import { QuotaWindowMissed } from './quota';
+import type { Admission, RateLimiter } from './rate-limit';
 import { subjectOf } from './status-subject';
 import type { ChildEnqueuer, ResultObjects } from './children';
 import type { BatchProcessing } from './processing';
@@ -549,6 +550,8 @@ export function createConsumer(deps: ConsumerDeps) {
     const duplicate = deps.idempotency !== undefined && history.facts?.status === 'succeeded';
     /** A reserved token's slot (epoch ms): the handler starts then, its bookkeeping done before. */
     let slotAt: number | undefined;
+    /** When the token's quota window ends (epoch ms): the handler must have started by then. */
+    let startBy: number | undefined;
     if (deps.rateLimiter && subject && !duplicate) {
       const at = now();
       // A token due within the hold (and half the record's budget) is reserved and waited for here.
@@ -556,11 +559,13 @@ export function createConsumer(deps: ConsumerDeps) {
         deps.rateLimitHoldMs ?? RATE_LIMIT_HOLD_MS,
         Math.floor((recordBudgetMs(remainingMs()) - MIN_RECORD_BUDGET_MS) / 2),
       );
-      const token = await deps.rateLimiter.take(at, Math.max(0, holdMs)).catch((error: unknown) => {
-        // Never hammer the downstream: a bucket that cannot be read holds the record a second.
-        log.warn('rate limit bucket unreachable: deferring the record 1 s', { error });
-        return { admitted: false, waitMs: 1000 };
-      });
+      const token: Admission = await deps.rateLimiter
+        .take(at, Math.max(0, holdMs))
+        .catch((error: unknown) => {
+          // Never hammer the downstream: a bucket that cannot be read holds the record a second.
+          log.warn('rate limit bucket unreachable: deferring the record 1 s', { error });
+          return { admitted: false, waitMs: 1000 };
+        });
       if (!token.admitted)
         return waitUntilDue(
           record,
@@ -572,14 +577,20 @@ export function createConsumer(deps: ConsumerDeps) {
           'rate limit',
         );
       if (token.waitMs > 0) slotAt = at.getTime() + token.waitMs;
+      startBy = token.startBy;
     }
     let budgetMs = recordBudgetMs(remainingMs());
-    /** Waits for the reserved slot, right before the handler (so the call lags it least). */
+    /**
+     * Waits for the reserved slot, right before the handler (so the call lags it least); a run
+     * whose quota window ended meanwhile does not start (`QuotaWindowMissed`: deferred to the next).
+     */
     const untilSlot = async () => {
       const waitMs = slotAt === undefined ? 0 : Math.ceil(slotAt - now().getTime());
-      if (waitMs <= 0) return;
-      await (deps.sleep ?? sleepMs)(waitMs);
-      budgetMs = recordBudgetMs(remainingMs());
+      if (waitMs > 0) {
+        await (deps.sleep ?? sleepMs)(waitMs);
+        budgetMs = recordBudgetMs(remainingMs());
+      }
+      if (startBy !== undefined && now().getTime() >= startBy) throw new QuotaWindowMissed(new Date(startBy));
     };
     if (budgetMs < MIN_RECORD_BUDGET_MS) {
       // Not an attempt: no run, no status change; visible again at once (in order, on FIFO).

@@ -14,11 +14,31 @@
  * Each admission is one conditional `UpdateItem` (`ADD used 1` if `used < count`), atomic in
  * DynamoDB, so the consumers together never pass the count. A sandbox that saw a window full
  * refuses in it without a request; a refused record is deferred to the next window's start.
+ *
+ * **Counted where it runs.** An admission says by when its run must start (`startBy`, the end of
+ * the window that counted it). The consumer checks right before the handler: a run whose
+ * bookkeeping on a loaded machine took it past its window's end does not start (it would be the
+ * next window's `count + 1`-th); it waits for the next window without spending an attempt
+ * (`QuotaWindowMissed`), and its unit in the earlier window goes unused.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { RetryLaterError } from '../errors';
 import { STATUS_TABLE_KEYS } from '../status/keys';
 import type { Admission, RateLimiter } from './rate-limit';
+
+/**
+ * A run admitted in a quota window that could not start before the window ended: not run, it
+ * waits for the next window (`nextWindow`) like a handler's deferral, its attempt given back.
+ */
+export class QuotaWindowMissed extends RetryLaterError {
+  constructor(nextWindow: Date) {
+    super(
+      { after: nextWindow },
+      `its quota window ended before its handler could start: waits for the next window`,
+    );
+  }
+}
 
 /** A lane's quota: at most `count` runs in each window of `windowSeconds`. */
 export interface Quota {
@@ -67,7 +87,8 @@ export class DynamoQuota implements RateLimiter {
           },
         }),
       );
-      return { admitted: true, waitMs: 0 };
+      // Counted in this window: the handler must start in it too (`startBy`).
+      return { admitted: true, waitMs: 0, startBy: (index + 1) * this.#windowMs };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       this.#full = index;
@@ -88,7 +109,8 @@ export function rateThenQuota(rate: RateLimiter, quota: RateLimiter): RateLimite
       const first = await rate.take(now, lookaheadMs);
       if (!first.admitted) return first;
       const second = await quota.take(new Date(now.getTime() + first.waitMs));
-      return second.admitted ? first : { admitted: false, waitMs: first.waitMs + second.waitMs };
+      if (!second.admitted) return { admitted: false, waitMs: first.waitMs + second.waitMs };
+      return second.startBy === undefined ? first : { ...first, startBy: second.startBy };
     },
   };
 }

@@ -54,6 +54,11 @@ export interface RateLimit {
 export interface Admission {
   readonly admitted: boolean;
   readonly waitMs: number;
+  /**
+   * Epoch ms by which the admitted run must start (a quota's window end: the run was counted in
+   * that window). A consumer that cannot start the handler by then does not run it (`./quota.ts`).
+   */
+  readonly startBy?: number;
 }
 
 /** Takes a token for one handler run. */
