@@ -155,6 +155,11 @@ describe('lane rate limit (shared token bucket)', () => {
       }),
     );
     expect(row.Item?.used).toBe(5);
-    expect(await sandboxes[0]!.take(new Date((index + 1) * 60_000))).toEqual({ admitted: true, waitMs: 0 });
+    // The next window admits again, its run to start before that window ends.
+    expect(await sandboxes[0]!.take(new Date((index + 1) * 60_000))).toEqual({
+      admitted: true,
+      waitMs: 0,
+      startBy: (index + 2) * 60_000,
+    });
   });
 });
