@@ -81,7 +81,12 @@ export interface SqsPollerOptions {
   readonly logger: LocalLogger;
   /** Concurrent batches (`ScalingConfig.MaximumConcurrency`, or local mode's default). */
   readonly concurrency: number;
-  /** Long-poll wait per receive, in seconds (≤ 1 keeps shutdown fast). @default 1 */
+  /**
+   * Long-poll wait per receive, in seconds (at most 20, as SQS allows). @default 1: `stop` then
+   * waits for the receives in flight. A longer wait is aborted by `stop` instead, and whatever the
+   * emulator hands to an aborted receive stays in flight until its visibility timeout, as in SQS:
+   * for pollers stopped with their emulator (local mode's stage waits 20 s, as Lambda's pollers do).
+   */
   readonly waitTimeSeconds?: number;
 }
 
@@ -104,6 +109,8 @@ export interface SqsPollerOptions {
  */
 export class SqsPoller {
   private running = false;
+  /** Aborts the receives in flight when the pollers stop (waits over a second only). */
+  private aborter = new AbortController();
   private loops: Promise<void>[] = [];
   private readonly gate = new GroupGate();
   private inFlight = 0;
@@ -125,12 +132,17 @@ export class SqsPoller {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.aborter = new AbortController();
     this.loops = Array.from({ length: this.options.concurrency }, () => this.loop());
   }
 
-  /** Stops receiving; resolves when the batches in flight are done (or after `timeoutMs`). */
+  /**
+   * Stops receiving (a wait longer than a second is aborted); resolves when the batches in flight
+   * are done (or after `timeoutMs`).
+   */
   async stop(timeoutMs = 5000): Promise<void> {
     this.running = false;
+    if (this.waitSeconds > 1) this.aborter.abort();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(this.loops),
@@ -169,17 +181,29 @@ export class SqsPoller {
     return recordBytes(toLambdaRecord(m, queue.arn, region, mapping.maxBatchingWindowSeconds));
   }
 
+  /** The long-poll wait of a receive, in seconds. */
+  private get waitSeconds(): number {
+    return Math.max(0, Math.min(20, this.options.waitTimeSeconds ?? 1));
+  }
+
+  /** Receives up to `max` messages; none once `stop` aborted the wait. */
   private async receive(max: number, waitSeconds: number): Promise<Message[]> {
-    const out = await this.options.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: this.options.queue.url,
-        MaxNumberOfMessages: Math.min(10, Math.max(1, max)),
-        WaitTimeSeconds: waitSeconds,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    return out.Messages ?? [];
+    try {
+      const out = await this.options.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.options.queue.url,
+          MaxNumberOfMessages: Math.min(10, Math.max(1, max)),
+          WaitTimeSeconds: waitSeconds,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: this.aborter.signal },
+      );
+      return out.Messages ?? [];
+    } catch (error) {
+      if (this.aborter.signal.aborted) return [];
+      throw error;
+    }
   }
 
   /**
@@ -188,7 +212,7 @@ export class SqsPoller {
    */
   private async gather(carried: readonly Message[]): Promise<Message[]> {
     const { batchSize, maxBatchingWindowSeconds } = this.options.mapping;
-    const wait = Math.min(1, this.options.waitTimeSeconds ?? 1);
+    const wait = this.waitSeconds;
     const batch = carried.length > 0 ? [...carried] : await this.admit(await this.receive(batchSize, wait));
     if (batch.length === 0) return batch;
     const windowEnd = Date.now() + maxBatchingWindowSeconds * 1000;

@@ -330,6 +330,65 @@ describe('SQS poller', () => {
   });
 });
 
+describe('SQS poller with 20 s long polls (local mode stage)', () => {
+  it('receives a message sent during a long poll at once, and stops without waiting the poll out', async () => {
+    // Prepare: its own emulator (a stopped poller's aborted receive stays waiting in it).
+    const emulator = await startEmulator({ port: 0, region: 'us-east-1' });
+    const resource: TemplateResource = {
+      logicalId: 'Queue',
+      type: 'AWS::SQS::Queue',
+      properties: { VisibilityTimeout: 30 },
+      metadata: {},
+      dependsOn: [],
+      stackName: 'S',
+    };
+    const resolver = new Resolver({
+      pseudo: localPseudoParameters('S'),
+      resources: new Map([['Queue', resource]]),
+    });
+    const queue = await createQueue(emulator, resource, resolver);
+    const events: SQSEvent[] = [];
+    const journal = new Journal(100);
+    const host = recordingHost(events, () => ok(null));
+    const received: number[] = [];
+    const sqs = {
+      send: async (command: Parameters<SQSClient['send']>[0], options?: { abortSignal?: AbortSignal }) => {
+        const out = await emulator.sqs.send(command as never, options);
+        if (command instanceof ReceiveMessageCommand) received.push(command.input.WaitTimeSeconds ?? -1);
+        return out;
+      },
+    } as unknown as SQSClient;
+    const poller = startPoller({
+      mapping: mappingSpec(),
+      queue,
+      host,
+      sqs,
+      journal,
+      concurrency: 1,
+      waitTimeSeconds: 20,
+    });
+    try {
+      // Act: a message while the poller's first receive waits; then stop while the next one waits.
+      await new Promise((r) => setTimeout(r, 300));
+      await emulator.sqs.send(
+        new SendMessageCommand({ QueueUrl: queue.url, MessageBody: 'during the poll' }),
+      );
+      await waitUntil(() => journal.length > 0, 5000);
+      await new Promise((r) => setTimeout(r, 300));
+      // A stop that waited the 20 s receive out would fail the test's own 10 s timeout.
+      await poller.stop(60_000);
+
+      // Assess: the waiting receive returned the message (one invocation); every receive asked
+      // for 20 s.
+      expect(events.map((e) => e.Records.map((r) => r.body))).toEqual([['during the poll']]);
+      expect(new Set(received)).toEqual(new Set([20]));
+    } finally {
+      await poller.stop();
+      await emulator.stop();
+    }
+  }, 10_000);
+});
+
 describe('Lambda payload limit', () => {
   it('takes the longest prefix within the limit, at least one item, and keeps the rest in order', () => {
     const size = (n: number) => n;
