@@ -141,6 +141,24 @@ describe('FIFO group gate', () => {
   });
 });
 
+/** An emulator of its own with one standard queue (visibility timeout 30 s). */
+async function emulatorWithQueue(): Promise<{ emulator: Emulator; queue: LocalQueue }> {
+  const emulator = await startEmulator({ port: 0, region: 'us-east-1' });
+  const resource: TemplateResource = {
+    logicalId: 'Queue',
+    type: 'AWS::SQS::Queue',
+    properties: { VisibilityTimeout: 30 },
+    metadata: {},
+    dependsOn: [],
+    stackName: 'S',
+  };
+  const resolver = new Resolver({
+    pseudo: localPseudoParameters('S'),
+    resources: new Map([['Queue', resource]]),
+  });
+  return { emulator, queue: await createQueue(emulator, resource, resolver) };
+}
+
 describe('SQS poller', () => {
   let emulator: Emulator;
   let queue: LocalQueue;
@@ -191,20 +209,7 @@ describe('SQS poller', () => {
   };
 
   beforeAll(async () => {
-    emulator = await startEmulator({ port: 0, region: 'us-east-1' });
-    const resource: TemplateResource = {
-      logicalId: 'Queue',
-      type: 'AWS::SQS::Queue',
-      properties: { VisibilityTimeout: 30 },
-      metadata: {},
-      dependsOn: [],
-      stackName: 'S',
-    };
-    const resolver = new Resolver({
-      pseudo: localPseudoParameters('S'),
-      resources: new Map([['Queue', resource]]),
-    });
-    queue = await createQueue(emulator, resource, resolver);
+    ({ emulator, queue } = await emulatorWithQueue());
   });
   beforeEach(() => {
     journal = new Journal(100);
@@ -333,20 +338,7 @@ describe('SQS poller', () => {
 describe('SQS poller with 20 s long polls (local mode stage)', () => {
   it('receives a message sent during a long poll at once, and stops without waiting the poll out', async () => {
     // Prepare: its own emulator (a stopped poller's aborted receive stays waiting in it).
-    const emulator = await startEmulator({ port: 0, region: 'us-east-1' });
-    const resource: TemplateResource = {
-      logicalId: 'Queue',
-      type: 'AWS::SQS::Queue',
-      properties: { VisibilityTimeout: 30 },
-      metadata: {},
-      dependsOn: [],
-      stackName: 'S',
-    };
-    const resolver = new Resolver({
-      pseudo: localPseudoParameters('S'),
-      resources: new Map([['Queue', resource]]),
-    });
-    const queue = await createQueue(emulator, resource, resolver);
+    const { emulator, queue } = await emulatorWithQueue();
     const events: SQSEvent[] = [];
     const journal = new Journal(100);
     const host = recordingHost(events, () => ok(null));
