@@ -1,7 +1,8 @@
 /**
- * `npm run checks` (the first step of `npm test`): lint and typecheck at the same time, each on
- * one core (they took 25 s and 23 s of CPU one after the other on 2 cores). Each one's output is
- * printed whole when it ends, so the two never interleave; the exit code is 1 when either fails.
+ * `npm run checks` (and `npm test`, beside the tests: scripts/test.cjs): lint and typecheck at
+ * the same time, each on one core (they took 25 s and 23 s of CPU one after the other on 2
+ * cores). Each one's output is printed whole when it ends, so the two never interleave; the exit
+ * code is 1 when either fails.
  */
 const { spawn } = require('node:child_process');
 const os = require('node:os');

@@ -385,7 +385,8 @@ export function createConsumer(deps: ConsumerDeps) {
   }
 
   /**
-   * Its handler deferred the record (`RetryLaterError`): the run's attempt is given back, status
+   * Its handler deferred the record (`RetryLaterError`), or its quota window ended before the
+   * handler could start (`QuotaWindowMissed`, one): the run's attempt is given back, status
    * `deferred` with `notBefore`, hidden until then (one step at most; `./deferral.ts`), reported
    * failed so it stays on its queue (FIFO: its group waits behind it). A wait past the lane's cap
    * or the queue's receives gives it up (`deferral-exhausted`).
@@ -409,11 +410,16 @@ export function createConsumer(deps: ConsumerDeps) {
         metrics,
       );
     const visibilitySeconds = plan.action === 'defer' ? plan.visibilitySeconds : 0;
-    log.info('deferred by its handler: no attempt spent', {
-      notBefore: notBefore.toISOString(),
-      visibilitySeconds,
-      reason: error.message,
-    });
+    log.info(
+      error instanceof QuotaWindowMissed
+        ? 'deferred to the next quota window, unrun: no attempt spent'
+        : 'deferred by its handler: no attempt spent',
+      {
+        notBefore: notBefore.toISOString(),
+        visibilitySeconds,
+        reason: error.message,
+      },
+    );
     const subject = subjectOf(record, processing.fifo, settings.lane);
     if (subject) await deps.status?.deferred(subject, { notBefore: notBefore.toISOString(), ran: true });
     await changeVisibility(record, visibilitySeconds, log);
