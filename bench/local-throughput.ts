@@ -21,10 +21,9 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
+import { build } from 'esbuild';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { IdempotencyRecordStatus } from '@aws-lambda-powertools/idempotency';
-import { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -36,12 +35,21 @@ import { synthesize } from '../local';
 import { BENCH_CDK_OUT } from '../tools/assembly';
 import type { LocalHandle } from '../local';
 import { isBusy, startStage, waitFor, type LocalStage } from '../tools/local-stage';
-import { StatusRowPersistenceLayer } from '../lambda/shared/consumer/idempotency';
-import { encodeMessage } from '../lambda/shared/message-codec';
-import { DynamoStatusStore } from '../lambda/shared/status/dynamodb-store';
+import { STAGES } from '../app/stages';
 import { STATUS_TABLE_KEYS } from '../lambda/shared/status/keys';
-import type { StatusSubject } from '../lambda/shared/status/types';
 import { LOCAL_CREDENTIALS } from '../local/aws/emulator';
+import { functionEnv } from '../local/functions/environment';
+import { FunctionHost } from '../local/functions/host';
+import { createLocalLogger } from '../local/log';
+import { localPseudoParameters, Resolver } from '../local/template/resolver';
+import type { FunctionSpec } from '../local/template/topology';
+import {
+  floorClients,
+  processRecord,
+  sendAndAccept,
+  type FloorClients,
+  type FloorRecord,
+} from './floor-requests';
 
 const { values } = parseArgs({
   options: {
@@ -157,25 +165,9 @@ async function startDynamoMeter(stage: LocalStage) {
   };
 }
 
-/**
- * A floor message's consumer-side writes, through the consumer's own persistence layer
- * (`StatusRowPersistenceLayer`): `_putRecord` is the `processing` transition with the in-progress
- * record, `_updateRecord` the `succeeded` transition with the completed record, exactly the two
- * `UpdateItem`s a processed message costs the consumer, without Powertools' `makeIdempotent`
- * around them (hashing the key, reading the config), which is the pipeline's, not the floor's.
- */
-class FloorRunWrites extends StatusRowPersistenceLayer {
-  processing(record: IdempotencyRecord): Promise<void> {
-    return this._putRecord(record);
-  }
-  succeeded(record: IdempotencyRecord): Promise<void> {
-    return this._updateRecord(record);
-  }
-}
-
 /** What one floor run measured. */
 interface FloorResult {
-  /** CPU of this process per message (every thread: the bench's SDK calls, the emulator's worker). */
+  /** CPU of this process per message (every thread: the bench's SDK calls, the emulator's worker, sandboxes). */
   readonly cpuMs: number;
   /** CPU of the DynamoDB emulator's process per message (`undefined`: not measurable here). */
   readonly dynamoCpuMs: number | undefined;
@@ -186,51 +178,143 @@ interface FloorResult {
 }
 
 /**
- * The floor (issue 20, item 4): what every message must cost, made here with the functions' own
- * SDK clients and status code against the stage's emulators, with nothing else around it. Per
- * message: the producer's `SendMessage` (the body and attributes `encodeMessage` makes, as the
- * producer sends them) and its `accepted` write (`DynamoStatusStore.accepted`), `CONCURRENCY` at
- * a time as the API runs them; then the consumer's side, as local mode's poller and the consumer
- * make it: `ReceiveMessage` of up to 10 with every attribute, per record the `processing` and
- * `succeeded` writes ({@link FloorRunWrites}), and one `DeleteMessageBatch` per receive. Up to
- * {@link FLOOR_RECEIVERS} receives run at a time (local mode's batches per mapping). `table` is
- * the status table written; when `events` is given, the run also waits until the stage's bus has
- * taken as many more events (the completion relay's, one per `succeeded` write on the real table,
+ * Who makes a floor run's per-message requests (`floor-requests.ts`): this process's own
+ * isolate ({@link inProcess}, the floor proper) or bare functions in local mode's sandboxes
+ * ({@link inSandboxes}).
+ */
+interface FloorMaker {
+  /** The producer's side of one message. */
+  produce(queueUrl: string, table: string, tag: string): Promise<void>;
+  /** The consumer's side of one received batch. */
+  consume(table: string, records: FloorRecord[]): Promise<void>;
+}
+
+/** The floor proper: every request made here, in one isolate, with nothing around it. */
+function inProcess(stage: LocalStage): FloorMaker {
+  const clients = new Map<string, FloorClients>();
+  const of = (table: string) => {
+    let c = clients.get(table);
+    if (!c) clients.set(table, (c = floorClients(stage.sqs, floorDb(stage), table)));
+    return c;
+  };
+  return {
+    produce: (queueUrl, table, tag) => sendAndAccept(of(table), queueUrl, tag),
+    consume: async (table, records) => {
+      const c = of(table);
+      await Promise.all(records.map((m) => processRecord(c, m)));
+    },
+  };
+}
+
+/**
+ * The floor in sandboxes: the same requests made by two bare functions (`floor-functions.ts`,
+ * bundled as the functions are) in local mode's own sandboxes, one invocation per message on the
+ * producer's side and one per received batch on the consumer's, with as many sandboxes as the
+ * pipeline's producer and consumer may use. What it adds to the floor proper is what running
+ * functions in isolates costs; what the pipeline adds to it is the functions' code and local
+ * mode's API server, pollers and event plumbing.
+ */
+async function inSandboxes(
+  stage: LocalStage,
+  sandboxes: { producer: number; consumer: number },
+): Promise<FloorMaker & { stop(): Promise<void>; readonly sandboxes: () => string }> {
+  const outdir = path.join(BENCH_CDK_OUT, 'floor-functions');
+  await build({
+    entryPoints: [path.join(__dirname, 'floor-functions.ts')],
+    outfile: path.join(outdir, 'index.mjs'),
+    bundle: true,
+    platform: 'node',
+    // As lib/constructs/pipeline-function.ts bundles the functions.
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    keepNames: true,
+    mainFields: ['module', 'main'],
+    external: ['@aws-sdk/*'],
+    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+    logLevel: 'error',
+  });
+  const logger = createLocalLogger('silent');
+  const host = (name: string, maxConcurrency: number) => {
+    const spec: FunctionSpec = {
+      logicalId: `Floor${name}`,
+      resource: {
+        logicalId: `Floor${name}`,
+        type: 'AWS::Lambda::Function',
+        properties: {},
+        metadata: {},
+        dependsOn: [],
+        stackName: 'bench-floor',
+      },
+      name: `bench-floor-${name.toLowerCase()}`,
+      arn: `arn:aws:lambda:${stage.local.region}:000000000000:function:bench-floor-${name.toLowerCase()}`,
+      file: path.join(outdir, 'index.mjs'),
+      exportName: name.toLowerCase(),
+      handler: `index.${name.toLowerCase()}`,
+      runtime: 'nodejs24.x',
+      timeoutSeconds: 30,
+      memoryMb: 256,
+    };
+    const logGroupName = `/aws/lambda/${spec.name}`;
+    return new FunctionHost({
+      spec,
+      env: functionEnv(spec, {
+        resolver: new Resolver({ pseudo: localPseudoParameters('bench-floor'), resources: new Map() }),
+        region: stage.local.region,
+        endpoint: stage.local.awsEndpoint,
+        dynamodbEndpoint: stage.local.env.dynamodbEndpoint,
+        logGroupName,
+      }),
+      maxConcurrency,
+      logger,
+      logGroupName,
+    });
+  };
+  const producer = host('Producer', sandboxes.producer);
+  const consumer = host('Consumer', sandboxes.consumer);
+  const invoke = async (h: FunctionHost, event: unknown) => {
+    const out = await h.invoke(event);
+    if (!out.ok) throw new Error(`floor function ${h.spec.name}: ${out.error.name}: ${out.error.message}`);
+  };
+  return {
+    produce: (queueUrl, table, tag) => invoke(producer, { queueUrl, table, tag }),
+    consume: (table, records) =>
+      invoke(consumer, { table, records: records.map(({ MessageId, Body }) => ({ MessageId, Body })) }),
+    sandboxes: () => `${producer.sandboxes} producer + ${consumer.sandboxes} consumer sandboxes`,
+    stop: async () => {
+      await Promise.all([producer.stop(), consumer.stop()]);
+    },
+  };
+}
+
+/**
+ * A floor run (issue 20, item 4): what every message must cost, made with the functions' own SDK
+ * clients and status code against the stage's emulators, with nothing else around it. Per
+ * message, `CONCURRENCY` at a time as the API runs them: the producer's side
+ * (`sendAndAccept`); then the consumer's side, as local mode's poller and the consumer make it:
+ * `ReceiveMessage` of up to 10 with every attribute, the batch's writes (`processRecord` per
+ * record) and one `DeleteMessageBatch` per receive. Up to {@link FLOOR_RECEIVERS} receives run at
+ * a time (local mode's batches per mapping). `maker` makes the per-message requests: here
+ * ({@link inProcess}) or in sandboxes ({@link inSandboxes}); the receives and deletes are made
+ * here either way, as local mode's poller makes them. `table` is the status table written; when
+ * `events` is given, the run also waits until the stage's bus has taken as many more events (the
+ * completion relay's, one per `succeeded` write on the real table,
  * `lib/constructs/completion-events.ts`), so their CPU is inside the run.
  */
 async function floor(
   stage: LocalStage,
+  maker: FloorMaker,
   queueUrl: string,
   table: string,
   n: number,
   events?: { readonly before: number },
 ): Promise<FloorResult> {
-  const db = floorDb(stage);
-  const retentionDays = 7;
-  const store = new DynamoStatusStore(db, { tableName: table, retentionDays });
   const dynamo = await startDynamoMeter(stage);
   const cpu0 = cpuMs();
   const t0 = performance.now();
   const tag = randomUUID();
-  await closedLoop(n, CONCURRENCY, async (i) => {
-    const msg = encodeMessage(
-      { type: 'probe', payload: { mode: 'succeed', tag: `floor-${tag}-${i}` } },
-      { correlationId: randomUUID(), now: new Date(), tenant: 'tenant-a' },
-    );
-    const out = await stage.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...msg.params }));
-    await store.accepted({
-      id: msg.envelope.id,
-      type: msg.envelope.type,
-      queue: 'standard',
-      lane: 'standard',
-      messageId: out.MessageId!,
-      acceptedAt: msg.envelope.createdAt,
-      correlationId: msg.envelope.correlationId,
-      tenant: 'tenant-a',
-    });
-  });
+  await closedLoop(n, CONCURRENCY, (i) => maker.produce(queueUrl, table, `floor-${tag}-${i}`));
   let received = 0;
-  const windowSeconds = 3600;
   await Promise.all(
     Array.from({ length: FLOOR_RECEIVERS }, async () => {
       while (received < n) {
@@ -246,52 +330,7 @@ async function floor(
         const messages = r.Messages ?? [];
         received += messages.length;
         if (messages.length === 0) continue;
-        await Promise.all(
-          messages.map(async (m) => {
-            // The consumer's subject (`consumer/status-subject.ts`), without its zod parse.
-            const envelope = JSON.parse(m.Body!) as {
-              id: string;
-              type: string;
-              createdAt: string;
-              correlationId: string;
-              tenant: string;
-            };
-            const subject: StatusSubject = {
-              id: envelope.id,
-              type: envelope.type,
-              queue: 'standard',
-              lane: 'standard',
-              messageId: m.MessageId!,
-              acceptedAt: envelope.createdAt,
-              correlationId: envelope.correlationId,
-              tenant: envelope.tenant,
-            };
-            const writes = new FloorRunWrites(subject, {
-              db,
-              tableName: table,
-              windowSeconds,
-              retentionDays,
-              store,
-            });
-            const nowSeconds = Math.floor(Date.now() / 1000);
-            await writes.processing(
-              new IdempotencyRecord({
-                idempotencyKey: `floor#${envelope.id}`,
-                status: IdempotencyRecordStatus.INPROGRESS,
-                expiryTimestamp: nowSeconds + windowSeconds,
-                inProgressExpiryTimestamp: Date.now() + 30_000,
-              }),
-            );
-            await writes.succeeded(
-              new IdempotencyRecord({
-                idempotencyKey: `floor#${envelope.id}`,
-                status: IdempotencyRecordStatus.COMPLETED,
-                expiryTimestamp: nowSeconds + windowSeconds,
-                responseData: { token: 'floor' },
-              }),
-            );
-          }),
-        );
+        await maker.consume(table, messages);
         await stage.sqs.send(
           new DeleteMessageBatchCommand({
             QueueUrl: queueUrl,
@@ -521,19 +560,35 @@ async function main() {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
-    await floor(stage, floorQueue, floorTable, CONCURRENCY * 2); // warm-up (connections, JIT)
-    // Two rounds, alternating, so that neither variant gets the quieter half of the run.
+    const here = inProcess(stage);
+    await floor(stage, here, floorQueue, floorTable, CONCURRENCY * 2); // warm-up (connections, JIT)
+    // The floor in sandboxes: as many as the pipeline's producer (local mode's default per
+    // function) and standard consumer (its mapping's concurrency on stage local) may use.
+    const sandboxed = await inSandboxes(stage, {
+      producer: Number(values['function-concurrency'] ?? 10),
+      consumer: STAGES.local.consumer?.maxConcurrency ?? 4,
+    });
+    // Its warm-up: as many messages as a pipeline pass, so that its sandboxes are as warm as the
+    // pipeline's in its second pass (which is what the ratio compares).
+    await floor(stage, sandboxed, floorQueue, floorTable, CONCURRENCY * 2 + N);
+    // Two rounds, alternating, so that no variant gets the quieter part of the run.
     const floors: FloorResult[] = [];
     const floorsWithEvents: FloorResult[] = [];
+    const floorsInSandboxes: FloorResult[] = [];
     for (let round = 0; round < 2; round++) {
       await settle(stage);
-      floors.push(await floor(stage, floorQueue, floorTable, N));
+      floors.push(await floor(stage, here, floorQueue, floorTable, N));
       await settle(stage);
       floorsWithEvents.push(
-        await floor(stage, floorQueue, statusTable, N, { before: stage.local.events().length }),
+        await floor(stage, here, floorQueue, statusTable, N, { before: stage.local.events().length }),
       );
+      await settle(stage);
+      floorsInSandboxes.push(await floor(stage, sandboxed, floorQueue, floorTable, N));
     }
+    const sandboxesUsed = sandboxed.sandboxes();
+    await sandboxed.stop();
     const floorRun = meanFloor(floors);
+    const floorInSandboxes = meanFloor(floorsInSandboxes);
     const floorWithEvents = meanFloor(floorsWithEvents);
     await settle(stage);
 
@@ -578,9 +633,13 @@ async function main() {
     console.log(
       `  floor on the stage's status table  CPU ${perMsg(floorWithEvents.cpuMs * N)} ms/msg (its stream → completion relay → bus: ${signed(floorWithEvents.cpuMs - floorRun.cpuMs, 2)} ms/msg${dynamoPart(floorWithEvents.dynamoCpuMs)})`,
     );
+    console.log(
+      `  floor in sandboxes (the same requests by bare functions in local mode's sandboxes: ${sandboxesUsed})  CPU ${perMsg(floorInSandboxes.cpuMs * N)} ms/msg (${rate(floorInSandboxes.ms)} msg/s; ${signed(floorInSandboxes.cpuMs - floorRun.cpuMs, 2)} ms/msg for the isolates and invocations, ${(floorInSandboxes.cpuMs / floorRun.cpuMs).toFixed(2)}× the floor${dynamoPart(floorInSandboxes.dynamoCpuMs)})`,
+    );
     /** A run's CPU per message: local mode's process and the load generator's. */
     const cpuPerMessage = (r: (typeof runs)[number]['r']) => (r.cpuMs + r.clientCpuMs) / N;
     const floorRatio = (r: (typeof runs)[number]['r']) => cpuPerMessage(r) / floorRun.cpuMs;
+    const sandboxedRatio = (r: (typeof runs)[number]['r']) => cpuPerMessage(r) / floorInSandboxes.cpuMs;
     for (const { label, pass, r } of runs) {
       const p50 = pct(r.ingest.latencies, 50);
       const sizes = r.invocations.map((i) => i.messageIds.length);
@@ -605,19 +664,25 @@ async function main() {
         `    ratio to floor               ${floorRatio(r).toFixed(2)}× (${cpuPerMessage(r).toFixed(2)} / ${floorRun.cpuMs.toFixed(2)} ms/msg${dynamoPart(r.dynamoCpu)})`,
       );
       console.log(
+        `    ratio to floor in sandboxes  ${sandboxedRatio(r).toFixed(2)}× (${cpuPerMessage(r).toFixed(2)} / ${floorInSandboxes.cpuMs.toFixed(2)} ms/msg)`,
+      );
+      console.log(
         `    DynamoDB per message         ${r.dynamo.writes.toFixed(2)} writes + ${r.dynamo.reads.toFixed(2)} reads (${r.dynamo.byOp})`,
       );
       console.log(
         `    consumer invocations         ${r.invocations.length} (mean batch ${mean(sizes).toFixed(1)}, mean duration ${mean(r.invocations.map((i) => i.durationMs)).toFixed(1)} ms)`,
       );
     }
-    const ratios = (pass: number) =>
+    const ratios = (pass: number, of: typeof floorRatio) =>
       runs
         .filter((x) => x.pass === pass)
-        .map((x) => `${x.label} ${floorRatio(x.r).toFixed(2)}×`)
+        .map((x) => `${x.label} ${of(x.r).toFixed(2)}×`)
         .join(', ');
     console.log(
-      `  CPU per message against the floor: ${PASSES > 1 ? `warm (pass ${PASSES}) ${ratios(PASSES)}; ` : ''}first pass ${ratios(1)}`,
+      `  CPU per message against the floor: ${PASSES > 1 ? `warm (pass ${PASSES}) ${ratios(PASSES, floorRatio)}; ` : ''}first pass ${ratios(1, floorRatio)}`,
+    );
+    console.log(
+      `  CPU per message against the floor in sandboxes: ${PASSES > 1 ? `warm (pass ${PASSES}) ${ratios(PASSES, sandboxedRatio)}; ` : ''}first pass ${ratios(1, sandboxedRatio)}`,
     );
   } finally {
     child.disconnect();
