@@ -595,7 +595,7 @@ async function main() {
     const runs: {
       label: string;
       pass: number;
-      r: Awaited<ReturnType<typeof pipeline>> & { totalMs: number; cpuMs: number };
+      r: Awaited<ReturnType<typeof pipeline>> & { totalMs: number; cpuMs: number; rssMb: number };
     }[] = [];
     for (let pass = 1; pass <= PASSES; pass++) {
       for (const [label, fifo] of [
@@ -605,8 +605,15 @@ async function main() {
         const c0 = cpuMs();
         const t0 = performance.now();
         const r = await pipeline(stage, child, label, fifo);
-        runs.push({ label, pass, r: { ...r, totalMs: performance.now() - t0, cpuMs: cpuMs() - c0 } });
+        const cpu = cpuMs() - c0;
+        const totalMs = performance.now() - t0;
         await settle(stage);
+        // Every isolate's heap is inside the process's RSS: one that grew pass after pass would show here.
+        runs.push({
+          label,
+          pass,
+          r: { ...r, totalMs, cpuMs: cpu, rssMb: process.memoryUsage().rss / 2 ** 20 },
+        });
       }
     }
 
@@ -668,6 +675,9 @@ async function main() {
       );
       console.log(
         `    DynamoDB per message         ${r.dynamo.writes.toFixed(2)} writes + ${r.dynamo.reads.toFixed(2)} reads (${r.dynamo.byOp})`,
+      );
+      console.log(
+        `    memory after the run         ${r.rssMb.toFixed(0)} MB (RSS of local mode's process, every sandbox included)`,
       );
       console.log(
         `    consumer invocations         ${r.invocations.length} (mean batch ${mean(sizes).toFixed(1)}, mean duration ${mean(r.invocations.map((i) => i.durationMs)).toFixed(1)} ms)`,
