@@ -10,33 +10,20 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import {
-  floorClients,
-  processRecord,
-  sendAndAccept,
-  type FloorClients,
-  type FloorRecord,
-} from './floor-requests';
+import { floorMaker, type FloorRecord } from './floor-requests';
 
 // Created at init, as the functions create theirs: endpoints from the sandbox's environment.
-const sqs = new SQSClient({});
-const db = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-  marshallOptions: { removeUndefinedValues: true },
-});
-const byTable = new Map<string, FloorClients>();
-const clients = (table: string) => {
-  let c = byTable.get(table);
-  if (!c) byTable.set(table, (c = floorClients(sqs, db, table)));
-  return c;
-};
+const floor = floorMaker(
+  new SQSClient({}),
+  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+);
 
 /** One message's producer side: `{ queueUrl, table, tag }`. */
 export async function producer(event: { queueUrl: string; table: string; tag: string }): Promise<void> {
-  await sendAndAccept(clients(event.table), event.queueUrl, event.tag);
+  await floor.produce(event.queueUrl, event.table, event.tag);
 }
 
 /** One received batch's consumer side: `{ table, records }` (the poller deletes the batch). */
 export async function consumer(event: { table: string; records: FloorRecord[] }): Promise<void> {
-  const c = clients(event.table);
-  await Promise.all(event.records.map((m) => processRecord(c, m)));
+  await floor.consume(event.table, event.records);
 }

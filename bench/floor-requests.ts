@@ -123,3 +123,31 @@ export async function processRecord(c: FloorClients, m: FloorRecord): Promise<vo
     }),
   );
 }
+
+/**
+ * Who makes a floor run's per-message requests: the bench's own isolate (the floor proper) or
+ * bare functions in local mode's sandboxes (`floor-functions.ts`).
+ */
+export interface FloorMaker {
+  /** The producer's side of one message. */
+  produce(queueUrl: string, table: string, tag: string): Promise<void>;
+  /** The consumer's side of one received batch. */
+  consume(table: string, records: readonly FloorRecord[]): Promise<void>;
+}
+
+/** The floor's requests through these clients, to any status table. */
+export function floorMaker(sqs: SQSClient, db: DynamoDBDocumentClient): FloorMaker {
+  const byTable = new Map<string, FloorClients>();
+  const clients = (table: string) => {
+    let c = byTable.get(table);
+    if (!c) byTable.set(table, (c = floorClients(sqs, db, table)));
+    return c;
+  };
+  return {
+    produce: (queueUrl, table, tag) => sendAndAccept(clients(table), queueUrl, tag),
+    consume: async (table, records) => {
+      const c = clients(table);
+      await Promise.all(records.map((m) => processRecord(c, m)));
+    },
+  };
+}

@@ -34,6 +34,7 @@ import { parseArgs } from 'node:util';
 import { synthesize } from '../local';
 import { BENCH_CDK_OUT } from '../tools/assembly';
 import type { LocalHandle } from '../local';
+import type { InvocationRecord } from '../local/control/journal';
 import { isBusy, startStage, waitFor, type LocalStage } from '../tools/local-stage';
 import { STAGES } from '../app/stages';
 import { STATUS_TABLE_KEYS } from '../lambda/shared/status/keys';
@@ -43,13 +44,7 @@ import { FunctionHost } from '../local/functions/host';
 import { createLocalLogger } from '../local/log';
 import { localPseudoParameters, Resolver } from '../local/template/resolver';
 import type { FunctionSpec } from '../local/template/topology';
-import {
-  floorClients,
-  processRecord,
-  sendAndAccept,
-  type FloorClients,
-  type FloorRecord,
-} from './floor-requests';
+import { floorMaker, type FloorMaker } from './floor-requests';
 
 const { values } = parseArgs({
   options: {
@@ -177,33 +172,9 @@ interface FloorResult {
   readonly reads: number;
 }
 
-/**
- * Who makes a floor run's per-message requests (`floor-requests.ts`): this process's own
- * isolate ({@link inProcess}, the floor proper) or bare functions in local mode's sandboxes
- * ({@link inSandboxes}).
- */
-interface FloorMaker {
-  /** The producer's side of one message. */
-  produce(queueUrl: string, table: string, tag: string): Promise<void>;
-  /** The consumer's side of one received batch. */
-  consume(table: string, records: FloorRecord[]): Promise<void>;
-}
-
 /** The floor proper: every request made here, in one isolate, with nothing around it. */
 function inProcess(stage: LocalStage): FloorMaker {
-  const clients = new Map<string, FloorClients>();
-  const of = (table: string) => {
-    let c = clients.get(table);
-    if (!c) clients.set(table, (c = floorClients(stage.sqs, floorDb(stage), table)));
-    return c;
-  };
-  return {
-    produce: (queueUrl, table, tag) => sendAndAccept(of(table), queueUrl, tag),
-    consume: async (table, records) => {
-      const c = of(table);
-      await Promise.all(records.map((m) => processRecord(c, m)));
-    },
-  };
+  return floorMaker(stage.sqs, floorDb(stage));
 }
 
 /**
@@ -419,47 +390,62 @@ function postFromLoadGenerator(
   });
 }
 
-/** Ids of the messages some invocation of a function with this prefix processed successfully (one journal pass). */
-function succeededIds(local: LocalHandle, prefix: string): Set<string> {
-  const ok = new Set<string>();
-  for (const inv of local.journal.list()) {
-    if (!inv.function.startsWith(prefix)) continue;
-    for (const id of inv.messageIds) if (!inv.batchItemFailures.includes(id)) ok.add(id);
-  }
-  return ok;
+/**
+ * The journal's records from now on, as they are recorded, and the ids of the messages that some
+ * invocation of a function with a given prefix processed successfully. Read from the journal's
+ * listener, not by scanning `journal.list()`: a run polls it every 50 ms, and a scan copies (and
+ * sorts) up to the journal's 50,000 records each time, CPU of this process that grew with every
+ * pass and was counted as the pipeline's (about 3 ms per message by the 9th pass of 2,000).
+ */
+function recordInvocations(local: LocalHandle) {
+  const records: InvocationRecord[] = [];
+  const succeeded = new Map<string, Set<string>>();
+  const stop = local.journal.onRecord((inv) => {
+    records.push(inv);
+    for (const id of inv.messageIds) {
+      if (inv.batchItemFailures.includes(id)) continue;
+      let ids = succeeded.get(inv.function);
+      if (!ids) succeeded.set(inv.function, (ids = new Set()));
+      ids.add(id);
+    }
+  });
+  return {
+    records,
+    stop,
+    /** Whether every id was processed successfully by some function whose name starts with `prefix`. */
+    allSucceeded(prefix: string, ids: readonly string[]): boolean {
+      const sets = [...succeeded].filter(([fn]) => fn.startsWith(prefix)).map(([, set]) => set);
+      return ids.every((id) => sets.some((set) => set.has(id)));
+    },
+  };
 }
 
 /** One POST per message through the API until every message was processed by the consumer. */
 async function pipeline(stage: LocalStage, child: ChildProcess, label: string, fifo: boolean) {
-  const before = stage.local.journal.length;
-  const dynamoMeter = await startDynamoMeter(stage);
-  const {
-    ms,
-    latencies,
-    ids,
-    cpuMs: clientCpuMs,
-  } = await postFromLoadGenerator(child, stage, {
-    n: N,
-    label,
-    groups: fifo ? GROUPS : 0,
-  });
-  const ingest = { ms, latencies };
-  const consumer = fifo ? 'FifoConsumer' : 'Consumer';
-  await waitFor(
-    `every ${label} message processed`,
-    () => {
-      const ok = succeededIds(stage.local, consumer);
-      return ids.every((id) => ok.has(id));
-    },
-    300_000,
-    50,
-  );
-  const journal = stage.local.journal.list().slice(before);
-  const invocations = journal.filter((i) => i.function.startsWith(consumer));
-  const producer = journal.filter((i) => i.messageIds.length === 0).map((i) => i.durationMs);
-  // DynamoDB requests per message, counted at the emulator boundary (status rows + idempotency).
-  const { cpuMs: dynamoCpu, ...dynamo } = await dynamoMeter(N);
-  return { ingest, invocations, producer, clientCpuMs, dynamo, dynamoCpu };
+  const journal = recordInvocations(stage.local);
+  try {
+    const dynamoMeter = await startDynamoMeter(stage);
+    const {
+      ms,
+      latencies,
+      ids,
+      cpuMs: clientCpuMs,
+    } = await postFromLoadGenerator(child, stage, {
+      n: N,
+      label,
+      groups: fifo ? GROUPS : 0,
+    });
+    const ingest = { ms, latencies };
+    const consumer = fifo ? 'FifoConsumer' : 'Consumer';
+    await waitFor(`every ${label} message processed`, () => journal.allSucceeded(consumer, ids), 300_000, 50);
+    const invocations = journal.records.filter((i) => i.function.startsWith(consumer));
+    const producer = journal.records.filter((i) => i.messageIds.length === 0).map((i) => i.durationMs);
+    // DynamoDB requests per message, counted at the emulator boundary (status rows + idempotency).
+    const { cpuMs: dynamoCpu, ...dynamo } = await dynamoMeter(N);
+    return { ingest, invocations, producer, clientCpuMs, dynamo, dynamoCpu };
+  } finally {
+    journal.stop();
+  }
 }
 
 async function main() {
@@ -520,6 +506,7 @@ async function main() {
     await stage.sqs.send(new PurgeQueueCommand({ QueueUrl }));
 
     // Warm-up (cold starts of the producer's and consumers' sandboxes are not throughput).
+    const warmJournal = recordInvocations(stage.local);
     const warm = await postFromLoadGenerator(child, stage, {
       n: CONCURRENCY * 2,
       label: 'standard',
@@ -535,16 +522,13 @@ async function main() {
     // The floor and the runs measure CPU: nothing of the warm-up may still be running then.
     await waitFor(
       'every warm-up message processed',
-      () => {
-        const ok = new Set([
-          ...succeededIds(stage.local, 'Consumer'),
-          ...succeededIds(stage.local, 'FifoConsumer'),
-        ]);
-        return [...warm.ids, ...warmFifo.ids].every((id) => ok.has(id));
-      },
+      () =>
+        warmJournal.allSucceeded('Consumer', warm.ids) &&
+        warmJournal.allSucceeded('FifoConsumer', warmFifo.ids),
       300_000,
       100,
     );
+    warmJournal.stop();
     await settle(stage);
 
     // The floor: on a copy of the status table's key schema without a stream (the floor proper),
