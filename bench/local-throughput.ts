@@ -579,7 +579,12 @@ async function main() {
     const runs: {
       label: string;
       pass: number;
-      r: Awaited<ReturnType<typeof pipeline>> & { totalMs: number; cpuMs: number; rssMb: number };
+      r: Awaited<ReturnType<typeof pipeline>> & {
+        totalMs: number;
+        cpuMs: number;
+        rssMb: number;
+        heapMb: number;
+      };
     }[] = [];
     for (let pass = 1; pass <= PASSES; pass++) {
       for (const [label, fifo] of [
@@ -596,7 +601,13 @@ async function main() {
         runs.push({
           label,
           pass,
-          r: { ...r, totalMs, cpuMs: cpu, rssMb: process.memoryUsage().rss / 2 ** 20 },
+          r: {
+            ...r,
+            totalMs,
+            cpuMs: cpu,
+            rssMb: process.memoryUsage().rss / 2 ** 20,
+            heapMb: process.memoryUsage().heapUsed / 2 ** 20,
+          },
         });
       }
     }
@@ -661,7 +672,7 @@ async function main() {
         `    DynamoDB per message         ${r.dynamo.writes.toFixed(2)} writes + ${r.dynamo.reads.toFixed(2)} reads (${r.dynamo.byOp})`,
       );
       console.log(
-        `    memory after the run         ${r.rssMb.toFixed(0)} MB (RSS of local mode's process, every sandbox included)`,
+        `    memory after the run         ${r.rssMb.toFixed(0)} MB (RSS of local mode's process, every sandbox included; its main isolate's heap ${r.heapMb.toFixed(0)} MB)`,
       );
       console.log(
         `    consumer invocations         ${r.invocations.length} (mean batch ${mean(sizes).toFixed(1)}, mean duration ${mean(r.invocations.map((i) => i.durationMs)).toFixed(1)} ms)`,

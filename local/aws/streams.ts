@@ -45,8 +45,16 @@ export class TableStream {
   private readonly region: string;
   private readonly retentionMs: number;
   private readonly maxRecords: number;
-  private records: LocalStreamRecord[] = [];
-  /** Absolute index of `records[0]`. */
+  /**
+   * The records kept are `records[head…]`; the slots before `head` were trimmed (emptied, so their
+   * records can be collected) and are dropped from the array in one copy once they are at least
+   * half of it. Trimming one record per append (a stream at `maxRecords`) so costs O(1) amortized:
+   * a copy of the whole array per append, as before, was 100,000 entries per write at the default
+   * cap, and made a long local run slower and slower (bench/README.md, fourth pass).
+   */
+  private records: (LocalStreamRecord | undefined)[] = [];
+  private head = 0;
+  /** Absolute index of `records[head]`. */
   private base = 0;
   private readonly waiters = new Set<() => void>();
 
@@ -79,7 +87,12 @@ export class TableStream {
 
   /** Absolute index one past the newest record. */
   get end(): number {
-    return this.base + this.records.length;
+    return this.base + this.kept;
+  }
+
+  /** Number of records kept. */
+  private get kept(): number {
+    return this.records.length - this.head;
   }
 
   /** Absolute index of the oldest record kept. */
@@ -94,7 +107,8 @@ export class TableStream {
   ): { readonly first: number; readonly records: readonly LocalStreamRecord[] } {
     this.trim(Date.now());
     const first = Math.max(from, this.base);
-    return { first, records: this.records.slice(first - this.base, first - this.base + max) };
+    const at = this.head + first - this.base;
+    return { first, records: this.records.slice(at, at + max) as LocalStreamRecord[] };
   }
 
   /** Resolves when a record past `index` exists, or after `ms`. */
@@ -113,15 +127,21 @@ export class TableStream {
 
   /** Every record kept, oldest first. */
   list(): readonly LocalStreamRecord[] {
-    return [...this.records];
+    return this.records.slice(this.head) as LocalStreamRecord[];
   }
 
   private trim(now: number): void {
-    let drop = Math.max(0, this.records.length - this.maxRecords);
-    while (drop < this.records.length && now - this.records[drop]!.arrivedAt > this.retentionMs) drop++;
+    const kept = this.kept;
+    let drop = Math.max(0, kept - this.maxRecords);
+    while (drop < kept && now - this.records[this.head + drop]!.arrivedAt > this.retentionMs) drop++;
     if (drop === 0) return;
-    this.records = this.records.slice(drop);
+    this.records.fill(undefined, this.head, this.head + drop);
+    this.head += drop;
     this.base += drop;
+    if (this.head >= this.records.length / 2) {
+      this.records = this.records.slice(this.head);
+      this.head = 0;
+    }
   }
 }
 
