@@ -27,6 +27,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { functionBundling } from './function-bundling';
 
 const { values } = parseArgs({
   options: {
@@ -88,24 +89,9 @@ async function rebuild(entry: string): Promise<{ code: Buffer; metafile: Metafil
   return { code: Buffer.from(js.contents), metafile: out.metafile };
 }
 
-/** NodejsFunction's esbuild options (lib/constructs/pipeline-function.ts). */
+/** NodejsFunction's esbuild options, for the checkout measured. */
 function bundling(): BuildOptions {
-  return {
-    absWorkingDir: ROOT,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    minify: true,
-    keepNames: true,
-    sourcemap: true,
-    mainFields: ['module', 'main'],
-    conditions: ['event-pipeline-source', 'module'],
-    external: ['@aws-sdk/*'],
-    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
-    outfile: path.join(OUTDIR, 'rebuild', 'index.mjs'),
-    logLevel: 'silent',
-  };
+  return functionBundling(ROOT, path.join(OUTDIR, 'rebuild', 'index.mjs'));
 }
 
 /**

@@ -34,14 +34,14 @@ class FloorRunWrites extends StatusRowPersistenceLayer {
 }
 
 /** The clients and status table one floor isolate writes through. */
-export interface FloorClients {
+interface FloorClients {
   readonly sqs: SQSClient;
   readonly db: DynamoDBDocumentClient;
   readonly table: string;
   readonly store: DynamoStatusStore;
 }
 
-export function floorClients(sqs: SQSClient, db: DynamoDBDocumentClient, table: string): FloorClients {
+function floorClients(sqs: SQSClient, db: DynamoDBDocumentClient, table: string): FloorClients {
   return {
     sqs,
     db,
@@ -54,7 +54,7 @@ export function floorClients(sqs: SQSClient, db: DynamoDBDocumentClient, table: 
  * The producer's side of one message: its `SendMessage` (the body and attributes `encodeMessage`
  * makes, as the producer sends them) and its `accepted` write (`DynamoStatusStore.accepted`).
  */
-export async function sendAndAccept(c: FloorClients, queueUrl: string, tag: string): Promise<void> {
+async function sendAndAccept(c: FloorClients, queueUrl: string, tag: string): Promise<void> {
   const msg = encodeMessage(
     { type: 'probe', payload: { mode: 'succeed', tag } },
     { correlationId: randomUUID(), now: new Date(), tenant: 'tenant-a' },
@@ -79,7 +79,7 @@ export interface FloorRecord {
 }
 
 /** The consumer's side of one received record: its `processing` and `succeeded` writes ({@link FloorRunWrites}). */
-export async function processRecord(c: FloorClients, m: FloorRecord): Promise<void> {
+async function processRecord(c: FloorClients, m: FloorRecord): Promise<void> {
   // The consumer's subject (`consumer/status-subject.ts`), without its zod parse.
   const envelope = JSON.parse(m.Body!) as {
     id: string;

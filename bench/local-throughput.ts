@@ -21,7 +21,6 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { build } from 'esbuild';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -44,7 +43,9 @@ import { FunctionHost } from '../local/functions/host';
 import { createLocalLogger } from '../local/log';
 import { localPseudoParameters, Resolver } from '../local/template/resolver';
 import type { FunctionSpec } from '../local/template/topology';
+import { build } from 'esbuild';
 import { floorMaker, type FloorMaker } from './floor-requests';
+import { functionBundling } from './function-bundling';
 
 const { values } = parseArgs({
   options: {
@@ -191,18 +192,8 @@ async function inSandboxes(
 ): Promise<FloorMaker & { stop(): Promise<void>; readonly sandboxes: () => string }> {
   const outdir = path.join(BENCH_CDK_OUT, 'floor-functions');
   await build({
+    ...functionBundling(path.join(__dirname, '..'), path.join(outdir, 'index.mjs')),
     entryPoints: [path.join(__dirname, 'floor-functions.ts')],
-    outfile: path.join(outdir, 'index.mjs'),
-    bundle: true,
-    platform: 'node',
-    // As lib/constructs/pipeline-function.ts bundles the functions.
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    keepNames: true,
-    mainFields: ['module', 'main'],
-    external: ['@aws-sdk/*'],
-    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
     logLevel: 'error',
   });
   const logger = createLocalLogger('silent');
